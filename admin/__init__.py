@@ -1,0 +1,1 @@
+"""Staff web UI: analysts' studio and officers' inbox."""

@@ -1,0 +1,1 @@
+"""JSON API, CLI and the ASGI app."""

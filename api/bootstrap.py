@@ -1,0 +1,72 @@
+"""Set-up steps for `make run`: deploy the catalogue and create demo accounts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import directory, package, registry
+from engine.models import Agency, Role, User
+
+DEMO_PASSWORD = "demo12345"  # noqa: S105 - printed on purpose for local demo accounts only
+
+# Design-consultant firms of the PBG marketplace (private providers the applicant chooses from).
+DEMO_PROVIDERS = {
+    "konsultan": [
+        ("konsultan_griya", "CV Griya Rancang Yogya"),
+        ("konsultan_mataram", "PT Mataram Desain Konstruksi"),
+    ],
+}
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    """A demo login printed by `make run`."""
+
+    username: str
+    password: str
+    what: str
+
+
+def deploy_folder(session: Session, root: Path) -> list[registry.DeployResult]:
+    """Deploy every package folder under `root` (each needs a service.toml)."""
+    results = []
+    for folder in sorted(p.parent for p in root.glob("*/service.toml")):
+        results.append(registry.deploy(session, package=package.from_path(folder), actor="bootstrap"))
+    return results
+
+
+def _user(session: Session, hasher: PasswordHasher, username: str, platform_role: str, name: str) -> User:
+    existing = session.scalar(select(User).where(User.username == username))
+    if existing is not None:
+        return existing
+    return directory.create_user(session, username=username, platform_role=platform_role, display_name=name,
+                                 email=f"{username}@demo.mpp.local", password_hash=hasher.hash(DEMO_PASSWORD))
+
+
+def seed_demo(session: Session) -> list[DemoAccount]:
+    """Create providers and one demo account per role of the deployed catalogue (idempotent)."""
+    hasher = PasswordHasher()
+    accounts = [DemoAccount("admin", DEMO_PASSWORD, "admin"), DemoAccount("analis", DEMO_PASSWORD, "analyst"),
+                DemoAccount("warga", DEMO_PASSWORD, "applicant")]
+    _user(session, hasher, "admin", "admin", "Administrator")
+    _user(session, hasher, "analis", "analyst", "Analis Proses")
+    _user(session, hasher, "warga", "applicant", "Budi Santoso")
+    for marketplace, firms in DEMO_PROVIDERS.items():
+        if session.scalar(select(Agency.id).where(Agency.code == marketplace)) is None:
+            continue
+        for code, name in firms:
+            directory.ensure_agency(session, code=code, name_id=name, name_en=name, kind="private",
+                                    parent_code=marketplace)
+    for role in session.scalars(select(Role).order_by(Role.key)):
+        orgs = [code for code, _ in DEMO_PROVIDERS.get(role.agency_code, [])] or [role.agency_code]
+        for org in orgs:
+            username = role.key.replace(".", "_") if org == role.agency_code else f"{org}_{role.name}"
+            user = _user(session, hasher, username, "officer", f"Petugas {role.key} ({org})")
+            directory.grant(session, user=user, role_key=role.key, organisation_code=org)
+            accounts.append(DemoAccount(username, DEMO_PASSWORD, f"officer {role.key} @ {org}"))
+    return accounts

@@ -1,0 +1,215 @@
+"""The `mpp` command line: lint, deploy, run cases and tasks by hand, serve, work."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from engine import package, registry
+from engine.errors import EngineError, PackageInvalid
+from engine.lint import lint_package
+from forms.validation import FormInvalid
+
+app = typer.Typer(help="MPP: Mal Pelayanan Publik platform.", no_args_is_help=True, add_completion=False)
+
+
+def _ctx() -> Any:
+    from api.context import get_context
+
+    return get_context()
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _report_errors(exc: Exception) -> None:
+    if isinstance(exc, PackageInvalid):
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        _fail(f"{len(exc.problems)} problem(s)")
+    if isinstance(exc, FormInvalid):
+        for error in exc.field_errors:
+            typer.echo(f"  {error.path}: {error.message_en}", err=True)
+        _fail("form data is invalid")
+    _fail(str(exc))
+
+
+@app.command()
+def lint(paths: Annotated[list[Path], typer.Argument(help="package folders or .zip files")]) -> None:
+    """Lint process packages and report every problem; exit 1 if any error."""
+    errors = 0
+    for path in paths:
+        try:
+            problems = lint_package(package.from_path(path))
+        except PackageInvalid as exc:
+            problems = exc.problems
+        for problem in problems:
+            typer.echo(f"{path}: {problem}")
+        errors += sum(1 for p in problems if p.severity == "error")
+        if not problems:
+            typer.echo(f"{path}: ok")
+    if errors:
+        _fail(f"{errors} error(s)")
+
+
+@app.command()
+def deploy(paths: Annotated[list[Path], typer.Argument(help="package folders or .zip files")]) -> None:
+    """Lint and deploy packages as new versions (identical content creates no version)."""
+    from engine.db import transaction
+
+    ctx = _ctx()
+    try:
+        with transaction(ctx.sessions) as session:
+            for path in paths:
+                result = registry.deploy(session, package=package.from_path(path), actor="cli")
+                state = "deployed" if result.created else "unchanged"
+                typer.echo(f"{result.key}: version {result.version} ({state})")
+                for role in result.new_roles:
+                    typer.echo(f"  new role: {role}")
+    except (EngineError, FormInvalid) as exc:
+        _report_errors(exc)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    _ctx()
+    typer.echo("database is up to date")
+
+
+@app.command()
+def bootstrap() -> None:
+    """Deploy the service catalogue in processes/ and create demo accounts; print them."""
+    from api.bootstrap import deploy_folder, seed_demo
+    from engine.db import transaction
+
+    ctx = _ctx()
+    try:
+        with transaction(ctx.sessions) as session:
+            for result in deploy_folder(session, ctx.settings.processes_dir):
+                typer.echo(f"service {result.key}: version {result.version}")
+            accounts = seed_demo(session)
+    except (EngineError, FormInvalid) as exc:
+        _report_errors(exc)
+    typer.echo("\nDemo accounts (password for all: %s):" % accounts[0].password)
+    for account in accounts:
+        typer.echo(f"  {account.username:32} {account.what}")
+
+
+def _actor(session: Any, username: str) -> Any:
+    from engine.actors import actor_for
+    from engine.directory import get_user
+
+    return actor_for(session, get_user(session, username))
+
+
+@app.command()
+def start(
+    process_key: str,
+    data: Annotated[str, typer.Option(help="initial data as JSON, or @file.json")] = "{}",
+    channel: str = "tatap_muka",
+    user: Annotated[str, typer.Option(help="acting username")] = "warga",
+) -> None:
+    """Start a case of a service with initial data."""
+    from engine.cases import start_case
+    from engine.db import transaction
+
+    ctx = _ctx()
+    payload = _json_arg(data)
+    try:
+        with transaction(ctx.sessions) as session:
+            actor = _actor(session, user)
+            started = start_case(session, rt=ctx.rt, process_key=process_key, data=payload, channel=channel,
+                                 actor=actor, applicant_id=actor.user_id if actor.platform_role == "applicant" else None)
+    except (EngineError, FormInvalid) as exc:
+        _report_errors(exc)
+    typer.echo(f"case {started.id}  tracking {started.tracking_number}  PIN {started.pin}  "
+               f"status {started.status}  stage: {started.stage}")
+
+
+def _json_arg(text: str) -> dict[str, Any]:
+    raw = Path(text[1:]).read_text() if text.startswith("@") else text
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        _fail(f"data is not valid JSON: {exc}")
+    if not isinstance(value, dict):
+        _fail("data must be a JSON object")
+    return value  # type: ignore[no-any-return]
+
+
+@app.command()
+def cases(process: str | None = None, status: str | None = None, limit: int = 20) -> None:
+    """List cases, newest first."""
+    from engine.cases import list_cases
+
+    ctx = _ctx()
+    with ctx.sessions() as session:
+        rows, total = list_cases(session, process_key=process, status=status, limit=limit)
+        for c in rows:
+            typer.echo(f"{c.id:6} {c.tracking_number} {c.process_key:12} {c.status:10} {c.stage_id}")
+        typer.echo(f"{len(rows)} of {total}")
+
+
+@app.command()
+def tasks(user: Annotated[str, typer.Option(help="list the open tasks this user may work on")]) -> None:
+    """List the open tasks a user may work on, overdue first."""
+    from engine.tasks import list_tasks
+
+    ctx = _ctx()
+    with ctx.sessions() as session:
+        rows, total = list_tasks(session, actor=_actor(session, user), limit=100)
+        for t in rows:
+            due = t.due_at.strftime("%Y-%m-%d") if t.due_at else "-"
+            typer.echo(f"{t.id}  case {t.case_id:5}  {t.role:28} due {due}  {t.name}")
+        typer.echo(f"{total} open task(s)")
+
+
+@app.command()
+def complete(
+    task_id: str,
+    user: Annotated[str, typer.Option(help="acting username")],
+    data: Annotated[str, typer.Option(help="form data as JSON, or @file.json")] = "{}",
+) -> None:
+    """Complete an open task with form data."""
+    from engine.db import transaction
+    from engine.tasks import complete_task
+
+    ctx = _ctx()
+    try:
+        with transaction(ctx.sessions) as session:
+            status = complete_task(session, rt=ctx.rt, task_id=task_id, actor=_actor(session, user),
+                                   data=_json_arg(data))
+    except (EngineError, FormInvalid) as exc:
+        _report_errors(exc)
+    typer.echo(f"completed; case is {status}")
+
+
+@app.command()
+def worker() -> None:
+    """Run a job worker: fire due timers and flag overdue tasks, until interrupted."""
+    from engine.jobs import work_forever
+
+    ctx = _ctx()
+    typer.echo("worker running; Ctrl-C to stop")
+    try:
+        work_forever(ctx.sessions, rt=ctx.rt)
+    except KeyboardInterrupt:
+        sys.exit(0)
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, embedded_worker: bool = True) -> None:
+    """Serve the web app (with one embedded job worker unless --no-embedded-worker)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    ctx = _ctx()
+    uvicorn.run(create_app(ctx, embedded_worker=embedded_worker), host=host, port=port, log_level="info")

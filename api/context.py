@@ -1,0 +1,38 @@
+"""The process-wide application context: settings, database, engine runtime."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.db import make_engine, make_sessionmaker
+from engine.runtime import Clock, Runtime, build_runtime, system_clock
+from engine.schema import upgrade
+from engine.settings import Settings, get_settings
+
+
+@dataclass
+class AppContext:
+    """What every entry point (CLI, web app, worker) shares."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    rt: Runtime
+
+
+def build_context(settings: Settings, *, migrate: bool = True, clock: Clock = system_clock) -> AppContext:
+    """Connect to the database (migrating it to the newest schema) and build the runtime."""
+    engine = make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    if migrate:
+        upgrade(engine)
+    return AppContext(settings, engine, make_sessionmaker(engine), build_runtime(settings, clock=clock))
+
+
+@lru_cache
+def get_context() -> AppContext:
+    """Return the context built from the environment's settings (one per process)."""
+    return build_context(get_settings())

@@ -1,0 +1,4 @@
+"""The MPP engine: process packages, cases, tasks, routing, timers and persistence.
+
+Nothing in this package knows about HTTP. Only this package imports SpiffWorkflow.
+"""

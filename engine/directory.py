@@ -1,0 +1,113 @@
+"""The directory: agencies (organisations), roles, users and their memberships."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.errors import InvalidInput, NotFound
+from engine.models import Agency, Membership, Role, User
+from engine.routing import APPLICANT_ROLE, agency_of
+
+PLATFORM_ROLES = ("admin", "analyst", "officer", "applicant")
+AGENCY_KINDS = ("city_office", "vertical", "state_company", "private")
+
+
+def ensure_agency(
+    session: Session, *, code: str, name_id: str = "", name_en: str = "", kind: str = "city_office",
+    parent_code: str | None = None,
+) -> tuple[Agency, bool]:
+    """Return the agency with this code, creating it when missing; the flag says it was created."""
+    agency = session.scalar(select(Agency).where(Agency.code == code))
+    if agency is not None:
+        return agency, False
+    if kind not in AGENCY_KINDS:
+        raise InvalidInput(f"unknown agency kind '{kind}'")
+    agency = Agency(code=code, kind=kind, name_id=name_id or code, name_en=name_en or name_id or code,
+                    parent_code=parent_code)
+    session.add(agency)
+    session.flush()
+    return agency, True
+
+
+def ensure_roles(session: Session, keys: Iterable[str]) -> list[str]:
+    """Create the roles (and their agencies) that do not exist yet; return the created keys."""
+    wanted = sorted({k for k in keys if k != APPLICANT_ROLE})
+    if not wanted:
+        return []
+    existing = set(session.scalars(select(Role.key).where(Role.key.in_(wanted))))
+    created = []
+    for key in wanted:
+        if key in existing:
+            continue
+        ensure_agency(session, code=agency_of(key))
+        session.add(Role(key=key, agency_code=agency_of(key), name=key.split(".", 1)[1]))
+        created.append(key)
+    session.flush()
+    return created
+
+
+def create_user(
+    session: Session, *, username: str, platform_role: str = "applicant", display_name: str = "",
+    email: str | None = None, password_hash: str | None = None, language: str = "id",
+) -> User:
+    """Create a user; the username must be new."""
+    if platform_role not in PLATFORM_ROLES:
+        raise InvalidInput(f"unknown platform role '{platform_role}'")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise InvalidInput(f"username '{username}' is taken")
+    user = User(username=username, platform_role=platform_role, display_name=display_name or username,
+                email=email, password_hash=password_hash, language=language)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user(session: Session, username: str) -> User:
+    """Return the user with this username or raise NotFound."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user '{username}'")
+    return user
+
+
+def grant(session: Session, *, user: User, role_key: str, organisation_code: str | None = None) -> Membership:
+    """Give a user a role within an organisation (default: the role's own agency)."""
+    if session.scalar(select(Role.id).where(Role.key == role_key)) is None:
+        raise NotFound(f"no role '{role_key}'")
+    org = organisation_code or agency_of(role_key)
+    if not organisation_exists(session, org, agency_of(role_key)):
+        raise InvalidInput(f"'{org}' is not an organisation of '{agency_of(role_key)}'")
+    found = session.scalar(select(Membership).where(
+        Membership.user_id == user.id, Membership.role_key == role_key, Membership.organisation_code == org))
+    if found is not None:
+        return found
+    membership = Membership(user_id=user.id, role_key=role_key, organisation_code=org)
+    session.add(membership)
+    session.flush()
+    return membership
+
+
+def memberships_of(session: Session, user_id: int) -> set[tuple[str, str]]:
+    """Return the (role, organisation) pairs a user holds."""
+    rows = session.execute(
+        select(Membership.role_key, Membership.organisation_code).where(Membership.user_id == user_id))
+    return {(role, org) for role, org in rows}
+
+
+def organisation_exists(session: Session, code: str, marketplace: str) -> bool:
+    """Tell whether `code` is the agency itself or a provider registered under it."""
+    agency = session.scalar(select(Agency).where(Agency.code == code))
+    return agency is not None and (agency.code == marketplace or agency.parent_code == marketplace)
+
+
+def apply_agencies(session: Session, entries: Iterable[dict[str, Any]]) -> None:
+    """Create the agencies a package's service.toml declares, when they do not exist."""
+    for entry in entries:
+        names = entry.get("name", {})
+        ensure_agency(session, code=str(entry["code"]), kind=str(entry.get("kind", "city_office")),
+                      name_id=str(names.get("id", entry["code"])), name_en=str(names.get("en", "")),
+                      parent_code=entry.get("parent"))

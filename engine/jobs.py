@@ -1,0 +1,151 @@
+"""Jobs: timers and scans that come due. Claimed with row locks, run once, retried after a lease.
+
+A worker claims due jobs in one short transaction (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite
+serialises writers anyway), then runs each job in its own transaction that also marks it done,
+so a job's effect and its completion commit together: exactly once. A worker that dies leaves
+its jobs `running` until the lease expires, when any worker may claim them again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine import spiff
+from engine.actors import SYSTEM
+from engine.db import transaction
+from engine.errors import EngineError
+from engine.models import Case, CaseEvent, Job, OpenTask
+from engine.runtime import Runtime
+from engine.steps import StepRecord, record_step
+
+log = logging.getLogger("mpp.jobs")
+MAX_ATTEMPTS = 5
+
+
+def worker_name() -> str:
+    """Return an id for this worker process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim_due(session: Session, *, now: datetime, worker: str, lease_s: int, limit: int = 20) -> list[int]:
+    """Claim up to `limit` due jobs (pending, or running with an expired lease) for this worker."""
+    due = or_(and_(Job.status == "pending", Job.due_at <= now),
+              and_(Job.status == "running", Job.locked_until < now))
+    stmt = select(Job.id).where(due).order_by(Job.due_at).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    ids = list(session.scalars(stmt))
+    if ids:
+        session.execute(update(Job).where(Job.id.in_(ids)).values(
+            status="running", locked_by=worker, locked_until=now + timedelta(seconds=lease_s),
+            attempts=Job.attempts + 1))
+    return ids
+
+
+def run_job(session: Session, *, rt: Runtime, job_id: int, worker: str) -> None:
+    """Run one claimed job and mark it done, in the caller's transaction."""
+    job = session.get(Job, job_id, with_for_update=session.get_bind().dialect.name == "postgresql")
+    if job is None or job.status != "running" or job.locked_by != worker:
+        return  # another worker took it over after our lease expired
+    if job.kind == "timer" and job.case_id is not None and job.task_id is not None:
+        fire_timer(session, rt=rt, case_id=job.case_id, task_id=job.task_id)
+    elif job.kind == "overdue_scan":
+        flag_overdue(session, now=rt.clock())
+    job.status, job.locked_until = "done", None
+    session.flush()
+
+
+def fire_timer(session: Session, *, rt: Runtime, case_id: int, task_id: str) -> bool:
+    """Fire a case's timer and advance the case; False when the timer is no longer waiting."""
+    loaded = rt.load_case(session, case_id)
+    if not spiff.fire_timer(loaded.workflow, task_id):
+        return False
+    before = dict(loaded.row.data)
+    timer = loaded.timers_before.get(task_id)
+    result = rt.runner.advance(loaded.workflow)
+    record_step(session, rt, loaded, result=result, before=before,
+                record=StepRecord(SYSTEM.username, "timer_fired", task_id=task_id,
+                                  element_id=timer.element_id if timer else None))
+    return True
+
+
+def flag_overdue(session: Session, *, now: datetime) -> int:
+    """Flag open tasks past their due time and record it in each case's history; return how many."""
+    late = list(session.execute(select(OpenTask.id, OpenTask.case_id, OpenTask.element_id, OpenTask.name).where(
+        OpenTask.overdue.is_(False), OpenTask.due_at.is_not(None), OpenTask.due_at < now)))
+    if not late:
+        return 0
+    session.execute(update(OpenTask).where(OpenTask.id.in_([r.id for r in late])).values(overdue=True))
+    session.execute(insert(CaseEvent), [
+        {"case_id": r.case_id, "at": now, "actor": "system", "action": "overdue", "task_id": r.id,
+         "element_id": r.element_id, "label": r.name, "diff": None} for r in late])
+    return len(late)
+
+
+def _fail(factory: sessionmaker[Session], job_id: int, error: str, now: datetime) -> None:
+    with transaction(factory) as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return
+        job.last_error = error[:2000]
+        if job.attempts >= MAX_ATTEMPTS:
+            job.status = "failed"
+        else:  # back off: 1, 2, 4, 8 minutes
+            job.status, job.due_at = "pending", now + timedelta(minutes=2 ** (job.attempts - 1))
+        job.locked_until = None
+
+
+def run_due_jobs(factory: sessionmaker[Session], *, rt: Runtime, worker: str | None = None,
+                 limit: int = 20) -> int:
+    """Claim and run the jobs due now; return how many ran successfully."""
+    worker = worker or worker_name()
+    now = rt.clock()
+    with transaction(factory) as session:
+        ids = claim_due(session, now=now, worker=worker, lease_s=rt.settings.job_lease_s, limit=limit)
+    done = 0
+    for job_id in ids:
+        try:
+            with transaction(factory) as session:
+                run_job(session, rt=rt, job_id=job_id, worker=worker)
+            done += 1
+        except (EngineError, Exception) as exc:  # noqa: BLE001 - a job failure must not stop the worker
+            log.exception("job %s failed", job_id)
+            _fail(factory, job_id, f"{type(exc).__name__}: {exc}", rt.clock())
+    return done
+
+
+def ensure_overdue_scan(session: Session, *, now: datetime, every_s: int = 300) -> None:
+    """Keep one pending overdue scan scheduled."""
+    exists = session.scalar(select(Job.id).where(Job.kind == "overdue_scan", Job.status.in_(("pending", "running"))))
+    if exists is None:
+        session.add(Job(kind="overdue_scan", due_at=now + timedelta(seconds=every_s), status="pending"))
+        session.flush()
+
+
+def work_forever(factory: sessionmaker[Session], *, rt: Runtime, stop: object | None = None) -> None:
+    """Poll for due jobs until `stop` (a threading.Event) is set."""
+    worker = worker_name()
+    log.info("worker %s started", worker)
+    while not (stop is not None and stop.is_set()):  # type: ignore[attr-defined]
+        try:
+            with transaction(factory) as session:
+                ensure_overdue_scan(session, now=rt.clock())
+            ran = run_due_jobs(factory, rt=rt, worker=worker)
+        except Exception:  # noqa: BLE001 - keep polling through a database hiccup
+            log.exception("worker loop failed")
+            ran = 0
+        if ran == 0:
+            time.sleep(rt.settings.worker_poll_s)
+
+
+def case_ids_waiting(session: Session) -> list[int]:
+    """Return ids of cases with a pending timer (for diagnostics)."""
+    return list(session.scalars(select(Job.case_id).where(Job.kind == "timer", Job.status == "pending")
+                                .join(Case, Case.id == Job.case_id).distinct()))

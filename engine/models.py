@@ -1,0 +1,226 @@
+"""Database tables: directory, process versions, cases, their state, read models, jobs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.db import Base, UtcDateTime
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class Agency(Base):
+    """An organisation: a city office, a vertical agency, a state company or a private provider."""
+
+    __tablename__ = "agency"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(32), default="city_office")
+    name_id: Mapped[str] = mapped_column(String(255))
+    name_en: Mapped[str] = mapped_column(String(255))
+    # A private firm belongs to a marketplace agency (e.g. konsultan_griya -> konsultan).
+    parent_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Role(Base):
+    """A role inside an agency, `agency.role`, that lanes route user tasks to."""
+
+    __tablename__ = "role"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(130), unique=True)
+    agency_code: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class User(Base):
+    """A person: admin, analyst, officer or applicant."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(120), unique=True)
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    email: Mapped[str | None] = mapped_column(String(255))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    platform_role: Mapped[str] = mapped_column(String(16), default="applicant")
+    language: Mapped[str] = mapped_column(String(5), default="id")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Membership(Base):
+    """A user holds a role within one organisation (the role's agency, or a marketplace firm)."""
+
+    __tablename__ = "membership"
+    __table_args__ = (UniqueConstraint("user_id", "role_key", "organisation_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    role_key: Mapped[str] = mapped_column(String(130), index=True)
+    organisation_code: Mapped[str] = mapped_column(String(64))
+
+
+class ProcessVersion(Base):
+    """Version N of a process key: one deployed package, immutable."""
+
+    __tablename__ = "process_version"
+    __table_args__ = (
+        UniqueConstraint("key", "version"),
+        Index("ix_process_version_key_hash", "key", "content_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120))
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    service: Mapped[dict[str, Any]] = mapped_column(JSON)
+    roles: Mapped[list[str]] = mapped_column(JSON)
+    deployed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    deployed_by: Mapped[str] = mapped_column(String(120), default="system")
+
+
+class ProcessFile(Base):
+    """One file of a deployed package version."""
+
+    __tablename__ = "process_file"
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Case(Base):
+    """One application: a running (or finished) instance of a process version."""
+
+    __tablename__ = "case_record"
+    __table_args__ = (Index("ix_case_record_status_process", "status", "process_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracking_number: Mapped[str] = mapped_column(String(16), unique=True)
+    pin_hash: Mapped[str] = mapped_column(String(128))
+    process_key: Mapped[str] = mapped_column(String(120))
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    stage_id: Mapped[str] = mapped_column(String(255), default="")
+    stage_en: Mapped[str] = mapped_column(String(255), default="")
+    outcome: Mapped[str | None] = mapped_column(String(120))
+    channel: Mapped[str] = mapped_column(String(16))
+    applicant_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Workflow-level state (not tasks); small and rewritten each step.
+    wf_meta: Mapped[str] = mapped_column(Text, default="{}")
+    serializer_version: Mapped[str] = mapped_column(String(8))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class CaseState(Base):
+    """One SpiffWorkflow task of a case, serialized; only changed rows are written per step."""
+
+    __tablename__ = "case_state"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id", ondelete="CASCADE"), primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(36), default="")
+    payload: Mapped[str] = mapped_column(Text)
+
+
+class OpenTask(Base):
+    """Read model: one row per open user task, for inboxes and tracking."""
+
+    __tablename__ = "task"
+    __table_args__ = (
+        Index("ix_task_role_due", "role", "due_at"),
+        Index("ix_task_assignee", "assignee_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id", ondelete="CASCADE"), index=True)
+    process_key: Mapped[str] = mapped_column(String(120))
+    element_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    lane: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(130))
+    agency: Mapped[str] = mapped_column(String(64))
+    bound_org: Mapped[str | None] = mapped_column(String(64))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CaseEvent(Base):
+    """Append-only history of a case: who did what, when, with which data change."""
+
+    __tablename__ = "case_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(32))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    element_id: Mapped[str | None] = mapped_column(String(255))
+    label: Mapped[str | None] = mapped_column(String(255))
+    diff: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Job(Base):
+    """A due piece of work: a BPMN timer, an overdue scan, a retry."""
+
+    __tablename__ = "job"
+    __table_args__ = (
+        Index("ix_job_status_due", "status", "due_at"),
+        UniqueConstraint("kind", "case_id", "task_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_record.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_by: Mapped[str | None] = mapped_column(String(120))
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Incident(Base):
+    """A script or engine failure on a case, kept until an operator retries it."""
+
+    __tablename__ = "incident"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id", ondelete="CASCADE"), index=True)
+    element_id: Mapped[str] = mapped_column(String(255))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -1,0 +1,81 @@
+"""Process registry: lint, deploy and list versioned process packages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine import directory, spiff
+from engine.errors import PackageInvalid, ProcessNotFound
+from engine.lint import lint_package
+from engine.models import ProcessFile, ProcessVersion
+from engine.package import Package
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    """The outcome of a deployment: which version, whether it is new, which roles appeared."""
+
+    key: str
+    version: int
+    created: bool
+    new_roles: list[str]
+    warnings: list[str]
+
+
+def deploy(session: Session, *, package: Package, actor: str = "system") -> DeployResult:
+    """Lint a package and store it as the next version of its key; identical content adds nothing."""
+    problems = lint_package(package)
+    if any(p.severity == "error" for p in problems):
+        raise PackageInvalid(problems)
+    warnings = [str(p) for p in problems]
+    compiled = spiff.compile_package(package)
+    key = compiled.key
+    digest = package.content_hash
+    same = session.scalar(select(ProcessVersion).where(ProcessVersion.key == key,
+                                                        ProcessVersion.content_hash == digest))
+    if same is not None:
+        return DeployResult(key, same.version, False, [], warnings)
+    service = package.service()
+    directory.apply_agencies(session, service.get("agencies", []))
+    roles = sorted({m.role for m in compiled.tasks.values() if m.role})
+    new_roles = directory.ensure_roles(session, roles)
+    latest = session.scalar(select(func.max(ProcessVersion.version)).where(ProcessVersion.key == key)) or 0
+    version = ProcessVersion(key=key, version=latest + 1, content_hash=digest, service=service,
+                             roles=roles, deployed_by=actor)
+    session.add(version)
+    session.flush()
+    session.add_all(ProcessFile(version_id=version.id, name=name, content=content)
+                    for name, content in package.files.items())
+    session.flush()
+    return DeployResult(key, version.version, True, new_roles, warnings)
+
+
+def list_versions(session: Session, key: str) -> list[ProcessVersion]:
+    """Return every version of a process key, newest first; ProcessNotFound if none."""
+    versions = list(session.scalars(
+        select(ProcessVersion).where(ProcessVersion.key == key).order_by(ProcessVersion.version.desc())))
+    if not versions:
+        raise ProcessNotFound(f"no process '{key}'")
+    return versions
+
+
+def latest_versions(session: Session) -> list[ProcessVersion]:
+    """Return the newest version of every process key."""
+    newest = (select(ProcessVersion.key, func.max(ProcessVersion.version).label("v"))
+              .group_by(ProcessVersion.key).subquery())
+    stmt = (select(ProcessVersion)
+            .join(newest, (ProcessVersion.key == newest.c.key) & (ProcessVersion.version == newest.c.v))
+            .order_by(ProcessVersion.key))
+    return list(session.scalars(stmt))
+
+
+def version_file(session: Session, *, key: str, version: int, name: str) -> bytes:
+    """Return one file of a deployed version."""
+    row = session.scalar(select(ProcessFile.content).join(ProcessVersion).where(
+        ProcessVersion.key == key, ProcessVersion.version == version, ProcessFile.name == name))
+    if row is None:
+        raise ProcessNotFound(f"no file '{name}' in {key} version {version}")
+    return row

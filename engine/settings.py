@@ -1,0 +1,35 @@
+"""Settings from the environment (prefix MPP_), one cached instance per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every setting the platform reads; see README "Configuration"."""
+
+    model_config = SettingsConfigDict(env_prefix="MPP_", env_file=".env", extra="ignore")
+
+    database_url: str = f"sqlite:///{ROOT / 'var' / 'mpp.db'}"
+    processes_dir: Path = ROOT / "processes"
+    files_dir: Path = ROOT / "var" / "files"
+    secret_key: SecretStr = SecretStr("change-me-in-production")
+    token_minutes: int = 60
+    case_cache_size: int = 2000
+    script_timeout_s: float = 0.5
+    engine_step_budget: int = 10_000
+    worker_poll_s: float = 1.0
+    job_lease_s: int = 60
+    sqlite_synchronous: str = "NORMAL"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process-wide settings."""
+    return Settings()

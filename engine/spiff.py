@@ -1,0 +1,326 @@
+"""The SpiffWorkflow boundary: compile packages into specs and run workflows.
+
+Everything that touches SpiffWorkflow objects lives here and in `engine.state`; the rest of
+the engine sees only the small dataclasses defined below.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine  # type: ignore[import-untyped]
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (  # type: ignore[import-untyped]
+    CycleTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # type: ignore[import-untyped]
+from SpiffWorkflow.exceptions import SpiffWorkflowException  # type: ignore[import-untyped]
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser  # type: ignore[import-untyped]
+from SpiffWorkflow.spiff.specs.defaults import UserTask  # type: ignore[import-untyped]
+from SpiffWorkflow.util.task import TaskState  # type: ignore[import-untyped]
+
+from engine import conventions
+from engine.errors import PackageInvalid, Problem
+from engine.package import Package
+from engine.xmlsafe import parse_xml
+
+
+@dataclass(frozen=True)
+class TaskMeta:
+    """What the platform reads from one user task of a diagram."""
+
+    process_id: str
+    element_id: str
+    name: str
+    lane: str | None
+    role: str | None
+    bind_organisation: str | None
+    bind_user: str | None
+    form: str | None
+    ui_form: str | None
+    sla_days: int | None
+    stage: str | None
+    stage_en: str | None
+
+
+@dataclass
+class CompiledProcess:
+    """A deployed version parsed once and shared by every case on that version."""
+
+    version_id: int
+    key: str
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    tasks: dict[tuple[str, str], TaskMeta]
+    forms: dict[str, Any]
+    service: dict[str, Any]
+
+    def form(self, path: str | None) -> dict[str, Any] | None:
+        """Return a parsed form file of the package, or None."""
+        if path is None:
+            return None
+        value = self.forms.get(path)
+        return value if isinstance(value, dict) else None
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    """An open user task of a running workflow."""
+
+    task_id: str
+    meta: TaskMeta
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PendingTimer:
+    """A timer event waiting in a workflow, with the instant it is due."""
+
+    task_id: str
+    element_id: str
+    due_at: datetime
+    relative: bool  # a duration or cycle, counted from when the timer started
+
+
+@dataclass
+class RunResult:
+    """What one engine run produced: an error (incident) or nothing."""
+
+    error_element: str | None = None
+    error_message: str | None = None
+    steps: int = 0
+
+
+class EngineBudgetExceeded(Exception):
+    """The engine ran more steps than a case may take at once (loops, call cycles)."""
+
+
+def _parse_xml_files(package: Package) -> tuple[SpiffBpmnParser, dict[str, conventions.LaneInfo]]:
+    parser = SpiffBpmnParser()
+    lanes: dict[str, conventions.LaneInfo] = {}
+    for name in package.bpmn_files:
+        root = parse_xml(package.files[name], filename=name)
+        lanes.update(conventions.read_lanes(root))
+        parser.add_bpmn_xml(root, filename=name)
+    for name in package.dmn_files:
+        parser.add_dmn_xml(parse_xml(package.files[name], filename=name), filename=name)
+    return parser, lanes
+
+
+def _task_meta(process_id: str, spec: Any, lanes: dict[str, conventions.LaneInfo]) -> TaskMeta:
+    props: dict[str, str] = spec.extensions.get("properties", {}) if hasattr(spec, "extensions") else {}
+    lane = lanes.get(spec.lane) if spec.lane else None
+    role = lane.role if lane else None
+    sla = props.get("slaDays")
+    return TaskMeta(
+        process_id=process_id,
+        element_id=spec.name,
+        name=spec.bpmn_name or spec.name,
+        lane=spec.lane,
+        role=role,
+        bind_organisation=lane.bind_organisation if lane else None,
+        bind_user=lane.bind_user if lane else None,
+        form=props.get("formJsonSchemaFilename"),
+        ui_form=props.get("formUiSchemaFilename"),
+        sla_days=int(sla) if sla and sla.isdigit() else None,
+        stage=props.get("stage"),
+        stage_en=props.get("stageEn"),
+    )
+
+
+def compile_package(package: Package, *, version_id: int = 0) -> CompiledProcess:
+    """Parse a package into specs and task metadata; raise PackageInvalid when it cannot run."""
+    service = package.service()
+    key = str(service.get("key", ""))
+    try:
+        parser, lanes = _parse_xml_files(package)
+        spec = parser.get_spec(key)
+        subprocess_specs = parser.get_subprocess_specs(key)
+    except SpiffWorkflowException as exc:
+        element = getattr(exc, "id", None)
+        raise PackageInvalid([Problem(getattr(exc, "file_name", "") or "<package>", element, str(exc))]) from exc
+    tasks: dict[tuple[str, str], TaskMeta] = {}
+    for process_spec in [spec, *subprocess_specs.values()]:
+        for task_spec in process_spec.task_specs.values():
+            if isinstance(task_spec, UserTask):
+                meta = _task_meta(process_spec.name, task_spec, lanes)
+                tasks[(process_spec.name, task_spec.name)] = meta
+    forms = {}
+    for name, content in package.files.items():
+        if name.startswith("forms/") and name.endswith(".json"):
+            forms[name] = json.loads(content)
+    return CompiledProcess(version_id, key, spec, subprocess_specs, tasks, forms, service)
+
+
+@dataclass
+class Runner:
+    """Runs workflows with the sandboxed script engine and a step budget."""
+
+    script_engine: PythonScriptEngine
+    step_budget: int = 10_000
+    time_budget_s: float = 5.0
+    _counters: dict[int, int] = field(default_factory=dict)
+
+    def new_workflow(self, compiled: CompiledProcess, data: dict[str, Any]) -> Any:
+        """Create a workflow for a new case with its initial data in the start task."""
+        workflow = BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=self.script_engine)
+        start = next(iter(workflow.get_tasks(state=TaskState.READY)))
+        start.data.update(data)
+        return workflow
+
+    def advance(self, workflow: Any) -> RunResult:
+        """Run engine steps until the workflow waits; turn failures into a result, not an exception."""
+        result = RunResult()
+        deadline = time.monotonic() + self.time_budget_s
+
+        def count(_task: Any) -> None:
+            result.steps += 1
+            if result.steps > self.step_budget or time.monotonic() > deadline:
+                raise EngineBudgetExceeded(
+                    f"the engine stopped after {result.steps} steps: a loop or call cycle does not end"
+                )
+
+        try:
+            workflow.refresh_timers()
+            workflow.do_engine_steps(did_complete_task=count)
+        except EngineBudgetExceeded as exc:
+            result.error_element, result.error_message = _current_element(workflow), str(exc)
+        except SpiffWorkflowException as exc:
+            task = getattr(exc, "task", None)
+            element = task.task_spec.name if task is not None else _current_element(workflow)
+            result.error_element, result.error_message = element, _describe(exc)
+        except RecursionError:
+            result.error_element = _current_element(workflow)
+            result.error_message = "the case's task tree is too deep (a loop repeated too often)"
+        return result
+
+    def complete(self, workflow: Any, task_id: str, data: dict[str, Any]) -> RunResult:
+        """Complete a ready user task with form data, then advance the workflow."""
+        task = find_task(workflow, task_id)
+        task.data.update(data)
+        try:
+            task.run()
+        except SpiffWorkflowException as exc:
+            return RunResult(task.task_spec.name, _describe(exc))
+        return self.advance(workflow)
+
+
+def _describe(exc: BaseException) -> str:
+    inner = getattr(exc, "exception", None)
+    if inner is not None and str(inner):
+        return f"{type(inner).__name__}: {inner}"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _current_element(workflow: Any) -> str:
+    last = workflow.last_task
+    return str(last.task_spec.name) if last is not None else "<process>"
+
+
+def iter_tasks(workflow: Any) -> Iterator[Any]:
+    """Yield every task of the workflow and its sub-workflows (never the depth-limited iterator)."""
+    yield from workflow.tasks.values()
+    for sub in workflow.subprocesses.values():
+        yield from sub.tasks.values()
+
+
+def find_task(workflow: Any, task_id: str) -> Any:
+    """Return the task with this id, in the workflow or a sub-workflow; KeyError if absent."""
+    from uuid import UUID
+
+    task = workflow.get_task_from_id(UUID(task_id))
+    if task is None:
+        raise KeyError(task_id)
+    return task
+
+
+def ready_user_tasks(workflow: Any, compiled: CompiledProcess) -> list[ReadyTask]:
+    """List the workflow's READY user tasks with their metadata."""
+    ready = []
+    for task in iter_tasks(workflow):
+        if task.state == TaskState.READY and isinstance(task.task_spec, UserTask):
+            meta = compiled.tasks.get((task.workflow.spec.name, task.task_spec.name))
+            if meta is not None:
+                ready.append(ReadyTask(str(task.id), meta, task.data))
+    return ready
+
+
+def pending_timers(workflow: Any) -> list[PendingTimer]:
+    """List the timers the workflow waits on, each with its due instant."""
+    timers = []
+    for task in list(workflow.event_manager.tasks.values()):
+        definition = task.task_spec.event_definition
+        if not isinstance(definition, TimerEventDefinition) or task.state != TaskState.WAITING:
+            continue
+        value = task._get_internal_data("event_value")
+        if isinstance(definition, CycleTimerEventDefinition) and isinstance(value, dict):
+            value = value.get("next")
+        if isinstance(value, str):
+            due = TimerEventDefinition.get_datetime(value)
+            relative = not isinstance(definition, TimeDateEventDefinition)
+            timers.append(PendingTimer(str(task.id), task.task_spec.name, due.astimezone(UTC), relative))
+    return timers
+
+
+def fire_timer(workflow: Any, task_id: str) -> bool:
+    """Mark a waiting timer as fired (the job table, not the wall clock, decides); False if gone."""
+    try:
+        task = find_task(workflow, task_id)
+    except KeyError:
+        return False
+    if task.state != TaskState.WAITING:
+        return False
+    definition = task.task_spec.event_definition
+    if isinstance(definition, CycleTimerEventDefinition):
+        value = dict(task._get_internal_data("event_value") or {})
+        value["next"] = datetime(2000, 1, 1, tzinfo=UTC).isoformat()
+        task._set_internal_data(event_value=value)
+    else:
+        task._set_internal_data(event_fired=True)
+    return True
+
+
+def is_finished(workflow: Any) -> bool:
+    """Tell whether the workflow completed, checking every task (the tree iterator stops at depth 1000)."""
+    if not workflow.completed:
+        return False
+    return not any(t.state & TaskState.NOT_FINISHED_MASK for t in iter_tasks(workflow))
+
+
+def end_event_reached(workflow: Any) -> str | None:
+    """Return the name (or id) of the last end event the main process completed."""
+    from SpiffWorkflow.bpmn.specs.defaults import EndEvent  # type: ignore[import-untyped]
+
+    ends = [
+        t
+        for t in workflow.tasks.values()
+        if isinstance(t.task_spec, EndEvent) and t.state == TaskState.COMPLETED
+    ]
+    if not ends:
+        return None
+    last = max(ends, key=lambda t: t.last_state_change)
+    return str(last.task_spec.bpmn_name or last.task_spec.name)
+
+
+def case_data(workflow: Any) -> dict[str, Any]:
+    """Return the case data: the workflow's data once finished, else the newest task data."""
+    if workflow.completed and workflow.data:
+        return dict(workflow.data)
+    last = workflow.last_task
+    return dict(last.data) if last is not None else {}
+
+
+def error_tasks(workflow: Any) -> list[Any]:
+    """List the tasks left in ERROR state by a failed run."""
+    return [t for t in iter_tasks(workflow) if t.state == TaskState.ERROR]
+
+
+def reset_error_task(workflow: Any, task: Any) -> None:
+    """Put a failed task back to READY so the next run retries it."""
+    task._set_state(TaskState.READY)

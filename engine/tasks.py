@@ -1,0 +1,161 @@
+"""User tasks: the inbox, claiming, and completing a task with its form's data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from engine import routing
+from engine.actors import Actor
+from engine.errors import (
+    InvalidInput,
+    TaskAlreadyCompleted,
+    TaskClaimedByOther,
+    TaskNotForYourRole,
+    TaskNotFound,
+)
+from engine.models import Case, CaseEvent, OpenTask
+from engine.runtime import Runtime
+from engine.steps import StepRecord, record_step
+from forms.validation import validate
+
+
+@dataclass(frozen=True)
+class TaskDetail:
+    """An open task with what its form needs: schema, UI schema and the case data."""
+
+    task: OpenTask
+    case: Case
+    schema: dict[str, Any] | None
+    ui_schema: dict[str, Any] | None
+    sla_days: int | None
+
+
+def _visible_to(actor: Actor) -> Any:
+    """SQL condition: tasks an officer may see (by role and organisation) or assigned to them."""
+    conditions = [OpenTask.assignee_id == actor.user_id]
+    for role, org in actor.memberships:
+        conditions.append(and_(OpenTask.role == role,
+                               or_(OpenTask.bound_org.is_(None), OpenTask.bound_org == org),
+                               or_(OpenTask.assignee_id.is_(None), OpenTask.assignee_id == actor.user_id)))
+    applicant = and_(OpenTask.role == routing.APPLICANT_ROLE, OpenTask.case_id.in_(
+        select(Case.id).where(or_(Case.applicant_id == actor.user_id,
+                                  and_(Case.applicant_id.is_(None), Case.filed_by_id == actor.user_id)))))
+    conditions.append(applicant)
+    return or_(*conditions)
+
+
+def inbox_query(
+    actor: Actor, *, process_key: str | None = None, role: str | None = None, overdue: bool | None = None,
+    claimed: bool | None = None, now: datetime | None = None,
+) -> Select[tuple[OpenTask]]:
+    """Build the query of open tasks an actor may work on, with filters, overdue first then by due date."""
+    stmt = select(OpenTask).where(_visible_to(actor))
+    if process_key:
+        stmt = stmt.where(OpenTask.process_key == process_key)
+    if role:
+        stmt = stmt.where(OpenTask.role == role)
+    if overdue is not None and now is not None:
+        late = and_(OpenTask.due_at.is_not(None), OpenTask.due_at < now)
+        stmt = stmt.where(late if overdue else ~late)
+    if claimed is not None:
+        stmt = stmt.where(OpenTask.assignee_id.is_not(None) if claimed else OpenTask.assignee_id.is_(None))
+    return stmt.order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.created_at)
+
+
+def list_tasks(
+    session: Session, *, actor: Actor, limit: int = 50, offset: int = 0, **filters: Any,
+) -> tuple[list[OpenTask], int]:
+    """Return a page of the actor's open tasks and the total."""
+    stmt = inbox_query(actor, **filters)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    return list(session.scalars(stmt.limit(limit).offset(offset))), total
+
+
+def _task_for(session: Session, task_id: str, actor: Actor) -> tuple[OpenTask, Case]:
+    task = session.get(OpenTask, task_id)
+    if task is None:
+        done = session.scalar(select(CaseEvent.case_id).where(CaseEvent.task_id == task_id,
+                                                              CaseEvent.action == "completed").limit(1))
+        if done is not None:
+            raise TaskAlreadyCompleted("this task has already been completed")
+        raise TaskNotFound(f"task {task_id} is not open")
+    case = session.get(Case, task.case_id)
+    assert case is not None  # noqa: S101 - foreign key guarantees it
+    applicant = case.applicant_id if case.applicant_id is not None else case.filed_by_id
+    if not routing.may_work_on(task_role=task.role, task_bound_org=task.bound_org, task_assignee=task.assignee_id,
+                               user_id=actor.user_id or -1, memberships=set(actor.memberships),
+                               applicant_id=applicant):
+        if task.assignee_id is not None and task.assignee_id != actor.user_id and \
+                routing.may_work_on(task_role=task.role, task_bound_org=task.bound_org, task_assignee=None,
+                                    user_id=actor.user_id or -1, memberships=set(actor.memberships),
+                                    applicant_id=applicant):
+            raise TaskClaimedByOther("another officer has claimed this task")
+        raise TaskNotForYourRole("this task belongs to a role you do not hold")
+    return task, case
+
+
+def get_task(session: Session, *, rt: Runtime, task_id: str, actor: Actor) -> TaskDetail:
+    """Return an open task the actor may work on, with its form."""
+    task, case = _task_for(session, task_id, actor)
+    compiled = rt.specs.get(session, case.process_version_id)
+    meta = next((m for m in compiled.tasks.values() if m.element_id == task.element_id), None)
+    schema = compiled.form(f"forms/{meta.form}") if meta and meta.form else None
+    ui = compiled.form(f"forms/{meta.ui_form}") if meta and meta.ui_form else None
+    return TaskDetail(task, case, schema, ui, meta.sla_days if meta else None)
+
+
+def claim_task(session: Session, *, rt: Runtime, task_id: str, actor: Actor) -> OpenTask:
+    """Claim an unclaimed task for the actor; a task claimed by someone else is a conflict."""
+    task, _case = _task_for(session, task_id, actor)
+    if task.assignee_id == actor.user_id:
+        return task
+    now = rt.clock()
+    result = session.execute(update(OpenTask).where(OpenTask.id == task_id, OpenTask.assignee_id.is_(None))
+                             .values(assignee_id=actor.user_id, claimed_at=now)
+                             .execution_options(synchronize_session=False))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise TaskClaimedByOther("another officer has claimed this task")
+    session.refresh(task)
+    _audit(session, rt, task, actor, "claimed")
+    return task
+
+
+def unclaim_task(session: Session, *, rt: Runtime, task_id: str, actor: Actor) -> OpenTask:
+    """Release a task the actor claimed (an admin may release anyone's)."""
+    task = session.get(OpenTask, task_id)
+    if task is None:
+        raise TaskNotFound(f"task {task_id} is not open")
+    if task.assignee_id != actor.user_id and actor.platform_role != "admin":
+        raise TaskNotForYourRole("only the officer who claimed the task can release it")
+    task.assignee_id, task.claimed_at = None, None
+    session.flush()
+    _audit(session, rt, task, actor, "unclaimed")
+    return task
+
+
+def _audit(session: Session, rt: Runtime, task: OpenTask, actor: Actor, action: str) -> None:
+    session.add(CaseEvent(case_id=task.case_id, at=rt.clock(), actor=actor.username, action=action,
+                          task_id=task.id, element_id=task.element_id, label=task.name, diff=None))
+    session.flush()
+
+
+def complete_task(session: Session, *, rt: Runtime, task_id: str, actor: Actor, data: dict[str, Any]) -> str:
+    """Complete an open task with data valid for its form; return the case's new status."""
+    if not isinstance(data, dict):
+        raise InvalidInput("task data must be an object")
+    detail = get_task(session, rt=rt, task_id=task_id, actor=actor)
+    clean = validate(detail.schema, data)
+    loaded = rt.load_case(session, detail.case.id)
+    if task_id not in loaded.open_before:
+        raise TaskAlreadyCompleted("this task has already been completed")
+    before = dict(loaded.row.data)
+    result = rt.runner.complete(loaded.workflow, task_id, clean)
+    record_step(session, rt, loaded, result=result, before=before,
+                record=StepRecord(actor.username, "completed", task_id=task_id,
+                                  element_id=detail.task.element_id, label=detail.task.name))
+    return str(session.scalar(select(Case.status).where(Case.id == detail.case.id)))

@@ -1,0 +1,1 @@
+"""JSON Schema forms: server-side validation (always) and rendering."""

@@ -1,0 +1,74 @@
+"""Shared fixtures: a real database per test (SQLite by default, PostgreSQL when configured)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from api.context import AppContext, build_context
+from engine.db import make_engine
+from engine.schema import upgrade
+from engine.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("MPP_TEST_POSTGRES_URL")
+
+
+class FakeClock:
+    """A clock the test moves by hand; starts at a fixed Monday morning in WIB."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 08:00 WIB
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+def _reset_postgres(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    upgrade(engine)
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite"] + (["postgresql"] if PG_URL else []))
+def db_url(request: pytest.FixtureRequest, template_db: Path, tmp_path: Path) -> str:
+    if request.param == "postgresql":
+        assert PG_URL is not None
+        _reset_postgres(PG_URL)
+        return PG_URL
+    target = tmp_path / "mpp.db"
+    shutil.copy(template_db, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def ctx(db_url: str, tmp_path: Path, clock: FakeClock) -> Iterator[AppContext]:
+    settings = Settings(database_url=db_url, files_dir=tmp_path / "files", processes_dir=ROOT / "processes")
+    context = build_context(settings, migrate=False, clock=clock)
+    yield context
+    context.engine.dispose()

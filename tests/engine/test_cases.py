@@ -1,0 +1,256 @@
+"""Cases through the engine: durable state, conflicts, versions, restarts, incidents."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from api.context import AppContext, build_context
+from engine import state
+from engine.db import transaction
+from engine.errors import CaseConflict, InvalidInput, ProcessNotFound
+from engine.models import Case, CaseState, Incident
+from engine.tasks import complete_task
+from forms.validation import FormInvalid
+from tests.conftest import FakeClock
+from tests.factories import PBG, Driver, add_provider, deploy, make_user, pbg_application
+from tests.packages import simple_package
+
+
+def _fresh_state(ctx: AppContext, case_id: int) -> dict[str, object]:
+    """Load a case from its rows alone (no cache) and serialize it in full."""
+    ctx.rt.cases.clear()
+    with ctx.sessions() as session:
+        loaded = ctx.rt.load_case(session, case_id)
+        return state.full_dict(loaded.workflow)
+
+
+def _cached_state(ctx: AppContext, case_id: int) -> dict[str, object]:
+    with ctx.sessions() as session:
+        version = session.get(Case, case_id).version  # type: ignore[union-attr]
+    hot = ctx.rt.cases.take(case_id, version)
+    assert hot is not None, "a committed step leaves the case in the hot cache"
+    ctx.rt.cases.put(case_id, hot)
+    return state.full_dict(hot.workflow)
+
+
+def test_rows_written_step_by_step_rebuild_the_exact_workflow(ctx: AppContext, clock: FakeClock) -> None:
+    deploy(ctx, PBG)
+    add_provider(ctx, "konsultan_griya", "konsultan")
+    applicant = make_user(ctx, "warga")
+    officer = make_user(ctx, "all", "dpmptsp.front_office", "pupr.tpa", "pupr.teknis", "pupr.kepala_bidang")
+    griya = make_user(ctx, "griya", "konsultan.perencana", org="konsultan_griya")
+    d = Driver(ctx)
+    case = d.start("pbg", pbg_application(), applicant)
+    steps = [
+        ("Task_kelengkapan", officer, {"kelengkapan": "tidak_lengkap", "catatan_kelengkapan": "KTP buram"}),
+        ("Task_melengkapi", applicant, {"keterangan_perbaikan": "KTP baru"}),
+        ("Task_kelengkapan", officer, {"kelengkapan": "lengkap"}),
+        ("Task_gambar_teknis", griya, {"gambar_arsitektur": "a", "gambar_struktur": "s", "gambar_mep": "m",
+                                       "nama_penanggung_jawab": "X", "nomor_sertifikat_keahlian": "1"}),
+        ("Task_tpa", officer, {"hasil_tpa": "revisi", "catatan_tpa": "kurang detail"}),
+        ("Task_revisi", griya, {"catatan_revisi": "diperbaiki"}),
+    ]
+    for element, actor, data in steps:
+        cached = _cached_state(ctx, case.id)
+        assert _fresh_state(ctx, case.id) == cached
+        d.complete(case.id, element, actor, data)
+    clock.advance(days=11)  # the TPA escalation timer fires: a boundary event with a parallel branch
+    d.run_jobs()
+    assert {t.element_id for t in d.open_tasks(case.id)} == {"Task_tpa", "Task_tindak_lanjut_tpa"}
+    cached = _cached_state(ctx, case.id)
+    assert _fresh_state(ctx, case.id) == cached
+
+
+def test_a_step_writes_only_the_rows_that_changed(ctx: AppContext) -> None:
+    deploy(ctx, simple_package("ulang", shape="loop"))
+    officer = make_user(ctx, "petugas", "dinas.petugas")
+    d = Driver(ctx)
+    case = d.start("ulang", {"harga": 1, "jumlah": 1}, officer)
+    written: list[int] = []
+    for i in range(30):
+        with ctx.sessions() as session:
+            before = {r.task_id: r.payload for r in session.query(CaseState).filter_by(case_id=case.id)}
+        d.complete(case.id, "Task_periksa", officer, {"catatan": f"putaran {i}"})
+        with ctx.sessions() as session:
+            after = {r.task_id: r.payload for r in session.query(CaseState).filter_by(case_id=case.id)}
+        written.append(sum(1 for k, v in after.items() if before.get(k) != v))
+    assert len(set(written[5:])) == 1, f"rows written per step must not grow with history: {written}"
+    assert written[-1] < 10
+
+
+def test_two_officers_completing_one_task_at_once_give_one_success_and_one_conflict(ctx: AppContext) -> None:
+    deploy(ctx, simple_package())
+    first = make_user(ctx, "petugas1", "dinas.petugas")
+    second = make_user(ctx, "petugas2", "dinas.petugas")
+    d = Driver(ctx)
+    case = d.start("uji", {"harga": 1000, "jumlah": 3}, first)
+    task_id = d.task(case.id, "Task_periksa").id
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, object] = {}
+
+    def attempt(actor_name: str, actor: object) -> None:
+        barrier.wait()
+        try:
+            with transaction(ctx.sessions) as session:
+                complete_task(session, rt=ctx.rt, task_id=task_id, actor=actor,  # type: ignore[arg-type]
+                              data={"catatan": actor_name})
+            outcomes[actor_name] = "ok"
+        except CaseConflict as exc:
+            outcomes[actor_name] = exc
+
+    threads = [threading.Thread(target=attempt, args=(n, a)) for n, a in (("a", first), ("b", second))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(str(type(v).__name__) for v in outcomes.values()).count("str") == 1
+    assert sum(isinstance(v, CaseConflict) for v in outcomes.values()) == 1
+    completions = [e for e in d.events(case.id) if e.action == "completed" and e.task_id == task_id]
+    assert len(completions) == 1
+    assert d.case(case.id).status == "completed"
+
+
+def test_a_stale_workflow_cannot_overwrite_a_newer_version(ctx: AppContext) -> None:
+    deploy(ctx, simple_package("ulang", shape="loop"))
+    officer = make_user(ctx, "petugas", "dinas.petugas")
+    d = Driver(ctx)
+    case = d.start("ulang", {"harga": 1, "jumlah": 1}, officer)
+    ctx.rt.cases.clear()
+    with ctx.sessions() as session:
+        stale = ctx.rt.load_case(session, case.id)
+        session.expunge(stale.row)
+    d.complete(case.id, "Task_periksa", officer, {"catatan": "pertama"})
+    with pytest.raises(CaseConflict), transaction(ctx.sessions) as session:
+        session.add(stale.row)
+        ctx.rt.runner.complete(stale.workflow, next(iter(stale.open_before)), {"catatan": "basi"})
+        ctx.rt.save_state(session, stale, {})
+    assert d.case(case.id).data["catatan"] == "pertama"
+
+
+def test_versions_run_side_by_side(ctx: AppContext) -> None:
+    assert deploy(ctx, simple_package(task_name="Periksa berkas")).version == 1
+    officer = make_user(ctx, "petugas", "dinas.petugas")
+    d = Driver(ctx)
+    old = d.start("uji", {"harga": 10, "jumlah": 2}, officer)
+    again = deploy(ctx, simple_package(task_name="Periksa berkas"))
+    assert (again.version, again.created) == (1, False)
+    assert deploy(ctx, simple_package(task_name="Verifikasi berkas")).version == 2
+    new = d.start("uji", {"harga": 10, "jumlah": 2}, officer)
+    assert d.task(old.id, "Task_periksa").name == "Periksa berkas"
+    assert d.task(new.id, "Task_periksa").name == "Verifikasi berkas"
+    ctx.rt.cases.clear()
+    assert d.complete(old.id, "Task_periksa", officer, {"catatan": "ok"}) == "completed"
+    assert d.case(old.id).data["total"] == 20
+
+
+def test_a_due_timer_fires_after_a_restart(ctx: AppContext, clock: FakeClock) -> None:
+    deploy(ctx, PBG)
+    add_provider(ctx, "konsultan_griya", "konsultan")
+    applicant = make_user(ctx, "warga")
+    officer = make_user(ctx, "fo", "dpmptsp.front_office")
+    griya = make_user(ctx, "griya", "konsultan.perencana", org="konsultan_griya")
+    d = Driver(ctx)
+    case = d.start("pbg", pbg_application(), applicant)
+    d.complete(case.id, "Task_kelengkapan", officer, {"kelengkapan": "lengkap"})
+    d.complete(case.id, "Task_gambar_teknis", griya, {
+        "gambar_arsitektur": "a", "gambar_struktur": "s", "gambar_mep": "m", "nama_penanggung_jawab": "X",
+        "nomor_sertifikat_keahlian": "1"})
+    ctx.engine.dispose()
+    clock.advance(days=12)
+    restarted = build_context(ctx.settings, migrate=False, clock=clock)  # a new process: empty caches
+    try:
+        Driver(restarted).run_jobs()
+        assert {t.element_id for t in Driver(restarted).open_tasks(case.id)} == {"Task_tpa", "Task_tindak_lanjut_tpa"}
+    finally:
+        restarted.engine.dispose()
+
+
+def test_a_failing_script_becomes_an_incident_and_is_retried_after_a_fix(ctx: AppContext) -> None:
+    deploy(ctx, simple_package(script="total = harga / (jumlah - jumlah)"))
+    officer = make_user(ctx, "petugas", "dinas.petugas")
+    d = Driver(ctx)
+    case = d.start("uji", {"harga": 10, "jumlah": 2}, officer)
+    row = d.case(case.id)
+    assert row.status == "incident"
+    with ctx.sessions() as session:
+        incident = session.query(Incident).filter_by(case_id=case.id).one()
+    assert incident.element_id == "Script_hitung"
+    assert "ZeroDivisionError" in incident.message
+    deploy(ctx, simple_package(script="total = harga * jumlah"))
+    from engine.actors import SYSTEM
+    from engine.cases import retry_incident
+
+    with transaction(ctx.sessions) as session:
+        assert retry_incident(session, rt=ctx.rt, case_id=case.id, actor=SYSTEM) == "running"
+    assert d.case(case.id).data["total"] == 20
+    assert d.complete(case.id, "Task_periksa", officer, {"catatan": "ok"}) == "completed"
+
+
+def test_a_sandbox_violation_is_an_incident_not_a_crash(ctx: AppContext) -> None:
+    deploy(ctx, simple_package())
+    officer = make_user(ctx, "petugas", "dinas.petugas")
+    d = Driver(ctx)
+    from engine.package import from_files
+
+    good = simple_package()
+    evil = dict(good.files)
+    evil["process.bpmn"] = good.files["process.bpmn"].replace(
+        b"total = harga * jumlah", b"total = [c for c in (lambda: 0).__class__.__mro__]")
+    # Lint refuses it at deploy time...
+    with pytest.raises(Exception, match="package has"):
+        deploy(ctx, from_files(evil, source="evil"))
+    with ctx.sessions() as session:
+        assert session.query(Case).count() == 0
+    assert d.inbox(officer) == []
+
+
+def test_an_endless_script_cycle_is_stopped_by_the_step_budget(ctx: AppContext) -> None:
+    ctx.rt.runner.step_budget = 300
+    deploy(ctx, simple_package("putar", shape="endless"))
+    officer = make_user(ctx, "petugas", "dinas.petugas")
+    d = Driver(ctx)
+    case = d.start("putar", {"harga": 1, "jumlah": 1}, officer)
+    d.complete(case.id, "Task_periksa", officer, {"catatan": "lanjut"})
+    assert d.case(case.id).status == "incident"
+    with ctx.sessions() as session:
+        assert "stopped after" in session.query(Incident).filter_by(case_id=case.id).one().message
+
+
+def test_bad_start_data_saves_nothing(ctx: AppContext) -> None:
+    deploy(ctx, simple_package())
+    officer = make_user(ctx, "petugas", "dinas.petugas")
+    d = Driver(ctx)
+    with pytest.raises(FormInvalid) as info:
+        d.start("uji", {"harga": -5}, officer)
+    assert set(info.value.errors) == {"harga", "jumlah"}
+    with pytest.raises(InvalidInput):
+        d.start("uji", {"harga": 1, "jumlah": 1}, officer, channel="drive_thru")
+    with pytest.raises(ProcessNotFound):
+        d.start("tidak_ada", {}, officer)
+    with ctx.sessions() as session:
+        assert session.query(Case).count() == 0
+
+
+def test_an_unknown_consultant_is_refused_and_nothing_is_saved(ctx: AppContext) -> None:
+    deploy(ctx, PBG)
+    applicant = make_user(ctx, "warga")
+    d = Driver(ctx)
+    with pytest.raises(FormInvalid) as info:
+        d.start("pbg", pbg_application(consultant="konsultan_fiktif"), applicant)
+    assert "consultant" in info.value.errors
+    with ctx.sessions() as session:
+        assert session.query(Case).count() == 0
+
+
+def test_invalid_task_data_reports_every_field_and_saves_nothing(ctx: AppContext) -> None:
+    deploy(ctx, simple_package())
+    officer = make_user(ctx, "petugas", "dinas.petugas")
+    d = Driver(ctx)
+    case = d.start("uji", {"harga": 1, "jumlah": 1}, officer)
+    with pytest.raises(FormInvalid) as info:
+        d.complete(case.id, "Task_periksa", officer, {"catatan": "x" * 500})
+    assert info.value.field_errors[0].path == "catatan"
+    assert "200" in info.value.field_errors[0].message_id
+    assert d.case(case.id).version == 1

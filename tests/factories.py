@@ -1,0 +1,107 @@
+"""Plain factory functions that make real rows, and a small driver for running cases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from api.context import AppContext
+from engine import directory, package, registry
+from engine.actors import Actor, actor_for
+from engine.cases import StartedCase, start_case
+from engine.db import transaction
+from engine.jobs import ensure_overdue_scan, run_due_jobs
+from engine.models import Case, CaseEvent, OpenTask
+from engine.tasks import complete_task, list_tasks
+
+ROOT = Path(__file__).resolve().parent.parent
+PBG = ROOT / "processes" / "pbg"
+
+
+def deploy(ctx: AppContext, source: Path | package.Package) -> registry.DeployResult:
+    """Deploy a package folder (or an in-memory package)."""
+    pkg = source if isinstance(source, package.Package) else package.from_path(source)
+    with transaction(ctx.sessions) as session:
+        return registry.deploy(session, package=pkg, actor="test")
+
+
+def add_provider(ctx: AppContext, code: str, marketplace: str) -> None:
+    """Register a private firm under a marketplace agency."""
+    with transaction(ctx.sessions) as session:
+        directory.ensure_agency(session, code=code, name_id=code, kind="private", parent_code=marketplace)
+
+
+def make_user(ctx: AppContext, username: str, *roles: str, org: str | None = None,
+              platform_role: str | None = None) -> Actor:
+    """Create a user holding the given roles (in `org`, or each role's agency) and return its actor."""
+    with transaction(ctx.sessions) as session:
+        kind = platform_role or ("officer" if roles else "applicant")
+        user = directory.create_user(session, username=username, platform_role=kind)
+        for role in roles:
+            directory.grant(session, user=user, role_key=role, organisation_code=org)
+        return actor_for(session, user)
+
+
+def pbg_application(**overrides: Any) -> dict[str, Any]:
+    """Return valid start data for a PBG application."""
+    data = {
+        "nama_pemohon": "Budi Santoso", "nik": "3471012345678901", "email": "budi@example.id",
+        "telepon": "081234567890", "alamat_bangunan": "Jl. Malioboro 10, Yogyakarta",
+        "fungsi_bangunan": "hunian", "luas_bangunan": 120.5, "jumlah_lantai": 2, "rumah_mbr": False,
+        "consultant": "konsultan_griya",
+    }
+    data.update(overrides)
+    return data
+
+
+@dataclass
+class Driver:
+    """Runs cases the way the CLI and API do: one transaction per operation."""
+
+    ctx: AppContext
+
+    def start(self, process_key: str, data: dict[str, Any], actor: Actor, channel: str = "tatap_muka") -> StartedCase:
+        with transaction(self.ctx.sessions) as session:
+            applicant = actor.user_id if actor.platform_role == "applicant" else None
+            return start_case(session, rt=self.ctx.rt, process_key=process_key, data=data, channel=channel,
+                              actor=actor, applicant_id=applicant)
+
+    def open_tasks(self, case_id: int) -> list[OpenTask]:
+        with self.ctx.sessions() as session:
+            from engine.cases import open_tasks
+
+            return open_tasks(session, case_id)
+
+    def task(self, case_id: int, element_id: str) -> OpenTask:
+        matches = [t for t in self.open_tasks(case_id) if t.element_id == element_id]
+        assert matches, f"no open {element_id}; open: {[t.element_id for t in self.open_tasks(case_id)]}"
+        return matches[0]
+
+    def complete(self, case_id: int, element_id: str, actor: Actor, data: dict[str, Any]) -> str:
+        task = self.task(case_id, element_id)
+        with transaction(self.ctx.sessions) as session:
+            return complete_task(session, rt=self.ctx.rt, task_id=task.id, actor=actor, data=data)
+
+    def case(self, case_id: int) -> Case:
+        with self.ctx.sessions() as session:
+            row = session.get(Case, case_id)
+            assert row is not None
+            return row
+
+    def events(self, case_id: int) -> list[CaseEvent]:
+        with self.ctx.sessions() as session:
+            from engine.cases import history
+
+            return history(session, case_id)
+
+    def inbox(self, actor: Actor) -> list[OpenTask]:
+        with self.ctx.sessions() as session:
+            rows, _total = list_tasks(session, actor=actor, limit=500)
+            return rows
+
+    def run_jobs(self) -> int:
+        """Run what a worker runs in one poll: schedule the overdue scan, then every due job."""
+        with transaction(self.ctx.sessions) as session:
+            ensure_overdue_scan(session, now=self.ctx.rt.clock(), every_s=0)
+        return run_due_jobs(self.ctx.sessions, rt=self.ctx.rt)

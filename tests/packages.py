@@ -1,0 +1,101 @@
+"""Small process packages built in memory for engine tests."""
+
+from __future__ import annotations
+
+import json
+from xml.sax.saxutils import escape
+
+from engine.package import Package, from_files
+
+SERVICE = """key = "{key}"
+agency = "dinas"
+name = {{ id = "Layanan uji {key}", en = "Test service {key}" }}
+description = {{ id = "Layanan untuk pengujian", en = "A service for tests" }}
+product = {{ id = "Surat", en = "Letter" }}
+sla_days = 5
+fee = {{ id = "Gratis", en = "Free" }}
+channels = ["tatap_muka", "daring"]
+requirements = [{{ id = "KTP", en = "ID card" }}]
+start_form = "forms/start.schema.json"
+"""
+
+FORM = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+        "properties": {"catatan": {"type": "string", "title": "Catatan", "maxLength": 200}},
+        "required": ["catatan"]}
+START_FORM = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+              "properties": {"harga": {"type": "integer", "minimum": 0}, "jumlah": {"type": "integer", "minimum": 1}},
+              "required": ["harga", "jumlah"]}
+
+BPMN = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="Defs_{key}" targetNamespace="http://mpp.test">
+  <bpmn:collaboration id="Collab_{key}"><bpmn:participant id="Part_{key}" processRef="{key}"/></bpmn:collaboration>
+  <bpmn:process id="{key}" isExecutable="true">
+    <bpmn:laneSet id="LaneSet_1">
+      <bpmn:lane id="Lane_petugas" name="Petugas [dinas.petugas]">
+        <bpmn:flowNodeRef>StartEvent_1</bpmn:flowNodeRef><bpmn:flowNodeRef>Script_hitung</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>Task_periksa</bpmn:flowNodeRef>{extra_refs}<bpmn:flowNodeRef>EndEvent_1</bpmn:flowNodeRef>
+      </bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="StartEvent_1"><bpmn:outgoing>Flow_1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Script_hitung"/>
+    <bpmn:scriptTask id="Script_hitung" name="Hitung">
+      <bpmn:incoming>Flow_1</bpmn:incoming><bpmn:outgoing>Flow_2</bpmn:outgoing>
+      <bpmn:script>{script}</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="Script_hitung" targetRef="Task_periksa"/>
+    <bpmn:userTask id="Task_periksa" name="{task_name}">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="formJsonSchemaFilename" value="periksa.schema.json"/>
+        <spiffworkflow:property name="slaDays" value="3"/>
+      </spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>Flow_2</bpmn:incoming><bpmn:outgoing>Flow_3</bpmn:outgoing>
+    </bpmn:userTask>
+    {tail}
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+PLAIN_TAIL = """<bpmn:sequenceFlow id="Flow_3" sourceRef="Task_periksa" targetRef="EndEvent_1"/>
+    <bpmn:endEvent id="EndEvent_1" name="Selesai"><bpmn:incoming>Flow_3</bpmn:incoming></bpmn:endEvent>"""
+
+# A loop of user tasks: used to grow a case's history to any length.
+LOOP_TAIL = """<bpmn:sequenceFlow id="Flow_3" sourceRef="Task_periksa" targetRef="Gateway_lagi"/>
+    <bpmn:exclusiveGateway id="Gateway_lagi" default="Flow_lagi">
+      <bpmn:incoming>Flow_3</bpmn:incoming><bpmn:outgoing>Flow_selesai</bpmn:outgoing>
+      <bpmn:outgoing>Flow_lagi</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:sequenceFlow id="Flow_selesai" sourceRef="Gateway_lagi" targetRef="EndEvent_1">
+      <bpmn:conditionExpression>catatan == "selesai"</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="Flow_lagi" sourceRef="Gateway_lagi" targetRef="Task_periksa"/>
+    <bpmn:endEvent id="EndEvent_1" name="Selesai"><bpmn:incoming>Flow_selesai</bpmn:incoming></bpmn:endEvent>"""
+
+# A script-only cycle with no wait state: the engine must stop it, not hang.
+ENDLESS_TAIL = """<bpmn:sequenceFlow id="Flow_3" sourceRef="Task_periksa" targetRef="Script_putar"/>
+    <bpmn:scriptTask id="Script_putar" name="Putar"><bpmn:incoming>Flow_3</bpmn:incoming>
+      <bpmn:incoming>Flow_balik</bpmn:incoming><bpmn:outgoing>Flow_4</bpmn:outgoing>
+      <bpmn:script>n = 1</bpmn:script></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="Flow_4" sourceRef="Script_putar" targetRef="Gateway_putar"/>
+    <bpmn:exclusiveGateway id="Gateway_putar" default="Flow_balik"><bpmn:incoming>Flow_4</bpmn:incoming>
+      <bpmn:outgoing>Flow_balik</bpmn:outgoing><bpmn:outgoing>Flow_keluar</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:sequenceFlow id="Flow_balik" sourceRef="Gateway_putar" targetRef="Script_putar"/>
+    <bpmn:sequenceFlow id="Flow_keluar" sourceRef="Gateway_putar" targetRef="EndEvent_1">
+      <bpmn:conditionExpression>n == 2</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:endEvent id="EndEvent_1" name="Selesai"><bpmn:incoming>Flow_keluar</bpmn:incoming></bpmn:endEvent>"""
+
+TAILS = {"plain": (PLAIN_TAIL, ""),
+         "loop": (LOOP_TAIL, "<bpmn:flowNodeRef>Gateway_lagi</bpmn:flowNodeRef>"),
+         "endless": (ENDLESS_TAIL, "<bpmn:flowNodeRef>Script_putar</bpmn:flowNodeRef>"
+                                   "<bpmn:flowNodeRef>Gateway_putar</bpmn:flowNodeRef>")}
+
+
+def simple_package(key: str = "uji", *, script: str = "total = harga * jumlah", task_name: str = "Periksa",
+                   shape: str = "plain") -> Package:
+    """Build a one-lane package: start, a script task, a user task, then `shape` (plain, loop, endless)."""
+    tail, refs = TAILS[shape]
+    bpmn = BPMN.format(key=key, script=escape(script), task_name=escape(task_name), tail=tail, extra_refs=refs)
+    return from_files({
+        "service.toml": SERVICE.format(key=key).encode(),
+        "process.bpmn": bpmn.encode(),
+        "forms/periksa.schema.json": json.dumps(FORM).encode(),
+        "forms/start.schema.json": json.dumps(START_FORM).encode(),
+    })

@@ -1,0 +1,202 @@
+"""PBG building approval: every path of the published procedure, driven as the real roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from api.context import AppContext
+from engine.actors import Actor
+from engine.errors import TaskNotForYourRole
+from tests.conftest import FakeClock
+from tests.factories import PBG, Driver, add_provider, deploy, make_user, pbg_application
+
+
+@dataclass
+class Cast:
+    applicant: Actor
+    front: Actor
+    griya: Actor
+    mataram: Actor
+    tpa: Actor
+    kabid: Actor
+    teknis: Actor
+    back: Actor
+    kasir: Actor
+    kepala: Actor
+
+
+@pytest.fixture
+def cast(ctx: AppContext) -> Cast:
+    deploy(ctx, PBG)
+    add_provider(ctx, "konsultan_griya", "konsultan")
+    add_provider(ctx, "konsultan_mataram", "konsultan")
+    return Cast(
+        applicant=make_user(ctx, "warga"),
+        front=make_user(ctx, "fo", "dpmptsp.front_office"),
+        griya=make_user(ctx, "griya", "konsultan.perencana", org="konsultan_griya"),
+        mataram=make_user(ctx, "mataram", "konsultan.perencana", org="konsultan_mataram"),
+        tpa=make_user(ctx, "tpa", "pupr.tpa"),
+        kabid=make_user(ctx, "kabid", "pupr.kepala_bidang"),
+        teknis=make_user(ctx, "teknis", "pupr.teknis"),
+        back=make_user(ctx, "bo", "dpmptsp.back_office"),
+        kasir=make_user(ctx, "kasir", "dpmptsp.kasir"),
+        kepala=make_user(ctx, "kepala", "dpmptsp.kepala"),
+    )
+
+
+DRAWINGS = {"gambar_arsitektur": "ars-v1.pdf", "gambar_struktur": "str-v1.pdf", "gambar_mep": "mep-v1.pdf",
+            "nama_penanggung_jawab": "Ir. Sri Wahyuni", "nomor_sertifikat_keahlian": "SKA-1-2345"}
+APPROVED = {"hasil_tpa": "disetujui", "nomor_berita_acara": "BA/TPA/2026/017", "tanggal_berita_acara": "2026-03-10"}
+SPPST = {"nomor_sppst": "SPPST/2026/088", "tanggal_sppst": "2026-03-11", "retribusi_dikonfirmasi": True}
+SKRD = {"nomor_skrd": "SKRD/2026/311", "tanggal_skrd": "2026-03-12"}
+PAID = {"nomor_ssrd": "SSRD-99812", "bank_pembayaran": "Bank BPD DIY", "tanggal_pembayaran": "2026-03-13"}
+SIGNED = {"nomor_pbg": "PBG-3471-2026-0042", "tanggal_pbg": "2026-03-16"}
+
+
+def _through_tpa(d: Driver, c: Cast, case_id: int) -> None:
+    d.complete(case_id, "Task_kelengkapan", c.front, {"kelengkapan": "lengkap"})
+    d.complete(case_id, "Task_gambar_teknis", c.griya, DRAWINGS)
+    d.complete(case_id, "Task_tpa", c.tpa, APPROVED)
+
+
+def test_happy_path_with_payment_issues_the_pbg(ctx: AppContext, cast: Cast) -> None:
+    d = Driver(ctx)
+    case = d.start("pbg", pbg_application(), cast.applicant)
+    assert case.status == "running"
+    assert case.tracking_number.startswith("MPP-")
+    assert [t.role for t in d.open_tasks(case.id)] == ["dpmptsp.front_office"]
+    _through_tpa(d, cast, case.id)
+    assert d.case(case.id).data["retribusi"] == 1_807_500  # 120.5 m2 x Rp15,000 (hunian 100-499 m2)
+    d.complete(case.id, "Task_sppst", cast.teknis, SPPST)
+    d.complete(case.id, "Task_skrd", cast.back, SKRD)
+    d.complete(case.id, "Task_pembayaran", cast.applicant, PAID)
+    d.complete(case.id, "Task_verifikasi", cast.kasir, {"pembayaran_valid": True})
+    assert d.complete(case.id, "Task_tanda_tangan", cast.kepala, SIGNED) == "completed"
+    row = d.case(case.id)
+    assert (row.status, row.outcome) == ("completed", "PBG terbit")
+    assert row.data["nomor_pbg"] == SIGNED["nomor_pbg"]
+    assert d.open_tasks(case.id) == []
+    actions = [(e.action, e.element_id, e.actor) for e in d.events(case.id)]
+    assert actions[0] == ("started", None, "warga")
+    assert ("completed", "Task_tpa", "tpa") in actions
+    assert actions[-1][0] == "completed"
+    tpa_event = next(e for e in d.events(case.id) if e.element_id == "Task_tpa")
+    assert tpa_event.diff is not None
+    assert tpa_event.diff["set"]["nomor_berita_acara"] == "BA/TPA/2026/017"
+
+
+def test_incomplete_file_goes_back_to_the_applicant(ctx: AppContext, cast: Cast) -> None:
+    d = Driver(ctx)
+    case = d.start("pbg", pbg_application(), cast.applicant)
+    d.complete(case.id, "Task_kelengkapan", cast.front,
+               {"kelengkapan": "tidak_lengkap", "catatan_kelengkapan": "Sertifikat tanah belum dilampirkan"})
+    back = d.task(case.id, "Task_melengkapi")
+    assert back.role == "applicant"
+    assert [t.element_id for t in d.inbox(cast.applicant)] == ["Task_melengkapi"]
+    assert d.inbox(cast.front) == []
+    d.complete(case.id, "Task_melengkapi", cast.applicant, {"keterangan_perbaikan": "Sertifikat dilampirkan"})
+    d.complete(case.id, "Task_kelengkapan", cast.front, {"kelengkapan": "lengkap"})
+    assert [t.element_id for t in d.open_tasks(case.id)] == ["Task_gambar_teknis"]
+
+
+def test_expert_panel_revision_rounds_loop_back_to_the_consultant(ctx: AppContext, cast: Cast) -> None:
+    d = Driver(ctx)
+    case = d.start("pbg", pbg_application(), cast.applicant)
+    d.complete(case.id, "Task_kelengkapan", cast.front, {"kelengkapan": "lengkap"})
+    d.complete(case.id, "Task_gambar_teknis", cast.griya, DRAWINGS)
+    for round_no in (1, 2):
+        d.complete(case.id, "Task_tpa", cast.tpa, {"hasil_tpa": "revisi", "catatan_tpa": f"Revisi ke-{round_no}"})
+        d.complete(case.id, "Task_revisi", cast.griya,
+                   {"catatan_revisi": f"Perbaikan {round_no}", "gambar_struktur": f"str-v{round_no + 1}.pdf"})
+    d.complete(case.id, "Task_tpa", cast.tpa, APPROVED)
+    row = d.case(case.id)
+    assert row.data["gambar_struktur"] == "str-v3.pdf"
+    assert row.data["gambar_arsitektur"] == "ars-v1.pdf"
+    assert [t.element_id for t in d.open_tasks(case.id)] == ["Task_sppst"]
+    rounds = [e for e in d.events(case.id) if e.element_id == "Task_revisi" and e.action == "completed"]
+    assert len(rounds) == 2
+
+
+def test_consultant_lane_is_bound_to_the_chosen_firm(ctx: AppContext, cast: Cast) -> None:
+    d = Driver(ctx)
+    case = d.start("pbg", pbg_application(consultant="konsultan_griya"), cast.applicant)
+    d.complete(case.id, "Task_kelengkapan", cast.front, {"kelengkapan": "lengkap"})
+    task = d.task(case.id, "Task_gambar_teknis")
+    assert task.bound_org == "konsultan_griya"
+    assert [t.id for t in d.inbox(cast.griya)] == [task.id]
+    assert d.inbox(cast.mataram) == []
+    with pytest.raises(TaskNotForYourRole):
+        d.complete(case.id, "Task_gambar_teknis", cast.mataram, DRAWINGS)
+    with pytest.raises(TaskNotForYourRole):
+        d.complete(case.id, "Task_gambar_teknis", cast.front, DRAWINGS)
+    assert d.task(case.id, "Task_gambar_teknis").id == task.id
+
+
+def test_low_income_housing_pays_nothing_and_skips_payment(ctx: AppContext, cast: Cast) -> None:
+    d = Driver(ctx)
+    case = d.start("pbg", pbg_application(rumah_mbr=True, luas_bangunan=36), cast.applicant, channel="daring")
+    _through_tpa(d, cast, case.id)
+    assert d.case(case.id).data["retribusi"] == 0
+    d.complete(case.id, "Task_sppst", cast.teknis, SPPST)
+    assert [t.element_id for t in d.open_tasks(case.id)] == ["Task_tanda_tangan"]
+    assert d.complete(case.id, "Task_tanda_tangan", cast.kepala, SIGNED) == "completed"
+
+
+def test_invalid_payment_is_sent_back_to_pay_again(ctx: AppContext, cast: Cast) -> None:
+    d = Driver(ctx)
+    case = d.start("pbg", pbg_application(), cast.applicant)
+    _through_tpa(d, cast, case.id)
+    d.complete(case.id, "Task_sppst", cast.teknis, SPPST)
+    d.complete(case.id, "Task_skrd", cast.back, SKRD)
+    d.complete(case.id, "Task_pembayaran", cast.applicant, PAID)
+    d.complete(case.id, "Task_verifikasi", cast.kasir,
+               {"pembayaran_valid": False, "catatan_verifikasi": "Dana belum masuk kas daerah"})
+    d.complete(case.id, "Task_pembayaran", cast.applicant, {**PAID, "nomor_ssrd": "SSRD-99999"})
+    d.complete(case.id, "Task_verifikasi", cast.kasir, {"pembayaran_valid": True})
+    assert d.case(case.id).data["nomor_ssrd"] == "SSRD-99999"
+    assert [t.element_id for t in d.open_tasks(case.id)] == ["Task_tanda_tangan"]
+
+
+def test_unpaid_bill_expires_when_the_payment_timer_fires(ctx: AppContext, cast: Cast, clock: FakeClock) -> None:
+    d = Driver(ctx)
+    case = d.start("pbg", pbg_application(), cast.applicant)
+    _through_tpa(d, cast, case.id)
+    d.complete(case.id, "Task_sppst", cast.teknis, SPPST)
+    d.complete(case.id, "Task_skrd", cast.back, SKRD)
+    clock.advance(days=29)
+    d.run_jobs()
+    assert [t.element_id for t in d.open_tasks(case.id)] == ["Task_pembayaran"]  # not due yet
+    clock.advance(days=2)
+    d.run_jobs()
+    row = d.case(case.id)
+    assert (row.status, row.outcome) == ("completed", "Permohonan kedaluwarsa")
+    assert d.open_tasks(case.id) == []
+    assert any(e.action == "timer_fired" for e in d.events(case.id))
+
+
+def test_late_expert_review_escalates_to_the_head_of_division(ctx: AppContext, cast: Cast, clock: FakeClock) -> None:
+    d = Driver(ctx)
+    case = d.start("pbg", pbg_application(), cast.applicant)
+    d.complete(case.id, "Task_kelengkapan", cast.front, {"kelengkapan": "lengkap"})
+    d.complete(case.id, "Task_gambar_teknis", cast.griya, DRAWINGS)
+    clock.advance(days=15)  # past the P10D timer and past the 10-working-day due date (16 March)
+    d.run_jobs()
+    open_now = {t.element_id: t for t in d.open_tasks(case.id)}
+    assert set(open_now) == {"Task_tpa", "Task_tindak_lanjut_tpa"}
+    assert open_now["Task_tindak_lanjut_tpa"].role == "pupr.kepala_bidang"
+    assert open_now["Task_tpa"].overdue  # 10 working days passed: the scan flagged it
+    d.complete(case.id, "Task_tindak_lanjut_tpa", cast.kabid, {"catatan_tindak_lanjut": "TPA dihubungi"})
+    d.complete(case.id, "Task_tpa", cast.tpa, APPROVED)
+    d.run_jobs()
+    assert len([e for e in d.events(case.id) if e.action == "timer_fired"]) == 1
+    assert [t.element_id for t in d.open_tasks(case.id)] == ["Task_sppst"]
+
+
+def test_task_due_dates_count_working_days(ctx: AppContext, cast: Cast) -> None:
+    d = Driver(ctx)
+    case = d.start("pbg", pbg_application(), cast.applicant)  # Monday 2 March 2026
+    task = d.task(case.id, "Task_kelengkapan")  # 2 working days
+    assert task.due_at is not None
+    assert task.due_at.date().isoformat() == "2026-03-04"
