@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer  # noqa: E402
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
@@ -77,9 +78,11 @@ def _persisted_step(ctx: Any, actor: Any, case_id: int) -> float:
 
 
 def _memory_workflow(ctx: Any) -> Any:
+    """A stock SpiffWorkflow BpmnWorkflow on the same spec and sandboxed script engine."""
     with ctx.sessions() as session:
         compiled = ctx.rt.specs.latest(session, "bench")[1]
-    wf = ctx.rt.runner.new_workflow(compiled, {"harga": 1, "jumlah": 1, "channel": "tatap_muka"})
+    wf = BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=ctx.rt.runner.script_engine)
+    wf.get_tasks(state=TaskState.READY)[0].data.update({"harga": 1, "jumlah": 1, "channel": "tatap_muka"})
     wf.do_engine_steps()
     return wf
 

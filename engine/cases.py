@@ -13,7 +13,7 @@ from engine import spiff, tracking
 from engine.actors import Actor
 from engine.errors import CaseNotFound, InvalidInput, ProcessNotFound
 from engine.models import Case, CaseEvent, Incident, Job, OpenTask
-from engine.runtime import LoadedCase, Runtime
+from engine.runtime import CaseHead, LoadedCase, Runtime
 from engine.state import SERIALIZER_VERSION
 from engine.steps import StepRecord, record_step
 from engine.directory import organisation_exists
@@ -63,7 +63,7 @@ def start_case(
     workflow = rt.runner.new_workflow(compiled, clean)
     from engine.state import new_tracker
 
-    loaded = LoadedCase(row, compiled, workflow, new_tracker())
+    loaded = LoadedCase(CaseHead.of(row), compiled, workflow, new_tracker())
     result = rt.runner.advance(workflow)
     record_step(session, rt, loaded, result=result, before={},
                 record=StepRecord(actor.username, "started", label=compiled.service.get("name", {}).get("id")))
@@ -136,7 +136,7 @@ def cancel_case(session: Session, *, rt: Runtime, case_id: int, actor: Actor, re
     loaded = rt.load_case(session, case_id)
     if loaded.row.status in ("completed", "cancelled"):
         raise InvalidInput(f"case {case_id} is already {loaded.row.status}")
-    before = dict(loaded.row.data)
+    before = spiff.case_data(loaded.workflow)
     loaded.workflow.cancel()
     result = spiff.RunResult()
     record_step(session, rt, loaded, result=result, before=before,
@@ -154,7 +154,7 @@ def retry_incident(session: Session, *, rt: Runtime, case_id: int, actor: Actor,
         from engine.migration import migrate_to_latest
 
         migrate_to_latest(session, rt, loaded)
-    before = dict(loaded.row.data)
+    before = spiff.case_data(loaded.workflow)
     for task in spiff.error_tasks(loaded.workflow):
         spiff.reset_error_task(loaded.workflow, task)
     result = rt.runner.advance(loaded.workflow)

@@ -67,7 +67,7 @@ def fire_timer(session: Session, *, rt: Runtime, case_id: int, task_id: str) -> 
     loaded = rt.load_case(session, case_id)
     if not spiff.fire_timer(loaded.workflow, task_id):
         return False
-    before = dict(loaded.row.data)
+    before = spiff.case_data(loaded.workflow)
     timer = loaded.timers_before.get(task_id)
     result = rt.runner.advance(loaded.workflow)
     record_step(session, rt, loaded, result=result, before=before,

@@ -9,7 +9,7 @@ from SpiffWorkflow.util.task import TaskState  # type: ignore[import-untyped]
 
 from engine.models import Case, CaseState
 from engine.runtime import LoadedCase, Runtime
-from engine.state import Tracker, registry
+from engine.state import registry, rewrite_all
 
 
 def migrate_to_latest(session: Session, rt: Runtime, loaded: LoadedCase) -> bool:
@@ -29,8 +29,9 @@ def migrate_to_latest(session: Session, rt: Runtime, loaded: LoadedCase) -> bool
     workflow.subprocess_specs = compiled.subprocess_specs
     # Task specs changed under every row: rewrite the case's state in full once.
     session.execute(delete(CaseState).where(CaseState.case_id == loaded.row.id))
-    loaded.tracker = Tracker()
+    loaded.tracker = rewrite_all(workflow)
     loaded.compiled = compiled
+    loaded.row.process_version_id = version.id
     session.execute(update(Case).where(Case.id == loaded.row.id).values(process_version_id=version.id)
                     .execution_options(synchronize_session=False))
     return True

@@ -147,6 +147,8 @@ class CaseState(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id", ondelete="CASCADE"), primary_key=True)
     task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     owner: Mapped[str] = mapped_column(String(36), default="")
+    # Creation order: tasks are restored in it, parents before children, as they were made.
+    seq: Mapped[int] = mapped_column(Integer)
     payload: Mapped[str] = mapped_column(Text)
 
 

@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import sandbox, spiff, state
+from engine import hotsql, sandbox, spiff, state
 from engine.calendar import WorkingCalendar
 from engine.db import on_commit
 from engine.errors import CaseConflict, CaseNotFound
-from engine.models import Case, CaseState, ProcessFile, ProcessVersion
+from engine.models import ProcessFile, ProcessVersion
 from engine.package import Package
 from engine.settings import Settings
 
@@ -102,10 +102,29 @@ class CaseCache:
 
 
 @dataclass
-class LoadedCase:
-    """A case row with its live workflow, ready to be stepped and saved."""
+class CaseHead:
+    """The few columns of a case row a step reads and writes."""
 
-    row: Case
+    id: int
+    version: int
+    process_key: str
+    process_version_id: int
+    status: str
+    stage_id: str
+    stage_en: str
+
+    @classmethod
+    def of(cls, row: Any) -> CaseHead:
+        """Build from an ORM row or a result row with the same column names."""
+        return cls(row.id, row.version, row.process_key, row.process_version_id, row.status, row.stage_id,
+                   row.stage_en)
+
+
+@dataclass
+class LoadedCase:
+    """A case with its live workflow, ready to be stepped and saved."""
+
+    row: CaseHead
     compiled: spiff.CompiledProcess
     workflow: Any
     tracker: state.Tracker
@@ -124,62 +143,60 @@ class Runtime:
     cases: CaseCache
     clock: Clock = system_clock
 
-    def load_case(self, session: Session, case_id: int) -> LoadedCase:
+    def load_case(self, session: Session, case_id: int, head: CaseHead | None = None) -> LoadedCase:
         """Load a case's workflow from the hot cache or the database."""
-        row = session.get(Case, case_id)
-        if row is None:
-            raise CaseNotFound(f"case {case_id} not found")
-        compiled = self.specs.get(session, row.process_version_id)
-        hot = self.cases.take(case_id, row.version)
+        if head is None:
+            found = hotsql.fetch_one(session, "case_head", {"case_id": case_id})
+            if found is None:
+                raise CaseNotFound(f"case {case_id} not found")
+            head = CaseHead.of(found)
+        compiled = self.specs.get(session, head.process_version_id)
+        hot = self.cases.take(case_id, head.version)
         if hot is None:
-            rows = session.execute(select(CaseState.task_id, CaseState.owner, CaseState.payload).where(
-                CaseState.case_id == case_id)).all()
+            rows = hotsql.fetch_all(session, "case_state", {"case_id": case_id})
+            meta = hotsql.fetch_one(session, "case_meta", {"case_id": case_id})[0]
             workflow, tracker = state.load(compiled.spec, compiled.subprocess_specs, [tuple(r) for r in rows],
-                                           row.wf_meta, self.runner.script_engine)
+                                           meta, self.runner.script_engine)
         else:
             workflow, tracker = hot.workflow, hot.tracker
-        loaded = LoadedCase(row, compiled, workflow, tracker)
+        loaded = LoadedCase(head, compiled, workflow, tracker)
         loaded.open_before = {t.task_id for t in self.ready_tasks(loaded)}
         loaded.timers_before = {t.task_id: t for t in spiff.pending_timers(workflow)}
         return loaded
 
     def ready_tasks(self, loaded: LoadedCase) -> list[spiff.ReadyTask]:
-        """List the open user tasks of a loaded case."""
-        return spiff.ready_user_tasks(loaded.workflow, loaded.compiled)
+        """List the open user tasks of a loaded case (looking only at its unfinished tasks)."""
+        return spiff.ready_user_tasks(loaded.workflow, loaded.compiled, candidates=list(loaded.tracker.open))
 
-    def save_state(self, session: Session, loaded: LoadedCase, values: dict[str, Any]) -> int:
-        """Write what changed in the workflow and bump the case version; raise CaseConflict on a lost race."""
-        changes = state.diff(loaded.workflow, loaded.tracker)
+    def save_state(self, session: Session, loaded: LoadedCase, changes: state.Changes, values: dict[str, Any]) -> int:
+        """Write a step's changed rows and bump the case version; raise CaseConflict on a lost race.
+
+        `changes` comes from `state.diff`; `values` holds the case row's read-model columns:
+        data, status, stage_id, stage_en, outcome, completed_at.
+        """
         row = loaded.row
         new_version = row.version + 1
-        result = session.execute(
-            update(Case).where(Case.id == row.id, Case.version == row.version)
-            .values(version=new_version, wf_meta=changes.meta, updated_at=self.clock(), **values)
-            .execution_options(synchronize_session=False))
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        updated = hotsql.execute(session, "case_update", {
+            **values, "new_version": new_version, "wf_meta": changes.meta, "now": self.clock(),
+            "case_id": row.id, "version": row.version})
+        if updated != 1:
             raise CaseConflict("the case was changed by someone else; reload and try again")
         write_rows(session, row.id, changes)
         hot = _Hot(new_version, loaded.workflow, loaded.tracker)
         on_commit(session, lambda: self.cases.put(row.id, hot))
-        session.expire(row)
+        row.version = new_version
         return new_version
 
 
 def write_rows(session: Session, case_id: int, changes: state.Changes) -> None:
-    """Apply one step's task-row changes."""
-    table = CaseState.__table__
-    if changes.deletes:
-        session.execute(table.delete().where(table.c.case_id == case_id, table.c.task_id.in_(changes.deletes)))
-    if changes.inserts:
-        session.execute(table.insert(), [
-            {"case_id": case_id, "task_id": tid, "owner": owner, "payload": payload}
-            for tid, owner, payload in changes.inserts])
-    if changes.updates:
-        from sqlalchemy import bindparam
-
-        stmt = table.update().where(table.c.case_id == case_id, table.c.task_id == bindparam("tid")).values(
-            payload=bindparam("body"))
-        session.execute(stmt, [{"tid": tid, "body": payload} for tid, payload in changes.updates])
+    """Apply one step's task-state row changes."""
+    hotsql.execute_many(session, "state_delete_owner", [{"case_id": case_id, "owner": o} for o in changes.deleted_owners])
+    hotsql.execute_many(session, "state_delete", [{"case_id": case_id, "tid": tid} for tid in changes.deletes])
+    hotsql.execute_many(session, "state_insert", [
+        {"case_id": case_id, "tid": tid, "owner": owner, "seq": seq, "body": body}
+        for tid, owner, body, seq in changes.inserts])
+    hotsql.execute_many(session, "state_update", [
+        {"case_id": case_id, "tid": tid, "body": body} for tid, body in changes.updates])
 
 
 def build_runtime(settings: Settings, *, clock: Clock = system_clock) -> Runtime:

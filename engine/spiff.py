@@ -19,7 +19,6 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (  # type: ignore[i
     TimeDateEventDefinition,
     TimerEventDefinition,
 )
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # type: ignore[import-untyped]
 from SpiffWorkflow.exceptions import SpiffWorkflowException  # type: ignore[import-untyped]
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser  # type: ignore[import-untyped]
 from SpiffWorkflow.spiff.specs.defaults import UserTask  # type: ignore[import-untyped]
@@ -27,6 +26,7 @@ from SpiffWorkflow.util.task import TaskState  # type: ignore[import-untyped]
 
 from engine import conventions
 from engine.errors import PackageInvalid, Problem
+from engine.fastflow import MppWorkflow
 from engine.package import Package
 from engine.xmlsafe import parse_xml
 
@@ -60,6 +60,15 @@ class CompiledProcess:
     tasks: dict[tuple[str, str], TaskMeta]
     forms: dict[str, Any]
     service: dict[str, Any]
+
+    @property
+    def by_element(self) -> dict[str, TaskMeta]:
+        """Index the user tasks by element id (ids are unique within a package)."""
+        index = self.__dict__.get("_by_element")
+        if index is None:
+            index = {meta.element_id: meta for meta in self.tasks.values()}
+            self.__dict__["_by_element"] = index
+        return index
 
     def form(self, path: str | None) -> dict[str, Any] | None:
         """Return a parsed form file of the package, or None."""
@@ -169,7 +178,7 @@ class Runner:
 
     def new_workflow(self, compiled: CompiledProcess, data: dict[str, Any]) -> Any:
         """Create a workflow for a new case with its initial data in the start task."""
-        workflow = BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=self.script_engine)
+        workflow = MppWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=self.script_engine)
         start = next(iter(workflow.get_tasks(state=TaskState.READY)))
         start.data.update(data)
         return workflow
@@ -240,10 +249,16 @@ def find_task(workflow: Any, task_id: str) -> Any:
     return task
 
 
-def ready_user_tasks(workflow: Any, compiled: CompiledProcess) -> list[ReadyTask]:
-    """List the workflow's READY user tasks with their metadata."""
+def ready_user_tasks(workflow: Any, compiled: CompiledProcess, candidates: Any = None) -> list[ReadyTask]:
+    """List the workflow's READY user tasks with their metadata.
+
+    `candidates` (task ids known to be unfinished) spares a walk over the whole history.
+    """
     ready = []
-    for task in iter_tasks(workflow):
+    tasks = iter_tasks(workflow) if candidates is None else (workflow.get_task_from_id(t) for t in candidates)
+    for task in tasks:
+        if task is None:
+            continue
         if task.state == TaskState.READY and isinstance(task.task_spec, UserTask):
             meta = compiled.tasks.get((task.workflow.spec.name, task.task_spec.name))
             if meta is not None:
@@ -324,3 +339,4 @@ def error_tasks(workflow: Any) -> list[Any]:
 def reset_error_task(workflow: Any, task: Any) -> None:
     """Put a failed task back to READY so the next run retries it."""
     task._set_state(TaskState.READY)
+    workflow.rebuild_index()

@@ -17,9 +17,10 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer  # type: ignore[import-untyped]
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask  # type: ignore[import-untyped]
-from SpiffWorkflow.bpmn.workflow import BpmnSubWorkflow, BpmnWorkflow  # type: ignore[import-untyped]
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # type: ignore[import-untyped]
 from SpiffWorkflow.util.task import TaskState  # type: ignore[import-untyped]
+
+from engine.fastflow import MppSubWorkflow, MppWorkflow
 
 SERIALIZER_VERSION = BpmnWorkflowSerializer.VERSION if hasattr(BpmnWorkflowSerializer, "VERSION") else "1.5"
 TOP = ""
@@ -29,7 +30,8 @@ _registry = _serializer.registry
 _Encoder = _serializer._encoder_cls
 
 
-def _dumps(value: Any) -> str:
+def dumps(value: Any) -> str:
+    """Encode a value as compact JSON the way the serializer does (dates, decimals, UUIDs)."""
     _registry._encoder_mode = True
     try:
         return json.dumps(value, cls=_Encoder, separators=(",", ":"))
@@ -46,18 +48,24 @@ def _fingerprint(task: Any) -> tuple[Any, ...]:
 class Changes:
     """Rows to write for one step: new tasks, changed tasks, removed task ids, workflow meta."""
 
-    inserts: list[tuple[str, str, str]] = field(default_factory=list)
+    inserts: list[tuple[str, str, str, int]] = field(default_factory=list)
     updates: list[tuple[str, str]] = field(default_factory=list)
     deletes: list[str] = field(default_factory=list)
+    deleted_owners: list[str] = field(default_factory=list)
     meta: str = "{}"
 
 
 @dataclass
 class Tracker:
-    """What is persisted for one workflow: all task ids per owner, fingerprints of unfinished ones."""
+    """What is persisted of one workflow: its owners and fingerprints of its unfinished tasks.
 
-    persisted: dict[str, set[UUID]] = field(default_factory=dict)
+    New and removed tasks come from each workflow's task journal (`fastflow.TaskDict`), so
+    finding what changed never walks the history.
+    """
+
+    owners: set[str] = field(default_factory=set)
     open: dict[UUID, tuple[Any, ...]] = field(default_factory=dict)
+    next_seq: int = 0
     dirty: set[UUID] = field(default_factory=set)
 
     def mark_dirty(self, task_id: UUID) -> None:
@@ -91,37 +99,64 @@ def _workflow_meta(workflow: Any) -> dict[str, Any]:
     return meta
 
 
+def _encode(task: Any) -> str:
+    """Encode one task exactly as the serializer's TaskConverter does, without its dispatch overhead.
+
+    Data is stored as a delta from the parent task's data (serializer format 1.5); a test
+    checks this encoding against the serializer's own for every task of real cases.
+    """
+    parent = task.parent
+    if parent is None:
+        data, delta = _registry.clean(task.data), {}
+    else:
+        before, after = parent.data, task.data
+        data = {}
+        delta = {"updates": {k: v for k, v in after.items() if k not in before or before[k] != v},
+                 "deletions": [k for k in before if k not in after]}
+    internal = task.internal_data
+    return dumps({
+        "id": str(task.id), "parent": str(task._parent) if parent is not None else None,
+        "children": [str(child) for child in task._children], "last_state_change": task.last_state_change,
+        "state": task.state, "task_spec": task.task_spec.name, "triggered": task.triggered,
+        "internal_data": _registry.convert(internal) if internal else {}, "data": data, "delta": delta,
+        "typename": "Task",
+    })
+
+
+def reference_encode(task: Any) -> str:
+    """Encode one task through the serializer's registry (the reference for `_encode`)."""
+    return dumps(_registry.convert(task))
+
+
 def diff(workflow: Any, tracker: Tracker) -> Changes:
     """Compute the rows that changed since the tracker last saw the workflow, and update it."""
     changes = Changes()
     owners = _workflows(workflow)
-    for owner in list(tracker.persisted):
-        if owner not in owners:
-            changes.deletes.extend(str(tid) for tid in tracker.persisted.pop(owner))
+    for owner in tracker.owners - owners.keys():
+        changes.deleted_owners.append(owner)
+    tracker.owners = set(owners)
     for owner, wf in owners.items():
         tasks = wf.tasks
-        known = tracker.persisted.setdefault(owner, set())
-        new_ids = tasks.keys() - known
-        gone = known - tasks.keys()
-        for tid in gone:
+        added, removed = tasks.added, tasks.removed
+        tasks.added, tasks.removed = {}, set()
+        for tid in removed:
             tracker.open.pop(tid, None)
-            changes.deletes.append(str(tid))
-        known -= gone
-        for tid in new_ids:
-            changes.inserts.append((str(tid), owner, _dumps(_registry.convert(tasks[tid]))))
-        for tid, before in list(tracker.open.items()):
-            task = tasks.get(tid)
-            if task is None:
-                continue
+            if tid not in added:
+                changes.deletes.append(str(tid))
+        for tid in [t for t in tracker.open if t in tasks and t not in added]:
+            task = tasks[tid]
             now = _fingerprint(task)
-            if now != before or tid in tracker.dirty:
-                changes.updates.append((str(tid), _dumps(_registry.convert(task))))
+            if now != tracker.open[tid] or tid in tracker.dirty:
+                changes.updates.append((str(tid), _encode(task)))
             _remember(tracker, task, now)
-        for tid in new_ids:
-            _remember(tracker, tasks[tid], _fingerprint(tasks[tid]))
-        known |= new_ids
+        for tid in added:
+            task = tasks.get(tid)
+            if task is not None:
+                changes.inserts.append((str(tid), owner, _encode(task), tracker.next_seq))
+                tracker.next_seq += 1
+                _remember(tracker, task, _fingerprint(task))
     tracker.dirty.clear()
-    changes.meta = _dumps(_workflow_meta(workflow))
+    changes.meta = dumps(_workflow_meta(workflow))
     return changes
 
 
@@ -132,31 +167,49 @@ def _remember(tracker: Tracker, task: Any, fingerprint: tuple[Any, ...]) -> None
         tracker.open[task.id] = fingerprint
 
 
+def forget_journals(workflow: Any) -> None:
+    """Treat the workflow as fully persisted: clear what its task journals recorded."""
+    for wf in _workflows(workflow).values():
+        wf.tasks.added, wf.tasks.removed = {}, set()
+
+
+def rewrite_all(workflow: Any) -> Tracker:
+    """Return a tracker that will write every task anew at the next diff (after a migration)."""
+    for wf in _workflows(workflow).values():
+        wf.tasks.added, wf.tasks.removed = dict.fromkeys(wf.tasks), set()
+        wf.tasks.rebuild_open()
+    return Tracker()
+
+
+def track(workflow: Any) -> Tracker:
+    """Return a tracker for a workflow whose every task is persisted."""
+    forget_journals(workflow)
+    tracker = Tracker(owners=set(_workflows(workflow)))
+    for wf in _workflows(workflow).values():
+        for task in wf.tasks.values():
+            _remember(tracker, task, _fingerprint(task))
+    return tracker
+
+
 def full_dict(workflow: Any) -> dict[str, Any]:
     """Serialize the whole state (tasks and meta) without the spec: the reference for tests."""
     owners = _workflows(workflow)
     return {
         "tasks": {
-            str(tid): json.loads(_dumps(_registry.convert(task)))
+            str(tid): json.loads(reference_encode(task))
             for wf in owners.values()
             for tid, task in wf.tasks.items()
         },
-        "meta": json.loads(_dumps(_workflow_meta(workflow))),
+        "meta": json.loads(dumps(_workflow_meta(workflow))),
     }
 
 
-def _restore_tasks(wf: Any, rows: dict[str, dict[str, Any]], root: str) -> None:
-    # Parents first: a task's data is stored as a delta from its parent's data.
+def _restore_tasks(wf: Any, rows: list[dict[str, Any]], root: str) -> None:
+    # Rows come in creation order: parents before children, as a delta restore needs.
     wf.tasks = {}
-    pending = [root]
-    while pending:
-        tid = pending.pop()
-        row = rows.get(tid)
-        if row is None:
-            continue
+    for row in rows:
         task = _registry.restore(row, workflow=wf)
         wf.tasks[task.id] = task
-        pending.extend(row["children"])
     wf.task_tree = wf.tasks[UUID(root)]
 
 
@@ -171,25 +224,24 @@ def _set_common(wf: Any, meta: dict[str, Any]) -> None:
 def load(
     spec: Any,
     subprocess_specs: dict[str, Any],
-    rows: list[tuple[str, str, str]],
+    rows: list[tuple[str, str, str, int]],
     meta_json: str,
     script_engine: Any,
 ) -> tuple[Any, Tracker]:
     """Rebuild a workflow from its task rows and meta, re-attaching the cached spec."""
     meta = json.loads(meta_json)
-    by_owner: dict[str, dict[str, dict[str, Any]]] = {}
-    for task_id, owner, payload in rows:
-        by_owner.setdefault(owner, {})[task_id] = json.loads(payload)
-    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine, deserializing=True)
-    _restore_tasks(workflow, by_owner.get(TOP, {}), meta["root"])
+    by_owner: dict[str, list[dict[str, Any]]] = {}
+    for _task_id, owner, payload, _seq in rows:
+        by_owner.setdefault(owner, []).append(json.loads(payload))
+    workflow = MppWorkflow(spec, subprocess_specs, script_engine=script_engine, deserializing=True)
+    _restore_tasks(workflow, by_owner.get(TOP, []), meta["root"])
     _set_common(workflow, meta)
     _restore_subprocesses(workflow, workflow, by_owner, meta.get("subprocesses", {}))
     workflow.bpmn_events = _registry.restore(meta.get("bpmn_events", []))
-    tracker = Tracker()
-    for owner, wf in _workflows(workflow).items():
-        tracker.persisted[owner] = set(wf.tasks)
-        for task in wf.tasks.values():
-            _remember(tracker, task, _fingerprint(task))
+    for wf in _workflows(workflow).values():
+        wf.tasks.rebuild_open()
+    tracker = track(workflow)
+    tracker.next_seq = max((r[3] for r in rows), default=-1) + 1
     return workflow, tracker
 
 
@@ -200,8 +252,8 @@ def _restore_subprocesses(top: Any, parent: Any, by_owner: dict[str, Any], metas
             continue
         meta = metas[key]
         spec = top.subprocess_specs.get(task.task_spec.spec)
-        sub = BpmnSubWorkflow(spec, task.id, top, deserializing=True)
-        _restore_tasks(sub, by_owner.get(key, {}), meta["root"])
+        sub = MppSubWorkflow(spec, task.id, top, deserializing=True)
+        _restore_tasks(sub, by_owner.get(key, []), meta["root"])
         _set_common(sub, meta)
         top.subprocesses[task.id] = sub
         sub.completed_event.connect(task.task_spec._on_subworkflow_completed, task)

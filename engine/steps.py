@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, update
 from sqlalchemy.orm import Session
 
-from engine import directory, routing, spiff
-from engine.models import CaseEvent, Incident, Job, OpenTask
-from engine.runtime import LoadedCase, Runtime
+from engine import directory, hotsql, routing, spiff, state
+from engine.models import Incident
 from engine.routing import RoutingError
+from engine.runtime import LoadedCase, Runtime
 from forms.validation import FieldError, FormInvalid
 
 
@@ -35,52 +35,41 @@ def data_diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     return {"set": changed, "removed": removed} if removed else {"set": changed}
 
 
-def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
-    import json
-
-    from engine.state import _dumps
-
-    loaded = json.loads(_dumps(data))
+def jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    """Return case data as plain JSON values (dates and decimals as the serializer writes them)."""
+    loaded = json.loads(state.dumps(data))
     return loaded if isinstance(loaded, dict) else {}
 
 
-def _route(session: Session, loaded: LoadedCase, task: spiff.ReadyTask, user_ids: dict[str, int]) -> OpenTask:
+def _route(session: Session, loaded: LoadedCase, task: spiff.ReadyTask) -> routing.Route:
     meta = task.meta
     try:
-        where = routing.route(role=meta.role, bind_organisation=meta.bind_organisation, bind_user=meta.bind_user,
-                              data=task.data,
-                              organisation_exists=lambda code, mk: directory.organisation_exists(session, code, mk))
+        return routing.route(role=meta.role, bind_organisation=meta.bind_organisation, bind_user=meta.bind_user,
+                             data=task.data,
+                             organisation_exists=lambda code, mk: directory.organisation_exists(session, code, mk))
     except RoutingError as exc:
         field = exc.field or "(form)"
         raise FormInvalid([FieldError(field, "routing", f"Tidak dapat meneruskan tugas: {exc}",
                                       f"Cannot route the task: {exc}")]) from exc
-    assignee = None
-    if where.assignee is not None:
-        assignee = user_ids.get(where.assignee) or directory.get_user(session, where.assignee).id
-    return OpenTask(id=task.task_id, case_id=loaded.row.id, process_key=loaded.row.process_key,
-                    element_id=meta.element_id, name=meta.name, lane=meta.lane, role=where.role,
-                    agency=where.agency, bound_org=where.bound_org, assignee_id=assignee)
 
 
-def _sync_tasks(session: Session, rt: Runtime, loaded: LoadedCase, now: datetime) -> list[spiff.ReadyTask]:
-    ready = rt.ready_tasks(loaded)
+def _sync_tasks(session: Session, rt: Runtime, loaded: LoadedCase, ready: list[spiff.ReadyTask],
+                now: datetime) -> None:
     open_now = {t.task_id for t in ready}
-    gone = loaded.open_before - open_now
-    if gone:
-        session.execute(delete(OpenTask).where(OpenTask.id.in_(gone)).execution_options(synchronize_session=False))
+    hotsql.execute_many(session, "task_delete", [{"tid": tid} for tid in loaded.open_before - open_now])
     rows = []
     for task in ready:
         if task.task_id in loaded.open_before:
             continue
-        row = _route(session, loaded, task, {})
+        where = _route(session, loaded, task)
+        assignee = directory.get_user(session, where.assignee).id if where.assignee else None
         due = rt.calendar.due_at(now, task.meta.sla_days) if task.meta.sla_days else None
-        rows.append({c: getattr(row, c) for c in ("id", "case_id", "process_key", "element_id", "name", "lane",
-                                                    "role", "agency", "bound_org", "assignee_id")}
-                    | {"created_at": now, "due_at": due, "overdue": False})
-    if rows:
-        session.execute(insert(OpenTask), rows)
+        rows.append({"id": task.task_id, "case_id": loaded.row.id, "process_key": loaded.row.process_key,
+                     "element_id": task.meta.element_id, "name": task.meta.name, "lane": task.meta.lane,
+                     "role": where.role, "agency": where.agency, "bound_org": where.bound_org,
+                     "assignee_id": assignee, "created_at": now, "due_at": due, "overdue": False})
+    hotsql.execute_many(session, "task_insert", rows)
     loaded.open_before = open_now
-    return ready
 
 
 def _due(timer: spiff.PendingTimer, now: datetime) -> datetime:
@@ -96,6 +85,10 @@ def _due(timer: spiff.PendingTimer, now: datetime) -> datetime:
 
 
 def _sync_timers(session: Session, loaded: LoadedCase, now: datetime) -> None:
+    from sqlalchemy import delete, insert, update
+
+    from engine.models import Job
+
     timers = {t.task_id: t for t in spiff.pending_timers(loaded.workflow)}
     gone = set(loaded.timers_before) - set(timers)
     if gone:
@@ -106,27 +99,36 @@ def _sync_timers(session: Session, loaded: LoadedCase, now: datetime) -> None:
         session.execute(insert(Job), [
             {"kind": "timer", "case_id": loaded.row.id, "task_id": t.task_id, "due_at": _due(t, now),
              "status": "pending", "attempts": 0, "created_at": now} for t in new])
-    changed = [t for tid, t in timers.items() if tid in loaded.timers_before and
-               loaded.timers_before[tid].due_at != t.due_at]
-    for t in changed:  # cycle timers move their next due time
-        session.execute(update(Job).where(Job.kind == "timer", Job.case_id == loaded.row.id,
-                                          Job.task_id == t.task_id).values(due_at=_due(t, now), status="pending"))
+    for tid, t in timers.items():  # a cycle timer moves its next due time
+        if tid in loaded.timers_before and loaded.timers_before[tid].due_at != t.due_at:
+            session.execute(update(Job).where(Job.kind == "timer", Job.case_id == loaded.row.id,
+                                              Job.task_id == tid).values(due_at=_due(t, now), status="pending"))
     loaded.timers_before = timers
 
 
-def _status(loaded: LoadedCase, ready: list[spiff.ReadyTask], incident: bool) -> dict[str, Any]:
-    workflow = loaded.workflow
+def _status(loaded: LoadedCase, ready: list[spiff.ReadyTask], incident: bool, now: datetime) -> dict[str, Any]:
+    row = loaded.row
+    values: dict[str, Any] = {"status": "running", "stage_id": row.stage_id, "stage_en": row.stage_en,
+                              "outcome": None, "completed_at": None}
     if incident:
-        return {"status": "incident"}
-    if spiff.is_finished(workflow):
-        outcome = spiff.end_event_reached(workflow)
-        return {"status": "completed", "outcome": outcome, "stage_id": outcome or "Selesai",
-                "stage_en": outcome or "Finished"}
-    if ready:
+        values["status"] = "incident"
+    elif spiff.is_finished(loaded.workflow):
+        outcome = spiff.end_event_reached(loaded.workflow)
+        values.update(status="completed", outcome=outcome, stage_id=outcome or "Selesai",
+                      stage_en=outcome or "Finished", completed_at=now)
+    elif ready:
         first = ready[0].meta
-        return {"status": "running", "stage_id": first.stage or first.name,
-                "stage_en": first.stage_en or first.stage or first.name}
-    return {"status": "running", "stage_id": "Menunggu", "stage_en": "Waiting"}
+        values.update(stage_id=first.stage or first.name, stage_en=first.stage_en or first.stage or first.name)
+    else:
+        values.update(stage_id="Menunggu", stage_en="Waiting")
+    return values
+
+
+def _event(case_id: int, now: datetime, actor: str, action: str, *, task_id: str | None = None,
+           element_id: str | None = None, label: str | None = None, diff: dict[str, Any] | None = None,
+           ) -> dict[str, Any]:
+    return {"case_id": case_id, "at": now, "actor": actor, "action": action, "task_id": task_id,
+            "element_id": element_id, "label": label, "diff": diff}
 
 
 def record_step(
@@ -136,25 +138,26 @@ def record_step(
     """Persist the step: state, open tasks, timers, status, history and any incident; return the new version."""
     now = rt.clock()
     incident = result.error_element is not None
-    ready = _sync_tasks(session, rt, loaded, now) if not incident else rt.ready_tasks(loaded)
+    changes = state.diff(loaded.workflow, loaded.tracker)
+    ready = rt.ready_tasks(loaded)
+    after = jsonable(spiff.case_data(loaded.workflow))
+    values = _status(loaded, ready, incident, now)
+    # The version check comes first: a lost race writes nothing else.
+    version = rt.save_state(session, loaded, changes, values | {"data": after})
     if not incident:
+        _sync_tasks(session, rt, loaded, ready, now)
         _sync_timers(session, loaded, now)
-    after = _jsonable(spiff.case_data(loaded.workflow))
-    values = _status(loaded, ready, incident) | {"data": after}
-    if values["status"] == "completed":
-        values["completed_at"] = now
-    version = rt.save_state(session, loaded, values)
     diff = record.diff if record.diff is not None else data_diff(before, after)
-    events = [{"case_id": loaded.row.id, "at": now, "actor": record.actor, "action": record.action,
-               "task_id": record.task_id, "element_id": record.element_id, "label": record.label, "diff": diff}]
+    case_id = loaded.row.id
+    events = [_event(case_id, now, record.actor, record.action, task_id=record.task_id,
+                     element_id=record.element_id, label=record.label, diff=diff)]
     if incident:
-        session.add(Incident(case_id=loaded.row.id, element_id=result.error_element or "",
+        session.add(Incident(case_id=case_id, element_id=result.error_element or "",
                              message=result.error_message or "", created_at=now))
-        events.append({"case_id": loaded.row.id, "at": now, "actor": "system", "action": "incident",
-                       "task_id": None, "element_id": result.error_element, "label": result.error_message,
-                       "diff": None})
+        events.append(_event(case_id, now, "system", "incident", element_id=result.error_element,
+                             label=result.error_message))
     elif values["status"] == "completed":
-        events.append({"case_id": loaded.row.id, "at": now, "actor": "system", "action": "completed",
-                       "task_id": None, "element_id": None, "label": values.get("outcome"), "diff": None})
-    session.execute(insert(CaseEvent), events)
+        events.append(_event(case_id, now, "system", "completed", label=values["outcome"]))
+    hotsql.execute_many(session, "event_insert", events)
+    loaded.row.status = values["status"]
     return version

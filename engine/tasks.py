@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from engine import routing
+from engine import hotsql, routing, spiff
 from engine.actors import Actor
 from engine.errors import (
     InvalidInput,
@@ -19,7 +19,7 @@ from engine.errors import (
     TaskNotFound,
 )
 from engine.models import Case, CaseEvent, OpenTask
-from engine.runtime import Runtime
+from engine.runtime import CaseHead, Runtime
 from engine.steps import StepRecord, record_step
 from forms.validation import validate
 
@@ -79,31 +79,27 @@ def list_tasks(
 def _task_for(session: Session, task_id: str, actor: Actor) -> tuple[OpenTask, Case]:
     task = session.get(OpenTask, task_id)
     if task is None:
-        done = session.scalar(select(CaseEvent.case_id).where(CaseEvent.task_id == task_id,
-                                                              CaseEvent.action == "completed").limit(1))
-        if done is not None:
-            raise TaskAlreadyCompleted("this task has already been completed")
-        raise TaskNotFound(f"task {task_id} is not open")
+        raise _missing(session, task_id)
     case = session.get(Case, task.case_id)
-    assert case is not None  # noqa: S101 - foreign key guarantees it
-    applicant = case.applicant_id if case.applicant_id is not None else case.filed_by_id
-    if not routing.may_work_on(task_role=task.role, task_bound_org=task.bound_org, task_assignee=task.assignee_id,
-                               user_id=actor.user_id or -1, memberships=set(actor.memberships),
-                               applicant_id=applicant):
-        if task.assignee_id is not None and task.assignee_id != actor.user_id and \
-                routing.may_work_on(task_role=task.role, task_bound_org=task.bound_org, task_assignee=None,
-                                    user_id=actor.user_id or -1, memberships=set(actor.memberships),
-                                    applicant_id=applicant):
-            raise TaskClaimedByOther("another officer has claimed this task")
-        raise TaskNotForYourRole("this task belongs to a role you do not hold")
+    assert case is not None  # noqa: S101 - the foreign key guarantees it
+    _authorize(_AuthRow(task.role, task.bound_org, task.assignee_id, case.applicant_id, case.filed_by_id), actor)
     return task, case
+
+
+@dataclass(frozen=True)
+class _AuthRow:
+    role: str
+    bound_org: str | None
+    assignee_id: int | None
+    applicant_id: int | None
+    filed_by_id: int | None
 
 
 def get_task(session: Session, *, rt: Runtime, task_id: str, actor: Actor) -> TaskDetail:
     """Return an open task the actor may work on, with its form."""
     task, case = _task_for(session, task_id, actor)
     compiled = rt.specs.get(session, case.process_version_id)
-    meta = next((m for m in compiled.tasks.values() if m.element_id == task.element_id), None)
+    meta = compiled.by_element.get(task.element_id)
     schema = compiled.form(f"forms/{meta.form}") if meta and meta.form else None
     ui = compiled.form(f"forms/{meta.ui_form}") if meta and meta.ui_form else None
     return TaskDetail(task, case, schema, ui, meta.sla_days if meta else None)
@@ -144,18 +140,42 @@ def _audit(session: Session, rt: Runtime, task: OpenTask, actor: Actor, action: 
     session.flush()
 
 
+def _missing(session: Session, task_id: str) -> Exception:
+    done = session.scalar(select(CaseEvent.case_id).where(CaseEvent.task_id == task_id,
+                                                          CaseEvent.action == "completed").limit(1))
+    if done is not None:
+        return TaskAlreadyCompleted("this task has already been completed")
+    return TaskNotFound(f"task {task_id} is not open")
+
+
+def _authorize(row: Any, actor: Actor) -> None:
+    applicant = row.applicant_id if row.applicant_id is not None else row.filed_by_id
+    kwargs = {"task_role": row.role, "task_bound_org": row.bound_org, "user_id": actor.user_id or -1,
+              "memberships": set(actor.memberships), "applicant_id": applicant}
+    if routing.may_work_on(task_assignee=row.assignee_id, **kwargs):
+        return
+    if row.assignee_id is not None and routing.may_work_on(task_assignee=None, **kwargs):
+        raise TaskClaimedByOther("another officer has claimed this task")
+    raise TaskNotForYourRole("this task belongs to a role you do not hold")
+
+
 def complete_task(session: Session, *, rt: Runtime, task_id: str, actor: Actor, data: dict[str, Any]) -> str:
     """Complete an open task with data valid for its form; return the case's new status."""
     if not isinstance(data, dict):
         raise InvalidInput("task data must be an object")
-    detail = get_task(session, rt=rt, task_id=task_id, actor=actor)
-    clean = validate(detail.schema, data)
-    loaded = rt.load_case(session, detail.case.id)
+    row = hotsql.fetch_one(session, "task_context", {"tid": task_id})
+    if row is None:
+        raise _missing(session, task_id)
+    _authorize(row, actor)
+    compiled = rt.specs.get(session, row.process_version_id)
+    meta = compiled.by_element.get(row.element_id)
+    clean = validate(compiled.form(f"forms/{meta.form}") if meta and meta.form else None, data)
+    loaded = rt.load_case(session, row.id, CaseHead.of(row))
     if task_id not in loaded.open_before:
         raise TaskAlreadyCompleted("this task has already been completed")
-    before = dict(loaded.row.data)
+    before = spiff.case_data(loaded.workflow)
     result = rt.runner.complete(loaded.workflow, task_id, clean)
     record_step(session, rt, loaded, result=result, before=before,
-                record=StepRecord(actor.username, "completed", task_id=task_id,
-                                  element_id=detail.task.element_id, label=detail.task.name))
-    return str(session.scalar(select(Case.status).where(Case.id == detail.case.id)))
+                record=StepRecord(actor.username, "completed", task_id=task_id, element_id=row.element_id,
+                                  label=row.name))
+    return loaded.row.status

@@ -12,11 +12,14 @@ import pytest
 from sqlalchemy import text
 
 from api.context import AppContext, build_context
+from engine import fastflow
 from engine.db import make_engine
 from engine.schema import upgrade
 from engine.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+# Every fast task query of the engine is checked against SpiffWorkflow's own tree walk.
+fastflow.SELFCHECK["on"] = True
 PG_URL = os.environ.get("MPP_TEST_POSTGRES_URL")
 
 

@@ -11,6 +11,8 @@ from engine import state
 from engine.db import transaction
 from engine.errors import CaseConflict, InvalidInput, ProcessNotFound
 from engine.models import Case, CaseState, Incident
+from engine.spiff import RunResult
+from engine.steps import StepRecord, record_step
 from engine.tasks import complete_task
 from forms.validation import FormInvalid
 from tests.conftest import FakeClock
@@ -120,12 +122,10 @@ def test_a_stale_workflow_cannot_overwrite_a_newer_version(ctx: AppContext) -> N
     ctx.rt.cases.clear()
     with ctx.sessions() as session:
         stale = ctx.rt.load_case(session, case.id)
-        session.expunge(stale.row)
     d.complete(case.id, "Task_periksa", officer, {"catatan": "pertama"})
+    ctx.rt.runner.complete(stale.workflow, next(iter(stale.open_before)), {"catatan": "basi"})
     with pytest.raises(CaseConflict), transaction(ctx.sessions) as session:
-        session.add(stale.row)
-        ctx.rt.runner.complete(stale.workflow, next(iter(stale.open_before)), {"catatan": "basi"})
-        ctx.rt.save_state(session, stale, {})
+        record_step(session, ctx.rt, stale, result=RunResult(), record=StepRecord("stale", "completed"), before={})
     assert d.case(case.id).data["catatan"] == "pertama"
 
 

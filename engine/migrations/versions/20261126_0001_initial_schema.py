@@ -143,6 +143,7 @@ def upgrade() -> None:
     sa.Column('case_id', sa.Integer(), nullable=False),
     sa.Column('task_id', sa.String(length=36), nullable=False),
     sa.Column('owner', sa.String(length=36), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
     sa.Column('payload', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['case_record.id'], name=op.f('fk_case_state_case_id_case_record'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('case_id', 'task_id', name=op.f('pk_case_state'))
