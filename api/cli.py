@@ -97,7 +97,7 @@ def bootstrap() -> None:
             accounts = seed_demo(session)
     except (EngineError, FormInvalid) as exc:
         _report_errors(exc)
-    typer.echo("\nDemo accounts (password for all: %s):" % accounts[0].password)
+    typer.echo(f"\nDemo accounts (password for all: {accounts[0].password}):")
     for account in accounts:
         typer.echo(f"  {account.username:32} {account.what}")
 
@@ -125,8 +125,9 @@ def start(
     try:
         with transaction(ctx.sessions) as session:
             actor = _actor(session, user)
+            applicant = actor.user_id if actor.platform_role == "applicant" else None
             started = start_case(session, rt=ctx.rt, process_key=process_key, data=payload, channel=channel,
-                                 actor=actor, applicant_id=actor.user_id if actor.platform_role == "applicant" else None)
+                                 actor=actor, applicant_id=applicant)
     except (EngineError, FormInvalid) as exc:
         _report_errors(exc)
     typer.echo(f"case {started.id}  tracking {started.tracking_number}  PIN {started.pin}  "
@@ -213,3 +214,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, embedded_worker: bool = Tru
 
     ctx = _ctx()
     uvicorn.run(create_app(ctx, embedded_worker=embedded_worker), host=host, port=port, log_level="info")
+
+
+if __name__ == "__main__":
+    app()

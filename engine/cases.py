@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session
 
 from engine import spiff, tracking
 from engine.actors import Actor
+from engine.directory import organisation_exists
 from engine.errors import CaseNotFound, InvalidInput, ProcessNotFound
 from engine.models import Case, CaseEvent, Incident, Job, OpenTask
+from engine.routing import agency_of
 from engine.runtime import CaseHead, LoadedCase, Runtime
 from engine.state import SERIALIZER_VERSION
 from engine.steps import StepRecord, record_step
-from engine.directory import organisation_exists
-from engine.routing import agency_of
 from forms.validation import FieldError, FormInvalid, validate
 
 CHANNELS = ("tatap_muka", "drive_thru", "terpadu", "daring")
@@ -53,7 +53,8 @@ def start_case(
     now = rt.clock()
     number, pin = _unique_tracking_number(session), tracking.new_pin()
     sla = int(compiled.service.get("sla_days", 0) or 0)
-    row = Case(tracking_number=number, pin_hash=tracking.hash_pin(pin, number, rt.settings.secret_key.get_secret_value()),
+    pin_hash = tracking.hash_pin(pin, number, rt.settings.secret_key.get_secret_value())
+    row = Case(tracking_number=number, pin_hash=pin_hash,
                process_key=process_key, process_version_id=version.id, channel=channel,
                applicant_id=applicant_id, filed_by_id=actor.user_id, data=clean, wf_meta="{}",
                serializer_version=SERIALIZER_VERSION, version=0, created_at=now, updated_at=now,

@@ -290,3 +290,15 @@ def _agency_errors(agencies: Any) -> list[str]:
             errors.append(f"agencies item {index}: kind must be one of {', '.join(AGENCY_KINDS)}")
         errors += [f"agencies item {index}: {e}" for e in _bilingual(agency, "name", required=True)]
     return errors
+
+
+def candidate_group_roles(root: Any) -> dict[str, str]:
+    """Map user-task ids to the first role named by `camunda:candidateGroups`, when it names one."""
+    roles: dict[str, str] = {}
+    for task in root.iter(f"{{{BPMN_NS}}}userTask"):
+        groups = task.get(f"{{{CAMUNDA_NS}}}candidateGroups") or ""
+        for group in (g.strip() for g in groups.split(",")):
+            if ROLE_RE.match(group) or group == APPLICANT_ROLE:
+                roles[str(task.get("id"))] = group
+                break
+    return roles

@@ -22,10 +22,10 @@ from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow  # type: ignore[import-untyped]
-from SpiffWorkflow.bpmn.util.task import BpmnTaskFilter  # type: ignore[import-untyped]
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # type: ignore[import-untyped]
-from SpiffWorkflow.util.task import TaskIterator, TaskState  # type: ignore[import-untyped]
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
+from SpiffWorkflow.bpmn.util.task import BpmnTaskFilter
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskIterator, TaskState
 
 _FAST_KEYS = {"state", "manual", "spec_name", "lane", "skip_subprocesses", "spec_class"}
 SELFCHECK = {"on": False}
@@ -95,7 +95,7 @@ class _Journaled:
         state = kwargs.get("state", TaskState.ANY_MASK)
         task_filter = BpmnTaskFilter(**{k: v for k, v in kwargs.items() if k != "skip_subprocesses"})
         owners = [self] if kwargs.get("skip_subprocesses") else [self, *self._nested()]
-        result = []
+        result: list[Any] = []
         for owner in owners:
             pool = owner.tasks.open_tasks() if not state & TaskState.FINISHED_MASK else list(owner.tasks.values())
             result.extend(t for t in pool if task_filter.matches(t))

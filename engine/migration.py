@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
-from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow  # type: ignore[import-untyped]
-from SpiffWorkflow.util.task import TaskState  # type: ignore[import-untyped]
 
 from engine.models import Case, CaseState
 from engine.runtime import LoadedCase, Runtime

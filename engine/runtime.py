@@ -190,7 +190,8 @@ class Runtime:
 
 def write_rows(session: Session, case_id: int, changes: state.Changes) -> None:
     """Apply one step's task-state row changes."""
-    hotsql.execute_many(session, "state_delete_owner", [{"case_id": case_id, "owner": o} for o in changes.deleted_owners])
+    hotsql.execute_many(session, "state_delete_owner", [
+        {"case_id": case_id, "owner": owner} for owner in changes.deleted_owners])
     hotsql.execute_many(session, "state_delete", [{"case_id": case_id, "tid": tid} for tid in changes.deletes])
     hotsql.execute_many(session, "state_insert", [
         {"case_id": case_id, "tid": tid, "owner": owner, "seq": seq, "body": body}

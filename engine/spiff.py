@@ -13,16 +13,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine  # type: ignore[import-untyped]
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import (  # type: ignore[import-untyped]
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     TimeDateEventDefinition,
     TimerEventDefinition,
 )
-from SpiffWorkflow.exceptions import SpiffWorkflowException  # type: ignore[import-untyped]
-from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser  # type: ignore[import-untyped]
-from SpiffWorkflow.spiff.specs.defaults import UserTask  # type: ignore[import-untyped]
-from SpiffWorkflow.util.task import TaskState  # type: ignore[import-untyped]
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.specs.defaults import UserTask
+from SpiffWorkflow.util.task import TaskState
 
 from engine import conventions
 from engine.errors import PackageInvalid, Problem
@@ -110,22 +110,29 @@ class EngineBudgetExceeded(Exception):
     """The engine ran more steps than a case may take at once (loops, call cycles)."""
 
 
-def _parse_xml_files(package: Package) -> tuple[SpiffBpmnParser, dict[str, conventions.LaneInfo]]:
+@dataclass
+class _Routing:
+    lanes: dict[str, conventions.LaneInfo] = field(default_factory=dict)
+    candidate_roles: dict[str, str] = field(default_factory=dict)
+
+
+def _parse_xml_files(package: Package) -> tuple[SpiffBpmnParser, _Routing]:
     parser = SpiffBpmnParser()
-    lanes: dict[str, conventions.LaneInfo] = {}
+    routing = _Routing()
     for name in package.bpmn_files:
         root = parse_xml(package.files[name], filename=name)
-        lanes.update(conventions.read_lanes(root))
+        routing.lanes.update(conventions.read_lanes(root))
+        routing.candidate_roles.update(conventions.candidate_group_roles(root))
         parser.add_bpmn_xml(root, filename=name)
     for name in package.dmn_files:
         parser.add_dmn_xml(parse_xml(package.files[name], filename=name), filename=name)
-    return parser, lanes
+    return parser, routing
 
 
-def _task_meta(process_id: str, spec: Any, lanes: dict[str, conventions.LaneInfo]) -> TaskMeta:
+def _task_meta(process_id: str, spec: Any, routing: _Routing) -> TaskMeta:
     props: dict[str, str] = spec.extensions.get("properties", {}) if hasattr(spec, "extensions") else {}
-    lane = lanes.get(spec.lane) if spec.lane else None
-    role = lane.role if lane else None
+    lane = routing.lanes.get(spec.lane) if spec.lane else None
+    role = lane.role if lane and lane.role else routing.candidate_roles.get(spec.name)
     sla = props.get("slaDays")
     return TaskMeta(
         process_id=process_id,
@@ -148,7 +155,7 @@ def compile_package(package: Package, *, version_id: int = 0) -> CompiledProcess
     service = package.service()
     key = str(service.get("key", ""))
     try:
-        parser, lanes = _parse_xml_files(package)
+        parser, routing = _parse_xml_files(package)
         spec = parser.get_spec(key)
         subprocess_specs = parser.get_subprocess_specs(key)
     except SpiffWorkflowException as exc:
@@ -158,7 +165,7 @@ def compile_package(package: Package, *, version_id: int = 0) -> CompiledProcess
     for process_spec in [spec, *subprocess_specs.values()]:
         for task_spec in process_spec.task_specs.values():
             if isinstance(task_spec, UserTask):
-                meta = _task_meta(process_spec.name, task_spec, lanes)
+                meta = _task_meta(process_spec.name, task_spec, routing)
                 tasks[(process_spec.name, task_spec.name)] = meta
     forms = {}
     for name, content in package.files.items():
@@ -310,7 +317,7 @@ def is_finished(workflow: Any) -> bool:
 
 def end_event_reached(workflow: Any) -> str | None:
     """Return the name (or id) of the last end event the main process completed."""
-    from SpiffWorkflow.bpmn.specs.defaults import EndEvent  # type: ignore[import-untyped]
+    from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 
     ends = [
         t

@@ -52,7 +52,7 @@ def _visible_to(actor: Actor) -> Any:
 def inbox_query(
     actor: Actor, *, process_key: str | None = None, role: str | None = None, overdue: bool | None = None,
     claimed: bool | None = None, now: datetime | None = None,
-) -> Select[tuple[OpenTask]]:
+) -> Select[OpenTask]:
     """Build the query of open tasks an actor may work on, with filters, overdue first then by due date."""
     stmt = select(OpenTask).where(_visible_to(actor))
     if process_key:

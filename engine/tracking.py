@@ -19,7 +19,7 @@ def new_tracking_number() -> str:
 def normalise(number: str) -> str:
     """Normalise what a person typed: case, spaces, and look-alike letters."""
     cleaned = number.strip().upper().replace(" ", "").replace("-", "")
-    cleaned = cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    cleaned = cleaned.translate(str.maketrans("OIL", "011"))
     if cleaned.startswith("MPP"):
         cleaned = cleaned[3:]
     return f"MPP-{cleaned[:4]}-{cleaned[4:]}" if len(cleaned) == 8 else number.strip().upper()

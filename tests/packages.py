@@ -82,16 +82,27 @@ ENDLESS_TAIL = """<bpmn:sequenceFlow id="Flow_3" sourceRef="Task_periksa" target
       <bpmn:conditionExpression>n == 2</bpmn:conditionExpression></bpmn:sequenceFlow>
     <bpmn:endEvent id="EndEvent_1" name="Selesai"><bpmn:incoming>Flow_keluar</bpmn:incoming></bpmn:endEvent>"""
 
+# An intermediate timer after the user task: the case waits, then ends.
+WAIT_TAIL = """<bpmn:sequenceFlow id="Flow_3" sourceRef="Task_periksa" targetRef="Timer_tunggu"/>
+    <bpmn:intermediateCatchEvent id="Timer_tunggu" name="Tunggu"><bpmn:incoming>Flow_3</bpmn:incoming>
+      <bpmn:outgoing>Flow_4</bpmn:outgoing>
+      <bpmn:timerEventDefinition id="TimerDef_tunggu"><bpmn:{timer_kind}>{timer}</bpmn:{timer_kind}>
+      </bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="Flow_4" sourceRef="Timer_tunggu" targetRef="EndEvent_1"/>
+    <bpmn:endEvent id="EndEvent_1" name="Selesai"><bpmn:incoming>Flow_4</bpmn:incoming></bpmn:endEvent>"""
+
 TAILS = {"plain": (PLAIN_TAIL, ""),
          "loop": (LOOP_TAIL, "<bpmn:flowNodeRef>Gateway_lagi</bpmn:flowNodeRef>"),
+         "wait": (WAIT_TAIL, "<bpmn:flowNodeRef>Timer_tunggu</bpmn:flowNodeRef>"),
          "endless": (ENDLESS_TAIL, "<bpmn:flowNodeRef>Script_putar</bpmn:flowNodeRef>"
                                    "<bpmn:flowNodeRef>Gateway_putar</bpmn:flowNodeRef>")}
 
 
 def simple_package(key: str = "uji", *, script: str = "total = harga * jumlah", task_name: str = "Periksa",
-                   shape: str = "plain") -> Package:
-    """Build a one-lane package: start, a script task, a user task, then `shape` (plain, loop, endless)."""
+                   shape: str = "plain", timer: str = '"P3D"', timer_kind: str = "timeDuration") -> Package:
+    """Build a one-lane package: start, a script task, a user task, then `shape` (plain, loop, wait, endless)."""
     tail, refs = TAILS[shape]
+    tail = tail.replace("{timer_kind}", timer_kind).replace("{timer}", escape(timer))
     bpmn = BPMN.format(key=key, script=escape(script), task_name=escape(task_name), tail=tail, extra_refs=refs)
     return from_files({
         "service.toml": SERVICE.format(key=key).encode(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -188,22 +189,35 @@ def test_a_failing_script_becomes_an_incident_and_is_retried_after_a_fix(ctx: Ap
     assert d.complete(case.id, "Task_periksa", officer, {"catatan": "ok"}) == "completed"
 
 
-def test_a_sandbox_violation_is_an_incident_not_a_crash(ctx: AppContext) -> None:
-    deploy(ctx, simple_package())
-    officer = make_user(ctx, "petugas", "dinas.petugas")
-    d = Driver(ctx)
+def test_an_escape_in_a_diagram_is_refused_at_deploy(ctx: AppContext) -> None:
+    from engine.errors import PackageInvalid
     from engine.package import from_files
 
     good = simple_package()
     evil = dict(good.files)
     evil["process.bpmn"] = good.files["process.bpmn"].replace(
         b"total = harga * jumlah", b"total = [c for c in (lambda: 0).__class__.__mro__]")
-    # Lint refuses it at deploy time...
-    with pytest.raises(Exception, match="package has"):
+    with pytest.raises(PackageInvalid) as info:
         deploy(ctx, from_files(evil, source="evil"))
+    assert [p.element_id for p in info.value.problems] == ["Script_hitung"]
     with ctx.sessions() as session:
         assert session.query(Case).count() == 0
-    assert d.inbox(officer) == []
+
+
+def test_a_sandbox_limit_hit_at_run_time_is_an_incident_not_a_crash(ctx: AppContext) -> None:
+    deploy(ctx, simple_package("besar", script="total = 'x' * (harga * jumlah)"))
+    officer = make_user(ctx, "petugas", "dinas.petugas")
+    d = Driver(ctx)
+    case = d.start("besar", {"harga": 10**6, "jumlah": 10**4}, officer)
+    assert d.case(case.id).status == "incident"
+    with ctx.sessions() as session:
+        incident = session.query(Incident).filter_by(case_id=case.id).one()
+    assert incident.element_id == "Script_hitung"
+    ctx.rt.cases.clear()
+    with ctx.sessions() as session:  # the case stays loadable
+        assert ctx.rt.load_case(session, case.id).row.status == "incident"
+    small = d.start("besar", {"harga": 2, "jumlah": 3}, officer)
+    assert d.case(small.id).data["total"] == "xxxxxx"
 
 
 def test_an_endless_script_cycle_is_stopped_by_the_step_budget(ctx: AppContext) -> None:
@@ -254,3 +268,59 @@ def test_invalid_task_data_reports_every_field_and_saves_nothing(ctx: AppContext
     assert info.value.field_errors[0].path == "catatan"
     assert "200" in info.value.field_errors[0].message_id
     assert d.case(case.id).version == 1
+
+
+def test_camunda_candidate_groups_name_the_role_when_there_are_no_lanes(ctx: AppContext) -> None:
+    import re
+
+    from engine.package import from_files
+
+    base = simple_package("kandidat")
+    bpmn = base.files["process.bpmn"].decode()
+    bpmn = re.sub(r"<bpmn:laneSet.*?</bpmn:laneSet>", "", bpmn, flags=re.S)
+    camunda = 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" '
+    bpmn = bpmn.replace("xmlns:spiffworkflow=", camunda + "xmlns:spiffworkflow=")
+    task = '<bpmn:userTask id="Task_periksa"'
+    bpmn = bpmn.replace(task, task + ' camunda:candidateGroups="dinas.petugas"')
+    result = deploy(ctx, from_files({**base.files, "process.bpmn": bpmn.encode()}))
+    assert result.new_roles == ["dinas.petugas"]
+    officer = make_user(ctx, "petugas", "dinas.petugas")
+    other = make_user(ctx, "lain", platform_role="officer")
+    d = Driver(ctx)
+    case = d.start("kandidat", {"harga": 2, "jumlah": 2}, officer)
+    assert d.task(case.id, "Task_periksa").role == "dinas.petugas"
+    assert [t.element_id for t in d.inbox(officer)] == ["Task_periksa"]
+    assert d.inbox(other) == []
+
+
+@pytest.mark.parametrize(("kind", "expression", "days_before", "days_after"), [
+    ("timeDuration", '"P3D"', 2, 2),
+    ("timeDate", '"2030-01-10T09:00:00+07:00"', 1400, 15),  # after the real clock too
+])
+def test_an_intermediate_timer_waits_then_fires(ctx: AppContext, clock: FakeClock, kind: str, expression: str,
+                                               days_before: int, days_after: int) -> None:
+    deploy(ctx, simple_package("tunggu", shape="wait", timer=expression, timer_kind=kind))
+    officer = make_user(ctx, "petugas", "dinas.petugas")
+    d = Driver(ctx)
+    case = d.start("tunggu", {"harga": 1, "jumlah": 1}, officer)
+    d.complete(case.id, "Task_periksa", officer, {"catatan": "ok"})
+    assert (d.case(case.id).status, d.case(case.id).stage_id) == ("running", "Menunggu")
+    clock.advance(days=days_before)
+    d.run_jobs()
+    assert d.case(case.id).status == "running"
+    clock.advance(days=days_after)
+    d.run_jobs()
+    assert d.case(case.id).status == "completed"
+    assert [e.element_id for e in d.events(case.id) if e.action == "timer_fired"] == ["Timer_tunggu"]
+
+
+def test_a_zipped_package_deploys_like_its_folder(ctx: AppContext, tmp_path: Path) -> None:
+    import shutil
+
+    from engine.package import from_path
+
+    archive = shutil.make_archive(str(tmp_path / "pbg"), "zip", root_dir=PBG.parent, base_dir="pbg")
+    zipped = from_path(archive)
+    assert zipped.files == from_path(PBG).files
+    assert deploy(ctx, zipped).version == 1
+    assert deploy(ctx, PBG).created is False
