@@ -13,7 +13,7 @@ from engine import spiff, tracking
 from engine.actors import Actor
 from engine.directory import organisation_exists
 from engine.errors import CaseNotFound, InvalidInput, ProcessNotFound
-from engine.models import Case, CaseEvent, Incident, Job, OpenTask
+from engine.models import Case, CaseEvent, Incident, OpenTask
 from engine.routing import agency_of
 from engine.runtime import CaseHead, LoadedCase, Runtime
 from engine.state import SERIALIZER_VERSION
@@ -165,9 +165,3 @@ def retry_incident(session: Session, *, rt: Runtime, case_id: int, actor: Actor,
     record_step(session, rt, loaded, result=result, before=before,
                 record=StepRecord(actor.username, "retried"))
     return "incident" if result.error_element else "running"
-
-
-def due_jobs_count(session: Session, now: datetime) -> int:
-    """Return how many jobs are due now (for health and metrics)."""
-    return session.scalar(select(func.count()).select_from(Job).where(Job.status == "pending",
-                                                                      Job.due_at <= now)) or 0

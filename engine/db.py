@@ -32,15 +32,31 @@ def on_commit(session: Session, callback: Callable[[], None]) -> None:
     session.info.setdefault(AFTER_COMMIT, []).append(callback)
 
 
+TRANSACTION_SCOPED = ("mpp_hotsql",)
+
+
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
+    _forget_transaction(session)
     for callback in session.info.pop(AFTER_COMMIT, []):
         callback()
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_after_commit(session: Session, previous_transaction: Any) -> None:
+    _forget_transaction(session)
     session.info.pop(AFTER_COMMIT, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _transaction_end(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        _forget_transaction(session)
+
+
+def _forget_transaction(session: Session) -> None:
+    for key in TRANSACTION_SCOPED:
+        session.info.pop(key, None)
 
 
 def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL") -> Engine:

@@ -74,10 +74,19 @@ def _params(row: Mapping[str, Any], dialect: str) -> dict[str, Any]:
     return {key: _adapt(value, dialect) for key, value in row.items()}
 
 
+_KEY = "mpp_hotsql"
+
+
 def _cursor(session: Session) -> tuple[Any, str]:
     # The DBAPI connection under the session's own transaction: same BEGIN, same COMMIT.
-    conn = session.connection()
-    return conn.connection.driver_connection.cursor(), conn.dialect.name  # type: ignore[union-attr]
+    # Looked up once per transaction; `engine.db` forgets it when the transaction ends.
+    found: tuple[Any, str] | None = session.info.get(_KEY)
+    if found is None:
+        conn = session.connection()
+        found = (conn.connection.driver_connection, conn.dialect.name)
+        session.info[_KEY] = found
+    driver, dialect = found
+    return driver.cursor(), dialect
 
 
 def execute(session: Session, name: str, row: Mapping[str, Any]) -> int:

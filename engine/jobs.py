@@ -20,8 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine import spiff
 from engine.actors import SYSTEM
 from engine.db import transaction
-from engine.errors import EngineError
-from engine.models import Case, CaseEvent, Job, OpenTask
+from engine.models import CaseEvent, Job, OpenTask
 from engine.runtime import Runtime
 from engine.steps import StepRecord, record_step
 
@@ -115,7 +114,7 @@ def run_due_jobs(factory: sessionmaker[Session], *, rt: Runtime, worker: str | N
             with transaction(factory) as session:
                 run_job(session, rt=rt, job_id=job_id, worker=worker)
             done += 1
-        except (EngineError, Exception) as exc:  # noqa: BLE001 - a job failure must not stop the worker
+        except Exception as exc:  # noqa: BLE001 - a job failure must not stop the worker
             log.exception("job %s failed", job_id)
             _fail(factory, job_id, f"{type(exc).__name__}: {exc}", rt.clock())
     return done
@@ -143,9 +142,3 @@ def work_forever(factory: sessionmaker[Session], *, rt: Runtime, stop: object | 
             ran = 0
         if ran == 0:
             time.sleep(rt.settings.worker_poll_s)
-
-
-def case_ids_waiting(session: Session) -> list[int]:
-    """Return ids of cases with a pending timer (for diagnostics)."""
-    return list(session.scalars(select(Job.case_id).where(Job.kind == "timer", Job.status == "pending")
-                                .join(Case, Case.id == Job.case_id).distinct()))

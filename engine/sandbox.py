@@ -1,24 +1,26 @@
 """The script sandbox: every expression and script an uploaded diagram carries runs here.
 
 Design. Source is parsed and checked by RestrictedPython's transformer, extended by `_Policy`:
-no imports, classes, decorators, yield, global/nonlocal, with, match, bare `except:`, jumps
-out of `finally`, print, names or attributes starting with `_`, or calls of forbidden builtins.
-The same pass rewrites the tree so that every attribute read, subscript, loop iteration,
-function entry, growth operator (`+ - * ** << %`), f-string field and `*`/`**` unpacking calls a
-guard of the run's `RunState` (engine.sandbox_guards). Guards allow attributes per exact type
-(default deny; types, functions, frames, generators expose nothing), pre-check sizes before
-anything big is built (max_sequence items, max_int_bits, format widths, rendered size of
-containers), and count iterations and calls; every 64 events they check the deadline and the
-process's resident memory. That keeps conditions at a few microseconds (no sys.settrace) while
-`while True: pass`, huge ranges, `'a' * 10**9`, `2 ** 10**8` and runaway recursion stop with a
-SandboxViolation subclass. Violations cannot be caught by scripts: base exception classes are not
-exposed, bare `except:` and jumps out of `finally` are refused, and a run that ever raised one
-fails at the end regardless. Decimal arithmetic runs in a context whose exponent range matches
-max_int_bits. Compiled code is cached per source text.
+no imports, classes, decorators, yield, global/nonlocal, with, match, bare `except:`, jumps out
+of `finally`, print, names or attributes starting with `_`, calls of forbidden builtins. The
+same pass rewrites the tree so that every attribute read, subscript, loop iteration, function
+entry, growth operator (`+ - * ** << %`), f-string and `*`/`**` unpacking calls a guard of the
+run's `RunState` (engine.sandbox_guards). Guards allow attributes per type from an allow-list
+(default deny: types, functions, frames, generators expose nothing; expressions may not call
+mutating methods), check sizes before anything big is built (max_sequence items, max_int_bits,
+format widths, rendered size of containers), feed set/dict construction through counted
+iterators (so crafted hash collisions meet the deadline) and count iterations and calls; every
+64 events they check the deadline, the iteration budget and the growth of resident memory. No
+sys.settrace: a condition costs a few microseconds. Violations cannot be caught by scripts (no
+base exception classes are exposed, bare `except:` and jumps out of `finally` are refused) and a
+run that raised one fails regardless. Decimal arithmetic runs in a context whose exponents
+match max_int_bits. Compiled code is cached per source text; what a run hands back must be
+plain data of bounded size.
 
-Not covered: a single C-level operation on in-budget values (`x in big_list`, a sort) is not
-interruptible, and straight-line code without any guarded operation is only bounded by the
-source-size limit; host helpers passed as `extra` run unguarded.
+Not covered: one C-level operation on in-budget values is not interruptible (`x in big_list`,
+comparing or combining two sets of crafted colliding keys), so straight-line code without
+guarded operations is bounded only by MAX_SOURCE_CHARS; host helpers passed as `extra` run
+unguarded; the memory check sees the whole process, so other threads' allocations count.
 """
 
 from __future__ import annotations

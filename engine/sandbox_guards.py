@@ -252,8 +252,7 @@ class RunState:
     def check_bits(self, bits: float) -> None:
         """Refuse an integer of more than max_int_bits bits."""
         if bits > self.limits.max_int_bits:
-            self.fail(SandboxResourceLimit, f"integer would have about {bits:,.0f} bits "
-                                            f"(limit {self.limits.max_int_bits:,})")
+            self.fail(SandboxResourceLimit, f"integer would have more than {self.limits.max_int_bits:,} bits")
 
     def check_decimal(self, number: Decimal) -> None:
         """Refuse turning a Decimal into an integer of more than max_int_bits bits."""
@@ -455,7 +454,7 @@ def _check_mul(state: RunState, left: Any, right: Any) -> None:
 def _check_pow(state: RunState, left: Any, right: Any) -> None:
     state.poll()
     if isinstance(left, int) and isinstance(right, int) and right > 1 and abs(left) > 1:
-        state.check_bits(right * math.log2(abs(left)))
+        state.check_bits(right * math.log2(abs(left)) if right.bit_length() < 64 else math.inf)
 
 
 def _check_lshift(state: RunState, left: Any, right: Any) -> None:

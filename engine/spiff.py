@@ -12,8 +12,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     TimeDateEventDefinition,
@@ -248,8 +250,6 @@ def iter_tasks(workflow: Any) -> Iterator[Any]:
 
 def find_task(workflow: Any, task_id: str) -> Any:
     """Return the task with this id, in the workflow or a sub-workflow; KeyError if absent."""
-    from uuid import UUID
-
     task = workflow.get_task_from_id(UUID(task_id))
     if task is None:
         raise KeyError(task_id)
@@ -317,8 +317,6 @@ def is_finished(workflow: Any) -> bool:
 
 def end_event_reached(workflow: Any) -> str | None:
     """Return the name (or id) of the last end event the main process completed."""
-    from SpiffWorkflow.bpmn.specs.defaults import EndEvent
-
     ends = [
         t
         for t in workflow.tasks.values()

@@ -66,11 +66,6 @@ class Tracker:
     owners: set[str] = field(default_factory=set)
     open: dict[UUID, tuple[Any, ...]] = field(default_factory=dict)
     next_seq: int = 0
-    dirty: set[UUID] = field(default_factory=set)
-
-    def mark_dirty(self, task_id: UUID) -> None:
-        """Force a task to be written at the next diff (its data changed without a state change)."""
-        self.dirty.add(task_id)
 
 
 def _workflows(workflow: Any) -> dict[str, Any]:
@@ -146,7 +141,7 @@ def diff(workflow: Any, tracker: Tracker) -> Changes:
         for tid in [t for t in tracker.open if t in tasks and t not in added]:
             task = tasks[tid]
             now = _fingerprint(task)
-            if now != tracker.open[tid] or tid in tracker.dirty:
+            if now != tracker.open[tid]:
                 changes.updates.append((str(tid), _encode(task)))
             _remember(tracker, task, now)
         for tid in added:
@@ -155,7 +150,6 @@ def diff(workflow: Any, tracker: Tracker) -> Changes:
                 changes.inserts.append((str(tid), owner, _encode(task), tracker.next_seq))
                 tracker.next_seq += 1
                 _remember(tracker, task, _fingerprint(task))
-    tracker.dirty.clear()
     changes.meta = dumps(_workflow_meta(workflow))
     return changes
 

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import delete, insert, update
 from sqlalchemy.orm import Session
 
 from engine import directory, hotsql, routing, spiff, state
-from engine.models import Incident
+from engine.models import Incident, Job
 from engine.routing import RoutingError
 from engine.runtime import LoadedCase, Runtime
 from forms.validation import FieldError, FormInvalid
@@ -85,10 +86,6 @@ def _due(timer: spiff.PendingTimer, now: datetime) -> datetime:
 
 
 def _sync_timers(session: Session, loaded: LoadedCase, now: datetime) -> None:
-    from sqlalchemy import delete, insert, update
-
-    from engine.models import Job
-
     timers = {t.task_id: t for t in spiff.pending_timers(loaded.workflow)}
     gone = set(loaded.timers_before) - set(timers)
     if gone:

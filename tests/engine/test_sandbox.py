@@ -35,6 +35,7 @@ MARKER = "/tmp/mpp-sandbox-escape-marker"  # noqa: S108 -- a path escapes would 
 EXPRESSION_ESCAPES = [
     "().__class__.__base__.__subclasses__()",
     "[].__class__.__mro__[1].__subclasses__()",
+    "__import__('os').system('id')",
     "__import__('os').system('touch ' + path)",
     "getattr((), '__class__')",
     "type(1)",
