@@ -24,6 +24,10 @@ DATA_FILE = "data/holidays_id.toml"
 _SATURDAY = 5
 
 
+# Scripts in diagrams call add_working_days; bound the day-by-day walk (about 14 years).
+MAX_WORKING_DAYS = 3650
+
+
 class WorkingCalendar:
     """Answer working-day questions for one set of holidays in one time zone."""
 
@@ -52,6 +56,8 @@ class WorkingCalendar:
         days=0 gives start when it is a working day, else the next working day; a negative value
         counts backwards to the |days|-th working day before start.
         """
+        if abs(days) > MAX_WORKING_DAYS:
+            raise ValueError(f"at most {MAX_WORKING_DAYS} working days can be added, not {days}")
         if days == 0:
             return start if self.is_working_day(start) else self.add_working_days(start, 1)
         step = timedelta(days=1 if days > 0 else -1)

@@ -150,3 +150,10 @@ def test_data_file_sanity() -> None:
 def test_parse_holidays_refuses_bad_entries(toml: bytes) -> None:
     with pytest.raises(ValueError, match="holiday"):
         parse_holidays(toml)
+
+
+def test_adding_an_absurd_number_of_working_days_is_refused() -> None:
+    from engine.calendar import MAX_WORKING_DAYS, WorkingCalendar
+
+    with pytest.raises(ValueError, match="at most"):
+        WorkingCalendar.default().add_working_days(date(2026, 1, 5), MAX_WORKING_DAYS + 1)
