@@ -142,8 +142,6 @@ def cancel_case(session: Session, *, rt: Runtime, case_id: int, actor: Actor, re
     result = spiff.RunResult()
     record_step(session, rt, loaded, result=result, before=before,
                 record=StepRecord(actor.username, "cancelled", label=reason, diff={}))
-    session.execute(update(Case).where(Case.id == case_id).values(status="cancelled", stage_id="Dibatalkan",
-                                                                  stage_en="Cancelled"))
 
 
 def retry_incident(session: Session, *, rt: Runtime, case_id: int, actor: Actor, migrate: bool = True) -> str:

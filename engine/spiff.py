@@ -315,6 +315,11 @@ def is_finished(workflow: Any) -> bool:
     return not any(t.state & TaskState.NOT_FINISHED_MASK for t in iter_tasks(workflow))
 
 
+def was_cancelled(workflow: Any) -> bool:
+    """Tell whether the workflow was cancelled (ended without success)."""
+    return bool(workflow.completed and not workflow.success)
+
+
 def end_event_reached(workflow: Any) -> str | None:
     """Return the name (or id) of the last end event the main process completed."""
     ends = [

@@ -109,6 +109,8 @@ def _status(loaded: LoadedCase, ready: list[spiff.ReadyTask], incident: bool, no
                               "outcome": None, "completed_at": None}
     if incident:
         values["status"] = "incident"
+    elif spiff.was_cancelled(loaded.workflow):
+        values.update(status="cancelled", stage_id="Dibatalkan", stage_en="Cancelled", completed_at=now)
     elif spiff.is_finished(loaded.workflow):
         outcome = spiff.end_event_reached(loaded.workflow)
         values.update(status="completed", outcome=outcome, stage_id=outcome or "Selesai",

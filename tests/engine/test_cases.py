@@ -324,3 +324,54 @@ def test_a_zipped_package_deploys_like_its_folder(ctx: AppContext, tmp_path: Pat
     assert zipped.files == from_path(PBG).files
     assert deploy(ctx, zipped).version == 1
     assert deploy(ctx, PBG).created is False
+
+
+def test_a_claimed_task_leaves_the_other_officers_inboxes(ctx: AppContext) -> None:
+    from engine.errors import TaskClaimedByOther, TaskNotForYourRole
+    from engine.tasks import claim_task, unclaim_task
+
+    deploy(ctx, simple_package())
+    first = make_user(ctx, "petugas1", "dinas.petugas")
+    second = make_user(ctx, "petugas2", "dinas.petugas")
+    d = Driver(ctx)
+    case = d.start("uji", {"harga": 1, "jumlah": 1}, first)
+    task_id = d.task(case.id, "Task_periksa").id
+    with transaction(ctx.sessions) as session:
+        claim_task(session, rt=ctx.rt, task_id=task_id, actor=first)
+    assert [t.id for t in d.inbox(first)] == [task_id]
+    assert d.inbox(second) == []
+    with pytest.raises(TaskClaimedByOther), transaction(ctx.sessions) as session:
+        claim_task(session, rt=ctx.rt, task_id=task_id, actor=second)
+    with pytest.raises(TaskClaimedByOther):
+        d.complete(case.id, "Task_periksa", second, {"catatan": "bukan saya"})
+    with pytest.raises(TaskNotForYourRole), transaction(ctx.sessions) as session:
+        unclaim_task(session, rt=ctx.rt, task_id=task_id, actor=second)
+    with transaction(ctx.sessions) as session:
+        unclaim_task(session, rt=ctx.rt, task_id=task_id, actor=first)
+    assert [t.id for t in d.inbox(second)] == [task_id]
+    assert d.complete(case.id, "Task_periksa", second, {"catatan": "ok"}) == "completed"
+    actions = [(e.action, e.actor) for e in d.events(case.id)]
+    assert ("claimed", "petugas1") in actions
+    assert ("unclaimed", "petugas1") in actions
+
+
+def test_cancelling_a_case_closes_its_tasks_and_timers(ctx: AppContext, clock: FakeClock) -> None:
+    from engine.cases import cancel_case
+    from engine.models import Job
+
+    deploy(ctx, PBG)
+    add_provider(ctx, "konsultan_griya", "konsultan")
+    applicant = make_user(ctx, "warga")
+    admin = make_user(ctx, "admin", platform_role="admin")
+    d = Driver(ctx)
+    case = d.start("pbg", pbg_application(), applicant)
+    with transaction(ctx.sessions) as session:
+        cancel_case(session, rt=ctx.rt, case_id=case.id, actor=admin, reason="Permohonan ditarik pemohon")
+    row = d.case(case.id)
+    assert row.status == "cancelled"
+    assert d.open_tasks(case.id) == []
+    assert d.events(case.id)[-1].action == "cancelled"
+    with ctx.sessions() as session:
+        assert session.query(Job).filter_by(case_id=case.id, status="pending").count() == 0
+    with pytest.raises(InvalidInput), transaction(ctx.sessions) as session:
+        cancel_case(session, rt=ctx.rt, case_id=case.id, actor=admin, reason="lagi")
