@@ -9,8 +9,9 @@ from html import escape
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
+from api import auth, cases, directory, errors, operations, processes, tasks, track
 from api.context import AppContext, get_context
 from engine import registry
 from engine.models import Case, OpenTask
@@ -36,19 +37,13 @@ def create_app(ctx: AppContext | None = None, *, embedded_worker: bool = False) 
             thread.join(timeout=5)
 
     app = FastAPI(title="MPP — Mal Pelayanan Publik", version="0.1.0", lifespan=lifespan,
-                  openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None)
-
-    @app.get("/healthz", tags=["operations"])
-    def healthz() -> dict[str, str]:
-        """Report that the process is alive."""
-        return {"status": "ok"}
-
-    @app.get("/readyz", tags=["operations"])
-    def readyz() -> dict[str, str]:
-        """Report that the database answers."""
-        with context.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return {"status": "ready"}
+                  openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None,
+                  description="JSON API of the public-service mall platform. Errors are RFC 9457 "
+                              "problem+json documents whose `type` is one of /api/problems/{slug}.")
+    app.state.ctx = context
+    errors.install(app)
+    for module in (operations, auth, processes, cases, tasks, track, directory):
+        app.include_router(module.routes)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home() -> str:

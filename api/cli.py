@@ -185,11 +185,11 @@ def complete(
     ctx = _ctx()
     try:
         with transaction(ctx.sessions) as session:
-            status = complete_task(session, rt=ctx.rt, task_id=task_id, actor=_actor(session, user),
-                                   data=_json_arg(data))
+            done = complete_task(session, rt=ctx.rt, task_id=task_id, actor=_actor(session, user),
+                                 data=_json_arg(data))
     except (EngineError, FormInvalid) as exc:
         _report_errors(exc)
-    typer.echo(f"completed; case is {status}")
+    typer.echo(f"completed; case {done.case_id} is {done.status}")
 
 
 @app.command()

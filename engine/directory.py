@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.errors import InvalidInput, NotFound
+from engine.errors import AlreadyExists, InvalidInput, NotFound
 from engine.models import Agency, Membership, Role, User
 from engine.routing import APPLICANT_ROLE, agency_of
 
@@ -58,7 +58,7 @@ def create_user(
     if platform_role not in PLATFORM_ROLES:
         raise InvalidInput(f"unknown platform role '{platform_role}'")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise InvalidInput(f"username '{username}' is taken")
+        raise AlreadyExists(f"username '{username}' is taken")
     user = User(username=username, platform_role=platform_role, display_name=display_name or username,
                 email=email, password_hash=password_hash, language=language)
     session.add(user)
@@ -111,3 +111,36 @@ def apply_agencies(session: Session, entries: Iterable[dict[str, Any]]) -> None:
         ensure_agency(session, code=str(entry["code"]), kind=str(entry.get("kind", "city_office")),
                       name_id=str(names.get("id", entry["code"])), name_en=str(names.get("en", "")),
                       parent_code=entry.get("parent"))
+
+
+def create_agency(session: Session, *, code: str, name_id: str, name_en: str, kind: str,
+                  parent_code: str | None) -> Agency:
+    """Create an agency; its code must be new, and a parent must exist."""
+    if session.scalar(select(Agency.id).where(Agency.code == code)) is not None:
+        raise AlreadyExists(f"agency '{code}' exists already")
+    if parent_code and session.scalar(select(Agency.id).where(Agency.code == parent_code)) is None:
+        raise NotFound(f"no agency '{parent_code}'")
+    agency, _created = ensure_agency(session, code=code, name_id=name_id, name_en=name_en, kind=kind,
+                                     parent_code=parent_code)
+    return agency
+
+
+def create_role(session: Session, *, key: str, name: str = "") -> Role:
+    """Create a role `agency.role` (and its agency when missing); the key must be new."""
+    if session.scalar(select(Role.id).where(Role.key == key)) is not None:
+        raise AlreadyExists(f"role '{key}' exists already")
+    ensure_roles(session, [key])
+    role = session.scalar(select(Role).where(Role.key == key))
+    assert role is not None  # noqa: S101 - created just above
+    if name:
+        role.name = name
+    return role
+
+
+def revoke(session: Session, *, user_id: int, membership_id: int) -> None:
+    """Remove one of a user's memberships."""
+    membership = session.get(Membership, membership_id)
+    if membership is None or membership.user_id != user_id:
+        raise NotFound(f"no membership {membership_id} for user {user_id}")
+    session.delete(membership)
+    session.flush()

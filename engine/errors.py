@@ -68,6 +68,12 @@ class TaskNotFound(NotFound):
     code = "task_not_found"
 
 
+class AlreadyExists(EngineError):
+    """Something with this name or code exists already."""
+
+    code = "already_exists"
+
+
 class CaseConflict(EngineError):
     """Someone else changed the case first; reload and try again."""
 

@@ -79,3 +79,36 @@ def version_file(session: Session, *, key: str, version: int, name: str) -> byte
     if row is None:
         raise ProcessNotFound(f"no file '{name}' in {key} version {version}")
     return row
+
+
+def running_counts(session: Session) -> dict[str, int]:
+    """Return how many running cases each process key has."""
+    from engine.models import Case
+
+    rows = session.execute(select(Case.process_key, func.count()).where(Case.status == "running")
+                           .group_by(Case.process_key))
+    return {str(key): int(count) for key, count in rows.all()}
+
+
+def file_names(session: Session, version_ids: list[int]) -> dict[int, list[str]]:
+    """Return the file names of each version."""
+    names: dict[int, list[str]] = {vid: [] for vid in version_ids}
+    rows = session.execute(select(ProcessFile.version_id, ProcessFile.name)
+                           .where(ProcessFile.version_id.in_(version_ids)).order_by(ProcessFile.name))
+    for vid, name in rows:
+        names[vid].append(name)
+    return names
+
+
+def main_bpmn(session: Session, *, key: str, version: int) -> bytes:
+    """Return the BPMN file of a version that holds its main process."""
+    rows = session.execute(select(ProcessFile.name, ProcessFile.content).join(ProcessVersion).where(
+        ProcessVersion.key == key, ProcessVersion.version == version, ProcessFile.name.like("%.bpmn")))
+    files = list(rows)
+    if not files:
+        raise ProcessNotFound(f"no version {version} of process '{key}'")
+    marker = f'id="{key}"'.encode()
+    for _name, content in files:
+        if marker in content:
+            return bytes(content)
+    return bytes(files[0][1])

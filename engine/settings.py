@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
+SECRET_FILE = ROOT / "var" / "secret.key"
+
+
+def _local_secret() -> SecretStr:
+    """Read (or create once) a random key under var/, so a single machine needs no set-up."""
+    if not SECRET_FILE.exists():
+        SECRET_FILE.parent.mkdir(parents=True, exist_ok=True)
+        SECRET_FILE.write_text(secrets.token_urlsafe(48))
+        SECRET_FILE.chmod(0o600)
+    return SecretStr(SECRET_FILE.read_text().strip())
 
 
 class Settings(BaseSettings):
@@ -19,7 +30,7 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{ROOT / 'var' / 'mpp.db'}"
     processes_dir: Path = ROOT / "processes"
     files_dir: Path = ROOT / "var" / "files"
-    secret_key: SecretStr = SecretStr("change-me-in-production")
+    secret_key: SecretStr = Field(default_factory=_local_secret)
     token_minutes: int = 60
     case_cache_size: int = 2000
     script_timeout_s: float = 0.5

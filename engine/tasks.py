@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import Select, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from engine import hotsql, routing, spiff
+from engine.access import visible_tasks
 from engine.actors import Actor
 from engine.errors import (
     InvalidInput,
@@ -35,26 +36,12 @@ class TaskDetail:
     sla_days: int | None
 
 
-def _visible_to(actor: Actor) -> Any:
-    """SQL condition: tasks an officer may see (by role and organisation) or assigned to them."""
-    conditions = [OpenTask.assignee_id == actor.user_id]
-    for role, org in actor.memberships:
-        conditions.append(and_(OpenTask.role == role,
-                               or_(OpenTask.bound_org.is_(None), OpenTask.bound_org == org),
-                               or_(OpenTask.assignee_id.is_(None), OpenTask.assignee_id == actor.user_id)))
-    applicant = and_(OpenTask.role == routing.APPLICANT_ROLE, OpenTask.case_id.in_(
-        select(Case.id).where(or_(Case.applicant_id == actor.user_id,
-                                  and_(Case.applicant_id.is_(None), Case.filed_by_id == actor.user_id)))))
-    conditions.append(applicant)
-    return or_(*conditions)
-
-
 def inbox_query(
     actor: Actor, *, process_key: str | None = None, role: str | None = None, overdue: bool | None = None,
     claimed: bool | None = None, now: datetime | None = None,
 ) -> Select[OpenTask]:
     """Build the query of open tasks an actor may work on, with filters, overdue first then by due date."""
-    stmt = select(OpenTask).where(_visible_to(actor))
+    stmt = select(OpenTask).where(visible_tasks(actor))
     if process_key:
         stmt = stmt.where(OpenTask.process_key == process_key)
     if role:
@@ -159,8 +146,16 @@ def _authorize(row: Any, actor: Actor) -> None:
     raise TaskNotForYourRole("this task belongs to a role you do not hold")
 
 
-def complete_task(session: Session, *, rt: Runtime, task_id: str, actor: Actor, data: dict[str, Any]) -> str:
-    """Complete an open task with data valid for its form; return the case's new status."""
+@dataclass(frozen=True)
+class Completed:
+    """The outcome of completing a task: its case and the case's new status."""
+
+    case_id: int
+    status: str
+
+
+def complete_task(session: Session, *, rt: Runtime, task_id: str, actor: Actor, data: dict[str, Any]) -> Completed:
+    """Complete an open task with data valid for its form; return its case and the case's status."""
     if not isinstance(data, dict):
         raise InvalidInput("task data must be an object")
     row = hotsql.fetch_one(session, "task_context", {"tid": task_id})
@@ -178,4 +173,4 @@ def complete_task(session: Session, *, rt: Runtime, task_id: str, actor: Actor, 
     record_step(session, rt, loaded, result=result, before=before,
                 record=StepRecord(actor.username, "completed", task_id=task_id, element_id=row.element_id,
                                   label=row.name))
-    return loaded.row.status
+    return Completed(row.id, loaded.row.status)

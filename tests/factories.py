@@ -81,7 +81,7 @@ class Driver:
     def complete(self, case_id: int, element_id: str, actor: Actor, data: dict[str, Any]) -> str:
         task = self.task(case_id, element_id)
         with transaction(self.ctx.sessions) as session:
-            return complete_task(session, rt=self.ctx.rt, task_id=task.id, actor=actor, data=data)
+            return complete_task(session, rt=self.ctx.rt, task_id=task.id, actor=actor, data=data).status
 
     def case(self, case_id: int) -> Case:
         with self.ctx.sessions() as session:

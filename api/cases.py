@@ -1,0 +1,118 @@
+"""Cases: apply (or file for a walk-in applicant), read, history, list, cancel, retry."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import Path, Query
+from sqlalchemy import func, select
+
+from api.deps import AdminActor, CurrentActor, RuntimeDep, SessionDep
+from api.errors import FORBIDDEN, NOT_FOUND, ApiError
+from api.routing import router
+from api.schemas import (
+    CaseCancel,
+    CaseCreate,
+    CaseCreated,
+    CasePage,
+    CaseRead,
+    CaseStatusRead,
+    CaseSummary,
+    EventRead,
+    TaskRead,
+)
+from engine import access, cases, directory
+from engine.actors import Actor
+from engine.models import Case, ProcessVersion
+from engine.tracking import normalise
+
+routes = router(tags=["cases"])
+CaseId = Annotated[int, Path(ge=1, le=2**53)]
+
+
+def _visible_case(session: SessionDep, actor: Actor, case_id: int) -> Case:
+    # Same answer for "does not exist" and "not yours": ids are not enumerable.
+    if not access.may_view_case(session, actor, case_id):
+        raise ApiError(NOT_FOUND, f"case {case_id} not found")
+    return cases.get_case(session, case_id)
+
+
+@routes.post("/api/cases", response_model=CaseCreated, status_code=201)
+def start(body: CaseCreate, actor: CurrentActor, session: SessionDep, rt: RuntimeDep) -> CaseCreated:
+    """Apply for a service; the front office may file for a walk-in applicant."""
+    applicant_id: int | None
+    if actor.platform_role == "applicant":
+        if body.applicant_username not in (None, actor.username):
+            raise ApiError(FORBIDDEN, "applicants apply for themselves only")
+        applicant_id = actor.user_id
+    elif access.may_file_for_others(actor):
+        applicant_id = None
+        if body.applicant_username:
+            user = directory.get_user(session, body.applicant_username)
+            if user.platform_role != "applicant":
+                raise ApiError(FORBIDDEN, f"'{body.applicant_username}' is not an applicant account")
+            applicant_id = user.id
+    else:
+        raise ApiError(FORBIDDEN, "only applicants and front-office officers can file applications")
+    started = cases.start_case(session, rt=rt, process_key=body.process_key, data=body.data, channel=body.channel,
+                               actor=actor, applicant_id=applicant_id)
+    return CaseCreated(id=started.id, tracking_number=started.tracking_number, pin=started.pin,
+                       status=started.status, stage=started.stage)
+
+
+@routes.get("/api/cases", response_model=CasePage)
+def list_cases(
+    actor: CurrentActor, session: SessionDep,
+    process_key: Annotated[str | None, Query(max_length=120)] = None,
+    status: Literal["running", "completed", "incident", "cancelled"] | None = None,
+    tracking_number: Annotated[str | None, Query(max_length=20)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> CasePage:
+    """List the cases the caller may read, newest first, with filters and pagination."""
+    stmt = select(Case).where(access.visible_cases(actor))
+    if process_key:
+        stmt = stmt.where(Case.process_key == process_key)
+    if status:
+        stmt = stmt.where(Case.status == status)
+    if tracking_number:
+        stmt = stmt.where(Case.tracking_number == normalise(tracking_number))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(Case.id.desc()).limit(limit).offset(offset))
+    return CasePage(items=[CaseSummary.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+@routes.get("/api/cases/{case_id}", response_model=CaseRead)
+def read(case_id: CaseId, actor: CurrentActor, session: SessionDep) -> CaseRead:
+    """Return a case the caller may read, with its data and open tasks."""
+    case = _visible_case(session, actor, case_id)
+    version = session.scalar(select(ProcessVersion.version).where(ProcessVersion.id == case.process_version_id))
+    open_tasks = [TaskRead.model_validate(t) for t in cases.open_tasks(session, case.id)]
+    return CaseRead(id=case.id, tracking_number=case.tracking_number, process_key=case.process_key,
+                    process_version=version or 0, status=case.status, stage_id=case.stage_id,
+                    stage_en=case.stage_en, outcome=case.outcome, channel=case.channel,
+                    applicant_id=case.applicant_id, filed_by_id=case.filed_by_id, created_at=case.created_at,
+                    updated_at=case.updated_at, due_at=case.due_at, completed_at=case.completed_at,
+                    data=case.data, open_tasks=open_tasks)
+
+
+@routes.get("/api/cases/{case_id}/events", response_model=list[EventRead])
+def events(case_id: CaseId, actor: CurrentActor, session: SessionDep) -> list[EventRead]:
+    """Return a case's history, oldest first: who did what, when, with which data change."""
+    _visible_case(session, actor, case_id)
+    return [EventRead.model_validate(e) for e in cases.history(session, case_id)]
+
+
+@routes.post("/api/cases/{case_id}/cancel", response_model=CaseStatusRead)
+def cancel(case_id: CaseId, body: CaseCancel, actor: AdminActor, session: SessionDep, rt: RuntimeDep) -> CaseStatusRead:
+    """Cancel a running case (admin), closing its tasks and timers."""
+    cases.cancel_case(session, rt=rt, case_id=case_id, actor=actor, reason=body.reason)
+    return CaseStatusRead(id=case_id, status="cancelled")
+
+
+@routes.post("/api/cases/{case_id}/retry", response_model=CaseStatusRead)
+def retry(case_id: CaseId, actor: AdminActor, session: SessionDep, rt: RuntimeDep) -> CaseStatusRead:
+    """Retry a case's incident (admin), on the newest version of its process."""
+    status = cases.retry_incident(session, rt=rt, case_id=case_id, actor=actor)
+    return CaseStatusRead(id=case_id, status=status)
+

@@ -1,0 +1,165 @@
+"""Map domain errors to RFC 9457 problem+json responses, in one table."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from engine import errors as e
+from forms.validation import FormInvalid
+
+log = logging.getLogger("mpp.api")
+PROBLEM = "application/problem+json"
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    """One stable kind of problem: its URI slug, HTTP status and title (Indonesian / English)."""
+
+    slug: str
+    status: int
+    title_id: str
+    title_en: str
+
+    @property
+    def uri(self) -> str:
+        return f"/api/problems/{self.slug}"
+
+
+class ApiError(Exception):
+    """An error raised by the API layer itself (authentication, authorization, rate limits)."""
+
+    def __init__(self, kind: ProblemType, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.kind, self.detail, self.headers = kind, detail, headers or {}
+
+
+VALIDATION = ProblemType("validation", 422, "Isian tidak valid", "Invalid input")
+FORM_INVALID = ProblemType("form-invalid", 422, "Isian formulir tidak valid", "Form data is invalid")
+PACKAGE_INVALID = ProblemType("package-invalid", 422, "Paket proses tidak valid", "Process package is invalid")
+UNSAFE_XML = ProblemType("unsafe-xml", 422, "Berkas XML ditolak", "XML file refused")
+BAD_REQUEST = ProblemType("bad-request", 400, "Permintaan tidak valid", "Bad request")
+UNAUTHENTICATED = ProblemType("unauthenticated", 401, "Perlu masuk", "Authentication required")
+FORBIDDEN = ProblemType("forbidden", 403, "Tidak diizinkan", "Forbidden")
+NOT_FOUND = ProblemType("not-found", 404, "Tidak ditemukan", "Not found")
+METHOD = ProblemType("method-not-allowed", 405, "Metode tidak diizinkan", "Method not allowed")
+CONFLICT = ProblemType("conflict", 409, "Terjadi benturan perubahan", "Conflict")
+TASK_DONE = ProblemType("task-already-completed", 409, "Tugas sudah diselesaikan", "Task already completed")
+TASK_CLAIMED = ProblemType("task-claimed", 409, "Tugas sudah diambil petugas lain", "Task claimed by another officer")
+TOO_LARGE = ProblemType("too-large", 413, "Berkas terlalu besar", "Payload too large")
+RATE_LIMITED = ProblemType("rate-limited", 429, "Terlalu banyak permintaan", "Too many requests")
+INTERNAL = ProblemType("internal", 500, "Kesalahan sistem", "Internal error")
+
+ALL_TYPES = [VALIDATION, FORM_INVALID, PACKAGE_INVALID, UNSAFE_XML, BAD_REQUEST, UNAUTHENTICATED, FORBIDDEN,
+             NOT_FOUND, METHOD, CONFLICT, TASK_DONE, TASK_CLAIMED, TOO_LARGE, RATE_LIMITED, INTERNAL]
+
+# Most specific first: the first matching class wins.
+DOMAIN_ERRORS: list[tuple[type[Exception], ProblemType]] = [
+    (FormInvalid, FORM_INVALID),
+    (e.PackageInvalid, PACKAGE_INVALID),
+    (e.UnsafeXml, UNSAFE_XML),
+    (e.TaskAlreadyCompleted, TASK_DONE),
+    (e.TaskClaimedByOther, TASK_CLAIMED),
+    (e.CaseConflict, CONFLICT),
+    (e.AlreadyExists, CONFLICT),
+    (e.TaskNotForYourRole, FORBIDDEN),
+    (e.NotFound, NOT_FOUND),
+    (e.InvalidInput, BAD_REQUEST),
+]
+
+
+def problem(kind: ProblemType, detail: str, request: Request | None = None, **extra: Any) -> JSONResponse:
+    """Build a problem+json response."""
+    body = {"type": kind.uri, "title": kind.title_en, "title_id": kind.title_id, "status": kind.status,
+            "detail": detail, **extra}
+    if request is not None:
+        body["instance"] = request.url.path
+    return JSONResponse(body, status_code=kind.status, media_type=PROBLEM)
+
+
+def _kind_of(exc: Exception) -> ProblemType:
+    return next((kind for cls, kind in DOMAIN_ERRORS if isinstance(exc, cls)), INTERNAL)
+
+
+def _domain(request: Request, exc: Exception) -> JSONResponse:
+    kind = _kind_of(exc)
+    extra: dict[str, Any] = {}
+    if isinstance(exc, FormInvalid):
+        extra["errors"] = [{"field": f.path, "code": f.code, "message": f.message_id, "message_en": f.message_en}
+                           for f in exc.field_errors]
+        detail = "; ".join(f"{f.path}: {f.message_en}" for f in exc.field_errors)
+    elif isinstance(exc, e.PackageInvalid):
+        extra["problems"] = [{"file": p.file, "element_id": p.element_id, "message": p.message,
+                              "severity": p.severity} for p in exc.problems]
+        detail = str(exc)
+    else:
+        detail = getattr(exc, "message", str(exc))
+    return problem(kind, detail, request, **extra)
+
+
+def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)  # noqa: S101 - registered for ApiError only
+    response = problem(exc.kind, exc.detail, request)
+    response.headers.update(exc.headers)
+    return response
+
+
+def _request_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)  # noqa: S101
+    errors = [{"field": ".".join(str(p) for p in err.get("loc", ())[1:]) or "(body)", "code": err.get("type"),
+               "message": err.get("msg"), "message_en": err.get("msg")} for err in exc.errors()]
+    detail = "; ".join(f"{x['field']}: {x['message']}" for x in errors)
+    return problem(VALIDATION, detail, request, errors=errors)
+
+
+def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)  # noqa: S101
+    kind = {401: UNAUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND, 405: METHOD, 413: TOO_LARGE,
+            429: RATE_LIMITED}.get(exc.status_code, BAD_REQUEST if exc.status_code < 500 else INTERNAL)
+    response = problem(kind, str(exc.detail), request)
+    response.headers.update(exc.headers or {})
+    return response
+
+
+def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(INTERNAL, "An internal error occurred; it has been logged.", request)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers: domain errors, API errors, request validation, HTTP errors, the rest."""
+    for cls in {cls for cls, _kind in DOMAIN_ERRORS}:
+        app.add_exception_handler(cls, _domain)
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "description": "a stable URI: /api/problems/{slug}"},
+        "title": {"type": "string"},
+        "title_id": {"type": "string", "description": "the title in Bahasa Indonesia"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {
+            "field": {"type": "string"}, "code": {"type": ["string", "null"]},
+            "message": {"type": ["string", "null"]}, "message_en": {"type": ["string", "null"]}}}},
+        "problems": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    kind.status: {"description": kind.title_en, "content": {PROBLEM: {"schema": _PROBLEM_SCHEMA}}}
+    for kind in (BAD_REQUEST, UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, CONFLICT, TOO_LARGE, VALIDATION, RATE_LIMITED)
+}

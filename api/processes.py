@@ -1,0 +1,105 @@
+"""Processes: the catalogue, deploying and linting packages, versions and their BPMN."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import File, Path, UploadFile
+from fastapi.responses import Response
+
+from api.deps import ModelerActor, OptionalActor, SessionDep, StaffActor
+from api.errors import BAD_REQUEST, TOO_LARGE, ApiError
+from api.routing import router
+from api.schemas import DeployRead, LintRead, ProblemItem, ProcessDetailRead, ProcessRead, ProcessVersionRead, Text
+from engine import audit, package, registry
+from engine.errors import PackageInvalid
+from engine.lint import lint_package
+from engine.models import ProcessVersion
+
+routes = router(tags=["processes"])
+KEY = Path(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,119}$")
+UPLOAD_LIMIT = package.MAX_PACKAGE_BYTES
+
+
+def _text(value: Any) -> Text | None:
+    return Text(id=str(value.get("id", "")), en=str(value.get("en", ""))) if isinstance(value, dict) else None
+
+
+def _process(version: ProcessVersion, running: int | None) -> ProcessRead:
+    service = version.service
+    requirements = [t for t in map(_text, service.get("requirements", [])) if t is not None]
+    return ProcessRead(key=version.key, version=version.version, agency=str(service.get("agency", "")),
+                       name=_text(service.get("name")) or Text(id=version.key, en=version.key),
+                       description=_text(service.get("description")), product=_text(service.get("product")),
+                       fee=_text(service.get("fee")), sla_days=service.get("sla_days"),
+                       channels=list(service.get("channels", [])), requirements=requirements,
+                       deployed_at=version.deployed_at, running_cases=running)
+
+
+@routes.get("/api/processes", response_model=list[ProcessRead])
+def list_processes(session: SessionDep, actor: OptionalActor) -> list[ProcessRead]:
+    """List the service catalogue (newest version of each process); staff also see running-case counts."""
+    counts = registry.running_counts(session) if actor is not None and actor.is_staff else None
+    return [_process(v, counts.get(v.key, 0) if counts is not None else None)
+            for v in registry.latest_versions(session)]
+
+
+async def _read_package(files: list[UploadFile]) -> package.Package:
+    if not files:
+        raise ApiError(BAD_REQUEST, "send a zip file or the package's files in the 'files' field")
+    contents: dict[str, bytes] = {}
+    total = 0
+    for upload in files:
+        data = await upload.read(UPLOAD_LIMIT + 1)
+        total += len(data)
+        if total > UPLOAD_LIMIT:
+            raise ApiError(TOO_LARGE, f"the package is larger than {UPLOAD_LIMIT // 1024 // 1024} MiB")
+        contents[upload.filename or "upload"] = data
+    if len(contents) == 1 and next(iter(contents)).endswith(".zip"):
+        name, data = next(iter(contents.items()))
+        return package.from_zip(data, source=name)
+    return package.from_files(contents)
+
+
+@routes.post("/api/processes/lint", response_model=LintRead)
+async def lint(actor: ModelerActor, files: Annotated[list[UploadFile], File()]) -> LintRead:
+    """Lint a package without deploying it: every problem, with file and element id."""
+    try:
+        problems = lint_package(await _read_package(files))
+    except PackageInvalid as exc:
+        problems = exc.problems
+    items = [ProblemItem(file=p.file, element_id=p.element_id, message=p.message, severity=p.severity)
+             for p in problems]
+    return LintRead(ok=not any(p.severity == "error" for p in problems), problems=items)
+
+
+@routes.post("/api/processes", response_model=DeployRead, status_code=201)
+async def deploy(actor: ModelerActor, session: SessionDep,
+                 files: Annotated[list[UploadFile], File()]) -> DeployRead:
+    """Deploy a package (a zip, or its files) as the next version; identical content creates none."""
+    pkg = await _read_package(files)
+    result = registry.deploy(session, package=pkg, actor=actor.username)
+    if result.created:
+        audit.record(session, actor=actor.username, action="process.deployed", subject=result.key,
+                     detail={"version": result.version, "new_roles": result.new_roles})
+    return DeployRead(key=result.key, version=result.version, created=result.created, new_roles=result.new_roles,
+                      warnings=result.warnings)
+
+
+@routes.get("/api/processes/{key}", response_model=ProcessDetailRead)
+def process_versions(session: SessionDep, actor: OptionalActor, key: Annotated[str, KEY]) -> ProcessDetailRead:
+    """Return a process's newest service standard and all its versions, newest first."""
+    versions = registry.list_versions(session, key)
+    names = registry.file_names(session, [v.id for v in versions])
+    return ProcessDetailRead(key=key, latest=_process(versions[0], None), versions=[
+        ProcessVersionRead(version=v.version, content_hash=v.content_hash, deployed_at=v.deployed_at,
+                           deployed_by=v.deployed_by if actor is not None and actor.is_staff else "",
+                           roles=v.roles, files=names[v.id]) for v in versions])
+
+
+@routes.get("/api/processes/{key}/versions/{version}/bpmn", response_class=Response,
+            responses={200: {"content": {"application/xml": {}}}})
+def process_bpmn(session: SessionDep, actor: StaffActor, key: Annotated[str, KEY],
+                 version: Annotated[int, Path(ge=1, le=1_000_000)]) -> Response:
+    """Return the BPMN XML of a version (the file with its main process)."""
+    return Response(registry.main_bpmn(session, key=key, version=version), media_type="application/xml")

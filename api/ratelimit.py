@@ -1,0 +1,41 @@
+"""A small in-process sliding-window rate limiter (per API process; see docs/operations)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+
+from api.errors import RATE_LIMITED, ApiError
+
+
+class Limiter:
+    """Allow `limit` hits per `window_s` seconds for each key; raise 429 beyond."""
+
+    def __init__(self, limit: int, window_s: float) -> None:
+        self.limit, self.window_s = limit, window_s
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: str) -> None:
+        """Record a hit for `key`; raise a rate-limited error when over the limit."""
+        now = time.monotonic()
+        with self._lock:
+            hits = self._hits.setdefault(key, deque())
+            while hits and hits[0] <= now - self.window_s:
+                hits.popleft()
+            if len(hits) >= self.limit:
+                retry = int(hits[0] + self.window_s - now) + 1
+                raise ApiError(RATE_LIMITED, f"too many attempts; try again in {retry} s", {"Retry-After": str(retry)})
+            hits.append(now)
+            if len(self._hits) > 100_000:  # forget idle keys so memory stays bounded
+                self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - self.window_s}
+
+    def reset(self) -> None:
+        """Forget every key (tests)."""
+        with self._lock:
+            self._hits.clear()
+
+
+track_limiter = Limiter(limit=20, window_s=60)
+login_limiter = Limiter(limit=10, window_s=60)

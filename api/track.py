@@ -1,0 +1,37 @@
+"""Public tracking: a case's status by tracking number and PIN, rate-limited, nothing else."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Path, Query, Request
+
+from api.deps import ContextDep, SessionDep
+from api.errors import NOT_FOUND, ApiError
+from api.ratelimit import track_limiter
+from api.routing import router
+from api.schemas import Text, TimelineEntry, TrackRead
+from engine.tracking import public_status
+
+routes = router(tags=["tracking"])
+
+
+@routes.get("/api/track/{tracking_number}", response_model=TrackRead)
+def track(
+    request: Request, session: SessionDep, ctx: ContextDep,
+    tracking_number: Annotated[str, Path(min_length=4, max_length=20)],
+    pin: Annotated[str, Query(min_length=1, max_length=12)],
+) -> TrackRead:
+    """Return a case's public status, stage, who holds it, expected date and timeline.
+
+    A wrong number and a wrong PIN give the same answer, and lookups are limited per client.
+    """
+    track_limiter.hit(f"track:{request.client.host if request.client else 'unknown'}")
+    found = public_status(session, number=tracking_number, pin=pin, secret=ctx.settings.secret_key.get_secret_value())
+    if found is None:
+        raise ApiError(NOT_FOUND, "no case matches this tracking number and PIN")
+    return TrackRead(tracking_number=found.tracking_number, service=Text(id=found.service_id, en=found.service_en),
+                     status=found.status, stage_id=found.stage_id, stage_en=found.stage_en, held_by=found.held_by,
+                     expected_completion=found.expected_completion,
+                     timeline=[TimelineEntry(at=t.at, event=t.event, label_id=t.label_id, label_en=t.label_en)
+                               for t in found.timeline])

@@ -1,0 +1,59 @@
+"""Object-level access: which tasks and cases an actor may see, as SQL conditions and checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from engine import routing
+from engine.actors import Actor
+from engine.models import Case, CaseEvent, OpenTask
+
+
+def visible_tasks(actor: Actor) -> Any:
+    """SQL condition: open tasks the actor may work on (role and organisation, assignment, own case)."""
+    if actor.user_id is None:
+        return false()
+    conditions = [OpenTask.assignee_id == actor.user_id]
+    for role, org in actor.memberships:
+        conditions.append(and_(OpenTask.role == role,
+                               or_(OpenTask.bound_org.is_(None), OpenTask.bound_org == org),
+                               or_(OpenTask.assignee_id.is_(None), OpenTask.assignee_id == actor.user_id)))
+    own_cases = select(Case.id).where(or_(Case.applicant_id == actor.user_id,
+                                          and_(Case.applicant_id.is_(None), Case.filed_by_id == actor.user_id)))
+    conditions.append(and_(OpenTask.role == routing.APPLICANT_ROLE, OpenTask.case_id.in_(own_cases)))
+    return or_(*conditions)
+
+
+def visible_cases(actor: Actor) -> Any:
+    """SQL condition on Case: the cases an actor may read.
+
+    Admins read every case; applicants their own; officers the cases they filed, hold an open
+    task of, or acted on; analysts (who model processes) none.
+    """
+    if actor.platform_role == "admin":
+        return true()
+    if actor.user_id is None:
+        return false()
+    if actor.platform_role == "applicant":
+        return Case.applicant_id == actor.user_id
+    if actor.platform_role != "officer":
+        return false()
+    with_task = select(OpenTask.case_id).where(visible_tasks(actor))
+    acted = select(CaseEvent.case_id).where(CaseEvent.actor == actor.username)
+    return or_(Case.filed_by_id == actor.user_id, Case.id.in_(with_task), Case.id.in_(acted))
+
+
+def may_view_case(session: Session, actor: Actor, case_id: int) -> bool:
+    """Tell whether the actor may read this case."""
+    found = session.scalar(select(Case.id).where(Case.id == case_id, visible_cases(actor)))
+    return found is not None
+
+
+def may_file_for_others(actor: Actor) -> bool:
+    """Tell whether the actor may file an application for someone else (front office, admin)."""
+    if actor.platform_role == "admin":
+        return True
+    return actor.platform_role == "officer" and any(role.endswith(".front_office") for role, _ in actor.memberships)

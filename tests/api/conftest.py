@@ -1,0 +1,64 @@
+"""API fixtures: the real app on a real database, driven through HTTP with FastAPI's test client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.bootstrap import DEMO_PASSWORD, deploy_folder, seed_demo
+from api.context import AppContext
+from api.ratelimit import login_limiter, track_limiter
+from engine.db import transaction
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def catalogue(ctx: AppContext) -> AppContext:
+    """The context with the catalogue deployed and the demo accounts created (as `make run` does)."""
+    with transaction(ctx.sessions) as session:
+        deploy_folder(session, ROOT / "processes")
+        seed_demo(session)
+    return ctx
+
+
+@pytest.fixture
+def client(catalogue: AppContext) -> Iterator[TestClient]:
+    track_limiter.reset()
+    login_limiter.reset()
+    with TestClient(create_app(catalogue), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def login(client: TestClient) -> Callable[[str], dict[str, str]]:
+    """Return a function that logs a demo user in and gives the Authorization header."""
+    tokens: dict[str, dict[str, str]] = {}
+
+    def headers(username: str) -> dict[str, str]:
+        if username not in tokens:
+            response = client.post("/api/auth/token", data={"username": username, "password": DEMO_PASSWORD})
+            assert response.status_code == 200, response.text
+            tokens[username] = {"Authorization": f"Bearer {response.json()['access_token']}"}
+        return tokens[username]
+
+    return headers
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hash passwords with the cheapest argon2id parameters, so each test's demo accounts cost milliseconds.
+
+    The same hasher seeds the accounts and verifies logins, so no login triggers a rehash.
+    """
+    from argon2 import PasswordHasher
+
+    from api import bootstrap
+    from engine import accounts
+
+    fast = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    monkeypatch.setattr(bootstrap, "PasswordHasher", lambda: fast)
+    monkeypatch.setattr(accounts, "_hasher", fast)
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", fast.hash("not a real password"))
