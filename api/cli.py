@@ -83,6 +83,25 @@ def migrate() -> None:
     typer.echo("database is up to date")
 
 
+@app.command("create-admin")
+def create_admin(
+    username: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+) -> None:
+    """Create the first administrator account."""
+    from engine.accounts import hash_password
+    from engine.db import transaction
+    from engine.directory import create_user
+
+    ctx = _ctx()
+    try:
+        with transaction(ctx.sessions) as session:
+            create_user(session, username=username, platform_role="admin", password_hash=hash_password(password))
+    except EngineError as exc:
+        _report_errors(exc)
+    typer.echo(f"administrator '{username}' created")
+
+
 @app.command()
 def bootstrap() -> None:
     """Deploy the service catalogue in processes/ and create demo accounts; print them."""

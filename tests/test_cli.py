@@ -79,3 +79,26 @@ def test_a_case_runs_by_hand_from_the_command_line(bootstrapped: Path) -> None:
     assert "gambar teknis" in consultant.stdout
     other = _mpp(bootstrapped, "tasks", "--user", "konsultan_griya_perencana")
     assert "0 open task(s)" in other.stdout
+
+
+def test_create_admin_then_log_in(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.context import build_context
+    from engine.settings import Settings
+
+    created = _mpp(tmp_path, "create-admin", "kepala_it", "--password", "rahasia-sekali-9")
+    assert created.returncode == 0, created.stderr
+    again = _mpp(tmp_path, "create-admin", "kepala_it", "--password", "rahasia-sekali-9")
+    assert again.returncode == 1
+    assert "taken" in again.stderr
+    short = _mpp(tmp_path, "create-admin", "lain", "--password", "pendek")
+    assert short.returncode == 1
+    ctx = build_context(Settings(database_url=f"sqlite:///{tmp_path / 'cli.db'}"))
+    with TestClient(create_app(ctx)) as client:
+        response = client.post("/api/auth/token", data={"username": "kepala_it", "password": "rahasia-sekali-9"})
+        assert response.status_code == 200
+        me = client.get("/api/me", headers={"Authorization": f"Bearer {response.json()['access_token']}"})
+        assert me.json()["platform_role"] == "admin"
+    ctx.engine.dispose()
