@@ -63,7 +63,9 @@ def seed_demo(session: Session) -> list[DemoAccount]:
             directory.ensure_agency(session, code=code, name_id=name, name_en=name, kind="private",
                                     parent_code=marketplace)
     for role in session.scalars(select(Role).order_by(Role.key)):
-        orgs = [code for code, _ in DEMO_PROVIDERS.get(role.agency_code, [])] or [role.agency_code]
+        providers = session.scalars(select(Agency.code).where(Agency.parent_code == role.agency_code)
+                                    .order_by(Agency.code))
+        orgs = list(providers) or [role.agency_code]
         for org in orgs:
             username = role.key.replace(".", "_") if org == role.agency_code else f"{org}_{role.name}"
             user = _user(session, hasher, username, "officer", f"Petugas {role.key} ({org})")

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine import spiff
 from engine.actors import SYSTEM
 from engine.db import transaction
-from engine.models import CaseEvent, Job, OpenTask
+from engine.models import Case, CaseEvent, Job, OpenTask
+from engine.outbound import OutboundCall
 from engine.runtime import Runtime
 from engine.steps import StepRecord, record_step
 
@@ -57,6 +58,8 @@ def run_job(session: Session, *, rt: Runtime, job_id: int, worker: str) -> None:
         fire_timer(session, rt=rt, case_id=job.case_id, task_id=job.task_id)
     elif job.kind == "overdue_scan":
         flag_overdue(session, now=rt.clock())
+    elif job.kind == "outbound" and job.payload is not None:
+        send_outbound(session, rt=rt, job=job)
     job.status, job.locked_until = "done", None
     session.flush()
 
@@ -73,6 +76,18 @@ def fire_timer(session: Session, *, rt: Runtime, case_id: int, task_id: str) -> 
                 record=StepRecord(SYSTEM.username, "timer_fired", task_id=task_id,
                                   element_id=timer.element_id if timer else None))
     return True
+
+
+def send_outbound(session: Session, *, rt: Runtime, job: Job) -> None:
+    """Hand a queued service call to its adapter and note it in the case's history."""
+    payload = job.payload or {}
+    tracking_number = session.scalar(select(Case.tracking_number).where(Case.id == job.case_id))
+    call = OutboundCall(operation=str(payload.get("operation")), params=dict(payload.get("params") or {}),
+                        ticket=str(payload.get("ticket")), case_id=job.case_id, tracking_number=tracking_number)
+    rt.adapters.send(call)
+    if job.case_id is not None:
+        session.add(CaseEvent(case_id=job.case_id, at=rt.clock(), actor="system", action="sent",
+                              label=call.operation, diff={"set": {"ticket": call.ticket}}))
 
 
 def flag_overdue(session: Session, *, now: datetime) -> int:

@@ -110,6 +110,20 @@ class ProcessFile(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class Bundle(Base):
+    """An integrated one-stop application: several cases under one tracking number and PIN."""
+
+    __tablename__ = "bundle"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracking_number: Mapped[str] = mapped_column(String(16), unique=True)
+    pin_hash: Mapped[str] = mapped_column(String(128))
+    applicant_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 class Case(Base):
     """One application: a running (or finished) instance of a process version."""
 
@@ -128,6 +142,7 @@ class Case(Base):
     channel: Mapped[str] = mapped_column(String(16))
     applicant_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    bundle_id: Mapped[int | None] = mapped_column(ForeignKey("bundle.id"), index=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Workflow-level state (not tasks); small and rewritten each step.
     wf_meta: Mapped[str] = mapped_column(Text, default="{}")
@@ -212,6 +227,7 @@ class Job(Base):
     locked_by: Mapped[str | None] = mapped_column(String(120))
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

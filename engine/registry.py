@@ -40,7 +40,8 @@ def deploy(session: Session, *, package: Package, actor: str = "system") -> Depl
         return DeployResult(key, same.version, False, [], warnings)
     service = package.service()
     directory.apply_agencies(session, service.get("agencies", []))
-    roles = sorted({m.role for m in compiled.tasks.values() if m.role})
+    # Every lane's role, not only those with user tasks: a lane may hold just a message event.
+    roles = sorted({m.role for m in compiled.tasks.values() if m.role} | set(compiled.lane_roles.values()))
     new_roles = directory.ensure_roles(session, roles)
     latest = session.scalar(select(func.max(ProcessVersion.version)).where(ProcessVersion.key == key)) or 0
     version = ProcessVersion(key=key, version=latest + 1, content_hash=digest, service=service,

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import hotsql, sandbox, spiff, state
+from engine import hotsql, outbound, sandbox, scripting, spiff, state
 from engine.calendar import WorkingCalendar
 from engine.db import on_commit
 from engine.errors import CaseConflict, CaseNotFound
@@ -142,6 +142,7 @@ class Runtime:
     specs: SpecCache
     cases: CaseCache
     clock: Clock = system_clock
+    adapters: outbound.Registry = field(default_factory=outbound.Registry)
 
     def load_case(self, session: Session, case_id: int, head: CaseHead | None = None) -> LoadedCase:
         """Load a case's workflow from the hot cache or the database."""
@@ -207,7 +208,10 @@ def build_runtime(settings: Settings, *, clock: Clock = system_clock) -> Runtime
         "add_working_days": calendar.add_working_days,
         "working_days_between": calendar.working_days_between,
     }
-    script_engine = sandbox.make_script_engine(
+    script_engine = scripting.make_script_engine(
         limits=sandbox.Limits(timeout_s=settings.script_timeout_s), extra=helpers)
     runner = spiff.Runner(script_engine, step_budget=settings.engine_step_budget)
-    return Runtime(settings, runner, calendar, SpecCache(), CaseCache(settings.case_cache_size), clock)
+    adapters = outbound.Registry({
+        "disdukcapil.serahkan": outbound.FileDropAdapter(settings.outbox_dir / "disdukcapil"),
+    })
+    return Runtime(settings, runner, calendar, SpecCache(), CaseCache(settings.case_cache_size), clock, adapters)

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{ROOT / 'var' / 'mpp.db'}"
     processes_dir: Path = ROOT / "processes"
     files_dir: Path = ROOT / "var" / "files"
+    outbox_dir: Path = ROOT / "var" / "outbox"
     secret_key: SecretStr = Field(default_factory=_local_secret)
     token_minutes: int = 60
     case_cache_size: int = 2000

@@ -15,7 +15,10 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     TimeDateEventDefinition,
@@ -23,10 +26,11 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessageEventDefinition
 from SpiffWorkflow.spiff.specs.defaults import UserTask
 from SpiffWorkflow.util.task import TaskState
 
-from engine import conventions
+from engine import conventions, outbound
 from engine.errors import PackageInvalid, Problem
 from engine.fastflow import MppWorkflow
 from engine.package import Package
@@ -62,6 +66,7 @@ class CompiledProcess:
     tasks: dict[tuple[str, str], TaskMeta]
     forms: dict[str, Any]
     service: dict[str, Any]
+    lane_roles: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def by_element(self) -> dict[str, TaskMeta]:
@@ -164,16 +169,20 @@ def compile_package(package: Package, *, version_id: int = 0) -> CompiledProcess
         element = getattr(exc, "id", None)
         raise PackageInvalid([Problem(getattr(exc, "file_name", "") or "<package>", element, str(exc))]) from exc
     tasks: dict[tuple[str, str], TaskMeta] = {}
+    lane_roles: dict[tuple[str, str], str] = {}
     for process_spec in [spec, *subprocess_specs.values()]:
         for task_spec in process_spec.task_specs.values():
             if isinstance(task_spec, UserTask):
                 meta = _task_meta(process_spec.name, task_spec, routing)
                 tasks[(process_spec.name, task_spec.name)] = meta
+            lane = routing.lanes.get(getattr(task_spec, "lane", None) or "")
+            if lane is not None and lane.role:
+                lane_roles[(process_spec.name, task_spec.name)] = lane.role
     forms = {}
     for name, content in package.files.items():
         if name.startswith("forms/") and name.endswith(".json"):
             forms[name] = json.loads(content)
-    return CompiledProcess(version_id, key, spec, subprocess_specs, tasks, forms, service)
+    return CompiledProcess(version_id, key, spec, subprocess_specs, tasks, forms, service, lane_roles)
 
 
 @dataclass
@@ -205,6 +214,7 @@ class Runner:
                 )
 
         try:
+            outbound.take_pending()  # calls left by a step that was rolled back are not ours
             workflow.refresh_timers()
             workflow.do_engine_steps(did_complete_task=count)
         except EngineBudgetExceeded as exc:
@@ -222,6 +232,7 @@ class Runner:
         """Complete a ready user task with form data, then advance the workflow."""
         task = find_task(workflow, task_id)
         task.data.update(data)
+        outbound.take_pending()
         try:
             task.run()
         except SpiffWorkflowException as exc:
@@ -273,21 +284,75 @@ def ready_user_tasks(workflow: Any, compiled: CompiledProcess, candidates: Any =
     return ready
 
 
+def _definitions(task: Any) -> list[Any]:
+    """The event definitions a waiting task listens for (an event-based gateway has several)."""
+    definition = getattr(task.task_spec, "event_definition", None)
+    if isinstance(definition, MultipleEventDefinition):
+        return list(definition.event_definitions)
+    return [definition] if definition is not None else []
+
+
 def pending_timers(workflow: Any) -> list[PendingTimer]:
     """List the timers the workflow waits on, each with its due instant."""
     timers = []
     for task in list(workflow.event_manager.tasks.values()):
-        definition = task.task_spec.event_definition
-        if not isinstance(definition, TimerEventDefinition) or task.state != TaskState.WAITING:
+        if task.state != TaskState.WAITING:
             continue
-        value = task._get_internal_data("event_value")
-        if isinstance(definition, CycleTimerEventDefinition) and isinstance(value, dict):
-            value = value.get("next")
-        if isinstance(value, str):
-            due = TimerEventDefinition.get_datetime(value)
-            relative = not isinstance(definition, TimeDateEventDefinition)
-            timers.append(PendingTimer(str(task.id), task.task_spec.name, due.astimezone(UTC), relative))
+        for definition in _definitions(task):
+            if not isinstance(definition, TimerEventDefinition):
+                continue
+            value = task._get_internal_data("event_value")
+            if isinstance(definition, CycleTimerEventDefinition) and isinstance(value, dict):
+                value = value.get("next")
+            if isinstance(value, str):
+                due = TimerEventDefinition.get_datetime(value)
+                relative = not isinstance(definition, TimeDateEventDefinition)
+                timers.append(PendingTimer(str(task.id), task.task_spec.name, due.astimezone(UTC), relative))
     return timers
+
+
+@dataclass(frozen=True)
+class WaitingMessage:
+    """A receive task or message catch event waiting in a workflow, with its lane's role."""
+
+    task_id: str
+    element_id: str
+    name: str
+    role: str | None
+
+
+def waiting_messages(workflow: Any, compiled: CompiledProcess) -> list[WaitingMessage]:
+    """List the messages the workflow waits for."""
+    found = []
+    for task in list(workflow.event_manager.tasks.values()):
+        if task.state != TaskState.WAITING:
+            continue
+        for definition in _definitions(task):
+            if isinstance(definition, MessageEventDefinition):
+                role = _listener_role(task, compiled, definition.name)
+                found.append(WaitingMessage(str(task.id), task.task_spec.name, definition.name, role))
+    return found
+
+
+def _listener_role(task: Any, compiled: CompiledProcess, name: str) -> str | None:
+    # An event-based gateway waits on behalf of its targets: the catch event's lane decides.
+    process = task.workflow.spec.name
+    for target in getattr(task.task_spec, "outputs", []):
+        definition = getattr(target, "event_definition", None)
+        if isinstance(definition, MessageEventDefinition) and definition.name == name:
+            return compiled.lane_roles.get((process, target.name))
+    return compiled.lane_roles.get((process, task.task_spec.name))
+
+
+def send_message(workflow: Any, name: str, payload: dict[str, Any]) -> None:
+    """Deliver a message from outside to the workflow's waiting catch events."""
+    workflow.send_event(BpmnEvent(SpiffMessageEventDefinition(name), payload=payload))
+
+
+def thrown_messages(workflow: Any) -> list[tuple[str, Any]]:
+    """Take the messages the workflow threw that nothing inside it caught."""
+    return [(event.event_definition.name, event.payload) for event in workflow.get_events()
+            if isinstance(event.event_definition, MessageEventDefinition)]
 
 
 def fire_timer(workflow: Any, task_id: str) -> bool:

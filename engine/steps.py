@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, insert, update
 from sqlalchemy.orm import Session
 
-from engine import directory, hotsql, routing, spiff, state
+from engine import directory, hotsql, outbound, routing, spiff, state
 from engine.models import Incident, Job
 from engine.routing import RoutingError
 from engine.runtime import LoadedCase, Runtime
@@ -103,6 +103,16 @@ def _sync_timers(session: Session, loaded: LoadedCase, now: datetime) -> None:
     loaded.timers_before = timers
 
 
+def _queue_outbound(session: Session, loaded: LoadedCase, now: datetime) -> None:
+    calls = outbound.take_pending()
+    if calls:
+        session.execute(insert(Job), [
+            {"kind": "outbound", "case_id": loaded.row.id, "task_id": call.ticket, "due_at": now, "status": "pending",
+             "attempts": 0, "created_at": now,
+             "payload": jsonable({"operation": call.operation, "params": call.params, "ticket": call.ticket})}
+            for call in calls])
+
+
 def _status(loaded: LoadedCase, ready: list[spiff.ReadyTask], incident: bool, now: datetime) -> dict[str, Any]:
     row = loaded.row
     values: dict[str, Any] = {"status": "running", "stage_id": row.stage_id, "stage_en": row.stage_en,
@@ -146,6 +156,7 @@ def record_step(
     if not incident:
         _sync_tasks(session, rt, loaded, ready, now)
         _sync_timers(session, loaded, now)
+        _queue_outbound(session, loaded, now)
     diff = record.diff if record.diff is not None else data_diff(before, after)
     case_id = loaded.row.id
     events = [_event(case_id, now, record.actor, record.action, task_id=record.task_id,

@@ -71,7 +71,8 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def ctx(db_url: str, tmp_path: Path, clock: FakeClock) -> Iterator[AppContext]:
-    settings = Settings(database_url=db_url, files_dir=tmp_path / "files", processes_dir=ROOT / "processes")
+    settings = Settings(database_url=db_url, files_dir=tmp_path / "files", processes_dir=ROOT / "processes",
+                        outbox_dir=tmp_path / "outbox")
     context = build_context(settings, migrate=False, clock=clock)
     yield context
     context.engine.dispose()
