@@ -92,6 +92,7 @@ def test_silence_from_siak_prompts_a_follow_up_and_the_wait_goes_on(ctx: AppCont
         clock.advance(days=6)
         d.run_jobs()
         assert [t.element_id for t in d.open_tasks(case_id)] == ["Task_tindak_lanjut"]
-        d.complete(case_id, "Task_tindak_lanjut", people["petugas"], {"catatan_tindak_lanjut": f"Telepon ke-{round_no}"})
+        d.complete(case_id, "Task_tindak_lanjut", people["petugas"],
+                   {"catatan_tindak_lanjut": f"Telepon ke-{round_no}"})
     _answer(ctx, case_id, people["siak"], {"status": "diterbitkan", "nomor_akta": "3471-LU-1"})
     assert [t.element_id for t in d.open_tasks(case_id)] == ["Task_serahkan_akta"]
