@@ -11,6 +11,8 @@ from api.deps import AdminActor, CurrentActor, RuntimeDep, SessionDep
 from api.errors import FORBIDDEN, NOT_FOUND, ApiError
 from api.routing import router
 from api.schemas import (
+    BundleCreate,
+    BundleCreated,
     CaseCancel,
     CaseCreate,
     CaseCreated,
@@ -19,9 +21,10 @@ from api.schemas import (
     CaseStatusRead,
     CaseSummary,
     EventRead,
+    MessageCreate,
     TaskRead,
 )
-from engine import access, cases, directory
+from engine import access, bundles, cases, directory, messages
 from engine.actors import Actor
 from engine.models import Case, ProcessVersion
 from engine.tracking import normalise
@@ -37,27 +40,57 @@ def _visible_case(session: SessionDep, actor: Actor, case_id: int) -> Case:
     return cases.get_case(session, case_id)
 
 
+def _applicant_for(session: SessionDep, actor: Actor, applicant_username: str | None) -> int | None:
+    """Decide whose application this is: the applicant's own, or one the front office files."""
+    if actor.platform_role == "applicant":
+        if applicant_username not in (None, actor.username):
+            raise ApiError(FORBIDDEN, "applicants apply for themselves only")
+        return actor.user_id
+    if not access.may_file_for_others(actor):
+        raise ApiError(FORBIDDEN, "only applicants and front-office officers can file applications")
+    if not applicant_username:
+        return None
+    user = directory.get_user(session, applicant_username)
+    if user.platform_role != "applicant":
+        raise ApiError(FORBIDDEN, f"'{applicant_username}' is not an applicant account")
+    return user.id
+
+
 @routes.post("/api/cases", response_model=CaseCreated, status_code=201)
 def start(body: CaseCreate, actor: CurrentActor, session: SessionDep, rt: RuntimeDep) -> CaseCreated:
     """Apply for a service; the front office may file for a walk-in applicant."""
-    applicant_id: int | None
-    if actor.platform_role == "applicant":
-        if body.applicant_username not in (None, actor.username):
-            raise ApiError(FORBIDDEN, "applicants apply for themselves only")
-        applicant_id = actor.user_id
-    elif access.may_file_for_others(actor):
-        applicant_id = None
-        if body.applicant_username:
-            user = directory.get_user(session, body.applicant_username)
-            if user.platform_role != "applicant":
-                raise ApiError(FORBIDDEN, f"'{body.applicant_username}' is not an applicant account")
-            applicant_id = user.id
-    else:
-        raise ApiError(FORBIDDEN, "only applicants and front-office officers can file applications")
+    applicant_id = _applicant_for(session, actor, body.applicant_username)
     started = cases.start_case(session, rt=rt, process_key=body.process_key, data=body.data, channel=body.channel,
                                actor=actor, applicant_id=applicant_id)
     return CaseCreated(id=started.id, tracking_number=started.tracking_number, pin=started.pin,
                        status=started.status, stage=started.stage)
+
+
+@routes.post("/api/bundles", response_model=BundleCreated, status_code=201)
+def start_bundle(body: BundleCreate, actor: CurrentActor, session: SessionDep, rt: RuntimeDep) -> BundleCreated:
+    """Apply for several services at once (integrated one-stop): one tracking number and PIN for all."""
+    applicant_id = _applicant_for(session, actor, body.applicant_username)
+    started = bundles.start_bundle(session, rt=rt, services=[(s.process_key, s.data) for s in body.services],
+                                   channel=body.channel, actor=actor, applicant_id=applicant_id)
+    return BundleCreated(id=started.id, tracking_number=started.tracking_number, pin=started.pin, cases=[
+        CaseCreated(id=c.id, tracking_number=c.tracking_number, pin="", status=c.status, stage=c.stage)
+        for c in started.cases])
+
+
+@routes.post("/api/cases/{case_id}/messages", response_model=CaseStatusRead)
+def message(case_id: CaseId, body: MessageCreate, actor: CurrentActor, session: SessionDep,
+            rt: RuntimeDep) -> CaseStatusRead:
+    """Deliver a message to a case waiting for it (a partner system's answer, e.g. the civil registry's).
+
+    The sender must hold the role of the lane the waiting event lies in.
+    """
+    if actor.platform_role not in ("admin", "officer"):
+        raise ApiError(FORBIDDEN, "only partner systems (officer accounts) and admins send messages")
+    if not access.takes_part_in(session, actor, case_id):
+        raise ApiError(NOT_FOUND, f"case {case_id} not found")
+    status = messages.deliver_message(session, rt=rt, case_id=case_id, name=body.name, payload=body.payload,
+                                      actor=actor)
+    return CaseStatusRead(id=case_id, status=status)
 
 
 @routes.get("/api/cases", response_model=CasePage)

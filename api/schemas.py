@@ -100,6 +100,22 @@ class CaseCreate(Model):
         description="front office only: the applicant's account when filing on their behalf (walk-in)")
 
 
+class BundleItem(Model):
+    process_key: str = Field(min_length=1, max_length=120)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class BundleCreate(Model):
+    services: list[BundleItem] = Field(min_length=2, max_length=10)
+    channel: Channel = "terpadu"
+    applicant_username: str | None = Field(default=None, max_length=120)
+
+
+class MessageCreate(Model):
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,119}$")
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
 class CaseCreated(Model):
     id: int
     tracking_number: str
@@ -179,6 +195,13 @@ class CaseCancel(Model):
     reason: str = Field(min_length=3, max_length=500)
 
 
+class BundleCreated(Model):
+    id: int
+    tracking_number: str
+    pin: str
+    cases: list[CaseCreated]
+
+
 class CaseStatusRead(Model):
     id: int
     status: str
@@ -216,6 +239,15 @@ class TimelineEntry(Model):
     label_en: str
 
 
+class TrackPart(Model):
+    service: Text
+    status: str
+    stage_id: str
+    stage_en: str
+    held_by: list[str]
+    expected_completion: date | None
+
+
 class TrackRead(Model):
     tracking_number: str
     service: Text
@@ -225,6 +257,7 @@ class TrackRead(Model):
     held_by: list[str] = Field(description="agencies holding the case now (never a person)")
     expected_completion: date | None
     timeline: list[TimelineEntry]
+    parts: list[TrackPart] = Field(default=[], description="an integrated application: each service's status")
 
 
 class AgencyCreate(Model):

@@ -10,7 +10,7 @@ from api.deps import ContextDep, SessionDep
 from api.errors import NOT_FOUND, ApiError
 from api.ratelimit import track_limiter
 from api.routing import router
-from api.schemas import Text, TimelineEntry, TrackRead
+from api.schemas import Text, TimelineEntry, TrackPart, TrackRead
 from engine.tracking import public_status
 
 routes = router(tags=["tracking"])
@@ -34,4 +34,7 @@ def track(
                      status=found.status, stage_id=found.stage_id, stage_en=found.stage_en, held_by=found.held_by,
                      expected_completion=found.expected_completion,
                      timeline=[TimelineEntry(at=t.at, event=t.event, label_id=t.label_id, label_en=t.label_en)
-                               for t in found.timeline])
+                               for t in found.timeline],
+                     parts=[TrackPart(service=Text(id=p.service_id, en=p.service_en), status=p.status,
+                                      stage_id=p.stage_id, stage_en=p.stage_en, held_by=p.held_by,
+                                      expected_completion=p.expected_completion) for p in found.parts])

@@ -57,3 +57,14 @@ def may_file_for_others(actor: Actor) -> bool:
     if actor.platform_role == "admin":
         return True
     return actor.platform_role == "officer" and any(role.endswith(".front_office") for role, _ in actor.memberships)
+
+
+def takes_part_in(session: Session, actor: Actor, case_id: int) -> bool:
+    """Tell whether the actor may read the case or holds a role of its process (partner systems)."""
+    if may_view_case(session, actor, case_id):
+        return True
+    from engine.models import ProcessVersion
+
+    roles = session.scalar(select(ProcessVersion.roles).join(Case, Case.process_version_id == ProcessVersion.id)
+                           .where(Case.id == case_id))
+    return bool(roles) and any(actor.holds(role) for role in roles or [])

@@ -13,7 +13,7 @@ from engine import spiff, tracking
 from engine.actors import Actor
 from engine.directory import organisation_exists
 from engine.errors import CaseNotFound, InvalidInput, ProcessNotFound
-from engine.models import Case, CaseEvent, Incident, OpenTask
+from engine.models import Bundle, Case, CaseEvent, Incident, OpenTask
 from engine.routing import agency_of
 from engine.runtime import CaseHead, LoadedCase, Runtime
 from engine.state import SERIALIZER_VERSION
@@ -36,7 +36,7 @@ class StartedCase:
 
 def start_case(
     session: Session, *, rt: Runtime, process_key: str, data: dict[str, Any], channel: str, actor: Actor,
-    applicant_id: int | None = None,
+    applicant_id: int | None = None, bundle_id: int | None = None,
 ) -> StartedCase:
     """Start a case of the latest version of a service and run it until it waits."""
     if channel not in CHANNELS:
@@ -51,12 +51,12 @@ def start_case(
     clean = {**clean, "channel": channel}
     _check_bindings(session, compiled, clean)
     now = rt.clock()
-    number, pin = _unique_tracking_number(session), tracking.new_pin()
+    number, pin = unique_tracking_number(session), tracking.new_pin()
     sla = int(compiled.service.get("sla_days", 0) or 0)
     pin_hash = tracking.hash_pin(pin, number, rt.settings.secret_key.get_secret_value())
     row = Case(tracking_number=number, pin_hash=pin_hash,
                process_key=process_key, process_version_id=version.id, channel=channel,
-               applicant_id=applicant_id, filed_by_id=actor.user_id, data=clean, wf_meta="{}",
+               applicant_id=applicant_id, filed_by_id=actor.user_id, bundle_id=bundle_id, data=clean, wf_meta="{}",
                serializer_version=SERIALIZER_VERSION, version=0, created_at=now, updated_at=now,
                due_at=rt.calendar.due_at(now, sla) if sla else None)
     session.add(row)
@@ -86,10 +86,13 @@ def _check_bindings(session: Session, compiled: spiff.CompiledProcess, data: dic
         raise FormInvalid(errors)
 
 
-def _unique_tracking_number(session: Session) -> str:
+def unique_tracking_number(session: Session) -> str:
+    """Draw a tracking number no case or bundle has."""
     for _ in range(10):
         number = tracking.new_tracking_number()
-        if session.scalar(select(Case.id).where(Case.tracking_number == number)) is None:
+        taken = session.scalar(select(Case.id).where(Case.tracking_number == number)) or session.scalar(
+            select(Bundle.id).where(Bundle.tracking_number == number))
+        if taken is None:
             return number
     raise RuntimeError("could not draw a free tracking number")  # 40 random bits: practically unreachable
 

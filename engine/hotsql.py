@@ -40,10 +40,10 @@ STATEMENTS = {
         "VALUES (:case_id, :at, :actor, :action, :task_id, :element_id, :label, :diff)"),
     "task_context": (
         "SELECT c.id, c.version, c.process_key, c.process_version_id, c.status, c.stage_id, c.stage_en, "
-        "t.element_id, t.name, t.role, t.bound_org, t.assignee_id, c.applicant_id, c.filed_by_id "
+        "c.bundle_id, t.element_id, t.name, t.role, t.bound_org, t.assignee_id, c.applicant_id, c.filed_by_id "
         "FROM task t JOIN case_record c ON c.id = t.case_id WHERE t.id = :tid"),
     "case_head": (
-        "SELECT id, version, process_key, process_version_id, status, stage_id, stage_en "
+        "SELECT id, version, process_key, process_version_id, status, stage_id, stage_en, bundle_id "
         "FROM case_record WHERE id = :case_id"),
     "case_state": "SELECT task_id, owner, payload, seq FROM case_state WHERE case_id = :case_id ORDER BY seq",
     "case_meta": "SELECT wf_meta FROM case_record WHERE id = :case_id",

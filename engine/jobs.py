@@ -60,6 +60,8 @@ def run_job(session: Session, *, rt: Runtime, job_id: int, worker: str) -> None:
         flag_overdue(session, now=rt.clock())
     elif job.kind == "outbound" and job.payload is not None:
         send_outbound(session, rt=rt, job=job)
+    elif job.kind == "message" and job.payload is not None:
+        pass_message(session, rt=rt, job=job)
     job.status, job.locked_until = "done", None
     session.flush()
 
@@ -88,6 +90,25 @@ def send_outbound(session: Session, *, rt: Runtime, job: Job) -> None:
     if job.case_id is not None:
         session.add(CaseEvent(case_id=job.case_id, at=rt.clock(), actor="system", action="sent",
                               label=call.operation, diff={"set": {"ticket": call.ticket}}))
+
+
+def pass_message(session: Session, *, rt: Runtime, job: Job) -> int:
+    """Deliver a message a case threw to the other cases of its bundle that wait for it."""
+    from engine.messages import deliver_message
+
+    payload = job.payload or {}
+    name, body = str(payload.get("name")), dict(payload.get("payload") or {})
+    peers = session.scalars(select(Case.id).where(Case.bundle_id == payload.get("bundle_id"), Case.id != job.case_id,
+                                                  Case.status == "running").order_by(Case.id))
+    delivered = 0
+    for case_id in list(peers):
+        loaded = rt.load_case(session, case_id)
+        waiting = any(w.name == name for w in spiff.waiting_messages(loaded.workflow, loaded.compiled))
+        rt.cases.put_back(case_id, loaded)
+        if waiting:
+            deliver_message(session, rt=rt, case_id=case_id, name=name, payload=body, actor=SYSTEM)
+            delivered += 1
+    return delivered
 
 
 def flag_overdue(session: Session, *, now: datetime) -> int:

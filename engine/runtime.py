@@ -95,6 +95,10 @@ class CaseCache:
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
 
+    def put_back(self, case_id: int, loaded: LoadedCase) -> None:
+        """Return a workflow that was loaded but not changed."""
+        self.put(case_id, _Hot(loaded.row.version, loaded.workflow, loaded.tracker))
+
     def clear(self) -> None:
         """Forget every cached workflow."""
         with self._lock:
@@ -112,12 +116,13 @@ class CaseHead:
     status: str
     stage_id: str
     stage_en: str
+    bundle_id: int | None
 
     @classmethod
     def of(cls, row: Any) -> CaseHead:
         """Build from an ORM row or a result row with the same column names."""
         return cls(row.id, row.version, row.process_key, row.process_version_id, row.status, row.stage_id,
-                   row.stage_en)
+                   row.stage_en, row.bundle_id)
 
 
 @dataclass

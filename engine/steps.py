@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -113,6 +114,18 @@ def _queue_outbound(session: Session, loaded: LoadedCase, now: datetime) -> None
             for call in calls])
 
 
+def _queue_messages(session: Session, loaded: LoadedCase, thrown: list[tuple[str, Any]], now: datetime) -> None:
+    # Messages a case throws go to the other cases of its integrated application (bundle).
+    if not thrown or loaded.row.bundle_id is None:
+        return
+    session.execute(insert(Job), [
+        {"kind": "message", "case_id": loaded.row.id, "task_id": str(uuid.uuid4()), "due_at": now,
+         "status": "pending", "attempts": 0, "created_at": now,
+         "payload": jsonable({"name": name, "payload": payload if isinstance(payload, dict) else {"value": payload},
+                              "bundle_id": loaded.row.bundle_id})}
+        for name, payload in thrown])
+
+
 def _status(loaded: LoadedCase, ready: list[spiff.ReadyTask], incident: bool, now: datetime) -> dict[str, Any]:
     row = loaded.row
     values: dict[str, Any] = {"status": "running", "stage_id": row.stage_id, "stage_en": row.stage_en,
@@ -147,6 +160,7 @@ def record_step(
     """Persist the step: state, open tasks, timers, status, history and any incident; return the new version."""
     now = rt.clock()
     incident = result.error_element is not None
+    thrown = spiff.thrown_messages(loaded.workflow)  # taken before the state is written
     changes = state.diff(loaded.workflow, loaded.tracker)
     ready = rt.ready_tasks(loaded)
     after = jsonable(spiff.case_data(loaded.workflow))
@@ -157,6 +171,7 @@ def record_step(
         _sync_tasks(session, rt, loaded, ready, now)
         _sync_timers(session, loaded, now)
         _queue_outbound(session, loaded, now)
+        _queue_messages(session, loaded, thrown, now)
     diff = record.diff if record.diff is not None else data_diff(before, after)
     case_id = loaded.row.id
     events = [_event(case_id, now, record.actor, record.action, task_id=record.task_id,

@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import Agency, Case, CaseEvent, OpenTask, ProcessVersion
+from engine.models import Agency, Bundle, Case, CaseEvent, OpenTask, ProcessVersion
 
 WIB = ZoneInfo("Asia/Jakarta")
 
@@ -63,7 +63,11 @@ class TimelineEntry:
 
 @dataclass(frozen=True)
 class PublicStatus:
-    """What the public may know of a case: status, stage, who holds it, when, and its timeline."""
+    """What the public may know of a case: status, stage, who holds it, when, and its timeline.
+
+    For an integrated application, `parts` holds the status of each service and the top level
+    combines them.
+    """
 
     tracking_number: str
     service_id: str
@@ -74,6 +78,7 @@ class PublicStatus:
     held_by: list[str]
     expected_completion: date | None
     timeline: list[TimelineEntry]
+    parts: list[PublicStatus] = field(default_factory=list)
 
 
 def _line(event: CaseEvent) -> TimelineEntry | None:
@@ -83,6 +88,8 @@ def _line(event: CaseEvent) -> TimelineEntry | None:
         "timer_fired": ("Batas waktu tahapan tercapai", "A stage's time limit was reached"),
         "cancelled": ("Permohonan dibatalkan", "Application cancelled"),
         "retried": ("Proses dilanjutkan kembali", "Processing resumed"),
+        "sent": ("Berkas diteruskan ke instansi terkait", "The file was passed to the agency concerned"),
+        "message_received": ("Jawaban instansi terkait diterima", "The agency's answer arrived"),
     }
     if event.action == "completed" and event.task_id is not None:
         return TimelineEntry(event.at, "step_done", f"{label} — selesai", f"{label} — done")
@@ -94,20 +101,42 @@ def _line(event: CaseEvent) -> TimelineEntry | None:
     return None  # claims, incidents and overdue flags are internal
 
 
-def public_status(session: Session, *, number: str, pin: str, secret: str) -> PublicStatus | None:
-    """Return a case's public status when the number and PIN match; None otherwise, whichever is wrong."""
-    case = session.scalar(select(Case).where(Case.tracking_number == normalise(number)))
-    stored = case.pin_hash if case is not None else hash_pin("000000", "MPP-0000-0000", secret)
-    if not pin_matches(pin, normalise(number), secret, stored) or case is None:
-        return None
+def _case_status(session: Session, case: Case) -> PublicStatus:
     service = session.scalar(select(ProcessVersion.service).where(ProcessVersion.id == case.process_version_id))
     names = (service or {}).get("name", {})
     agencies = sorted(set(session.scalars(select(OpenTask.agency).where(OpenTask.case_id == case.id))))
     agency_names = dict(session.execute(select(Agency.code, Agency.name_id).where(Agency.code.in_(agencies))).all())
     events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))
     timeline = [line for line in map(_line, events) if line is not None]
-    expected = case.due_at.astimezone(WIB).date() if case.due_at else None
+    expected = case.due_at.astimezone(WIB).date() if case.due_at and case.status == "running" else None
     return PublicStatus(case.tracking_number, names.get("id", case.process_key), names.get("en", case.process_key),
                         case.status, case.stage_id, case.stage_en,
-                        [agency_names.get(code, code) for code in agencies],
-                        expected if case.status == "running" else None, timeline)
+                        [agency_names.get(code, code) for code in agencies], expected, timeline)
+
+
+def _bundle_status(session: Session, bundle: Bundle) -> PublicStatus:
+    members = session.scalars(select(Case).where(Case.bundle_id == bundle.id).order_by(Case.id))
+    parts = [_case_status(session, case) for case in members]
+    statuses = {part.status for part in parts}
+    status = "running" if "running" in statuses or "incident" in statuses else (
+        "completed" if statuses <= {"completed"} else "closed")
+    done = sum(1 for part in parts if part.status != "running")
+    timeline = sorted((TimelineEntry(t.at, t.event, f"{p.service_id}: {t.label_id}", f"{p.service_en}: {t.label_en}")
+                       for p in parts for t in p.timeline), key=lambda t: t.at)
+    dates = [p.expected_completion for p in parts if p.expected_completion]
+    return PublicStatus(bundle.tracking_number, "Layanan terpadu: " + ", ".join(p.service_id for p in parts),
+                        "Integrated application: " + ", ".join(p.service_en for p in parts), status,
+                        f"{done} dari {len(parts)} layanan selesai", f"{done} of {len(parts)} services done",
+                        sorted({a for p in parts for a in p.held_by}), max(dates) if dates else None, timeline, parts)
+
+
+def public_status(session: Session, *, number: str, pin: str, secret: str) -> PublicStatus | None:
+    """Return the public status when the number and PIN match; None otherwise, whichever is wrong."""
+    normal = normalise(number)
+    case = session.scalar(select(Case).where(Case.tracking_number == normal))
+    bundle = None if case is not None else session.scalar(select(Bundle).where(Bundle.tracking_number == normal))
+    found = case or bundle
+    stored = found.pin_hash if found is not None else hash_pin("000000", "MPP-0000-0000", secret)
+    if not pin_matches(pin, normal, secret, stored) or found is None:
+        return None
+    return _case_status(session, case) if case is not None else _bundle_status(session, found)  # type: ignore[arg-type]

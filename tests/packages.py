@@ -110,3 +110,59 @@ def simple_package(key: str = "uji", *, script: str = "total = harga * jumlah", 
         "forms/periksa.schema.json": json.dumps(FORM).encode(),
         "forms/start.schema.json": json.dumps(START_FORM).encode(),
     })
+
+
+MESSAGE_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="Defs_{key}" targetNamespace="http://mpp.test">
+  <bpmn:message id="Message_izin" name="izin_lokasi_terbit"/>
+  <bpmn:process id="{key}" isExecutable="true">
+    <bpmn:laneSet id="LaneSet_1">
+      <bpmn:lane id="Lane_petugas" name="Petugas [dinas.petugas]">
+        <bpmn:flowNodeRef>StartEvent_1</bpmn:flowNodeRef>{refs}<bpmn:flowNodeRef>Task_periksa</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>EndEvent_1</bpmn:flowNodeRef>
+      </bpmn:lane>
+    </bpmn:laneSet>
+    {body}
+    <bpmn:userTask id="Task_periksa" name="Periksa">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="formJsonSchemaFilename" value="periksa.schema.json"/>
+      </spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>Flow_2</bpmn:incoming><bpmn:outgoing>Flow_3</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="Flow_3" sourceRef="Task_periksa" targetRef="EndEvent_1"/>
+    {end}
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+THROWER_BODY = """<bpmn:startEvent id="StartEvent_1"><bpmn:outgoing>Flow_2</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="StartEvent_1" targetRef="Task_periksa"/>"""
+THROWER_END = """<bpmn:endEvent id="EndEvent_1" name="Izin terbit"><bpmn:incoming>Flow_3</bpmn:incoming>
+      <bpmn:messageEventDefinition id="MessageDef_1" messageRef="Message_izin"><bpmn:extensionElements>
+        <spiffworkflow:messagePayload>{"nomor_izin": "IL-" + catatan}</spiffworkflow:messagePayload>
+      </bpmn:extensionElements></bpmn:messageEventDefinition></bpmn:endEvent>"""
+WAITER_BODY = """<bpmn:startEvent id="StartEvent_1"><bpmn:outgoing>Flow_1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Event_tunggu"/>
+    <bpmn:intermediateCatchEvent id="Event_tunggu" name="Menunggu izin lokasi"><bpmn:incoming>Flow_1</bpmn:incoming>
+      <bpmn:outgoing>Flow_2</bpmn:outgoing>
+      <bpmn:messageEventDefinition id="MessageDef_2" messageRef="Message_izin"><bpmn:extensionElements>
+        <spiffworkflow:messageVariable>izin_lokasi</spiffworkflow:messageVariable>
+      </bpmn:extensionElements></bpmn:messageEventDefinition></bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="Event_tunggu" targetRef="Task_periksa"/>"""
+WAITER_END = '<bpmn:endEvent id="EndEvent_1" name="Selesai"><bpmn:incoming>Flow_3</bpmn:incoming></bpmn:endEvent>'
+
+
+def message_package(key: str, *, role: str) -> Package:
+    """Build a package that throws (`thrower`) or waits for (`waiter`) the message `izin_lokasi_terbit`."""
+    body, end, refs = ((THROWER_BODY, THROWER_END, "") if role == "thrower" else
+                       (WAITER_BODY, WAITER_END, "<bpmn:flowNodeRef>Event_tunggu</bpmn:flowNodeRef>"))
+    bpmn = MESSAGE_BPMN.replace("{body}", body).replace("{end}", end).replace("{refs}", refs).replace("{key}", key)
+    service = SERVICE.format(key=key).replace('channels = ["tatap_muka", "daring"]',
+                                              'channels = ["tatap_muka", "daring", "terpadu"]')
+    return from_files({
+        "service.toml": service.encode(),
+        "process.bpmn": bpmn.encode(),
+        "forms/periksa.schema.json": json.dumps(FORM).encode(),
+        "forms/start.schema.json": json.dumps(START_FORM).encode(),
+    })

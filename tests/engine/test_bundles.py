@@ -1,0 +1,65 @@
+"""Integrated one-stop applications: several services, one tracking number, messages between them."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.context import AppContext
+from engine.bundles import start_bundle
+from engine.db import transaction
+from engine.errors import InvalidInput
+from engine.tracking import public_status
+from forms.validation import FormInvalid
+from tests.factories import Driver, deploy, make_user
+from tests.packages import message_package
+
+
+def _bundle(ctx: AppContext, actor: object, services: list[tuple[str, dict[str, int]]]) -> object:
+    with transaction(ctx.sessions) as session:
+        return start_bundle(session, rt=ctx.rt, services=services, channel="terpadu", actor=actor,  # type: ignore[arg-type]
+                            applicant_id=getattr(actor, "user_id", None))
+
+
+def test_one_application_starts_a_case_per_service_and_tracks_them_together(ctx: AppContext) -> None:
+    deploy(ctx, message_package("izin_lokasi", role="thrower"))
+    deploy(ctx, message_package("izin_usaha", role="waiter"))
+    officer = make_user(ctx, "petugas", "dinas.petugas")
+    applicant = make_user(ctx, "warga")
+    d = Driver(ctx)
+    bundle = _bundle(ctx, applicant, [("izin_lokasi", {"harga": 1, "jumlah": 1}),
+                                      ("izin_usaha", {"harga": 2, "jumlah": 1})])
+    first, second = bundle.cases  # type: ignore[attr-defined]
+    assert [t.element_id for t in d.open_tasks(first.id)] == ["Task_periksa"]
+    assert d.open_tasks(second.id) == []  # waits for the location permit
+    secret = ctx.settings.secret_key.get_secret_value()
+    with ctx.sessions() as session:
+        status = public_status(session, number=bundle.tracking_number, pin=bundle.pin, secret=secret)  # type: ignore[attr-defined]
+    assert status is not None
+    assert (status.status, [p.status for p in status.parts]) == ("running", ["running", "running"])
+    assert status.stage_id == "0 dari 2 layanan selesai"
+
+    d.complete(first.id, "Task_periksa", officer, {"catatan": "77"})
+    assert d.case(first.id).status == "completed"
+    d.run_jobs()  # the thrown message reaches the waiting case of the same application
+    assert d.case(second.id).data["izin_lokasi"] == {"nomor_izin": "IL-77"}
+    d.complete(second.id, "Task_periksa", officer, {"catatan": "ok"})
+    with ctx.sessions() as session:
+        status = public_status(session, number=bundle.tracking_number, pin=bundle.pin, secret=secret)  # type: ignore[attr-defined]
+    assert status is not None
+    assert status.status == "completed"
+    assert any(line.label_id.startswith("Layanan uji izin_lokasi: ") for line in status.timeline)
+
+
+def test_a_bad_form_in_one_service_starts_none_of_them(ctx: AppContext) -> None:
+    deploy(ctx, message_package("izin_lokasi", role="thrower"))
+    deploy(ctx, message_package("izin_usaha", role="waiter"))
+    applicant = make_user(ctx, "warga")
+    with pytest.raises(FormInvalid) as info:
+        _bundle(ctx, applicant, [("izin_lokasi", {"harga": 1, "jumlah": 1}), ("izin_usaha", {"harga": -1})])
+    assert set(info.value.errors) == {"services.1.data.harga", "services.1.data.jumlah"}
+    with pytest.raises(InvalidInput):
+        _bundle(ctx, applicant, [("izin_lokasi", {"harga": 1, "jumlah": 1})])
+    with ctx.sessions() as session:
+        from engine.models import Bundle, Case
+
+        assert (session.query(Case).count(), session.query(Bundle).count()) == (0, 0)
