@@ -40,7 +40,8 @@ def start_bundle(
         raise InvalidInput("each service may appear once in an integrated application")
     number, pin = unique_tracking_number(session), tracking.new_pin()
     pin_hash = tracking.hash_pin(pin, number, rt.settings.secret_key.get_secret_value())
-    bundle = Bundle(tracking_number=number, pin_hash=pin_hash, applicant_id=applicant_id, filed_by_id=actor.user_id, channel=channel, created_at=rt.clock())
+    bundle = Bundle(tracking_number=number, pin_hash=pin_hash, applicant_id=applicant_id, filed_by_id=actor.user_id,
+                    channel=channel, created_at=rt.clock())
     session.add(bundle)
     session.flush()
     started = []
