@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -209,9 +210,13 @@ def write_rows(session: Session, case_id: int, changes: state.Changes) -> None:
 def build_runtime(settings: Settings, *, clock: Clock = system_clock) -> Runtime:
     """Build the engine runtime from settings: the one factory everything uses."""
     calendar = WorkingCalendar.default()
+    wib = ZoneInfo("Asia/Jakarta")
+    # Scripts see the engine's clock, so "today" agrees with timers and due dates (and tests).
     helpers = {
         "add_working_days": calendar.add_working_days,
         "working_days_between": calendar.working_days_between,
+        "today": lambda: clock().astimezone(wib).date(),
+        "now": lambda: clock().astimezone(wib),
     }
     script_engine = scripting.make_script_engine(
         limits=sandbox.Limits(timeout_s=settings.script_timeout_s), extra=helpers)

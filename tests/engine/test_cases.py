@@ -375,3 +375,12 @@ def test_cancelling_a_case_closes_its_tasks_and_timers(ctx: AppContext, clock: F
         assert session.query(Job).filter_by(case_id=case.id, status="pending").count() == 0
     with pytest.raises(InvalidInput), transaction(ctx.sessions) as session:
         cancel_case(session, rt=ctx.rt, case_id=case.id, actor=admin, reason="lagi")
+
+
+def test_scripts_read_today_from_the_engine_clock(ctx: AppContext, clock: FakeClock) -> None:
+    deploy(ctx, simple_package("hari", script="hari_ini = str(today())"))
+    officer = make_user(ctx, "petugas", "dinas.petugas")
+    d = Driver(ctx)
+    clock.advance(days=10)
+    case = d.start("hari", {"harga": 1, "jumlah": 1}, officer)
+    assert d.case(case.id).data["hari_ini"] == "2026-03-12"
