@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine import spiff, tracking
 from engine.actors import Actor
-from engine.directory import organisation_exists
+from engine.directory import is_provider
 from engine.errors import CaseNotFound, InvalidInput, ProcessNotFound
 from engine.models import Bundle, Case, CaseEvent, Incident, OpenTask
 from engine.routing import agency_of
@@ -79,7 +79,7 @@ def _check_bindings(session: Session, compiled: spiff.CompiledProcess, data: dic
         key = meta.bind_organisation
         if key and key in data and meta.role:
             marketplace = agency_of(meta.role)
-            if not organisation_exists(session, str(data[key]), marketplace):
+            if not is_provider(session, str(data[key]), marketplace):
                 errors.append(FieldError(key, "provider", f"Penyedia '{data[key]}' tidak terdaftar.",
                                          f"Provider '{data[key]}' is not registered under '{marketplace}'."))
     if errors:

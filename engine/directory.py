@@ -104,6 +104,12 @@ def organisation_exists(session: Session, code: str, marketplace: str) -> bool:
     return agency is not None and (agency.code == marketplace or agency.parent_code == marketplace)
 
 
+def is_provider(session: Session, code: str, marketplace: str) -> bool:
+    """Tell whether `code` is a provider firm registered under the marketplace agency (not the agency itself)."""
+    agency = session.scalar(select(Agency).where(Agency.code == code))
+    return agency is not None and agency.parent_code == marketplace
+
+
 def apply_agencies(session: Session, entries: Iterable[dict[str, Any]]) -> None:
     """Create the agencies a package's service.toml declares, when they do not exist."""
     for entry in entries:

@@ -48,7 +48,7 @@ def _route(session: Session, loaded: LoadedCase, task: spiff.ReadyTask) -> routi
     try:
         return routing.route(role=meta.role, bind_organisation=meta.bind_organisation, bind_user=meta.bind_user,
                              data=task.data,
-                             organisation_exists=lambda code, mk: directory.organisation_exists(session, code, mk))
+                             organisation_exists=lambda code, mk: directory.is_provider(session, code, mk))
     except RoutingError as exc:
         field = exc.field or "(form)"
         raise FormInvalid([FieldError(field, "routing", f"Tidak dapat meneruskan tugas: {exc}",

@@ -384,3 +384,11 @@ def test_scripts_read_today_from_the_engine_clock(ctx: AppContext, clock: FakeCl
     clock.advance(days=10)
     case = d.start("hari", {"harga": 1, "jumlah": 1}, officer)
     assert d.case(case.id).data["hari_ini"] == "2026-03-12"
+
+
+def test_a_marketplace_itself_is_not_a_provider_to_choose(ctx: AppContext) -> None:
+    deploy(ctx, PBG)
+    applicant = make_user(ctx, "warga")
+    with pytest.raises(FormInvalid) as info:
+        Driver(ctx).start("pbg", pbg_application(consultant="konsultan"), applicant)
+    assert "consultant" in info.value.errors
