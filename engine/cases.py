@@ -47,8 +47,8 @@ def start_case(
     version, compiled = found
     if channel not in compiled.service.get("channels", CHANNELS):
         raise InvalidInput(f"service '{process_key}' is not offered through channel '{channel}'")
-    clean = validate(compiled.form(compiled.service.get("start_form")), data)
-    clean = {**clean, "channel": channel}
+    # The start form sees the channel too, so its rules may depend on it.
+    clean = validate(compiled.form(compiled.service.get("start_form")), {**data, "channel": channel})
     _check_bindings(session, compiled, clean)
     now = rt.clock()
     number, pin = unique_tracking_number(session), tracking.new_pin()
