@@ -40,22 +40,23 @@ def deploy_folder(session: Session, root: Path) -> list[registry.DeployResult]:
     return results
 
 
-def _user(session: Session, hasher: PasswordHasher, username: str, platform_role: str, name: str) -> User:
+def _user(session: Session, password_hash: str, username: str, platform_role: str, name: str) -> User:
     existing = session.scalar(select(User).where(User.username == username))
     if existing is not None:
         return existing
     return directory.create_user(session, username=username, platform_role=platform_role, display_name=name,
-                                 email=f"{username}@demo.mpp.local", password_hash=hasher.hash(DEMO_PASSWORD))
+                                 email=f"{username}@demo.mpp.local", password_hash=password_hash)
 
 
 def seed_demo(session: Session) -> list[DemoAccount]:
     """Create providers and one demo account per role of the deployed catalogue (idempotent)."""
-    hasher = PasswordHasher()
+    # One hash for the one demo password: argon2 is slow on purpose, and these accounts share it.
+    demo_hash = PasswordHasher().hash(DEMO_PASSWORD)
     accounts = [DemoAccount("admin", DEMO_PASSWORD, "admin"), DemoAccount("analis", DEMO_PASSWORD, "analyst"),
                 DemoAccount("warga", DEMO_PASSWORD, "applicant")]
-    _user(session, hasher, "admin", "admin", "Administrator")
-    _user(session, hasher, "analis", "analyst", "Analis Proses")
-    _user(session, hasher, "warga", "applicant", "Budi Santoso")
+    _user(session, demo_hash, "admin", "admin", "Administrator")
+    _user(session, demo_hash, "analis", "analyst", "Analis Proses")
+    _user(session, demo_hash, "warga", "applicant", "Budi Santoso")
     for marketplace, firms in DEMO_PROVIDERS.items():
         if session.scalar(select(Agency.id).where(Agency.code == marketplace)) is None:
             continue
@@ -68,7 +69,7 @@ def seed_demo(session: Session) -> list[DemoAccount]:
         orgs = list(providers) or [role.agency_code]
         for org in orgs:
             username = role.key.replace(".", "_") if org == role.agency_code else f"{org}_{role.name}"
-            user = _user(session, hasher, username, "officer", f"Petugas {role.key} ({org})")
+            user = _user(session, demo_hash, username, "officer", f"Petugas {role.key} ({org})")
             directory.grant(session, user=user, role_key=role.key, organisation_code=org)
             accounts.append(DemoAccount(username, DEMO_PASSWORD, f"officer {role.key} @ {org}"))
     return accounts

@@ -8,6 +8,7 @@ Rules on diagram content (expressions, flows, calls) live in `engine.lint_diagra
 
 from __future__ import annotations
 
+import functools
 import json
 import tomllib
 import warnings
@@ -170,11 +171,21 @@ def _check_json_file(package: Package, report: Report, path: str, what: str, *, 
     if not isinstance(document, dict):
         report.error(path, None, f"the {what} must be a JSON object")
     elif schema:
-        try:
-            Draft202012Validator.check_schema(document)
-        except SchemaError as exc:
-            where = "/".join(str(part) for part in exc.path) or "the top level"
-            report.error(path, None, f"not a valid JSON Schema (draft 2020-12) at {where}: {exc.message}")
+        problem = _schema_problem(package.files[path])
+        if problem is not None:
+            report.error(path, None, problem)
+
+
+@functools.lru_cache(maxsize=1024)
+def _schema_problem(raw: bytes) -> str | None:
+    # Checking against the meta-schema costs ~10 ms a form; a catalogue redeployed unchanged
+    # (every `make run`, every test) should not pay it again.
+    try:
+        Draft202012Validator.check_schema(json.loads(raw.decode("utf-8")))
+    except SchemaError as exc:
+        where = "/".join(str(part) for part in exc.path) or "the top level"
+        return f"not a valid JSON Schema (draft 2020-12) at {where}: {exc.message}"
+    return None
 
 
 # ---------------------------------------------------------------- files, processes, elements
