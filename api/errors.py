@@ -128,7 +128,8 @@ def _http(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    # The handler runs outside the `except` block: pass the exception for its traceback.
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(INTERNAL, "An internal error occurred; it has been logged.", request)
 
 

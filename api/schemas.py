@@ -277,8 +277,11 @@ class AgencyRead(Model):
     parent_code: str | None
 
 
+ROLE_KEY = r"^[a-z][a-z0-9_]{0,63}\.[a-z][a-z0-9_]{0,63}$"
+
+
 class RoleCreate(Model):
-    key: str = Field(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$", max_length=130)
+    key: str = Field(pattern=ROLE_KEY, max_length=129)
     name: str = Field(default="", max_length=255)
 
 
@@ -317,7 +320,7 @@ class UserRead(Model):
 
 
 class MembershipCreate(Model):
-    role_key: str = Field(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$", max_length=130)
+    role_key: str = Field(pattern=ROLE_KEY, max_length=129)
     organisation_code: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{1,63}$")
 
 

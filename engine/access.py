@@ -13,10 +13,12 @@ from engine.models import Case, CaseEvent, OpenTask
 
 
 def visible_tasks(actor: Actor) -> Any:
-    """SQL condition: open tasks the actor may work on (role and organisation, assignment, own case)."""
+    """SQL condition: open tasks the actor may work on: a role they hold (in the bound organisation),
+    unclaimed or claimed by them; or their own case's applicant tasks. Mirrors `routing.may_work_on`.
+    """
     if actor.user_id is None:
         return false()
-    conditions = [OpenTask.assignee_id == actor.user_id]
+    conditions = []
     for role, org in actor.memberships:
         conditions.append(and_(OpenTask.role == role,
                                or_(OpenTask.bound_org.is_(None), OpenTask.bound_org == org),

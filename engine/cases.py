@@ -74,10 +74,10 @@ def start_case(
 
 def _check_bindings(session: Session, compiled: spiff.CompiledProcess, data: dict[str, Any]) -> None:
     """Refuse at once a chosen provider that does not exist, instead of failing steps later."""
-    errors = []
+    errors: list[FieldError] = []
     for meta in compiled.tasks.values():
         key = meta.bind_organisation
-        if key and key in data and meta.role:
+        if key and key in data and meta.role and key not in {e.path for e in errors}:
             marketplace = agency_of(meta.role)
             if not is_provider(session, str(data[key]), marketplace):
                 errors.append(FieldError(key, "provider", f"Penyedia '{data[key]}' tidak terdaftar.",

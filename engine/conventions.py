@@ -20,7 +20,7 @@ DMN_NAMESPACES = (
 )
 NSMAP = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS, "camunda": CAMUNDA_NS}
 
-ROLE_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+ROLE_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}\.[a-z][a-z0-9_]{0,63}$")  # fits the agency and role columns
 APPLICANT_ROLE = "applicant"
 # Data keys named by lane bindings and loop references: a plain name the sandbox can read.
 IDENTIFIER_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
