@@ -30,7 +30,7 @@ from engine.models import Case, ProcessVersion
 from engine.tracking import normalise
 
 routes = router(tags=["cases"])
-CaseId = Annotated[int, Path(ge=1, le=2**53)]
+CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _visible_case(session: SessionDep, actor: Actor, case_id: int) -> Case:

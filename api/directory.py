@@ -26,7 +26,7 @@ from engine.errors import NotFound
 from engine.models import Agency, Membership, Role, User
 
 routes = router(tags=["directory"])
-UserId = Annotated[int, Path(ge=1, le=2**53)]
+UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Page = Annotated[int, Query(ge=1, le=500)]
 
 
@@ -126,7 +126,7 @@ def grant(user_id: UserId, body: MembershipCreate, actor: AdminActor, session: S
 
 
 @routes.delete("/api/users/{user_id}/memberships/{membership_id}", status_code=204)
-def revoke(user_id: UserId, membership_id: Annotated[int, Path(ge=1, le=2**53)], actor: AdminActor,
+def revoke(user_id: UserId, membership_id: Annotated[int, Path(ge=1, le=2**31 - 1)], actor: AdminActor,
            session: SessionDep) -> None:
     """Take a role away from a user."""
     user = _user(session, user_id)

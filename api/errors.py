@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine import errors as e
@@ -71,6 +72,8 @@ DOMAIN_ERRORS: list[tuple[type[Exception], ProblemType]] = [
     (e.TaskNotForYourRole, FORBIDDEN),
     (e.NotFound, NOT_FOUND),
     (e.InvalidInput, BAD_REQUEST),
+    # The database refused a value the schemas let through (PostgreSQL: a NUL character in text).
+    (DataError, VALIDATION),
 ]
 
 
@@ -98,6 +101,8 @@ def _domain(request: Request, exc: Exception) -> JSONResponse:
         extra["problems"] = [{"file": p.file, "element_id": p.element_id, "message": p.message,
                               "severity": p.severity} for p in exc.problems]
         detail = str(exc)
+    elif isinstance(exc, DataError):  # never echo the SQL
+        detail = "a value is not accepted (for example a NUL character, or a number out of range)"
     else:
         detail = getattr(exc, "message", str(exc))
     return problem(kind, detail, request, **extra)

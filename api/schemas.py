@@ -192,7 +192,7 @@ class EventRead(Model):
 
 
 class CaseCancel(Model):
-    reason: str = Field(min_length=3, max_length=500)
+    reason: str = Field(min_length=3, max_length=255)
 
 
 class BundleCreated(Model):

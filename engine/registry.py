@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import directory, spiff
-from engine.errors import PackageInvalid, ProcessNotFound
+from engine.errors import PackageInvalid, Problem, ProcessNotFound
 from engine.lint import lint_package
 from engine.models import ProcessFile, ProcessVersion
 from engine.package import Package
@@ -25,13 +27,38 @@ class DeployResult:
     warnings: list[str]
 
 
-def deploy(session: Session, *, package: Package, actor: str = "system") -> DeployResult:
-    """Lint a package and store it as the next version of its key; identical content adds nothing."""
+_checked: OrderedDict[str, tuple[list[Problem], spiff.CompiledProcess | None]] = OrderedDict()
+_checked_lock = threading.Lock()
+
+
+def check(package: Package) -> tuple[list[Problem], spiff.CompiledProcess | None]:
+    """Lint and compile a package, remembering the result by content hash.
+
+    Both are pure functions of the package's content, and the same catalogue is deployed again
+    at every start of a fresh platform (and every test); the result of a failed lint is not kept.
+    """
+    key = package.content_hash
+    with _checked_lock:
+        if key in _checked:
+            _checked.move_to_end(key)
+            return _checked[key]
     problems = lint_package(package)
     if any(p.severity == "error" for p in problems):
+        return problems, None
+    result = (problems, spiff.compile_package(package))
+    with _checked_lock:
+        _checked[key] = result
+        while len(_checked) > 64:
+            _checked.popitem(last=False)
+    return result
+
+
+def deploy(session: Session, *, package: Package, actor: str = "system") -> DeployResult:
+    """Lint a package and store it as the next version of its key; identical content adds nothing."""
+    problems, compiled = check(package)
+    if compiled is None:
         raise PackageInvalid(problems)
     warnings = [str(p) for p in problems]
-    compiled = spiff.compile_package(package)
     key = compiled.key
     digest = package.content_hash
     same = session.scalar(select(ProcessVersion).where(ProcessVersion.key == key,

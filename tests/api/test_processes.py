@@ -54,6 +54,10 @@ def upload(client: TestClient, path: str, data: bytes, headers: dict[str, str] |
     return client.post(path, files=[("files", (name, data, "application/zip"))], headers=headers or {})
 
 
+def catalogue_entry(items: list[dict[str, object]], key: str = "pbg") -> dict[str, object]:
+    return next(p for p in items if p["key"] == key)
+
+
 def versions(client: TestClient, key: str = "pbg") -> list[int]:
     response = client.get(f"/api/processes/{key}")
     assert response.status_code == 200, response.text
@@ -81,15 +85,17 @@ def test_anonymous_catalogue_lists_services_without_counts(client: TestClient) -
     response = client.get("/api/processes")
     assert response.status_code == 200, response.text
     items = response.json()
-    assert [p["key"] for p in items] == ["pbg"]
-    pbg = items[0]
+    keys = [p["key"] for p in items]
+    assert "pbg" in keys
+    assert keys == sorted(keys)
+    pbg = catalogue_entry(items)
     assert pbg["version"] == 1
     assert pbg["agency"] == "dpmptsp"
     assert pbg["name"] == {"id": "Persetujuan Bangunan Gedung (PBG)", "en": "Building Approval (PBG)"}
     assert pbg["sla_days"] == 28
     assert pbg["channels"] == ["tatap_muka", "drive_thru", "terpadu", "daring"]
     assert len(pbg["requirements"]) == 7
-    assert pbg["running_cases"] is None
+    assert all(p["running_cases"] is None for p in items)
 
 
 def test_staff_see_running_case_counts_and_applicants_do_not(client: TestClient, login: Login) -> None:
@@ -99,9 +105,10 @@ def test_staff_see_running_case_counts_and_applicants_do_not(client: TestClient,
         assert started.status_code == 201, started.text
     for staff in ("admin", "analis", "pupr_tpa"):
         items = client.get("/api/processes", headers=login(staff)).json()
-        assert items[0]["running_cases"] == 2, staff
-    assert client.get("/api/processes", headers=login("warga")).json()[0]["running_cases"] is None
-    assert client.get("/api/processes").json()[0]["running_cases"] is None
+        assert catalogue_entry(items)["running_cases"] == 2, staff
+        assert all(p["running_cases"] == 0 for p in items if p["key"] != "pbg"), staff
+    assert catalogue_entry(client.get("/api/processes", headers=login("warga")).json())["running_cases"] is None
+    assert catalogue_entry(client.get("/api/processes").json())["running_cases"] is None
 
 
 def test_process_detail_lists_versions_and_hides_the_deployer_from_the_public(client: TestClient,
@@ -137,7 +144,7 @@ def test_analyst_deploys_a_changed_package_as_version_2(client: TestClient, logi
     assert (body["key"], body["version"], body["created"]) == ("pbg", 2, True)
     assert body["new_roles"] == []
     assert versions(client) == [2, 1]
-    catalogue_row = client.get("/api/processes").json()[0]
+    catalogue_row = catalogue_entry(client.get("/api/processes").json())
     assert catalogue_row["version"] == 2
     staff = client.get("/api/processes/pbg", headers=login("admin")).json()
     assert staff["versions"][0]["deployed_by"] == "analis"
@@ -175,7 +182,7 @@ def test_a_brand_new_package_reports_its_new_roles_and_agency(client: TestClient
     assert (body["key"], body["version"], body["created"]) == ("uji_layanan", 1, True)
     assert body["new_roles"] == ["dinas.petugas"]
     keys = [p["key"] for p in client.get("/api/processes").json()]
-    assert keys == ["pbg", "uji_layanan"]
+    assert {"pbg", "uji_layanan"} <= set(keys)
     agencies = {a["code"] for a in client.get("/api/agencies", headers=login("admin")).json()}
     assert "dinas" in agencies
     roles = {r["key"] for r in client.get("/api/roles", headers=login("admin")).json()}
@@ -199,6 +206,24 @@ def test_deploy_of_a_broken_package_is_refused_with_its_problems(client: TestCli
     response = upload(client, "/api/processes", zipped(files), login("analis"))
     body = assert_problem(response, 422, "package-invalid")
     assert ("process.bpmn", "Task_kelengkapan") in {(p["file"], p["element_id"]) for p in body["problems"]}
+    assert versions(client) == [1]
+
+
+def test_deploy_as_separate_files(client: TestClient, login: Login) -> None:
+    files = simple_package("uji_berkas").files
+    response = client.post("/api/processes", headers=login("analis"),
+                           files=[("files", (name, content, "application/octet-stream"))
+                                  for name, content in sorted(files.items())])
+    assert response.status_code == 201, response.text
+    assert (response.json()["key"], response.json()["version"]) == ("uji_berkas", 1)
+    detail = client.get("/api/processes/uji_berkas").json()
+    assert sorted(detail["versions"][0]["files"]) == sorted(files)
+
+
+def test_oversized_upload_is_413(client: TestClient, login: Login) -> None:
+    big = b"0" * (20 * 1024 * 1024 + 1)
+    response = upload(client, "/api/processes", big, login("analis"))
+    assert_problem(response, 413, "too-large")
     assert versions(client) == [1]
 
 
