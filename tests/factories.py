@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from api.context import AppContext
 from engine import directory, package, registry
 from engine.actors import Actor, actor_for
 from engine.cases import StartedCase, start_case
 from engine.db import transaction
+from engine.errors import TaskNotForYourRole
 from engine.jobs import ensure_overdue_scan, run_due_jobs
 from engine.models import Case, CaseEvent, OpenTask
 from engine.tasks import complete_task, list_tasks
@@ -82,6 +86,18 @@ class Driver:
         task = self.task(case_id, element_id)
         with transaction(self.ctx.sessions) as session:
             return complete_task(session, rt=self.ctx.rt, task_id=task.id, actor=actor, data=data).status
+
+    def open_ids(self, case_id: int) -> list[str]:
+        """Return the element ids of a case's open tasks."""
+        return [t.element_id for t in self.open_tasks(case_id)]
+
+    def complete_checked(self, case_id: int, element_id: str, actor: Actor, data: dict[str, Any], *,
+                         refused: Iterable[Actor]) -> str:
+        """Complete a task as `actor`, after checking that each of `refused` may not."""
+        for outsider in refused:
+            with pytest.raises(TaskNotForYourRole):
+                self.complete(case_id, element_id, outsider, data)
+        return self.complete(case_id, element_id, actor, data)
 
     def case(self, case_id: int) -> Case:
         with self.ctx.sessions() as session:

@@ -9,7 +9,7 @@ import pytest
 
 from api.context import AppContext
 from engine.actors import Actor
-from engine.errors import InvalidInput, TaskNotForYourRole
+from engine.errors import InvalidInput
 from forms.validation import FormInvalid
 from tests.conftest import FakeClock
 from tests.factories import ROOT, Driver, deploy, make_user
@@ -43,31 +43,30 @@ def cast(ctx: AppContext) -> Cast:
 
 def application(**overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "nama_peserta": "Sri Lestari", "nik": "3471015507800002", "nomor_kartu": "0001234567890",
-        "segmen_peserta": "pbpu", "jenis_perubahan": "fktp", "fktp_baru": "Puskesmas Gondokusuman I",
-        "telepon": "081227001122", "email": "sri@example.id", "jemput_bola": False,
+        "nama_peserta": "Sri Lestari",
+        "nik": "3471015507800002",
+        "nomor_kartu": "0001234567890",
+        "segmen_peserta": "pbpu",
+        "jenis_perubahan": "fktp",
+        "fktp_baru": "Puskesmas Gondokusuman I",
+        "telepon": "081227001122",
+        "email": "sri@example.id",
+        "jemput_bola": False,
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
-
-
-def act(d: Driver, case_id: int, element: str, actor: Actor, data: dict[str, Any], *, not_by: Actor) -> str:
-    """Complete a task as its role holder, after checking that someone without the role is refused."""
-    with pytest.raises(TaskNotForYourRole):
-        d.complete(case_id, element, not_by, data)
-    return d.complete(case_id, element, actor, data)
-
-
-def open_ids(d: Driver, case_id: int) -> list[str]:
-    return [t.element_id for t in d.open_tasks(case_id)]
 
 
 VALID = {"hasil_pemeriksaan": "valid", "nik_terverifikasi": True}
 HANDED_OVER = {"nomor_bukti_perubahan": "BPJS/YK/2026/0311", "tanggal_serah": "2026-03-02", "diterima_oleh": "Sri"}
 NO_ARREARS = {"ada_tunggakan": False}
 ARREARS = {"ada_tunggakan": True, "jumlah_tunggakan": 300_000, "bulan_tunggakan": 3}
-PAID = {"kanal_pembayaran": "Mobile JKN", "nomor_referensi_pembayaran": "VA-8888-01",
-        "tanggal_pembayaran": "2026-03-03", "jumlah_dibayar": 300_000}
+PAID = {
+    "kanal_pembayaran": "Mobile JKN",
+    "nomor_referensi_pembayaran": "VA-8888-01",
+    "tanggal_pembayaran": "2026-03-03",
+    "jumlah_dibayar": 300_000,
+}
 
 
 def test_fktp_change_takes_effect_after_the_counter_check(ctx: AppContext, cast: Cast) -> None:
@@ -80,9 +79,12 @@ def test_fktp_change_takes_effect_after_the_counter_check(ctx: AppContext, cast:
     case_due = d.case(case.id).due_at
     assert case_due is not None
     assert case_due.date().isoformat() == "2026-03-03"  # service SLA: 1 working day
-    act(d, case.id, "Task_periksa_data", cast.petugas, VALID, not_by=cast.keuangan)
-    assert open_ids(d, case.id) == ["Task_serah_bukti"]  # no arrears check, no head-of-office approval
-    assert act(d, case.id, "Task_serah_bukti", cast.petugas, HANDED_OVER, not_by=cast.peserta) == "completed"
+    d.complete_checked(case.id, "Task_periksa_data", cast.petugas, VALID, refused=[cast.keuangan])
+    assert d.open_ids(case.id) == ["Task_serah_bukti"]  # no arrears check, no head-of-office approval
+    assert (
+        d.complete_checked(case.id, "Task_serah_bukti", cast.petugas, HANDED_OVER, refused=[cast.peserta])
+        == "completed"
+    )
     row = d.case(case.id)
     assert (row.status, row.outcome) == ("completed", "Perubahan data berlaku")
     assert row.data["fktp_baru"] == "Puskesmas Gondokusuman I"
@@ -92,20 +94,32 @@ def test_fktp_change_takes_effect_after_the_counter_check(ctx: AppContext, cast:
 
 def test_invalid_data_goes_back_to_the_member_until_it_matches(ctx: AppContext, cast: Cast) -> None:
     d = Driver(ctx)
-    case = d.start(KEY, application(jenis_perubahan="alamat", fktp_baru=None, alamat_baru="Jl. Kaliurang 5"),
-                   cast.peserta, channel="daring")
+    case = d.start(
+        KEY,
+        application(jenis_perubahan="alamat", fktp_baru=None, alamat_baru="Jl. Kaliurang 5"),
+        cast.peserta,
+        channel="daring",
+    )
     for round_no in (1, 2):
-        act(d, case.id, "Task_periksa_data", cast.petugas,
+        d.complete_checked(
+            case.id,
+            "Task_periksa_data",
+            cast.petugas,
             {"hasil_pemeriksaan": "tidak_valid", "catatan_pemeriksaan": f"KK belum diperbarui ({round_no})"},
-            not_by=cast.kepala)
+            refused=[cast.kepala],
+        )
         back = d.task(case.id, "Task_perbaiki_data")
         assert back.role == "applicant"
         assert [t.element_id for t in d.inbox(cast.peserta)] == ["Task_perbaiki_data"]
         assert d.inbox(cast.tetangga) == []
-        act(d, case.id, "Task_perbaiki_data", cast.peserta,
+        d.complete_checked(
+            case.id,
+            "Task_perbaiki_data",
+            cast.peserta,
             {"keterangan_perbaikan": f"KK baru diunggah ({round_no})", "alamat_baru": f"Jl. Kaliurang {round_no}0"},
-            not_by=cast.tetangga)
-    act(d, case.id, "Task_periksa_data", cast.petugas, VALID, not_by=cast.jemput)
+            refused=[cast.tetangga],
+        )
+    d.complete_checked(case.id, "Task_periksa_data", cast.petugas, VALID, refused=[cast.jemput])
     row = d.case(case.id)  # online: the proof is sent electronically, no hand-over at the counter
     assert (row.status, row.outcome) == ("completed", "Perubahan data berlaku")
     assert row.data["alamat_baru"] == "Jl. Kaliurang 20"
@@ -116,13 +130,18 @@ def test_invalid_data_goes_back_to_the_member_until_it_matches(ctx: AppContext, 
 def test_class_change_without_arrears_needs_the_head_of_office(ctx: AppContext, cast: Cast) -> None:
     d = Driver(ctx)
     case = d.start(KEY, application(jenis_perubahan="kelas", kelas_baru=2), cast.peserta, channel="terpadu")
-    act(d, case.id, "Task_periksa_data", cast.petugas, VALID, not_by=cast.peserta)
+    d.complete_checked(case.id, "Task_periksa_data", cast.petugas, VALID, refused=[cast.peserta])
     assert d.task(case.id, "Task_cek_tunggakan").role == "bpjs_kesehatan.keuangan"
-    act(d, case.id, "Task_cek_tunggakan", cast.keuangan, NO_ARREARS, not_by=cast.petugas)
+    d.complete_checked(case.id, "Task_cek_tunggakan", cast.keuangan, NO_ARREARS, refused=[cast.petugas])
     assert d.task(case.id, "Task_persetujuan_kelas").role == "bpjs_kesehatan.kepala_kantor"
-    act(d, case.id, "Task_persetujuan_kelas", cast.kepala,
-        {"keputusan_kepala": "disetujui", "tanggal_berlaku": "2026-04-01"}, not_by=cast.keuangan)
-    act(d, case.id, "Task_serah_bukti", cast.petugas, HANDED_OVER, not_by=cast.kepala)
+    d.complete_checked(
+        case.id,
+        "Task_persetujuan_kelas",
+        cast.kepala,
+        {"keputusan_kepala": "disetujui", "tanggal_berlaku": "2026-04-01"},
+        refused=[cast.keuangan],
+    )
+    d.complete_checked(case.id, "Task_serah_bukti", cast.petugas, HANDED_OVER, refused=[cast.kepala])
     row = d.case(case.id)
     assert (row.status, row.outcome) == ("completed", "Perubahan data berlaku")
     assert (row.data["kelas_baru"], row.data["tanggal_berlaku"]) == (2, "2026-04-01")
@@ -131,15 +150,25 @@ def test_class_change_without_arrears_needs_the_head_of_office(ctx: AppContext, 
 def test_arrears_must_be_paid_and_rechecked_before_approval(ctx: AppContext, cast: Cast) -> None:
     d = Driver(ctx)
     case = d.start(KEY, application(jenis_perubahan="kelas", kelas_baru=1), cast.peserta)
-    act(d, case.id, "Task_periksa_data", cast.petugas, VALID, not_by=cast.keuangan)
+    d.complete_checked(case.id, "Task_periksa_data", cast.petugas, VALID, refused=[cast.keuangan])
     for round_no in (1, 2):  # the first payment covered only part of the arrears
-        act(d, case.id, "Task_cek_tunggakan", cast.keuangan, ARREARS, not_by=cast.kepala)
+        d.complete_checked(case.id, "Task_cek_tunggakan", cast.keuangan, ARREARS, refused=[cast.kepala])
         assert d.task(case.id, "Task_pelunasan").role == "applicant"
-        act(d, case.id, "Task_pelunasan", cast.peserta, {**PAID, "nomor_referensi_pembayaran": f"VA-{round_no}"},
-            not_by=cast.keuangan)
-    act(d, case.id, "Task_cek_tunggakan", cast.keuangan, NO_ARREARS, not_by=cast.peserta)
-    act(d, case.id, "Task_persetujuan_kelas", cast.kepala,
-        {"keputusan_kepala": "ditolak", "alasan_penolakan": "Belum 1 tahun di kelas III"}, not_by=cast.petugas)
+        d.complete_checked(
+            case.id,
+            "Task_pelunasan",
+            cast.peserta,
+            {**PAID, "nomor_referensi_pembayaran": f"VA-{round_no}"},
+            refused=[cast.keuangan],
+        )
+    d.complete_checked(case.id, "Task_cek_tunggakan", cast.keuangan, NO_ARREARS, refused=[cast.peserta])
+    d.complete_checked(
+        case.id,
+        "Task_persetujuan_kelas",
+        cast.kepala,
+        {"keputusan_kepala": "ditolak", "alasan_penolakan": "Belum 1 tahun di kelas III"},
+        refused=[cast.petugas],
+    )
     row = d.case(case.id)
     assert (row.status, row.outcome) == ("completed", "Perubahan kelas ditolak")
     assert row.data["nomor_referensi_pembayaran"] == "VA-2"
@@ -149,11 +178,11 @@ def test_arrears_must_be_paid_and_rechecked_before_approval(ctx: AppContext, cas
 def test_unpaid_arrears_expire_after_fourteen_days(ctx: AppContext, cast: Cast, clock: FakeClock) -> None:
     d = Driver(ctx)
     case = d.start(KEY, application(jenis_perubahan="kelas", kelas_baru=3), cast.peserta)
-    act(d, case.id, "Task_periksa_data", cast.petugas, VALID, not_by=cast.tetangga)
-    act(d, case.id, "Task_cek_tunggakan", cast.keuangan, ARREARS, not_by=cast.jemput)
+    d.complete_checked(case.id, "Task_periksa_data", cast.petugas, VALID, refused=[cast.tetangga])
+    d.complete_checked(case.id, "Task_cek_tunggakan", cast.keuangan, ARREARS, refused=[cast.jemput])
     clock.advance(days=13)
     d.run_jobs()
-    assert open_ids(d, case.id) == ["Task_pelunasan"]  # not due yet
+    assert d.open_ids(case.id) == ["Task_pelunasan"]  # not due yet
     clock.advance(days=2)
     d.run_jobs()
     row = d.case(case.id)
@@ -164,17 +193,36 @@ def test_unpaid_arrears_expire_after_fourteen_days(ctx: AppContext, cast: Cast, 
 
 def test_outreach_officer_visits_a_member_with_a_disability(ctx: AppContext, cast: Cast) -> None:
     d = Driver(ctx)
-    case = d.start(KEY, application(jenis_perubahan="anggota_keluarga", fktp_baru=None, perubahan_anggota="tambah",
-                                    nama_anggota="Bima", nik_anggota="3471010101260001", hubungan_keluarga="anak",
-                                    jemput_bola=True), cast.peserta)
+    case = d.start(
+        KEY,
+        application(
+            jenis_perubahan="anggota_keluarga",
+            fktp_baru=None,
+            perubahan_anggota="tambah",
+            nama_anggota="Bima",
+            nik_anggota="3471010101260001",
+            hubungan_keluarga="anak",
+            jemput_bola=True,
+        ),
+        cast.peserta,
+    )
     visit = d.task(case.id, "Task_kunjungan_jemput_bola")
     assert visit.role == "dpmptsp.jemput_bola"
-    assert open_ids(d, case.id) == ["Task_kunjungan_jemput_bola"]
-    act(d, case.id, "Task_kunjungan_jemput_bola", cast.jemput,
-        {"tanggal_kunjungan": "2026-03-03", "petugas_kunjungan": "Ari", "berkas_diterima": True,
-         "kebutuhan_khusus": "tuna_daksa"}, not_by=cast.petugas)
-    act(d, case.id, "Task_periksa_data", cast.petugas, VALID, not_by=cast.jemput)
-    act(d, case.id, "Task_serah_bukti", cast.petugas, HANDED_OVER, not_by=cast.keuangan)
+    assert d.open_ids(case.id) == ["Task_kunjungan_jemput_bola"]
+    d.complete_checked(
+        case.id,
+        "Task_kunjungan_jemput_bola",
+        cast.jemput,
+        {
+            "tanggal_kunjungan": "2026-03-03",
+            "petugas_kunjungan": "Ari",
+            "berkas_diterima": True,
+            "kebutuhan_khusus": "tuna_daksa",
+        },
+        refused=[cast.petugas],
+    )
+    d.complete_checked(case.id, "Task_periksa_data", cast.petugas, VALID, refused=[cast.jemput])
+    d.complete_checked(case.id, "Task_serah_bukti", cast.petugas, HANDED_OVER, refused=[cast.keuangan])
     row = d.case(case.id)
     assert (row.status, row.outcome) == ("completed", "Perubahan data berlaku")
     assert row.data["nama_anggota"] == "Bima"

@@ -74,9 +74,6 @@ def step(d: Driver, c: Cast, case_id: int, element_id: str, data: dict[str, Any]
     return d.complete(case_id, element_id, actor, data)
 
 
-def open_ids(d: Driver, case_id: int) -> list[str]:
-    return [t.element_id for t in d.open_tasks(case_id)]
-
 
 def test_counter_application_is_certified_halal(ctx: AppContext, cast: Cast) -> None:
     d = Driver(ctx)
@@ -106,11 +103,11 @@ def test_online_application_skips_the_counter_and_goes_to_the_chosen_body(ctx: A
     case = d.start("halal", application(pendamping_halal="pph_muhammadiyah", nomor_registrasi_sihalal="SH2026-1-9"),
                    cast.applicant, channel="daring")
     site = d.task(case.id, "Task_verifikasi_lapangan")
-    assert open_ids(d, case.id) == ["Task_verifikasi_lapangan"]
+    assert d.open_ids(case.id) == ["Task_verifikasi_lapangan"]
     assert site.bound_org == "pph_muhammadiyah"
     assert d.inbox(cast.pph["pph_ugm"]) == []
     step(d, cast, case.id, "Task_verifikasi_lapangan", SITE_OK)
-    assert open_ids(d, case.id) == ["Task_verifikasi_dokumen"]
+    assert d.open_ids(case.id) == ["Task_verifikasi_dokumen"]
     with pytest.raises(FormInvalid) as raised:  # only a registered assistance body can be chosen
         d.start("halal", application(pendamping_halal="pph_fiktif"), cast.applicant, channel="daring")
     assert "pendamping_halal" in raised.value.errors
@@ -140,9 +137,9 @@ def test_documents_sent_back_for_fixing_loop_until_in_order(ctx: AppContext, cas
         assert [(t.element_id, t.role) for t in d.open_tasks(case.id)] == [("Task_perbaikan", "applicant")]
         step(d, cast, case.id, "Task_perbaikan", {"keterangan_perbaikan": f"Foto diganti ({round_no})",
                                                   "dokumen_perbaikan": [f"foto-v{round_no + 1}.jpg"]})
-        assert open_ids(d, case.id) == ["Task_verifikasi_dokumen"]
+        assert d.open_ids(case.id) == ["Task_verifikasi_dokumen"]
     step(d, cast, case.id, "Task_verifikasi_dokumen", DOCS_OK)
-    assert open_ids(d, case.id) == ["Task_sidang_fatwa"]
+    assert d.open_ids(case.id) == ["Task_sidang_fatwa"]
     assert d.case(case.id).data["dokumen_perbaikan"] == ["foto-v3.jpg"]
 
 
@@ -167,7 +164,7 @@ def test_outreach_visit_channels_form_and_free_of_charge(ctx: AppContext, cast: 
     assert [(t.element_id, t.role) for t in d.open_tasks(case.id)] == [("Task_jemput_bola", "dpmptsp.jemput_bola")]
     step(d, cast, case.id, "Task_jemput_bola", {"tanggal_kunjungan": "2026-03-02", "petugas_kunjungan": "Wulan",
                                                 "hasil_kunjungan": "Akun SIHALAL dibuat, berkas dibacakan"})
-    assert open_ids(d, case.id) == ["Task_input_sihalal"]
+    assert d.open_ids(case.id) == ["Task_input_sihalal"]
     with pytest.raises(InvalidInput):
         d.start("halal", application(), cast.applicant, channel="drive_thru")
     with pytest.raises(FormInvalid):  # self-declare is for micro and small businesses only

@@ -62,9 +62,6 @@ DRAF = {"nomor_draf": "DRAF/REK/2026/044", "masa_berlaku_mulai": "2026-03-09", "
 SIGNED = {"nomor_izin_reklame": "503/REK/2026/0044", "tanggal_izin": "2026-03-06", "tte": True}
 
 
-def open_ids(d: Driver, case_id: int) -> list[str]:
-    return [t.element_id for t in d.open_tasks(case_id)]
-
 
 def to_technical_team(d: Driver, c: Cast, case_id: int) -> None:
     d.complete(case_id, "Task_loket", c.front, LENGKAP)
@@ -126,7 +123,7 @@ def test_billboard_tax_by_type_and_area(ctx: AppContext, cast: Cast) -> None:
                                               jumlah_sisi=sisi), cast.applicant, channel="daring")
         row = d.case(case.id)
         assert (row.data["tarif_pajak_per_m2"], row.data["pajak_reklame"]) == (tarif, pajak), jenis
-        assert open_ids(d, case.id) == ["Task_verifikasi_berkas"]
+        assert d.open_ids(case.id) == ["Task_verifikasi_berkas"]
 
 
 def test_incomplete_counter_file_goes_back_to_the_applicant_twice(ctx: AppContext, cast: Cast) -> None:
@@ -142,14 +139,14 @@ def test_incomplete_counter_file_goes_back_to_the_applicant_twice(ctx: AppContex
         d.complete(case.id, "Task_melengkapi", cast.applicant, {"keterangan_perbaikan": f"Dilengkapi {round_no}"})
     assert "pajak_reklame" not in d.case(case.id).data  # computed only once the file is complete
     d.complete(case.id, "Task_loket", cast.front, LENGKAP)
-    assert open_ids(d, case.id) == ["Task_verifikasi_berkas"]
+    assert d.open_ids(case.id) == ["Task_verifikasi_berkas"]
 
 
 def test_online_application_skips_the_counter_and_back_office_asks_corrections_twice(
         ctx: AppContext, cast: Cast) -> None:
     d = Driver(ctx)
     case = d.start("reklame", application(), cast.applicant, channel="daring")
-    assert open_ids(d, case.id) == ["Task_verifikasi_berkas"]
+    assert d.open_ids(case.id) == ["Task_verifikasi_berkas"]
     for round_no in (1, 2):
         d.complete(case.id, "Task_verifikasi_berkas", cast.back,
                    {"hasil_verifikasi_berkas": "perlu_perbaikan", "catatan_verifikasi": f"Desain buram {round_no}"})
@@ -159,7 +156,7 @@ def test_online_application_skips_the_counter_and_back_office_asks_corrections_t
         d.complete(case.id, "Task_perbaikan_berkas", cast.applicant,
                    {"keterangan_perbaikan": f"Desain diunggah ulang {round_no}"})
     d.complete(case.id, "Task_verifikasi_berkas", cast.back, SESUAI)
-    assert open_ids(d, case.id) == ["Task_survei"]
+    assert d.open_ids(case.id) == ["Task_survei"]
     assert not any(e.element_id == "Task_loket" for e in d.events(case.id))
 
 
@@ -176,10 +173,10 @@ def test_technical_team_asks_for_adjustments_then_surveys_again(ctx: AppContext,
             d.complete(case.id, "Task_penyesuaian", cast.tim, {"keterangan_penyesuaian": "x"})
         d.complete(case.id, "Task_penyesuaian", cast.applicant,
                    {"keterangan_penyesuaian": f"Titik digeser ({round_no})"})
-        assert open_ids(d, case.id) == ["Task_survei"]
+        assert d.open_ids(case.id) == ["Task_survei"]
     d.complete(case.id, "Task_survei", cast.tim, SURVEI)
     d.complete(case.id, "Task_kajian", cast.tim, DIREKOMENDASIKAN)
-    assert open_ids(d, case.id) == ["Task_draf"]
+    assert d.open_ids(case.id) == ["Task_draf"]
     surveys = [e for e in d.events(case.id) if e.element_id == "Task_survei" and e.action == "completed"]
     assert len(surveys) == 3
 
@@ -207,11 +204,11 @@ def test_section_and_division_heads_return_the_draft_for_correction(ctx: AppCont
     kasi_ok, kabid_ok = {"paraf_kepala_seksi": "setuju"}, {"paraf_kepala_bidang": "setuju"}
     for who, data in [("kasi", kasi_no), ("kasi", kasi_ok), ("kabid", kabid_no), ("kasi", kasi_no),
                       ("kasi", kasi_ok), ("kabid", kabid_no), ("kasi", kasi_ok), ("kabid", kabid_ok)]:
-        if open_ids(d, case.id) == ["Task_draf"]:
+        if d.open_ids(case.id) == ["Task_draf"]:
             d.complete(case.id, "Task_draf", cast.back, DRAF)
         element = "Task_paraf_kepala_seksi" if who == "kasi" else "Task_paraf_kepala_bidang"
         d.complete(case.id, element, getattr(cast, who), data)
-    assert open_ids(d, case.id) == ["Task_tanda_tangan"]
+    assert d.open_ids(case.id) == ["Task_tanda_tangan"]
     drafts = [e for e in d.events(case.id) if e.element_id == "Task_draf" and e.action == "completed"]
     assert len(drafts) == 5  # the first draft and four corrections
     assert d.complete(case.id, "Task_tanda_tangan", cast.kepala, SIGNED) == "completed"
@@ -228,7 +225,7 @@ def test_outreach_visit_comes_first_when_asked(ctx: AppContext, cast: Cast) -> N
     d.complete(case.id, "Task_jemput_bola", cast.jemput,
                {"tanggal_kunjungan_jemput_bola": "2026-03-03", "petugas_jemput_bola": "Rina",
                 "berkas_diterima_jemput_bola": True})
-    assert open_ids(d, case.id) == ["Task_loket"]
+    assert d.open_ids(case.id) == ["Task_loket"]
 
 
 def test_drive_thru_is_not_offered(ctx: AppContext, cast: Cast) -> None:

@@ -9,7 +9,6 @@ import pytest
 
 from api.context import AppContext
 from engine.actors import Actor
-from engine.errors import TaskNotForYourRole
 from tests.conftest import FakeClock
 from tests.factories import ROOT, Driver, deploy, make_user
 
@@ -46,20 +45,21 @@ def cast(ctx: AppContext) -> Cast:
 
 def application(**overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "nama_pemilik": "Rina Wulandari", "nik": "3471036607920005", "nomor_polisi": "AB 4321 KX",
-        "nomor_rangka": "MH1JM8111LK123456", "jenis_kendaraan": "sepeda_motor", "merek_tipe": "Honda Vario 110",
-        "tahun_pembuatan": 2020, "isi_silinder": 110, "tanggal_jatuh_tempo": "2026-03-10", "bulan_terlambat": 0,
-        "telepon": "085743001122", "jemput_bola": False,
+        "nama_pemilik": "Rina Wulandari",
+        "nik": "3471036607920005",
+        "nomor_polisi": "AB 4321 KX",
+        "nomor_rangka": "MH1JM8111LK123456",
+        "jenis_kendaraan": "sepeda_motor",
+        "merek_tipe": "Honda Vario 110",
+        "tahun_pembuatan": 2020,
+        "isi_silinder": 110,
+        "tanggal_jatuh_tempo": "2026-03-10",
+        "bulan_terlambat": 0,
+        "telepon": "085743001122",
+        "jemput_bola": False,
     }
     data.update(overrides)
     return data
-
-
-def act(d: Driver, case_id: int, element: str, actor: Actor, data: dict[str, Any], *, not_by: Actor) -> str:
-    """Complete a task as its role holder, after checking that someone without the role is refused."""
-    with pytest.raises(TaskNotForYourRole):
-        d.complete(case_id, element, not_by, data)
-    return d.complete(case_id, element, actor, data)
 
 
 def open_roles(d: Driver, case_id: int) -> dict[str, str]:
@@ -74,28 +74,46 @@ RECEIPT = {"nomor_bukti_swdkllj": "JR-YK-2026-44120", "tanggal_bukti": "2026-03-
 
 
 def paid(amount: int, ref: str = "KB-0001") -> dict[str, Any]:
-    return {"metode_pembayaran": "tunai", "nomor_referensi_pembayaran": ref, "tanggal_pembayaran": "2026-03-02",
-            "jumlah_dibayar": amount}
+    return {
+        "metode_pembayaran": "tunai",
+        "nomor_referensi_pembayaran": ref,
+        "tanggal_pembayaran": "2026-03-02",
+        "jumlah_dibayar": amount,
+    }
 
 
 def test_counter_visit_pays_on_time_and_both_offices_finish_in_parallel(ctx: AppContext, cast: Cast) -> None:
     d = Driver(ctx)
     case = d.start(KEY, application(), cast.wp)
     assert open_roles(d, case.id) == {"Task_periksa_loket": "bapenda.pendaftaran"}
-    act(d, case.id, "Task_periksa_loket", cast.pendaftaran, {"nomor_antrean": "B-017", **MATCH}, not_by=cast.penetap)
+    d.complete_checked(
+        case.id, "Task_periksa_loket", cast.pendaftaran, {"nomor_antrean": "B-017", **MATCH}, refused=[cast.penetap]
+    )
     data = d.case(case.id).data  # motorcycle up to 125 cc, not overdue
     assert (data["pkb_pokok"], data["denda_pkb"], data["swdkllj"], data["pnbp_pengesahan"]) == (
-        225_000, 0, 35_000, 25_000)
+        225_000,
+        0,
+        35_000,
+        25_000,
+    )
     assert data["total_bayar"] == 285_000
-    act(d, case.id, "Task_penetapan", cast.penetap, ASSESSED, not_by=cast.kasir)
+    d.complete_checked(case.id, "Task_penetapan", cast.penetap, ASSESSED, refused=[cast.kasir])
     assert open_roles(d, case.id) == {"Task_pembayaran": "applicant"}
-    act(d, case.id, "Task_pembayaran", cast.wp, paid(285_000), not_by=cast.tetangga)
-    act(d, case.id, "Task_verifikasi_pembayaran", cast.kasir, VALID, not_by=cast.pengesah)
-    assert open_roles(d, case.id) == {"Task_pengesahan_stnk": "polda.pengesah",
-                                      "Task_bukti_jasa_raharja": "jasa_raharja.petugas"}
-    assert act(d, case.id, "Task_bukti_jasa_raharja", cast.jasa_raharja, RECEIPT, not_by=cast.pengesah) == "running"
+    d.complete_checked(case.id, "Task_pembayaran", cast.wp, paid(285_000), refused=[cast.tetangga])
+    d.complete_checked(case.id, "Task_verifikasi_pembayaran", cast.kasir, VALID, refused=[cast.pengesah])
+    assert open_roles(d, case.id) == {
+        "Task_pengesahan_stnk": "polda.pengesah",
+        "Task_bukti_jasa_raharja": "jasa_raharja.petugas",
+    }
+    assert (
+        d.complete_checked(case.id, "Task_bukti_jasa_raharja", cast.jasa_raharja, RECEIPT, refused=[cast.pengesah])
+        == "running"
+    )
     assert open_roles(d, case.id) == {"Task_pengesahan_stnk": "polda.pengesah"}  # the join waits for the police
-    assert act(d, case.id, "Task_pengesahan_stnk", cast.pengesah, RATIFIED, not_by=cast.jasa_raharja) == "completed"
+    assert (
+        d.complete_checked(case.id, "Task_pengesahan_stnk", cast.pengesah, RATIFIED, refused=[cast.jasa_raharja])
+        == "completed"
+    )
     row = d.case(case.id)
     assert (row.status, row.outcome) == ("completed", "PKB lunas dan STNK disahkan")
     assert row.data["nomor_bukti_swdkllj"] == RECEIPT["nomor_bukti_swdkllj"]  # both branches' data survive the join
@@ -105,18 +123,23 @@ def test_counter_visit_pays_on_time_and_both_offices_finish_in_parallel(ctx: App
 
 def test_drive_thru_checks_at_the_car_window_and_charges_the_late_penalty(ctx: AppContext, cast: Cast) -> None:
     d = Driver(ctx)
-    car = application(jenis_kendaraan="mobil_penumpang", merek_tipe="Toyota Avanza", isi_silinder=1496,
-                      nomor_polisi="AB 1001 YZ", bulan_terlambat=3)
+    car = application(
+        jenis_kendaraan="mobil_penumpang",
+        merek_tipe="Toyota Avanza",
+        isi_silinder=1496,
+        nomor_polisi="AB 1001 YZ",
+        bulan_terlambat=3,
+    )
     case = d.start(KEY, car, cast.wp, channel="drive_thru")
     assert open_roles(d, case.id) == {"Task_periksa_drive_thru": "bapenda.pendaftaran"}  # no queue ticket
-    act(d, case.id, "Task_periksa_drive_thru", cast.pendaftaran, MATCH, not_by=cast.kasir)
+    d.complete_checked(case.id, "Task_periksa_drive_thru", cast.pendaftaran, MATCH, refused=[cast.kasir])
     data = d.case(case.id).data
     assert (data["pkb_pokok"], data["denda_pkb"]) == (3_850_000, 231_000)  # 2% x 3 months
     assert (data["swdkllj"], data["pnbp_pengesahan"], data["total_bayar"]) == (143_000, 50_000, 4_274_000)
     d.complete(case.id, "Task_penetapan", cast.penetap, ASSESSED)
     d.complete(case.id, "Task_pembayaran", cast.wp, {**paid(4_274_000), "metode_pembayaran": "qris"})
     d.complete(case.id, "Task_verifikasi_pembayaran", cast.kasir, VALID)
-    act(d, case.id, "Task_pengesahan_stnk", cast.pengesah, RATIFIED, not_by=cast.pendaftaran)
+    d.complete_checked(case.id, "Task_pengesahan_stnk", cast.pengesah, RATIFIED, refused=[cast.pendaftaran])
     assert open_roles(d, case.id) == {"Task_bukti_jasa_raharja": "jasa_raharja.petugas"}
     d.complete(case.id, "Task_bukti_jasa_raharja", cast.jasa_raharja, {**RECEIPT, "jumlah_swdkllj": 143_000})
     row = d.case(case.id)
@@ -128,15 +151,21 @@ def test_e_samsat_pays_online_and_ratifies_later_at_a_counter(ctx: AppContext, c
     case = d.start(KEY, application(bulan_terlambat=1), cast.wp, channel="daring")
     assert open_roles(d, case.id) == {"Task_penetapan": "bapenda.penetap"}  # no document check online
     assert d.case(case.id).data["denda_pkb"] == 4_500
-    act(d, case.id, "Task_penetapan", cast.penetap, ASSESSED, not_by=cast.pendaftaran)
+    d.complete_checked(case.id, "Task_penetapan", cast.penetap, ASSESSED, refused=[cast.pendaftaran])
     d.complete(case.id, "Task_pembayaran", cast.wp, {**paid(289_500), "metode_pembayaran": "e_samsat"})
-    act(d, case.id, "Task_verifikasi_pembayaran", cast.kasir, VALID, not_by=cast.wp)
-    assert open_roles(d, case.id) == {"Task_datang_pengesahan": "applicant",
-                                      "Task_bukti_jasa_raharja": "jasa_raharja.petugas"}
+    d.complete_checked(case.id, "Task_verifikasi_pembayaran", cast.kasir, VALID, refused=[cast.wp])
+    assert open_roles(d, case.id) == {
+        "Task_datang_pengesahan": "applicant",
+        "Task_bukti_jasa_raharja": "jasa_raharja.petugas",
+    }
     d.complete(case.id, "Task_bukti_jasa_raharja", cast.jasa_raharja, RECEIPT)  # electronic receipt at once
-    act(d, case.id, "Task_datang_pengesahan", cast.wp,
+    d.complete_checked(
+        case.id,
+        "Task_datang_pengesahan",
+        cast.wp,
         {"lokasi_pengesahan": "mpp", "tanggal_kedatangan": "2026-03-09", "membawa_dokumen_asli": True},
-        not_by=cast.tetangga)
+        refused=[cast.tetangga],
+    )
     assert open_roles(d, case.id) == {"Task_pengesahan_stnk": "polda.pengesah"}
     d.complete(case.id, "Task_pengesahan_stnk", cast.pengesah, RATIFIED)
     row = d.case(case.id)
@@ -144,25 +173,35 @@ def test_e_samsat_pays_online_and_ratifies_later_at_a_counter(ctx: AppContext, c
     assert row.data["lokasi_pengesahan"] == "mpp"
 
 
-@pytest.mark.parametrize(("channel", "check"), [("tatap_muka", "Task_periksa_loket"),
-                                                ("drive_thru", "Task_periksa_drive_thru")])
+@pytest.mark.parametrize(
+    ("channel", "check"), [("tatap_muka", "Task_periksa_loket"), ("drive_thru", "Task_periksa_drive_thru")]
+)
 def test_documents_that_do_not_match_end_the_visit(ctx: AppContext, cast: Cast, channel: str, check: str) -> None:
     d = Driver(ctx)
     case = d.start(KEY, application(), cast.wp, channel=channel)
     form = {"dokumen_sesuai": False, "catatan_pemeriksaan": "Nama di KTP berbeda dengan STNK; belum balik nama"}
     if check == "Task_periksa_loket":
         form["nomor_antrean"] = "B-018"
-    act(d, case.id, check, cast.pendaftaran, form, not_by=cast.wp)
+    d.complete_checked(case.id, check, cast.pendaftaran, form, refused=[cast.wp])
     row = d.case(case.id)
     assert (row.status, row.outcome) == ("completed", "Dokumen tidak sesuai")
     assert "pkb_pokok" not in row.data
 
 
-PKB = [("sepeda_motor", 125, 225_000), ("sepeda_motor", 126, 450_000), ("sepeda_motor", 250, 450_000),
-       ("sepeda_motor", 251, 1_250_000), ("mobil_penumpang", 1300, 2_400_000), ("mobil_penumpang", 1301, 3_850_000),
-       ("mobil_penumpang", 2000, 3_850_000), ("mobil_penumpang", 2001, 6_750_000),
-       ("mobil_penumpang", 3000, 6_750_000), ("mobil_penumpang", 3001, 11_500_000),
-       ("mobil_barang", 2500, 1_650_000), ("mobil_barang", 2501, 2_900_000)]
+PKB = [
+    ("sepeda_motor", 125, 225_000),
+    ("sepeda_motor", 126, 450_000),
+    ("sepeda_motor", 250, 450_000),
+    ("sepeda_motor", 251, 1_250_000),
+    ("mobil_penumpang", 1300, 2_400_000),
+    ("mobil_penumpang", 1301, 3_850_000),
+    ("mobil_penumpang", 2000, 3_850_000),
+    ("mobil_penumpang", 2001, 6_750_000),
+    ("mobil_penumpang", 3000, 6_750_000),
+    ("mobil_penumpang", 3001, 11_500_000),
+    ("mobil_barang", 2500, 1_650_000),
+    ("mobil_barang", 2501, 2_900_000),
+]
 SWDKLLJ = {"sepeda_motor": (35_000, 25_000), "mobil_penumpang": (143_000, 50_000), "mobil_barang": (163_000, 50_000)}
 
 
@@ -183,9 +222,13 @@ def test_invalid_payment_is_paid_again(ctx: AppContext, cast: Cast) -> None:
     d.complete(case.id, "Task_penetapan", cast.penetap, ASSESSED)
     for round_no in (1, 2):
         d.complete(case.id, "Task_pembayaran", cast.wp, paid(285_000, f"KB-{round_no}"))
-        act(d, case.id, "Task_verifikasi_pembayaran", cast.kasir,
+        d.complete_checked(
+            case.id,
+            "Task_verifikasi_pembayaran",
+            cast.kasir,
             {"pembayaran_valid": False, "catatan_verifikasi": "Transaksi QRIS belum terkonfirmasi"},
-            not_by=cast.penetap)
+            refused=[cast.penetap],
+        )
         assert open_roles(d, case.id) == {"Task_pembayaran": "applicant"}
     d.complete(case.id, "Task_pembayaran", cast.wp, paid(285_000, "KB-3"))
     d.complete(case.id, "Task_verifikasi_pembayaran", cast.kasir, VALID)
@@ -212,7 +255,16 @@ def test_outreach_officer_visits_a_taxpayer_with_a_disability(ctx: AppContext, c
     d = Driver(ctx)
     case = d.start(KEY, application(jemput_bola=True), cast.wp, channel="terpadu")
     assert open_roles(d, case.id) == {"Task_kunjungan_jemput_bola": "dpmptsp.jemput_bola"}
-    act(d, case.id, "Task_kunjungan_jemput_bola", cast.jemput,
-        {"tanggal_kunjungan": "2026-03-02", "petugas_kunjungan": "Dimas", "berkas_diterima": True,
-         "kebutuhan_khusus": "tuna_daksa"}, not_by=cast.pendaftaran)
+    d.complete_checked(
+        case.id,
+        "Task_kunjungan_jemput_bola",
+        cast.jemput,
+        {
+            "tanggal_kunjungan": "2026-03-02",
+            "petugas_kunjungan": "Dimas",
+            "berkas_diterima": True,
+            "kebutuhan_khusus": "tuna_daksa",
+        },
+        refused=[cast.pendaftaran],
+    )
     assert open_roles(d, case.id) == {"Task_periksa_loket": "bapenda.pendaftaran"}

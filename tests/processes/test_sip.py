@@ -62,9 +62,6 @@ AKHIR = {"dokumen_sesuai": True}
 HANDOVER = {"tanggal_penyerahan": "2026-03-11", "nama_penerima": "Ani Lestari"}
 
 
-def open_ids(d: Driver, case_id: int) -> list[str]:
-    return [t.element_id for t in d.open_tasks(case_id)]
-
 
 def to_number(d: Driver, c: Cast, case_id: int) -> None:
     d.complete(case_id, "Task_admin", c.back, LENGKAP)
@@ -111,7 +108,7 @@ def test_facility_practice_without_visit_online_is_issued_electronically(ctx: Ap
     case = d.start("sip", application(profesi="apoteker", jenis_tempat_praktik="fasyankes",
                                       nama_tempat_praktik="Apotek Sehat Kotagede"), cast.applicant, channel="daring")
     to_number(d, cast, case.id)
-    assert open_ids(d, case.id) == ["Task_nomor"]  # no site visit
+    assert d.open_ids(case.id) == ["Task_nomor"]  # no site visit
     d.complete(case.id, "Task_nomor", cast.kasi, NOMOR)
     d.complete(case.id, "Task_tanda_tangan", cast.kepala, SIGNED)
     assert d.complete(case.id, "Task_pemeriksaan_akhir", cast.back, AKHIR) == "completed"  # no hand-over
@@ -145,7 +142,7 @@ def test_incomplete_file_goes_back_to_the_applicant_twice(ctx: AppContext, cast:
             d.complete(case.id, "Task_melengkapi", cast.back, {"keterangan_perbaikan": "x"})
         d.complete(case.id, "Task_melengkapi", cast.applicant, {"keterangan_perbaikan": f"Dilengkapi {round_no}"})
     d.complete(case.id, "Task_admin", cast.back, LENGKAP)
-    assert open_ids(d, case.id) == ["Task_verifikasi"]
+    assert d.open_ids(case.id) == ["Task_verifikasi"]
 
 
 def test_health_office_refuses_at_verification(ctx: AppContext, cast: Cast) -> None:
@@ -181,4 +178,4 @@ def test_outreach_visit_comes_first_when_asked(ctx: AppContext, cast: Cast) -> N
     d.complete(case.id, "Task_jemput_bola", cast.jemput,
                {"tanggal_kunjungan_jemput_bola": "2026-03-03", "petugas_jemput_bola": "Dewi",
                 "berkas_diterima_jemput_bola": True})
-    assert open_ids(d, case.id) == ["Task_admin"]
+    assert d.open_ids(case.id) == ["Task_admin"]
