@@ -9,12 +9,11 @@ from html import escape
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
-from sqlalchemy import func, select
 
 from api import auth, cases, directory, errors, operations, processes, tasks, track
 from api.context import AppContext, get_context
+from engine import cases as case_service
 from engine import registry
-from engine.models import Case, OpenTask
 
 
 def create_app(ctx: AppContext | None = None, *, embedded_worker: bool = False) -> FastAPI:
@@ -50,8 +49,7 @@ def create_app(ctx: AppContext | None = None, *, embedded_worker: bool = False) 
         """Show that the platform is up, with the deployed catalogue."""
         with context.sessions() as session:
             versions = registry.latest_versions(session)
-            running = session.scalar(select(func.count()).select_from(Case).where(Case.status == "running"))
-            open_tasks = session.scalar(select(func.count()).select_from(OpenTask))
+            running, open_tasks = case_service.summary(session)
         items = "".join(
             f"<li><strong>{escape(v.service.get('name', {}).get('id', v.key))}</strong> "
             f"({escape(v.key)}, versi {v.version}) — {escape(str(v.service.get('sla_days', '?')))} hari kerja</li>"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import Path, Query
-from sqlalchemy import func, select
 
 from api.deps import AdminActor, CurrentActor, RuntimeDep, SessionDep
 from api.errors import FORBIDDEN, NOT_FOUND, ApiError
@@ -26,8 +25,7 @@ from api.schemas import (
 )
 from engine import access, bundles, cases, directory, messages
 from engine.actors import Actor
-from engine.models import Case, ProcessVersion
-from engine.tracking import normalise
+from engine.models import Case
 
 routes = router(tags=["cases"])
 CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -103,15 +101,8 @@ def list_cases(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> CasePage:
     """List the cases the caller may read, newest first, with filters and pagination."""
-    stmt = select(Case).where(access.visible_cases(actor))
-    if process_key:
-        stmt = stmt.where(Case.process_key == process_key)
-    if status:
-        stmt = stmt.where(Case.status == status)
-    if tracking_number:
-        stmt = stmt.where(Case.tracking_number == normalise(tracking_number))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(Case.id.desc()).limit(limit).offset(offset))
+    rows, total = cases.list_cases(session, actor=actor, process_key=process_key, status=status,
+                                   tracking_number=tracking_number, limit=limit, offset=offset)
     return CasePage(items=[CaseSummary.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
@@ -119,10 +110,10 @@ def list_cases(
 def read(case_id: CaseId, actor: CurrentActor, session: SessionDep) -> CaseRead:
     """Return a case the caller may read, with its data and open tasks."""
     case = _visible_case(session, actor, case_id)
-    version = session.scalar(select(ProcessVersion.version).where(ProcessVersion.id == case.process_version_id))
+    version = cases.version_number(session, case)
     open_tasks = [TaskRead.model_validate(t) for t in cases.open_tasks(session, case.id)]
     return CaseRead(id=case.id, tracking_number=case.tracking_number, process_key=case.process_key,
-                    process_version=version or 0, status=case.status, stage_id=case.stage_id,
+                    process_version=version, status=case.status, stage_id=case.stage_id,
                     stage_en=case.stage_en, outcome=case.outcome, channel=case.channel,
                     applicant_id=case.applicant_id, filed_by_id=case.filed_by_id, created_at=case.created_at,
                     updated_at=case.updated_at, due_at=case.due_at, completed_at=case.completed_at,

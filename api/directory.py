@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Path, Query
-from sqlalchemy import select
 
 from api.deps import AdminActor, SessionDep
 from api.routing import router
@@ -22,8 +21,6 @@ from api.schemas import (
 )
 from engine import audit, directory
 from engine.accounts import hash_password
-from engine.errors import NotFound
-from engine.models import Agency, Membership, Role, User
 
 routes = router(tags=["directory"])
 UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -33,7 +30,7 @@ Page = Annotated[int, Query(ge=1, le=500)]
 @routes.get("/api/agencies", response_model=list[AgencyRead])
 def list_agencies(actor: AdminActor, session: SessionDep) -> list[AgencyRead]:
     """List every agency and provider."""
-    return [AgencyRead.model_validate(a) for a in session.scalars(select(Agency).order_by(Agency.code))]
+    return [AgencyRead.model_validate(a) for a in directory.list_agencies(session)]
 
 
 @routes.post("/api/agencies", response_model=AgencyRead, status_code=201)
@@ -48,7 +45,7 @@ def create_agency(body: AgencyCreate, actor: AdminActor, session: SessionDep) ->
 @routes.get("/api/roles", response_model=list[RoleRead])
 def list_roles(actor: AdminActor, session: SessionDep) -> list[RoleRead]:
     """List every role (`agency.role`)."""
-    return [RoleRead.model_validate(r) for r in session.scalars(select(Role).order_by(Role.key))]
+    return [RoleRead.model_validate(r) for r in directory.list_roles(session)]
 
 
 @routes.post("/api/roles", response_model=RoleRead, status_code=201)
@@ -63,8 +60,7 @@ def create_role(body: RoleCreate, actor: AdminActor, session: SessionDep) -> Rol
 def list_users(actor: AdminActor, session: SessionDep, limit: Page = 100,
                offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> list[UserRead]:
     """List users, by username."""
-    rows = session.scalars(select(User).order_by(User.username).limit(limit).offset(offset))
-    return [UserRead.model_validate(u) for u in rows]
+    return [UserRead.model_validate(u) for u in directory.list_users(session, limit=limit, offset=offset)]
 
 
 @routes.post("/api/users", response_model=UserRead, status_code=201)
@@ -78,23 +74,16 @@ def create_user(body: UserCreate, actor: AdminActor, session: SessionDep) -> Use
     return UserRead.model_validate(user)
 
 
-def _user(session: SessionDep, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"no user {user_id}")
-    return user
-
-
 @routes.get("/api/users/{user_id}", response_model=UserRead)
 def read_user(user_id: UserId, actor: AdminActor, session: SessionDep) -> UserRead:
     """Return one user."""
-    return UserRead.model_validate(_user(session, user_id))
+    return UserRead.model_validate(directory.get_user_by_id(session, user_id))
 
 
 @routes.patch("/api/users/{user_id}", response_model=UserRead)
 def update_user(user_id: UserId, body: UserUpdate, actor: AdminActor, session: SessionDep) -> UserRead:
     """Change a user's name, e-mail, platform role, active flag or password."""
-    user = _user(session, user_id)
+    user = directory.get_user_by_id(session, user_id)
     changes = body.model_dump(exclude_none=True)
     if "password" in changes:
         user.password_hash = hash_password(changes.pop("password"))
@@ -110,15 +99,13 @@ def update_user(user_id: UserId, body: UserUpdate, actor: AdminActor, session: S
 @routes.get("/api/users/{user_id}/memberships", response_model=list[MembershipRead])
 def list_memberships(user_id: UserId, actor: AdminActor, session: SessionDep) -> list[MembershipRead]:
     """List the roles a user holds and in which organisation."""
-    _user(session, user_id)
-    rows = session.scalars(select(Membership).where(Membership.user_id == user_id).order_by(Membership.role_key))
-    return [MembershipRead.model_validate(m) for m in rows]
+    return [MembershipRead.model_validate(m) for m in directory.list_memberships(session, user_id)]
 
 
 @routes.post("/api/users/{user_id}/memberships", response_model=MembershipRead, status_code=201)
 def grant(user_id: UserId, body: MembershipCreate, actor: AdminActor, session: SessionDep) -> MembershipRead:
     """Give a user a role, in the role's agency or in a provider of its marketplace."""
-    user = _user(session, user_id)
+    user = directory.get_user_by_id(session, user_id)
     membership = directory.grant(session, user=user, role_key=body.role_key, organisation_code=body.organisation_code)
     audit.record(session, actor=actor.username, action="membership.granted", subject=user.username,
                  detail={"role": membership.role_key, "organisation": membership.organisation_code})
@@ -129,7 +116,7 @@ def grant(user_id: UserId, body: MembershipCreate, actor: AdminActor, session: S
 def revoke(user_id: UserId, membership_id: Annotated[int, Path(ge=1, le=2**31 - 1)], actor: AdminActor,
            session: SessionDep) -> None:
     """Take a role away from a user."""
-    user = _user(session, user_id)
+    user = directory.get_user_by_id(session, user_id)
     directory.revoke(session, user_id=user_id, membership_id=membership_id)
     audit.record(session, actor=actor.username, action="membership.revoked", subject=user.username,
                  detail={"membership_id": membership_id})

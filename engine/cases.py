@@ -10,10 +10,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from engine import spiff, tracking
+from engine.access import visible_cases
 from engine.actors import Actor
 from engine.directory import is_provider
 from engine.errors import CaseNotFound, InvalidInput, ProcessNotFound
-from engine.models import Bundle, Case, CaseEvent, Incident, OpenTask
+from engine.models import Bundle, Case, CaseEvent, Incident, OpenTask, ProcessVersion
 from engine.routing import agency_of
 from engine.runtime import CaseHead, LoadedCase, Runtime
 from engine.state import SERIALIZER_VERSION
@@ -110,6 +111,19 @@ def find_by_tracking(session: Session, number: str) -> Case | None:
     return session.scalar(select(Case).where(Case.tracking_number == tracking.normalise(number)))
 
 
+def version_number(session: Session, case: Case) -> int:
+    """Return the version number of the process version a case runs on."""
+    return int(session.scalar(select(ProcessVersion.version).where(ProcessVersion.id == case.process_version_id))
+               or 0)
+
+
+def summary(session: Session) -> tuple[int, int]:
+    """Return how many cases are running and how many tasks are open."""
+    running = session.scalar(select(func.count()).select_from(Case).where(Case.status == "running")) or 0
+    open_count = session.scalar(select(func.count()).select_from(OpenTask)) or 0
+    return running, open_count
+
+
 def history(session: Session, case_id: int) -> list[CaseEvent]:
     """Return a case's events, oldest first."""
     return list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)))
@@ -121,15 +135,17 @@ def open_tasks(session: Session, case_id: int) -> list[OpenTask]:
 
 
 def list_cases(
-    session: Session, *, process_key: str | None = None, status: str | None = None, limit: int = 50,
-    offset: int = 0,
+    session: Session, *, actor: Actor | None = None, process_key: str | None = None, status: str | None = None,
+    tracking_number: str | None = None, limit: int = 50, offset: int = 0,
 ) -> tuple[list[Case], int]:
-    """Return a page of cases, newest first, with the total count."""
-    stmt = select(Case)
+    """Return a page of the cases an actor may read (all, for the CLI), newest first, with the total."""
+    stmt = select(Case) if actor is None else select(Case).where(visible_cases(actor))
     if process_key:
         stmt = stmt.where(Case.process_key == process_key)
     if status:
         stmt = stmt.where(Case.status == status)
+    if tracking_number:
+        stmt = stmt.where(Case.tracking_number == tracking.normalise(tracking_number))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(stmt.order_by(Case.id.desc()).limit(limit).offset(offset))
     return list(rows), total

@@ -110,6 +110,36 @@ def is_provider(session: Session, code: str, marketplace: str) -> bool:
     return agency is not None and agency.parent_code == marketplace
 
 
+def list_agencies(session: Session) -> list[Agency]:
+    """Return every agency and provider, by code."""
+    return list(session.scalars(select(Agency).order_by(Agency.code)))
+
+
+def list_roles(session: Session) -> list[Role]:
+    """Return every role, by key."""
+    return list(session.scalars(select(Role).order_by(Role.key)))
+
+
+def list_users(session: Session, *, limit: int, offset: int) -> list[User]:
+    """Return a page of users, by username."""
+    return list(session.scalars(select(User).order_by(User.username).limit(limit).offset(offset)))
+
+
+def get_user_by_id(session: Session, user_id: int) -> User:
+    """Return a user by id or raise NotFound."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}")
+    return user
+
+
+def list_memberships(session: Session, user_id: int) -> list[Membership]:
+    """Return the memberships of a user, by role."""
+    get_user_by_id(session, user_id)
+    return list(session.scalars(select(Membership).where(Membership.user_id == user_id)
+                                .order_by(Membership.role_key)))
+
+
 def apply_agencies(session: Session, entries: Iterable[dict[str, Any]]) -> None:
     """Create the agencies a package's service.toml declares, when they do not exist."""
     for entry in entries:
