@@ -60,8 +60,11 @@ def run_job(session: Session, *, rt: Runtime, job_id: int, worker: str) -> None:
         flag_overdue(session, now=rt.clock())
     elif job.kind == "outbound" and job.payload is not None:
         send_outbound(session, rt=rt, job=job)
-    elif job.kind == "message" and job.payload is not None:
-        pass_message(session, rt=rt, job=job)
+    elif job.kind == "message" and job.payload is not None and pass_message(session, rt=rt, job=job) == 0:
+        # Nobody waits for it yet: keep it until a case of the bundle starts waiting (see steps).
+        job.status, job.locked_until = "parked", None
+        session.flush()
+        return
     job.status, job.locked_until = "done", None
     session.flush()
 
@@ -93,7 +96,7 @@ def send_outbound(session: Session, *, rt: Runtime, job: Job) -> None:
 
 
 def pass_message(session: Session, *, rt: Runtime, job: Job) -> int:
-    """Deliver a message a case threw to the other cases of its bundle that wait for it."""
+    """Deliver a message a case threw to the other cases of its bundle that wait for it; return how many."""
     from engine.messages import deliver_message
 
     payload = job.payload or {}

@@ -228,6 +228,8 @@ class Job(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A message job's address, "bundle:<id>:<name>": parked messages wait here for a receiver.
+    topic: Mapped[str | None] = mapped_column(String(160), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

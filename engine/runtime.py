@@ -136,6 +136,7 @@ class LoadedCase:
     tracker: state.Tracker
     open_before: set[str] = field(default_factory=set)
     timers_before: dict[str, spiff.PendingTimer] = field(default_factory=dict)
+    waiting_before: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -169,6 +170,7 @@ class Runtime:
         loaded = LoadedCase(head, compiled, workflow, tracker)
         loaded.open_before = {t.task_id for t in self.ready_tasks(loaded)}
         loaded.timers_before = {t.task_id: t for t in spiff.pending_timers(workflow)}
+        loaded.waiting_before = {w.name for w in spiff.waiting_messages(workflow, compiled)}
         return loaded
 
     def ready_tasks(self, loaded: LoadedCase) -> list[spiff.ReadyTask]:

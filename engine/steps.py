@@ -120,10 +120,26 @@ def _queue_messages(session: Session, loaded: LoadedCase, thrown: list[tuple[str
         return
     session.execute(insert(Job), [
         {"kind": "message", "case_id": loaded.row.id, "task_id": str(uuid.uuid4()), "due_at": now,
-         "status": "pending", "attempts": 0, "created_at": now,
+         "status": "pending", "attempts": 0, "created_at": now, "topic": topic(loaded.row.bundle_id, name),
          "payload": jsonable({"name": name, "payload": payload if isinstance(payload, dict) else {"value": payload},
                               "bundle_id": loaded.row.bundle_id})}
         for name, payload in thrown])
+
+
+def topic(bundle_id: int, name: str) -> str:
+    """Address of a message inside an integrated application."""
+    return f"bundle:{bundle_id}:{name}"[:160]
+
+
+def _wake_parked(session: Session, loaded: LoadedCase, now: datetime) -> None:
+    # A case that starts waiting for a message may find it already thrown by a peer and parked.
+    waiting = {w.name for w in spiff.waiting_messages(loaded.workflow, loaded.compiled)}
+    new = waiting - loaded.waiting_before
+    loaded.waiting_before = waiting
+    if new and loaded.row.bundle_id is not None:
+        topics = [topic(loaded.row.bundle_id, name) for name in new]
+        session.execute(update(Job).where(Job.kind == "message", Job.status == "parked", Job.topic.in_(topics))
+                        .values(status="pending", due_at=now))
 
 
 def _status(loaded: LoadedCase, ready: list[spiff.ReadyTask], incident: bool, now: datetime) -> dict[str, Any]:
@@ -172,6 +188,7 @@ def record_step(
         _sync_timers(session, loaded, now)
         _queue_outbound(session, loaded, now)
         _queue_messages(session, loaded, thrown, now)
+        _wake_parked(session, loaded, now)
     diff = record.diff if record.diff is not None else data_diff(before, after)
     case_id = loaded.row.id
     events = [_event(case_id, now, record.actor, record.action, task_id=record.task_id,

@@ -150,13 +150,27 @@ WAITER_BODY = """<bpmn:startEvent id="StartEvent_1"><bpmn:outgoing>Flow_1</bpmn:
         <spiffworkflow:messageVariable>izin_lokasi</spiffworkflow:messageVariable>
       </bpmn:extensionElements></bpmn:messageEventDefinition></bpmn:intermediateCatchEvent>
     <bpmn:sequenceFlow id="Flow_2" sourceRef="Event_tunggu" targetRef="Task_periksa"/>"""
+# The waiter, but with a task of its own first: it starts waiting only after that task.
+LATE_WAITER_BODY = """<bpmn:startEvent id="StartEvent_1"><bpmn:outgoing>Flow_0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="Flow_0" sourceRef="StartEvent_1" targetRef="Task_siapkan"/>
+    <bpmn:userTask id="Task_siapkan" name="Siapkan">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="formJsonSchemaFilename" value="periksa.schema.json"/>
+      </spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>Flow_0</bpmn:incoming><bpmn:outgoing>Flow_1</bpmn:outgoing>
+    </bpmn:userTask>""" + WAITER_BODY.split("</bpmn:startEvent>", 1)[1].replace(
+    'sourceRef="StartEvent_1"', 'sourceRef="Task_siapkan"')
 WAITER_END = '<bpmn:endEvent id="EndEvent_1" name="Selesai"><bpmn:incoming>Flow_3</bpmn:incoming></bpmn:endEvent>'
 
 
 def message_package(key: str, *, role: str) -> Package:
-    """Build a package that throws (`thrower`) or waits for (`waiter`) the message `izin_lokasi_terbit`."""
-    body, end, refs = ((THROWER_BODY, THROWER_END, "") if role == "thrower" else
-                       (WAITER_BODY, WAITER_END, "<bpmn:flowNodeRef>Event_tunggu</bpmn:flowNodeRef>"))
+    """Build a package that throws (`thrower`) or waits for (`waiter`, `late_waiter`) `izin_lokasi_terbit`."""
+    waiter_refs = "<bpmn:flowNodeRef>Event_tunggu</bpmn:flowNodeRef>"
+    body, end, refs = {
+        "thrower": (THROWER_BODY, THROWER_END, ""),
+        "waiter": (WAITER_BODY, WAITER_END, waiter_refs),
+        "late_waiter": (LATE_WAITER_BODY, WAITER_END, waiter_refs + "<bpmn:flowNodeRef>Task_siapkan</bpmn:flowNodeRef>"),
+    }[role]
     bpmn = MESSAGE_BPMN.replace("{body}", body).replace("{end}", end).replace("{refs}", refs).replace("{key}", key)
     service = SERVICE.format(key=key).replace('channels = ["tatap_muka", "daring"]',
                                               'channels = ["tatap_muka", "daring", "terpadu"]')

@@ -63,3 +63,21 @@ def test_a_bad_form_in_one_service_starts_none_of_them(ctx: AppContext) -> None:
         from engine.models import Bundle, Case
 
         assert (session.query(Case).count(), session.query(Bundle).count()) == (0, 0)
+
+
+def test_a_message_thrown_before_its_receiver_waits_is_kept_for_it(ctx: AppContext) -> None:
+    deploy(ctx, message_package("izin_lokasi", role="thrower"))
+    deploy(ctx, message_package("izin_usaha", role="late_waiter"))
+    officer = make_user(ctx, "petugas", "dinas.petugas")
+    applicant = make_user(ctx, "warga")
+    d = Driver(ctx)
+    bundle = _bundle(ctx, applicant, [("izin_lokasi", {"harga": 1, "jumlah": 1}),
+                                      ("izin_usaha", {"harga": 2, "jumlah": 1})])
+    first, second = bundle.cases  # type: ignore[attr-defined]
+    d.complete(first.id, "Task_periksa", officer, {"catatan": "12"})
+    d.run_jobs()  # the receiver is still busy with its own first task: the message is parked
+    assert d.open_ids(second.id) == ["Task_siapkan"]
+    d.complete(second.id, "Task_siapkan", officer, {"catatan": "siap"})  # now it waits
+    d.run_jobs()
+    assert d.case(second.id).data["izin_lokasi"] == {"nomor_izin": "IL-12"}
+    assert d.open_ids(second.id) == ["Task_periksa"]
