@@ -169,7 +169,8 @@ def message_package(key: str, *, role: str) -> Package:
     body, end, refs = {
         "thrower": (THROWER_BODY, THROWER_END, ""),
         "waiter": (WAITER_BODY, WAITER_END, waiter_refs),
-        "late_waiter": (LATE_WAITER_BODY, WAITER_END, waiter_refs + "<bpmn:flowNodeRef>Task_siapkan</bpmn:flowNodeRef>"),
+        "late_waiter": (LATE_WAITER_BODY, WAITER_END,
+                        waiter_refs + "<bpmn:flowNodeRef>Task_siapkan</bpmn:flowNodeRef>"),
     }[role]
     bpmn = MESSAGE_BPMN.replace("{body}", body).replace("{end}", end).replace("{refs}", refs).replace("{key}", key)
     service = SERVICE.format(key=key).replace('channels = ["tatap_muka", "daring"]',
