@@ -225,14 +225,22 @@ def worker() -> None:
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000, embedded_worker: bool = True) -> None:
-    """Serve the web app (with one embedded job worker unless --no-embedded-worker)."""
+def serve(host: str = "127.0.0.1", port: int = 8000, embedded_worker: bool = True,
+          workers: Annotated[int, typer.Option(min=1, max=64, help="API processes")] = 1) -> None:
+    """Serve the web app: one process (with an embedded job worker unless --no-embedded-worker) or several."""
+    import os
+
     import uvicorn
 
     from api.app import create_app
 
-    ctx = _ctx()
-    uvicorn.run(create_app(ctx, embedded_worker=embedded_worker), host=host, port=port, log_level="info")
+    ctx = _ctx()  # migrates once, before any worker process starts
+    if workers == 1:
+        uvicorn.run(create_app(ctx, embedded_worker=embedded_worker), host=host, port=port, log_level="info")
+        return
+    os.environ["MPP_EMBEDDED_WORKER"] = "1" if embedded_worker else "0"
+    uvicorn.run("api.asgi:create_from_env", factory=True, host=host, port=port, workers=workers,
+                log_level="info")
 
 
 if __name__ == "__main__":
