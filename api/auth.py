@@ -23,9 +23,11 @@ routes = router(tags=["auth"])
 @routes.post("/api/auth/token", response_model=TokenRead)
 def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, ctx: ContextDep) -> TokenRead:
     """Log in with username and password (OAuth2 password form); return a bearer token."""
-    login_limiter.hit(f"login:{form.username}")
+    # Only failed logins count: a partner system logging in again and again is not an attack.
+    login_limiter.check(f"login:{form.username}")
     user = authenticate(session, username=form.username, password=form.password)
     if user is None:
+        login_limiter.record(f"login:{form.username}")
         raise ApiError(UNAUTHENTICATED, "wrong username or password", {"WWW-Authenticate": "Bearer"})
     minutes = ctx.settings.token_minutes
     # Tokens expire on the wall clock, whatever clock the engine runs on.

@@ -17,19 +17,31 @@ class Limiter:
         self._hits: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def hit(self, key: str) -> None:
-        """Record a hit for `key`; raise a rate-limited error when over the limit."""
+    def check(self, key: str) -> None:
+        """Raise a rate-limited error when `key` is over the limit, without counting this attempt."""
         now = time.monotonic()
         with self._lock:
-            hits = self._hits.setdefault(key, deque())
+            hits = self._hits.get(key)
+            if hits is None:
+                return
             while hits and hits[0] <= now - self.window_s:
                 hits.popleft()
             if len(hits) >= self.limit:
                 retry = int(hits[0] + self.window_s - now) + 1
                 raise ApiError(RATE_LIMITED, f"too many attempts; try again in {retry} s", {"Retry-After": str(retry)})
-            hits.append(now)
+
+    def record(self, key: str) -> None:
+        """Count one attempt for `key`."""
+        now = time.monotonic()
+        with self._lock:
+            self._hits.setdefault(key, deque()).append(now)
             if len(self._hits) > 100_000:  # forget idle keys so memory stays bounded
                 self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - self.window_s}
+
+    def hit(self, key: str) -> None:
+        """Check the limit for `key`, then count this attempt."""
+        self.check(key)
+        self.record(key)
 
     def reset(self) -> None:
         """Forget every key (tests)."""

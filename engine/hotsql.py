@@ -46,7 +46,7 @@ STATEMENTS = {
         "SELECT id, version, process_key, process_version_id, status, stage_id, stage_en, bundle_id "
         "FROM case_record WHERE id = :case_id"),
     "case_state": "SELECT task_id, owner, payload, seq FROM case_state WHERE case_id = :case_id ORDER BY seq",
-    "case_meta": "SELECT wf_meta FROM case_record WHERE id = :case_id",
+    "case_meta": "SELECT wf_meta, version FROM case_record WHERE id = :case_id",
 }
 
 _PARAM = re.compile(r"(?<!:):([a-z_]+)")

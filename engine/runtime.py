@@ -162,7 +162,9 @@ class Runtime:
         hot = self.cases.take(case_id, head.version)
         if hot is None:
             rows = hotsql.fetch_all(session, "case_state", {"case_id": case_id})
-            meta = hotsql.fetch_one(session, "case_meta", {"case_id": case_id})[0]
+            meta, version = hotsql.fetch_one(session, "case_meta", {"case_id": case_id})
+            if version != head.version:  # a step committed between our reads: they may not match
+                raise CaseConflict("the case was changed by someone else; reload and try again")
             workflow, tracker = state.load(compiled.spec, compiled.subprocess_specs, [tuple(r) for r in rows],
                                            meta, self.runner.script_engine)
         else:

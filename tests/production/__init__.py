@@ -1,0 +1,1 @@
+"""Production-shaped tests: several real API and worker processes on PostgreSQL."""
