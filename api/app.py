@@ -10,8 +10,9 @@ from html import escape
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
-from api import auth, cases, directory, errors, operations, processes, tasks, track
+from api import auth, cases, directory, errors, metrics, operations, processes, tasks, track
 from api.context import AppContext, get_context
+from api.logs import RequestLog
 from engine import cases as case_service
 from engine import registry
 
@@ -41,7 +42,11 @@ def create_app(ctx: AppContext | None = None, *, embedded_worker: bool = False) 
                               "problem+json documents whose `type` is one of /api/problems/{slug}.")
     app.state.ctx = context
     errors.install(app)
-    for module in (operations, auth, processes, cases, tasks, track, directory):
+    # Pure ASGI middlewares (not BaseHTTPMiddleware): they only watch the response go by, so the
+    # transactional route still commits before it leaves. The last added is the outermost.
+    app.add_middleware(metrics.HttpMetrics)
+    app.add_middleware(RequestLog)
+    for module in (operations, metrics, auth, processes, cases, tasks, track, directory):
         app.include_router(module.routes)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -1,4 +1,4 @@
-"""The `mpp` command line: lint, deploy, run cases and tasks by hand, serve, work."""
+"""The `mpp` command line: lint, deploy, run cases and tasks by hand, serve, work, back up and restore."""
 
 from __future__ import annotations
 
@@ -214,8 +214,10 @@ def complete(
 @app.command()
 def worker() -> None:
     """Run a job worker: fire due timers and flag overdue tasks, until interrupted."""
+    from api.logs import setup_logging
     from engine.jobs import work_forever
 
+    setup_logging()
     ctx = _ctx()
     typer.echo("worker running; Ctrl-C to stop")
     try:
@@ -229,18 +231,64 @@ def serve(host: str = "127.0.0.1", port: int = 8000, embedded_worker: bool = Tru
           workers: Annotated[int, typer.Option(min=1, max=64, help="API processes")] = 1) -> None:
     """Serve the web app: one process (with an embedded job worker unless --no-embedded-worker) or several."""
     import os
+    import shutil
+    import tempfile
 
     import uvicorn
 
     from api.app import create_app
+    from api.logs import logging_config, setup_logging
+    from api.metrics import MULTIPROC_ENV
 
+    setup_logging()
     ctx = _ctx()  # migrates once, before any worker process starts
+    # uvicorn applies the same JSON logging in each process; the access lines are ours (api/logs.py).
+    logs: dict[str, Any] = {"log_config": logging_config(), "access_log": False, "log_level": "info"}
     if workers == 1:
-        uvicorn.run(create_app(ctx, embedded_worker=embedded_worker), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(ctx, embedded_worker=embedded_worker), host=host, port=port, **logs)
         return
     os.environ["MPP_EMBEDDED_WORKER"] = "1" if embedded_worker else "0"
-    uvicorn.run("api.asgi:create_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level="info")
+    # Each API process writes its HTTP counters here; whichever answers a scrape sums them all.
+    metrics_dir = None
+    if not os.environ.get(MULTIPROC_ENV):
+        metrics_dir = os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="mpp-metrics-")
+    try:
+        uvicorn.run("api.asgi:create_from_env", factory=True, host=host, port=port, workers=workers, **logs)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+@app.command()
+def backup(file: Annotated[Path, typer.Argument(help="where to write the backup (replaced if it exists)")]) -> None:
+    """Back up the database to FILE while the platform runs (SQLite online backup, or pg_dump)."""
+    from engine.backup import BackupFailed, backup_database
+    from engine.settings import get_settings
+
+    try:
+        backup_database(get_settings().database_url, file)
+    except BackupFailed as exc:
+        _fail(exc.message)
+    typer.echo(f"backed up to {file}")
+
+
+@app.command()
+def restore(
+    file: Annotated[Path, typer.Argument(help="a file written by `mpp backup`")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
+    force: Annotated[bool, typer.Option(help="PostgreSQL: restore even while other sessions are connected")] = False,
+) -> None:
+    """Replace the whole database with a backup, then migrate it. Stop the API and the workers first."""
+    from engine.backup import BackupFailed, restore_database
+    from engine.settings import get_settings
+
+    if not yes:
+        typer.confirm(f"Replace every case, task and account in the database with {file}?", abort=True)
+    try:
+        restore_database(get_settings().database_url, file, force=force)
+    except BackupFailed as exc:
+        _fail(exc.message)
+    typer.echo(f"restored from {file}; database is up to date")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.logs import HEADER, current_request_id
 from engine import errors as e
 from forms.validation import FormInvalid
 
@@ -135,7 +136,12 @@ def _http(request: Request, exc: Exception) -> JSONResponse:
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # The handler runs outside the `except` block: pass the exception for its traceback.
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem(INTERNAL, "An internal error occurred; it has been logged.", request)
+    response = problem(INTERNAL, "An internal error occurred; it has been logged.", request)
+    # This handler answers outside the request-id middleware: give the id (to quote) here.
+    rid = current_request_id()
+    if rid is not None:
+        response.headers[HEADER] = rid
+    return response
 
 
 def install(app: FastAPI) -> None:

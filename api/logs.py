@@ -1,0 +1,128 @@
+"""Structured logs: one JSON object per line, each request's lines tied together by a request id.
+
+`setup_logging` is called by `mpp serve` and `mpp worker`, never at import: tests and library use
+keep Python's default logging unless they install the formatter themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.config
+import re
+import time
+import uuid
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+HEADER = "X-Request-ID"
+SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+REQUEST_FIELDS = ("method", "path", "status", "duration_ms")
+
+request_id: ContextVar[str | None] = ContextVar("mpp_request_id", default=None)
+access_log = logging.getLogger("mpp.access")
+
+
+class JsonFormatter(logging.Formatter):
+    """Format a record as one JSON object on one line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        # Formatting happens in the logging call's own thread and context, so the contextvar is the
+        # request's; a record may also carry the id itself (the access line does).
+        rid = getattr(record, "request_id", None) or request_id.get()
+        if rid:
+            doc["request_id"] = rid
+        for name in REQUEST_FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                doc[name] = value
+        if record.exc_info:
+            doc["exc_info"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            doc["exc_info"] = record.exc_text
+        if record.stack_info:
+            doc["stack_info"] = self.formatStack(record.stack_info)
+        return json.dumps(doc, ensure_ascii=False, default=str)
+
+
+def logging_config(level: str = "INFO") -> dict[str, Any]:
+    """Return a `logging.config.dictConfig` document: JSON lines on stderr, uvicorn's loggers included."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "api.logs.JsonFormatter"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json",
+                                "stream": "ext://sys.stderr"}},
+        "root": {"level": level, "handlers": ["stderr"]},
+        "loggers": {
+            # uvicorn's own lines go through the root handler; its access log is ours (mpp.access).
+            "uvicorn": {"handlers": [], "propagate": True},
+            "uvicorn.error": {"handlers": [], "propagate": True},
+            "uvicorn.access": {"handlers": [], "propagate": False},
+            # SpiffWorkflow logs every task state change at INFO: several lines per request.
+            "spiff": {"level": "WARNING"},
+        },
+    }
+
+
+def setup_logging(level: str = "INFO") -> None:
+    """Send every log record to stderr as a JSON line."""
+    logging.config.dictConfig(logging_config(level))
+
+
+def current_request_id() -> str | None:
+    """Return the id of the request being served, if any."""
+    return request_id.get()
+
+
+def _incoming_id(scope: Scope) -> str | None:
+    value = Headers(scope=scope).get(HEADER)
+    return value if value is not None and SANE_ID.fullmatch(value) else None
+
+
+class RequestLog:
+    """Give each request an id, echo it in `X-Request-ID`, and write one access line (pure ASGI middleware).
+
+    The id is the caller's `X-Request-ID` when it is a sane token, else a new one. It is set in a
+    contextvar, not reset afterwards: each request runs in its own task with its own copy of the
+    context, and the unexpected-error handler, which runs after this middleware has let the error
+    through, still needs it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = _incoming_id(scope) or uuid.uuid4().hex
+        request_id.set(rid)
+        started = time.perf_counter()
+        status = 500  # what the client gets when the app raises before answering
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message).append(HEADER, rid)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            # The path without its query string: tracking PINs travel in the query.
+            path, method = scope["path"], scope["method"]
+            access_log.info("%s %s %s", method, path, status, extra={
+                "request_id": rid, "method": method, "path": path, "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2)})

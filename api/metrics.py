@@ -1,0 +1,122 @@
+"""Prometheus metrics: HTTP requests of this process, and counts the database gives at scrape time.
+
+The HTTP counters live in the process that served the requests. When `mpp serve --workers N` runs
+several, it points PROMETHEUS_MULTIPROC_DIR at a fresh folder so every process writes its counters
+there and any of them answers a scrape with the sum. The database gauges need none of that: they
+are counted when scraped. Only counts are exposed: no usernames, names, emails, NIKs or ids.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+
+from fastapi import Request, Response
+from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector, disable_created_metrics
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.deps import RuntimeDep, SessionDep
+from api.routing import router
+from engine import metrics as engine_metrics
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+UNMATCHED = "unmatched"  # the route label of a request no route matched (bounded, unlike its path)
+# Any token is a valid HTTP method: a client inventing methods must not invent label values.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+# The `_created` series would double the number of series, and nobody graphs them.
+disable_created_metrics()  # type: ignore[no-untyped-call]
+HTTP_REQUESTS = Counter("mpp_http_requests", "HTTP requests served, by method, route template and status.",
+                        ["method", "route", "status"], registry=None)
+HTTP_DURATION = Histogram("mpp_http_request_duration_seconds",
+                          "Time to serve an HTTP request, by method, route template and status.",
+                          ["method", "route", "status"], registry=None)
+PROCESS = ProcessCollector(registry=None)
+
+routes = router(tags=["operations"])
+
+
+def route_template(scope: Scope) -> str:
+    """Return the template of the route that served a request (`/api/cases/{case_id}`), never its path."""
+    route = scope.get("route")
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return template if isinstance(template, str) else UNMATCHED
+
+
+class HttpMetrics:
+    """Count and time every HTTP request by method, route template and status (a pure ASGI middleware)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the client gets when the app raises before answering
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            method = scope["method"] if scope["method"] in METHODS else "other"
+            labels = (method, route_template(scope), str(status))
+            HTTP_REQUESTS.labels(*labels).inc()
+            HTTP_DURATION.labels(*labels).observe(time.perf_counter() - started)
+
+
+class _Database(Collector):
+    """The database's counts, as gauges, for one scrape."""
+
+    def __init__(self, snap: engine_metrics.Snapshot) -> None:
+        self.snap = snap
+
+    def collect(self) -> Iterator[Metric]:
+        cases = GaugeMetricFamily("mpp_cases", "Cases by process and status.", labels=["process_key", "status"])
+        for (key, status), count in sorted(self.snap.cases.items()):
+            cases.add_metric([key, status], count)
+        open_tasks = GaugeMetricFamily("mpp_open_tasks", "Open user tasks by the agency of their role.",
+                                       labels=["agency"])
+        overdue = GaugeMetricFamily("mpp_overdue_tasks", "Open user tasks past their due time, by agency.",
+                                    labels=["agency"])
+        for row in self.snap.tasks:
+            open_tasks.add_metric([row.agency], row.open)
+            overdue.add_metric([row.agency], row.overdue)
+        jobs = GaugeMetricFamily("mpp_jobs", "Jobs by kind and status.", labels=["kind", "status"])
+        for (kind, status), count in sorted(self.snap.jobs.items()):
+            jobs.add_metric([kind, status], count)
+        lag = GaugeMetricFamily("mpp_job_lag_seconds",
+                                "Seconds since the oldest job a worker could claim came due (0: none waits).",
+                                value=self.snap.job_lag_s)
+        yield from (cases, open_tasks, overdue, jobs, lag)
+
+
+def exposition_registry(snap: engine_metrics.Snapshot) -> CollectorRegistry:
+    """Return a registry with this scrape's collectors: HTTP (this process or all of them) and the database."""
+    registry = CollectorRegistry()
+    if os.environ.get(MULTIPROC_ENV):
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    else:
+        for collector in (HTTP_REQUESTS, HTTP_DURATION, PROCESS):
+            registry.register(collector)
+    registry.register(_Database(snap))
+    return registry
+
+
+@routes.get("/metrics", response_class=Response, include_in_schema=False)
+def metrics(request: Request, session: SessionDep, rt: RuntimeDep) -> Response:
+    """Expose the platform's metrics in the Prometheus text format (counts only, no login)."""
+    snap = engine_metrics.snapshot(session, now=rt.clock())
+    encode, content_type = choose_encoder(request.headers.get("accept", ""))
+    return Response(encode(exposition_registry(snap)), media_type=content_type)
