@@ -106,11 +106,6 @@ def get_case(session: Session, case_id: int) -> Case:
     return row
 
 
-def find_by_tracking(session: Session, number: str) -> Case | None:
-    """Return the case with this tracking number (as a person may type it), or None."""
-    return session.scalar(select(Case).where(Case.tracking_number == tracking.normalise(number)))
-
-
 def version_number(session: Session, case: Case) -> int:
     """Return the version number of the process version a case runs on."""
     return int(session.scalar(select(ProcessVersion.version).where(ProcessVersion.id == case.process_version_id))

@@ -100,15 +100,6 @@ def latest_versions(session: Session) -> list[ProcessVersion]:
     return list(session.scalars(stmt))
 
 
-def version_file(session: Session, *, key: str, version: int, name: str) -> bytes:
-    """Return one file of a deployed version."""
-    row = session.scalar(select(ProcessFile.content).join(ProcessVersion).where(
-        ProcessVersion.key == key, ProcessVersion.version == version, ProcessFile.name == name))
-    if row is None:
-        raise ProcessNotFound(f"no file '{name}' in {key} version {version}")
-    return row
-
-
 def running_counts(session: Session) -> dict[str, int]:
     """Return how many running cases each process key has."""
     from engine.models import Case

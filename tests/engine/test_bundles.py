@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from api.context import AppContext
+from engine.actors import Actor
 from engine.bundles import start_bundle
 from engine.db import transaction
 from engine.errors import InvalidInput
@@ -20,15 +23,20 @@ def _bundle(ctx: AppContext, actor: object, services: list[tuple[str, dict[str, 
                             applicant_id=getattr(actor, "user_id", None))
 
 
-def test_one_application_starts_a_case_per_service_and_tracks_them_together(ctx: AppContext) -> None:
+def _permits(ctx: AppContext, receiver: str) -> tuple[Actor, Any, Any, Any]:
+    """Deploy a location permit (thrower) and a business permit (`receiver`), apply for both at once."""
     deploy(ctx, message_package("izin_lokasi", role="thrower"))
-    deploy(ctx, message_package("izin_usaha", role="waiter"))
+    deploy(ctx, message_package("izin_usaha", role=receiver))
     officer = make_user(ctx, "petugas", "dinas.petugas")
-    applicant = make_user(ctx, "warga")
-    d = Driver(ctx)
-    bundle = _bundle(ctx, applicant, [("izin_lokasi", {"harga": 1, "jumlah": 1}),
-                                      ("izin_usaha", {"harga": 2, "jumlah": 1})])
+    bundle = _bundle(ctx, make_user(ctx, "warga"), [("izin_lokasi", {"harga": 1, "jumlah": 1}),
+                                                    ("izin_usaha", {"harga": 2, "jumlah": 1})])
     first, second = bundle.cases  # type: ignore[attr-defined]
+    return officer, bundle, first, second
+
+
+def test_one_application_starts_a_case_per_service_and_tracks_them_together(ctx: AppContext) -> None:
+    officer, bundle, first, second = _permits(ctx, "waiter")
+    d = Driver(ctx)
     assert [t.element_id for t in d.open_tasks(first.id)] == ["Task_periksa"]
     assert d.open_tasks(second.id) == []  # waits for the location permit
     secret = ctx.settings.secret_key.get_secret_value()
@@ -66,14 +74,8 @@ def test_a_bad_form_in_one_service_starts_none_of_them(ctx: AppContext) -> None:
 
 
 def test_a_message_thrown_before_its_receiver_waits_is_kept_for_it(ctx: AppContext) -> None:
-    deploy(ctx, message_package("izin_lokasi", role="thrower"))
-    deploy(ctx, message_package("izin_usaha", role="late_waiter"))
-    officer = make_user(ctx, "petugas", "dinas.petugas")
-    applicant = make_user(ctx, "warga")
+    officer, _bundle_started, first, second = _permits(ctx, "late_waiter")
     d = Driver(ctx)
-    bundle = _bundle(ctx, applicant, [("izin_lokasi", {"harga": 1, "jumlah": 1}),
-                                      ("izin_usaha", {"harga": 2, "jumlah": 1})])
-    first, second = bundle.cases  # type: ignore[attr-defined]
     d.complete(first.id, "Task_periksa", officer, {"catatan": "12"})
     d.run_jobs()  # the receiver is still busy with its own first task: the message is parked
     assert d.open_ids(second.id) == ["Task_siapkan"]
