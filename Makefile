@@ -7,7 +7,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PGPORT ?= 55432
 
-.PHONY: run test lint setup bench clean
+NODE_STAMP := node_modules/.package-lock.json
+
+.PHONY: run test lint setup bench clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,9 +17,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+# Front-end packages from the npm registry, exactly as locked (served from their dist/ folders).
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
 
-run: $(STAMP)
+# Debian's Chromium for the browser tests (installed with apt when missing).
+browser:
+	tests/install_chromium.sh
+
+setup: $(STAMP) $(NODE_STAMP)
+
+run: $(STAMP) $(NODE_STAMP)
 	$(BIN)/mpp migrate
 	$(BIN)/mpp bootstrap
 	$(BIN)/mpp serve --host $(HOST) --port $(PORT)
@@ -29,15 +40,18 @@ lint: $(STAMP)
 
 # The suite runs on SQLite and, in the same run, on a throwaway PostgreSQL cluster
 # (installed from Debian's packages when missing; skipped with a warning when that is impossible).
-test: $(STAMP) lint
+test: $(STAMP) $(NODE_STAMP) browser lint
 	$(BIN)/mpp lint processes/*/
 	@pgdir=$$(mktemp -d /tmp/mpp-pgtest.XXXXXX); chmod 755 $$pgdir; \
 	url=$$(tests/pg_cluster.sh start $$pgdir/cluster $(PGPORT)) || { echo "warning: no PostgreSQL; SQLite only" >&2; url=""; }; \
 	MPP_TEST_POSTGRES_URL=$$url $(BIN)/pytest; status=$$?; \
 	tests/pg_cluster.sh stop $$pgdir/cluster; rm -rf $$pgdir; exit $$status
 
+# Writes bench/REPORT.md (committed) and bench/results/*.json; starts and removes its own PostgreSQL
+# cluster on BENCH_PGPORT. Larger sizes: make bench BENCH_ARGS="--cases 5000000 --open-tasks 500000".
+BENCH_PGPORT ?= 55452
 bench: $(STAMP)
-	$(BIN)/python bench/engine_bench.py
+	MPP_BENCH_VIA_MAKE=1 $(BIN)/python -m bench --pg-port $(BENCH_PGPORT) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,20 +1,33 @@
-"""Assemble the ASGI app: health checks and a start page (the API and UIs grow here)."""
+"""Assemble the ASGI app: the JSON API, the staff and public pages, static files, middlewares."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from html import escape
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
 
-from api import auth, cases, directory, errors, metrics, operations, processes, tasks, track
-from api.context import AppContext, get_context
+from admin import routes as admin_routes
+from api import (
+    auth,
+    cases,
+    dashboard,
+    directory,
+    documents,
+    errors,
+    metrics,
+    notifications,
+    operations,
+    processes,
+    tasks,
+    track,
+)
 from api.logs import RequestLog
-from engine import cases as case_service
-from engine import registry
+from portal import routes as portal_routes
+from web import pages as web_pages
+from web.context import AppContext, get_context
+from web.static_files import mount_static
 
 
 def create_app(ctx: AppContext | None = None, *, embedded_worker: bool = False) -> FastAPI:
@@ -46,23 +59,12 @@ def create_app(ctx: AppContext | None = None, *, embedded_worker: bool = False) 
     # transactional route still commits before it leaves. The last added is the outermost.
     app.add_middleware(metrics.HttpMetrics)
     app.add_middleware(RequestLog)
-    for module in (operations, metrics, auth, processes, cases, tasks, track, directory):
+    for module in (operations, metrics, auth, processes, cases, tasks, track, directory, notifications, documents,
+                   dashboard):
         app.include_router(module.routes)
-
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def home() -> str:
-        """Show that the platform is up, with the deployed catalogue."""
-        with context.sessions() as session:
-            versions = registry.latest_versions(session)
-            running, open_tasks = case_service.summary(session)
-        items = "".join(
-            f"<li><strong>{escape(v.service.get('name', {}).get('id', v.key))}</strong> "
-            f"({escape(v.key)}, versi {v.version}) — {escape(str(v.service.get('sla_days', '?')))} hari kerja</li>"
-            for v in versions)
-        return (
-            "<!doctype html><html lang='id'><head><meta charset='utf-8'><title>MPP</title></head><body>"
-            "<h1>Mal Pelayanan Publik</h1><p>Platform berjalan. / The platform is running.</p>"
-            f"<p>Kasus berjalan: {running} · Tugas terbuka: {open_tasks}</p>"
-            f"<h2>Katalog layanan</h2><ul>{items}</ul></body></html>")
+    # The pages: api.app is the composition root; the JSON routes never import the page packages.
+    mount_static(app)
+    for pages in (web_pages.routes, admin_routes.routes, portal_routes.routes):
+        app.include_router(pages)
 
     return app

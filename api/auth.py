@@ -10,12 +10,12 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from api.deps import ContextDep, CurrentActor, SessionDep
 from api.errors import UNAUTHENTICATED, ApiError
-from api.ratelimit import login_limiter
 from api.routing import router
 from api.schemas import MembershipPair, MeRead, TokenRead
 from api.security import create_token
 from engine.accounts import authenticate
 from engine.models import User
+from web.ratelimit import login_limiter
 
 routes = router(tags=["auth"])
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import directory, package, registry
+from engine.escalation import supervisor_role
 from engine.models import Agency, Role, User
 
 DEMO_PASSWORD = "demo12345"  # noqa: S105 - printed on purpose for local demo accounts only
@@ -63,6 +64,9 @@ def seed_demo(session: Session) -> list[DemoAccount]:
         for code, name in firms:
             directory.ensure_agency(session, code=code, name_id=name, name_en=name, kind="private",
                                     parent_code=marketplace)
+    # Every agency with roles gets its supervisor, who receives overdue tasks (engine/escalation.py).
+    agencies = set(session.scalars(select(Role.agency_code)))
+    directory.ensure_roles(session, [supervisor_role(code) for code in agencies])
     for role in session.scalars(select(Role).order_by(Role.key)):
         providers = session.scalars(select(Agency.code).where(Agency.parent_code == role.agency_code)
                                     .order_by(Agency.code))

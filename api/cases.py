@@ -23,7 +23,7 @@ from api.schemas import (
     MessageCreate,
     TaskRead,
 )
-from engine import access, bundles, cases, directory, messages
+from engine import access, bundles, cases, messages
 from engine.actors import Actor
 from engine.models import Case
 
@@ -38,26 +38,10 @@ def _visible_case(session: SessionDep, actor: Actor, case_id: int) -> Case:
     return cases.get_case(session, case_id)
 
 
-def _applicant_for(session: SessionDep, actor: Actor, applicant_username: str | None) -> int | None:
-    """Decide whose application this is: the applicant's own, or one the front office files."""
-    if actor.platform_role == "applicant":
-        if applicant_username not in (None, actor.username):
-            raise ApiError(FORBIDDEN, "applicants apply for themselves only")
-        return actor.user_id
-    if not access.may_file_for_others(actor):
-        raise ApiError(FORBIDDEN, "only applicants and front-office officers can file applications")
-    if not applicant_username:
-        return None
-    user = directory.get_user(session, applicant_username)
-    if user.platform_role != "applicant":
-        raise ApiError(FORBIDDEN, f"'{applicant_username}' is not an applicant account")
-    return user.id
-
-
 @routes.post("/api/cases", response_model=CaseCreated, status_code=201)
 def start(body: CaseCreate, actor: CurrentActor, session: SessionDep, rt: RuntimeDep) -> CaseCreated:
     """Apply for a service; the front office may file for a walk-in applicant."""
-    applicant_id = _applicant_for(session, actor, body.applicant_username)
+    applicant_id = cases.applicant_for(session, actor=actor, applicant_username=body.applicant_username)
     started = cases.start_case(session, rt=rt, process_key=body.process_key, data=body.data, channel=body.channel,
                                actor=actor, applicant_id=applicant_id)
     return CaseCreated(id=started.id, tracking_number=started.tracking_number, pin=started.pin,
@@ -67,7 +51,7 @@ def start(body: CaseCreate, actor: CurrentActor, session: SessionDep, rt: Runtim
 @routes.post("/api/bundles", response_model=BundleCreated, status_code=201)
 def start_bundle(body: BundleCreate, actor: CurrentActor, session: SessionDep, rt: RuntimeDep) -> BundleCreated:
     """Apply for several services at once (integrated one-stop): one tracking number and PIN for all."""
-    applicant_id = _applicant_for(session, actor, body.applicant_username)
+    applicant_id = cases.applicant_for(session, actor=actor, applicant_username=body.applicant_username)
     started = bundles.start_bundle(session, rt=rt, services=[(s.process_key, s.data) for s in body.services],
                                    channel=body.channel, actor=actor, applicant_id=applicant_id)
     return BundleCreated(id=started.id, tracking_number=started.tracking_number, pin=started.pin, cases=[

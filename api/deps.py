@@ -4,48 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy.orm import Session
 
-from api.context import AppContext
 from api.errors import FORBIDDEN, UNAUTHENTICATED, ApiError
-from api.routing import SESSION
 from api.security import read_token
 from engine.actors import Actor, actor_for
 from engine.models import User
-from engine.runtime import Runtime
+from web.deps import ContextDep, RuntimeDep, SessionDep, get_context, get_runtime, get_session
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 
 
-def get_context(request: Request) -> AppContext:
-    """Return the application context the app was built with."""
-    ctx: AppContext = request.app.state.ctx
-    return ctx
-
-
-ContextDep = Annotated[AppContext, Depends(get_context)]
-
-
-def get_session(request: Request, ctx: ContextDep) -> Session:
-    """Open the request's session; the transactional route commits and closes it."""
-    session = request.scope.get(SESSION)
-    if session is None:
-        session = ctx.sessions()
-        request.scope[SESSION] = session
-    return session
-
-
-SessionDep = Annotated[Session, Depends(get_session)]
-
-
-def get_runtime(ctx: ContextDep) -> Runtime:
-    """Return the engine runtime."""
-    return ctx.rt
-
-
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+__all__ = ["ContextDep", "RuntimeDep", "SessionDep", "get_context", "get_session", "get_runtime"]
 
 
 def optional_actor(session: SessionDep, ctx: ContextDep, token: Annotated[str | None, Depends(oauth2)]) -> Actor | None:

@@ -88,7 +88,7 @@ def update_user(user_id: UserId, body: UserUpdate, actor: AdminActor, session: S
     if "password" in changes:
         user.password_hash = hash_password(changes.pop("password"))
         changes["password"] = "changed"  # noqa: S105 - an audit note, not a password
-    for field in ("display_name", "email", "platform_role", "active"):
+    for field in ("display_name", "email", "platform_role", "active", "language"):
         if field in changes:
             setattr(user, field, changes[field])
     session.flush()

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.logs import HEADER, current_request_id
 from engine import errors as e
 from forms.validation import FormInvalid
+from web import errors as page_errors
+from web.errors import error_page, is_page
+from web.ratelimit import RateLimited
 
 log = logging.getLogger("mpp.api")
 PROBLEM = "application/problem+json"
@@ -71,6 +75,7 @@ DOMAIN_ERRORS: list[tuple[type[Exception], ProblemType]] = [
     (e.CaseConflict, CONFLICT),
     (e.AlreadyExists, CONFLICT),
     (e.TaskNotForYourRole, FORBIDDEN),
+    (e.NotAllowed, FORBIDDEN),
     (e.NotFound, NOT_FOUND),
     (e.InvalidInput, BAD_REQUEST),
     # The database refused a value the schemas let through (PostgreSQL: a NUL character in text).
@@ -116,6 +121,13 @@ def _api_error(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+def _rate_limited(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RateLimited)  # noqa: S101 - registered for RateLimited only
+    response = problem(RATE_LIMITED, str(exc), request)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def _request_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)  # noqa: S101
     errors = [{"field": ".".join(str(p) for p in err.get("loc", ())[1:]) or "(body)", "code": err.get("type"),
@@ -144,14 +156,51 @@ def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+Handler = Callable[[Request, Exception], Response]
+
+
+def _for_pages(handler: Handler) -> Handler:
+    """Answer page requests with an error page of the same status, API requests with a problem."""
+
+    def handle(request: Request, exc: Exception) -> Response:
+        response = handler(request, exc)
+        if not is_page(request):
+            return response
+        kind = next((k for k in ALL_TYPES if k.status == response.status_code), INTERNAL)
+        try:
+            page = error_page(request, kind.status, kind.title_id, kind.title_en,
+                              "" if kind is INTERNAL else _page_detail(exc))
+        except Exception:  # the error page itself failed: answer with the problem, never a bare 500
+            log.exception("error page failed on %s %s", request.method, request.url.path)
+            return response
+        for name in ("Retry-After", HEADER):
+            if name in response.headers:
+                page.headers[name] = response.headers[name]
+        return page
+
+    return handle
+
+
+def _page_detail(exc: Exception) -> str:
+    if isinstance(exc, ApiError):
+        return exc.detail
+    if isinstance(exc, StarletteHTTPException):
+        return str(exc.detail)
+    if isinstance(exc, e.EngineError | RateLimited):
+        return str(exc)
+    return ""
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers: domain errors, API errors, request validation, HTTP errors, the rest."""
     for cls in {cls for cls, _kind in DOMAIN_ERRORS}:
-        app.add_exception_handler(cls, _domain)
-    app.add_exception_handler(ApiError, _api_error)
-    app.add_exception_handler(RequestValidationError, _request_validation)
-    app.add_exception_handler(StarletteHTTPException, _http)
-    app.add_exception_handler(Exception, _unexpected)
+        app.add_exception_handler(cls, _for_pages(_domain))
+    app.add_exception_handler(ApiError, _for_pages(_api_error))
+    app.add_exception_handler(RateLimited, _for_pages(_rate_limited))
+    app.add_exception_handler(RequestValidationError, _for_pages(_request_validation))
+    app.add_exception_handler(StarletteHTTPException, _for_pages(_http))
+    app.add_exception_handler(Exception, _for_pages(_unexpected))
+    page_errors.install(app)
 
 
 _PROBLEM_SCHEMA: dict[str, Any] = {

@@ -1,57 +1,15 @@
-"""One transaction per request, committed before the response leaves."""
+"""API routers: transactional routes that document their problem responses."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
-from fastapi.routing import APIRoute
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter
 
 from api.errors import PROBLEM_RESPONSES
+from web.routing import SESSION, TransactionalRoute
 
-SESSION = "db_session"
-
-
-class TransactionalRoute(APIRoute):
-    """Commit the request's session when the endpoint succeeds, roll back otherwise, then close.
-
-    The commit happens here, before the response is returned to the server, so a client never
-    sees a success whose data failed to commit.
-    """
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def run(request: Request) -> Response:
-            try:
-                response = await handler(request)
-            except BaseException:
-                await _finish(request, commit=False)
-                raise
-            await _finish(request, commit=response.status_code < 400)
-            return response
-
-        return run
-
-
-async def _finish(request: Request, *, commit: bool) -> None:
-    session = request.scope.get(SESSION)
-    if session is None:
-        return
-    del request.scope[SESSION]
-
-    def done() -> None:
-        try:
-            if commit:
-                session.commit()
-            else:
-                session.rollback()
-        finally:
-            session.close()
-
-    await run_in_threadpool(done)
+__all__ = ["SESSION", "TransactionalRoute", "router"]
 
 
 def router(**kwargs: Any) -> APIRouter:

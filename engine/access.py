@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from engine import routing
 from engine.actors import Actor
+from engine.escalation import is_supervisor_role
 from engine.models import Case, CaseEvent, OpenTask
 
 
@@ -20,7 +21,10 @@ def visible_tasks(actor: Actor) -> Any:
         return false()
     conditions = []
     for role, org in actor.memberships:
-        conditions.append(and_(OpenTask.role == role,
+        # A supervisor also sees the overdue tasks escalated to their role (engine/escalation.py).
+        holds = or_(OpenTask.role == role, OpenTask.escalated_to == role) if is_supervisor_role(role) else (
+            OpenTask.role == role)
+        conditions.append(and_(holds,
                                or_(OpenTask.bound_org.is_(None), OpenTask.bound_org == org),
                                or_(OpenTask.assignee_id.is_(None), OpenTask.assignee_id == actor.user_id)))
     own_cases = select(Case.id).where(or_(Case.applicant_id == actor.user_id,

@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from engine import spiff, tracking
+from engine import access, directory, registry, spiff, tracking
 from engine.access import visible_cases
 from engine.actors import Actor
 from engine.directory import is_provider
-from engine.errors import CaseNotFound, InvalidInput, ProcessNotFound
+from engine.errors import CaseNotFound, InvalidInput, NotAllowed, ProcessNotFound
 from engine.models import Bundle, Case, CaseEvent, Incident, OpenTask, ProcessVersion
 from engine.routing import agency_of
 from engine.runtime import CaseHead, LoadedCase, Runtime
@@ -71,6 +71,81 @@ def start_case(
                 record=StepRecord(actor.username, "started", label=compiled.service.get("name", {}).get("id")))
     session.refresh(row)
     return StartedCase(row.id, number, pin, row.status, row.stage_id)
+
+
+@dataclass(frozen=True)
+class StartForm:
+    """What an application form needs: the service standard and its first form."""
+
+    process_key: str
+    version: int
+    service: dict[str, Any]
+    schema: dict[str, Any]
+    ui_schema: dict[str, Any] | None
+
+
+def start_form(session: Session, *, rt: Runtime, process_key: str) -> StartForm:
+    """Return the latest version's service standard and start form (with its UI schema)."""
+    found = rt.specs.latest(session, process_key)
+    if found is None:
+        raise ProcessNotFound(f"no service '{process_key}'")
+    version, compiled = found
+    path = str(compiled.service.get("start_form") or "")
+    schema = compiled.form(path) if path else None
+    ui = compiled.form(path.replace(".schema.json", ".uischema.json")) if path else None
+    return StartForm(process_key, version.version, compiled.service, schema or {"type": "object", "properties": {}},
+                     ui if isinstance(ui, dict) else None)
+
+
+def applicant_for(session: Session, *, actor: Actor, applicant_username: str | None) -> int | None:
+    """Decide whose application this is: the applicant's own, or one the front office files."""
+    if actor.platform_role == "applicant":
+        if applicant_username not in (None, "", actor.username):
+            raise NotAllowed("applicants apply for themselves only")
+        return actor.user_id
+    if not access.may_file_for_others(actor):
+        raise NotAllowed("only applicants and front-office officers can file applications")
+    if not applicant_username:
+        return None
+    user = directory.get_user(session, applicant_username)
+    if user.platform_role != "applicant":
+        raise NotAllowed(f"'{applicant_username}' is not an applicant account")
+    return user.id
+
+
+@dataclass(frozen=True)
+class DiagramState:
+    """A case's diagram with the elements to highlight: done, waiting now, and overdue."""
+
+    xml: str
+    done: list[str]
+    active: list[str]
+    overdue: list[str]
+
+
+def diagram_state(session: Session, *, case_id: int, now: datetime) -> DiagramState:
+    """Return the BPMN of the case's version with its completed, active and overdue user tasks."""
+    case = get_case(session, case_id)
+    version = session.get(ProcessVersion, case.process_version_id)
+    xml = registry.main_bpmn(session, key=case.process_key, version=version.version if version else 1)
+    done = sorted({e for e in session.scalars(select(CaseEvent.element_id).where(
+        CaseEvent.case_id == case_id, CaseEvent.action == "completed", CaseEvent.element_id.is_not(None))) if e})
+    open_rows = session.execute(select(OpenTask.element_id, OpenTask.due_at).where(OpenTask.case_id == case_id)).all()
+    overdue = sorted({el for el, due in open_rows if due is not None and due < now})
+    active = sorted({el for el, _due in open_rows} - set(overdue))
+    return DiagramState(xml.decode("utf-8") if isinstance(xml, bytes) else str(xml), done, active, overdue)
+
+
+def provider_choices(session: Session, *, rt: Runtime, process_key: str) -> dict[str, list[tuple[str, str]]]:
+    """Return, per start-form field that binds a provider firm, the firms one may choose (code, name)."""
+    found = rt.specs.latest(session, process_key)
+    if found is None:
+        raise ProcessNotFound(f"no service '{process_key}'")
+    choices: dict[str, list[tuple[str, str]]] = {}
+    for meta in found[1].tasks.values():
+        if meta.bind_organisation and meta.role and meta.bind_organisation not in choices:
+            choices[meta.bind_organisation] = directory.providers_of(session, agency_of(meta.role))
+    return choices
 
 
 def _check_bindings(session: Session, compiled: spiff.CompiledProcess, data: dict[str, Any]) -> None:

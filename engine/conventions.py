@@ -25,6 +25,8 @@ APPLICANT_ROLE = "applicant"
 # Data keys named by lane bindings and loop references: a plain name the sandbox can read.
 IDENTIFIER_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 CHANNELS = ("tatap_muka", "drive_thru", "terpadu", "daring")
+# A user task's `notify` property: what its opening tells the applicant (engine/notify.py).
+NOTIFY_MARKERS = ("sent_back", "payment_due", "none")
 
 _BRACKETED_ROLE = re.compile(r"\[\s*([^\[\]]+?)\s*\]\s*$")
 
@@ -203,6 +205,7 @@ SERVICE_KEYS = (
     "start_form",
     "requirements",
     "agencies",
+    "document",
 )
 AGENCY_KINDS = ("city_office", "vertical", "state_company", "private")
 _PROCESS_ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")

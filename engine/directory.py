@@ -104,6 +104,13 @@ def organisation_exists(session: Session, code: str, marketplace: str) -> bool:
     return agency is not None and (agency.code == marketplace or agency.parent_code == marketplace)
 
 
+def providers_of(session: Session, marketplace: str) -> list[tuple[str, str]]:
+    """Return the provider firms registered under a marketplace agency: (code, name), by name."""
+    rows = session.execute(select(Agency.code, Agency.name_id).where(Agency.parent_code == marketplace)
+                           .order_by(Agency.name_id))
+    return [(code, name) for code, name in rows]
+
+
 def is_provider(session: Session, code: str, marketplace: str) -> bool:
     """Tell whether `code` is a provider firm registered under the marketplace agency (not the agency itself)."""
     agency = session.scalar(select(Agency).where(Agency.code == code))

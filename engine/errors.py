@@ -94,6 +94,12 @@ class TaskNotForYourRole(EngineError):
 
 
 
+class NotAllowed(EngineError):
+    """The actor may not do this (for example, file an application for someone else)."""
+
+    code = "not_allowed"
+
+
 class InvalidInput(EngineError):
     """An argument is malformed (unknown channel, bad filter)."""
 

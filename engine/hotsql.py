@@ -31,6 +31,12 @@ STATEMENTS = {
     "state_delete": "DELETE FROM case_state WHERE case_id = :case_id AND task_id = :tid",
     "state_delete_owner": "DELETE FROM case_state WHERE case_id = :case_id AND owner = :owner",
     "task_delete": "DELETE FROM task WHERE id = :tid",
+    # A task leaving the open-task table keeps its times in task_span, for SLA figures.
+    "task_archive": (
+        "INSERT INTO task_span (task_id, case_id, process_key, element_id, name, role, agency, bound_org, "
+        "assignee_id, created_at, claimed_at, closed_at, due_at, completed, escalated_at) SELECT id, case_id, "
+        "process_key, element_id, name, role, agency, bound_org, assignee_id, created_at, claimed_at, :now, due_at, "
+        ":done, escalated_at FROM task WHERE id = :tid"),
     "task_insert": (
         "INSERT INTO task (id, case_id, process_key, element_id, name, lane, role, agency, bound_org, assignee_id, "
         "claimed_at, created_at, due_at, overdue) VALUES (:id, :case_id, :process_key, :element_id, :name, :lane, "
@@ -40,7 +46,8 @@ STATEMENTS = {
         "VALUES (:case_id, :at, :actor, :action, :task_id, :element_id, :label, :diff)"),
     "task_context": (
         "SELECT c.id, c.version, c.process_key, c.process_version_id, c.status, c.stage_id, c.stage_en, "
-        "c.bundle_id, t.element_id, t.name, t.role, t.bound_org, t.assignee_id, c.applicant_id, c.filed_by_id "
+        "c.bundle_id, t.element_id, t.name, t.role, t.bound_org, t.assignee_id, c.applicant_id, c.filed_by_id, "
+        "t.escalated_to "
         "FROM task t JOIN case_record c ON c.id = t.case_id WHERE t.id = :tid"),
     "case_head": (
         "SELECT id, version, process_key, process_version_id, status, stage_id, stage_en, bundle_id "

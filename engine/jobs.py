@@ -17,10 +17,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine import spiff
+from engine import documents, notify, spiff
 from engine.actors import SYSTEM
 from engine.db import transaction
+from engine.escalation import escalate_overdue
 from engine.models import Case, CaseEvent, Job, OpenTask
+from engine.notify_delivery import deliver
 from engine.outbound import OutboundCall
 from engine.runtime import Runtime
 from engine.steps import StepRecord, record_step
@@ -58,8 +60,13 @@ def run_job(session: Session, *, rt: Runtime, job_id: int, worker: str) -> None:
         fire_timer(session, rt=rt, case_id=job.case_id, task_id=job.task_id)
     elif job.kind == "overdue_scan":
         flag_overdue(session, now=rt.clock())
+        escalate_overdue(session, now=rt.clock())
+    elif job.kind == documents.JOB_KIND and job.case_id is not None:
+        documents.issue_for_case(session, rt=rt, case_id=job.case_id)
     elif job.kind == "outbound" and job.payload is not None:
         send_outbound(session, rt=rt, job=job)
+    elif job.kind in notify.JOB_KINDS and not deliver(session, rt=rt, job=job):
+        return  # retried later or given up: deliver() has set the job's status
     elif job.kind == "message" and job.payload is not None and pass_message(session, rt=rt, job=job) == 0:
         # Nobody waits for it yet: keep it until a case of the bundle starts waiting (see steps).
         job.status, job.locked_until = "parked", None
@@ -124,6 +131,7 @@ def flag_overdue(session: Session, *, now: datetime) -> int:
     session.execute(insert(CaseEvent), [
         {"case_id": r.case_id, "at": now, "actor": "system", "action": "overdue", "task_id": r.id,
          "element_id": r.element_id, "label": r.name, "diff": None} for r in late])
+    notify.on_overdue(session, task_ids=[r.id for r in late], now=now)
     return len(late)
 
 

@@ -21,6 +21,7 @@ from jsonschema.exceptions import SchemaError
 
 from engine import conventions as cv
 from engine.conventions import BPMN_NS, CAMUNDA_NS, NSMAP, UNSUPPORTED_ELEMENTS
+from engine.document_spec import document_problems
 from engine.errors import Problem, UnsafeXml
 from engine.lint_diagram import (
     bpmn_tag,
@@ -32,6 +33,7 @@ from engine.lint_diagram import (
     reachability_problems,
     split_tag,
 )
+from engine.notify_templates import template_problems
 from engine.package import Package
 from engine.xmlsafe import parse_xml
 
@@ -87,8 +89,10 @@ def lint_package(package: Package) -> list[Problem]:
         report.extend(expression_problems(doc.name, doc.root))
         report.extend(reachability_problems(doc.name, doc.root))
     _check_lanes(bpmn, report)
+    report.extend(document_problems(package, service, [(doc.name, doc.root) for doc in bpmn]))
     report.extend(call_problems([(doc.name, doc.root) for doc in bpmn]))
     _check_other_forms(package, report)
+    report.extend(template_problems(package))
     _check_decisions(bpmn, dmn, report)
     for doc in dmn:
         report.extend(dmn_problems(doc.name, doc.root))
@@ -332,6 +336,11 @@ def _check_task_properties(package: Package, doc: Document, task: Any, report: R
     if sla is not None and not (sla.isascii() and sla.isdecimal() and int(sla) > 0):
         report.error(
             doc.name, task_id, f"user task '{task_id}': slaDays '{sla}' must be a whole number of working days above 0"
+        )
+    marker = props.get("notify")
+    if marker is not None and marker not in cv.NOTIFY_MARKERS:
+        report.error(
+            doc.name, task_id, f"user task '{task_id}': notify '{marker}' must be one of {', '.join(cv.NOTIFY_MARKERS)}"
         )
 
 

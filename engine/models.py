@@ -128,7 +128,11 @@ class Case(Base):
     """One application: a running (or finished) instance of a process version."""
 
     __tablename__ = "case_record"
-    __table_args__ = (Index("ix_case_record_status_process", "status", "process_key"),)
+    __table_args__ = (
+        Index("ix_case_record_status_process", "status", "process_key"),
+        # Walk-in cases an officer filed: the inbox's own-cases condition and the staff case search.
+        Index("ix_case_record_filed_by_applicant", "filed_by_id", "applicant_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tracking_number: Mapped[str] = mapped_column(String(16), unique=True)
@@ -190,12 +194,68 @@ class OpenTask(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set once by the overdue scan: the supervisor role (`agency.supervisor`) that may now take it too.
+    escalated_to: Mapped[str | None] = mapped_column(String(130))
+    escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class TaskSpan(Base):
+    """Read model: a user task that left the open-task table, with when it opened, was claimed and closed."""
+
+    __tablename__ = "task_span"
+    __table_args__ = (
+        Index("ix_task_span_process_closed", "process_key", "closed_at"),
+        Index("ix_task_span_agency_closed", "agency", "closed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id", ondelete="CASCADE"), index=True)
+    process_key: Mapped[str] = mapped_column(String(120))
+    element_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(130))
+    agency: Mapped[str] = mapped_column(String(64))
+    bound_org: Mapped[str | None] = mapped_column(String(64))
+    assignee_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # False when the task went away without being completed (a boundary timer, a cancelled case).
+    completed: Mapped[bool] = mapped_column(Boolean, default=True)
+    escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class SurveyResponse(Base):
+    """One applicant's answers to the satisfaction survey (SKM) on one completed case: nine scores 1-4."""
+
+    __tablename__ = "survey_response"
+    __table_args__ = (Index("ix_survey_response_process_submitted", "process_key", "submitted_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id", ondelete="CASCADE"), unique=True)
+    process_key: Mapped[str] = mapped_column(String(120))
+    u1: Mapped[int] = mapped_column(Integer)
+    u2: Mapped[int] = mapped_column(Integer)
+    u3: Mapped[int] = mapped_column(Integer)
+    u4: Mapped[int] = mapped_column(Integer)
+    u5: Mapped[int] = mapped_column(Integer)
+    u6: Mapped[int] = mapped_column(Integer)
+    u7: Mapped[int] = mapped_column(Integer)
+    u8: Mapped[int] = mapped_column(Integer)
+    u9: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(5), default="id")
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class CaseEvent(Base):
     """Append-only history of a case: who did what, when, with which data change."""
 
     __tablename__ = "case_event"
+    # The cases an officer acted on (staff case search).
+    __table_args__ = (Index("ix_case_event_actor_case", "actor", "case_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id", ondelete="CASCADE"), index=True)
@@ -257,3 +317,97 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(255))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class StoredFile(Base):
+    """One upload or issued document in the content-addressed file store (bytes live on disk by sha256)."""
+
+    __tablename__ = "stored_file"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_record.id", ondelete="SET NULL"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class IssuedDocument(Base):
+    """The product of a case (a permit, a certificate): its signed PDF and the facts the public may verify."""
+
+    __tablename__ = "issued_document"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # One product per case: a re-run job finds the row and issues nothing more.
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id", ondelete="CASCADE"), unique=True)
+    process_key: Mapped[str] = mapped_column(String(120), index=True)
+    title_id: Mapped[str] = mapped_column(String(255))
+    title_en: Mapped[str] = mapped_column(String(255))
+    number: Mapped[str] = mapped_column(String(120))
+    holder: Mapped[str] = mapped_column(String(255), default="")
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    file_id: Mapped[int] = mapped_column(ForeignKey("stored_file.id"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(Text)
+    key_id: Mapped[str] = mapped_column(String(64))
+    verify_code: Mapped[str] = mapped_column(String(32), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+    revoked_by: Mapped[str | None] = mapped_column(String(120))
+
+
+class WebhookSubscription(Base):
+    """A partner system's subscription to an agency's case events, delivered as signed POSTs."""
+
+    __tablename__ = "webhook_subscription"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_code: Mapped[str] = mapped_column(String(64), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    # The shared signing secret must be readable to sign, so it is sealed (encrypted) with a key
+    # derived from MPP_SECRET_KEY rather than hashed; the API shows it once.
+    secret_sealed: Mapped[str] = mapped_column(Text)
+    secret_hint: Mapped[str] = mapped_column(String(8))
+    events: Mapped[list[str]] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Notification(Base):
+    """One delivery of one case event: an e-mail to a person or a POST to a webhook subscription."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True)
+    event_id: Mapped[str] = mapped_column(String(36), index=True)
+    event: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_record.id", ondelete="CASCADE"), index=True)
+    subscription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("webhook_subscription.id", ondelete="CASCADE"), index=True)
+    recipient: Mapped[str] = mapped_column(String(2000))
+    language: Mapped[str] = mapped_column(String(5), default="id")
+    context: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class NotificationAttempt(Base):
+    """One try at delivering a notification: sent, skipped or failed, with the reason."""
+
+    __tablename__ = "notification_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notification.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(16))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -73,10 +73,12 @@ def may_work_on(
     user_id: int,
     memberships: set[tuple[str, str]],
     applicant_id: int | None,
+    task_escalated_to: str | None = None,
 ) -> bool:
     """Tell whether a user may see and complete a task, from their (role, organisation) pairs.
 
     `applicant_id` is the case's applicant, or its filer when it was filed for a walk-in.
+    An overdue task escalated to a supervisor role is open to that role too (same organisation rule).
     """
     if task_assignee is not None and task_assignee != user_id:
         return False
@@ -84,7 +86,7 @@ def may_work_on(
         # A walk-in case has no applicant account: its filer (front office) acts for them.
         return applicant_id == user_id
     for role, org in memberships:
-        if role != task_role:
+        if role != task_role and (task_escalated_to is None or role != task_escalated_to):
             continue
         if task_bound_org is None or org == task_bound_org:
             return True

@@ -31,14 +31,28 @@ class Settings(BaseSettings):
     processes_dir: Path = ROOT / "processes"
     files_dir: Path = ROOT / "var" / "files"
     outbox_dir: Path = ROOT / "var" / "outbox"
+    max_file_bytes: int = 10 * 1024 * 1024
+    signing_key_file: Path = ROOT / "var" / "signing.key"
+    public_url: str = "http://127.0.0.1:8000"
     secret_key: SecretStr = Field(default_factory=_local_secret)
     token_minutes: int = 60
+    web_session_minutes: int = 480
+    cookie_secure: bool = False
     case_cache_size: int = 2000
     script_timeout_s: float = 0.5
     engine_step_budget: int = 10_000
     worker_poll_s: float = 1.0
     job_lease_s: int = 60
     sqlite_synchronous: str = "NORMAL"
+    # Notifications (docs/operations.md): with no SMTP host, e-mails are recorded as skipped.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_from: str = "MPP <noreply@localhost>"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    notify_timeout_s: float = 10.0
+    notify_max_attempts: int = 6
 
 
 @lru_cache

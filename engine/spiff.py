@@ -53,6 +53,7 @@ class TaskMeta:
     sla_days: int | None
     stage: str | None
     stage_en: str | None
+    notify: str | None = None  # a notification marker (engine/notify.py)
 
 
 @dataclass
@@ -154,6 +155,7 @@ def _task_meta(process_id: str, spec: Any, routing: _Routing) -> TaskMeta:
         sla_days=int(sla) if sla and sla.isdigit() else None,
         stage=props.get("stage"),
         stage_en=props.get("stageEn"),
+        notify=props.get("notify"),
     )
 
 
@@ -396,6 +398,12 @@ def end_event_reached(workflow: Any) -> str | None:
         return None
     last = max(ends, key=lambda t: t.last_state_change)
     return str(last.task_spec.bpmn_name or last.task_spec.name)
+
+
+def end_event_id(workflow: Any) -> str | None:
+    """Return the element id of the last end event the main process completed."""
+    ends = [t for t in workflow.tasks.values() if isinstance(t.task_spec, EndEvent) and t.state == TaskState.COMPLETED]
+    return str(max(ends, key=lambda t: t.last_state_change).task_spec.bpmn_id) if ends else None
 
 
 def case_data(workflow: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, insert, update
 from sqlalchemy.orm import Session
 
-from engine import directory, hotsql, outbound, routing, spiff, state
+from engine import directory, documents, hotsql, notify, outbound, routing, spiff, state
 from engine.models import Incident, Job
 from engine.routing import RoutingError
 from engine.runtime import LoadedCase, Runtime
@@ -56,9 +56,11 @@ def _route(session: Session, loaded: LoadedCase, task: spiff.ReadyTask) -> routi
 
 
 def _sync_tasks(session: Session, rt: Runtime, loaded: LoadedCase, ready: list[spiff.ReadyTask],
-                now: datetime) -> None:
+                now: datetime, done_task: str | None = None) -> None:
     open_now = {t.task_id for t in ready}
-    hotsql.execute_many(session, "task_delete", [{"tid": tid} for tid in loaded.open_before - open_now])
+    gone = loaded.open_before - open_now
+    hotsql.execute_many(session, "task_archive", [{"tid": tid, "now": now, "done": tid == done_task} for tid in gone])
+    hotsql.execute_many(session, "task_delete", [{"tid": tid} for tid in gone])
     rows = []
     for task in ready:
         if task.task_id in loaded.open_before:
@@ -183,8 +185,9 @@ def record_step(
     values = _status(loaded, ready, incident, now)
     # The version check comes first: a lost race writes nothing else.
     version = rt.save_state(session, loaded, changes, values | {"data": after})
+    notify.on_step(session, rt, loaded, ready=ready, action=record.action, values=values, data=after)
     if not incident:
-        _sync_tasks(session, rt, loaded, ready, now)
+        _sync_tasks(session, rt, loaded, ready, now, record.task_id if record.action == "completed" else None)
         _sync_timers(session, loaded, now)
         _queue_outbound(session, loaded, now)
         _queue_messages(session, loaded, thrown, now)
@@ -200,6 +203,8 @@ def record_step(
                              label=result.error_message))
     elif values["status"] == "completed":
         events.append(_event(case_id, now, "system", "completed", label=values["outcome"]))
+        documents.queue_issue(session, case_id=case_id, service=loaded.compiled.service,
+                              end_event=spiff.end_event_id(loaded.workflow), now=now)
     hotsql.execute_many(session, "event_insert", events)
     loaded.row.status = values["status"]
     return version

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, func, select, update
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from engine import hotsql, routing, spiff
@@ -63,13 +64,37 @@ def list_tasks(
     return list(session.scalars(stmt.limit(limit).offset(offset))), total
 
 
+@dataclass(frozen=True)
+class QueueCount:
+    """One work queue of an officer: a role in an agency, with its open and overdue tasks."""
+
+    role: str
+    agency: str
+    total: int
+    overdue: int
+
+
+def queue_counts(session: Session, *, actor: Actor, now: datetime) -> list[QueueCount]:
+    """Return the actor's queues (per role) with open and overdue counts, queues with overdue work first."""
+    late = sql_case((and_(OpenTask.due_at.is_not(None), OpenTask.due_at < now), 1), else_=0)
+    rows = session.execute(select(OpenTask.role, OpenTask.agency, func.count(), func.sum(late))
+                           .where(visible_tasks(actor)).group_by(OpenTask.role, OpenTask.agency))
+    counts = [QueueCount(role, agency, int(total), int(overdue or 0)) for role, agency, total, overdue in rows]
+    # Every role the actor holds is a queue, even an empty one: "nothing to do" is an answer too.
+    shown = {q.role for q in counts}
+    counts += [QueueCount(role, routing.agency_of(role), 0, 0) for role in sorted({r for r, _ in actor.memberships})
+               if role not in shown and role != routing.APPLICANT_ROLE]
+    return sorted(counts, key=lambda q: (-q.overdue, -q.total, q.role, q.agency))
+
+
 def _task_for(session: Session, task_id: str, actor: Actor) -> tuple[OpenTask, Case]:
     task = session.get(OpenTask, task_id)
     if task is None:
         raise _missing(session, task_id)
     case = session.get(Case, task.case_id)
     assert case is not None  # noqa: S101 - the foreign key guarantees it
-    _authorize(_AuthRow(task.role, task.bound_org, task.assignee_id, case.applicant_id, case.filed_by_id), actor)
+    _authorize(_AuthRow(task.role, task.bound_org, task.assignee_id, case.applicant_id, case.filed_by_id,
+                        task.escalated_to), actor)
     return task, case
 
 
@@ -80,6 +105,7 @@ class _AuthRow:
     assignee_id: int | None
     applicant_id: int | None
     filed_by_id: int | None
+    escalated_to: str | None = None
 
 
 def get_task(session: Session, *, rt: Runtime, task_id: str, actor: Actor) -> TaskDetail:
@@ -138,7 +164,8 @@ def _missing(session: Session, task_id: str) -> Exception:
 def _authorize(row: Any, actor: Actor) -> None:
     applicant = row.applicant_id if row.applicant_id is not None else row.filed_by_id
     kwargs = {"task_role": row.role, "task_bound_org": row.bound_org, "user_id": actor.user_id or -1,
-              "memberships": set(actor.memberships), "applicant_id": applicant}
+              "memberships": set(actor.memberships), "applicant_id": applicant,
+              "task_escalated_to": getattr(row, "escalated_to", None)}
     if routing.may_work_on(task_assignee=row.assignee_id, **kwargs):
         return
     if row.assignee_id is not None and routing.may_work_on(task_assignee=None, **kwargs):

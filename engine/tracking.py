@@ -130,6 +130,21 @@ def _bundle_status(session: Session, bundle: Bundle) -> PublicStatus:
                         sorted({a for p in parts for a in p.held_by}), max(dates) if dates else None, timeline, parts)
 
 
+def case_id_of(session: Session, *, number: str) -> int | None:
+    """Return the id of the case with this tracking number (not bundles), or None."""
+    return session.scalar(select(Case.id).where(Case.tracking_number == normalise(number)))
+
+
+def status_by_number(session: Session, *, number: str) -> PublicStatus | None:
+    """Return the public status of a case or bundle whose PIN the caller has already proved."""
+    normal = normalise(number)
+    case = session.scalar(select(Case).where(Case.tracking_number == normal))
+    if case is not None:
+        return _case_status(session, case)
+    bundle = session.scalar(select(Bundle).where(Bundle.tracking_number == normal))
+    return _bundle_status(session, bundle) if bundle is not None else None
+
+
 def public_status(session: Session, *, number: str, pin: str, secret: str) -> PublicStatus | None:
     """Return the public status when the number and PIN match; None otherwise, whichever is wrong."""
     normal = normalise(number)

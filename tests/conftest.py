@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from api.context import AppContext, build_context
 from engine import fastflow
 from engine.db import make_engine
 from engine.schema import upgrade
 from engine.settings import Settings
+from web.context import AppContext, build_context
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every fast task query of the engine is checked against SpiffWorkflow's own tree walk.

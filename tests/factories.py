@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from api.context import AppContext
 from engine import directory, package, registry
 from engine.actors import Actor, actor_for
 from engine.cases import StartedCase, start_case
@@ -18,6 +17,7 @@ from engine.errors import TaskNotForYourRole
 from engine.jobs import ensure_overdue_scan, run_due_jobs
 from engine.models import Case, CaseEvent, OpenTask
 from engine.tasks import complete_task, list_tasks
+from web.context import AppContext
 
 ROOT = Path(__file__).resolve().parent.parent
 PBG = ROOT / "processes" / "pbg"

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select, text
 
-from api.context import AppContext, build_context
 from engine import backup
 from engine.backup import BackupFailed, backup_database, libpq_url, restore_database
 from engine.db import make_engine, transaction
@@ -19,6 +18,7 @@ from engine.models import Case
 from tests.conftest import ROOT, FakeClock
 from tests.factories import PBG, Driver, add_provider, deploy, make_user, pbg_application
 from tests.processes.test_pbg import DRAWINGS
+from web.context import AppContext, build_context
 
 
 def _history(d: Driver, case_id: int) -> list[tuple[str, str | None, str]]:

@@ -9,10 +9,10 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.bootstrap import DEMO_PASSWORD, deploy_folder, seed_demo
-from api.context import AppContext
-from api.ratelimit import login_limiter, track_limiter
 from engine.db import transaction
 from tests.conftest import ROOT
+from web.context import AppContext
+from web.ratelimit import login_limiter, track_limiter
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from api.bootstrap import DEMO_PASSWORD
-from api.context import AppContext
 from api.security import create_token
+from web.context import AppContext
 
 Login = Callable[[str], dict[str, str]]
 PROBLEM = "application/problem+json"

@@ -53,9 +53,12 @@ def assert_problem(response: Response, status: int, slug: str) -> dict[str, obje
 
 
 def test_unknown_route_is_a_404_problem(client: TestClient, login: Login) -> None:
-    for path in ("/api/nothing-here", "/api/cases/1/nothing", "/no/such/page"):
+    for path in ("/api/nothing-here", "/api/cases/1/nothing"):
         body = assert_problem(client.get(path), 404, "not-found")
         assert body["instance"] == path
+    page = client.get("/no/such/page")  # outside /api: the same error as a page for people
+    assert (page.status_code, page.headers["content-type"]) == (404, "text/html; charset=utf-8")
+    assert "Tidak ditemukan" in page.text
     assert_problem(client.get("/api/nothing-here", headers=login("admin")), 404, "not-found")
 
 

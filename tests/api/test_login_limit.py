@@ -14,11 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.context import build_context
-from api.ratelimit import login_limiter
 from engine.db import transaction
 from engine.directory import create_user
 from engine.settings import Settings
+from web.context import build_context
+from web.ratelimit import login_limiter
 
 PASSWORD = "benar-sekali-2026"
 

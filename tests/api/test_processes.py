@@ -10,11 +10,11 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import select
 
-from api.context import AppContext
 from engine.models import AuditEntry
 from engine.package import from_path
 from tests.factories import PBG, pbg_application
 from tests.packages import simple_package
+from web.context import AppContext
 
 Login = Callable[[str], dict[str, str]]
 PROBLEM = "application/problem+json"

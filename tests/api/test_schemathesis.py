@@ -17,10 +17,10 @@ from schemathesis.checks import (
 
 from api.app import create_app
 from api.bootstrap import DEMO_PASSWORD, deploy_folder, seed_demo
-from api.context import build_context
-from api.ratelimit import login_limiter, track_limiter
 from engine.db import transaction
 from engine.settings import Settings
+from web.context import build_context
+from web.ratelimit import login_limiter, track_limiter
 
 ROOT = Path(__file__).resolve().parents[2]
 _tmp = tempfile.mkdtemp(prefix="mpp-schemathesis-")

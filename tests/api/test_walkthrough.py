@@ -15,7 +15,7 @@ import pytest
 import uvicorn
 
 from api.app import create_app
-from api.context import AppContext
+from web.context import AppContext
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from api.context import AppContext
 from engine.actors import Actor
 from engine.bundles import start_bundle
 from engine.db import transaction
@@ -15,6 +14,7 @@ from engine.tracking import public_status
 from forms.validation import FormInvalid
 from tests.factories import Driver, deploy, make_user
 from tests.packages import message_package
+from web.context import AppContext
 
 
 def _bundle(ctx: AppContext, actor: object, services: list[tuple[str, dict[str, int]]]) -> object:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from api.context import AppContext
 from engine import state
 from tests.factories import PBG, Driver, add_provider, deploy, make_user, pbg_application
+from web.context import AppContext
 
 
 def test_fast_task_encoding_matches_the_serializer_for_every_task(ctx: AppContext) -> None:

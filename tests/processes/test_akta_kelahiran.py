@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from api.context import AppContext
 from engine.actors import Actor
 from engine.db import transaction
 from engine.errors import InvalidInput, TaskNotForYourRole
 from engine.messages import deliver_message
 from tests.conftest import ROOT, FakeClock
 from tests.factories import Driver, deploy, make_user
+from web.context import AppContext
 
 AKTA = ROOT / "processes" / "akta_kelahiran"
 APPLICATION = {"nama_bayi": "Sekar Ayu", "tanggal_lahir": "2026-02-20", "tempat_lahir": "Yogyakarta",

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from api.context import AppContext
 from engine.actors import Actor
 from engine.bundles import StartedBundle, start_bundle
 from engine.db import transaction
@@ -15,6 +14,7 @@ from engine.errors import InvalidInput, TaskNotForYourRole
 from engine.tracking import public_status
 from tests.conftest import FakeClock
 from tests.factories import ROOT, Driver, add_provider, deploy, make_user
+from web.context import AppContext
 
 JASA = ROOT / "processes" / "jasa_perencana"
 KIOS = ROOT / "processes" / "izin_mendirikan_kios"

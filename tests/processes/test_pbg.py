@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from api.context import AppContext
 from engine.actors import Actor
 from engine.errors import TaskNotForYourRole
 from tests.conftest import FakeClock
 from tests.factories import PBG, Driver, add_provider, deploy, make_user, pbg_application
+from web.context import AppContext
 
 
 @dataclass

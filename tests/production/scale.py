@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import contextlib
 import ctypes
 import json
@@ -730,7 +731,9 @@ def run_scale(url: str, cases: int = 500, clients: int = 32, kill: bool = True, 
             finally:
                 await api.close()
 
-        driver = asyncio.run(scenario())
+        # A fresh loop in its own thread: the test process may already run one (Playwright's sync API).
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            driver = pool.submit(asyncio.run, scenario()).result()
 
         mark = time.perf_counter()
         report["db"] = check_database(engine, driver.known)

@@ -6,11 +6,17 @@ import threading
 import time
 from collections import deque
 
-from api.errors import RATE_LIMITED, ApiError
+
+class RateLimited(Exception):
+    """Too many attempts for one key; try again after `retry_after` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many attempts; try again in {retry_after} s")
+        self.retry_after = retry_after
 
 
 class Limiter:
-    """Allow `limit` hits per `window_s` seconds for each key; raise 429 beyond."""
+    """Allow `limit` hits per `window_s` seconds for each key; raise RateLimited beyond."""
 
     def __init__(self, limit: int, window_s: float) -> None:
         self.limit, self.window_s = limit, window_s
@@ -28,7 +34,7 @@ class Limiter:
                 hits.popleft()
             if len(hits) >= self.limit:
                 retry = int(hits[0] + self.window_s - now) + 1
-                raise ApiError(RATE_LIMITED, f"too many attempts; try again in {retry} s", {"Retry-After": str(retry)})
+                raise RateLimited(retry)
 
     def record(self, key: str) -> None:
         """Count one attempt for `key`."""

@@ -1,0 +1,69 @@
+"""Public tracking: tracking number and PIN once, then the case's plain-language timeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from engine import access, documents, tracking
+from web.deps import ContextDep, CsrfForm, OptionalPageActor, SessionDep
+from web.grants import grant, tracking_granted
+from web.ratelimit import RateLimited, track_limiter
+from web.routing import TransactionalRoute
+from web.session import language
+from web.templates import Pages, pick
+
+routes = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
+pages = Pages(Path(__file__).resolve().parent / "templates")
+
+
+@routes.get("/lacak")
+def track_form(request: Request, actor: OptionalPageActor) -> Response:
+    """Ask for the tracking number and PIN."""
+    return pages.render(request, "track_form.html", {"number": request.query_params.get("nomor", "")})
+
+
+@routes.post("/lacak")
+def track_check(request: Request, session: SessionDep, ctx: ContextDep, form: CsrfForm,
+                actor: OptionalPageActor) -> Response:
+    """Check the number and PIN (the same answer whichever is wrong) and open the case's page."""
+    number = str(form.get("number") or "").strip().upper()
+    pin = str(form.get("pin") or "").strip()
+    lang = language(request)
+    try:
+        track_limiter.hit(f"track:{request.client.host if request.client else 'unknown'}")
+    except RateLimited as exc:
+        message = pick(lang, f"Terlalu banyak percobaan; coba lagi dalam {exc.retry_after} detik.",
+                       f"Too many attempts; try again in {exc.retry_after} s.")
+        return pages.render(request, "track_form.html", {"number": number, "error": message}, status=429)
+    found = (tracking.public_status(session, number=number, pin=pin, secret=ctx.settings.secret_key.get_secret_value())
+             if number and pin else None)
+    if found is None:
+        message = pick(lang, "Nomor lacak atau PIN tidak cocok. Periksa kembali bukti permohonan Anda.",
+                       "The tracking number or PIN does not match. Check your application receipt.")
+        return pages.render(request, "track_form.html", {"number": number, "error": message}, status=404)
+    response = RedirectResponse(f"/lacak/{found.tracking_number}", status_code=303)
+    grant(request, response, found.tracking_number)
+    return response
+
+
+def _owns(session: SessionDep, actor: OptionalPageActor, number: str) -> bool:
+    """Tell whether the logged-in user may read this case anyway (its applicant, or its staff)."""
+    if actor is None:
+        return False
+    case_id = tracking.case_id_of(session, number=number)
+    return case_id is not None and access.may_view_case(session, actor, case_id)
+
+
+@routes.get("/lacak/{number}")
+def track_page(request: Request, number: str, session: SessionDep, actor: OptionalPageActor) -> Response:
+    """Show status, current stage, who holds it, expected date and the timeline."""
+    if not (tracking_granted(request, number) or _owns(session, actor, number)):
+        return RedirectResponse(f"/lacak?nomor={tracking.normalise(number)}", status_code=303)
+    found = tracking.status_by_number(session, number=number)
+    if found is None:
+        return RedirectResponse("/lacak", status_code=303)
+    issued = documents.list_for_tracking(session, tracking_number=found.tracking_number)
+    return pages.render(request, "track.html", {"s": found, "documents": issued, "number": found.tracking_number})

@@ -1,0 +1,1 @@
+"""Shared web plumbing for the API and the page packages: context, sessions, CSRF, templates, static files."""

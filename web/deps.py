@@ -1,0 +1,125 @@
+"""Dependencies shared by the JSON API and the pages, as `Annotated` aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from engine.actors import Actor, actor_for
+from engine.models import User
+from engine.runtime import Runtime
+from web.context import AppContext
+from web.routing import SESSION
+from web.session import csrf_ok, read_session
+
+
+class LoginRequired(Exception):
+    """A page needs a logged-in user; the handler redirects to the login page."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__("login required")
+        self.next_url = next_url
+
+
+class PageForbidden(Exception):
+    """The logged-in user may not open this page."""
+
+    def __init__(self, message_id: str, message_en: str) -> None:
+        super().__init__(message_en)
+        self.message_id, self.message_en = message_id, message_en
+
+
+class CsrfFailed(Exception):
+    """A form came without the page's CSRF token (or with a foreign one)."""
+
+
+def get_context(request: Request) -> AppContext:
+    """Return the application context the app was built with."""
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+ContextDep = Annotated[AppContext, Depends(get_context)]
+
+
+def get_session(request: Request, ctx: ContextDep) -> Session:
+    """Open the request's session; the transactional route commits and closes it."""
+    session = request.scope.get(SESSION)
+    if session is None:
+        session = ctx.sessions()
+        request.scope[SESSION] = session
+    return session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_runtime(ctx: ContextDep) -> Runtime:
+    """Return the engine runtime."""
+    return ctx.rt
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def optional_page_actor(request: Request, session: SessionDep) -> Actor | None:
+    """Return the actor of the session cookie's user, or None for a visitor."""
+    user_id = read_session(request).user_id
+    user = session.get(User, user_id) if user_id is not None else None
+    if user is None or not user.active:
+        return None
+    actor = actor_for(session, user)
+    request.scope["mpp.actor"] = actor
+    return actor
+
+
+OptionalPageActor = Annotated[Actor | None, Depends(optional_page_actor)]
+
+
+def page_actor(request: Request, actor: OptionalPageActor) -> Actor:
+    """Return the logged-in actor; send a visitor to the login page and back here after."""
+    if actor is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(quote(target, safe="/?=&"))
+    return actor
+
+
+PageActor = Annotated[Actor, Depends(page_actor)]
+
+
+def _require(*roles: str) -> Any:
+    def check(actor: PageActor) -> Actor:
+        if actor.platform_role not in roles:
+            raise PageForbidden("Halaman ini tidak tersedia untuk akun Anda.",
+                                "This page is not available to your account.")
+        return actor
+
+    return Depends(check)
+
+
+StaffPageActor = Annotated[Actor, _require("admin", "analyst", "officer")]
+ModelerPageActor = Annotated[Actor, _require("admin", "analyst")]
+AdminPageActor = Annotated[Actor, _require("admin")]
+
+
+async def csrf_form(request: Request) -> FormData:
+    """Parse the POSTed form and check its CSRF token (field `csrf_token` or header X-CSRF-Token)."""
+    form = await request.form()
+    submitted = form.get("csrf_token") or request.headers.get("x-csrf-token")
+    if not csrf_ok(request, submitted if isinstance(submitted, str) else None):
+        raise CsrfFailed
+    return form
+
+
+async def csrf_header(request: Request) -> None:
+    """Check the X-CSRF-Token header of a fetch() call against the cookie."""
+    if not csrf_ok(request, request.headers.get("x-csrf-token")):
+        raise CsrfFailed
+
+
+CsrfForm = Annotated[FormData, Depends(csrf_form)]
+CsrfHeader = Annotated[None, Depends(csrf_header)]

@@ -1,0 +1,68 @@
+"""What the staff and applicant task pages share: storing uploads and completing a task from a form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
+
+from engine import filestore, tasks
+from engine.actors import Actor
+from engine.runtime import Runtime
+from forms.validation import FormInvalid
+from web.jsonform import errors_by_field, read_form
+
+
+@dataclass
+class Submitted:
+    """The outcome of a posted task form: the case moved on, or the errors to show."""
+
+    data: dict[str, Any]
+    errors: dict[str, str] = field(default_factory=dict)
+    completed: tasks.Completed | None = None
+
+
+async def store_uploads(session: Session, *, rt: Runtime, actor: Actor, data: dict[str, Any],
+                        uploads: dict[str, list[UploadFile]], lang: str) -> dict[str, str]:
+    """Store each uploaded file, add its reference to its field's list; return refusals per field."""
+    errors: dict[str, str] = {}
+    for name, files in uploads.items():
+        for upload in files:
+            try:
+                row = filestore.store(session, settings=rt.settings, data=await upload.read(),
+                                      filename=upload.filename or "berkas", content_type=upload.content_type,
+                                      uploaded_by=actor.user_id)
+            except filestore.FileRejected as exc:
+                errors[name] = f"{upload.filename}: {exc.message_en if lang == 'en' else exc.message_id}"
+                continue
+            data.setdefault(name, []).append(filestore.ref(row.id))
+    return errors
+
+
+async def submit_task(session: Session, *, rt: Runtime, actor: Actor, detail: tasks.TaskDetail, form: FormData,
+                      lang: str) -> Submitted:
+    """Read a task form, store its files and complete the task; on refusal write nothing but the files."""
+    data, uploads = read_form(detail.schema or {}, detail.ui_schema, form)
+    errors = await store_uploads(session, rt=rt, actor=actor, data=data, uploads=uploads, lang=lang)
+    if errors:
+        session.commit()  # keep the files that did upload, so they need not be sent again
+        return Submitted(data, errors)
+    try:
+        with session.begin_nested():
+            done = tasks.complete_task(session, rt=rt, task_id=detail.task.id, actor=actor, data=data)
+            filestore.link_case_files(session, case_id=done.case_id, data=data, actor=actor)
+    except FormInvalid as exc:
+        session.commit()
+        return Submitted(data, errors_by_field(exc.field_errors, lang=lang))
+    except filestore.FileRejected as exc:
+        session.commit()
+        return Submitted(data, {"(form)": exc.message_en if lang == "en" else exc.message_id})
+    return Submitted(data, completed=done)
+
+
+def initial_values(detail: tasks.TaskDetail) -> dict[str, Any]:
+    """Prefill a task form with what the case already holds for its fields (a revision edits them)."""
+    props = (detail.schema or {}).get("properties") or {}
+    return {name: detail.case.data[name] for name in props if name in detail.case.data}
