@@ -1,0 +1,32 @@
+"""The applicant's download of an issued document, from the tracking page."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from engine import documents, tracking
+from web.deps import ContextDep, OptionalPageActor, SessionDep
+from web.errors import error_page
+from web.grants import tracking_granted
+from web.routing import TransactionalRoute
+
+routes = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
+
+
+@routes.get("/lacak/{number}/dokumen/{document_id}")
+def download(request: Request, number: str, document_id: int, session: SessionDep, ctx: ContextDep,
+             actor: OptionalPageActor) -> Response:
+    """Serve a case's signed PDF to whoever proved its PIN (or may read the case when logged in)."""
+    normal = tracking.normalise(number)
+    allowed = tracking_granted(request, normal) or (
+        actor is not None and documents.may_download(session, actor=actor, document_id=document_id))
+    if not allowed:
+        return RedirectResponse(f"/lacak?nomor={normal}", status_code=303)
+    row = documents.tracked_document(session, tracking_number=normal, document_id=document_id)
+    if row is None:  # not this case's document: the same page whether it exists or not
+        return error_page(request, 404, "Dokumen tidak ditemukan", "Document not found")
+    _row, data = documents.document_pdf(session, settings=ctx.settings, document_id=row.id)
+    return Response(data, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{row.process_key}-{normal}.pdf"',
+        "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})

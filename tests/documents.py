@@ -1,0 +1,88 @@
+"""Drive a PBG case to its issued document (shared by the engine, API and browser tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine import directory
+from engine.actors import Actor, actor_for
+from engine.cases import StartedCase
+from engine.documents import DocumentSummary, list_for_case
+from tests.factories import PBG, Driver, add_provider, deploy, make_user, pbg_application
+from web.context import AppContext
+
+DRAWINGS = {"gambar_arsitektur": "ars-v1.pdf", "gambar_struktur": "str-v1.pdf", "gambar_mep": "mep-v1.pdf",
+            "nama_penanggung_jawab": "Ir. Sri Wahyuni", "nomor_sertifikat_keahlian": "SKA-1-2345"}
+APPROVED = {"hasil_tpa": "disetujui", "nomor_berita_acara": "BA/TPA/2026/017", "tanggal_berita_acara": "2026-03-10"}
+SPPST = {"nomor_sppst": "SPPST/2026/088", "tanggal_sppst": "2026-03-11", "retribusi_dikonfirmasi": True}
+SKRD = {"nomor_skrd": "SKRD/2026/311", "tanggal_skrd": "2026-03-12"}
+PAID = {"nomor_ssrd": "SSRD-99812", "bank_pembayaran": "Bank BPD DIY", "tanggal_pembayaran": "2026-03-13"}
+SIGNED = {"nomor_pbg": "PBG-3471-2026-0042", "tanggal_pbg": "2026-03-16"}
+
+
+@dataclass
+class PbgCast:
+    applicant: Actor
+    front: Actor
+    consultant: Actor
+    tpa: Actor
+    teknis: Actor
+    back: Actor
+    kasir: Actor
+    kepala: Actor
+
+
+def pbg_cast(ctx: AppContext, prefix: str = "doc", applicant: Actor | None = None) -> PbgCast:
+    """Deploy PBG (a no-op when deployed) and make one user per role, named `<prefix>_<role>`."""
+    deploy(ctx, PBG)
+    with ctx.sessions() as session:
+        known = directory.is_provider(session, "konsultan_griya", "konsultan")
+    if not known:
+        add_provider(ctx, "konsultan_griya", "konsultan")
+    return PbgCast(
+        applicant=applicant or make_user(ctx, f"{prefix}_warga"),
+        front=make_user(ctx, f"{prefix}_fo", "dpmptsp.front_office"),
+        consultant=make_user(ctx, f"{prefix}_griya", "konsultan.perencana", org="konsultan_griya"),
+        tpa=make_user(ctx, f"{prefix}_tpa", "pupr.tpa"),
+        teknis=make_user(ctx, f"{prefix}_teknis", "pupr.teknis"),
+        back=make_user(ctx, f"{prefix}_bo", "dpmptsp.back_office"),
+        kasir=make_user(ctx, f"{prefix}_kasir", "dpmptsp.kasir"),
+        kepala=make_user(ctx, f"{prefix}_kepala", "dpmptsp.kepala"),
+    )
+
+
+def drive_to_bill(d: Driver, cast: PbgCast) -> StartedCase:
+    """Start a PBG case and take it up to the retribution bill; return it (id, tracking number, PIN)."""
+    case = d.start("pbg", pbg_application(), cast.applicant)
+    d.complete(case.id, "Task_kelengkapan", cast.front, {"kelengkapan": "lengkap"})
+    d.complete(case.id, "Task_gambar_teknis", cast.consultant, DRAWINGS)
+    d.complete(case.id, "Task_tpa", cast.tpa, APPROVED)
+    d.complete(case.id, "Task_sppst", cast.teknis, SPPST)
+    d.complete(case.id, "Task_skrd", cast.back, SKRD)
+    return case
+
+
+def complete_pbg(ctx: AppContext, cast: PbgCast) -> StartedCase:
+    """Drive a PBG case along its whole approved path (without running jobs); return it."""
+    d = Driver(ctx)
+    case = drive_to_bill(d, cast)
+    d.complete(case.id, "Task_pembayaran", cast.applicant, PAID)
+    d.complete(case.id, "Task_verifikasi", cast.kasir, {"pembayaran_valid": True})
+    assert d.complete(case.id, "Task_tanda_tangan", cast.kepala, SIGNED) == "completed"
+    return case
+
+
+def actor_named(ctx: AppContext, username: str) -> Actor:
+    """Return the actor of an existing user (a demo account, say)."""
+    with ctx.sessions() as session:
+        return actor_for(session, directory.get_user(session, username))
+
+
+def issued_pbg(ctx: AppContext, cast: PbgCast) -> tuple[StartedCase, DocumentSummary]:
+    """Complete a PBG case and run the worker's jobs; return the case and its one document."""
+    case = complete_pbg(ctx, cast)
+    Driver(ctx).run_jobs()
+    with ctx.sessions() as session:
+        docs = list_for_case(session, case_id=case.id)
+    assert len(docs) == 1
+    return case, docs[0]
