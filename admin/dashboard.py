@@ -1,0 +1,124 @@
+"""The SLA dashboard: figures per service, agency and step, the SKM, a heat map on the diagram, CSV export.
+
+Managers are administrators (every agency) and agency supervisors, the holders of
+`<agency>.supervisor` in the agency itself (their agency only); anyone else gets a 403 page.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from engine import registry, sla, survey
+from engine.errors import InvalidInput
+from web.deps import PageActor, RuntimeDep, SessionDep
+from web.routing import TransactionalRoute
+from web.templates import Pages
+
+routes = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
+pages = Pages(Path(__file__).resolve().parent / "templates")
+DEFAULT_DAYS = 30
+
+
+@dataclass(frozen=True)
+class FilterInput:
+    """The filters as typed in the form, kept to show them back."""
+
+    dari: str
+    sampai: str
+    layanan: str
+    instansi: str
+
+
+def _day(value: str, field_id: str, field_en: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{field_id} / {field_en}: '{value[:20]}' bukan tanggal (YYYY-MM-DD) / "
+                           "is not a date (YYYY-MM-DD)") from None
+
+
+def parse_filters(raw: FilterInput, today: date) -> sla.Filters:
+    """Turn the form's fields into filters; without any, the last 30 days."""
+    if not any((raw.dari, raw.sampai, raw.layanan, raw.instansi)):
+        return sla.Filters(date_from=today - timedelta(days=DEFAULT_DAYS - 1), date_to=today)
+    start, end = _day(raw.dari, "Dari", "From"), _day(raw.sampai, "Sampai", "To")
+    if start and end and end < start:
+        raise InvalidInput("Tanggal akhir sebelum tanggal awal / the end date is before the start date")
+    return sla.Filters(date_from=start, date_to=end, process_key=raw.layanan or None, agency=raw.instansi or None)
+
+
+def _inputs(dari: str, sampai: str, layanan: str, instansi: str) -> FilterInput:
+    return FilterInput(dari.strip(), sampai.strip(), layanan.strip(), instansi.strip())
+
+
+def _query(filters: sla.Filters) -> str:
+    parts = {"dari": filters.date_from.isoformat() if filters.date_from else "",
+             "sampai": filters.date_to.isoformat() if filters.date_to else "",
+             "layanan": filters.process_key or "", "instansi": filters.agency or ""}
+    return urlencode(parts)
+
+
+def _heatmap(session: SessionDep, board: sla.Dashboard) -> dict[str, Any] | None:
+    key = board.filters.process_key
+    if key is None or not any(s.process_key == key for s in board.services):
+        return None
+    version = registry.list_versions(session, key)[0].version
+    xml = registry.main_bpmn(session, key=key, version=version).decode("utf-8")
+    steps = [s for s in board.steps if s.process_key == key]
+    return {"xml": xml, "heat": board.heat(key), "names": {s.element_id: s.name for s in steps}}
+
+
+def _today(rt: RuntimeDep) -> date:
+    return rt.clock().astimezone(sla.WIB).date()
+
+
+@routes.get("/dasbor")
+def dashboard(
+    request: Request, session: SessionDep, rt: RuntimeDep, actor: PageActor,
+    dari: str = Query("", max_length=10), sampai: str = Query("", max_length=10),
+    layanan: str = Query("", max_length=120), instansi: str = Query("", max_length=64),
+) -> Response:
+    """Show the SLA figures, the SKM and (for one service) the heat map of waiting time on its diagram."""
+    raw = _inputs(dari, sampai, layanan, instansi)
+    filters = parse_filters(raw, _today(rt))
+    board = sla.build_dashboard(session, actor=actor, filters=filters, now=rt.clock())
+    services, agencies = sla.filter_options(session, actor=actor)
+    skm = survey.skm_dashboard(session, actor=actor, filters=filters)
+    return pages.render(request, "dashboard/index.html", {
+        "board": board, "skm": skm, "unsur": survey.UNSUR, "service_options": services,
+        "agency_options": agencies, "filters": filters, "query": _query(filters),
+        "heatmap": _heatmap(session, board),
+        "service_links": {s.process_key: "/dasbor?" + _query(replace(filters, process_key=s.process_key))
+                          for s in board.services}})
+
+
+@routes.get("/dasbor/ekspor.csv")
+def export(
+    session: SessionDep, rt: RuntimeDep, actor: PageActor,
+    dari: str = Query("", max_length=10), sampai: str = Query("", max_length=10),
+    layanan: str = Query("", max_length=120), instansi: str = Query("", max_length=64),
+) -> Response:
+    """Download the dashboard's figures for the same filters as CSV (formulas neutralised)."""
+    filters = parse_filters(_inputs(dari, sampai, layanan, instansi), _today(rt))
+    board = sla.build_dashboard(session, actor=actor, filters=filters, now=rt.clock())
+    return Response(_csv(board), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="dasbor-sla-{_today(rt).isoformat()}.csv"',
+        "Cache-Control": "no-store"})
+
+
+def _csv(board: sla.Dashboard) -> str:
+    out = io.StringIO()
+    out.write("\ufeff")  # so spreadsheet programs read the file as UTF-8
+    csv.writer(out, lineterminator="\r\n").writerows(sla.export_rows(board))
+    return out.getvalue()
