@@ -1,0 +1,199 @@
+"""The analysts' studio: processes and versions, the BPMN modeler, lint, deploy, compare."""
+
+from __future__ import annotations
+
+from pathlib import Path as FsPath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile
+
+from engine import audit, package, registry, versions
+from engine.conventions import NOTIFY_MARKERS
+from engine.errors import PackageInvalid, Problem, ProcessNotFound, UnsafeXml
+from engine.lint import lint_package
+from web.deps import CsrfForm, CsrfHeader, ModelerPageActor, SessionDep
+from web.errors import error_page
+from web.routing import TransactionalRoute
+from web.session import language
+from web.templates import Pages, pick
+
+routes = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
+pages = Pages(FsPath(__file__).resolve().parent / "templates")
+KEY = Path(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,119}$")
+VERSION = Path(ge=1, le=1_000_000)
+KeyArg = Annotated[str, KEY]
+
+
+class EditedDiagram(BaseModel):
+    """The modeler's current XML, and the version whose other files complete the package."""
+
+    xml: str = Field(max_length=package.MAX_FILE_BYTES)
+    dari: int | None = Field(default=None, ge=1, le=1_000_000)
+
+
+def _missing(request: Request, key: str, version: int | None = None) -> Response:
+    what = f"{key} v{version}" if version else key
+    return error_page(request, 404, "Proses tidak ditemukan", "Process not found", what)
+
+
+def _problems(problems: list[Problem]) -> list[dict[str, Any]]:
+    return [{"file": p.file, "element_id": p.element_id, "message": p.message, "severity": p.severity}
+            for p in problems]
+
+
+@routes.get("/studio")
+def studio_list(request: Request, session: SessionDep, actor: ModelerPageActor,
+                diterapkan: Annotated[str | None, Query(max_length=120)] = None,
+                versi: Annotated[int | None, Query(ge=1)] = None,
+                baru: Annotated[int, Query(ge=0, le=1)] = 1) -> Response:
+    """List every process with its versions and running cases."""
+    processes = versions.overview(session)
+    flash = None
+    # Only a version that exists is announced: the query string alone could claim anything.
+    if any(p.key == diterapkan and any(v.version == versi for v in p.versions) for p in processes):
+        lang = language(request)
+        flash = (pick(lang, f"{diterapkan}: versi {versi} diterapkan.", f"{diterapkan}: version {versi} deployed.")
+                 if baru else
+                 pick(lang, f"{diterapkan}: isinya sama dengan versi {versi}; tidak ada versi baru.",
+                      f"{diterapkan}: same content as version {versi}; no new version was created."))
+    return pages.render(request, "studio/index.html", {"processes": processes, "flash": flash})
+
+
+@routes.get("/studio/baru")
+def studio_new(request: Request, actor: ModelerPageActor) -> Response:
+    """Show the form that uploads a new process package."""
+    return pages.render(request, "studio/new.html", {"problems": []})
+
+
+@routes.post("/studio/baru")
+def studio_upload(request: Request, session: SessionDep, actor: ModelerPageActor, form: CsrfForm) -> Response:
+    """Deploy an uploaded package (a zip, or the package's files) as a new process or version."""
+    uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
+    try:
+        result = registry.deploy(session, package=_read_uploads(uploads), actor=actor.username)
+    except PackageInvalid as exc:
+        return pages.render(request, "studio/new.html", {"problems": exc.problems}, status=422)
+    except UnsafeXml as exc:
+        return pages.render(request, "studio/new.html", {"problems": [Problem(exc.filename, None, exc.message)]},
+                            status=422)
+    _audit(session, actor.username, result)
+    return RedirectResponse(_deployed_url(result), status_code=303)
+
+
+def _read_uploads(uploads: list[UploadFile]) -> package.Package:
+    if not uploads:
+        raise PackageInvalid([Problem("<upload>", None, "choose a .zip or the package's files")])
+    contents: dict[str, bytes] = {}
+    for upload in uploads:
+        # The form is parsed already: the files sit in spooled temporary files, read synchronously.
+        data = upload.file.read(package.MAX_PACKAGE_BYTES + 1)
+        if len(data) > package.MAX_PACKAGE_BYTES:
+            raise PackageInvalid([Problem(upload.filename or "<upload>", None, "the upload is too large")])
+        contents[upload.filename or "upload"] = data
+    if len(contents) == 1 and next(iter(contents)).endswith(".zip"):
+        name, data = next(iter(contents.items()))
+        return package.from_zip(data, source=name)
+    return package.from_files(contents)
+
+
+@routes.get("/studio/{key}/versi/{version}")
+def studio_version(request: Request, session: SessionDep, actor: ModelerPageActor, key: KeyArg,
+                   version: Annotated[int, VERSION]) -> Response:
+    """Show one version read-only: its diagram, service name, deploy date, hash and files."""
+    try:
+        found = versions.get_version(session, key=key, version=version)
+        files = versions.version_files(session, version_id=found.id)
+        xml = files[versions.main_bpmn_name(files, key)].decode("utf-8", "replace")
+    except ProcessNotFound:
+        return _missing(request, key, version)
+    latest = versions.get_version(session, key=key).version
+    sizes = {name: len(content) for name, content in files.items()}
+    return pages.render(request, "studio/version.html",
+                        {"v": found, "files": sorted(files), "xml": xml, "latest": latest, "sizes": sizes})
+
+
+@routes.get("/studio/{key}/ubah")
+def studio_edit(request: Request, session: SessionDep, actor: ModelerPageActor, key: KeyArg,
+                dari: Annotated[int | None, Query(ge=1, le=1_000_000)] = None) -> Response:
+    """Open a version (the newest by default) in the modeler."""
+    try:
+        found = versions.get_version(session, key=key, version=dari)
+        files = versions.version_files(session, version_id=found.id)
+        xml = files[versions.main_bpmn_name(files, key)].decode("utf-8", "replace")
+    except ProcessNotFound:
+        return _missing(request, key, dari)
+    choices = versions.choices(files)
+    data = {"page": "modeler", "key": key, "version": found.version, "xml": xml,
+            "forms": choices.forms, "ui_forms": choices.ui_forms, "decisions": choices.decisions,
+            "notify": list(NOTIFY_MARKERS),
+            "lint_url": f"/studio/{key}/periksa", "deploy_url": f"/studio/{key}/terapkan"}
+    return pages.render(request, "studio/modeler.html", {"v": found, "data": data})
+
+
+def _edited(session: SessionDep, key: str, body: EditedDiagram) -> package.Package:
+    found = versions.get_version(session, key=key, version=body.dari)
+    files = versions.version_files(session, version_id=found.id)
+    return versions.with_main_bpmn(files, key=key, xml=body.xml.encode("utf-8"))
+
+
+@routes.post("/studio/{key}/periksa")
+def studio_lint(session: SessionDep, actor: ModelerPageActor, csrf: CsrfHeader, key: KeyArg,
+                body: EditedDiagram) -> JSONResponse:
+    """Lint the edited diagram with the rest of its package; every problem names its element."""
+    try:
+        problems = lint_package(_edited(session, key, body))
+    except PackageInvalid as exc:
+        problems = exc.problems
+    except ProcessNotFound as exc:
+        return JSONResponse({"detail": exc.message, "problems": []}, status_code=404)
+    ok = not any(p.severity == "error" for p in problems)
+    return JSONResponse({"ok": ok, "problems": _problems(problems)})
+
+
+@routes.post("/studio/{key}/terapkan")
+def studio_deploy(request: Request, session: SessionDep, actor: ModelerPageActor, csrf: CsrfHeader, key: KeyArg,
+                  body: EditedDiagram) -> JSONResponse:
+    """Deploy the edited diagram as a new version; lint errors block it and are returned."""
+    try:
+        result = registry.deploy(session, package=_edited(session, key, body), actor=actor.username)
+    except PackageInvalid as exc:
+        detail = pick(language(request), "Galat lint menghalangi penerapan; perbaiki lalu terapkan lagi.",
+                      "Lint errors block the deployment; fix them and deploy again.")
+        return JSONResponse({"detail": detail, "problems": _problems(exc.problems)}, status_code=422)
+    except ProcessNotFound as exc:
+        return JSONResponse({"detail": exc.message, "problems": []}, status_code=404)
+    _audit(session, actor.username, result)
+    return JSONResponse({"version": result.version, "created": result.created, "redirect": _deployed_url(result)})
+
+
+def _audit(session: SessionDep, actor: str, result: registry.DeployResult) -> None:
+    if result.created:
+        audit.record(session, actor=actor, action="process.deployed", subject=result.key,
+                     detail={"version": result.version, "new_roles": result.new_roles, "via": "studio"})
+
+
+def _deployed_url(result: registry.DeployResult) -> str:
+    return f"/studio?diterapkan={result.key}&versi={result.version}&baru={int(result.created)}"
+
+
+@routes.get("/studio/{key}/banding")
+def studio_compare(request: Request, session: SessionDep, actor: ModelerPageActor, key: KeyArg,
+                   a: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+                   b: Annotated[int | None, Query(ge=1, le=1_000_000)] = None) -> Response:
+    """Compare two versions: elements and files added, removed or changed, and both diagrams."""
+    try:
+        latest = versions.get_version(session, key=key)
+        after = b or latest.version
+        result = versions.compare(session, key=key, before=a or max(after - 1, 1), after=after)
+    except ProcessNotFound:
+        return _missing(request, key, b or a)
+    diff = result.diff
+    return pages.render(request, "studio/compare.html", {
+        "key": key, "a": result.before, "b": result.after, "latest": latest.version, "service": latest.service,
+        "diff": diff, "xml_a": result.bpmn_before.decode("utf-8", "replace"),
+        "xml_b": result.bpmn_after.decode("utf-8", "replace"),
+        "marks_a": {"removed": diff.ids("removed"), "changed": diff.ids("changed")},
+        "marks_b": {"added": diff.ids("added"), "changed": diff.ids("changed")}})
