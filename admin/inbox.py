@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -11,18 +10,16 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from engine import access, cases, catalogue, filestore, tasks
 from engine.actors import Actor
-from engine.errors import CaseNotFound, TaskNotFound
+from engine.errors import CaseNotFound
 from engine.models import Case
 from web.deps import CsrfForm, RuntimeDep, SessionDep, StaffPageActor
-from web.jsonform import build_fields
 from web.routing import TransactionalRoute
 from web.session import language
-from web.taskflow import initial_values, submit_task
+from web.taskflow import checked_task_id, submit_task, task_form
 from web.templates import Pages
 
 routes = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
 pages = Pages(Path(__file__).resolve().parent / "templates")
-TASK_ID = r"^[0-9a-f-]{36}$"
 PAGE = 50
 
 
@@ -42,32 +39,24 @@ def inbox(request: Request, session: SessionDep, rt: RuntimeDep, actor: StaffPag
 @routes.post("/tugas/{task_id}/ambil")
 def claim(task_id: str, session: SessionDep, rt: RuntimeDep, actor: StaffPageActor, form: CsrfForm) -> Response:
     """Claim a task, then open it."""
-    tasks.claim_task(session, rt=rt, task_id=_task_id(task_id), actor=actor)
+    tasks.claim_task(session, rt=rt, task_id=checked_task_id(task_id), actor=actor)
     return RedirectResponse(f"/tugas/{task_id}", status_code=303)
 
 
 @routes.post("/tugas/{task_id}/lepas")
 def unclaim(task_id: str, session: SessionDep, rt: RuntimeDep, actor: StaffPageActor, form: CsrfForm) -> Response:
     """Release a claimed task back to the queue."""
-    tasks.unclaim_task(session, rt=rt, task_id=_task_id(task_id), actor=actor)
+    tasks.unclaim_task(session, rt=rt, task_id=checked_task_id(task_id), actor=actor)
     return RedirectResponse("/kotak-tugas", status_code=303)
-
-
-def _task_id(value: str) -> str:
-    if not re.fullmatch(TASK_ID, value):
-        raise TaskNotFound(f"task {value[:40]} not found")
-    return value
 
 
 def _task_page(request: Request, session: SessionDep, rt: RuntimeDep, actor: Actor, task_id: str, *,
                values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
                status: int = 200) -> Response:
     detail = tasks.get_task(session, rt=rt, task_id=task_id, actor=actor)
-    schema = detail.schema or {"type": "object", "properties": {}}
-    shown = values if values is not None else initial_values(detail)
-    fields = build_fields(schema, detail.ui_schema, lang=language(request), values=shown, errors=errors)
+    fields, title = task_form(detail, lang=language(request), values=values, errors=errors)
     return pages.render(request, "inbox/task.html", {
-        "detail": detail, "fields": fields, "errors": errors or {}, "title": schema.get("title") or detail.task.name,
+        "detail": detail, "fields": fields, "errors": errors or {}, "title": title,
         "claimed_by_me": detail.task.assignee_id == actor.user_id, "now": rt.clock(),
         **_case_context(session, rt, detail.case)}, status=status)
 
@@ -82,14 +71,14 @@ def _case_context(session: SessionDep, rt: RuntimeDep, case: Case) -> dict[str, 
 @routes.get("/tugas/{task_id}")
 def task_page(request: Request, task_id: str, session: SessionDep, rt: RuntimeDep, actor: StaffPageActor) -> Response:
     """Show a task: its form, the case data, documents, history and diagram."""
-    return _task_page(request, session, rt, actor, _task_id(task_id))
+    return _task_page(request, session, rt, actor, checked_task_id(task_id))
 
 
 @routes.post("/tugas/{task_id}")
 async def complete(request: Request, task_id: str, session: SessionDep, rt: RuntimeDep, actor: StaffPageActor,
                    form: CsrfForm) -> Response:
     """Complete a task with its form; on a refused input, show the form again with the errors."""
-    detail = tasks.get_task(session, rt=rt, task_id=_task_id(task_id), actor=actor)
+    detail = tasks.get_task(session, rt=rt, task_id=checked_task_id(task_id), actor=actor)
     result = await submit_task(session, rt=rt, actor=actor, detail=detail, form=form, lang=language(request))
     if result.completed is None:
         return _task_page(request, session, rt, actor, task_id, values=result.data, errors=result.errors, status=422)

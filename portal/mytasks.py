@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -11,45 +10,35 @@ from fastapi.responses import RedirectResponse, Response
 
 from engine import tasks
 from engine.actors import Actor
-from engine.errors import TaskNotFound
 from web.deps import CsrfForm, PageActor, RuntimeDep, SessionDep
-from web.jsonform import build_fields
 from web.routing import TransactionalRoute
 from web.session import language
-from web.taskflow import initial_values, submit_task
+from web.taskflow import checked_task_id, submit_task, task_form
 from web.templates import Pages
 
 routes = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
 pages = Pages(Path(__file__).resolve().parent / "templates")
 
 
-def _task_id(value: str) -> str:
-    if not re.fullmatch(r"^[0-9a-f-]{36}$", value):
-        raise TaskNotFound(f"task {value[:40]} not found")
-    return value
-
-
 def _page(request: Request, session: SessionDep, rt: RuntimeDep, actor: Actor, task_id: str, *,
           values: dict[str, Any] | None = None, errors: dict[str, str] | None = None, status: int = 200) -> Response:
     detail = tasks.get_task(session, rt=rt, task_id=task_id, actor=actor)
-    schema = detail.schema or {"type": "object", "properties": {}}
-    shown = values if values is not None else initial_values(detail)
-    fields = build_fields(schema, detail.ui_schema, lang=language(request), values=shown, errors=errors)
+    fields, title = task_form(detail, lang=language(request), values=values, errors=errors)
     return pages.render(request, "my_task.html", {"detail": detail, "fields": fields, "errors": errors or {},
-                                                  "title": schema.get("title") or detail.task.name}, status=status)
+                                                  "title": title}, status=status)
 
 
 @routes.get("/permohonan-saya/tugas/{task_id}")
 def my_task(request: Request, task_id: str, session: SessionDep, rt: RuntimeDep, actor: PageActor) -> Response:
     """Show a task the platform handed back to the applicant, with its form."""
-    return _page(request, session, rt, actor, _task_id(task_id))
+    return _page(request, session, rt, actor, checked_task_id(task_id))
 
 
 @routes.post("/permohonan-saya/tugas/{task_id}")
 async def submit(request: Request, task_id: str, session: SessionDep, rt: RuntimeDep, actor: PageActor,
                  form: CsrfForm) -> Response:
     """Send the applicant's answer; show the form again with the errors when it is refused."""
-    detail = tasks.get_task(session, rt=rt, task_id=_task_id(task_id), actor=actor)
+    detail = tasks.get_task(session, rt=rt, task_id=checked_task_id(task_id), actor=actor)
     result = await submit_task(session, rt=rt, actor=actor, detail=detail, form=form, lang=language(request))
     if result.completed is None:
         return _page(request, session, rt, actor, task_id, values=result.data, errors=result.errors, status=422)

@@ -59,6 +59,16 @@ def pbg_application(**overrides: Any) -> dict[str, Any]:
     return data
 
 
+# What each PBG officer enters on the way to a signed approval (the scenario tests share them).
+DRAWINGS = {"gambar_arsitektur": "ars-v1.pdf", "gambar_struktur": "str-v1.pdf", "gambar_mep": "mep-v1.pdf",
+            "nama_penanggung_jawab": "Ir. Sri Wahyuni", "nomor_sertifikat_keahlian": "SKA-1-2345"}
+APPROVED = {"hasil_tpa": "disetujui", "nomor_berita_acara": "BA/TPA/2026/017", "tanggal_berita_acara": "2026-03-10"}
+SPPST = {"nomor_sppst": "SPPST/2026/088", "tanggal_sppst": "2026-03-11", "retribusi_dikonfirmasi": True}
+SKRD = {"nomor_skrd": "SKRD/2026/311", "tanggal_skrd": "2026-03-12"}
+PAID = {"nomor_ssrd": "SSRD-99812", "bank_pembayaran": "Bank BPD DIY", "tanggal_pembayaran": "2026-03-13"}
+SIGNED = {"nomor_pbg": "PBG-3471-2026-0042", "tanggal_pbg": "2026-03-16"}
+
+
 @dataclass
 class Driver:
     """Runs cases the way the CLI and API do: one transaction per operation."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,9 +11,10 @@ from starlette.datastructures import FormData, UploadFile
 
 from engine import filestore, tasks
 from engine.actors import Actor
+from engine.errors import TaskNotFound
 from engine.runtime import Runtime
 from forms.validation import FormInvalid
-from web.jsonform import errors_by_field, read_form
+from web.jsonform import Field, build_fields, errors_by_field, read_form
 
 
 @dataclass
@@ -60,6 +62,22 @@ async def submit_task(session: Session, *, rt: Runtime, actor: Actor, detail: ta
         session.commit()
         return Submitted(data, {"(form)": exc.message_en if lang == "en" else exc.message_id})
     return Submitted(data, completed=done)
+
+
+def checked_task_id(value: str) -> str:
+    """Return a task id from a URL, refusing anything that is not one (as an unknown task)."""
+    if not re.fullmatch(r"[0-9a-f-]{36}", value):
+        raise TaskNotFound(f"task {value[:40]} not found")
+    return value
+
+
+def task_form(detail: tasks.TaskDetail, *, lang: str, values: dict[str, Any] | None,
+              errors: dict[str, str] | None) -> tuple[list[Field], str]:
+    """Return a task form's fields (prefilled from the case on first show) and its title."""
+    schema = detail.schema or {"type": "object", "properties": {}}
+    shown = values if values is not None else initial_values(detail)
+    return build_fields(schema, detail.ui_schema, lang=lang, values=shown, errors=errors), str(
+        schema.get("title") or detail.task.name)
 
 
 def initial_values(detail: tasks.TaskDetail) -> dict[str, Any]:

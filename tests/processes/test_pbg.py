@@ -9,7 +9,20 @@ import pytest
 from engine.actors import Actor
 from engine.errors import TaskNotForYourRole
 from tests.conftest import FakeClock
-from tests.factories import PBG, Driver, add_provider, deploy, make_user, pbg_application
+from tests.factories import (
+    APPROVED,
+    DRAWINGS,
+    PAID,
+    PBG,
+    SIGNED,
+    SKRD,
+    SPPST,
+    Driver,
+    add_provider,
+    deploy,
+    make_user,
+    pbg_application,
+)
 from web.context import AppContext
 
 
@@ -46,13 +59,6 @@ def cast(ctx: AppContext) -> Cast:
     )
 
 
-DRAWINGS = {"gambar_arsitektur": "ars-v1.pdf", "gambar_struktur": "str-v1.pdf", "gambar_mep": "mep-v1.pdf",
-            "nama_penanggung_jawab": "Ir. Sri Wahyuni", "nomor_sertifikat_keahlian": "SKA-1-2345"}
-APPROVED = {"hasil_tpa": "disetujui", "nomor_berita_acara": "BA/TPA/2026/017", "tanggal_berita_acara": "2026-03-10"}
-SPPST = {"nomor_sppst": "SPPST/2026/088", "tanggal_sppst": "2026-03-11", "retribusi_dikonfirmasi": True}
-SKRD = {"nomor_skrd": "SKRD/2026/311", "tanggal_skrd": "2026-03-12"}
-PAID = {"nomor_ssrd": "SSRD-99812", "bank_pembayaran": "Bank BPD DIY", "tanggal_pembayaran": "2026-03-13"}
-SIGNED = {"nomor_pbg": "PBG-3471-2026-0042", "tanggal_pbg": "2026-03-16"}
 
 
 def _through_tpa(d: Driver, c: Cast, case_id: int) -> None:
