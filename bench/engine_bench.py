@@ -1,50 +1,57 @@
 """Engine benchmark: in-memory SpiffWorkflow vs our persisted steps vs a naive full-dump baseline.
 
-For one diagram (a user task in a loop behind a gateway, so a case's history can grow to any
-length) it measures, at several history lengths, the cost of one more step:
-- in-memory: `task.run()` + `do_engine_steps()` on a live workflow (the engine's own limit);
+For each diagram (PBG with expert-panel revision rounds, and a generated long diagram: a chain of
+user tasks in a loop, so a case's history can grow to any length) it measures, at several history
+lengths, the cost of one more step:
+- in-memory: `task.run()` + `do_engine_steps()` on a stock `BpmnWorkflow` (the engine's own limit);
 - persisted: `complete_task` through the engine in its own committed transaction (authorization,
-  form validation, hot-cache load, step, incremental write of changed rows, read models, history);
+  form validation, hot-cache load, step, incremental write of changed rows, read models, history),
+  on SQLite and on PostgreSQL;
 - naive: the in-memory step, then the whole workflow serialized with its spec and written to one
-  row, committed (what a straightforward integration does).
-Prints a table and writes bench/results/engine.json. Not a test: it reports, it asserts nothing.
+  row, committed (what a straightforward integration does), on the same database.
+One case per mode is driven through every history length in turn; at each length `steps` steps
+are timed (in-memory and naive alternate on one workflow), medians over `repeats` runs.
 
-    .venv/bin/python bench/engine_bench.py [--lengths 5,200] [--steps 20] [--repeats 5] [--database-url URL]
+Stock SpiffWorkflow's task iterators stop at depth 1000, and every completed step adds at least
+one level to the task tree, so no sequential diagram reaches 1000 completed steps in stock
+SpiffWorkflow: it reports no READY task (or the workflow complete) well before. The benchmark
+records the step at which stock SpiffWorkflow stopped, then measures the in-memory figures with
+the iterators' depth limit raised (the same code otherwise), and says so in the report.
+
+    .venv/bin/python -m bench.engine_bench [--lengths 5,50,200,1000] [--steps 20] [--repeats 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.util.task import TaskIterator, TaskState
+from sqlalchemy import select, text
 
-from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer  # noqa: E402
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # noqa: E402
-from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
-from SpiffWorkflow.util.task import TaskState  # noqa: E402
-from sqlalchemy import select, text  # noqa: E402
+from engine import directory, registry
+from engine.actors import actor_for
+from engine.cases import start_case
+from engine.db import transaction
+from engine.models import OpenTask
+from engine.package import Package, from_files
+from engine.settings import Settings
+from engine.tasks import complete_task
+from web.context import AppContext, build_context
 
-from api.context import build_context  # noqa: E402
-from engine import directory, registry  # noqa: E402
-from engine.actors import actor_for  # noqa: E402
-from engine.cases import start_case  # noqa: E402
-from engine.db import transaction  # noqa: E402
-from engine.models import OpenTask  # noqa: E402
-from engine.settings import Settings  # noqa: E402
-from engine.tasks import complete_task  # noqa: E402
-from tests.packages import simple_package  # noqa: E402
+LENGTHS = (5, 50, 200, 1000)
 
 
 @dataclass(frozen=True)
@@ -52,7 +59,7 @@ class Scenario:
     """A diagram whose cases can be driven for any number of steps."""
 
     name: str
-    package: Any
+    package: Package
     key: str
     start: dict[str, Any]
     answers: dict[str, dict[str, Any]]
@@ -62,28 +69,77 @@ class Scenario:
         return self.answers[element_id]
 
 
-def _scenarios() -> dict[str, Scenario]:
+LONG_TASKS = 10
+_LONG_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="Defs_long" targetNamespace="http://mpp.bench">
+  <bpmn:process id="{key}" isExecutable="true">
+    <bpmn:laneSet id="LaneSet_1"><bpmn:lane id="Lane_petugas" name="Petugas [dinas.petugas]">{refs}</bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="StartEvent_1"><bpmn:outgoing>Flow_start</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="Flow_start" sourceRef="StartEvent_1" targetRef="Task_1"/>
+    {tasks}
+    <bpmn:exclusiveGateway id="Gateway_lagi" default="Flow_lagi">
+      <bpmn:incoming>Flow_{n}</bpmn:incoming><bpmn:outgoing>Flow_selesai</bpmn:outgoing>
+      <bpmn:outgoing>Flow_lagi</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:sequenceFlow id="Flow_selesai" sourceRef="Gateway_lagi" targetRef="EndEvent_1">
+      <bpmn:conditionExpression>catatan == "selesai"</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="Flow_lagi" sourceRef="Gateway_lagi" targetRef="Task_1"/>
+    <bpmn:endEvent id="EndEvent_1" name="Selesai"><bpmn:incoming>Flow_selesai</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+_LONG_TASK = """<bpmn:userTask id="Task_{i}" name="Langkah {i}">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="formJsonSchemaFilename" value="periksa.schema.json"/>
+        <spiffworkflow:property name="slaDays" value="2"/>
+      </spiffworkflow:properties></bpmn:extensionElements>
+      {incoming}<bpmn:outgoing>Flow_{i}</bpmn:outgoing></bpmn:userTask>
+    <bpmn:sequenceFlow id="Flow_{i}" sourceRef="Task_{i}" targetRef="{target}"/>"""
+
+
+def long_package(key: str = "bench_panjang", tasks: int = LONG_TASKS) -> Package:
+    """Build a generated long diagram: a chain of `tasks` user tasks, looped until `catatan == "selesai"`."""
+    from tests.packages import FORM, SERVICE, START_FORM
+
+    parts = []
+    for i in range(1, tasks + 1):
+        incoming = ("<bpmn:incoming>Flow_start</bpmn:incoming><bpmn:incoming>Flow_lagi</bpmn:incoming>" if i == 1
+                    else f"<bpmn:incoming>Flow_{i - 1}</bpmn:incoming>")
+        target = "Gateway_lagi" if i == tasks else f"Task_{i + 1}"
+        parts.append(_LONG_TASK.format(i=i, incoming=incoming, target=target))
+    nodes = ["StartEvent_1", *(f"Task_{i}" for i in range(1, tasks + 1)), "Gateway_lagi", "EndEvent_1"]
+    refs = "".join(f"<bpmn:flowNodeRef>{n}</bpmn:flowNodeRef>" for n in nodes)
+    bpmn = _LONG_BPMN.format(key=key, refs=refs, tasks="\n    ".join(parts), n=tasks)
+    return from_files({"service.toml": SERVICE.format(key=key).encode(), "process.bpmn": bpmn.encode(),
+                       "forms/periksa.schema.json": json.dumps(FORM).encode(),
+                       "forms/start.schema.json": json.dumps(START_FORM).encode()})
+
+
+def scenarios() -> dict[str, Scenario]:
+    """Return the benchmark's diagrams by name."""
     from engine.package import from_path
     from tests.factories import PBG, pbg_application
 
     drawings = {"gambar_arsitektur": "a", "gambar_struktur": "s", "gambar_mep": "m",
                 "nama_penanggung_jawab": "X", "nomor_sertifikat_keahlian": "1"}
+    lanjut = {"catatan": "lanjut"}
     return {
-        "loop": Scenario("loop: one user task behind a gateway", simple_package("bench", shape="loop"), "bench",
-                         {"harga": 1, "jumlah": 1}, {"Task_periksa": {"catatan": "lanjut"}},
-                         (("dinas.petugas", None),)),
-        # PBG with expert-panel revision rounds: a boundary timer, DMN-free loop of two roles.
-        "pbg": Scenario("pbg: PBG, expert-panel revision rounds", from_path(PBG), "pbg", pbg_application(),
+        "pbg": Scenario("PBG (building approval), expert-panel revision rounds", from_path(PBG), "pbg",
+                        pbg_application(),
                         {"Task_kelengkapan": {"kelengkapan": "lengkap"}, "Task_gambar_teknis": drawings,
                          "Task_tpa": {"hasil_tpa": "revisi", "catatan_tpa": "perbaiki"},
                          "Task_revisi": {"catatan_revisi": "diperbaiki"}},
                         (("dpmptsp.front_office", None), ("pupr.tpa", None),
                          ("konsultan.perencana", "konsultan_griya"))),
+        "long": Scenario(f"generated long diagram: {LONG_TASKS} user tasks in a loop", long_package(),
+                         "bench_panjang", {"harga": 1, "jumlah": 1},
+                         {f"Task_{i}": lanjut for i in range(1, LONG_TASKS + 1)}, (("dinas.petugas", None),)),
     }
 
 
-def _setup(url: str, scenario: Scenario) -> Any:
-    ctx = build_context(Settings(database_url=url))
+def _setup(url: str, scenario: Scenario) -> tuple[AppContext, Any]:
+    ctx = build_context(Settings(database_url=url, secret_key="bench-" + "k" * 40))  # type: ignore[arg-type]
     with transaction(ctx.sessions) as session:
         registry.deploy(session, package=scenario.package, actor="bench")
         directory.ensure_agency(session, code="konsultan_griya", kind="private", parent_code="konsultan")
@@ -95,131 +151,222 @@ def _setup(url: str, scenario: Scenario) -> Any:
     return ctx, actor
 
 
-def _new_case(ctx: Any, actor: Any, scenario: Scenario) -> int:
+def _new_case(ctx: AppContext, actor: Any, scenario: Scenario) -> int:
     with transaction(ctx.sessions) as session:
         return start_case(session, rt=ctx.rt, process_key=scenario.key, data=scenario.start,
                           channel="tatap_muka", actor=actor).id
 
 
-def _open_task(ctx: Any, case_id: int) -> tuple[str, str]:
+def _persisted_step(ctx: AppContext, actor: Any, case_id: int, scenario: Scenario) -> float:
     with ctx.sessions() as session:
         row = session.execute(select(OpenTask.id, OpenTask.element_id).where(OpenTask.case_id == case_id)
                               .order_by(OpenTask.created_at).limit(1)).one()
-        return str(row.id), str(row.element_id)
-
-
-def _persisted_step(ctx: Any, actor: Any, case_id: int, scenario: Scenario) -> float:
-    task_id, element_id = _open_task(ctx, case_id)
-    data = scenario.data_for(element_id)
+    data = scenario.data_for(row.element_id)
     start = time.perf_counter()
     with transaction(ctx.sessions) as session:
-        complete_task(session, rt=ctx.rt, task_id=task_id, actor=actor, data=data)
+        complete_task(session, rt=ctx.rt, task_id=str(row.id), actor=actor, data=data)
     return time.perf_counter() - start
 
 
-def _memory_workflow(ctx: Any, scenario: Scenario) -> Any:
+def _memory_workflow(ctx: AppContext, scenario: Scenario) -> Any:
     """A stock SpiffWorkflow BpmnWorkflow on the same spec and sandboxed script engine."""
     with ctx.sessions() as session:
-        compiled = ctx.rt.specs.latest(session, scenario.key)[1]
+        found = ctx.rt.specs.latest(session, scenario.key)
+        assert found is not None
+        compiled = found[1]
     wf = BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=ctx.rt.runner.script_engine)
     wf.get_tasks(state=TaskState.READY)[0].data.update({**scenario.start, "channel": "tatap_muka"})
     wf.do_engine_steps()
     return wf
 
 
+class StockStopped(Exception):
+    """Stock SpiffWorkflow found no READY user task although the case is still running."""
+
+
 def _run_memory_task(wf: Any, scenario: Scenario) -> None:
-    task = wf.get_tasks(state=TaskState.READY, manual=True)[0]
+    ready = wf.get_tasks(state=TaskState.READY, manual=True)
+    if not ready:
+        raise StockStopped("no READY user task found" + (" (workflow reports completed)" if wf.is_completed() else ""))
+    task = ready[0]
     task.data.update(scenario.data_for(task.task_spec.name))
     task.run()
     wf.do_engine_steps()
 
 
-def _memory_step(wf: Any, scenario: Scenario) -> float:
+@contextlib.contextmanager
+def deep_iterators(limit: int = 1_000_000) -> Iterator[None]:
+    """Raise the depth limit of SpiffWorkflow's task iterators (stock: 1000) and Python's recursion limit."""
+    recursion = sys.getrecursionlimit()
+    sys.setrecursionlimit(20_000)  # Join.is_descendant_of recurses once per level of the task tree
+    saved = {cls: cls.__init__.__defaults__ for cls in (TaskIterator, BpmnTaskIterator)}
+    for cls, defaults in saved.items():
+        assert defaults is not None
+        assert defaults[1] == 1000
+        cls.__init__.__defaults__ = (defaults[0], limit, *defaults[2:])
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(recursion)
+        for cls, defaults in saved.items():
+            cls.__init__.__defaults__ = defaults
+
+
+def stock_limit(ctx: AppContext, scenario: Scenario, most: int) -> dict[str, Any]:
+    """Drive stock SpiffWorkflow until it stops finding the next task; return where and why."""
+    wf = _memory_workflow(ctx, scenario)
+    for done in range(most):
+        try:
+            _run_memory_task(wf, scenario)
+        except (StockStopped, RecursionError) as exc:
+            return {"reached": done, "stopped": f"{type(exc).__name__}: {exc}"}
+    return {"reached": most, "stopped": None}
+
+
+def _timed(fn: Any, *args: Any) -> float:
     start = time.perf_counter()
-    _run_memory_task(wf, scenario)
+    fn(*args)
     return time.perf_counter() - start
 
 
-def _naive_step(wf: Any, scenario: Scenario, serializer: Any, conn: Any) -> float:
-    start = time.perf_counter()
-    _run_memory_task(wf, scenario)
-    blob = serializer.serialize_json(wf)
-    conn.execute(text("UPDATE naive SET state = :s WHERE id = 1"), {"s": blob})
-    conn.commit()
-    return time.perf_counter() - start
+@dataclass
+class Series:
+    """Per-step seconds of one mode at each history length, and where it stopped if it failed."""
+
+    seconds: dict[int, float]
+    failed: dict[str, Any] | None = None
+
+
+def _memory_and_naive(ctx: AppContext, scenario: Scenario, lengths: list[int], steps: int) -> tuple[Series, Series]:
+    """Drive one stock workflow through every length; time alternate in-memory and naive steps at each."""
+    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+    mem_out, naive_out = Series({}), Series({})
+    with deep_iterators(), ctx.engine.connect() as conn:
+        wf = _memory_workflow(ctx, scenario)
+        done = 0
+
+        def naive() -> None:
+            _run_memory_task(wf, scenario)
+            conn.execute(text("UPDATE bench_naive SET state = :s WHERE id = 1"),
+                         {"s": serializer.serialize_json(wf)})
+            conn.commit()
+
+        try:
+            for length in lengths:
+                while done < length:
+                    _run_memory_task(wf, scenario)
+                    done += 1
+                mem, nai = [], []
+                for _ in range(steps):
+                    mem.append(_timed(_run_memory_task, wf, scenario))
+                    nai.append(_timed(naive))
+                    done += 2
+                mem_out.seconds[length], naive_out.seconds[length] = statistics.median(mem), statistics.median(nai)
+        except Exception as exc:  # a failure is a result: report where it happened
+            conn.rollback()
+            mem_out.failed = naive_out.failed = {"at_step": done, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    return mem_out, naive_out
+
+
+def _persisted(ctx: AppContext, actor: Any, scenario: Scenario, lengths: list[int], steps: int) -> Series:
+    case_id = _new_case(ctx, actor, scenario)
+    out, done = Series({}), 0
+    try:
+        for length in lengths:
+            while done < length:
+                _persisted_step(ctx, actor, case_id, scenario)
+                done += 1
+            timings = []
+            for _ in range(steps):
+                timings.append(_persisted_step(ctx, actor, case_id, scenario))
+                done += 1
+            out.seconds[length] = statistics.median(timings)
+    except Exception as exc:  # a failure is a result: report where it happened
+        out.failed = {"at_step": done, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    return out
 
 
 def measure(url: str, scenario: Scenario, lengths: list[int], steps: int, repeats: int) -> dict[str, Any]:
-    """Measure per-step cost at each history length; medians over repeats."""
+    """Measure per-step cost at each history length on one database; medians over repeats."""
     ctx, actor = _setup(url, scenario)
-    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
     with ctx.engine.connect() as conn:
-        conn.execute(text("CREATE TABLE IF NOT EXISTS naive (id INTEGER PRIMARY KEY, state TEXT)"))
-        conn.execute(text("INSERT INTO naive (id, state) VALUES (1, '')"))
+        conn.execute(text("CREATE TABLE IF NOT EXISTS bench_naive (id INTEGER PRIMARY KEY, state TEXT)"))
+        conn.execute(text("DELETE FROM bench_naive"))
+        conn.execute(text("INSERT INTO bench_naive (id, state) VALUES (1, '')"))
         conn.commit()
+    runs: dict[str, list[Series]] = {"memory": [], "naive": [], "persisted": []}
+    for _ in range(repeats):
+        mem, nai = _memory_and_naive(ctx, scenario, lengths, steps)
+        runs["memory"].append(mem)
+        runs["naive"].append(nai)
+        runs["persisted"].append(_persisted(ctx, actor, scenario, lengths, steps))
+    limit = stock_limit(ctx, scenario, max(lengths) + 2 * steps)
+    ctx.engine.dispose()
     results: dict[str, Any] = {}
     for length in lengths:
-        mem, ours, naive = [], [], []
-        for _ in range(repeats):
-            wf = _memory_workflow(ctx, scenario)
-            for _ in range(length):
-                _run_memory_task(wf, scenario)
-            mem.append(statistics.median(_memory_step(wf, scenario) for _ in range(steps)))
-            wf = _memory_workflow(ctx, scenario)
-            for _ in range(length):
-                _run_memory_task(wf, scenario)
-            with ctx.engine.connect() as conn:
-                naive.append(statistics.median(_naive_step(wf, scenario, serializer, conn) for _ in range(steps)))
-            case_id = _new_case(ctx, actor, scenario)
-            for _ in range(length):
-                _persisted_step(ctx, actor, case_id, scenario)
-            ours.append(statistics.median(_persisted_step(ctx, actor, case_id, scenario) for _ in range(steps)))
-        row = {"memory_ms": statistics.median(mem) * 1000, "persisted_ms": statistics.median(ours) * 1000,
-               "naive_ms": statistics.median(naive) * 1000}
-        row["memory_steps_per_s"] = 1000 / row["memory_ms"]
-        row["persisted_steps_per_s"] = 1000 / row["persisted_ms"]
-        row["naive_steps_per_s"] = 1000 / row["naive_ms"]
-        row["persisted_vs_memory"] = row["memory_ms"] / row["persisted_ms"]
-        row["persisted_vs_naive"] = row["naive_ms"] / row["persisted_ms"]
+        row: dict[str, Any] = {}
+        for mode, series in runs.items():
+            values = [s.seconds[length] for s in series if length in s.seconds]
+            row[f"{mode}_ms"] = statistics.median(values) * 1000 if values else None
+            row[f"{mode}_steps_per_s"] = 1000 / row[f"{mode}_ms"] if values else None
+        if row["memory_ms"] and row["persisted_ms"]:
+            row["persisted_vs_memory"] = row["memory_ms"] / row["persisted_ms"]
+        if row["naive_ms"] and row["persisted_ms"]:
+            row["persisted_vs_naive"] = row["naive_ms"] / row["persisted_ms"]
+        row["memory_beyond_stock_depth"] = length + 2 * steps > limit["reached"]
         results[str(length)] = row
-    ctx.engine.dispose()
-    return results
+    failures = {mode: s[0].failed for mode, s in runs.items() if s and s[0].failed}
+    return {"results": results, "stock": limit, "failures": failures}
+
+
+def run(urls: dict[str, str], *, lengths: list[int], steps: int, repeats: int, names: list[str],
+        reset: Any = None) -> dict[str, Any]:
+    """Run every scenario on every database (name -> URL); `reset(url)` empties a database first."""
+    every = scenarios()
+    report: dict[str, Any] = {"steps_per_point": steps, "repeats": repeats, "lengths": lengths, "scenarios": {}}
+    for name in names:
+        scenario = every[name]
+        report["scenarios"][name] = {"title": scenario.name, "databases": {}}
+        for db, url in urls.items():
+            if reset is not None:
+                reset(url)
+            measured = measure(url, scenario, lengths, steps, repeats)
+            report["scenarios"][name]["databases"][db] = measured
+            report["scenarios"][name]["stock"] = measured["stock"]
+            print_table(f"{scenario.name} on {db}", measured)
+    return report
+
+
+def print_table(title: str, measured: dict[str, Any]) -> None:
+    """Print one scenario's figures on one database."""
+    stock = measured["stock"]
+    print(f"\n{title} (stock SpiffWorkflow " + (f"stopped after {stock['reached']} steps)" if stock["stopped"]
+                                                else f"ran all {stock['reached']} steps tried)"))
+    print(f"{'history':>8} {'memory ms':>10} {'ours ms':>9} {'naive ms':>9} {'ours/mem':>9} {'ours/naive':>10}")
+    def cell(value: float | None, fmt: str, width: int) -> str:
+        return format(value, fmt).rjust(width) if value is not None else "failed".rjust(width)
+
+    for length, row in measured["results"].items():
+        print(f"{length:>8} {cell(row['memory_ms'], '.3f', 10)} {cell(row['persisted_ms'], '.3f', 9)} "
+              f"{cell(row['naive_ms'], '.3f', 9)} {cell(row.get('persisted_vs_memory'), '.0%', 9)} "
+              f"{cell(row.get('persisted_vs_naive'), '.1f', 10)}")
+    for mode, failure in measured["failures"].items():
+        print(f"  {mode} failed at step {failure['at_step']}: {failure['error']}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--lengths", default="5,200")
+    parser.add_argument("--lengths", default=",".join(map(str, LENGTHS)))
     parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--scenarios", default="loop,pbg")
-    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file per scenario")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--scenarios", default="pbg,long")
+    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     args = parser.parse_args()
-    lengths = [int(x) for x in args.lengths.split(",")]
-    scenarios = _scenarios()
-    report: dict[str, Any] = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
-                              "python": platform.python_version(), "machine": platform.machine(),
-                              "cpus": os.cpu_count(), "steps_per_point": args.steps, "repeats": args.repeats,
-                              "scenarios": {}}
-    for name in args.scenarios.split(","):
-        scenario = scenarios[name]
-        with tempfile.TemporaryDirectory() as tmp:
-            url = args.database_url or f"sqlite:///{tmp}/bench.db"
-            results = measure(url, scenario, lengths, args.steps, args.repeats)
-        report["scenarios"][name] = {"title": scenario.name, "database": url.split(":", 1)[0], "results": results}
-        _print(scenario.name, results)
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "engine.json").write_text(json.dumps(report, indent=2))
-
-
-def _print(title: str, results: dict[str, Any]) -> None:
-    print(f"\n{title}")
-    print(f"{'history':>8} {'memory ms':>10} {'ours ms':>9} {'naive ms':>9} {'mem/s':>8} {'ours/s':>8} "
-          f"{'naive/s':>8} {'ours/mem':>9} {'ours/naive':>10}")
-    for length, row in results.items():
-        print(f"{length:>8} {row['memory_ms']:>10.3f} {row['persisted_ms']:>9.3f} {row['naive_ms']:>9.3f} "
-              f"{row['memory_steps_per_s']:>8.0f} {row['persisted_steps_per_s']:>8.0f} "
-              f"{row['naive_steps_per_s']:>8.0f} {row['persisted_vs_memory']:>9.0%} {row['persisted_vs_naive']:>9.1f}x")
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or f"sqlite:///{tmp}/bench.db"
+        report = run({url.split(":", 1)[0]: url}, lengths=[int(x) for x in args.lengths.split(",")],
+                     steps=args.steps, repeats=args.repeats, names=args.scenarios.split(","))
+    print(json.dumps(report, indent=1)[:2000])
 
 
 if __name__ == "__main__":

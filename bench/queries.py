@@ -1,0 +1,218 @@
+"""Query latencies on a seeded database, through the engine's own functions (no copies of their SQL).
+
+Each sample opens a session, calls the function the API and pages call, reads the result and
+closes the session, the way a request does. Measured:
+- inbox page: `engine.tasks.list_tasks` (first page of 50, with the total) for officers of the
+  roles with the most open tasks;
+- inbox counts per role: `engine.tasks.inbox_query` (the inbox's own access condition) counted
+  per role, for a supervisor holding every role of the busiest agency;
+- case history: `engine.cases.history` of a random case;
+- tracking: `engine.tracking.public_status` with the right PIN (keyed PIN hash check included);
+- staff case search: `engine.cases.list_cases` as an officer (first page and total), as an officer
+  by tracking number, and as an admin filtering by service and status.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from bench.seed import Catalogue, pin, tracking_number
+from engine import cases, directory, tasks, tracking
+from engine.actors import Actor, actor_for
+from engine.db import transaction
+from engine.models import Case, OpenTask, Role, User
+from web.context import AppContext
+
+TARGETS_MS = {"inbox_page": 20.0, "tracking": 10.0}
+SUPERVISOR = "bench_kepala"
+NOW = datetime(2026, 11, 27, tzinfo=UTC)
+
+
+def percentiles(seconds: list[float]) -> dict[str, float]:
+    """Return n, p50, p95, p99 and max in milliseconds (nearest rank)."""
+    ordered = sorted(seconds)
+    if not ordered:
+        return {"n": 0}
+
+    def at(q: float) -> float:
+        return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
+
+    return {"n": len(ordered), "p50_ms": at(0.50), "p95_ms": at(0.95), "p99_ms": at(0.99), "max_ms": at(1.0)}
+
+
+@dataclass
+class Actors:
+    """Who the queries run as."""
+
+    officers: list[Actor]  # one per busiest role
+    supervisor: Actor
+    admin: Actor
+
+
+def _actors(ctx: AppContext) -> Actors:
+    with transaction(ctx.sessions) as session:
+        busiest = [role for role, _n in session.execute(
+            select(OpenTask.role, func.count()).where(OpenTask.bound_org.is_(None)).group_by(OpenTask.role)
+            .order_by(func.count().desc()).limit(5))]
+        agency = busiest[0].split(".", 1)[0]
+        boss = session.scalar(select(User).where(User.username == SUPERVISOR))
+        if boss is None:
+            boss = directory.create_user(session, username=SUPERVISOR, platform_role="officer")
+            for key in session.scalars(select(Role.key).where(Role.agency_code == agency)):
+                directory.grant(session, user=boss, role_key=key, organisation_code=agency)
+        officers = []
+        for role in busiest:
+            user = session.scalar(select(User).where(User.username == role.replace(".", "_")))
+            if user is not None:
+                officers.append(actor_for(session, user))
+        admin = session.scalar(select(User).where(User.username == "admin"))
+        assert admin is not None
+        assert officers
+        return Actors(officers, actor_for(session, boss), actor_for(session, admin))
+
+
+def inbox_counts(session: Session, actor: Actor) -> dict[str, int]:
+    """Count the actor's open tasks per role, over the inbox's own query."""
+    inbox = tasks.inbox_query(actor).order_by(None).subquery()
+    return {role: int(n) for role, n in session.execute(
+        select(inbox.c.role, func.count()).group_by(inbox.c.role))}
+
+
+@dataclass
+class Pool:
+    """The officers one query picks from; one whose sample timed out is taken out and named."""
+
+    officers: list[Actor]
+    last: Actor | None = None
+    excluded: list[str] = field(default_factory=list)
+
+    def pick(self, rnd: random.Random) -> Actor:
+        self.last = rnd.choice(self.officers)
+        return self.last
+
+    def drop_last(self) -> bool:
+        """Take the officer of the sample that timed out out of the pool; tell whether any are left."""
+        if self.last is None or len(self.officers) < 2:
+            return False
+        self.officers.remove(self.last)
+        self.excluded.append(self.last.username)
+        self.last = None
+        return True
+
+
+def _samplers(ctx: AppContext, actors: Actors, rnd: random.Random, max_id: int, keys: list[str],
+              pools: dict[str, Pool]) -> dict[str, Callable[[Session], int]]:
+    """Return one function per query: it runs one sample and returns how many rows it read."""
+    secret = ctx.settings.secret_key.get_secret_value()
+    pools.update(inbox_page=Pool(list(actors.officers)), case_search_officer=Pool(list(actors.officers)))
+
+    def inbox_page(session: Session) -> int:
+        rows, total = tasks.list_tasks(session, actor=pools["inbox_page"].pick(rnd), limit=50, now=NOW)
+        return len(rows) if total >= len(rows) else -1
+
+    def counts(session: Session) -> int:
+        return sum(inbox_counts(session, actors.supervisor).values())
+
+    def history(session: Session) -> int:
+        return len(cases.history(session, rnd.randint(1, max_id)))
+
+    def track(session: Session) -> int:
+        case_id = rnd.randint(1, max_id)
+        found = tracking.public_status(session, number=tracking_number(case_id), pin=pin(case_id), secret=secret)
+        return len(found.timeline) if found is not None else 0
+
+    def search_officer(session: Session) -> int:
+        rows, _total = cases.list_cases(session, actor=pools["case_search_officer"].pick(rnd), limit=50)
+        return len(rows)
+
+    def search_number(session: Session) -> int:
+        number = tracking_number(rnd.randint(1, max_id))
+        return len(cases.list_cases(session, actor=actors.admin, tracking_number=number)[0])
+
+    def search_admin(session: Session) -> int:
+        rows, _total = cases.list_cases(session, actor=actors.admin, process_key=rnd.choice(keys), status="running",
+                                        limit=50)
+        return len(rows)
+
+    return {"inbox_page": inbox_page, "inbox_counts": counts, "case_history": history, "tracking": track,
+            "case_search_officer": search_officer, "case_search_number": search_number,
+            "case_search_admin": search_admin}
+
+
+TIMEOUT_S = 10.0
+
+
+def _guard(ctx: AppContext, seconds: float) -> dict[str, float]:
+    """Stop any statement running longer than `seconds` (a bad plan must not stall the whole benchmark)."""
+    deadline = {"at": float("inf")}
+
+    @event.listens_for(ctx.engine, "connect")
+    def _limit(dbapi_conn: Any, _record: Any) -> None:
+        if ctx.engine.dialect.name == "postgresql":
+            with dbapi_conn.cursor() as cur:
+                cur.execute(f"SET statement_timeout = {int(seconds * 1000)}")
+            dbapi_conn.commit()
+        else:  # SQLite: interrupt the statement from its progress callback
+            dbapi_conn.set_progress_handler(lambda: int(time.perf_counter() > deadline["at"]), 10_000)
+
+    ctx.engine.dispose()  # pooled connections were opened without the limit
+    return deadline
+
+
+def run(ctx: AppContext, catalogue: Catalogue, *, samples: int = 200, seed: int = 11) -> dict[str, Any]:
+    """Time every query `samples` times (after a short warm-up); return percentiles and rows read.
+
+    A sample slower than TIMEOUT_S is stopped; the query is then reported as timed out with the
+    samples taken so far, and not sampled further.
+    """
+    actors = _actors(ctx)
+    deadline = _guard(ctx, TIMEOUT_S)
+    with ctx.sessions() as session:
+        max_id = int(session.scalar(select(func.max(Case.id))) or 0)
+    rnd = random.Random(seed)
+    keys = [s.key for s in catalogue.services]
+    warm = max(3, samples // 20)
+    out: dict[str, Any] = {}
+    pools: dict[str, Pool] = {}
+    for name, sample in _samplers(ctx, actors, rnd, max_id, keys, pools).items():
+        seconds, rows, timed_out = [], [], False
+        per_officer: dict[str, list[float]] = {}
+        for n in range(samples + warm):
+            session = ctx.sessions()
+            try:
+                start = time.perf_counter()
+                deadline["at"] = start + TIMEOUT_S
+                read = sample(session)
+                elapsed = time.perf_counter() - start
+            except DBAPIError:
+                if name in pools and pools[name].drop_last():
+                    continue  # go on with the other officers; the report names the one left out
+                timed_out = True
+                break
+            finally:
+                session.close()
+            if n >= warm:  # warm-up samples fill caches and are not counted
+                seconds.append(elapsed)
+                rows.append(read)
+                officer = pools[name].last if name in pools else None
+                if officer is not None:
+                    per_officer.setdefault(officer.username, []).append(elapsed)
+        out[name] = percentiles(seconds) | {"rows_min": min(rows, default=0), "rows_max": max(rows, default=0),
+                                            "target_p95_ms": TARGETS_MS.get(name), "timed_out": timed_out,
+                                            "timed_out_for": pools[name].excluded if name in pools else [],
+                                            "per_officer_p50_ms": {u: round(1000 * statistics.median(v), 2)
+                                                                   for u, v in sorted(per_officer.items())}}
+        if timed_out:  # what matters is that some samples never finish: report it in the percentiles
+            out[name].update(p95_ms=None, p99_ms=None, max_ms=None)
+    deadline["at"] = float("inf")
+    return out
