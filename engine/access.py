@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import and_, false, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from engine import routing
 from engine.actors import Actor
@@ -27,9 +27,14 @@ def visible_tasks(actor: Actor) -> Any:
         conditions.append(and_(holds,
                                or_(OpenTask.bound_org.is_(None), OpenTask.bound_org == org),
                                or_(OpenTask.assignee_id.is_(None), OpenTask.assignee_id == actor.user_id)))
-    own_cases = select(Case.id).where(or_(Case.applicant_id == actor.user_id,
-                                          and_(Case.applicant_id.is_(None), Case.filed_by_id == actor.user_id)))
-    conditions.append(and_(OpenTask.role == routing.APPLICANT_ROLE, OpenTask.case_id.in_(own_cases)))
+    # A correlated EXISTS on the task's own case, not `case_id IN (all my cases)`: the inbox reads
+    # the role's tasks through its index and checks each task's one case (bench/REPORT.md).
+    own = aliased(Case)
+    own_case = (select(own.id).where(own.id == OpenTask.case_id,
+                                     or_(own.applicant_id == actor.user_id,
+                                         and_(own.applicant_id.is_(None), own.filed_by_id == actor.user_id)))
+                .correlate(OpenTask).exists())
+    conditions.append(and_(OpenTask.role == routing.APPLICANT_ROLE, own_case))
     return or_(*conditions)
 
 

@@ -239,6 +239,8 @@ class Runner:
             task.run()
         except SpiffWorkflowException as exc:
             return RunResult(task.task_spec.name, _describe(exc))
+        except RecursionError:
+            return RunResult(task.task_spec.name, "the case's task tree is too deep (a loop repeated too often)")
         return self.advance(workflow)
 
 

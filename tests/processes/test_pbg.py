@@ -206,3 +206,20 @@ def test_task_due_dates_count_working_days(ctx: AppContext, cast: Cast) -> None:
     task = d.task(case.id, "Task_kelengkapan")  # 2 working days
     assert task.due_at is not None
     assert task.due_at.date().isoformat() == "2026-03-04"
+
+
+def test_endless_revision_rounds_end_in_an_incident_not_a_crash(ctx: AppContext, cast: Cast) -> None:
+    # SpiffWorkflow's task tree recurses on each round; near 400 steps running a task raises
+    # RecursionError. The engine must turn that into an incident an admin can see, never an error.
+    d = Driver(ctx)
+    case = d.start("pbg", pbg_application(), cast.applicant)
+    d.complete(case.id, "Task_kelengkapan", cast.front, {"kelengkapan": "lengkap"})
+    d.complete(case.id, "Task_gambar_teknis", cast.griya, DRAWINGS)
+    for round_no in range(300):
+        d.complete(case.id, "Task_tpa", cast.tpa, {"hasil_tpa": "revisi", "catatan_tpa": f"Revisi {round_no}"})
+        if d.case(case.id).status == "incident":
+            break
+        d.complete(case.id, "Task_revisi", cast.griya, {"catatan_revisi": f"Perbaikan {round_no}"})
+    row = d.case(case.id)
+    assert row.status == "incident"
+    assert any(e.action == "incident" and "too deep" in (e.label or "") for e in d.events(case.id))
