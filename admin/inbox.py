@@ -12,7 +12,7 @@ from engine import access, cases, catalogue, filestore, tasks
 from engine.actors import Actor
 from engine.errors import CaseNotFound
 from engine.models import Case
-from web.deps import CsrfForm, RuntimeDep, SessionDep, StaffPageActor
+from web.deps import CsrfForm, RowId, RuntimeDep, SessionDep, StaffPageActor
 from web.routing import TransactionalRoute
 from web.session import language
 from web.taskflow import checked_task_id, submit_task, task_form
@@ -86,7 +86,7 @@ async def complete(request: Request, task_id: str, session: SessionDep, rt: Runt
 
 
 @routes.get("/kasus/{case_id}")
-def case_page(request: Request, case_id: int, session: SessionDep, rt: RuntimeDep, actor: StaffPageActor) -> Response:
+def case_page(request: Request, case_id: RowId, session: SessionDep, rt: RuntimeDep, actor: StaffPageActor) -> Response:
     """Show a case to staff who may read it: data, open tasks, documents, history and diagram."""
     _may_view(session, actor, case_id)
     case = cases.get_case(session, case_id)
@@ -101,7 +101,7 @@ def _may_view(session: SessionDep, actor: Actor, case_id: int) -> None:
 
 
 @routes.get("/kasus/{case_id}/diagram.json")
-def case_diagram(case_id: int, session: SessionDep, rt: RuntimeDep, actor: StaffPageActor) -> Response:
+def case_diagram(case_id: RowId, session: SessionDep, rt: RuntimeDep, actor: StaffPageActor) -> Response:
     """Return the case's diagram with its done, active and overdue elements (for the viewer)."""
     _may_view(session, actor, case_id)
     state = cases.diagram_state(session, case_id=case_id, now=rt.clock())
@@ -110,7 +110,7 @@ def case_diagram(case_id: int, session: SessionDep, rt: RuntimeDep, actor: Staff
 
 
 @routes.get("/berkas/{file_id}")
-def download(file_id: int, session: SessionDep, rt: RuntimeDep, actor: StaffPageActor) -> Response:
+def download(file_id: RowId, session: SessionDep, rt: RuntimeDep, actor: StaffPageActor) -> Response:
     """Send a stored document to staff who may read its case."""
     if not filestore.may_read_file(session, actor=actor, file_id=file_id):
         raise filestore.FileNotFound(f"file {file_id} not found")

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from engine import documents, tracking
-from web.deps import ContextDep, OptionalPageActor, SessionDep
+from web.deps import ContextDep, OptionalPageActor, RowId, SessionDep
 from web.errors import error_page
 from web.grants import tracking_granted
 from web.routing import TransactionalRoute
@@ -15,7 +15,7 @@ routes = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
 
 
 @routes.get("/lacak/{number}/dokumen/{document_id}")
-def download(request: Request, number: str, document_id: int, session: SessionDep, ctx: ContextDep,
+def download(request: Request, number: str, document_id: RowId, session: SessionDep, ctx: ContextDep,
              actor: OptionalPageActor) -> Response:
     """Serve a case's signed PDF to whoever proved its PIN (or may read the case when logged in)."""
     normal = tracking.normalise(number)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -15,6 +15,9 @@ from engine.runtime import Runtime
 from web.context import AppContext
 from web.routing import SESSION
 from web.session import csrf_ok, read_session
+
+# A database row id in a URL: bounded so that no database is handed a number it cannot store.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 class LoginRequired(Exception):

@@ -165,6 +165,11 @@ def test_unknown_pages_and_bad_ids_get_an_error_page_not_json(client: TestClient
     assert "Tidak ditemukan" in missing.text
     english = client.get("/layanan/tidak-ada?lang=en")
     assert "Not found" in english.text
+    log_in(client, "dpmptsp_front_office")
+    for path in ("/kasus/99999999999999999999", "/berkas/99999999999999999999", "/kasus/0/diagram.json"):
+        refused = client.get(path)  # a number no database column holds: a clear 422 page, never a 500
+        assert refused.status_code == 422, path
+        assert "Invalid input" in refused.text  # the language chosen above (?lang=en) sticks
     api = client.get("/api/cases/999999")
     assert api.headers["content-type"].startswith("application/problem+json")
 
