@@ -17,12 +17,31 @@ class EngineError(Exception):
 
 @dataclass(frozen=True)
 class Problem:
-    """One problem found in a package: where it is and what is wrong."""
+    """One problem found in a package: where it is, what is wrong and what to change.
+
+    `message` is English; `message_id` says the same in Bahasa Indonesia (filled from the
+    translation table in `engine.lint_text` when a rule gives only English). `element_name` is
+    the BPMN name of the element, for people who know their diagram by names, not ids.
+    """
 
     file: str
     element_id: str | None
     message: str
     severity: str = "error"
+    message_id: str = ""
+    element_name: str = ""
+
+    def text(self, lang: str = "en") -> str:
+        """Return the message in a language: `id` (falling back to English) or `en`."""
+        return self.message_id or self.message if lang == "id" else self.message
+
+    def render(self, lang: str = "en") -> str:
+        """Return one line for people: file#element (name): severity: message."""
+        where = self.file + (f"#{self.element_id}" if self.element_id else "")
+        if self.element_name:
+            where += f" ({self.element_name})"
+        severity = {"error": "galat", "warning": "peringatan"}.get(self.severity, self.severity)
+        return f"{where}: {severity if lang == 'id' else self.severity}: {self.text(lang)}"
 
     def __str__(self) -> str:
         where = self.file + (f"#{self.element_id}" if self.element_id else "")

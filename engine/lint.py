@@ -51,13 +51,13 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
     checked_forms: set[tuple[str, bool]] = field(default_factory=set)
 
-    def error(self, file: str, element_id: str | None, message: str) -> None:
-        """Record an error: the package cannot be deployed."""
-        self.extend([Problem(file, element_id, message, "error")])
+    def error(self, file: str, element_id: str | None, message: str, message_id: str = "") -> None:
+        """Record an error (English, and Indonesian when given): the package cannot be deployed."""
+        self.extend([Problem(file, element_id, message, "error", message_id)])
 
-    def warning(self, file: str, element_id: str | None, message: str) -> None:
+    def warning(self, file: str, element_id: str | None, message: str, message_id: str = "") -> None:
         """Record a warning: deployable, but probably not what the modeller meant."""
-        self.extend([Problem(file, element_id, message, "warning")])
+        self.extend([Problem(file, element_id, message, "warning", message_id)])
 
     def extend(self, problems: Iterable[Problem]) -> None:
         """Record problems found by a rule function."""
