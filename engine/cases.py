@@ -14,7 +14,7 @@ from engine.access import visible_cases
 from engine.actors import Actor
 from engine.directory import is_provider
 from engine.errors import CaseNotFound, InvalidInput, NotAllowed, ProcessNotFound
-from engine.models import Bundle, Case, CaseEvent, Incident, OpenTask, ProcessVersion
+from engine.models import Bundle, Case, CaseEvent, Incident, Job, OpenTask, ProcessVersion
 from engine.routing import agency_of
 from engine.runtime import CaseHead, LoadedCase, Runtime
 from engine.state import SERIALIZER_VERSION
@@ -245,7 +245,12 @@ def retry_incident(session: Session, *, rt: Runtime, case_id: int, actor: Actor,
     before = spiff.case_data(loaded.workflow)
     for task in spiff.error_tasks(loaded.workflow):
         spiff.reset_error_task(loaded.workflow, task)
-    result = rt.runner.advance(loaded.workflow)
+    # A failed step writes no new tasks or timer jobs (see steps): compare with what is stored, not the workflow.
+    loaded.open_before = set(session.scalars(select(OpenTask.id).where(OpenTask.case_id == case_id)))
+    scheduled = set(session.scalars(select(Job.task_id).where(Job.kind == "timer", Job.case_id == case_id,
+                                                              Job.status == "pending")))
+    loaded.timers_before = {tid: t for tid, t in loaded.timers_before.items() if tid in scheduled}
+    result = rt.runner.advance(loaded.workflow, resume=True)
     now: datetime = rt.clock()
     session.execute(update(Incident).where(Incident.case_id == case_id, Incident.resolved_at.is_(None))
                     .values(resolved_at=now))

@@ -218,12 +218,13 @@ def build_runtime(settings: Settings, *, clock: Clock = system_clock) -> Runtime
     # Scripts see the engine's clock, so "today" agrees with timers and due dates (and tests).
     helpers = {
         "add_working_days": calendar.add_working_days,
+        "after_working_days": lambda days: calendar.due_at(clock(), days).astimezone(wib),
         "working_days_between": calendar.working_days_between,
         "today": lambda: clock().astimezone(wib).date(),
         "now": lambda: clock().astimezone(wib),
     }
     script_engine = scripting.make_script_engine(
-        limits=sandbox.Limits(timeout_s=settings.script_timeout_s), extra=helpers)
+        limits=sandbox.Limits(timeout_s=settings.script_timeout_s), extra=helpers, clock=clock)
     runner = spiff.Runner(script_engine, step_budget=settings.engine_step_budget)
     adapters = outbound.Registry({
         "disdukcapil.serahkan": outbound.FileDropAdapter(settings.outbox_dir / "disdukcapil"),

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 
-from engine import outbound
+from engine import outbound, timers
 from engine.sandbox import DEFAULT_LIMITS, Limits, SandboxEnvironment
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
 
 
 class PlatformEnvironment(SandboxEnvironment):
@@ -23,7 +29,11 @@ class PlatformEnvironment(SandboxEnvironment):
 
 
 class PlatformScriptEngine(PythonScriptEngine):  # type: ignore[misc]
-    """SpiffWorkflow's engine with a service-call path whose failures name the task."""
+    """SpiffWorkflow's engine with a service-call path and timer values whose failures name the task."""
+
+    def __init__(self, *, environment: PlatformEnvironment, clock: Callable[[], datetime] = _wall_clock) -> None:
+        super().__init__(environment=environment)
+        self.clock = clock
 
     def call_service(self, task: Any, **kwargs: Any) -> Any:
         """Run a service task's call; a failure becomes an incident on that task."""
@@ -32,7 +42,32 @@ class PlatformScriptEngine(PythonScriptEngine):  # type: ignore[misc]
         except Exception as exc:
             raise WorkflowTaskException(f"service call failed: {exc}", task=task, exception=exc) from exc
 
+    def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
+        """Evaluate an expression; a timer's value becomes the ISO string SpiffWorkflow schedules."""
+        value = super().evaluate(task, expression, external_context)
+        kind = _timer_kind(task, expression)
+        if kind is None:
+            return value
+        try:
+            return timers.timer_value(kind, value, engine_now=self.clock(), wall_now=_wall_clock())
+        except timers.TimerValueError as exc:
+            raise WorkflowTaskException(f"timer {kind}: {exc}", task=task, exception=exc) from exc
 
-def make_script_engine(*, limits: Limits = DEFAULT_LIMITS, extra: Mapping[str, Any] | None = None) -> Any:
-    """Build the script engine every workflow of the platform runs with."""
-    return PlatformScriptEngine(environment=PlatformEnvironment(limits=limits, extra=extra))
+
+def _timer_kind(task: Any, expression: str) -> str | None:
+    """Return the timer kind when `expression` is a timer of the task's event definition(s)."""
+    definition = getattr(task.task_spec, "event_definition", None)
+    if definition is None:
+        return None
+    children = definition.event_definitions if isinstance(definition, MultipleEventDefinition) else [definition]
+    for child in children:
+        kind = timers.kind_of(child)
+        if kind is not None and child.expression == expression:
+            return kind
+    return None
+
+
+def make_script_engine(*, limits: Limits = DEFAULT_LIMITS, extra: Mapping[str, Any] | None = None,
+                       clock: Callable[[], datetime] = _wall_clock) -> Any:
+    """Build the script engine every workflow of the platform runs with (timers on `clock`)."""
+    return PlatformScriptEngine(environment=PlatformEnvironment(limits=limits, extra=extra), clock=clock)

@@ -19,14 +19,10 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
-    CycleTimerEventDefinition,
-    TimeDateEventDefinition,
-    TimerEventDefinition,
-)
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
-from SpiffWorkflow.spiff.specs.defaults import UserTask
+from SpiffWorkflow.spiff.specs.defaults import ManualTask, NoneTask, UserTask
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
@@ -36,10 +32,14 @@ from engine.fastflow import MppWorkflow
 from engine.package import Package
 from engine.xmlsafe import parse_xml
 
+# The tasks people do: a user task (with its form), a manual task and a plain task (form optional).
+# SpiffWorkflow leaves all three READY for the host; each becomes a work item of its lane's role.
+HUMAN_TASKS = (UserTask, ManualTask, NoneTask)
+
 
 @dataclass(frozen=True)
 class TaskMeta:
-    """What the platform reads from one user task of a diagram."""
+    """What the platform reads from one human task (user, manual or plain task) of a diagram."""
 
     process_id: str
     element_id: str
@@ -97,12 +97,15 @@ class ReadyTask:
 
 @dataclass(frozen=True)
 class PendingTimer:
-    """A timer event waiting in a workflow, with the instant it is due."""
+    """A timer event waiting in a workflow, with the wall-clock instant SpiffWorkflow holds for it.
+
+    Every timer value is counted from the wall clock when the timer starts (engine.timers puts
+    dates in that frame too); engine.steps moves it onto the engine's clock.
+    """
 
     task_id: str
     element_id: str
     due_at: datetime
-    relative: bool  # a duration or cycle, counted from when the timer started
 
 
 @dataclass
@@ -174,7 +177,7 @@ def compile_package(package: Package, *, version_id: int = 0) -> CompiledProcess
     lane_roles: dict[tuple[str, str], str] = {}
     for process_spec in [spec, *subprocess_specs.values()]:
         for task_spec in process_spec.task_specs.values():
-            if isinstance(task_spec, UserTask):
+            if isinstance(task_spec, HUMAN_TASKS):
                 meta = _task_meta(process_spec.name, task_spec, routing)
                 tasks[(process_spec.name, task_spec.name)] = meta
             lane = routing.lanes.get(getattr(task_spec, "lane", None) or "")
@@ -203,8 +206,11 @@ class Runner:
         start.data.update(data)
         return workflow
 
-    def advance(self, workflow: Any) -> RunResult:
-        """Run engine steps until the workflow waits; turn failures into a result, not an exception."""
+    def advance(self, workflow: Any, *, resume: bool = False) -> RunResult:
+        """Run engine steps until the workflow waits; turn failures into a result, not an exception.
+
+        `resume` (a retry) first finishes what a failed step left half done: see `resume_interrupted`.
+        """
         result = RunResult()
         deadline = time.monotonic() + self.time_budget_s
 
@@ -217,6 +223,8 @@ class Runner:
 
         try:
             outbound.take_pending()  # calls left by a step that was rolled back are not ours
+            if resume:
+                resume_interrupted(workflow)
             workflow.refresh_timers()
             workflow.do_engine_steps(did_complete_task=count)
         except EngineBudgetExceeded as exc:
@@ -228,6 +236,9 @@ class Runner:
         except RecursionError:
             result.error_element = _current_element(workflow)
             result.error_message = "the case's task tree is too deep (a loop repeated too often)"
+        except Exception as exc:  # a fault SpiffWorkflow does not wrap must still stop at the case, not the caller
+            result.error_element = _waiting_element(workflow) or _current_element(workflow)
+            result.error_message = f"{type(exc).__name__}: {exc}"
         return result
 
     def complete(self, workflow: Any, task_id: str, data: dict[str, Any]) -> RunResult:
@@ -238,7 +249,8 @@ class Runner:
         try:
             task.run()
         except SpiffWorkflowException as exc:
-            return RunResult(task.task_spec.name, _describe(exc))
+            failed = getattr(exc, "task", None) or task  # e.g. the timer the completed task started
+            return RunResult(failed.task_spec.name, _describe(exc))
         except RecursionError:
             return RunResult(task.task_spec.name, "the case's task tree is too deep (a loop repeated too often)")
         return self.advance(workflow)
@@ -248,7 +260,20 @@ def _describe(exc: BaseException) -> str:
     inner = getattr(exc, "exception", None)
     if inner is not None and str(inner):
         return f"{type(inner).__name__}: {inner}"
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    head = str(exc).splitlines()[0].strip() if str(exc) else type(exc).__name__
+    # SpiffWorkflow wraps an expression's error without keeping it; the chain still has it.
+    cause = exc.__cause__ or exc.__context__
+    if cause is None or isinstance(cause, SpiffWorkflowException) or not str(cause) or str(cause) in head:
+        return head
+    return f"{type(cause).__name__}: {cause} ({head})"
+
+
+def _waiting_element(workflow: Any) -> str | None:
+    """Name the first timer or message the workflow waits on (where an unwrapped fault most likely arose)."""
+    for task in list(workflow.event_manager.tasks.values()):
+        if task.state == TaskState.WAITING:
+            return str(task.task_spec.name)
+    return None
 
 
 def _current_element(workflow: Any) -> str:
@@ -272,7 +297,7 @@ def find_task(workflow: Any, task_id: str) -> Any:
 
 
 def ready_user_tasks(workflow: Any, compiled: CompiledProcess, candidates: Any = None) -> list[ReadyTask]:
-    """List the workflow's READY user tasks with their metadata.
+    """List the workflow's READY human tasks (user, manual, plain) with their metadata.
 
     `candidates` (task ids known to be unfinished) spares a walk over the whole history.
     """
@@ -281,7 +306,7 @@ def ready_user_tasks(workflow: Any, compiled: CompiledProcess, candidates: Any =
     for task in tasks:
         if task is None:
             continue
-        if task.state == TaskState.READY and isinstance(task.task_spec, UserTask):
+        if task.state == TaskState.READY and isinstance(task.task_spec, HUMAN_TASKS):
             meta = compiled.tasks.get((task.workflow.spec.name, task.task_spec.name))
             if meta is not None:
                 ready.append(ReadyTask(str(task.id), meta, task.data))
@@ -309,9 +334,11 @@ def pending_timers(workflow: Any) -> list[PendingTimer]:
             if isinstance(definition, CycleTimerEventDefinition) and isinstance(value, dict):
                 value = value.get("next")
             if isinstance(value, str):
-                due = TimerEventDefinition.get_datetime(value)
-                relative = not isinstance(definition, TimeDateEventDefinition)
-                timers.append(PendingTimer(str(task.id), task.task_spec.name, due.astimezone(UTC), relative))
+                try:
+                    due = TimerEventDefinition.get_datetime(value)
+                except ValueError:
+                    continue  # never written by this platform's script engine (engine.timers checks values)
+                timers.append(PendingTimer(str(task.id), task.task_spec.name, due.astimezone(UTC)))
     return timers
 
 
@@ -375,6 +402,33 @@ def fire_timer(workflow: Any, task_id: str) -> bool:
     else:
         task._set_internal_data(event_fired=True)
     return True
+
+
+def _interrupted(workflow: Any) -> list[Any]:
+    """List the tasks a failed step never reached: FUTURE, though the task before them completed.
+
+    Completing a task updates its children; when that update raises (a timer expression that
+    fails as the timer starts), the parent stays COMPLETED and the child FUTURE, and nothing
+    would ever update it again.
+    """
+    return [t for t in iter_tasks(workflow) if t.state == TaskState.FUTURE and t.parent is not None
+            and t.parent.state == TaskState.COMPLETED]
+
+
+def resume_interrupted(workflow: Any) -> None:
+    """Update the tasks a failed step never reached, as completing their parent would have."""
+    for task in _interrupted(workflow):
+        task.task_spec._update(task)
+
+
+def stopped_at(workflow: Any) -> str:
+    """Name the element a workflow that can no longer move stopped at (a waiting, ready or unreached task)."""
+    for state in (TaskState.WAITING, TaskState.READY):
+        for task in iter_tasks(workflow):
+            if task.state == state and task.id not in workflow.subprocesses:
+                return str(task.task_spec.name)
+    interrupted = _interrupted(workflow)
+    return str(interrupted[0].task_spec.name) if interrupted else _current_element(workflow)
 
 
 def is_finished(workflow: Any) -> bool:

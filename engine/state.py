@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -27,6 +29,10 @@ TOP = ""
 
 _serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
 _registry = _serializer.registry
+# SpiffWorkflow knows datetime, timedelta and UUID; scripts also make dates (add_working_days,
+# today()) and decimals (money(), Decimal).
+_registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]))
+_registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]))
 _Encoder = _serializer._encoder_cls
 
 

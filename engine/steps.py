@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine import directory, documents, hotsql, notify, outbound, routing, spiff, state
@@ -38,9 +39,25 @@ def data_diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
 
 
 def jsonable(data: dict[str, Any]) -> dict[str, Any]:
-    """Return case data as plain JSON values (dates and decimals as the serializer writes them)."""
-    loaded = json.loads(state.dumps(data))
+    """Return case data as plain JSON values: the read model pages, documents and payloads use.
+
+    Decimals become numbers, dates and times ISO strings; the typed values stay in the
+    workflow's own state (engine.state), which is what the engine reads back.
+    """
+    loaded = json.loads(json.dumps(data, default=_plain, separators=(",", ":")))
     return loaded if isinstance(loaded, dict) else {}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return f"P{value.days}DT{value.seconds}S"
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
 
 
 def _route(session: Session, loaded: LoadedCase, task: spiff.ReadyTask) -> routing.Route:
@@ -79,12 +96,10 @@ def _sync_tasks(session: Session, rt: Runtime, loaded: LoadedCase, ready: list[s
 def _due(timer: spiff.PendingTimer, now: datetime) -> datetime:
     """Place a timer on the engine's clock.
 
-    SpiffWorkflow computes a duration's due time from the wall clock when the timer starts
-    (this very step); re-anchoring that duration on the engine's clock keeps jobs, SLAs and
-    tests on one notion of now. Absolute dates stay as they are.
+    SpiffWorkflow counts a timer from the wall clock when it starts (this very step; the script
+    engine puts dates in that frame too, see engine.timers); re-anchoring it on the engine's
+    clock keeps jobs, SLAs and tests on one notion of now.
     """
-    if not timer.relative:
-        return timer.due_at
     return now + (timer.due_at - datetime.now(UTC))
 
 
@@ -106,8 +121,7 @@ def _sync_timers(session: Session, loaded: LoadedCase, now: datetime) -> None:
     loaded.timers_before = timers
 
 
-def _queue_outbound(session: Session, loaded: LoadedCase, now: datetime) -> None:
-    calls = outbound.take_pending()
+def _queue_outbound(session: Session, loaded: LoadedCase, now: datetime, calls: list[outbound.OutboundCall]) -> None:
     if calls:
         session.execute(insert(Job), [
             {"kind": "outbound", "case_id": loaded.row.id, "task_id": call.ticket, "due_at": now, "status": "pending",
@@ -144,6 +158,30 @@ def _wake_parked(session: Session, loaded: LoadedCase, now: datetime) -> None:
                         .values(status="pending", due_at=now))
 
 
+STALLED = ("Permohonan berhenti tanpa tugas, pengatur waktu, atau pesan yang ditunggu di '{element}'. / "
+           "The case stopped with nothing to wait for at '{element}': no open task, timer, message or outside call.")
+
+
+def _stalled(session: Session, loaded: LoadedCase, ready: list[spiff.ReadyTask],
+             calls: list[outbound.OutboundCall]) -> str | None:
+    """Return the element where a case stopped for good, or None when something can still move it.
+
+    A case moves on when a person completes a task, a timer fires, a message arrives (from a
+    partner answering an outside call, or from a case of the same integrated application), or
+    an outside call is still to be sent. With none of these, "waiting" would last forever.
+    """
+    workflow = loaded.workflow
+    if ready or calls or spiff.was_cancelled(workflow) or spiff.is_finished(workflow):
+        return None
+    if spiff.pending_timers(workflow) or spiff.waiting_messages(workflow, loaded.compiled):
+        return None
+    outbound_open = session.scalar(select(Job.id).where(
+        Job.kind == "outbound", Job.case_id == loaded.row.id, Job.status.in_(("pending", "running"))).limit(1))
+    if outbound_open is not None:
+        return None
+    return spiff.stopped_at(workflow)
+
+
 def _status(loaded: LoadedCase, ready: list[spiff.ReadyTask], incident: bool, now: datetime) -> dict[str, Any]:
     row = loaded.row
     values: dict[str, Any] = {"status": "running", "stage_id": row.stage_id, "stage_en": row.stage_en,
@@ -177,19 +215,26 @@ def record_step(
 ) -> int:
     """Persist the step: state, open tasks, timers, status, history and any incident; return the new version."""
     now = rt.clock()
-    incident = result.error_element is not None
     thrown = spiff.thrown_messages(loaded.workflow)  # taken before the state is written
+    calls = outbound.take_pending()
     changes = state.diff(loaded.workflow, loaded.tracker)
     ready = rt.ready_tasks(loaded)
+    if result.error_element is None and (stopped := _stalled(session, loaded, ready, calls)) is not None:
+        result.error_element, result.error_message = stopped, STALLED.format(element=stopped)
+    incident = result.error_element is not None
     after = jsonable(spiff.case_data(loaded.workflow))
     values = _status(loaded, ready, incident, now)
     # The version check comes first: a lost race writes nothing else.
     version = rt.save_state(session, loaded, changes, values | {"data": after})
     notify.on_step(session, rt, loaded, ready=ready, action=record.action, values=values, data=after)
-    if not incident:
-        _sync_tasks(session, rt, loaded, ready, now, record.task_id if record.action == "completed" else None)
+    done = record.task_id if record.action == "completed" else None
+    if incident:
+        # The task that was done (or failed) leaves the inbox; tasks opened by the failed run wait for the retry.
+        _sync_tasks(session, rt, loaded, [t for t in ready if t.task_id in loaded.open_before], now, done)
+    else:
+        _sync_tasks(session, rt, loaded, ready, now, done)
         _sync_timers(session, loaded, now)
-        _queue_outbound(session, loaded, now)
+        _queue_outbound(session, loaded, now, calls)
         _queue_messages(session, loaded, thrown, now)
         _wake_parked(session, loaded, now)
     diff = record.diff if record.diff is not None else data_diff(before, after)

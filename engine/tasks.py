@@ -25,6 +25,21 @@ from engine.runtime import CaseHead, Runtime
 from engine.steps import StepRecord, record_step
 from forms.validation import validate
 
+# The form of a task that names none (a manual or plain task): nothing to fill in, only "done".
+# It takes no data, so completing such a task cannot write into the case.
+EMPTY_FORM: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": False}
+
+
+def form_schemas(compiled: spiff.CompiledProcess, meta: spiff.TaskMeta | None,
+                 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """Return a task's form schema and UI schema; a task without a form gets the empty form."""
+    if meta is None:
+        return None, None
+    if not meta.form:
+        return dict(EMPTY_FORM), None
+    ui = compiled.form(f"forms/{meta.ui_form}") if meta.ui_form else None
+    return compiled.form(f"forms/{meta.form}"), ui
+
 
 @dataclass(frozen=True)
 class TaskDetail:
@@ -113,8 +128,7 @@ def get_task(session: Session, *, rt: Runtime, task_id: str, actor: Actor) -> Ta
     task, case = _task_for(session, task_id, actor)
     compiled = rt.specs.get(session, case.process_version_id)
     meta = compiled.by_element.get(task.element_id)
-    schema = compiled.form(f"forms/{meta.form}") if meta and meta.form else None
-    ui = compiled.form(f"forms/{meta.ui_form}") if meta and meta.ui_form else None
+    schema, ui = form_schemas(compiled, meta)
     return TaskDetail(task, case, schema, ui, meta.sla_days if meta else None)
 
 
@@ -191,7 +205,7 @@ def complete_task(session: Session, *, rt: Runtime, task_id: str, actor: Actor, 
     _authorize(row, actor)
     compiled = rt.specs.get(session, row.process_version_id)
     meta = compiled.by_element.get(row.element_id)
-    clean = validate(compiled.form(f"forms/{meta.form}") if meta and meta.form else None, data)
+    clean = validate(form_schemas(compiled, meta)[0], data)
     loaded = rt.load_case(session, row.id, CaseHead.of(row))
     if task_id not in loaded.open_before:
         raise TaskAlreadyCompleted("this task has already been completed")
