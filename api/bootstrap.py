@@ -66,13 +66,14 @@ def seed_demo(session: Session) -> list[DemoAccount]:
                                     parent_code=marketplace)
     # Every agency with roles gets its supervisor, who receives overdue tasks (engine/escalation.py).
     agencies = set(session.scalars(select(Role.agency_code)))
-    directory.ensure_roles(session, [supervisor_role(code) for code in agencies])
+    supervisors = {supervisor_role(code): "Penyelia" for code in agencies}
+    directory.ensure_roles(session, supervisors, supervisors)
     for role in session.scalars(select(Role).order_by(Role.key)):
         providers = session.scalars(select(Agency.code).where(Agency.parent_code == role.agency_code)
                                     .order_by(Agency.code))
         orgs = list(providers) or [role.agency_code]
         for org in orgs:
-            username = role.key.replace(".", "_") if org == role.agency_code else f"{org}_{role.name}"
+            username = role.key.replace(".", "_") if org == role.agency_code else f"{org}_{role.key.split('.', 1)[1]}"
             user = _user(session, demo_hash, username, "officer", f"Petugas {role.key} ({org})")
             directory.grant(session, user=user, role_key=role.key, organisation_code=org)
             accounts.append(DemoAccount(username, DEMO_PASSWORD, f"officer {role.key} @ {org}"))

@@ -50,7 +50,7 @@ def list_roles(actor: AdminActor, session: SessionDep) -> list[RoleRead]:
 
 @routes.post("/api/roles", response_model=RoleRead, status_code=201)
 def create_role(body: RoleCreate, actor: AdminActor, session: SessionDep) -> RoleRead:
-    """Create a role (deployment also creates the roles its lanes name)."""
+    """Create a role of a registered agency (deployment creates the roles a package declares)."""
     role = directory.create_role(session, key=body.key, name=body.name)
     audit.record(session, actor=actor.username, action="role.created", subject=body.key)
     return RoleRead.model_validate(role)

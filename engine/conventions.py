@@ -210,28 +210,46 @@ SERVICE_KEYS = (
 AGENCY_KINDS = ("city_office", "vertical", "state_company", "private")
 _PROCESS_ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _CODE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+# The part of a role key after the agency: `front_office` in `dpmptsp.front_office`.
+_ROLE_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
-def service_errors(service: dict[str, Any]) -> list[str]:
-    """Check the published service standard in service.toml; return what is wrong."""
-    errors: list[str] = []
+Message = tuple[str, str]
+"""One problem in English and in Bahasa Indonesia, in that order."""
+
+
+def service_errors(service: dict[str, Any]) -> list[Message]:
+    """Check the published service standard in service.toml; return what is wrong (English, Indonesian)."""
+    errors: list[Message] = []
     key = service.get("key")
     if not isinstance(key, str) or not _PROCESS_ID_RE.match(key):
-        errors.append("key must be the id of the main BPMN process (letters, digits, _ . -)")
+        errors.append((
+            "key must be the id of the main BPMN process (letters, digits, _ . -)",
+            "key harus berupa id proses BPMN utama (huruf, angka, _ . -)",
+        ))
     if not isinstance(service.get("agency"), str) or not _CODE_RE.match(service["agency"]):
-        errors.append('agency must be the code of the publishing agency, e.g. "dpmptsp"')
+        errors.append((
+            'agency must be the code of the publishing agency, e.g. "dpmptsp"',
+            'agency harus berupa kode instansi penerbit layanan, mis. "dpmptsp"',
+        ))
     errors += _bilingual(service, "name", required=True)
     errors += _bilingual(service, "product", required=True)
     errors += _bilingual(service, "description", required=False)
     errors += _bilingual(service, "fee", required=False)
     sla = service.get("sla_days")
     if isinstance(sla, bool) or not isinstance(sla, int) or sla <= 0:
-        errors.append("sla_days must be a whole number of working days above 0")
+        errors.append((
+            "sla_days must be a whole number of working days above 0",
+            "sla_days harus berupa bilangan bulat hari kerja di atas 0",
+        ))
     errors += _channel_errors(service.get("channels"))
     errors += _requirement_errors(service.get("requirements"))
     errors += _agency_errors(service.get("agencies", []))
     if "start_form" in service and not (isinstance(service["start_form"], str) and service["start_form"].strip()):
-        errors.append('start_form must be the path of a JSON Schema file, e.g. "forms/application.schema.json"')
+        errors.append((
+            'start_form must be the path of a JSON Schema file, e.g. "forms/application.schema.json"',
+            'start_form harus berupa path berkas JSON Schema, mis. "forms/application.schema.json"',
+        ))
     return errors
 
 
@@ -240,65 +258,161 @@ def unknown_service_keys(service: dict[str, Any]) -> list[str]:
     return sorted(k for k in service if k not in SERVICE_KEYS)
 
 
-def _bilingual(table: dict[str, Any], key: str, *, required: bool) -> list[str]:
+def _bilingual(table: dict[str, Any], key: str, *, required: bool) -> list[Message]:
     value = table.get(key)
     if value is None and not required:
         return []
     if not isinstance(value, dict):
-        return [f'{key} must be a table with Indonesian and English text: {key} = {{ id = "...", en = "..." }}']
+        return [(
+            f'{key} must be a table with Indonesian and English text: {key} = {{ id = "...", en = "..." }}',
+            f'{key} harus berupa tabel berisi teks bahasa Indonesia dan Inggris: {key} = {{ id = "...", en = "..." }}',
+        )]
     return [
-        f"{key}.{lang} is missing or empty"
+        (f"{key}.{lang} is missing or empty", f"{key}.{lang} tidak ada atau kosong")
         for lang in ("id", "en")
         if not isinstance(value.get(lang), str) or not value[lang].strip()
     ]
 
 
-def _channel_errors(channels: Any) -> list[str]:
+def _channel_errors(channels: Any) -> list[Message]:
+    allowed = ", ".join(CHANNELS)
     if not isinstance(channels, list) or not channels:
-        return [f"channels must be a non-empty list drawn from {', '.join(CHANNELS)}"]
-    unknown = [str(c) for c in channels if c not in CHANNELS]
-    errors = [f"unknown channel(s) {', '.join(unknown)}; allowed: {', '.join(CHANNELS)}"] if unknown else []
+        return [(
+            f"channels must be a non-empty list drawn from {allowed}",
+            f"channels harus berupa daftar yang tidak kosong dari {allowed}",
+        )]
+    unknown = ", ".join(str(c) for c in channels if c not in CHANNELS)
+    errors: list[Message] = []
+    if unknown:
+        errors.append((
+            f"unknown channel(s) {unknown}; allowed: {allowed}",
+            f"kanal tidak dikenal: {unknown}; yang diizinkan: {allowed}",
+        ))
     if len(set(map(str, channels))) != len(channels):
-        errors.append("channels lists a channel twice")
+        errors.append(("channels lists a channel twice", "channels mencantumkan satu kanal dua kali"))
     return errors
 
 
-def _requirement_errors(requirements: Any) -> list[str]:
+def _requirement_errors(requirements: Any) -> list[Message]:
     if not isinstance(requirements, list):
-        return ['requirements must be a list of { id = "...", en = "..." } tables (it may be empty)']
-    errors: list[str] = []
+        return [(
+            'requirements must be a list of { id = "...", en = "..." } tables (it may be empty)',
+            'requirements harus berupa daftar tabel { id = "...", en = "..." } (boleh kosong)',
+        )]
+    errors: list[Message] = []
     for index, item in enumerate(requirements, start=1):
         if not isinstance(item, dict):
-            errors.append(f'requirements item {index} must be a table {{ id = "...", en = "..." }}')
+            errors.append((
+                f'requirements item {index} must be a table {{ id = "...", en = "..." }}',
+                f'requirements butir {index} harus berupa tabel {{ id = "...", en = "..." }}',
+            ))
         else:
             errors += [
-                f"requirements item {index}: the {lang} text is missing"
+                (f"requirements item {index}: the {lang} text is missing",
+                 f"requirements butir {index}: teks {lang} tidak ada")
                 for lang in ("id", "en")
                 if not isinstance(item.get(lang), str) or not item[lang].strip()
             ]
     return errors
 
 
-def _agency_errors(agencies: Any) -> list[str]:
+def _agency_errors(agencies: Any) -> list[Message]:
     if not isinstance(agencies, list):
-        return ["[[agencies]] must be an array of tables"]
-    errors: list[str] = []
+        return [("[[agencies]] must be an array of tables", "[[agencies]] harus berupa larik tabel")]
+    errors: list[Message] = []
     for index, agency in enumerate(agencies, start=1):
         if not isinstance(agency, dict):
-            errors.append(f"agencies item {index} must be a table")
+            errors.append((f"agencies item {index} must be a table", f"agencies butir {index} harus berupa tabel"))
             continue
+        where_en, where_id = f"agencies item {index}", f"agencies butir {index}"
         if not isinstance(agency.get("code"), str) or not _CODE_RE.match(agency["code"]):
-            errors.append(f"agencies item {index}: code must be lowercase letters, digits and _")
+            errors.append((
+                f"{where_en}: code must be lowercase letters, digits and _",
+                f"{where_id}: code harus berupa huruf kecil, angka, dan _",
+            ))
+        else:
+            where_en, where_id = f"agency '{agency['code']}'", f"instansi '{agency['code']}'"
         if agency.get("kind") not in AGENCY_KINDS:
-            errors.append(f"agencies item {index}: kind must be one of {', '.join(AGENCY_KINDS)}")
-        errors += [f"agencies item {index}: {e}" for e in _bilingual(agency, "name", required=True)]
+            errors.append((
+                f"{where_en}: kind must be one of {', '.join(AGENCY_KINDS)}",
+                f"{where_id}: kind harus salah satu dari {', '.join(AGENCY_KINDS)}",
+            ))
+        errors += [(f"{where_en}: {en}", f"{where_id}: {id_}") for en, id_ in _bilingual(agency, "name", required=True)]
+        errors += [(f"{where_en}: {en}", f"{where_id}: {id_}") for en, id_ in _agency_role_errors(agency)]
     return errors
 
 
+def _agency_role_errors(agency: dict[str, Any]) -> list[Message]:
+    """Check an agency's `roles = [{ key = "...", name = { id = "...", en = "..." } }, ...]`."""
+    roles = agency.get("roles", [])
+    if agency.get("parent") is not None and roles:
+        return [(
+            f"a provider holds the roles of its marketplace '{agency['parent']}'; declare roles there",
+            f"penyedia memegang peran milik marketplace '{agency['parent']}'; deklarasikan peran di sana",
+        )]
+    if not isinstance(roles, list):
+        return [(
+            'roles must be a list of { key = "...", name = { id = "...", en = "..." } } tables',
+            'roles harus berupa daftar tabel { key = "...", name = { id = "...", en = "..." } }',
+        )]
+    errors: list[Message] = []
+    seen: set[str] = set()
+    for index, role in enumerate(roles, start=1):
+        if not isinstance(role, dict):
+            errors.append((f"roles item {index} must be a table", f"roles butir {index} harus berupa tabel"))
+            continue
+        key = role.get("key")
+        if not isinstance(key, str) or not _ROLE_KEY_RE.match(key):
+            errors.append((
+                f"roles item {index}: key must be the role's own part, lowercase letters, digits and _ "
+                '(key = "front_office" for the role dpmptsp.front_office)',
+                f"roles butir {index}: key harus bagian nama peran itu sendiri, huruf kecil, angka, dan _ "
+                '(key = "front_office" untuk peran dpmptsp.front_office)',
+            ))
+            continue
+        if key in seen:
+            errors.append((f"role '{key}' is declared twice", f"peran '{key}' dideklarasikan dua kali"))
+        seen.add(key)
+        names = _bilingual(role, "name", required=True)
+        errors += [(f"role '{key}': {en}", f"peran '{key}': {id_}") for en, id_ in names]
+        if unknown := sorted(set(role) - {"key", "name"}):
+            errors.append((
+                f"role '{key}': unknown key(s) {', '.join(unknown)}",
+                f"peran '{key}': kunci tidak dikenal {', '.join(unknown)}",
+            ))
+    return errors
+
+
+def declared_agencies(service: dict[str, Any]) -> set[str]:
+    """Return the codes of the agencies a service.toml declares under [[agencies]]."""
+    agencies = service.get("agencies", [])
+    if not isinstance(agencies, list):
+        return set()
+    return {a["code"] for a in agencies if isinstance(a, dict) and isinstance(a.get("code"), str)}
+
+
+def declared_roles(service: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Return the roles a service.toml declares, `agency.role` -> (Indonesian name, English name)."""
+    found: dict[str, tuple[str, str]] = {}
+    agencies = service.get("agencies", [])
+    for agency in agencies if isinstance(agencies, list) else []:
+        if not isinstance(agency, dict) or not isinstance(agency.get("code"), str):
+            continue
+        roles = agency.get("roles", [])
+        if not isinstance(roles, list):
+            continue
+        for role in roles:
+            if isinstance(role, dict) and isinstance(role.get("key"), str):
+                names = role["name"] if isinstance(role.get("name"), dict) else {}
+                name_id = str(names.get("id") or "").strip()
+                found[f"{agency['code']}.{role['key']}"] = (name_id, str(names.get("en") or "").strip() or name_id)
+    return found
+
+
 def candidate_group_roles(root: Any) -> dict[str, str]:
-    """Map user-task ids to the first role named by `camunda:candidateGroups`, when it names one."""
+    """Map user-, manual- and plain-task ids to the first role `camunda:candidateGroups` names, if any."""
     roles: dict[str, str] = {}
-    for task in root.iter(f"{{{BPMN_NS}}}userTask"):
+    for task in root.iter(*(f"{{{BPMN_NS}}}{kind}" for kind in ("userTask", "manualTask", "task"))):
         groups = task.get(f"{{{CAMUNDA_NS}}}candidateGroups") or ""
         for group in (g.strip() for g in groups.split(",")):
             if ROLE_RE.match(group) or group == APPLICANT_ROLE:

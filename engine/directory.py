@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.conventions import declared_roles
 from engine.errors import AlreadyExists, InvalidInput, NotFound
 from engine.models import Agency, Membership, Role, User
 from engine.routing import APPLICANT_ROLE, agency_of
@@ -33,21 +34,24 @@ def ensure_agency(
     return agency, True
 
 
-def ensure_roles(session: Session, keys: Iterable[str]) -> list[str]:
-    """Create the roles (and their agencies) that do not exist yet; return the created keys."""
+def ensure_roles(session: Session, keys: Iterable[str], names: Mapping[str, str] | None = None) -> list[str]:
+    """Create the roles that do not exist yet, named from `names`; return the created keys.
+
+    A role's agency must exist already: the directory never invents an agency for a role key
+    (a typo in a lane would otherwise become a made-up office). Existing roles are left alone.
+    """
     wanted = sorted({k for k in keys if k != APPLICANT_ROLE})
     if not wanted:
         return []
     existing = set(session.scalars(select(Role.key).where(Role.key.in_(wanted))))
-    created = []
-    for key in wanted:
-        if key in existing:
-            continue
-        ensure_agency(session, code=agency_of(key))
-        session.add(Role(key=key, agency_code=agency_of(key), name=key.split(".", 1)[1]))
-        created.append(key)
+    missing = [key for key in wanted if key not in existing]
+    agencies = set(session.scalars(select(Agency.code).where(Agency.code.in_({agency_of(k) for k in missing}))))
+    for key in missing:
+        if agency_of(key) not in agencies:
+            raise NotFound(f"no agency '{agency_of(key)}' for role '{key}'; register the agency first")
+        session.add(Role(key=key, agency_code=agency_of(key), name=(names or {}).get(key) or key.split(".", 1)[1]))
     session.flush()
-    return created
+    return missing
 
 
 def create_user(
@@ -151,9 +155,20 @@ def apply_agencies(session: Session, entries: Iterable[dict[str, Any]]) -> None:
     """Create the agencies a package's service.toml declares, when they do not exist."""
     for entry in entries:
         names = entry.get("name", {})
-        ensure_agency(session, code=str(entry["code"]), kind=str(entry.get("kind", "city_office")),
+        ensure_agency(session, code=str(entry["code"]), kind=str(entry["kind"]),
                       name_id=str(names.get("id", entry["code"])), name_en=str(names.get("en", "")),
                       parent_code=entry.get("parent"))
+
+
+def apply_declarations(session: Session, service: dict[str, Any]) -> list[str]:
+    """Create the agencies and roles a service.toml declares, and nothing else; return the new role keys.
+
+    A role is named in Indonesian, the language officers work in; its English name stays in the
+    deployed service.toml.
+    """
+    apply_agencies(session, service.get("agencies", []))
+    roles = declared_roles(service)
+    return ensure_roles(session, roles, {key: name_id for key, (name_id, _name_en) in roles.items()})
 
 
 def create_agency(session: Session, *, code: str, name_id: str, name_en: str, kind: str,
@@ -169,14 +184,12 @@ def create_agency(session: Session, *, code: str, name_id: str, name_en: str, ki
 
 
 def create_role(session: Session, *, key: str, name: str = "") -> Role:
-    """Create a role `agency.role` (and its agency when missing); the key must be new."""
+    """Create a role `agency.role` of an existing agency; the key must be new."""
     if session.scalar(select(Role.id).where(Role.key == key)) is not None:
         raise AlreadyExists(f"role '{key}' exists already")
-    ensure_roles(session, [key])
+    ensure_roles(session, [key], {key: name} if name else None)
     role = session.scalar(select(Role).where(Role.key == key))
     assert role is not None  # noqa: S101 - created just above
-    if name:
-        role.name = name
     return role
 
 

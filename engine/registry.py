@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 from engine import directory, spiff
 from engine.errors import PackageInvalid, Problem, ProcessNotFound
 from engine.lint import lint_package
+from engine.lint_roles import role_problems
 from engine.models import ProcessFile, ProcessVersion
 from engine.package import Package
+from engine.xmlsafe import parse_xml
 
 
 @dataclass(frozen=True)
@@ -31,21 +33,26 @@ _checked: OrderedDict[str, tuple[list[Problem], spiff.CompiledProcess | None]] =
 _checked_lock = threading.Lock()
 
 
-def check(package: Package) -> tuple[list[Problem], spiff.CompiledProcess | None]:
+def check(package: Package, known_roles: set[str] | None = None) -> tuple[list[Problem], spiff.CompiledProcess | None]:
     """Lint and compile a package, remembering the result by content hash.
 
     Both are pure functions of the package's content, and the same catalogue is deployed again
     at every start of a fresh platform (and every test); the result of a failed lint is not kept.
+    `known_roles` (the directory's roles) only ever removes role errors, so the result of a
+    package that declares every role it uses holds for any directory and is kept by content
+    alone; a package that leans on the directory is checked afresh each time.
     """
     key = package.content_hash
     with _checked_lock:
         if key in _checked:
             _checked.move_to_end(key)
             return _checked[key]
-    problems = lint_package(package)
+    problems = lint_package(package, known_roles=known_roles)
     if any(p.severity == "error" for p in problems):
         return problems, None
     result = (problems, spiff.compile_package(package))
+    if known_roles and _needs_directory(package):
+        return result
     with _checked_lock:
         _checked[key] = result
         while len(_checked) > 64:
@@ -53,9 +60,29 @@ def check(package: Package) -> tuple[list[Problem], spiff.CompiledProcess | None
     return result
 
 
+def _needs_directory(package: Package) -> bool:
+    """Tell whether a package uses a role (or agency) it does not declare itself."""
+    documents = [(name, parse_xml(package.files[name], filename=name)) for name in package.bpmn_files]
+    return any(p.severity == "error" for p in role_problems(package.service(), documents, None))
+
+
+def known_roles(session: Session) -> set[str]:
+    """Return the keys of the roles the directory holds (a package may use them undeclared)."""
+    return {role.key for role in directory.list_roles(session)}
+
+
+def lint(session: Session, *, package: Package) -> list[Problem]:
+    """Lint a package as deployment would: roles the directory holds count as known."""
+    return lint_package(package, known_roles=known_roles(session))
+
+
 def deploy(session: Session, *, package: Package, actor: str = "system") -> DeployResult:
-    """Lint a package and store it as the next version of its key; identical content adds nothing."""
-    problems, compiled = check(package)
+    """Lint a package and store it as the next version of its key; identical content adds nothing.
+
+    Deployment creates the agencies and roles service.toml declares, and no other: a lane may
+    use a role the package does not declare only when the directory holds it already.
+    """
+    problems, compiled = check(package, known_roles=known_roles(session))
     if compiled is None:
         raise PackageInvalid(problems)
     warnings = [str(p) for p in problems]
@@ -66,10 +93,9 @@ def deploy(session: Session, *, package: Package, actor: str = "system") -> Depl
     if same is not None:
         return DeployResult(key, same.version, False, [], warnings)
     service = package.service()
-    directory.apply_agencies(session, service.get("agencies", []))
+    new_roles = directory.apply_declarations(session, service)
     # Every lane's role, not only those with user tasks: a lane may hold just a message event.
     roles = sorted({m.role for m in compiled.tasks.values() if m.role} | set(compiled.lane_roles.values()))
-    new_roles = directory.ensure_roles(session, roles)
     latest = session.scalar(select(func.max(ProcessVersion.version)).where(ProcessVersion.key == key)) or 0
     version = ProcessVersion(key=key, version=latest + 1, content_hash=digest, service=service,
                              roles=roles, deployed_by=actor)

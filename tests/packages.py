@@ -18,6 +18,14 @@ channels = ["tatap_muka", "daring"]
 requirements = [{{ id = "KTP", en = "ID card" }}]
 start_form = "forms/start.schema.json"
 """
+# The agency and role the test diagrams' lanes use; appended after SERVICE's top-level keys.
+AGENCY = """
+[[agencies]]
+code = "dinas"
+kind = "city_office"
+name = { id = "Dinas Uji", en = "Test Office" }
+roles = [{ key = "petugas", name = { id = "Petugas", en = "Officer" } }]
+"""
 
 FORM = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
         "properties": {"catatan": {"type": "string", "title": "Catatan", "maxLength": 200}},
@@ -69,11 +77,12 @@ LOOP_TAIL = """<bpmn:sequenceFlow id="Flow_3" sourceRef="Task_periksa" targetRef
     <bpmn:sequenceFlow id="Flow_lagi" sourceRef="Gateway_lagi" targetRef="Task_periksa"/>
     <bpmn:endEvent id="EndEvent_1" name="Selesai"><bpmn:incoming>Flow_selesai</bpmn:incoming></bpmn:endEvent>"""
 
-# A script-only cycle with no wait state: the engine must stop it, not hang.
+# A script-only cycle with no wait state: the engine must stop it, not hang. (Lint proves a condition
+# on a constant never holds; `n` is computed here so that only the engine's step budget can tell.)
 ENDLESS_TAIL = """<bpmn:sequenceFlow id="Flow_3" sourceRef="Task_periksa" targetRef="Script_putar"/>
     <bpmn:scriptTask id="Script_putar" name="Putar"><bpmn:incoming>Flow_3</bpmn:incoming>
       <bpmn:incoming>Flow_balik</bpmn:incoming><bpmn:outgoing>Flow_4</bpmn:outgoing>
-      <bpmn:script>n = 1</bpmn:script></bpmn:scriptTask>
+      <bpmn:script>n = harga - harga + 1</bpmn:script></bpmn:scriptTask>
     <bpmn:sequenceFlow id="Flow_4" sourceRef="Script_putar" targetRef="Gateway_putar"/>
     <bpmn:exclusiveGateway id="Gateway_putar" default="Flow_balik"><bpmn:incoming>Flow_4</bpmn:incoming>
       <bpmn:outgoing>Flow_balik</bpmn:outgoing><bpmn:outgoing>Flow_keluar</bpmn:outgoing></bpmn:exclusiveGateway>
@@ -105,7 +114,7 @@ def simple_package(key: str = "uji", *, script: str = "total = harga * jumlah", 
     tail = tail.replace("{timer_kind}", timer_kind).replace("{timer}", escape(timer))
     bpmn = BPMN.format(key=key, script=escape(script), task_name=escape(task_name), tail=tail, extra_refs=refs)
     return from_files({
-        "service.toml": SERVICE.format(key=key).encode(),
+        "service.toml": (SERVICE.format(key=key) + AGENCY).encode(),
         "process.bpmn": bpmn.encode(),
         "forms/periksa.schema.json": json.dumps(FORM).encode(),
         "forms/start.schema.json": json.dumps(START_FORM).encode(),
@@ -176,7 +185,7 @@ def message_package(key: str, *, role: str) -> Package:
     service = SERVICE.format(key=key).replace('channels = ["tatap_muka", "daring"]',
                                               'channels = ["tatap_muka", "daring", "terpadu"]')
     return from_files({
-        "service.toml": service.encode(),
+        "service.toml": (service + AGENCY).encode(),
         "process.bpmn": bpmn.encode(),
         "forms/periksa.schema.json": json.dumps(FORM).encode(),
         "forms/start.schema.json": json.dumps(START_FORM).encode(),

@@ -116,9 +116,9 @@ def test_roles_list_and_create(client: TestClient, login: Login, catalogue: AppC
         "key": "dpmptsp.arsiparis", "agency_code": "dpmptsp", "name": "Arsiparis"}
     [entry] = audit(catalogue, "role.created")
     assert (entry.actor, entry.subject) == ("admin", "dpmptsp.arsiparis")
-    # A role of a new agency creates the agency too.
-    assert client.post("/api/roles", json={"key": "bpn.juru_ukur"}, headers=admin).status_code == 201
-    assert "bpn" in {a["code"] for a in client.get("/api/agencies", headers=admin).json()}
+    # A role needs its agency registered first: the directory never invents an agency.
+    assert_problem(client.post("/api/roles", json={"key": "bpn.juru_ukur"}, headers=admin), 404, "not-found")
+    assert "bpn" not in {a["code"] for a in client.get("/api/agencies", headers=admin).json()}
 
 
 def test_users_create_list_read_and_patch(client: TestClient, login: Login, catalogue: AppContext) -> None:

@@ -16,6 +16,18 @@ fee = { id = "Gratis", en = "Free" }
 channels = ["tatap_muka", "daring"]
 requirements = [{ id = "KTP", en = "ID card" }]
 start_form = "forms/start.schema.json"
+
+[[agencies]]
+code = "dinas"
+kind = "city_office"
+name = { id = "Dinas Uji", en = "Test Office" }
+roles = [{ key = "loket", name = { id = "Petugas loket", en = "Counter officer" } }]
+
+[[agencies]]
+code = "teknis"
+kind = "city_office"
+name = { id = "Dinas Teknis", en = "Technical Office" }
+roles = [{ key = "verifikator", name = { id = "Verifikator", en = "Verifier" } }]
 """
 
 FORM = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
