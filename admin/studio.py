@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile
 from engine import audit, package, registry, versions
 from engine.conventions import NOTIFY_MARKERS
 from engine.errors import PackageInvalid, Problem, ProcessNotFound, UnsafeXml
-from engine.lint import lint_package
+from engine.lint_text import localize
 from web.deps import CsrfForm, CsrfHeader, ModelerPageActor, SessionDep
 from web.errors import error_page
 from web.routing import TransactionalRoute
@@ -39,9 +39,10 @@ def _missing(request: Request, key: str, version: int | None = None) -> Response
     return error_page(request, 404, "Proses tidak ditemukan", "Process not found", what)
 
 
-def _problems(problems: list[Problem]) -> list[dict[str, Any]]:
-    return [{"file": p.file, "element_id": p.element_id, "message": p.message, "severity": p.severity}
-            for p in problems]
+def _problems(problems: list[Problem], lang: str) -> list[dict[str, Any]]:
+    severity = {"error": pick(lang, "galat", "error"), "warning": pick(lang, "peringatan", "warning")}
+    return [{"file": p.file, "element_id": p.element_id, "element_name": p.element_name, "message": p.text(lang),
+             "severity": p.severity, "severity_label": severity.get(p.severity, p.severity)} for p in problems]
 
 
 @routes.get("/studio")
@@ -75,9 +76,11 @@ def studio_upload(request: Request, session: SessionDep, actor: ModelerPageActor
     try:
         result = registry.deploy(session, package=_read_uploads(uploads), actor=actor.username)
     except PackageInvalid as exc:
-        return pages.render(request, "studio/new.html", {"problems": exc.problems}, status=422)
+        return pages.render(request, "studio/new.html", {"problems": _problems(exc.problems, language(request))},
+                            status=422)
     except UnsafeXml as exc:
-        return pages.render(request, "studio/new.html", {"problems": [Problem(exc.filename, None, exc.message)]},
+        problems = localize([Problem(exc.filename, None, exc.message.removeprefix(f"{exc.filename}: "))], [])
+        return pages.render(request, "studio/new.html", {"problems": _problems(problems, language(request))},
                             status=422)
     _audit(session, actor.username, result)
     return RedirectResponse(_deployed_url(result), status_code=303)
@@ -85,7 +88,8 @@ def studio_upload(request: Request, session: SessionDep, actor: ModelerPageActor
 
 def _read_uploads(uploads: list[UploadFile]) -> package.Package:
     if not uploads:
-        raise PackageInvalid([Problem("<upload>", None, "choose a .zip or the package's files")])
+        raise PackageInvalid([Problem("<upload>", None, "choose a .zip or the package's files", "error",
+                                      "pilih berkas .zip atau berkas-berkas paketnya")])
     contents: dict[str, bytes] = {}
     for upload in uploads:
         # The form is parsed already: the files sit in spooled temporary files, read synchronously.
@@ -140,17 +144,17 @@ def _edited(session: SessionDep, key: str, body: EditedDiagram) -> package.Packa
 
 
 @routes.post("/studio/{key}/periksa")
-def studio_lint(session: SessionDep, actor: ModelerPageActor, csrf: CsrfHeader, key: KeyArg,
+def studio_lint(request: Request, session: SessionDep, actor: ModelerPageActor, csrf: CsrfHeader, key: KeyArg,
                 body: EditedDiagram) -> JSONResponse:
     """Lint the edited diagram with the rest of its package; every problem names its element."""
     try:
-        problems = lint_package(_edited(session, key, body))
+        problems = registry.lint(session, package=_edited(session, key, body))
     except PackageInvalid as exc:
         problems = exc.problems
     except ProcessNotFound as exc:
         return JSONResponse({"detail": exc.message, "problems": []}, status_code=404)
     ok = not any(p.severity == "error" for p in problems)
-    return JSONResponse({"ok": ok, "problems": _problems(problems)})
+    return JSONResponse({"ok": ok, "problems": _problems(problems, language(request))})
 
 
 @routes.post("/studio/{key}/terapkan")
@@ -162,7 +166,8 @@ def studio_deploy(request: Request, session: SessionDep, actor: ModelerPageActor
     except PackageInvalid as exc:
         detail = pick(language(request), "Galat lint menghalangi penerapan; perbaiki lalu terapkan lagi.",
                       "Lint errors block the deployment; fix them and deploy again.")
-        return JSONResponse({"detail": detail, "problems": _problems(exc.problems)}, status_code=422)
+        return JSONResponse({"detail": detail, "problems": _problems(exc.problems, language(request))},
+                            status_code=422)
     except ProcessNotFound as exc:
         return JSONResponse({"detail": exc.message, "problems": []}, status_code=404)
     _audit(session, actor.username, result)

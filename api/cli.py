@@ -41,16 +41,31 @@ def _report_errors(exc: Exception) -> None:
 
 
 @app.command()
-def lint(paths: Annotated[list[Path], typer.Argument(help="package folders or .zip files")]) -> None:
-    """Lint process packages and report every problem; exit 1 if any error."""
+def lint(
+    paths: Annotated[list[Path], typer.Argument(help="package folders, .zip files or single .bpmn diagrams")],
+    lang: Annotated[str, typer.Option("--lang", help="language of the messages: id (default) or en")] = "id",
+) -> None:
+    """Lint process packages and report every problem; exit 1 if any error.
+
+    A bare .bpmn file is wrapped as a package with a generated service.toml (key = its first
+    executable process) and only the diagram's own problems are shown: nothing about service.toml
+    or about form files the diagram names but that are not beside it.
+    """
+    from engine.lint_foreign import diagram_package, diagram_problems
+
+    if lang not in ("id", "en"):
+        _fail("--lang must be id or en")
     errors = 0
     for path in paths:
         try:
-            problems = lint_package(package.from_path(path))
+            if path.is_file() and path.suffix == ".bpmn":
+                problems = diagram_problems(lint_package(diagram_package(path.name, path.read_bytes())), path.name)
+            else:
+                problems = lint_package(package.from_path(path))
         except PackageInvalid as exc:
             problems = exc.problems
         for problem in problems:
-            typer.echo(f"{path}: {problem}")
+            typer.echo(f"{path}: {problem.render(lang)}")
         errors += sum(1 for p in problems if p.severity == "error")
         if not problems:
             typer.echo(f"{path}: ok")

@@ -104,8 +104,9 @@ def _domain(request: Request, exc: Exception) -> JSONResponse:
                            for f in exc.field_errors]
         detail = "; ".join(f"{f.path}: {f.message_en}" for f in exc.field_errors)
     elif isinstance(exc, e.PackageInvalid):
-        extra["problems"] = [{"file": p.file, "element_id": p.element_id, "message": p.message,
-                              "severity": p.severity} for p in exc.problems]
+        extra["problems"] = [{"file": p.file, "element_id": p.element_id, "element_name": p.element_name,
+                              "message": p.message, "message_id": p.message_id, "severity": p.severity}
+                             for p in exc.problems]
         detail = str(exc)
     elif isinstance(exc, DataError):  # never echo the SQL
         detail = "a value is not accepted (for example a NUL character, or a number out of range)"

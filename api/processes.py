@@ -13,7 +13,6 @@ from api.routing import router
 from api.schemas import DeployRead, LintRead, ProblemItem, ProcessDetailRead, ProcessRead, ProcessVersionRead, Text
 from engine import audit, package, registry
 from engine.errors import PackageInvalid
-from engine.lint import lint_package
 from engine.models import ProcessVersion
 
 routes = router(tags=["processes"])
@@ -62,14 +61,14 @@ async def _read_package(files: list[UploadFile]) -> package.Package:
 
 
 @routes.post("/api/processes/lint", response_model=LintRead)
-async def lint(actor: ModelerActor, files: Annotated[list[UploadFile], File()]) -> LintRead:
-    """Lint a package without deploying it: every problem, with file and element id."""
+async def lint(actor: ModelerActor, session: SessionDep, files: Annotated[list[UploadFile], File()]) -> LintRead:
+    """Lint a package without deploying it: every problem, with file, element and both languages."""
     try:
-        problems = lint_package(await _read_package(files))
+        problems = registry.lint(session, package=await _read_package(files))
     except PackageInvalid as exc:
         problems = exc.problems
-    items = [ProblemItem(file=p.file, element_id=p.element_id, message=p.message, severity=p.severity)
-             for p in problems]
+    items = [ProblemItem(file=p.file, element_id=p.element_id, element_name=p.element_name, message=p.message,
+                         message_id=p.message_id, severity=p.severity) for p in problems]
     return LintRead(ok=not any(p.severity == "error" for p in problems), problems=items)
 
 

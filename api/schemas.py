@@ -74,7 +74,9 @@ class ProcessDetailRead(Model):
 class ProblemItem(Model):
     file: str
     element_id: str | None
+    element_name: str = ""
     message: str
+    message_id: str = ""
     severity: str
 
 

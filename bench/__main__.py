@@ -22,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import cluster, engine_bench, report
+from bench import cluster, engine_bench, lint_bench, report
 from bench import http_load as http_bench
 from bench import queries as query_bench
 from bench import seed as seeding
@@ -36,7 +36,7 @@ SLOW_WITHOUT_0008 = ("inbox_page", "case_search_officer")
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--sections", default="engine,http,queries", help="any of engine, http, queries")
+    parser.add_argument("--sections", default="engine,http,queries,lint", help="any of engine, http, queries, lint")
     parser.add_argument("--cases", type=int, default=1_000_000, help="cases to seed (a tenth first, for growth)")
     parser.add_argument("--open-tasks", type=int, default=100_000)
     parser.add_argument("--query-samples", type=int, default=100)
@@ -126,6 +126,10 @@ def main(argv: list[str] | None = None) -> int:
         urls = {db: url for db, url in found.items() if url and db in args.databases.split(",")}
         if pg_url is None:
             run["noise"] = (run["noise"] + " PostgreSQL could not be started: its figures are missing.").strip()
+        if "lint" in sections:
+            mark = time.perf_counter()
+            run["lint"] = lint_bench.run()
+            run["timings_s"]["lint"] = round(time.perf_counter() - mark)
         if "engine" in sections:
             mark = time.perf_counter()
             run["engine"] = engine_bench.run(urls, lengths=[int(x) for x in args.engine_lengths.split(",")],

@@ -33,8 +33,11 @@ def _pct(value: float | None) -> str:
 
 def render(run: dict[str, Any]) -> str:
     """Return the whole report as Markdown."""
+    from bench import lint_bench
+
+    lint = lint_bench.render(run["lint"]) if run.get("lint") else ""
     parts = [_header(run), _engine(run.get("engine")), _queries(run.get("queries")), _http(run.get("http")),
-             _growth(run), _findings(run), _targets(run)]
+             _growth(run), lint, _findings(run), _targets(run)]
     return "\n\n".join(p for p in parts if p) + "\n"
 
 
@@ -301,6 +304,11 @@ def verdicts(run: dict[str, Any]) -> list[dict[str, Any]]:
             size = f"{q['large']['counts']['cases']:,}"
             out.append({"what": f"{db}: {QUERY_TITLES[name]} p95 ≤ {target:.0f} ms at {size} cases",
                         "met": p95 is not None and p95 <= target, "measured": _ms(p95) if p95 else "timed out"})
+    lint = run.get("lint")
+    if lint:
+        largest = next(r for r in lint["rows"] if r["package"] == lint["largest"])
+        out.append({"what": f"lint of the largest catalogue package ({lint['largest']}) under 0.5 s",
+                    "met": lint["met"], "measured": _ms(largest["median_s"] * 1000)})
     http = run.get("http") or {}
     if http.get("routes"):
         p95 = http["routes"].get("POST /api/tasks/{id}/complete", {}).get("p95_ms")

@@ -8,8 +8,10 @@ Rules on diagram content (expressions, flows, calls) live in `engine.lint_diagra
 
 from __future__ import annotations
 
+import ast
 import functools
 import json
+import re
 import tomllib
 import warnings
 from collections.abc import Callable, Iterable
@@ -23,6 +25,7 @@ from engine import conventions as cv
 from engine.conventions import BPMN_NS, CAMUNDA_NS, NSMAP, UNSUPPORTED_ELEMENTS
 from engine.document_spec import document_problems
 from engine.errors import Problem, UnsafeXml
+from engine.lint_data import data_problems
 from engine.lint_diagram import (
     bpmn_tag,
     call_problems,
@@ -33,6 +36,9 @@ from engine.lint_diagram import (
     reachability_problems,
     split_tag,
 )
+from engine.lint_events import event_problems
+from engine.lint_roles import role_problems
+from engine.lint_text import localize
 from engine.notify_templates import template_problems
 from engine.package import Package
 from engine.xmlsafe import parse_xml
@@ -42,6 +48,8 @@ __all__ = ["UNSUPPORTED_ELEMENTS", "Report", "check_form_file", "check_service",
 PACKAGE = "<package>"
 SERVICE = "service.toml"
 RESERVED_IDS = ("Start", "End")
+# Elements that become work items of their lane's role, with how messages name them.
+HUMAN_TASKS = {"userTask": "user task", "manualTask": "manual task", "task": "task"}
 
 
 @dataclass
@@ -76,7 +84,7 @@ class Document:
     root: Any
 
 
-def lint_package(package: Package) -> list[Problem]:
+def lint_package(package: Package, *, known_roles: set[str] | None = None) -> list[Problem]:
     """Check a whole package and return every problem found (empty when it is clean)."""
     report = Report()
     service = check_service(package, report)
@@ -89,16 +97,22 @@ def lint_package(package: Package) -> list[Problem]:
         report.extend(expression_problems(doc.name, doc.root))
         report.extend(reachability_problems(doc.name, doc.root))
     _check_lanes(bpmn, report)
+    report.extend(role_problems(service, [(d.name, d.root) for d in bpmn], known_roles) if service else [])
     report.extend(document_problems(package, service, [(doc.name, doc.root) for doc in bpmn]))
     report.extend(call_problems([(doc.name, doc.root) for doc in bpmn]))
+    report.extend(event_problems([(doc.name, doc.root) for doc in bpmn]))
     _check_other_forms(package, report)
     report.extend(template_problems(package))
     _check_decisions(bpmn, dmn, report)
     for doc in dmn:
         report.extend(dmn_problems(doc.name, doc.root))
+    if not any(p.file.startswith("forms/") and p.severity == "error" for p in report.problems):
+        # Unreadable forms would make every field they hold look unset; fix those first.
+        report.extend(data_problems(package, service, [(d.name, d.root) for d in bpmn],
+                                    [(d.name, d.root) for d in dmn]))
     if isinstance(key, str) and bpmn and not report.has_errors():
         _check_with_spiffworkflow(package, key, report)
-    return report.problems
+    return localize(report.problems, [d.root for d in bpmn])
 
 
 # ---------------------------------------------------------------- service.toml and forms
@@ -108,25 +122,28 @@ def check_service(package: Package, report: Report) -> dict[str, Any] | None:
     """Check service.toml; return it parsed, or None when it is missing or unreadable."""
     raw = package.files.get(SERVICE)
     if raw is None:
-        report.error(SERVICE, None, "service.toml is missing")
+        report.error(SERVICE, None, "service.toml is missing", "service.toml tidak ada")
         return None
     try:
         service = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        report.error(SERVICE, None, "service.toml is not UTF-8 text")
+        report.error(SERVICE, None, "service.toml is not UTF-8 text", "service.toml bukan teks UTF-8")
         return None
     except tomllib.TOMLDecodeError as exc:
-        report.error(SERVICE, None, f"service.toml is not valid TOML: {exc}")
+        report.error(SERVICE, None, f"service.toml is not valid TOML: {exc}",
+                     f"service.toml bukan TOML yang sah: {exc}")
         return None
-    for message in cv.service_errors(service):
-        report.error(SERVICE, None, message)
+    for english, indonesian in cv.service_errors(service):
+        report.error(SERVICE, None, english, indonesian)
     for key in cv.unknown_service_keys(service):
-        report.warning(SERVICE, None, f"unknown key '{key}' is ignored (a typo?)")
+        report.warning(SERVICE, None, f"unknown key '{key}' is ignored (a typo?)",
+                       f"kunci '{key}' tidak dikenal dan diabaikan (salah ketik?)")
     start_form = service.get("start_form")
     if isinstance(start_form, str) and start_form.strip():
         # The runtime looks start_form up as a package path, and loads only forms/*.json.
         if not (start_form.startswith("forms/") and start_form.endswith(".json")):
-            report.error(SERVICE, None, f"start_form '{start_form}' must be a package path like forms/<name>.json")
+            report.error(SERVICE, None, f"start_form '{start_form}' must be a package path like forms/<name>.json",
+                         f"start_form '{start_form}' harus berupa path dalam paket seperti forms/<nama>.json")
         else:
             check_form_file(package, report, SERVICE, None, start_form, schema=True)
     return service
@@ -221,9 +238,12 @@ def _parse_documents(package: Package, report: Report) -> tuple[list[Document], 
 
 def _check_ids(doc: Document, report: Report) -> None:
     seen: set[str] = set()
-    for element in doc.root.iter():
-        element_id = element.get("id") if isinstance(element.tag, str) else None
-        if not element_id:
+    # Only BPMN model elements: extension children (spiffworkflow:parameter, camunda:formField)
+    # carry `id` attributes that are parameter or field names, and diagram shapes are not run.
+    extensions = bpmn_tag("extensionElements")
+    for element in doc.root.iter(f"{{{BPMN_NS}}}*"):
+        element_id = element.get("id")
+        if not element_id or any(a.tag == extensions for a in element.iterancestors()):
             continue
         if element_id in RESERVED_IDS:
             report.error(doc.name, element_id, f"the id '{element_id}' is reserved by SpiffWorkflow; rename it")
@@ -282,8 +302,9 @@ def _effective_lane(task: Any, lanes: dict[str, Any]) -> Any:
 def _check_user_tasks(package: Package, doc: Document, report: Report) -> None:
     lanes = cv.lanes_by_node(doc.root)
     tasks_by_lane: dict[Any, list[str]] = {}
-    for task in doc.root.iter(bpmn_tag("userTask")):
-        task_id = task.get("id", "")
+    # Manual and plain tasks are work items of their lane's role too, with an optional form.
+    for task in doc.root.iter(*(bpmn_tag(kind) for kind in HUMAN_TASKS)):
+        task_id, what = task.get("id", ""), HUMAN_TASKS[split_tag(task.tag)[1]]
         groups = task.get(f"{{{CAMUNDA_NS}}}candidateGroups")
         if groups is not None:
             roles = [g.strip() for g in groups.split(",") if g.strip()]
@@ -292,11 +313,11 @@ def _check_user_tasks(package: Package, doc: Document, report: Report) -> None:
                 report.error(
                     doc.name,
                     task_id,
-                    f"user task '{task_id}': candidateGroups {', '.join(bad)} is not a role like 'pupr.tpa'",
+                    f"{what} '{task_id}': candidateGroups {', '.join(bad)} is not a role like 'pupr.tpa'",
                 )
         elif (lane := _effective_lane(task, lanes)) is None:
             report.error(
-                doc.name, task_id, f"user task '{task_id}' is not in a lane; put it in a lane that names a role"
+                doc.name, task_id, f"{what} '{task_id}' is not in a lane; put it in a lane that names a role"
             )
         else:
             tasks_by_lane.setdefault(lane, []).append(task_id)
@@ -325,9 +346,9 @@ def _check_task_properties(package: Package, doc: Document, task: Any, report: R
     task_id = task.get("id", "")
     props = cv.element_properties(task)
     form = props.get("formJsonSchemaFilename")
-    if not form:
+    if not form and split_tag(task.tag)[1] == "userTask":
         report.error(doc.name, task_id, f"user task '{task_id}' has no formJsonSchemaFilename property")
-    else:
+    elif form:
         check_form_file(package, report, doc.name, task_id, form, schema=True)
     ui_form = props.get("formUiSchemaFilename")
     if ui_form:
@@ -335,12 +356,14 @@ def _check_task_properties(package: Package, doc: Document, task: Any, report: R
     sla = props.get("slaDays")
     if sla is not None and not (sla.isascii() and sla.isdecimal() and int(sla) > 0):
         report.error(
-            doc.name, task_id, f"user task '{task_id}': slaDays '{sla}' must be a whole number of working days above 0"
+            doc.name, task_id, f"{HUMAN_TASKS[split_tag(task.tag)[1]]} '{task_id}': slaDays '{sla}' must be a whole "
+            "number of working days above 0"
         )
     marker = props.get("notify")
     if marker is not None and marker not in cv.NOTIFY_MARKERS:
         report.error(
-            doc.name, task_id, f"user task '{task_id}': notify '{marker}' must be one of {', '.join(cv.NOTIFY_MARKERS)}"
+            doc.name, task_id, f"{HUMAN_TASKS[split_tag(task.tag)[1]]} '{task_id}': notify '{marker}' must be one of "
+            f"{', '.join(cv.NOTIFY_MARKERS)}"
         )
 
 
@@ -434,12 +457,75 @@ def _check_with_spiffworkflow(package: Package, key: str, report: Report) -> Non
                 warnings.simplefilter("ignore")  # deprecation notices about message payloads
                 step()
         except ValidationException as exc:
-            message = str(exc.args[0]) if exc.args else str(exc)
-            report.error(exc.file_name or file, exc.id or None, f"SpiffWorkflow cannot load this: {message}")
+            message = _exception_text(exc)
+            if exc.tag and message.endswith("of type"):  # SpiffWorkflow leaves this sentence open
+                message += f" {exc.tag} ('{exc.id}')"
+            elif exc.tag and exc.id and exc.id not in message:
+                message += f" ({exc.tag} '{exc.id}')"
+            report.error(
+                exc.file_name or file,
+                exc.id or None,
+                f"SpiffWorkflow cannot load this: {message}",
+                f"SpiffWorkflow tidak dapat memuat ini: {message}",
+            )
             return  # later steps would only repeat the same failure
         except Exception as exc:  # SpiffWorkflow raises bare exceptions for some diagrams
-            report.error(file, None, f"SpiffWorkflow cannot load this: {type(exc).__name__}: {exc}")
+            message = f"{type(exc).__name__}: {_exception_text(exc)}"
+            report.error(
+                file,
+                None,
+                f"SpiffWorkflow cannot load this: {message}",
+                f"SpiffWorkflow tidak dapat memuat ini: {message}",
+            )
             return
+
+
+_ELEMENT_REPR = re.compile(r"<Element \{[^}]*\}(\w+) at 0x[0-9a-fA-F]+>")
+_OBJECT_REPR = re.compile(r"<([\w.]+) object at 0x[0-9a-fA-F]+>")
+_EXCEPTION_REPR = re.compile(r"^(\w+(?:Error|Exception|Exit))\((.*)\)$", re.DOTALL)
+_XML_TEXT = re.compile(r"^\s*<(?:\w+:)?(\w+)\b[^>]*>", re.DOTALL)
+
+
+def _exception_text(exc: BaseException) -> str:
+    """Return every argument of a SpiffWorkflow exception as one sentence, without object addresses."""
+    text = _args_text(exc.args) or type(exc).__name__
+    text += "".join(f". {note}" for note in getattr(exc, "notes", []) or [])
+    return text
+
+
+def _args_text(raw_args: tuple[object, ...]) -> str:
+    args: list[object] = []
+    for raw in raw_args:
+        arg = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        if isinstance(arg, BaseException):  # SpiffWorkflow wraps what its parser raised
+            arg = f"{type(arg).__name__}: {_exception_text(arg)}"
+        elif isinstance(arg, str) and (xml := _XML_TEXT.match(arg)):
+            element_id = re.search(r'\bid="([^"]*)"', xml.group(0))
+            arg = f"<bpmn:{xml.group(1)}>" + (f" '{element_id.group(1)}'" if element_id else "")
+        elif isinstance(arg, str) and (wrapped := _EXCEPTION_REPR.match(arg.strip())):
+            arg = _unwrap(wrapped)  # the parser stores repr() of the exception it caught
+        elif not isinstance(arg, str) and callable(getattr(arg, "get", None)) and hasattr(arg, "tag"):
+            element: Any = arg  # an lxml element
+            arg = f"<bpmn:{split_tag(element.tag)[1]}> '{element.get('id', '')}'"
+        args.append(arg)
+    first = str(args[0]) if args else ""
+    if len(args) > 1 and "%" in first:
+        try:
+            text = first.replace("%r", "%s") % tuple(args[1:])
+        except (TypeError, ValueError):
+            text = " ".join(str(a) for a in args)
+    else:
+        text = " ".join(str(a) for a in args)
+    text = _ELEMENT_REPR.sub(lambda m: f"<bpmn:{m.group(1)}>", text)
+    return _OBJECT_REPR.sub(lambda m: m.group(1).rsplit(".", 1)[-1], text).strip()
+
+
+def _unwrap(match: re.Match[str]) -> str:
+    try:
+        inner = ast.literal_eval(f"({match.group(2)},)")
+    except (ValueError, SyntaxError):
+        return match.group(0)
+    return f"{match.group(1)}: {_args_text(tuple(inner))}"
 
 
 def _loader(add: Callable[..., object], package: Package, name: str) -> Callable[[], object]:

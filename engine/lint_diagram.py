@@ -14,13 +14,13 @@ from typing import Any
 from engine import conventions as cv
 from engine.conventions import BPMN_NS, NSMAP
 from engine.errors import Problem
+from engine.lint_foreign import foreign_expression, foreign_problems, timer_problem, unquoted_timer_problem
 
 Checker = Callable[[str], "str | None"]
 
 # (xpath, description, kind): kind is expression, script, name or timer.
 EXPRESSION_SITES: tuple[tuple[str, str, str], ...] = (
     (".//bpmn:sequenceFlow/bpmn:conditionExpression", "condition", "expression"),
-    (".//bpmn:scriptTask/bpmn:script", "script", "script"),
     (".//bpmn:extensionElements/spiffworkflow:preScript", "pre-script", "script"),
     (".//bpmn:extensionElements/spiffworkflow:postScript", "post-script", "script"),
     (".//bpmn:timerEventDefinition/bpmn:timeDuration", "timeDuration", "timer"),
@@ -131,6 +131,8 @@ def expression_problems(file: str, root: Any) -> list[Problem]:
             text = (element.text or "").strip()
             if kind == "timer":
                 out += _timer_problems(file, where, what, element.text or "", check_expression)
+            elif kind != "script" and (foreign := foreign_expression(what, where, text, check_expression)):
+                out.append(Problem(file, where, foreign[0], "error", foreign[1]))
             elif kind == "script":
                 error = check_script(element.text or "") if text else "the script is empty"
                 if error:
@@ -140,7 +142,8 @@ def expression_problems(file: str, root: Any) -> list[Problem]:
             # The raw text goes to the sandbox: it is what the engine will evaluate.
             elif kind == "expression" and text and (error := check_expression(element.text)):
                 out.append(Problem(file, where, f"{what} of '{where}': {error}"))
-    return out + _loop_problems(file, root)
+    # Script tasks are checked with the other foreign-dialect rules (format, resource, body).
+    return out + _loop_problems(file, root) + foreign_problems(file, root, check_script)
 
 
 def _loop_problems(file: str, root: Any) -> list[Problem]:
@@ -176,15 +179,10 @@ def _timer_problems(file: str, where: str | None, kind: str, raw: str, check: Ch
     text = raw.strip()
     if not text:
         return [Problem(file, where, f"the timer of '{where}' has no {kind} value")]
+    if foreign := timer_problem(file, where, kind, text, check):
+        return [foreign]
     if cv.looks_like_unquoted_iso(text):
-        return [
-            Problem(
-                file,
-                where,
-                f"the timer of '{where}': {kind} {text} must be a quoted string, "
-                f'e.g. "{text}" (timer values are Python expressions)',
-            )
-        ]
+        return [unquoted_timer_problem(file, where, kind, text)]
     if error := check(raw):
         return [Problem(file, where, f"the timer of '{where}': {error}")]
     literal = _string_literal(text)
@@ -192,23 +190,7 @@ def _timer_problems(file: str, where: str | None, kind: str, raw: str, check: Ch
         return []  # computed at run time; nothing more to check here
     if error := cv.timer_literal_error(kind, literal):
         return [Problem(file, where, f"the timer of '{where}': {error}")]
-    if kind == "timeDate" and not _has_offset(literal):
-        return [
-            Problem(
-                file,
-                where,
-                f"the timer of '{where}': {literal} has no UTC offset; the server's zone "
-                "would be used. Add one, e.g. +07:00 (WIB)",
-                "warning",
-            )
-        ]
-    return []
-
-
-def _has_offset(value: str) -> bool:
-    from datetime import datetime
-
-    return datetime.fromisoformat(value).tzinfo is not None
+    return []  # a date-time without an offset means WIB (engine/timers.py)
 
 
 def _string_literal(text: str) -> str | None:
@@ -292,9 +274,7 @@ def _container_problems(file: str, container: Any) -> list[Problem]:
     pred: dict[str, list[str]] = {n: [] for n in nodes}
     for source, target, ref in _edges(container, nodes):
         if source not in nodes or target not in nodes:
-            out.append(
-                Problem(file, ref, f"'{ref}' connects '{source}' to '{target}', which are not both in {kind} '{cid}'")
-            )
+            out.append(_flow_end_problem(file, container, ref, source, target))
             continue
         succ[source].append(target)
         pred[target].append(source)
@@ -316,6 +296,51 @@ def _container_problems(file: str, container: Any) -> list[Problem]:
         elif node_id not in finishing:
             out.append(Problem(file, node_id, f"'{node_id}' has no path to an end event of {kind} '{cid}'"))
     return out
+
+
+_CONTAINERS_ID = {"process": "proses", "subProcess": "sub-proses", "transaction": "transaksi"}
+
+
+def _place(container: Any, node_id: str) -> tuple[str, str]:
+    """Say in English and Indonesian where an element lies: its process or sub-process."""
+    found = container.getroottree().getroot().xpath("//*[@id=$id]", id=node_id) if node_id else []
+    node = found[0].getparent() if found else None
+    while node is not None and split_tag(node.tag)[1] not in _CONTAINERS_ID:
+        node = node.getparent()
+    if node is None:
+        return "which is no element of this file", "yang bukan elemen di berkas ini"
+    kind = split_tag(node.tag)[1]
+    return f"in {kind} '{node.get('id')}'", f"di {_CONTAINERS_ID[kind]} '{node.get('id')}'"
+
+
+def _flow_end_problem(file: str, container: Any, ref: str, source: str, target: str) -> Problem:
+    """Explain a sequence flow with a missing end, or one that leaves its process or sub-process."""
+    missing = [
+        (attr, end) for attr, end, value in (("sourceRef", "start", source), ("targetRef", "end", target)) if not value
+    ]
+    if missing:
+        attr, end = missing[0]
+        end_id = "awal" if end == "start" else "ujung"
+        return Problem(
+            file,
+            ref,
+            f"sequence flow '{ref}' has no {end} ({attr} is empty): connect its {end} to a flow node or delete it",
+            "error",
+            f"sequence flow '{ref}' tidak punya {end_id} ({attr} kosong): sambungkan {end_id}nya ke sebuah "
+            "flow node atau hapus alur itu",
+        )
+    (source_en, source_id), (target_en, target_id) = _place(container, source), _place(container, target)
+    return Problem(
+        file,
+        ref,
+        f"sequence flow '{ref}' connects '{source}' ({source_en}) to '{target}' ({target_en}): a sequence flow "
+        "must stay inside one process or sub-process; end the sub-process with an end event and continue from "
+        "the sub-process itself, and between pools use a message flow",
+        "error",
+        f"sequence flow '{ref}' menghubungkan '{source}' ({source_id}) ke '{target}' ({target_id}): sequence "
+        "flow harus tetap di dalam satu proses atau sub-proses; akhiri sub-proses dengan end event dan lanjutkan "
+        "dari sub-proses itu sendiri, dan antar-pool gunakan message flow",
+    )
 
 
 def _edges(container: Any, nodes: dict[str, Any]) -> Iterable[tuple[str, str, str]]:

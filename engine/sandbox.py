@@ -435,3 +435,9 @@ def default_helpers() -> dict[str, Any]:
 _HELPERS: dict[str, Any] = {
     "Decimal": TypeStandIn(Decimal, checked_decimal), "money": money, "date": dt.date, "today": today,
     "now": now, "timedelta": dt.timedelta}
+
+
+def script_names() -> frozenset[str]:
+    """Return every name a script sees besides its case data: builtins (allowed or refused) and helpers."""
+    state = RunState(DEFAULT_LIMITS, _STATIC_BUILTINS)
+    return frozenset(name for name in state.builtins if not name.startswith("_")) | frozenset(_HELPERS)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 
 from engine import fastflow
 from engine.db import make_engine
+from engine.errors import Problem
 from engine.schema import upgrade
 from engine.settings import Settings
 from web.context import AppContext, build_context
@@ -34,6 +36,21 @@ class FakeClock:
 
     def advance(self, **kwargs: float) -> None:
         self.now += timedelta(**kwargs)
+
+
+@pytest.fixture(autouse=True)
+def lint_speaks_indonesian(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any test whose lint run produces a problem without its Indonesian text."""
+    import engine.lint
+    from engine.lint_text import localize
+
+    def checked(problems: list[Problem], roots: Iterable[Any]) -> list[Problem]:
+        out = localize(problems, roots)
+        missing = [p.message for p in out if not p.message_id]
+        assert not missing, f"lint messages without Indonesian (add them to engine/lint_text.py): {missing}"
+        return out
+
+    monkeypatch.setattr(engine.lint, "localize", checked)
 
 
 @pytest.fixture(scope="session")

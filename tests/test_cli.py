@@ -36,7 +36,7 @@ def test_lint_reports_every_problem_with_file_and_element(tmp_path: Path) -> Non
     (bad / "service.toml").write_text('key = "rusak"\n')
     (bad / "process.bpmn").write_text("<bpmn:definitions xmlns:bpmn='http://www.omg.org/spec/BPMN/20100524/MODEL'>"
                                       "<bpmn:process id='rusak' isExecutable='false'/></bpmn:definitions>")
-    result = _mpp(tmp_path, "lint", str(bad))
+    result = _mpp(tmp_path, "lint", "--lang", "en", str(bad))
     assert result.returncode == 1
     lines = [line for line in result.stdout.splitlines() if ": error:" in line]
     assert len(lines) >= 3

@@ -393,7 +393,7 @@ def test_lint_refuses_an_unknown_marker() -> None:
 
 def test_lint_checks_notification_templates() -> None:
     problems = lint_package(_marked_package(None, {
-        "notifications/en/received.txt": "Received {{ tracking_number }} ({{ data.nama }})\n\nThanks.\n",
+        "notifications/en/received.txt": "Received {{ tracking_number }} ({{ data.harga }})\n\nThanks.\n",
         "notifications/id/diterima.txt": "Diterima\n",
         "notifications/fr/received.txt": "Reçu\n",
         "notifications/id/received.txt": "Diterima {{ trackng_number }}\n\nx\n",

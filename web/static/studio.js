@@ -69,7 +69,8 @@
       badge.textContent = problem.severity === "error" ? T("galat", "error") : T("peringatan", "warning");
       item.appendChild(badge);
       item.appendChild(document.createTextNode(" "));
-      var where = problem.file + (problem.element_id ? " · " + problem.element_id : "");
+      var where = problem.file + (problem.element_id ? " · " + problem.element_id : "") +
+        (problem.element_name ? " (" + problem.element_name + ")" : "");
       if (element) {
         var button = document.createElement("button");
         button.type = "button";
