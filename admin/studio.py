@@ -40,6 +40,7 @@ def _missing(request: Request, key: str, version: int | None = None) -> Response
 
 
 def _problems(problems: list[Problem], lang: str) -> list[dict[str, Any]]:
+    problems = localize(problems, [])  # problems found before lint (reading the upload) too
     severity = {"error": pick(lang, "galat", "error"), "warning": pick(lang, "peringatan", "warning")}
     return [{"file": p.file, "element_id": p.element_id, "element_name": p.element_name, "message": p.text(lang),
              "severity": p.severity, "severity_label": severity.get(p.severity, p.severity)} for p in problems]

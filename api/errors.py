@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.logs import HEADER, current_request_id
 from engine import errors as e
+from engine.lint_text import localize
 from forms.validation import FormInvalid
 from web import errors as page_errors
 from web.errors import error_page, is_page
@@ -106,7 +107,7 @@ def _domain(request: Request, exc: Exception) -> JSONResponse:
     elif isinstance(exc, e.PackageInvalid):
         extra["problems"] = [{"file": p.file, "element_id": p.element_id, "element_name": p.element_name,
                               "message": p.message, "message_id": p.message_id, "severity": p.severity}
-                             for p in exc.problems]
+                             for p in localize(exc.problems, [])]
         detail = str(exc)
     elif isinstance(exc, DataError):  # never echo the SQL
         detail = "a value is not accepted (for example a NUL character, or a number out of range)"

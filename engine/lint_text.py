@@ -149,6 +149,16 @@ _TABLE_SOURCE: list[tuple[str, str]] = [
     (r"unknown notification template; name it notifications/<lang>/<event>\.txt with lang (?P<l>.+?) and event "
      r"one of (?P<e>.*)", "templat notifikasi tidak dikenal; beri nama notifications/<bahasa>/<peristiwa>.txt "
      "dengan bahasa {l} dan peristiwa salah satu dari {e}"),
+    # package files and uploads
+    (r"file name must be a relative path inside the package", "nama berkas harus path relatif di dalam paket"),
+    (r"file type not allowed in a package", "jenis berkas tidak diizinkan dalam paket"),
+    (r"file is larger than (?P<n>\d+) KiB", "berkas lebih besar dari {n} KiB"),
+    (r"more than (?P<n>\d+) files", "lebih dari {n} berkas"),
+    (r"package is larger than (?P<n>\d+) MiB", "paket lebih besar dari {n} MiB"),
+    (r"not a valid zip file", "bukan berkas zip yang sah"),
+    (r"zip expands beyond the package size limit", "isi zip melampaui batas ukuran paket"),
+    (r"not a package folder or \.zip file", "bukan folder paket atau berkas .zip"),
+    (r"not valid TOML: (?P<x>.*)", "bukan TOML yang sah: {x}"),
     # uploaded XML
     (r"the file is empty", "berkas kosong"),
     (r"the file is (?P<n>[\d,]+) bytes; at most (?P<m>[\d,]+) bytes are allowed",

@@ -227,11 +227,15 @@ def test_upload_of_a_broken_package_lists_its_problems(client: TestClient, page_
     response = client.post("/studio/baru", data={"csrf_token": token},
                            files={"files": ("paket.zip", _zip(files), "application/zip")})
     assert response.status_code == 422
-    assert "service.toml is missing" in response.text
+    assert "service.toml tidak ada" in response.text  # the page's language: Indonesian by default
     bad_zip = client.post("/studio/baru", data={"csrf_token": token},
                           files={"files": ("paket.zip", b"not a zip", "application/zip")})
     assert bad_zip.status_code == 422
-    assert "not a valid zip file" in bad_zip.text
+    assert "bukan berkas zip yang sah" in bad_zip.text
+    client.cookies.set("mpp_lang", "en")
+    english = client.post("/studio/baru", data={"csrf_token": token},
+                          files={"files": ("paket.zip", b"not a zip", "application/zip")})
+    assert "not a valid zip file" in english.text
 
 
 def test_upload_without_csrf_token_is_refused(client: TestClient, page_login: Login) -> None:  # noqa: F811

@@ -93,7 +93,7 @@ def test_analyst_edits_lints_deploys_and_compares(
     problem = page.locator(f'#lint-results button[data-element-id="{LANE}"]')
     expect(problem).to_be_visible()
     expect(page.locator("#lint-results li")).to_have_count(1)
-    expect(page.locator("#lint-results li")).to_contain_text("is not a role")
+    expect(page.locator("#lint-results li")).to_contain_text("bukan peran")  # in the page's language
     expect(shape(page, LANE)).to_have_class(re_marker("mpp-lint-error"))
     expect(page.locator(".djs-overlay .mpp-lint-badge")).to_have_count(1)
     shot(page, "studio-modeler-lint")
