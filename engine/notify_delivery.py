@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import smtplib
 import ssl
 import urllib.error
@@ -34,9 +33,9 @@ from engine.models import Job, Notification, NotificationAttempt, WebhookSubscri
 from engine.notify_templates import render
 from engine.runtime import Runtime
 from engine.settings import Settings
+from forms.validation import EMAIL_ADDRESS
 
 log = logging.getLogger("mpp.notify")
-_ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
 
 
 class DeliveryFailed(Exception):
@@ -93,7 +92,7 @@ def _failed(session: Session, *, rt: Runtime, job: Job, note: Notification, exc:
 def send_email(session: Session, *, settings: Settings, note: Notification, now: datetime,
                ) -> tuple[str, int | None, str | None]:
     """Render and send one e-mail; return (outcome, status code, note) or raise DeliveryFailed."""
-    if not _ADDRESS.match(note.recipient):
+    if not EMAIL_ADDRESS.match(note.recipient):
         raise DeliveryFailed(f"'{note.recipient}' is not an e-mail address", permanent=True)
     try:
         subject, body = render(session, note=note, public_url=settings.public_url)

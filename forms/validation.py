@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +56,18 @@ _MESSAGES: dict[str, tuple[str, str]] = {
 
 _validators: dict[int, tuple[Any, Draft202012Validator]] = {}
 _lock = threading.Lock()
+# An address the mailer can send to: jsonschema's own "email" check only looks for an "@", so a
+# form accepted "p  yélo@contoh.id" and the applicant was never told anything.
+EMAIL_ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
+
+
+def is_email_address(value: object) -> bool:
+    """Tell whether a value is an e-mail address the platform can send to (non-strings pass)."""
+    return not isinstance(value, str) or bool(EMAIL_ADDRESS.match(value))
+
+
+_formats = FormatChecker()
+_formats.checks("email")(is_email_address)
 
 
 def _validator(schema: dict[str, Any]) -> Draft202012Validator:
@@ -62,7 +75,7 @@ def _validator(schema: dict[str, Any]) -> Draft202012Validator:
     entry = _validators.get(id(schema))
     if entry is not None and entry[0] is schema:
         return entry[1]
-    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    validator = Draft202012Validator(schema, format_checker=_formats)
     with _lock:
         _validators[id(schema)] = (schema, validator)
     return validator
