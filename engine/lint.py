@@ -41,7 +41,6 @@ from engine.lint_roles import role_problems
 from engine.lint_text import localize
 from engine.notify_templates import template_problems
 from engine.package import Package
-from engine.xmlsafe import parse_xml
 
 __all__ = ["UNSUPPORTED_ELEMENTS", "Report", "check_form_file", "check_service", "lint_package"]
 
@@ -217,7 +216,7 @@ def _parse_documents(package: Package, report: Report) -> tuple[list[Document], 
     dmn: list[Document] = []
     for name in [*package.bpmn_files, *package.dmn_files]:
         try:
-            root = parse_xml(package.files[name], filename=name)
+            root = package.xml(name)
         except UnsafeXml as exc:
             report.error(name, None, exc.message.removeprefix(f"{name}: "))
             continue
@@ -478,6 +477,7 @@ def _check_with_spiffworkflow(package: Package, key: str, report: Report) -> Non
                 f"SpiffWorkflow tidak dapat memuat ini: {message}",
             )
             return
+    package.remember("spiff_parser", parser)  # compile takes it: SpiffWorkflow's parser runs once
 
 
 _ELEMENT_REPR = re.compile(r"<Element \{[^}]*\}(\w+) at 0x[0-9a-fA-F]+>")
@@ -529,7 +529,7 @@ def _unwrap(match: re.Match[str]) -> str:
 
 
 def _loader(add: Callable[..., object], package: Package, name: str) -> Callable[[], object]:
-    return lambda: add(parse_xml(package.files[name], filename=name), filename=name)
+    return lambda: add(package.xml(name), filename=name)
 
 
 def _check_schema(validator: Any, package: Package, name: str, report: Report) -> None:
@@ -537,7 +537,7 @@ def _check_schema(validator: Any, package: Package, name: str, report: Report) -
     from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
     try:
-        validator.validate(parse_xml(package.files[name], filename=name), name)
+        validator.validate(package.xml(name), name)
     except ValidationException as exc:
         line = f" (line {exc.line_number})" if exc.line_number else ""
         detail = str(exc.args[0]).replace(f"{{{BPMN_NS}}}", "bpmn:")

@@ -25,6 +25,9 @@ class Package:
     files: dict[str, bytes]
     source: str = "<upload>"
     _service: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    # Parsed forms of the files, made once per package object and shared by lint, compile and
+    # deploy: each XML file is parsed once, and SpiffWorkflow's parser runs once (engine.spiff).
+    _parsed: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def bpmn_files(self) -> list[str]:
@@ -52,6 +55,26 @@ class Package:
             return tomllib.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise PackageInvalid([Problem("service.toml", None, f"not valid TOML: {exc}")]) from exc
+
+    def xml(self, name: str) -> Any:
+        """Return one BPMN or DMN file parsed safely (engine.xmlsafe), parsing it only once.
+
+        Raises UnsafeXml like parse_xml; callers must not change the tree they get.
+        """
+        key = f"xml:{name}"
+        if key not in self._parsed:
+            from engine.xmlsafe import parse_xml
+
+            self._parsed[key] = parse_xml(self.files[name], filename=name)
+        return self._parsed[key]
+
+    def memo(self, key: str) -> Any:
+        """Return something derived from this package and stored with it, or None."""
+        return self._parsed.get(f"memo:{key}")
+
+    def remember(self, key: str, value: Any) -> None:
+        """Store something derived from this package's content (a parser, a model) with it."""
+        self._parsed[f"memo:{key}"] = value
 
     def form_path(self, name: str) -> str:
         """Map a form file name from a user task property to its package path."""

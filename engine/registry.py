@@ -15,7 +15,6 @@ from engine.lint import lint_package
 from engine.lint_roles import role_problems
 from engine.models import ProcessFile, ProcessVersion
 from engine.package import Package
-from engine.xmlsafe import parse_xml
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,7 @@ def check(package: Package, known_roles: set[str] | None = None) -> tuple[list[P
 
 def _needs_directory(package: Package) -> bool:
     """Tell whether a package uses a role (or agency) it does not declare itself."""
-    documents = [(name, parse_xml(package.files[name], filename=name)) for name in package.bpmn_files]
+    documents = [(name, package.xml(name)) for name in package.bpmn_files]
     return any(p.severity == "error" for p in role_problems(package.service(), documents, None))
 
 

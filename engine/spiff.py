@@ -30,7 +30,6 @@ from engine import conventions, outbound
 from engine.errors import PackageInvalid, Problem
 from engine.fastflow import MppWorkflow
 from engine.package import Package
-from engine.xmlsafe import parse_xml
 
 # The tasks people do: a user task (with its form), a manual task and a plain task (form optional).
 # SpiffWorkflow leaves all three READY for the host; each becomes a work item of its lane's role.
@@ -128,15 +127,19 @@ class _Routing:
 
 
 def _parse_xml_files(package: Package) -> tuple[SpiffBpmnParser, _Routing]:
-    parser = SpiffBpmnParser()
     routing = _Routing()
     for name in package.bpmn_files:
-        root = parse_xml(package.files[name], filename=name)
+        root = package.xml(name)
         routing.lanes.update(conventions.read_lanes(root))
         routing.candidate_roles.update(conventions.candidate_group_roles(root))
-        parser.add_bpmn_xml(root, filename=name)
-    for name in package.dmn_files:
-        parser.add_dmn_xml(parse_xml(package.files[name], filename=name), filename=name)
+    # Lint ran SpiffWorkflow's parser on this very package object: take its parser, do not parse again.
+    parser = package.memo("spiff_parser")
+    if parser is None:
+        parser = SpiffBpmnParser()
+        for name in package.bpmn_files:
+            parser.add_bpmn_xml(package.xml(name), filename=name)
+        for name in package.dmn_files:
+            parser.add_dmn_xml(package.xml(name), filename=name)
     return parser, routing
 
 

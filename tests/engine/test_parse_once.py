@@ -1,0 +1,37 @@
+"""Deploying a package parses each file once and runs SpiffWorkflow's parser once, for lint and compile."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+from engine import xmlsafe
+from engine.package import from_files, from_path
+from tests.factories import PBG, deploy
+from web.context import AppContext
+
+
+def test_a_deploy_parses_each_file_once(ctx: AppContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed: Counter[str] = Counter()
+    loaded: Counter[str] = Counter()
+    real_parse, real_add = xmlsafe.parse_xml, SpiffBpmnParser.add_bpmn_xml
+
+    def counting_parse(data: bytes, *, filename: str, **kwargs: Any) -> Any:
+        parsed[filename] += 1
+        return real_parse(data, filename=filename, **kwargs)
+
+    def counting_add(self: SpiffBpmnParser, bpmn: Any, filename: str | None = None) -> None:
+        loaded[str(filename)] += 1
+        real_add(self, bpmn, filename=filename)
+
+    monkeypatch.setattr(xmlsafe, "parse_xml", counting_parse)
+    monkeypatch.setattr(SpiffBpmnParser, "add_bpmn_xml", counting_add)
+    # A content no other test deploys: the registry remembers lint and compile by content hash.
+    package = from_files({**from_path(PBG).files, "README.md": b"parse once"})
+    result = deploy(ctx, package)
+    assert result.created
+    assert parsed == Counter({name: 1 for name in [*package.bpmn_files, *package.dmn_files]})
+    assert loaded == Counter({name: 1 for name in package.bpmn_files})
