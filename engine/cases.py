@@ -17,6 +17,7 @@ from engine.errors import CaseNotFound, InvalidInput, NotAllowed, ProcessNotFoun
 from engine.models import Bundle, Case, CaseEvent, Incident, Job, OpenTask, ProcessVersion
 from engine.routing import agency_of
 from engine.runtime import CaseHead, LoadedCase, Runtime
+from engine.spiff import RunResult
 from engine.state import SERIALIZER_VERSION
 from engine.steps import StepRecord, record_step
 from forms.validation import FieldError, FormInvalid, validate
@@ -226,9 +227,9 @@ def cancel_case(session: Session, *, rt: Runtime, case_id: int, actor: Actor, re
     loaded = rt.load_case(session, case_id)
     if loaded.row.status in ("completed", "cancelled"):
         raise InvalidInput(f"case {case_id} is already {loaded.row.status}")
-    before = spiff.case_data(loaded.workflow)
+    before = loaded.workflow.data()
     loaded.workflow.cancel()
-    result = spiff.RunResult()
+    result = RunResult()
     record_step(session, rt, loaded, result=result, before=before,
                 record=StepRecord(actor.username, "cancelled", label=reason, diff={}))
 
@@ -242,9 +243,8 @@ def retry_incident(session: Session, *, rt: Runtime, case_id: int, actor: Actor,
         from engine.migration import migrate_to_latest
 
         migrate_to_latest(session, rt, loaded)
-    before = spiff.case_data(loaded.workflow)
-    for task in spiff.error_tasks(loaded.workflow):
-        spiff.reset_error_task(loaded.workflow, task)
+    before = loaded.workflow.data()
+    loaded.workflow.retry_failed()
     # A failed step writes no new tasks or timer jobs (see steps): compare with what is stored, not the workflow.
     loaded.open_before = set(session.scalars(select(OpenTask.id).where(OpenTask.case_id == case_id)))
     scheduled = set(session.scalars(select(Job.task_id).where(Job.kind == "timer", Job.case_id == case_id,

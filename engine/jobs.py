@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine import documents, notify, spiff
+from engine import documents, notify
 from engine.actors import SYSTEM
 from engine.db import transaction
 from engine.escalation import escalate_overdue
@@ -79,9 +79,9 @@ def run_job(session: Session, *, rt: Runtime, job_id: int, worker: str) -> None:
 def fire_timer(session: Session, *, rt: Runtime, case_id: int, task_id: str) -> bool:
     """Fire a case's timer and advance the case; False when the timer is no longer waiting."""
     loaded = rt.load_case(session, case_id)
-    if not spiff.fire_timer(loaded.workflow, task_id):
+    if not loaded.workflow.fire_timer(task_id):
         return False
-    before = spiff.case_data(loaded.workflow)
+    before = loaded.workflow.data()
     timer = loaded.timers_before.get(task_id)
     result = rt.runner.advance(loaded.workflow)
     record_step(session, rt, loaded, result=result, before=before,
@@ -113,7 +113,7 @@ def pass_message(session: Session, *, rt: Runtime, job: Job) -> int:
     delivered = 0
     for case_id in list(peers):
         loaded = rt.load_case(session, case_id)
-        waiting = any(w.name == name for w in spiff.waiting_messages(loaded.workflow, loaded.compiled))
+        waiting = any(w.name == name for w in loaded.workflow.waits())
         rt.cases.put_back(case_id, loaded)
         if waiting:
             deliver_message(session, rt=rt, case_id=case_id, name=name, payload=body, actor=SYSTEM)

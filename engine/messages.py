@@ -6,7 +6,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine import spiff
 from engine.actors import Actor
 from engine.errors import InvalidInput, TaskNotForYourRole
 from engine.runtime import Runtime
@@ -24,13 +23,13 @@ def deliver_message(session: Session, *, rt: Runtime, case_id: int, name: str, p
                     actor: Actor) -> str:
     """Deliver a named message to a case waiting for it; return the case's new status."""
     loaded = rt.load_case(session, case_id)
-    waiting = [w for w in spiff.waiting_messages(loaded.workflow, loaded.compiled) if w.name == name]
+    waiting = [w for w in loaded.workflow.waits() if w.name == name]
     if not waiting:
         raise InvalidInput(f"case {case_id} is not waiting for the message '{name}'")
     if not any(may_send(actor, w.role) for w in waiting):
         raise TaskNotForYourRole(f"the message '{name}' must come from a holder of '{waiting[0].role}'")
-    before = spiff.case_data(loaded.workflow)
-    spiff.send_message(loaded.workflow, name, payload)
+    before = loaded.workflow.data()
+    loaded.workflow.send_message(name, payload)
     result = rt.runner.advance(loaded.workflow)
     record_step(session, rt, loaded, result=result, before=before,
                 record=StepRecord(actor.username, "message_received", element_id=waiting[0].element_id,

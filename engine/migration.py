@@ -18,7 +18,7 @@ def migrate_to_latest(session: Session, rt: Runtime, loaded: LoadedCase) -> bool
     if found is None or found[0].id == loaded.row.process_version_id:
         return False
     version, compiled = found
-    workflow = loaded.workflow
+    workflow = loaded.workflow.raw
     top_diff, sub_diffs = diff_workflow(registry(), workflow, compiled.spec, compiled.subprocess_specs)
     mask = TaskState.READY | TaskState.WAITING | TaskState.ERROR
     migrate_workflow(top_diff, workflow, compiled.spec, reset_mask=mask)
@@ -31,6 +31,7 @@ def migrate_to_latest(session: Session, rt: Runtime, loaded: LoadedCase) -> bool
     session.execute(delete(CaseState).where(CaseState.case_id == loaded.row.id))
     loaded.tracker = rewrite_all(workflow)
     loaded.compiled = compiled
+    loaded.workflow.compiled = compiled
     loaded.row.process_version_id = version.id
     session.execute(update(Case).where(Case.id == loaded.row.id).values(process_version_id=version.id)
                     .execution_options(synchronize_session=False))

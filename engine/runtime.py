@@ -20,6 +20,7 @@ from engine import hotsql, outbound, sandbox, scripting, spiff, state
 from engine.calendar import WorkingCalendar
 from engine.db import on_commit
 from engine.errors import CaseConflict, CaseNotFound
+from engine.instance import Instance, Runner
 from engine.models import ProcessFile, ProcessVersion
 from engine.package import Package
 from engine.settings import Settings
@@ -63,7 +64,7 @@ class SpecCache:
 @dataclass
 class _Hot:
     version: int
-    workflow: Any
+    workflow: Instance
     tracker: state.Tracker
 
 
@@ -132,7 +133,7 @@ class LoadedCase:
 
     row: CaseHead
     compiled: spiff.CompiledProcess
-    workflow: Any
+    workflow: Instance
     tracker: state.Tracker
     open_before: set[str] = field(default_factory=set)
     timers_before: dict[str, spiff.PendingTimer] = field(default_factory=dict)
@@ -144,7 +145,7 @@ class Runtime:
     """Everything the engine needs besides a database session."""
 
     settings: Settings
-    runner: spiff.Runner
+    runner: Runner
     calendar: WorkingCalendar
     specs: SpecCache
     cases: CaseCache
@@ -165,19 +166,21 @@ class Runtime:
             meta, version = hotsql.fetch_one(session, "case_meta", {"case_id": case_id})
             if version != head.version:  # a step committed between our reads: they may not match
                 raise CaseConflict("the case was changed by someone else; reload and try again")
-            workflow, tracker = state.load(compiled.spec, compiled.subprocess_specs, [tuple(r) for r in rows],
-                                           meta, self.runner.script_engine)
+            raw, tracker = state.load(compiled.spec, compiled.subprocess_specs, [tuple(r) for r in rows],
+                                      meta, self.runner.script_engine)
+            workflow = Instance(raw, compiled)
         else:
             workflow, tracker = hot.workflow, hot.tracker
+            workflow.compiled = compiled
         loaded = LoadedCase(head, compiled, workflow, tracker)
         loaded.open_before = {t.task_id for t in self.ready_tasks(loaded)}
-        loaded.timers_before = {t.task_id: t for t in spiff.pending_timers(workflow)}
-        loaded.waiting_before = {w.name for w in spiff.waiting_messages(workflow, compiled)}
+        loaded.timers_before = {t.task_id: t for t in workflow.timers()}
+        loaded.waiting_before = {w.name for w in workflow.waits()}
         return loaded
 
     def ready_tasks(self, loaded: LoadedCase) -> list[spiff.ReadyTask]:
         """List the open user tasks of a loaded case (looking only at its unfinished tasks)."""
-        return spiff.ready_user_tasks(loaded.workflow, loaded.compiled, candidates=list(loaded.tracker.open))
+        return loaded.workflow.ready(candidates=loaded.tracker.open)
 
     def save_state(self, session: Session, loaded: LoadedCase, changes: state.Changes, values: dict[str, Any]) -> int:
         """Write a step's changed rows and bump the case version; raise CaseConflict on a lost race.
@@ -225,7 +228,7 @@ def build_runtime(settings: Settings, *, clock: Clock = system_clock) -> Runtime
     }
     script_engine = scripting.make_script_engine(
         limits=sandbox.Limits(timeout_s=settings.script_timeout_s), extra=helpers, clock=clock)
-    runner = spiff.Runner(script_engine, step_budget=settings.engine_step_budget)
+    runner = Runner(script_engine, step_budget=settings.engine_step_budget)
     adapters = outbound.Registry({
         "disdukcapil.serahkan": outbound.FileDropAdapter(settings.outbox_dir / "disdukcapil"),
     })

@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from engine import directory, documents, hotsql, notify, outbound, routing, spiff, state
+from engine import directory, documents, hotsql, notify, outbound, routing, spiff
+from engine.instance import StepOutcome
 from engine.models import Incident, Job
 from engine.routing import RoutingError
 from engine.runtime import LoadedCase, Runtime
@@ -103,8 +104,8 @@ def _due(timer: spiff.PendingTimer, now: datetime) -> datetime:
     return now + (timer.due_at - datetime.now(UTC))
 
 
-def _sync_timers(session: Session, loaded: LoadedCase, now: datetime) -> None:
-    timers = {t.task_id: t for t in spiff.pending_timers(loaded.workflow)}
+def _sync_timers(session: Session, loaded: LoadedCase, outcome: StepOutcome, now: datetime) -> None:
+    timers = {t.task_id: t for t in outcome.timers}
     gone = set(loaded.timers_before) - set(timers)
     if gone:
         session.execute(delete(Job).where(Job.kind == "timer", Job.case_id == loaded.row.id,
@@ -147,9 +148,9 @@ def topic(bundle_id: int, name: str) -> str:
     return f"bundle:{bundle_id}:{name}"[:160]
 
 
-def _wake_parked(session: Session, loaded: LoadedCase, now: datetime) -> None:
+def _wake_parked(session: Session, loaded: LoadedCase, outcome: StepOutcome, now: datetime) -> None:
     # A case that starts waiting for a message may find it already thrown by a peer and parked.
-    waiting = {w.name for w in spiff.waiting_messages(loaded.workflow, loaded.compiled)}
+    waiting = {w.name for w in outcome.waits}
     new = waiting - loaded.waiting_before
     loaded.waiting_before = waiting
     if new and loaded.row.bundle_id is not None:
@@ -162,7 +163,7 @@ STALLED = ("Permohonan berhenti tanpa tugas, pengatur waktu, atau pesan yang dit
            "The case stopped with nothing to wait for at '{element}': no open task, timer, message or outside call.")
 
 
-def _stalled(session: Session, loaded: LoadedCase, ready: list[spiff.ReadyTask],
+def _stalled(session: Session, loaded: LoadedCase, outcome: StepOutcome,
              calls: list[outbound.OutboundCall]) -> str | None:
     """Return the element where a case stopped for good, or None when something can still move it.
 
@@ -170,32 +171,29 @@ def _stalled(session: Session, loaded: LoadedCase, ready: list[spiff.ReadyTask],
     partner answering an outside call, or from a case of the same integrated application), or
     an outside call is still to be sent. With none of these, "waiting" would last forever.
     """
-    workflow = loaded.workflow
-    if ready or calls or spiff.was_cancelled(workflow) or spiff.is_finished(workflow):
-        return None
-    if spiff.pending_timers(workflow) or spiff.waiting_messages(workflow, loaded.compiled):
+    if outcome.ready or calls or outcome.cancelled or outcome.finished or outcome.timers or outcome.waits:
         return None
     outbound_open = session.scalar(select(Job.id).where(
         Job.kind == "outbound", Job.case_id == loaded.row.id, Job.status.in_(("pending", "running"))).limit(1))
     if outbound_open is not None:
         return None
-    return spiff.stopped_at(workflow)
+    return loaded.workflow.stopped_at()
 
 
-def _status(loaded: LoadedCase, ready: list[spiff.ReadyTask], incident: bool, now: datetime) -> dict[str, Any]:
+def _status(loaded: LoadedCase, outcome: StepOutcome, incident: bool, now: datetime) -> dict[str, Any]:
     row = loaded.row
     values: dict[str, Any] = {"status": "running", "stage_id": row.stage_id, "stage_en": row.stage_en,
                               "outcome": None, "completed_at": None}
     if incident:
         values["status"] = "incident"
-    elif spiff.was_cancelled(loaded.workflow):
+    elif outcome.cancelled:
         values.update(status="cancelled", stage_id="Dibatalkan", stage_en="Cancelled", completed_at=now)
-    elif spiff.is_finished(loaded.workflow):
-        outcome = spiff.end_event_reached(loaded.workflow)
-        values.update(status="completed", outcome=outcome, stage_id=outcome or "Selesai",
-                      stage_en=outcome or "Finished", completed_at=now)
-    elif ready:
-        first = ready[0].meta
+    elif outcome.finished:
+        end = outcome.end_event_name
+        values.update(status="completed", outcome=end, stage_id=end or "Selesai", stage_en=end or "Finished",
+                      completed_at=now)
+    elif outcome.ready:
+        first = outcome.ready[0].meta
         values.update(stage_id=first.stage or first.name, stage_en=first.stage_en or first.stage or first.name)
     else:
         values.update(stage_id="Menunggu", stage_en="Waiting")
@@ -215,17 +213,16 @@ def record_step(
 ) -> int:
     """Persist the step: state, open tasks, timers, status, history and any incident; return the new version."""
     now = rt.clock()
-    thrown = spiff.thrown_messages(loaded.workflow)  # taken before the state is written
+    outcome = loaded.workflow.outcome(loaded.tracker)
     calls = outbound.take_pending()
-    changes = state.diff(loaded.workflow, loaded.tracker)
-    ready = rt.ready_tasks(loaded)
-    if result.error_element is None and (stopped := _stalled(session, loaded, ready, calls)) is not None:
+    ready = outcome.ready
+    if result.error_element is None and (stopped := _stalled(session, loaded, outcome, calls)) is not None:
         result.error_element, result.error_message = stopped, STALLED.format(element=stopped)
     incident = result.error_element is not None
-    after = jsonable(spiff.case_data(loaded.workflow))
-    values = _status(loaded, ready, incident, now)
+    after = jsonable(outcome.data)
+    values = _status(loaded, outcome, incident, now)
     # The version check comes first: a lost race writes nothing else.
-    version = rt.save_state(session, loaded, changes, values | {"data": after})
+    version = rt.save_state(session, loaded, outcome.changes, values | {"data": after})
     notify.on_step(session, rt, loaded, ready=ready, action=record.action, values=values, data=after)
     done = record.task_id if record.action == "completed" else None
     if incident:
@@ -233,10 +230,10 @@ def record_step(
         _sync_tasks(session, rt, loaded, [t for t in ready if t.task_id in loaded.open_before], now, done)
     else:
         _sync_tasks(session, rt, loaded, ready, now, done)
-        _sync_timers(session, loaded, now)
+        _sync_timers(session, loaded, outcome, now)
         _queue_outbound(session, loaded, now, calls)
-        _queue_messages(session, loaded, thrown, now)
-        _wake_parked(session, loaded, now)
+        _queue_messages(session, loaded, outcome.thrown, now)
+        _wake_parked(session, loaded, outcome, now)
     diff = record.diff if record.diff is not None else data_diff(before, after)
     case_id = loaded.row.id
     events = [_event(case_id, now, record.actor, record.action, task_id=record.task_id,
@@ -249,7 +246,7 @@ def record_step(
     elif values["status"] == "completed":
         events.append(_event(case_id, now, "system", "completed", label=values["outcome"]))
         documents.queue_issue(session, case_id=case_id, service=loaded.compiled.service,
-                              end_event=spiff.end_event_id(loaded.workflow), now=now)
+                              end_event=outcome.end_event_id, now=now)
     hotsql.execute_many(session, "event_insert", events)
     loaded.row.status = values["status"]
     return version

@@ -209,7 +209,7 @@ def complete_task(session: Session, *, rt: Runtime, task_id: str, actor: Actor, 
     loaded = rt.load_case(session, row.id, CaseHead.of(row))
     if task_id not in loaded.open_before:
         raise TaskAlreadyCompleted("this task has already been completed")
-    before = spiff.case_data(loaded.workflow)
+    before = loaded.workflow.data()
     result = rt.runner.complete(loaded.workflow, task_id, clean)
     record_step(session, rt, loaded, result=result, before=before,
                 record=StepRecord(actor.username, "completed", task_id=task_id, element_id=row.element_id,

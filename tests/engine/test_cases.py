@@ -26,7 +26,7 @@ def _fresh_state(ctx: AppContext, case_id: int) -> dict[str, object]:
     ctx.rt.cases.clear()
     with ctx.sessions() as session:
         loaded = ctx.rt.load_case(session, case_id)
-        return state.full_dict(loaded.workflow)
+        return state.full_dict(loaded.workflow.raw)
 
 
 def _cached_state(ctx: AppContext, case_id: int) -> dict[str, object]:
@@ -35,7 +35,7 @@ def _cached_state(ctx: AppContext, case_id: int) -> dict[str, object]:
     hot = ctx.rt.cases.take(case_id, version)
     assert hot is not None, "a committed step leaves the case in the hot cache"
     ctx.rt.cases.put(case_id, hot)
-    return state.full_dict(hot.workflow)
+    return state.full_dict(hot.workflow.raw)
 
 
 def test_rows_written_step_by_step_rebuild_the_exact_workflow(ctx: AppContext, clock: FakeClock) -> None:

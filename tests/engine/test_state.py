@@ -22,7 +22,7 @@ def test_fast_task_encoding_matches_the_serializer_for_every_task(ctx: AppContex
                                                       "gambar_mep": "m", "nama_penanggung_jawab": "X",
                                                       "nomor_sertifikat_keahlian": "1"})
     with ctx.sessions() as session:
-        workflow = ctx.rt.load_case(session, case.id).workflow
+        workflow = ctx.rt.load_case(session, case.id).workflow.raw
     tasks = list(workflow.tasks.values())
     assert len(tasks) > 10
     assert any(t.internal_data for t in tasks), "a waiting timer carries internal data"
