@@ -75,11 +75,11 @@ def task_page(request: Request, task_id: str, session: SessionDep, rt: RuntimeDe
 
 
 @routes.post("/tugas/{task_id}")
-async def complete(request: Request, task_id: str, session: SessionDep, rt: RuntimeDep, actor: StaffPageActor,
-                   form: CsrfForm) -> Response:
+def complete(request: Request, task_id: str, session: SessionDep, rt: RuntimeDep, actor: StaffPageActor,
+             form: CsrfForm) -> Response:
     """Complete a task with its form; on a refused input, show the form again with the errors."""
     detail = tasks.get_task(session, rt=rt, task_id=checked_task_id(task_id), actor=actor)
-    result = await submit_task(session, rt=rt, actor=actor, detail=detail, form=form, lang=language(request))
+    result = submit_task(session, rt=rt, actor=actor, detail=detail, form=form, lang=language(request))
     if result.completed is None:
         return _task_page(request, session, rt, actor, task_id, values=result.data, errors=result.errors, status=422)
     return RedirectResponse(f"/kotak-tugas?selesai={detail.case.tracking_number}", status_code=303)

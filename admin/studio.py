@@ -75,7 +75,8 @@ def studio_upload(request: Request, session: SessionDep, actor: ModelerPageActor
     """Deploy an uploaded package (a zip, or the package's files) as a new process or version."""
     uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
     try:
-        result = registry.deploy(session, package=_read_uploads(uploads), actor=actor.username)
+        with session.begin_nested():  # a refusal is returned (and committed): it must leave nothing
+            result = registry.deploy(session, package=_read_uploads(uploads), actor=actor.username)
     except PackageInvalid as exc:
         return pages.render(request, "studio/new.html", {"problems": _problems(exc.problems, language(request))},
                             status=422)
@@ -163,7 +164,8 @@ def studio_deploy(request: Request, session: SessionDep, actor: ModelerPageActor
                   body: EditedDiagram) -> JSONResponse:
     """Deploy the edited diagram as a new version; lint errors block it and are returned."""
     try:
-        result = registry.deploy(session, package=_edited(session, key, body), actor=actor.username)
+        with session.begin_nested():  # a refusal is returned (and committed): it must leave nothing
+            result = registry.deploy(session, package=_edited(session, key, body), actor=actor.username)
     except PackageInvalid as exc:
         detail = pick(language(request), "Galat lint menghalangi penerapan; perbaiki lalu terapkan lagi.",
                       "Lint errors block the deployment; fix them and deploy again.")

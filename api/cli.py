@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from engine import package, registry
-from engine.errors import EngineError, PackageInvalid
+from engine.errors import DomainError, PackageInvalid
 from engine.lint import lint_package
 from forms.validation import FormInvalid
 
@@ -87,7 +87,7 @@ def deploy(paths: Annotated[list[Path], typer.Argument(help="package folders or 
                 typer.echo(f"{result.key}: version {result.version} ({state})")
                 for role in result.new_roles:
                     typer.echo(f"  new role: {role}")
-    except (EngineError, FormInvalid) as exc:
+    except DomainError as exc:
         _report_errors(exc)
 
 
@@ -112,7 +112,7 @@ def create_admin(
     try:
         with transaction(ctx.sessions) as session:
             create_user(session, username=username, platform_role="admin", password_hash=hash_password(password))
-    except EngineError as exc:
+    except DomainError as exc:
         _report_errors(exc)
     typer.echo(f"administrator '{username}' created")
 
@@ -129,7 +129,7 @@ def bootstrap() -> None:
             for result in deploy_folder(session, ctx.settings.processes_dir):
                 typer.echo(f"service {result.key}: version {result.version}")
             accounts = seed_demo(session)
-    except (EngineError, FormInvalid) as exc:
+    except DomainError as exc:
         _report_errors(exc)
     typer.echo(f"\nDemo accounts (password for all: {accounts[0].password}):")
     for account in accounts:
@@ -162,7 +162,7 @@ def start(
             applicant = actor.user_id if actor.platform_role == "applicant" else None
             started = start_case(session, rt=ctx.rt, process_key=process_key, data=payload, channel=channel,
                                  actor=actor, applicant_id=applicant)
-    except (EngineError, FormInvalid) as exc:
+    except DomainError as exc:
         _report_errors(exc)
     typer.echo(f"case {started.id}  tracking {started.tracking_number}  PIN {started.pin}  "
                f"status {started.status}  stage: {started.stage}")
@@ -221,7 +221,7 @@ def complete(
         with transaction(ctx.sessions) as session:
             done = complete_task(session, rt=ctx.rt, task_id=task_id, actor=_actor(session, user),
                                  data=_json_arg(data))
-    except (EngineError, FormInvalid) as exc:
+    except DomainError as exc:
         _report_errors(exc)
     typer.echo(f"completed; case {done.case_id} is {done.status}")
 

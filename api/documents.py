@@ -90,10 +90,10 @@ def verify(code: Code, session: SessionDep, rt: RuntimeDep) -> VerificationRead:
 
 
 @routes.post("/api/documents/verify/{code}/check", response_model=UploadCheckRead)
-async def check(code: Code, file: UploadFile, session: SessionDep, rt: RuntimeDep) -> UploadCheckRead:
+def check(code: Code, file: UploadFile, session: SessionDep, rt: RuntimeDep) -> UploadCheckRead:
     """Check a PDF file against the document a code names (public): authentic, tampered, revoked or unknown."""
     limit = rt.settings.max_file_bytes
-    data = await file.read(limit + 1)
+    data = file.file.read(limit + 1)  # parsed already: a spooled temporary file
     if len(data) > limit:
         raise ApiError(TOO_LARGE, f"the file is larger than {limit // 1024 // 1024} MiB")
     result = documents.check_upload(session, code=code, data=data, signer=signer_for(rt.settings))

@@ -1,25 +1,26 @@
-"""Map domain errors to RFC 9457 problem+json responses, in one table."""
+"""Map errors to RFC 9457 problem+json responses (and, for people, error pages) in one table."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.logs import HEADER, current_request_id
-from engine import errors as e
+from engine.errors import DomainError, PackageInvalid
 from engine.lint_text import localize
 from forms.validation import FormInvalid
-from web import errors as page_errors
+from web.deps import LoginRequired
 from web.errors import error_page, is_page
 from web.ratelimit import RateLimited
+from web.session import language
 
 log = logging.getLogger("mpp.api")
 PROBLEM = "application/problem+json"
@@ -39,12 +40,13 @@ class ProblemType:
         return f"/api/problems/{self.slug}"
 
 
-class ApiError(Exception):
+class ApiError(DomainError):
     """An error raised by the API layer itself (authentication, authorization, rate limits)."""
 
     def __init__(self, kind: ProblemType, detail: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
-        self.kind, self.detail, self.headers = kind, detail, headers or {}
+        self.code = kind.slug
+        self.detail, self.headers = detail, headers or {}
 
 
 VALIDATION = ProblemType("validation", 422, "Isian tidak valid", "Invalid input")
@@ -54,6 +56,7 @@ UNSAFE_XML = ProblemType("unsafe-xml", 422, "Berkas XML ditolak", "XML file refu
 BAD_REQUEST = ProblemType("bad-request", 400, "Permintaan tidak valid", "Bad request")
 UNAUTHENTICATED = ProblemType("unauthenticated", 401, "Perlu masuk", "Authentication required")
 FORBIDDEN = ProblemType("forbidden", 403, "Tidak diizinkan", "Forbidden")
+FORM_EXPIRED = ProblemType("form-expired", 403, "Formulir kedaluwarsa", "The form has expired")
 NOT_FOUND = ProblemType("not-found", 404, "Tidak ditemukan", "Not found")
 METHOD = ProblemType("method-not-allowed", 405, "Metode tidak diizinkan", "Method not allowed")
 CONFLICT = ProblemType("conflict", 409, "Terjadi benturan perubahan", "Conflict")
@@ -64,24 +67,26 @@ RATE_LIMITED = ProblemType("rate-limited", 429, "Terlalu banyak permintaan", "To
 INTERNAL = ProblemType("internal", 500, "Kesalahan sistem", "Internal error")
 
 ALL_TYPES = [VALIDATION, FORM_INVALID, PACKAGE_INVALID, UNSAFE_XML, BAD_REQUEST, UNAUTHENTICATED, FORBIDDEN,
-             NOT_FOUND, METHOD, CONFLICT, TASK_DONE, TASK_CLAIMED, TOO_LARGE, RATE_LIMITED, INTERNAL]
+             FORM_EXPIRED, NOT_FOUND, METHOD, CONFLICT, TASK_DONE, TASK_CLAIMED, TOO_LARGE, RATE_LIMITED, INTERNAL]
 
-# Most specific first: the first matching class wins.
-DOMAIN_ERRORS: list[tuple[type[Exception], ProblemType]] = [
-    (FormInvalid, FORM_INVALID),
-    (e.PackageInvalid, PACKAGE_INVALID),
-    (e.UnsafeXml, UNSAFE_XML),
-    (e.TaskAlreadyCompleted, TASK_DONE),
-    (e.TaskClaimedByOther, TASK_CLAIMED),
-    (e.CaseConflict, CONFLICT),
-    (e.AlreadyExists, CONFLICT),
-    (e.TaskNotForYourRole, FORBIDDEN),
-    (e.NotAllowed, FORBIDDEN),
-    (e.NotFound, NOT_FOUND),
-    (e.InvalidInput, BAD_REQUEST),
-    # The database refused a value the schemas let through (PostgreSQL: a NUL character in text).
-    (DataError, VALIDATION),
-]
+# The one table: every error raised on purpose is a DomainError whose `code` is the slug of its
+# problem type here. A test checks that each DomainError subclass names a slug of this table.
+PROBLEM_TYPES: dict[str, ProblemType] = {kind.slug: kind for kind in ALL_TYPES}
+# Errors of the framework and the database, which cannot carry our code.
+HTTP_STATUS_TYPES = {401: UNAUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND, 405: METHOD, 413: TOO_LARGE,
+                     429: RATE_LIMITED}
+INTERNAL_DETAIL = "An internal error occurred; it has been logged."
+
+
+@dataclass
+class Answer:
+    """What an error becomes: its problem type, the detail, extra members and response headers."""
+
+    kind: ProblemType
+    detail: str
+    extra: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    page_detail: str = ""
 
 
 def problem(kind: ProblemType, detail: str, request: Request | None = None, **extra: Any) -> JSONResponse:
@@ -93,116 +98,94 @@ def problem(kind: ProblemType, detail: str, request: Request | None = None, **ex
     return JSONResponse(body, status_code=kind.status, media_type=PROBLEM)
 
 
-def _kind_of(exc: Exception) -> ProblemType:
-    return next((kind for cls, kind in DOMAIN_ERRORS if isinstance(exc, cls)), INTERNAL)
+def kind_of(exc: DomainError) -> ProblemType:
+    """Return the problem type a domain error names by its code."""
+    return PROBLEM_TYPES.get(exc.code, INTERNAL)
 
 
-def _domain(request: Request, exc: Exception) -> JSONResponse:
-    kind = _kind_of(exc)
-    extra: dict[str, Any] = {}
+def _domain(request: Request, exc: Exception) -> Answer:
+    assert isinstance(exc, DomainError)  # noqa: S101 - registered for DomainError only
+    kind = kind_of(exc)
+    if kind is INTERNAL:  # raised on purpose but not meant to reach a client (a script failure, a bad key)
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return Answer(INTERNAL, INTERNAL_DETAIL)
+    answer = Answer(kind, exc.message, page_detail=exc.text(language(request)))
     if isinstance(exc, FormInvalid):
-        extra["errors"] = [{"field": f.path, "code": f.code, "message": f.message_id, "message_en": f.message_en}
-                           for f in exc.field_errors]
-        detail = "; ".join(f"{f.path}: {f.message_en}" for f in exc.field_errors)
-    elif isinstance(exc, e.PackageInvalid):
-        extra["problems"] = [{"file": p.file, "element_id": p.element_id, "element_name": p.element_name,
-                              "message": p.message, "message_id": p.message_id, "severity": p.severity}
-                             for p in localize(exc.problems, [])]
-        detail = str(exc)
-    elif isinstance(exc, DataError):  # never echo the SQL
-        detail = "a value is not accepted (for example a NUL character, or a number out of range)"
-    else:
-        detail = getattr(exc, "message", str(exc))
-    return problem(kind, detail, request, **extra)
+        answer.extra["errors"] = [{"field": f.path, "code": f.code, "message": f.message_id,
+                                   "message_en": f.message_en} for f in exc.field_errors]
+    elif isinstance(exc, PackageInvalid):
+        answer.extra["problems"] = [{"file": p.file, "element_id": p.element_id, "element_name": p.element_name,
+                                     "message": p.message, "message_id": p.message_id, "severity": p.severity}
+                                    for p in localize(exc.problems, [])]
+    elif isinstance(exc, ApiError):
+        answer.headers.update(exc.headers)
+    elif isinstance(exc, RateLimited):
+        answer.headers["Retry-After"] = str(exc.retry_after)
+    return answer
 
 
-def _api_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ApiError)  # noqa: S101 - registered for ApiError only
-    response = problem(exc.kind, exc.detail, request)
-    response.headers.update(exc.headers)
-    return response
+def _data_error(request: Request, exc: Exception) -> Answer:
+    # The database refused a value the schemas let through (PostgreSQL: a NUL character in text).
+    # Never echo the SQL.
+    return Answer(VALIDATION, "a value is not accepted (for example a NUL character, or a number out of range)")
 
 
-def _rate_limited(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RateLimited)  # noqa: S101 - registered for RateLimited only
-    response = problem(RATE_LIMITED, str(exc), request)
-    response.headers["Retry-After"] = str(exc.retry_after)
-    return response
-
-
-def _request_validation(request: Request, exc: Exception) -> JSONResponse:
+def _request_validation(request: Request, exc: Exception) -> Answer:
     assert isinstance(exc, RequestValidationError)  # noqa: S101
     errors = [{"field": ".".join(str(p) for p in err.get("loc", ())[1:]) or "(body)", "code": err.get("type"),
                "message": err.get("msg"), "message_en": err.get("msg")} for err in exc.errors()]
     detail = "; ".join(f"{x['field']}: {x['message']}" for x in errors)
-    return problem(VALIDATION, detail, request, errors=errors)
+    return Answer(VALIDATION, detail, extra={"errors": errors})
 
 
-def _http(request: Request, exc: Exception) -> JSONResponse:
+def _http(request: Request, exc: Exception) -> Answer:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101
-    kind = {401: UNAUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND, 405: METHOD, 413: TOO_LARGE,
-            429: RATE_LIMITED}.get(exc.status_code, BAD_REQUEST if exc.status_code < 500 else INTERNAL)
-    response = problem(kind, str(exc.detail), request)
-    response.headers.update(exc.headers or {})
-    return response
+    kind = HTTP_STATUS_TYPES.get(exc.status_code, BAD_REQUEST if exc.status_code < 500 else INTERNAL)
+    return Answer(kind, str(exc.detail), headers=dict(exc.headers or {}), page_detail=str(exc.detail))
 
 
-def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+def _unexpected(request: Request, exc: Exception) -> Answer:
     # The handler runs outside the `except` block: pass the exception for its traceback.
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    response = problem(INTERNAL, "An internal error occurred; it has been logged.", request)
+    answer = Answer(INTERNAL, INTERNAL_DETAIL)
     # This handler answers outside the request-id middleware: give the id (to quote) here.
     rid = current_request_id()
     if rid is not None:
-        response.headers[HEADER] = rid
-    return response
+        answer.headers[HEADER] = rid
+    return answer
 
 
-Handler = Callable[[Request, Exception], Response]
-
-
-def _for_pages(handler: Handler) -> Handler:
-    """Answer page requests with an error page of the same status, API requests with a problem."""
+def _respond(read: Callable[[Request, Exception], Answer]) -> Callable[[Request, Exception], Response]:
+    """Answer API requests with a problem, page requests with an error page of the same type."""
 
     def handle(request: Request, exc: Exception) -> Response:
-        response = handler(request, exc)
+        if isinstance(exc, LoginRequired) and is_page(request):
+            return RedirectResponse(f"/masuk?next={exc.next_url}", status_code=303)
+        answer = read(request, exc)
+        response = problem(answer.kind, answer.detail, request, **answer.extra)
+        response.headers.update(answer.headers)
         if not is_page(request):
             return response
-        kind = next((k for k in ALL_TYPES if k.status == response.status_code), INTERNAL)
+        kind = answer.kind
         try:
             page = error_page(request, kind.status, kind.title_id, kind.title_en,
-                              "" if kind is INTERNAL else _page_detail(exc))
+                              "" if kind is INTERNAL else answer.page_detail)
         except Exception:  # the error page itself failed: answer with the problem, never a bare 500
             log.exception("error page failed on %s %s", request.method, request.url.path)
             return response
-        for name in ("Retry-After", HEADER):
-            if name in response.headers:
-                page.headers[name] = response.headers[name]
+        page.headers.update(answer.headers)
         return page
 
     return handle
 
 
-def _page_detail(exc: Exception) -> str:
-    if isinstance(exc, ApiError):
-        return exc.detail
-    if isinstance(exc, StarletteHTTPException):
-        return str(exc.detail)
-    if isinstance(exc, e.EngineError | RateLimited):
-        return str(exc)
-    return ""
-
-
 def install(app: FastAPI) -> None:
-    """Register the handlers: domain errors, API errors, request validation, HTTP errors, the rest."""
-    for cls in {cls for cls, _kind in DOMAIN_ERRORS}:
-        app.add_exception_handler(cls, _for_pages(_domain))
-    app.add_exception_handler(ApiError, _for_pages(_api_error))
-    app.add_exception_handler(RateLimited, _for_pages(_rate_limited))
-    app.add_exception_handler(RequestValidationError, _for_pages(_request_validation))
-    app.add_exception_handler(StarletteHTTPException, _for_pages(_http))
-    app.add_exception_handler(Exception, _for_pages(_unexpected))
-    page_errors.install(app)
+    """Register the handlers: domain errors, then what the framework and the database raise."""
+    app.add_exception_handler(DomainError, _respond(_domain))
+    app.add_exception_handler(DataError, _respond(_data_error))
+    app.add_exception_handler(RequestValidationError, _respond(_request_validation))
+    app.add_exception_handler(StarletteHTTPException, _respond(_http))
+    app.add_exception_handler(Exception, _respond(_unexpected))
 
 
 _PROBLEM_SCHEMA: dict[str, Any] = {

@@ -43,13 +43,13 @@ def list_processes(session: SessionDep, actor: OptionalActor) -> list[ProcessRea
             for v in registry.latest_versions(session)]
 
 
-async def _read_package(files: list[UploadFile]) -> package.Package:
+def _read_package(files: list[UploadFile]) -> package.Package:
     if not files:
         raise ApiError(BAD_REQUEST, "send a zip file or the package's files in the 'files' field")
     contents: dict[str, bytes] = {}
     total = 0
     for upload in files:
-        data = await upload.read(UPLOAD_LIMIT + 1)
+        data = upload.file.read(UPLOAD_LIMIT + 1)  # parsed already: a spooled temporary file
         total += len(data)
         if total > UPLOAD_LIMIT:
             raise ApiError(TOO_LARGE, f"the package is larger than {UPLOAD_LIMIT // 1024 // 1024} MiB")
@@ -61,10 +61,10 @@ async def _read_package(files: list[UploadFile]) -> package.Package:
 
 
 @routes.post("/api/processes/lint", response_model=LintRead)
-async def lint(actor: ModelerActor, session: SessionDep, files: Annotated[list[UploadFile], File()]) -> LintRead:
+def lint(actor: ModelerActor, session: SessionDep, files: Annotated[list[UploadFile], File()]) -> LintRead:
     """Lint a package without deploying it: every problem, with file, element and both languages."""
     try:
-        problems = registry.lint(session, package=await _read_package(files))
+        problems = registry.lint(session, package=_read_package(files))
     except PackageInvalid as exc:
         problems = exc.problems
     items = [ProblemItem(file=p.file, element_id=p.element_id, element_name=p.element_name, message=p.message,
@@ -73,10 +73,9 @@ async def lint(actor: ModelerActor, session: SessionDep, files: Annotated[list[U
 
 
 @routes.post("/api/processes", response_model=DeployRead, status_code=201)
-async def deploy(actor: ModelerActor, session: SessionDep,
-                 files: Annotated[list[UploadFile], File()]) -> DeployRead:
+def deploy(actor: ModelerActor, session: SessionDep, files: Annotated[list[UploadFile], File()]) -> DeployRead:
     """Deploy a package (a zip, or its files) as the next version; identical content creates none."""
-    pkg = await _read_package(files)
+    pkg = _read_package(files)
     result = registry.deploy(session, package=pkg, actor=actor.username)
     if result.created:
         audit.record(session, actor=actor.username, action="process.deployed", subject=result.key,

@@ -17,14 +17,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 
 from engine.db import make_engine
-from engine.errors import EngineError
+from engine.errors import DomainError
 from engine.schema import upgrade
 
 
-class BackupFailed(EngineError):
+class BackupFailed(DomainError):
     """A backup or restore could not be made; the message says why and what to do."""
-
-    code = "backup_failed"
 
 
 def backup_database(url: str, target: Path) -> None:

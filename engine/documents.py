@@ -43,7 +43,7 @@ CheckStatus = Literal["authentic", "tampered", "revoked", "unknown"]
 
 
 class DocumentNotFound(NotFound):
-    code = "document_not_found"
+    """No issued document has this id (or verification code)."""
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,19 @@
-"""Domain errors raised by the engine; they know nothing of HTTP."""
+"""Domain errors raised by the engine; they know nothing of HTTP.
+
+Every one derives from `DomainError` (defined in `forms.errors`, the lowest layer, so that
+`forms.validation.FormInvalid` shares it) and names its kind of problem in `code`: the slug of the
+problem type the web edge answers with. Subclasses that are not a kind of their own inherit it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from forms.errors import DomainError
 
-class EngineError(Exception):
-    """Base class of every error the engine raises on purpose."""
-
-    code = "engine_error"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+__all__ = ["AlreadyExists", "CaseConflict", "CaseNotFound", "DomainError", "InvalidInput",
+           "NotAllowed", "NotFound", "PackageInvalid", "Problem", "ProcessNotFound", "ScriptFailure",
+           "TaskAlreadyCompleted", "TaskClaimedByOther", "TaskNotForYourRole", "TaskNotFound", "UnsafeXml"]
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,10 @@ class Problem:
         return f"{where}: {self.severity}: {self.message}"
 
 
-class PackageInvalid(EngineError):
+class PackageInvalid(DomainError):
     """The package failed lint; `problems` lists everything found."""
 
-    code = "package_invalid"
+    code = "package-invalid"
 
     def __init__(self, problems: list[Problem]) -> None:
         errors = [p for p in problems if p.severity == "error"]
@@ -59,75 +60,79 @@ class PackageInvalid(EngineError):
         self.problems = problems
 
 
-class UnsafeXml(EngineError):
+class UnsafeXml(DomainError):
     """An uploaded XML file was refused before parsing (DOCTYPE, entities, size, encoding)."""
 
-    code = "unsafe_xml"
+    code = "unsafe-xml"
 
     def __init__(self, filename: str, message: str) -> None:
         super().__init__(f"{filename}: {message}")
         self.filename = filename
 
 
-class NotFound(EngineError):
+class NotFound(DomainError):
     """A named object does not exist (or the caller may not know it exists)."""
 
-    code = "not_found"
+    code = "not-found"
 
 
 class ProcessNotFound(NotFound):
-    code = "process_not_found"
+    """No process (or no such version of it) is deployed under this key."""
 
 
 class CaseNotFound(NotFound):
-    code = "case_not_found"
+    """No case has this id, or the actor may not know it exists."""
 
 
 class TaskNotFound(NotFound):
-    code = "task_not_found"
+    """No open task has this id, or the actor may not know it exists."""
 
 
-class AlreadyExists(EngineError):
+class AlreadyExists(DomainError):
     """Something with this name or code exists already."""
 
-    code = "already_exists"
+    code = "conflict"
 
 
-class CaseConflict(EngineError):
+class CaseConflict(DomainError):
     """Someone else changed the case first; reload and try again."""
 
     code = "conflict"
 
 
 class TaskAlreadyCompleted(CaseConflict):
-    code = "task_already_completed"
+    """The task was completed already (perhaps by someone else a moment ago)."""
+
+    code = "task-already-completed"
 
 
 class TaskClaimedByOther(CaseConflict):
-    code = "task_claimed"
+    """Another officer holds the task."""
+
+    code = "task-claimed"
 
 
-class TaskNotForYourRole(EngineError):
-    code = "task_not_for_your_role"
+class TaskNotForYourRole(DomainError):
+    """The actor does not hold the role (in the organisation) the task is routed to."""
+
+    code = "forbidden"
 
 
-
-
-class NotAllowed(EngineError):
+class NotAllowed(DomainError):
     """The actor may not do this (for example, file an application for someone else)."""
 
-    code = "not_allowed"
+    code = "forbidden"
 
 
-class InvalidInput(EngineError):
+class InvalidInput(DomainError):
     """An argument is malformed (unknown channel, bad filter)."""
 
-    code = "invalid_input"
+    code = "bad-request"
 
 
 @dataclass
-class ScriptFailure(EngineError):
-    """A script or expression in a diagram failed; becomes an incident on the case."""
+class ScriptFailure(DomainError):
+    """A script or expression in a diagram failed; becomes an incident on the case (never an answer)."""
 
     element_id: str
     detail: str

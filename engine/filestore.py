@@ -48,22 +48,17 @@ _REF_RE = re.compile(r"^file:([1-9][0-9]{0,9})$")
 class FileRejected(InvalidInput):
     """An upload was refused (empty, too large, or not an accepted type); says why in both languages."""
 
-    code = "file_rejected"
-
     def __init__(self, message_id: str, message_en: str) -> None:
-        super().__init__(message_en)
-        self.message_id = message_id
+        super().__init__(message_en, message_id=message_id)
         self.message_en = message_en
 
 
 class FileNotFound(NotFound):
-    code = "file_not_found"
+    """No stored file has this id, or the actor may not read it."""
 
 
 class FileCorrupt(NotFound):
     """The bytes on disk are missing or no longer match their hash."""
-
-    code = "file_corrupt"
 
 
 def ref(file_id: int) -> str:

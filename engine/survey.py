@@ -152,13 +152,9 @@ def validate_answers(answers: Mapping[str, Any], comment: str | None) -> dict[st
 class SurveyNotOpen(InvalidInput):
     """The survey opens only once the service is finished."""
 
-    code = "survey_not_open"
-
 
 class SurveyAlreadyAnswered(AlreadyExists):
     """The survey of this case has been answered already."""
-
-    code = "survey_answered"
 
 
 def cases_of(session: Session, tracking_number: str) -> list[Case]:

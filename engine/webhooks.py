@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import audit
-from engine.errors import EngineError, InvalidInput, NotFound
+from engine.errors import DomainError, InvalidInput, NotFound
 from engine.models import Agency, Notification, NotificationAttempt, WebhookSubscription
 from engine.notify import EVENTS
 
@@ -35,13 +35,11 @@ MAX_URL = 2000
 
 
 class SubscriptionNotFound(NotFound):
-    code = "subscription_not_found"
+    """No webhook subscription has this id."""
 
 
-class SecretUnreadable(EngineError):
+class SecretUnreadable(DomainError):
     """A sealed secret cannot be opened: MPP_SECRET_KEY changed since it was stored."""
-
-    code = "secret_unreadable"
 
 
 def _fernet(key: str) -> Fernet:

@@ -10,6 +10,8 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
+from forms.errors import DomainError
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -21,13 +23,14 @@ class FieldError:
     message_en: str
 
 
-class FormInvalid(Exception):
+class FormInvalid(DomainError):
     """Submitted data does not satisfy the form; nothing was saved."""
 
-    code = "form_invalid"
+    code = "form-invalid"
 
     def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__("; ".join(f"{e.path}: {e.message_en}" for e in errors))
+        super().__init__("; ".join(f"{e.path}: {e.message_en}" for e in errors),
+                         message_id="; ".join(f"{e.path}: {e.message_id}" for e in errors))
         self.field_errors = errors
 
     @property

@@ -79,15 +79,15 @@ def apply_page(request: Request, key: str, session: SessionDep, rt: RuntimeDep, 
 
 
 @routes.post("/layanan/{key}/ajukan")
-async def apply(request: Request, key: str, session: SessionDep, rt: RuntimeDep, actor: PageActor,
-                form: CsrfForm) -> Response:
+def apply(request: Request, key: str, session: SessionDep, rt: RuntimeDep, actor: PageActor,
+          form: CsrfForm) -> Response:
     """Check and file an application; show the tracking number and PIN, or the form with its errors."""
     _may_apply(actor)
     lang = language(request)
     start = cases.start_form(session, rt=rt, process_key=key)
     data, uploads = read_form(start.schema, start.ui_schema, form, skip=SKIP)
     errors: dict[str, str] = {}
-    errors.update(await store_uploads(session, rt=rt, actor=actor, data=data, uploads=uploads, lang=lang))
+    errors.update(store_uploads(session, rt=rt, actor=actor, data=data, uploads=uploads, lang=lang))
     channel = str(form.get("channel") or "")
     applicant = str(form.get("applicant_username") or "").strip() or None
     values = {**data, "channel": channel, "applicant_username": applicant or ""}
@@ -105,10 +105,10 @@ async def apply(request: Request, key: str, session: SessionDep, rt: RuntimeDep,
         except (NotFound, NotAllowed) as exc:
             errors = {"applicant_username": str(exc)}
         except filestore.FileRejected as exc:
-            errors = {"(form)": exc.message_en if lang == "en" else exc.message_id}
+            errors = {"(form)": exc.text(lang)}
     if errors:
-        # Nothing was filed; keep the files that did upload so the applicant need not send them again.
-        session.commit()
+        # Nothing was filed (the savepoint rolled back); the files that did upload stay in the
+        # request's transaction, which commits because this refusal is returned, not raised.
         return _apply_page(request, session, rt, actor, key, values=values, errors=errors, status=422)
     response = pages.render(request, "applied.html", {"started": started, "service": start.service})
     grant(request, response, started.tracking_number)

@@ -35,11 +35,11 @@ def my_task(request: Request, task_id: str, session: SessionDep, rt: RuntimeDep,
 
 
 @routes.post("/permohonan-saya/tugas/{task_id}")
-async def submit(request: Request, task_id: str, session: SessionDep, rt: RuntimeDep, actor: PageActor,
-                 form: CsrfForm) -> Response:
+def submit(request: Request, task_id: str, session: SessionDep, rt: RuntimeDep, actor: PageActor,
+           form: CsrfForm) -> Response:
     """Send the applicant's answer; show the form again with the errors when it is refused."""
     detail = tasks.get_task(session, rt=rt, task_id=checked_task_id(task_id), actor=actor)
-    result = await submit_task(session, rt=rt, actor=actor, detail=detail, form=form, lang=language(request))
+    result = submit_task(session, rt=rt, actor=actor, detail=detail, form=form, lang=language(request))
     if result.completed is None:
         return _page(request, session, rt, actor, task_id, values=result.data, errors=result.errors, status=422)
     return RedirectResponse(f"/lacak/{detail.case.tracking_number}", status_code=303)

@@ -44,8 +44,8 @@ def verify_page(request: Request, code: str, session: SessionDep, ctx: ContextDe
 
 
 @routes.post("/verifikasi/{code}")
-async def verify_upload(request: Request, code: str, session: SessionDep, ctx: ContextDep, form: CsrfForm,
-                        actor: OptionalPageActor) -> Response:
+def verify_upload(request: Request, code: str, session: SessionDep, ctx: ContextDep, form: CsrfForm,
+                  actor: OptionalPageActor) -> Response:
     """Check an uploaded PDF against the signed original: authentic, or tampered with."""
     lang = language(request)
     upload = form.get("berkas")
@@ -53,7 +53,7 @@ async def verify_upload(request: Request, code: str, session: SessionDep, ctx: C
         error = pick(lang, "Pilih berkas PDF dokumen yang ingin diperiksa.", "Choose the PDF file you want to check.")
         return _page(request, session, ctx, code, error=error, status=422)
     limit = ctx.settings.max_file_bytes
-    data = await upload.read(limit + 1)
+    data = upload.file.read(limit + 1)  # parsed already: a spooled temporary file
     if len(data) > limit:
         error = pick(lang, f"Berkas lebih besar dari {limit // 1024 // 1024} MiB.",
                      f"The file is larger than {limit // 1024 // 1024} MiB.")

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from engine.actors import Actor, actor_for
+from engine.errors import DomainError
 from engine.models import User
 from engine.runtime import Runtime
 from web.context import AppContext
@@ -20,24 +21,32 @@ from web.session import csrf_ok, read_session
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-class LoginRequired(Exception):
-    """A page needs a logged-in user; the handler redirects to the login page."""
+class LoginRequired(DomainError):
+    """A page needs a logged-in user; the error handler redirects to the login page."""
+
+    code = "unauthenticated"
 
     def __init__(self, next_url: str) -> None:
-        super().__init__("login required")
+        super().__init__("login required", message_id="perlu masuk")
         self.next_url = next_url
 
 
-class PageForbidden(Exception):
+class PageForbidden(DomainError):
     """The logged-in user may not open this page."""
 
+    code = "forbidden"
+
     def __init__(self, message_id: str, message_en: str) -> None:
-        super().__init__(message_en)
-        self.message_id, self.message_en = message_id, message_en
+        super().__init__(message_en, message_id=message_id)
 
 
-class CsrfFailed(Exception):
+class CsrfFailed(DomainError):
     """A form came without the page's CSRF token (or with a foreign one)."""
+
+    code = "form-expired"
+
+    def __init__(self) -> None:
+        super().__init__("Reload the page and submit again.", message_id="Muat ulang halaman lalu kirim lagi.")
 
 
 def get_context(request: Request) -> AppContext:
@@ -114,14 +123,14 @@ async def csrf_form(request: Request) -> FormData:
     form = await request.form()
     submitted = form.get("csrf_token") or request.headers.get("x-csrf-token")
     if not csrf_ok(request, submitted if isinstance(submitted, str) else None):
-        raise CsrfFailed
+        raise CsrfFailed()
     return form
 
 
 async def csrf_header(request: Request) -> None:
     """Check the X-CSRF-Token header of a fetch() call against the cookie."""
     if not csrf_ok(request, request.headers.get("x-csrf-token")):
-        raise CsrfFailed
+        raise CsrfFailed()
 
 
 CsrfForm = Annotated[FormData, Depends(csrf_form)]

@@ -6,12 +6,17 @@ import threading
 import time
 from collections import deque
 
+from engine.errors import DomainError
 
-class RateLimited(Exception):
+
+class RateLimited(DomainError):
     """Too many attempts for one key; try again after `retry_after` seconds."""
 
+    code = "rate-limited"
+
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many attempts; try again in {retry_after} s")
+        super().__init__(f"too many attempts; try again in {retry_after} s",
+                         message_id=f"terlalu banyak percobaan; coba lagi dalam {retry_after} detik")
         self.retry_after = retry_after
 
 

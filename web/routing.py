@@ -13,10 +13,14 @@ SESSION = "db_session"
 
 
 class TransactionalRoute(APIRoute):
-    """Commit the request's session when the endpoint succeeds, roll back otherwise, then close.
+    """Commit the request's session when the endpoint returns, roll back when it raises, then close.
 
-    The commit happens here, before the response is returned to the server, so a client never
-    sees a success whose data failed to commit.
+    The rule is "return to keep, raise to undo", whatever the status: a form page that refuses
+    its input returns a 4xx page and keeps what it wrote on purpose (the files that did upload, so
+    they need not be sent again), having rolled back its refused write in a savepoint
+    (`session.begin_nested()`); a domain error raised anywhere undoes the whole request. The commit
+    happens here, before the response is returned to the server, so a client never sees an answer
+    whose data failed to commit. This is the only place a request's session commits.
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -28,7 +32,7 @@ class TransactionalRoute(APIRoute):
             except BaseException:
                 await _finish(request, commit=False)
                 raise
-            await _finish(request, commit=response.status_code < 400)
+            await _finish(request, commit=True)
             return response
 
         return run

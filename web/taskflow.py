@@ -26,14 +26,16 @@ class Submitted:
     completed: tasks.Completed | None = None
 
 
-async def store_uploads(session: Session, *, rt: Runtime, actor: Actor, data: dict[str, Any],
-                        uploads: dict[str, list[UploadFile]], lang: str) -> dict[str, str]:
+def store_uploads(session: Session, *, rt: Runtime, actor: Actor, data: dict[str, Any],
+                  uploads: dict[str, list[UploadFile]], lang: str) -> dict[str, str]:
     """Store each uploaded file, add its reference to its field's list; return refusals per field."""
     errors: dict[str, str] = {}
     for name, files in uploads.items():
         for upload in files:
             try:
-                row = filestore.store(session, settings=rt.settings, data=await upload.read(),
+                # The form is parsed already: the bytes sit in a spooled temporary file, read here
+                # synchronously (routes that call this are plain `def`, in the thread pool).
+                row = filestore.store(session, settings=rt.settings, data=upload.file.read(),
                                       filename=upload.filename or "berkas", content_type=upload.content_type,
                                       uploaded_by=actor.user_id)
             except filestore.FileRejected as exc:
@@ -43,24 +45,26 @@ async def store_uploads(session: Session, *, rt: Runtime, actor: Actor, data: di
     return errors
 
 
-async def submit_task(session: Session, *, rt: Runtime, actor: Actor, detail: tasks.TaskDetail, form: FormData,
-                      lang: str) -> Submitted:
-    """Read a task form, store its files and complete the task; on refusal write nothing but the files."""
+def submit_task(session: Session, *, rt: Runtime, actor: Actor, detail: tasks.TaskDetail, form: FormData,
+                lang: str) -> Submitted:
+    """Read a task form, store its files and complete the task; on refusal write nothing but the files.
+
+    The completion runs in a savepoint that a refusal rolls back; the files stay in the request's
+    transaction, which the transactional route commits because the page returns (not raises) the
+    refusal. Nothing commits here.
+    """
     data, uploads = read_form(detail.schema or {}, detail.ui_schema, form)
-    errors = await store_uploads(session, rt=rt, actor=actor, data=data, uploads=uploads, lang=lang)
+    errors = store_uploads(session, rt=rt, actor=actor, data=data, uploads=uploads, lang=lang)
     if errors:
-        session.commit()  # keep the files that did upload, so they need not be sent again
         return Submitted(data, errors)
     try:
         with session.begin_nested():
             done = tasks.complete_task(session, rt=rt, task_id=detail.task.id, actor=actor, data=data)
             filestore.link_case_files(session, case_id=done.case_id, data=data, actor=actor)
     except FormInvalid as exc:
-        session.commit()
         return Submitted(data, errors_by_field(exc.field_errors, lang=lang))
     except filestore.FileRejected as exc:
-        session.commit()
-        return Submitted(data, {"(form)": exc.message_en if lang == "en" else exc.message_id})
+        return Submitted(data, {"(form)": exc.text(lang)})
     return Submitted(data, completed=done)
 
 

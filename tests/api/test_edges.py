@@ -1,0 +1,110 @@
+"""The web edge's rules, checked on the source and on the assembled app so they stay true.
+
+- Routes are plain `def` (run in the thread pool): an `async def` route that calls the engine or
+  the database stalls every other request of its process.
+- Only the edge commits: the transactional route for requests, `engine.db.transaction` for the
+  CLI, jobs and bootstrap. The engine and repositories flush.
+- One error root: every error raised on purpose is a `DomainError` whose `code` is a problem type
+  of the one table in `api/errors.py`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
+
+from api import deps as api_deps
+from api.app import create_app
+from api.errors import PROBLEM_TYPES, ApiError, kind_of
+from engine.errors import DomainError
+from web import deps
+from web.context import AppContext
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("api", "admin", "portal", "web", "engine", "forms")
+
+# Async endpoints that do no blocking work (none today); add one only with the reason.
+ASYNC_ENDPOINTS: set[str] = set()
+# Async dependencies that only await the request body or read a header: no database, no engine.
+ASYNC_DEPENDENCIES: set[object] = {deps.csrf_form, deps.csrf_header, api_deps.oauth2}
+# The edges that own a transaction: requests, and the CLI, jobs and bootstrap (`transaction`).
+COMMITS_ALLOWED = {"web/routing.py", "engine/db.py"}
+
+
+def _api_routes(routes: list[BaseRoute]) -> Iterator[APIRoute]:
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        included = getattr(route, "original_router", None)  # FastAPI keeps included routers as they are
+        if included is not None:
+            yield from _api_routes(included.routes)
+
+
+def _calls(dependant: Dependant) -> Iterator[object]:
+    for sub in dependant.dependencies:
+        yield sub.call
+        yield from _calls(sub)
+
+
+def test_no_route_is_an_async_endpoint_that_could_block(ctx: AppContext) -> None:
+    app = create_app(ctx)
+    routes = list(_api_routes(app.routes))
+    assert len(routes) > 50  # the JSON API and the pages
+    async_endpoints = {f"{r.endpoint.__module__}.{r.endpoint.__name__}" for r in routes
+                       if inspect.iscoroutinefunction(r.endpoint)}
+    assert async_endpoints <= ASYNC_ENDPOINTS, f"make these plain `def`: {sorted(async_endpoints - ASYNC_ENDPOINTS)}"
+    async_deps = {call for r in routes for call in _calls(r.dependant)
+                  if inspect.iscoroutinefunction(call) or inspect.iscoroutinefunction(type(call).__call__)}
+    assert async_deps <= ASYNC_DEPENDENCIES, f"make these plain `def`: {async_deps - ASYNC_DEPENDENCIES}"
+
+
+def test_only_the_edges_commit() -> None:
+    found = set()
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            source = path.read_text(encoding="utf-8")
+            if re.search(r"\.commit\(", source):
+                found.add(path.relative_to(ROOT).as_posix())
+    assert found <= COMMITS_ALLOWED, f"commit at the edge only; flush here instead: {sorted(found - COMMITS_ALLOWED)}"
+    assert found == COMMITS_ALLOWED  # the allow-list names real edges
+
+
+def _all_subclasses(cls: type[DomainError]) -> Iterator[type[DomainError]]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _all_subclasses(sub)
+
+
+def test_every_domain_error_names_a_problem_type_of_the_one_table() -> None:
+    for package in PACKAGES:
+        module = importlib.import_module(package)
+        for info in pkgutil.walk_packages(module.__path__, f"{package}."):
+            if ".migrations" not in info.name:
+                importlib.import_module(info.name)
+    errors = [cls for cls in _all_subclasses(DomainError) if cls is not ApiError]
+    assert len(errors) > 20
+    classes: list[type[DomainError]] = [DomainError, *errors]
+    for cls in classes:
+        assert cls.code in PROBLEM_TYPES, f"{cls.__module__}.{cls.__name__}.code = {cls.code!r} is not a problem type"
+    for kind in PROBLEM_TYPES.values():  # the API's own errors name their type by the same code
+        assert kind_of(ApiError(kind, "x")) is kind
+
+
+def test_no_exception_class_reaches_the_edge_outside_the_root() -> None:
+    """Errors raised on purpose derive from DomainError; other exceptions stay inside the engine."""
+    # Internal signals that become incidents or retries, never an answer to a client.
+    internal = {"DeliveryFailed", "SandboxViolation", "RoutingError", "EngineBudgetExceeded", "IsolationLimit",
+                "UnknownOperation", "TimerValueError", "TemplateFailed", "MissingAssets"}
+    pattern = re.compile(r"^class (\w+)\((?:Exception|ValueError|RuntimeError|LookupError|PermissionError)\)",
+                         re.MULTILINE)
+    roots = {name for package in PACKAGES for path in (ROOT / package).rglob("*.py")
+             for name in pattern.findall(path.read_text(encoding="utf-8"))}
+    assert roots <= internal | {"DomainError"}, sorted(roots - internal)
