@@ -1,4 +1,5 @@
 # The two commands a newcomer needs: `make run` and `make test`. Each does its own set-up.
+# `make test-fast` is the loop while working: no PostgreSQL, no browser, no slow tests.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,7 +10,7 @@ PGPORT ?= 55432
 
 NODE_STAMP := node_modules/.package-lock.json
 
-.PHONY: run test lint setup bench clean browser
+.PHONY: run test test-fast lint setup bench clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +47,12 @@ test: $(STAMP) $(NODE_STAMP) browser lint
 	url=$$(tests/pg_cluster.sh start $$pgdir/cluster $(PGPORT)) || { echo "warning: no PostgreSQL; SQLite only" >&2; url=""; }; \
 	MPP_TEST_POSTGRES_URL=$$url $(BIN)/pytest; status=$$?; \
 	tests/pg_cluster.sh stop $$pgdir/cluster; rm -rf $$pgdir; exit $$status
+
+# The loop while working (under 3 minutes on 2 cores): ruff, then the unit and SQLite tests without
+# the slow ones. Markers (tests/conftest.py): unit, db, pg, browser, slow. `make test` is what CI runs.
+test-fast: $(STAMP) $(NODE_STAMP)
+	$(BIN)/ruff check .
+	MPP_TEST_POSTGRES_URL= $(BIN)/pytest -m "not browser and not pg and not slow"
 
 # Writes bench/REPORT.md (committed) and bench/results/*.json; starts and removes its own PostgreSQL
 # cluster on BENCH_PGPORT. Larger sizes: make bench BENCH_ARGS="--cases 5000000 --open-tasks 500000".

@@ -8,19 +8,19 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.bootstrap import DEMO_PASSWORD, deploy_folder, seed_demo
-from engine.db import transaction
-from tests.conftest import ROOT
+from api.bootstrap import DEMO_PASSWORD
+from tests.conftest import fast_hasher
 from web.context import AppContext
 from web.ratelimit import login_limiter, track_limiter
 
 
 @pytest.fixture
 def catalogue(ctx: AppContext) -> AppContext:
-    """The context with the catalogue deployed and the demo accounts created (as `make run` does)."""
-    with transaction(ctx.sessions) as session:
-        deploy_folder(session, ROOT / "processes")
-        seed_demo(session)
+    """The context with the catalogue deployed and the demo accounts created (as `make run` does).
+
+    The deployment happens once per session in a template database (tests/conftest.py); a test
+    that asks for this fixture gets its own copy of that template from `db_url`, so `ctx` is built on it.
+    """
     return ctx
 
 
@@ -51,14 +51,12 @@ def login(client: TestClient) -> Callable[[str], dict[str, str]]:
 def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Hash passwords with the cheapest argon2id parameters, so each test's demo accounts cost milliseconds.
 
-    The same hasher seeds the accounts and verifies logins, so no login triggers a rehash.
+    The same parameters seeded the template's accounts and verify logins, so no login triggers a rehash.
     """
-    from argon2 import PasswordHasher
-
     from api import bootstrap
     from engine import accounts
 
-    fast = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    fast = fast_hasher()
     monkeypatch.setattr(bootstrap, "PasswordHasher", lambda: fast)
     monkeypatch.setattr(accounts, "_hasher", fast)
     monkeypatch.setattr(accounts, "_DUMMY_HASH", fast.hash("not a real password"))

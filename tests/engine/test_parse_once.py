@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, OrderedDict
 from typing import Any
 
 import pytest
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
-from engine import xmlsafe
+from engine import registry, xmlsafe
 from engine.package import from_files, from_path
 from tests.factories import PBG, deploy
 from web.context import AppContext
@@ -27,9 +27,9 @@ def test_a_deploy_parses_each_file_once(ctx: AppContext, monkeypatch: pytest.Mon
         loaded[str(filename)] += 1
         real_add(self, bpmn, filename=filename)
 
+    monkeypatch.setattr(registry, "_checked", OrderedDict())  # lint and compile are remembered by content
     monkeypatch.setattr(xmlsafe, "parse_xml", counting_parse)
     monkeypatch.setattr(SpiffBpmnParser, "add_bpmn_xml", counting_add)
-    # A content no other test deploys: the registry remembers lint and compile by content hash.
     package = from_files({**from_path(PBG).files, "README.md": b"parse once"})
     result = deploy(ctx, package)
     assert result.created
