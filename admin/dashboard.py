@@ -17,8 +17,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from engine import registry, sla, survey
+from engine.catalogue import registry as registry
 from engine.errors import InvalidInput
+from engine.sla import service as sla
+from engine.sla import survey as survey
 from web.deps import PageActor, RuntimeDep, SessionDep
 from web.routing import TransactionalRoute
 from web.templates import Pages

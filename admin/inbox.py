@@ -8,8 +8,12 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from engine import access, cases, catalogue, filestore, tasks
-from engine.actors import Actor
+from engine.cases import access as access
+from engine.cases import service as cases
+from engine.cases import tasks as tasks
+from engine.catalogue import service as catalogue
+from engine.directory.actors import Actor
+from engine.documents import filestore as filestore
 from engine.errors import CaseNotFound
 from engine.models import Case
 from web.deps import CsrfForm, RowId, RuntimeDep, SessionDep, StaffPageActor

@@ -10,10 +10,13 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
-from engine import audit, package, registry, versions
-from engine.conventions import NOTIFY_MARKERS
+from engine.bpmn.conventions import NOTIFY_MARKERS
+from engine.catalogue import package as package
+from engine.catalogue import registry as registry
+from engine.catalogue import versions as versions
+from engine.directory import audit as audit
 from engine.errors import PackageInvalid, Problem, ProcessNotFound, UnsafeXml
-from engine.lint_text import localize
+from engine.lint.text import localize
 from web.deps import CsrfForm, CsrfHeader, ModelerPageActor, SessionDep
 from web.errors import error_page
 from web.routing import TransactionalRoute

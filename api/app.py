@@ -39,7 +39,7 @@ def create_app(ctx: AppContext | None = None, *, embedded_worker: bool = False) 
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         thread = None
         if embedded_worker:
-            from engine.jobs import work_forever
+            from engine.jobs.service import work_forever
 
             thread = threading.Thread(target=work_forever, args=(context.sessions,),
                                       kwargs={"rt": context.rt, "stop": stop}, daemon=True, name="mpp-worker")

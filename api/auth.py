@@ -13,7 +13,7 @@ from api.errors import UNAUTHENTICATED, ApiError
 from api.routing import router
 from api.schemas import MembershipPair, MeRead, TokenRead
 from api.security import create_token
-from engine.accounts import authenticate
+from engine.directory.accounts import authenticate
 from engine.models import User
 from web.ratelimit import login_limiter
 

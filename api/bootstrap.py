@@ -9,9 +9,11 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import directory, package, registry
-from engine.escalation import supervisor_role
+from engine.catalogue import package as package
+from engine.catalogue import registry as registry
+from engine.directory import service as directory
 from engine.models import Agency, Role, User
+from engine.sla.escalation import supervisor_role
 
 DEMO_PASSWORD = "demo12345"  # noqa: S105 - printed on purpose for local demo accounts only
 
@@ -64,7 +66,7 @@ def seed_demo(session: Session) -> list[DemoAccount]:
         for code, name in firms:
             directory.ensure_agency(session, code=code, name_id=name, name_en=name, kind="private",
                                     parent_code=marketplace)
-    # Every agency with roles gets its supervisor, who receives overdue tasks (engine/escalation.py).
+    # Every agency with roles gets its supervisor, who receives overdue tasks (engine/sla/escalation.py).
     agencies = set(session.scalars(select(Role.agency_code)))
     supervisors = {supervisor_role(code): "Penyelia" for code in agencies}
     directory.ensure_roles(session, supervisors, supervisors)

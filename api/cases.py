@@ -23,8 +23,11 @@ from api.schemas import (
     MessageCreate,
     TaskRead,
 )
-from engine import access, bundles, cases, messages
-from engine.actors import Actor
+from engine.cases import access as access
+from engine.cases import bundles as bundles
+from engine.cases import messages as messages
+from engine.cases import service as cases
+from engine.directory.actors import Actor
 from engine.models import Case
 
 routes = router(tags=["cases"])

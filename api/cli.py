@@ -9,9 +9,10 @@ from typing import Annotated, Any
 
 import typer
 
-from engine import package, registry
+from engine.catalogue import package as package
+from engine.catalogue import registry as registry
 from engine.errors import DomainError, PackageInvalid
-from engine.lint import lint_package
+from engine.lint.service import lint_package
 from forms.validation import FormInvalid
 
 app = typer.Typer(help="MPP: Mal Pelayanan Publik platform.", no_args_is_help=True, add_completion=False)
@@ -51,7 +52,7 @@ def lint(
     executable process) and only the diagram's own problems are shown: nothing about service.toml
     or about form files the diagram names but that are not beside it.
     """
-    from engine.lint_foreign import diagram_package, diagram_problems
+    from engine.lint.foreign import diagram_package, diagram_problems
 
     if lang not in ("id", "en"):
         _fail("--lang must be id or en")
@@ -104,9 +105,9 @@ def create_admin(
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
 ) -> None:
     """Create the first administrator account."""
-    from engine.accounts import hash_password
     from engine.db import transaction
-    from engine.directory import create_user
+    from engine.directory.accounts import hash_password
+    from engine.directory.service import create_user
 
     ctx = _ctx()
     try:
@@ -137,8 +138,8 @@ def bootstrap() -> None:
 
 
 def _actor(session: Any, username: str) -> Any:
-    from engine.actors import actor_for
-    from engine.directory import get_user
+    from engine.directory.actors import actor_for
+    from engine.directory.service import get_user
 
     return actor_for(session, get_user(session, username))
 
@@ -151,7 +152,7 @@ def start(
     user: Annotated[str, typer.Option(help="acting username")] = "warga",
 ) -> None:
     """Start a case of a service with initial data."""
-    from engine.cases import start_case
+    from engine.cases.service import start_case
     from engine.db import transaction
 
     ctx = _ctx()
@@ -182,7 +183,7 @@ def _json_arg(text: str) -> dict[str, Any]:
 @app.command()
 def cases(process: str | None = None, status: str | None = None, limit: int = 20) -> None:
     """List cases, newest first."""
-    from engine.cases import list_cases
+    from engine.cases.service import list_cases
 
     ctx = _ctx()
     with ctx.sessions() as session:
@@ -195,7 +196,7 @@ def cases(process: str | None = None, status: str | None = None, limit: int = 20
 @app.command()
 def tasks(user: Annotated[str, typer.Option(help="list the open tasks this user may work on")]) -> None:
     """List the open tasks a user may work on, overdue first."""
-    from engine.tasks import list_tasks
+    from engine.cases.tasks import list_tasks
 
     ctx = _ctx()
     with ctx.sessions() as session:
@@ -213,8 +214,8 @@ def complete(
     data: Annotated[str, typer.Option(help="form data as JSON, or @file.json")] = "{}",
 ) -> None:
     """Complete an open task with form data."""
+    from engine.cases.tasks import complete_task
     from engine.db import transaction
-    from engine.tasks import complete_task
 
     ctx = _ctx()
     try:
@@ -230,7 +231,7 @@ def complete(
 def worker() -> None:
     """Run a job worker: fire due timers and flag overdue tasks, until interrupted."""
     from api.logs import setup_logging
-    from engine.jobs import work_forever
+    from engine.jobs.service import work_forever
 
     setup_logging()
     ctx = _ctx()

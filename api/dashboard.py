@@ -13,9 +13,10 @@ from api.deps import ContextDep, CurrentActor, SessionDep
 from api.errors import NOT_FOUND, ApiError
 from api.routing import router
 from api.schemas import Model
-from engine import sla, survey
+from engine.cases.tracking import normalise
 from engine.errors import InvalidInput
-from engine.tracking import normalise
+from engine.sla import service as sla
+from engine.sla import survey as survey
 from web.ratelimit import track_limiter
 
 routes = router(tags=["dashboard"])

@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from api.errors import FORBIDDEN, UNAUTHENTICATED, ApiError
 from api.security import read_token
-from engine.actors import Actor, actor_for
+from engine.directory.actors import Actor, actor_for
 from engine.models import User
 from web.deps import ContextDep, RuntimeDep, SessionDep, get_context, get_runtime, get_session
 

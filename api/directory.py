@@ -19,8 +19,9 @@ from api.schemas import (
     UserRead,
     UserUpdate,
 )
-from engine import audit, directory
-from engine.accounts import hash_password
+from engine.directory import audit as audit
+from engine.directory import service as directory
+from engine.directory.accounts import hash_password
 
 routes = router(tags=["directory"])
 UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]

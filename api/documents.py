@@ -13,8 +13,9 @@ from api.deps import AdminActor, CurrentActor, RuntimeDep, SessionDep
 from api.errors import NOT_FOUND, TOO_LARGE, ApiError
 from api.routing import router
 from api.schemas import Model, Text
-from engine import access, documents
-from engine.signing import signer_for
+from engine.cases import access as access
+from engine.documents import service as documents
+from engine.documents.signing import signer_for
 
 routes = router(tags=["documents"])
 DocumentId = Annotated[int, Path(ge=1, le=2**31 - 1)]

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.logs import HEADER, current_request_id
 from engine.errors import DomainError, PackageInvalid
-from engine.lint_text import localize
+from engine.lint.text import localize
 from forms.validation import FormInvalid
 from web.deps import LoginRequired
 from web.errors import error_page, is_page

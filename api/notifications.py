@@ -17,8 +17,8 @@ from api.schemas import (
     WebhookUpdate,
     WebhookWithSecret,
 )
-from engine import webhooks
 from engine.models import Notification, NotificationAttempt, WebhookSubscription
+from engine.notify import webhooks as webhooks
 
 routes = router(tags=["notifications"])
 SubscriptionId = Annotated[int, Path(ge=1, le=2**31 - 1)]

@@ -11,7 +11,9 @@ from api.deps import ModelerActor, OptionalActor, SessionDep, StaffActor
 from api.errors import BAD_REQUEST, TOO_LARGE, ApiError
 from api.routing import router
 from api.schemas import DeployRead, LintRead, ProblemItem, ProcessDetailRead, ProcessRead, ProcessVersionRead, Text
-from engine import audit, package, registry
+from engine.catalogue import package as package
+from engine.catalogue import registry as registry
+from engine.directory import audit as audit
 from engine.errors import PackageInvalid
 from engine.models import ProcessVersion
 

@@ -9,7 +9,7 @@ from fastapi import Path, Query
 from api.deps import CurrentActor, RuntimeDep, SessionDep
 from api.routing import router
 from api.schemas import TaskComplete, TaskCompleted, TaskDetailRead, TaskPage, TaskRead
-from engine import tasks
+from engine.cases import tasks as tasks
 
 routes = router(tags=["tasks"])
 TaskId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]

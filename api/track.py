@@ -10,7 +10,7 @@ from api.deps import ContextDep, SessionDep
 from api.errors import NOT_FOUND, ApiError
 from api.routing import router
 from api.schemas import Text, TimelineEntry, TrackPart, TrackRead
-from engine.tracking import public_status
+from engine.cases.tracking import public_status
 from web.ratelimit import track_limiter
 
 routes = router(tags=["tracking"])

@@ -41,14 +41,15 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 from sqlalchemy import select, text
 
-from engine import directory, registry
-from engine.actors import actor_for
-from engine.cases import start_case
+from engine.cases.service import start_case
+from engine.cases.tasks import complete_task
+from engine.catalogue import registry as registry
+from engine.catalogue.package import Package, from_files
 from engine.db import transaction
+from engine.directory import service as directory
+from engine.directory.actors import actor_for
 from engine.models import OpenTask
-from engine.package import Package, from_files
 from engine.settings import Settings
-from engine.tasks import complete_task
 from web.context import AppContext, build_context
 
 LENGTHS = (5, 50, 200, 1000)
@@ -118,7 +119,7 @@ def long_package(key: str = "bench_panjang", tasks: int = LONG_TASKS) -> Package
 
 def scenarios() -> dict[str, Scenario]:
     """Return the benchmark's diagrams by name."""
-    from engine.package import from_path
+    from engine.catalogue.package import from_path
     from tests.factories import PBG, pbg_application
 
     drawings = {"gambar_arsitektur": "a", "gambar_struktur": "s", "gambar_mep": "m",

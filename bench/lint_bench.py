@@ -22,8 +22,8 @@ TARGET_S = 0.5
 
 def run(repeats: int = 5) -> dict[str, Any]:
     """Lint every catalogue package `repeats` times; return cold and warm timings per package."""
-    from engine.lint import lint_package
-    from engine.package import from_path
+    from engine.catalogue.package import from_path
+    from engine.lint.service import lint_package
 
     rows: list[dict[str, Any]] = []
     for folder in sorted(p for p in (ROOT / "processes").iterdir() if (p / "service.toml").exists()):

@@ -2,13 +2,13 @@
 
 Each sample opens a session, calls the function the API and pages call, reads the result and
 closes the session, the way a request does. Measured:
-- inbox page: `engine.tasks.list_tasks` (first page of 50, with the total) for officers of the
+- inbox page: `engine.cases.tasks.list_tasks` (first page of 50, with the total) for officers of the
   roles with the most open tasks;
-- inbox counts per role: `engine.tasks.inbox_query` (the inbox's own access condition) counted
+- inbox counts per role: `engine.cases.tasks.inbox_query` (the inbox's own access condition) counted
   per role, for a supervisor holding every role of the busiest agency;
-- case history: `engine.cases.history` of a random case;
-- tracking: `engine.tracking.public_status` with the right PIN (keyed PIN hash check included);
-- staff case search: `engine.cases.list_cases` as an officer (first page and total), as an officer
+- case history: `engine.cases.service.history` of a random case;
+- tracking: `engine.cases.tracking.public_status` with the right PIN (keyed PIN hash check included);
+- staff case search: `engine.cases.service.list_cases` as an officer (first page and total), as an officer
   by tracking number, and as an admin filtering by service and status.
 """
 
@@ -27,9 +27,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from bench.seed import Catalogue, pin, tracking_number
-from engine import cases, directory, tasks, tracking
-from engine.actors import Actor, actor_for
+from engine.cases import service as cases
+from engine.cases import tasks as tasks
+from engine.cases import tracking as tracking
 from engine.db import transaction
+from engine.directory import service as directory
+from engine.directory.actors import Actor, actor_for
 from engine.models import Case, OpenTask, Role, User
 from web.context import AppContext
 

@@ -229,7 +229,7 @@ def _findings(run: dict[str, Any]) -> str:
                 notes.append(
                     f"- **{name}: our persisted step fails at step {failure['at_step']} on {db}** with RecursionError. "
                     "Completing a task before a join walks `Task.is_descendant_of` recursively, one Python frame per "
-                    "level of the task tree, and every completed step adds a level; `engine/spiff.py` "
+                    "level of the task tree, and every completed step adds a level; `engine/bpmn/compile.py` "
                     "`Runner.complete` catches RecursionError only around `do_engine_steps`, not around `task.run()`, "
                     "so the API would answer 500 instead of recording an incident. Stock SpiffWorkflow stops at the "
                     "same depth (above). Fix for the engine: catch it in `complete` too (an incident, like the "

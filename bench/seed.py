@@ -22,11 +22,12 @@ from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
-from engine import steps, tracking
+from engine.bpmn.state import SERIALIZER_VERSION
+from engine.cases import steps as steps
+from engine.cases import tracking as tracking
+from engine.cases.assignment import agency_of
 from engine.db import transaction
 from engine.models import Agency, Case, CaseEvent, Membership, OpenTask, ProcessVersion, Role, User
-from engine.routing import agency_of
-from engine.state import SERIALIZER_VERSION
 from web.context import AppContext
 
 ROOT = Path(__file__).resolve().parent.parent

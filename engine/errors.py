@@ -21,7 +21,7 @@ class Problem:
     """One problem found in a package: where it is, what is wrong and what to change.
 
     `message` is English; `message_id` says the same in Bahasa Indonesia (filled from the
-    translation table in `engine.lint_text` when a rule gives only English). `element_name` is
+    translation table in `engine.lint.text` when a rule gives only English). `element_name` is
     the BPMN name of the element, for people who know their diagram by names, not ids.
     """
 

@@ -16,14 +16,19 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import hotsql, outbound, sandbox, scripting, spiff, state
-from engine.calendar import WorkingCalendar
+from engine.bpmn import compile as spiff
+from engine.bpmn import outbound as outbound
+from engine.bpmn import sandbox as sandbox
+from engine.bpmn import scripting as scripting
+from engine.bpmn import state as state
+from engine.bpmn.instance import Instance, Runner
+from engine.cases import hotsql as hotsql
+from engine.catalogue.package import Package
 from engine.db import on_commit
 from engine.errors import CaseConflict, CaseNotFound
-from engine.instance import Instance, Runner
 from engine.models import ProcessFile, ProcessVersion
-from engine.package import Package
 from engine.settings import Settings
+from engine.sla.calendar import WorkingCalendar
 
 Clock = Callable[[], datetime]
 

@@ -8,11 +8,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from engine import access, cases, catalogue, filestore, tasks
-from engine.actors import Actor
-from engine.cases import CHANNELS
+from engine.cases import access as access
+from engine.cases import service as cases
+from engine.cases import tasks as tasks
+from engine.cases.assignment import APPLICANT_ROLE
+from engine.cases.service import CHANNELS
+from engine.catalogue import service as catalogue
+from engine.directory.actors import Actor
+from engine.documents import filestore as filestore
 from engine.errors import NotAllowed, NotFound
-from engine.routing import APPLICANT_ROLE
 from forms.validation import FormInvalid
 from web.deps import CsrfForm, OptionalPageActor, PageActor, RuntimeDep, SessionDep
 from web.grants import grant

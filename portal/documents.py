@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from engine import documents, tracking
+from engine.cases import tracking as tracking
+from engine.documents import service as documents
 from web.deps import ContextDep, OptionalPageActor, RowId, SessionDep
 from web.errors import error_page
 from web.grants import tracking_granted

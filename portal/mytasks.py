@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from engine import tasks
-from engine.actors import Actor
+from engine.cases import tasks as tasks
+from engine.directory.actors import Actor
 from web.deps import CsrfForm, PageActor, RuntimeDep, SessionDep
 from web.routing import TransactionalRoute
 from web.session import language

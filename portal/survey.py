@@ -8,7 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from engine import survey, tracking
+from engine.cases import tracking as tracking
+from engine.sla import survey as survey
 from forms.validation import FormInvalid
 from web.deps import CsrfForm, RuntimeDep, SessionDep
 from web.grants import tracking_granted

@@ -7,7 +7,9 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from engine import access, documents, tracking
+from engine.cases import access as access
+from engine.cases import tracking as tracking
+from engine.documents import service as documents
 from web.deps import ContextDep, CsrfForm, OptionalPageActor, SessionDep
 from web.grants import grant, tracking_granted
 from web.ratelimit import RateLimited, track_limiter

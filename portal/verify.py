@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from engine import documents
-from engine.signing import signer_for
+from engine.documents import service as documents
+from engine.documents.signing import signer_for
 from web.deps import ContextDep, CsrfForm, OptionalPageActor, SessionDep
 from web.routing import TransactionalRoute
 from web.session import language

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
 from api import bootstrap
-from engine import fastflow
+from engine.bpmn import fastflow as fastflow
 from engine.db import make_engine, make_sessionmaker, transaction
 from engine.errors import Problem
 from engine.schema import upgrade
@@ -72,16 +72,16 @@ class FakeClock:
 @pytest.fixture(autouse=True)
 def lint_speaks_indonesian(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail any test whose lint run produces a problem without its Indonesian text."""
-    import engine.lint
-    from engine.lint_text import localize
+    import engine.lint.service
+    from engine.lint.text import localize
 
     def checked(problems: list[Problem], roots: Iterable[Any]) -> list[Problem]:
         out = localize(problems, roots)
         missing = [p.message for p in out if not p.message_id]
-        assert not missing, f"lint messages without Indonesian (add them to engine/lint_text.py): {missing}"
+        assert not missing, f"lint messages without Indonesian (add them to engine/lint/text.py): {missing}"
         return out
 
-    monkeypatch.setattr(engine.lint, "localize", checked)
+    monkeypatch.setattr(engine.lint.service, "localize", checked)
 
 
 def fast_hasher() -> PasswordHasher:

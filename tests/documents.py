@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine import directory
-from engine.actors import Actor, actor_for
-from engine.cases import StartedCase
-from engine.documents import DocumentSummary, list_for_case
+from engine.cases.service import StartedCase
+from engine.directory import service as directory
+from engine.directory.actors import Actor, actor_for
+from engine.documents.service import DocumentSummary, list_for_case
 from tests.factories import (
     APPROVED,
     DRAWINGS,

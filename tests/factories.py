@@ -9,14 +9,16 @@ from typing import Any
 
 import pytest
 
-from engine import directory, package, registry
-from engine.actors import Actor, actor_for
-from engine.cases import StartedCase, start_case
+from engine.cases.service import StartedCase, start_case
+from engine.cases.tasks import complete_task, list_tasks
+from engine.catalogue import package as package
+from engine.catalogue import registry as registry
 from engine.db import transaction
+from engine.directory import service as directory
+from engine.directory.actors import Actor, actor_for
 from engine.errors import TaskNotForYourRole
-from engine.jobs import ensure_overdue_scan, run_due_jobs
+from engine.jobs.service import ensure_overdue_scan, run_due_jobs
 from engine.models import Case, CaseEvent, OpenTask
-from engine.tasks import complete_task, list_tasks
 from web.context import AppContext
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,7 +85,7 @@ class Driver:
 
     def open_tasks(self, case_id: int) -> list[OpenTask]:
         with self.ctx.sessions() as session:
-            from engine.cases import open_tasks
+            from engine.cases.service import open_tasks
 
             return open_tasks(session, case_id)
 
@@ -117,7 +119,7 @@ class Driver:
 
     def events(self, case_id: int) -> list[CaseEvent]:
         with self.ctx.sessions() as session:
-            from engine.cases import history
+            from engine.cases.service import history
 
             return history(session, case_id)
 

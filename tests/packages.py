@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from xml.sax.saxutils import escape
 
-from engine.package import Package, from_files
+from engine.catalogue.package import Package, from_files
 
 SERVICE = """key = "{key}"
 agency = "dinas"

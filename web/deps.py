@@ -9,7 +9,7 @@ from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from engine.actors import Actor, actor_for
+from engine.directory.actors import Actor, actor_for
 from engine.errors import DomainError
 from engine.models import User
 from engine.runtime import Runtime

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from engine.accounts import authenticate
+from engine.directory.accounts import authenticate
 from engine.models import User
 from web.deps import CsrfForm, OptionalPageActor, SessionDep
 from web.ratelimit import RateLimited, login_limiter

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
-from engine import filestore, tasks
-from engine.actors import Actor
+from engine.cases import tasks as tasks
+from engine.directory.actors import Actor
+from engine.documents import filestore as filestore
 from engine.errors import TaskNotFound
 from engine.runtime import Runtime
 from forms.validation import FormInvalid

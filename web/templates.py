@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
-from engine.escalation import supervised_agencies
+from engine.sla.escalation import supervised_agencies
 from web.session import LANG_COOKIE, csrf_token, issue_csrf, language
 
 SHARED = Path(__file__).resolve().parent / "templates"

@@ -69,7 +69,7 @@ def test_applicants_and_officers_may_not_open_the_studio(client: TestClient, pag
 
 def test_list_shows_versions_and_running_cases(client: TestClient, catalogue: AppContext,  # noqa: F811
                                                page_login: Login) -> None:
-    from engine.actors import SYSTEM
+    from engine.directory.actors import SYSTEM
 
     Driver(catalogue).start("pbg", pbg_application(), SYSTEM)
     page_login("analis")

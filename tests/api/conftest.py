@@ -54,7 +54,7 @@ def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     The same parameters seeded the template's accounts and verify logins, so no login triggers a rehash.
     """
     from api import bootstrap
-    from engine import accounts
+    from engine.directory import accounts as accounts
 
     fast = fast_hasher()
     monkeypatch.setattr(bootstrap, "PasswordHasher", lambda: fast)

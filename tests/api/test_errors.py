@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from engine import registry
+from engine.catalogue import registry as registry
 from tests.factories import pbg_application
 
 Login = Callable[[str], dict[str, str]]

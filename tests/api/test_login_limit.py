@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from engine.db import transaction
-from engine.directory import create_user
+from engine.directory.service import create_user
 from engine.settings import Settings
 from web.context import build_context
 from web.ratelimit import login_limiter
@@ -27,7 +27,7 @@ PASSWORD = "benar-sekali-2026"
 def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     from argon2 import PasswordHasher
 
-    from engine import accounts
+    from engine.directory import accounts as accounts
 
     fast = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     monkeypatch.setattr(accounts, "_hasher", fast)

@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.logs import JsonFormatter
-from engine import registry
+from engine.catalogue import registry as registry
 from engine.db import transaction
 from engine.models import Job
 from tests.conftest import ROOT, FakeClock

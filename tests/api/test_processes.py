@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import select
 
+from engine.catalogue.package import from_path
 from engine.models import AuditEntry
-from engine.package import from_path
 from tests.factories import PBG, pbg_application
 from tests.packages import simple_package
 from web.context import AppContext

@@ -11,8 +11,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bench import queries, seed
-from engine import cases, tasks, tracking
-from engine.actors import actor_for
+from engine.cases import service as cases
+from engine.cases import tasks as tasks
+from engine.cases import tracking as tracking
+from engine.directory.actors import actor_for
 from engine.models import Case, CaseEvent, OpenTask, User
 from web.context import AppContext
 

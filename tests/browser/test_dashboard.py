@@ -11,7 +11,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from engine.sla import WIB
+from engine.sla.service import WIB
 from tests.browser.conftest import LiveServer
 from tests.factories import Driver, make_user, pbg_application
 

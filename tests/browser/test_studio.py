@@ -184,10 +184,10 @@ def test_analyst_opens_a_bpmn_file_from_disk(page: Page, live_server: Any, login
 def test_modeler_round_trips_every_catalogue_diagram(page: Page, live_server: Any,
                                                      login: Callable[[Page, str], None]) -> None:
     """Import and save each catalogue diagram in bpmn-js: what the platform reads survives unchanged."""
-    from engine import package
-    from engine.lint import lint_package
-    from engine.versions import main_bpmn_name
-    from engine.versions_diff import diff_versions
+    from engine.catalogue import package as package
+    from engine.catalogue.versions import main_bpmn_name
+    from engine.catalogue.versions_diff import diff_versions
+    from engine.lint.service import lint_package
 
     login(page, "analis")
     page.goto(f"{live_server.url}/studio/pbg/ubah")

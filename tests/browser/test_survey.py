@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from engine.cases import StartedCase
+from engine.cases.service import StartedCase
 from tests.browser.conftest import LiveServer
 from tests.engine.sla_package import sla_package
 from tests.factories import Driver, deploy, make_user

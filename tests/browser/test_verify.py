@@ -13,8 +13,8 @@ import pypdf
 import pytest
 from playwright.sync_api import Page, expect
 
-from engine import documents
 from engine.db import transaction
+from engine.documents import service as documents
 from tests.browser.conftest import LiveServer
 from tests.documents import actor_named, issued_pbg, pbg_cast
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from engine.package import Package, from_files
+from engine.catalogue.package import Package, from_files
 
 SERVICE = """key = "sla_uji"
 agency = "dinas"

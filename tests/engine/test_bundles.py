@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from engine.actors import Actor
-from engine.bundles import start_bundle
+from engine.cases.bundles import start_bundle
+from engine.cases.tracking import public_status
 from engine.db import transaction
+from engine.directory.actors import Actor
 from engine.errors import InvalidInput
-from engine.tracking import public_status
 from forms.validation import FormInvalid
 from tests.factories import Driver, deploy, make_user
 from tests.packages import message_package

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.calendar import WorkingCalendar, load_holiday_data, parse_holidays
+from engine.sla.calendar import WorkingCalendar, load_holiday_data, parse_holidays
 
 WIB = ZoneInfo("Asia/Jakarta")
 
@@ -153,7 +153,7 @@ def test_parse_holidays_refuses_bad_entries(toml: bytes) -> None:
 
 
 def test_adding_an_absurd_number_of_working_days_is_refused() -> None:
-    from engine.calendar import MAX_WORKING_DAYS, WorkingCalendar
+    from engine.sla.calendar import MAX_WORKING_DAYS, WorkingCalendar
 
     with pytest.raises(ValueError, match="at most"):
         WorkingCalendar.default().add_working_days(date(2026, 1, 5), MAX_WORKING_DAYS + 1)

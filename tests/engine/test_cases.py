@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from engine import state
+from engine.bpmn import state as state
+from engine.bpmn.compile import RunResult
+from engine.cases.steps import StepRecord, record_step
+from engine.cases.tasks import complete_task
 from engine.db import transaction
 from engine.errors import CaseConflict, InvalidInput, ProcessNotFound
 from engine.models import Case, CaseState, Incident
-from engine.spiff import RunResult
-from engine.steps import StepRecord, record_step
-from engine.tasks import complete_task
 from forms.validation import FormInvalid
 from tests.conftest import FakeClock
 from tests.factories import PBG, Driver, add_provider, deploy, make_user, pbg_application
@@ -180,8 +180,8 @@ def test_a_failing_script_becomes_an_incident_and_is_retried_after_a_fix(ctx: Ap
     assert incident.element_id == "Script_hitung"
     assert "ZeroDivisionError" in incident.message
     deploy(ctx, simple_package(script="total = harga * jumlah"))
-    from engine.actors import SYSTEM
-    from engine.cases import retry_incident
+    from engine.cases.service import retry_incident
+    from engine.directory.actors import SYSTEM
 
     with transaction(ctx.sessions) as session:
         assert retry_incident(session, rt=ctx.rt, case_id=case.id, actor=SYSTEM) == "running"
@@ -190,8 +190,8 @@ def test_a_failing_script_becomes_an_incident_and_is_retried_after_a_fix(ctx: Ap
 
 
 def test_an_escape_in_a_diagram_is_refused_at_deploy(ctx: AppContext) -> None:
+    from engine.catalogue.package import from_files
     from engine.errors import PackageInvalid
-    from engine.package import from_files
 
     good = simple_package()
     evil = dict(good.files)
@@ -273,7 +273,7 @@ def test_invalid_task_data_reports_every_field_and_saves_nothing(ctx: AppContext
 def test_camunda_candidate_groups_name_the_role_when_there_are_no_lanes(ctx: AppContext) -> None:
     import re
 
-    from engine.package import from_files
+    from engine.catalogue.package import from_files
 
     base = simple_package("kandidat")
     bpmn = base.files["process.bpmn"].decode()
@@ -317,7 +317,7 @@ def test_an_intermediate_timer_waits_then_fires(ctx: AppContext, clock: FakeCloc
 def test_a_zipped_package_deploys_like_its_folder(ctx: AppContext, tmp_path: Path) -> None:
     import shutil
 
-    from engine.package import from_path
+    from engine.catalogue.package import from_path
 
     archive = shutil.make_archive(str(tmp_path / "pbg"), "zip", root_dir=PBG.parent, base_dir="pbg")
     zipped = from_path(archive)
@@ -327,8 +327,8 @@ def test_a_zipped_package_deploys_like_its_folder(ctx: AppContext, tmp_path: Pat
 
 
 def test_a_claimed_task_leaves_the_other_officers_inboxes(ctx: AppContext) -> None:
+    from engine.cases.tasks import claim_task, unclaim_task
     from engine.errors import TaskClaimedByOther, TaskNotForYourRole
-    from engine.tasks import claim_task, unclaim_task
 
     deploy(ctx, simple_package())
     first = make_user(ctx, "petugas1", "dinas.petugas")
@@ -356,7 +356,7 @@ def test_a_claimed_task_leaves_the_other_officers_inboxes(ctx: AppContext) -> No
 
 
 def test_cancelling_a_case_closes_its_tasks_and_timers(ctx: AppContext, clock: FakeClock) -> None:
-    from engine.cases import cancel_case
+    from engine.cases.service import cancel_case
     from engine.models import Job
 
     deploy(ctx, PBG)

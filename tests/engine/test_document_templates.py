@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from engine import documents, pdf
-from engine.lint import lint_package
+from engine.catalogue.package import Package, from_files
+from engine.documents import pdf as pdf
+from engine.documents import service as documents
+from engine.lint.service import lint_package
 from engine.models import Job
-from engine.package import Package, from_files
 from tests.factories import Driver, deploy, make_user
 from tests.packages import simple_package
 from web.context import AppContext

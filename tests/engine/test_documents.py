@@ -10,12 +10,13 @@ import segno
 from PIL import Image
 from sqlalchemy import select
 
-from engine import documents, filestore
-from engine.actors import SYSTEM
 from engine.db import transaction
+from engine.directory.actors import SYSTEM
+from engine.documents import filestore as filestore
+from engine.documents import service as documents
+from engine.documents.signing import signer_for
 from engine.errors import InvalidInput
 from engine.models import AuditEntry, IssuedDocument, Job
-from engine.signing import signer_for
 from tests.conftest import FakeClock
 from tests.documents import complete_pbg, drive_to_bill, issued_pbg, pbg_cast
 from tests.factories import Driver, make_user

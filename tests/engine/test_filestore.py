@@ -6,9 +6,9 @@ import hashlib
 
 import pytest
 
-from engine import filestore
 from engine.db import transaction
-from engine.filestore import FileCorrupt, FileRejected
+from engine.documents import filestore as filestore
+from engine.documents.filestore import FileCorrupt, FileRejected
 from tests.documents import drive_to_bill, pbg_cast
 from tests.factories import Driver, make_user
 from web.context import AppContext

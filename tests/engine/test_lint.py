@@ -7,10 +7,10 @@ from collections.abc import Mapping
 
 import pytest
 
-from engine.conventions import role_from_lane_name
+from engine.bpmn.conventions import role_from_lane_name
+from engine.catalogue.package import Package, from_files
 from engine.errors import Problem
-from engine.lint import UNSUPPORTED_ELEMENTS, lint_package
-from engine.package import Package, from_files
+from engine.lint.service import UNSUPPORTED_ELEMENTS, lint_package
 
 # ---------------------------------------------------------------- builders
 
@@ -455,7 +455,7 @@ def test_same_lane_name_with_different_roles() -> None:
             )
         ),
     )
-    # The name-versus-property warning (engine/lint_roles.py) also fires; this test is about the error.
+    # The name-versus-property warning (engine/lint/roles.py) also fires; this test is about the error.
     problems = [p for p in lint_package(make({"lain.bpmn": definitions(other)})) if p.severity == "error"]
     assert len(problems) == 1
     assert problems[0].element_id in {"Lane_dup", "Lane_fo"}

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from engine.catalogue.package import Package, from_files
 from engine.errors import Problem
-from engine.lint import lint_package
-from engine.package import Package, from_files
+from engine.lint.service import lint_package
 from tests.factories import Driver, deploy, make_user
 from web.context import AppContext
 

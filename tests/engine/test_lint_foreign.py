@@ -14,10 +14,11 @@ from lxml import etree
 from typer.testing import CliRunner
 
 from api.cli import app
+from engine.bpmn.load import exception_text
+from engine.catalogue.package import Package, from_files
 from engine.errors import Problem
-from engine.lint import _exception_text, lint_package
-from engine.lint_foreign import diagram_package, first_process_id, is_cron
-from engine.package import Package, from_files
+from engine.lint.foreign import diagram_package, first_process_id, is_cron
+from engine.lint.service import lint_package
 from tests.engine.test_lint import HEAD, definitions, flow, make, process
 
 FOREIGN = Path(__file__).resolve().parents[1] / "data" / "foreign"
@@ -310,12 +311,12 @@ def test_multi_instance_with_camunda_collection() -> None:
 def test_exception_text_keeps_every_argument_and_hides_addresses() -> None:
     element = etree.fromstring(HEAD.encode() + b'<bpmn:task id="Task_a"/></bpmn:definitions>')[0]
     wrapped = ValueError(f"Cannot resolve dataInputAssociation {element!r}")
-    assert "at 0x" not in _exception_text(wrapped)
-    assert "<bpmn:task>" in _exception_text(wrapped)
+    assert "at 0x" not in exception_text(wrapped)
+    assert "<bpmn:task>" in exception_text(wrapped)
     repr_style = ValueError("NotImplementedError('Unsupported Catch Event: %r', b'<boundaryEvent id=\"E1\"/>')")
-    assert _exception_text(repr_style) == "NotImplementedError: Unsupported Catch Event: <bpmn:boundaryEvent> 'E1'"
-    assert _exception_text(KeyError("a", "b")) == "a b"
-    assert "0x" not in _exception_text(TypeError(f"bad {object()!r}"))
+    assert exception_text(repr_style) == "NotImplementedError: Unsupported Catch Event: <bpmn:boundaryEvent> 'E1'"
+    assert exception_text(KeyError("a", "b")) == "a b"
+    assert "0x" not in exception_text(TypeError(f"bad {object()!r}"))
 
 
 # ---------------------------------------------------------------- the command line

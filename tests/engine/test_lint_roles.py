@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine import directory
+from engine.catalogue.package import Package, from_files
 from engine.db import transaction
+from engine.directory import service as directory
 from engine.errors import NotFound, PackageInvalid, Problem
-from engine.lint import lint_package
+from engine.lint.service import lint_package
 from engine.models import Agency, Role
-from engine.package import Package, from_files
 from tests.factories import deploy
 from tests.packages import AGENCY, simple_package
 from web.context import AppContext

@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine import directory, webhooks
-from engine.actors import Actor, actor_for
+from engine.catalogue.package import from_files
 from engine.db import transaction
-from engine.jobs import run_due_jobs
-from engine.lint import lint_package
+from engine.directory import service as directory
+from engine.directory.actors import Actor, actor_for
+from engine.jobs.service import run_due_jobs
+from engine.lint.service import lint_package
 from engine.models import Job, Notification, NotificationAttempt
-from engine.package import from_files
+from engine.notify import webhooks as webhooks
 from engine.settings import Settings
 from tests.conftest import ROOT, FakeClock
 from tests.factories import Driver, deploy, make_user

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
-from engine import registry, xmlsafe
-from engine.package import from_files, from_path
+from engine.bpmn import xmlsafe as xmlsafe
+from engine.catalogue import registry as registry
+from engine.catalogue.package import from_files, from_path
 from tests.factories import PBG, deploy
 from web.context import AppContext
 

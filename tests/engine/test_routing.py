@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.routing import Route, RoutingError, may_work_on, route
+from engine.cases.assignment import Route, RoutingError, may_work_on, route
 
 PROVIDERS = {("konsultan_griya", "konsultan"), ("konsultan", "konsultan"), ("pupr", "pupr")}
 

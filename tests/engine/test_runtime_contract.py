@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from engine.actors import SYSTEM
-from engine.cases import retry_incident
+from engine.cases.service import retry_incident
+from engine.catalogue.package import Package, from_files
 from engine.db import transaction
+from engine.directory.actors import SYSTEM
 from engine.models import Incident, Job, ProcessFile, ProcessVersion
-from engine.package import Package, from_files
 from tests.conftest import FakeClock
 from tests.factories import Driver, deploy, make_user
 from tests.packages import FORM, SERVICE, START_FORM
@@ -110,7 +110,8 @@ def retry(ctx: AppContext, case_id: int) -> str:
 
 def store_unlinted(ctx: AppContext, package: Package) -> int:
     """Store a package as the next version of its key without lint: a version deployed before lint knew better."""
-    from engine import directory, spiff
+    from engine.bpmn import compile as spiff
+    from engine.directory import service as directory
 
     compiled = spiff.compile_package(package)
     with transaction(ctx.sessions) as session:
@@ -157,7 +158,7 @@ def test_manual_and_plain_tasks_are_work_items_of_their_lanes(ctx: AppContext, c
 
 
 def test_a_formless_task_has_an_empty_form_and_takes_no_data(ctx: AppContext) -> None:
-    from engine.tasks import get_task
+    from engine.cases.tasks import get_task
     from forms.validation import FormInvalid
 
     deploy(ctx, _manual_and_plain())
@@ -182,7 +183,8 @@ def test_a_formless_task_renders_and_completes_through_the_api_and_the_task_page
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from engine import accounts, directory
+    from engine.directory import accounts as accounts
+    from engine.directory import service as directory
 
     monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     deploy(ctx, _manual_and_plain())

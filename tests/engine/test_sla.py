@@ -22,13 +22,13 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from engine import sla
-from engine.actors import Actor
+from engine.cases.tasks import claim_task
 from engine.db import transaction
+from engine.directory.actors import Actor
 from engine.errors import NotAllowed, TaskNotForYourRole
-from engine.escalation import supervisor_role
 from engine.models import OpenTask, TaskSpan
-from engine.tasks import claim_task
+from engine.sla import service as sla
+from engine.sla.escalation import supervisor_role
 from tests.conftest import FakeClock
 from tests.engine.sla_package import sla_package
 from tests.factories import Driver, deploy, make_user
@@ -41,7 +41,7 @@ class Cast:
     def __init__(self, ctx: AppContext) -> None:
         deploy(ctx, sla_package())
         with transaction(ctx.sessions) as session:
-            from engine.directory import ensure_roles
+            from engine.directory.service import ensure_roles
 
             ensure_roles(session, [supervisor_role("dinas"), supervisor_role("teknis")])
         self.applicant = make_user(ctx, "pemohon")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine import state
+from engine.bpmn import state as state
 from tests.factories import PBG, Driver, add_provider, deploy, make_user, pbg_application
 from web.context import AppContext
 

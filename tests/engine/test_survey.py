@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from engine import survey
 from engine.db import transaction
 from engine.errors import NotAllowed, NotFound
-from engine.sla import Filters
+from engine.sla import survey as survey
+from engine.sla.service import Filters
 from forms.validation import FormInvalid
 from tests.conftest import FakeClock
 from tests.engine.sla_package import sla_package
@@ -109,7 +109,7 @@ def test_answered_once_after_completion_and_counted(ctx: AppContext, clock: Fake
 
 
 def test_an_integrated_application_rates_each_finished_service(ctx: AppContext, clock: FakeClock) -> None:
-    from engine.bundles import start_bundle
+    from engine.cases.bundles import start_bundle
     from tests.packages import simple_package
 
     deploy(ctx, sla_package())

@@ -37,12 +37,14 @@ from jsonschema import Draft202012Validator, FormatChecker
 from sqlalchemy import select
 
 from api.app import create_app
-from engine import accounts, directory, spiff
+from engine.bpmn import compile as spiff
+from engine.cases.assignment import agency_of
+from engine.catalogue.package import Package, from_path
 from engine.db import transaction
-from engine.lint import lint_package
+from engine.directory import accounts as accounts
+from engine.directory import service as directory
+from engine.lint.service import lint_package
 from engine.models import Incident, Job
-from engine.package import Package, from_path
-from engine.routing import agency_of
 from tests.conftest import ROOT, FakeClock
 from tests.factories import Driver, deploy
 from web.context import AppContext

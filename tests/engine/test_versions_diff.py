@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import package
-from engine.versions_diff import diff_files, diff_versions, unified_diff
+from engine.catalogue import package as package
+from engine.catalogue.versions_diff import diff_files, diff_versions, unified_diff
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
+from engine.bpmn.xmlsafe import MAX_XML_BYTES, parse_xml
 from engine.errors import UnsafeXml
-from engine.xmlsafe import MAX_XML_BYTES, parse_xml
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [
@@ -164,7 +164,7 @@ def test_processing_instruction_after_declaration_is_accepted() -> None:
 @pytest.mark.parametrize("name", ["billion_laughs", "xxe_file", "parameter_entities"])
 def test_tree_check_refuses_doctype_even_if_the_scan_missed_it(name: str) -> None:
     # Defence in depth: parse with the module's own parser settings, skipping the prolog scan.
-    from engine import xmlsafe
+    from engine.bpmn import xmlsafe as xmlsafe
 
     root = xmlsafe._parse(CORPUS[name], "f.bpmn")
     assert b"root:x:0:0" not in etree.tostring(root)  # nothing was expanded or fetched
@@ -173,7 +173,7 @@ def test_tree_check_refuses_doctype_even_if_the_scan_missed_it(name: str) -> Non
 
 
 def test_parser_itself_stops_entity_amplification() -> None:
-    from engine import xmlsafe
+    from engine.bpmn import xmlsafe as xmlsafe
 
     with pytest.raises(UnsafeXml, match="amplification"):
         xmlsafe._parse(QUADRATIC, "f.bpmn")

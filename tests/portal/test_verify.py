@@ -8,9 +8,9 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 
-from engine import documents
-from engine.cases import StartedCase
+from engine.cases.service import StartedCase
 from engine.db import transaction
+from engine.documents import service as documents
 from tests.documents import actor_named, issued_pbg, pbg_cast
 from web.context import AppContext
 

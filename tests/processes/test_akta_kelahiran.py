@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from engine.actors import Actor
+from engine.cases.messages import deliver_message
 from engine.db import transaction
+from engine.directory.actors import Actor
 from engine.errors import InvalidInput, TaskNotForYourRole
-from engine.messages import deliver_message
 from tests.conftest import ROOT, FakeClock
 from tests.factories import Driver, deploy, make_user
 from web.context import AppContext

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from engine.actors import Actor
-from engine.bundles import StartedBundle, start_bundle
+from engine.cases.bundles import StartedBundle, start_bundle
+from engine.cases.tracking import public_status
 from engine.db import transaction
+from engine.directory.actors import Actor
 from engine.errors import InvalidInput, TaskNotForYourRole
-from engine.tracking import public_status
 from tests.conftest import FakeClock
 from tests.factories import ROOT, Driver, add_provider, deploy, make_user
 from web.context import AppContext

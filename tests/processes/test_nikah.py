@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.actors import Actor
+from engine.directory.actors import Actor
 from engine.errors import InvalidInput
 from forms.validation import FormInvalid
 from tests.conftest import FakeClock

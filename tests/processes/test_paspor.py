@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from engine.actors import Actor
+from engine.directory.actors import Actor
 from engine.errors import InvalidInput
 from forms.validation import FormInvalid
 from tests.conftest import FakeClock

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from engine.actors import Actor
+from engine.directory.actors import Actor
 from engine.errors import TaskNotForYourRole
 from tests.conftest import FakeClock
 from tests.factories import (

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from engine.actors import Actor
+from engine.directory.actors import Actor
 from tests.conftest import FakeClock
 from tests.factories import ROOT, Driver, deploy, make_user
 from web.context import AppContext

@@ -9,7 +9,7 @@
 
   /* Moddle descriptor of the spiffworkflow extensions the catalogue uses. Once the prefix is
    * registered every spiffworkflow element must be described here, or bpmn-js drops it on
-   * import: keep this list in step with what engine/spiff.py and engine/lint*.py read. */
+   * import: keep this list in step with what engine/bpmn/compile.py and engine/lint*.py read. */
   function bodyType(name) {
     return { name: name, superClass: ["Element"], properties: [{ name: "value", type: "String", isBody: true }] };
   }
@@ -79,7 +79,7 @@
     return extensionValues(bo).filter(function (v) { return isType(v, type); })[0] || null;
   }
 
-  /* A lane names its role by a property, else by its name (engine/conventions.py). */
+  /* A lane names its role by a property, else by its name (engine/bpmn/conventions.py). */
   var ROLE_RE = /^[a-z][a-z0-9_]{0,63}\.[a-z][a-z0-9_]{0,63}$/;
   function isRole(value) { return value === "applicant" || ROLE_RE.test(value); }
   function roleFromLaneName(name) {

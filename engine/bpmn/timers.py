@@ -1,0 +1,101 @@
+"""Timer values: what a timer expression may evaluate to, and the ISO string SpiffWorkflow schedules.
+
+A timer expression is Python, evaluated in the sandbox when the timer starts. Accepted values:
+- timeDuration: an ISO-8601 duration ("P2D", "PT1H") or a `timedelta` (`timedelta(hours=2)`);
+- timeDate: an ISO-8601 date-time, a `datetime` (naive means WIB) or a `date`, meaning the close of
+  service hours that day (16:00 WIB), e.g. `add_working_days(today(), 3)` or `after_working_days(3)`;
+- timeCycle: an ISO-8601 repeating interval ("R3/PT1H").
+Anything else raises TimerValueError, which the script engine turns into an incident on the timer.
+
+SpiffWorkflow compares a timer's value with the wall clock, while the platform's clock may differ
+(tests move it by hand). A date is therefore handed to SpiffWorkflow as "the wall-clock instant
+that is as far from now as the date is from the engine's now", like a duration; the step that
+stores the timer's job places it back on the engine's clock (engine.cases.steps).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
+
+WIB = ZoneInfo("Asia/Jakarta")
+SERVICE_HOURS_END = time(16, 0)
+KINDS = {DurationTimerEventDefinition: "timeDuration", TimeDateEventDefinition: "timeDate",
+         CycleTimerEventDefinition: "timeCycle"}
+
+
+class TimerValueError(ValueError):
+    """A timer expression evaluated to something that is not a time of its kind."""
+
+
+def kind_of(definition: Any) -> str | None:
+    """Return the BPMN kind of a timer event definition (timeDuration, timeDate, timeCycle), or None."""
+    return KINDS.get(type(definition))
+
+
+def end_of_service_day(day: date) -> datetime:
+    """Return the close of service hours (16:00 WIB) on a day."""
+    return datetime.combine(day, SERVICE_HOURS_END, WIB)
+
+
+def as_duration(value: Any) -> str:
+    """Return an ISO-8601 duration for a timeDuration value."""
+    if isinstance(value, timedelta):
+        if value < timedelta(0):
+            raise TimerValueError(f"the duration {value} is negative")
+        seconds = value.total_seconds()
+        return f"PT{int(seconds)}S" if seconds == int(seconds) else f"PT{seconds:.6f}S"
+    if not isinstance(value, str):
+        raise TimerValueError(_wrong_type("timeDuration", value, 'an ISO-8601 duration such as "P2D" or a timedelta'))
+    try:
+        TimerEventDefinition.parse_iso_duration(value)
+    except Exception as exc:  # SpiffWorkflow raises a bare Exception for a bad duration
+        raise TimerValueError(f'"{value}" is not an ISO-8601 duration such as "P2D" or "PT1H"') from exc
+    return value
+
+
+def as_instant(value: Any) -> datetime:
+    """Return the aware instant a timeDate value names."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise TimerValueError(f'"{value}" is not an ISO-8601 date-time such as "2026-12-01T09:00:00+07:00"'
+                                  ) from exc
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=WIB)
+    if isinstance(value, date):
+        return end_of_service_day(value)
+    raise TimerValueError(_wrong_type("timeDate", value, "a date-time, a date or an ISO-8601 date-time string"))
+
+
+def as_cycle(value: Any) -> str:
+    """Return an ISO-8601 repeating interval for a timeCycle value."""
+    if not isinstance(value, str):
+        raise TimerValueError(_wrong_type("timeCycle", value, 'an ISO-8601 repeating interval such as "R3/PT1H"'))
+    try:
+        TimerEventDefinition.parse_iso_recurring_interval(value)
+    except Exception as exc:  # SpiffWorkflow raises bare Exceptions, ValueErrors and AttributeErrors here
+        raise TimerValueError(f'"{value}" is not an ISO-8601 repeating interval such as "R3/PT1H"') from exc
+    return value
+
+
+def timer_value(kind: str, value: Any, *, engine_now: datetime, wall_now: datetime) -> str:
+    """Turn an evaluated timer expression into the string SpiffWorkflow schedules; TimerValueError if unfit."""
+    if kind == "timeDuration":
+        return as_duration(value)
+    if kind == "timeDate":
+        return (as_instant(value) + (wall_now - engine_now)).isoformat()
+    return as_cycle(value)
+
+
+def _wrong_type(kind: str, value: Any, expected: str) -> str:
+    return f"the {kind} expression gave {type(value).__name__} {value!r:.60}; expected {expected}"

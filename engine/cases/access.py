@@ -1,0 +1,81 @@
+"""Object-level access: which tasks and cases an actor may see, as SQL conditions and checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, false, or_, select, true
+from sqlalchemy.orm import Session, aliased
+
+from engine.cases import assignment as routing
+from engine.directory.actors import Actor
+from engine.models import Case, CaseEvent, OpenTask
+from engine.sla.escalation import is_supervisor_role
+
+
+def visible_tasks(actor: Actor) -> Any:
+    """SQL condition: open tasks the actor may work on: a role they hold (in the bound organisation),
+    unclaimed or claimed by them; or their own case's applicant tasks. Mirrors `routing.may_work_on`.
+    """
+    if actor.user_id is None:
+        return false()
+    conditions = []
+    for role, org in actor.memberships:
+        # A supervisor also sees the overdue tasks escalated to their role (engine/sla/escalation.py).
+        holds = or_(OpenTask.role == role, OpenTask.escalated_to == role) if is_supervisor_role(role) else (
+            OpenTask.role == role)
+        conditions.append(and_(holds,
+                               or_(OpenTask.bound_org.is_(None), OpenTask.bound_org == org),
+                               or_(OpenTask.assignee_id.is_(None), OpenTask.assignee_id == actor.user_id)))
+    # A correlated EXISTS on the task's own case, not `case_id IN (all my cases)`: the inbox reads
+    # the role's tasks through its index and checks each task's one case (bench/REPORT.md).
+    own = aliased(Case)
+    own_case = (select(own.id).where(own.id == OpenTask.case_id,
+                                     or_(own.applicant_id == actor.user_id,
+                                         and_(own.applicant_id.is_(None), own.filed_by_id == actor.user_id)))
+                .correlate(OpenTask).exists())
+    conditions.append(and_(OpenTask.role == routing.APPLICANT_ROLE, own_case))
+    return or_(*conditions)
+
+
+def visible_cases(actor: Actor) -> Any:
+    """SQL condition on Case: the cases an actor may read.
+
+    Admins read every case; applicants their own; officers the cases they filed, hold an open
+    task of, or acted on; analysts (who model processes) none.
+    """
+    if actor.platform_role == "admin":
+        return true()
+    if actor.user_id is None:
+        return false()
+    if actor.platform_role == "applicant":
+        return Case.applicant_id == actor.user_id
+    if actor.platform_role != "officer":
+        return false()
+    with_task = select(OpenTask.case_id).where(visible_tasks(actor))
+    acted = select(CaseEvent.case_id).where(CaseEvent.actor == actor.username)
+    return or_(Case.filed_by_id == actor.user_id, Case.id.in_(with_task), Case.id.in_(acted))
+
+
+def may_view_case(session: Session, actor: Actor, case_id: int) -> bool:
+    """Tell whether the actor may read this case."""
+    found = session.scalar(select(Case.id).where(Case.id == case_id, visible_cases(actor)))
+    return found is not None
+
+
+def may_file_for_others(actor: Actor) -> bool:
+    """Tell whether the actor may file an application for someone else (front office, admin)."""
+    if actor.platform_role == "admin":
+        return True
+    return actor.platform_role == "officer" and any(role.endswith(".front_office") for role, _ in actor.memberships)
+
+
+def takes_part_in(session: Session, actor: Actor, case_id: int) -> bool:
+    """Tell whether the actor may read the case or holds a role of its process (partner systems)."""
+    if may_view_case(session, actor, case_id):
+        return True
+    from engine.models import ProcessVersion
+
+    roles = session.scalar(select(ProcessVersion.roles).join(Case, Case.process_version_id == ProcessVersion.id)
+                           .where(Case.id == case_id))
+    return bool(roles) and any(actor.holds(role) for role in roles or [])

@@ -1,0 +1,37 @@
+"""Messages into cases: a partner system's answer, or another case's news, received by a waiting event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from engine.cases.steps import StepRecord, record_step
+from engine.directory.actors import Actor
+from engine.errors import InvalidInput, TaskNotForYourRole
+from engine.runtime import Runtime
+
+
+def may_send(actor: Actor, role: str | None) -> bool:
+    """Tell whether the actor may deliver a message to an event in a lane of `role`."""
+    if actor.platform_role in ("admin", "system"):
+        return True
+    return role is not None and actor.holds(role)
+
+
+def deliver_message(session: Session, *, rt: Runtime, case_id: int, name: str, payload: dict[str, Any],
+                    actor: Actor) -> str:
+    """Deliver a named message to a case waiting for it; return the case's new status."""
+    loaded = rt.load_case(session, case_id)
+    waiting = [w for w in loaded.workflow.waits() if w.name == name]
+    if not waiting:
+        raise InvalidInput(f"case {case_id} is not waiting for the message '{name}'")
+    if not any(may_send(actor, w.role) for w in waiting):
+        raise TaskNotForYourRole(f"the message '{name}' must come from a holder of '{waiting[0].role}'")
+    before = loaded.workflow.data()
+    loaded.workflow.send_message(name, payload)
+    result = rt.runner.advance(loaded.workflow)
+    record_step(session, rt, loaded, result=result, before=before,
+                record=StepRecord(actor.username, "message_received", element_id=waiting[0].element_id,
+                                  label=name))
+    return loaded.row.status

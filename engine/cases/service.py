@@ -1,0 +1,263 @@
+"""Cases: start one, read it, its history, cancel it, retry an incident."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from engine.bpmn import compile as spiff
+from engine.bpmn.compile import RunResult
+from engine.bpmn.state import SERIALIZER_VERSION
+from engine.cases import access as access
+from engine.cases import tracking as tracking
+from engine.cases.access import visible_cases
+from engine.cases.assignment import agency_of
+from engine.cases.steps import StepRecord, record_step
+from engine.catalogue import registry as registry
+from engine.directory import service as directory
+from engine.directory.actors import Actor
+from engine.directory.service import is_provider
+from engine.errors import CaseNotFound, InvalidInput, NotAllowed, ProcessNotFound
+from engine.models import Bundle, Case, CaseEvent, Incident, Job, OpenTask, ProcessVersion
+from engine.runtime import CaseHead, LoadedCase, Runtime
+from forms.validation import FieldError, FormInvalid, validate
+
+CHANNELS = ("tatap_muka", "drive_thru", "terpadu", "daring")
+
+
+@dataclass(frozen=True)
+class StartedCase:
+    """A new case: its id, the tracking number and PIN to give the applicant, its status."""
+
+    id: int
+    tracking_number: str
+    pin: str
+    status: str
+    stage: str
+
+
+def start_case(
+    session: Session, *, rt: Runtime, process_key: str, data: dict[str, Any], channel: str, actor: Actor,
+    applicant_id: int | None = None, bundle_id: int | None = None,
+) -> StartedCase:
+    """Start a case of the latest version of a service and run it until it waits."""
+    if channel not in CHANNELS:
+        raise InvalidInput(f"unknown channel '{channel}'; use one of {', '.join(CHANNELS)}")
+    found = rt.specs.latest(session, process_key)
+    if found is None:
+        raise ProcessNotFound(f"no service '{process_key}'")
+    version, compiled = found
+    if channel not in compiled.service.get("channels", CHANNELS):
+        raise InvalidInput(f"service '{process_key}' is not offered through channel '{channel}'")
+    # The start form sees the channel too, so its rules may depend on it.
+    clean = validate(compiled.form(compiled.service.get("start_form")), {**data, "channel": channel})
+    _check_bindings(session, compiled, clean)
+    now = rt.clock()
+    number, pin = unique_tracking_number(session), tracking.new_pin()
+    sla = int(compiled.service.get("sla_days", 0) or 0)
+    pin_hash = tracking.hash_pin(pin, number, rt.settings.secret_key.get_secret_value())
+    row = Case(tracking_number=number, pin_hash=pin_hash,
+               process_key=process_key, process_version_id=version.id, channel=channel,
+               applicant_id=applicant_id, filed_by_id=actor.user_id, bundle_id=bundle_id, data=clean, wf_meta="{}",
+               serializer_version=SERIALIZER_VERSION, version=0, created_at=now, updated_at=now,
+               due_at=rt.calendar.due_at(now, sla) if sla else None)
+    session.add(row)
+    session.flush()
+    workflow = rt.runner.new_workflow(compiled, clean)
+    from engine.bpmn.state import new_tracker
+
+    loaded = LoadedCase(CaseHead.of(row), compiled, workflow, new_tracker())
+    result = rt.runner.advance(workflow)
+    record_step(session, rt, loaded, result=result, before={},
+                record=StepRecord(actor.username, "started", label=compiled.service.get("name", {}).get("id")))
+    session.refresh(row)
+    return StartedCase(row.id, number, pin, row.status, row.stage_id)
+
+
+@dataclass(frozen=True)
+class StartForm:
+    """What an application form needs: the service standard and its first form."""
+
+    process_key: str
+    version: int
+    service: dict[str, Any]
+    schema: dict[str, Any]
+    ui_schema: dict[str, Any] | None
+
+
+def start_form(session: Session, *, rt: Runtime, process_key: str) -> StartForm:
+    """Return the latest version's service standard and start form (with its UI schema)."""
+    found = rt.specs.latest(session, process_key)
+    if found is None:
+        raise ProcessNotFound(f"no service '{process_key}'")
+    version, compiled = found
+    path = str(compiled.service.get("start_form") or "")
+    schema = compiled.form(path) if path else None
+    ui = compiled.form(path.replace(".schema.json", ".uischema.json")) if path else None
+    return StartForm(process_key, version.version, compiled.service, schema or {"type": "object", "properties": {}},
+                     ui if isinstance(ui, dict) else None)
+
+
+def applicant_for(session: Session, *, actor: Actor, applicant_username: str | None) -> int | None:
+    """Decide whose application this is: the applicant's own, or one the front office files."""
+    if actor.platform_role == "applicant":
+        if applicant_username not in (None, "", actor.username):
+            raise NotAllowed("applicants apply for themselves only")
+        return actor.user_id
+    if not access.may_file_for_others(actor):
+        raise NotAllowed("only applicants and front-office officers can file applications")
+    if not applicant_username:
+        return None
+    user = directory.get_user(session, applicant_username)
+    if user.platform_role != "applicant":
+        raise NotAllowed(f"'{applicant_username}' is not an applicant account")
+    return user.id
+
+
+@dataclass(frozen=True)
+class DiagramState:
+    """A case's diagram with the elements to highlight: done, waiting now, and overdue."""
+
+    xml: str
+    done: list[str]
+    active: list[str]
+    overdue: list[str]
+
+
+def diagram_state(session: Session, *, case_id: int, now: datetime) -> DiagramState:
+    """Return the BPMN of the case's version with its completed, active and overdue user tasks."""
+    case = get_case(session, case_id)
+    version = session.get(ProcessVersion, case.process_version_id)
+    xml = registry.main_bpmn(session, key=case.process_key, version=version.version if version else 1)
+    done = sorted({e for e in session.scalars(select(CaseEvent.element_id).where(
+        CaseEvent.case_id == case_id, CaseEvent.action == "completed", CaseEvent.element_id.is_not(None))) if e})
+    open_rows = session.execute(select(OpenTask.element_id, OpenTask.due_at).where(OpenTask.case_id == case_id)).all()
+    overdue = sorted({el for el, due in open_rows if due is not None and due < now})
+    active = sorted({el for el, _due in open_rows} - set(overdue))
+    return DiagramState(xml.decode("utf-8") if isinstance(xml, bytes) else str(xml), done, active, overdue)
+
+
+def provider_choices(session: Session, *, rt: Runtime, process_key: str) -> dict[str, list[tuple[str, str]]]:
+    """Return, per start-form field that binds a provider firm, the firms one may choose (code, name)."""
+    found = rt.specs.latest(session, process_key)
+    if found is None:
+        raise ProcessNotFound(f"no service '{process_key}'")
+    choices: dict[str, list[tuple[str, str]]] = {}
+    for meta in found[1].tasks.values():
+        if meta.bind_organisation and meta.role and meta.bind_organisation not in choices:
+            choices[meta.bind_organisation] = directory.providers_of(session, agency_of(meta.role))
+    return choices
+
+
+def _check_bindings(session: Session, compiled: spiff.CompiledProcess, data: dict[str, Any]) -> None:
+    """Refuse at once a chosen provider that does not exist, instead of failing steps later."""
+    errors: list[FieldError] = []
+    for meta in compiled.tasks.values():
+        key = meta.bind_organisation
+        if key and key in data and meta.role and key not in {e.path for e in errors}:
+            marketplace = agency_of(meta.role)
+            if not is_provider(session, str(data[key]), marketplace):
+                errors.append(FieldError(key, "provider", f"Penyedia '{data[key]}' tidak terdaftar.",
+                                         f"Provider '{data[key]}' is not registered under '{marketplace}'."))
+    if errors:
+        raise FormInvalid(errors)
+
+
+def unique_tracking_number(session: Session) -> str:
+    """Draw a tracking number no case or bundle has."""
+    for _ in range(10):
+        number = tracking.new_tracking_number()
+        taken = session.scalar(select(Case.id).where(Case.tracking_number == number)) or session.scalar(
+            select(Bundle.id).where(Bundle.tracking_number == number))
+        if taken is None:
+            return number
+    raise RuntimeError("could not draw a free tracking number")  # 40 random bits: practically unreachable
+
+
+def get_case(session: Session, case_id: int) -> Case:
+    """Return a case row or raise CaseNotFound."""
+    row = session.get(Case, case_id)
+    if row is None:
+        raise CaseNotFound(f"case {case_id} not found")
+    return row
+
+
+def version_number(session: Session, case: Case) -> int:
+    """Return the version number of the process version a case runs on."""
+    return int(session.scalar(select(ProcessVersion.version).where(ProcessVersion.id == case.process_version_id))
+               or 0)
+
+
+def summary(session: Session) -> tuple[int, int]:
+    """Return how many cases are running and how many tasks are open."""
+    running = session.scalar(select(func.count()).select_from(Case).where(Case.status == "running")) or 0
+    open_count = session.scalar(select(func.count()).select_from(OpenTask)) or 0
+    return running, open_count
+
+
+def history(session: Session, case_id: int) -> list[CaseEvent]:
+    """Return a case's events, oldest first."""
+    return list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)))
+
+
+def open_tasks(session: Session, case_id: int) -> list[OpenTask]:
+    """Return a case's open user tasks."""
+    return list(session.scalars(select(OpenTask).where(OpenTask.case_id == case_id).order_by(OpenTask.created_at)))
+
+
+def list_cases(
+    session: Session, *, actor: Actor | None = None, process_key: str | None = None, status: str | None = None,
+    tracking_number: str | None = None, limit: int = 50, offset: int = 0,
+) -> tuple[list[Case], int]:
+    """Return a page of the cases an actor may read (all, for the CLI), newest first, with the total."""
+    stmt = select(Case) if actor is None else select(Case).where(visible_cases(actor))
+    if process_key:
+        stmt = stmt.where(Case.process_key == process_key)
+    if status:
+        stmt = stmt.where(Case.status == status)
+    if tracking_number:
+        stmt = stmt.where(Case.tracking_number == tracking.normalise(tracking_number))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(Case.id.desc()).limit(limit).offset(offset))
+    return list(rows), total
+
+
+def cancel_case(session: Session, *, rt: Runtime, case_id: int, actor: Actor, reason: str) -> None:
+    """Cancel a running case: close its tasks and timers and record why."""
+    loaded = rt.load_case(session, case_id)
+    if loaded.row.status in ("completed", "cancelled"):
+        raise InvalidInput(f"case {case_id} is already {loaded.row.status}")
+    before = loaded.workflow.data()
+    loaded.workflow.cancel()
+    result = RunResult()
+    record_step(session, rt, loaded, result=result, before=before,
+                record=StepRecord(actor.username, "cancelled", label=reason, diff={}))
+
+
+def retry_incident(session: Session, *, rt: Runtime, case_id: int, actor: Actor, migrate: bool = True) -> str:
+    """Retry the failed element of a case, first moving it to the latest version when asked; return status."""
+    loaded = rt.load_case(session, case_id)
+    if loaded.row.status != "incident":
+        raise InvalidInput(f"case {case_id} has no open incident")
+    if migrate:
+        from engine.bpmn.migrate import migrate_to_latest
+
+        migrate_to_latest(session, rt, loaded)
+    before = loaded.workflow.data()
+    loaded.workflow.retry_failed()
+    # A failed step writes no new tasks or timer jobs (see steps): compare with what is stored, not the workflow.
+    loaded.open_before = set(session.scalars(select(OpenTask.id).where(OpenTask.case_id == case_id)))
+    scheduled = set(session.scalars(select(Job.task_id).where(Job.kind == "timer", Job.case_id == case_id,
+                                                              Job.status == "pending")))
+    loaded.timers_before = {tid: t for tid, t in loaded.timers_before.items() if tid in scheduled}
+    result = rt.runner.advance(loaded.workflow, resume=True)
+    now: datetime = rt.clock()
+    session.execute(update(Incident).where(Incident.case_id == case_id, Incident.resolved_at.is_(None))
+                    .values(resolved_at=now))
+    record_step(session, rt, loaded, result=result, before=before,
+                record=StepRecord(actor.username, "retried"))
+    return "incident" if result.error_element else "running"

@@ -1,0 +1,258 @@
+"""Record one step of a case: its state, its read models, its timers and its history, together."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from engine.bpmn import compile as spiff
+from engine.bpmn import outbound as outbound
+from engine.bpmn.instance import StepOutcome
+from engine.cases import assignment as routing
+from engine.cases import hotsql as hotsql
+from engine.cases.assignment import RoutingError
+from engine.directory import service as directory
+from engine.documents import service as documents
+from engine.models import Incident, Job
+from engine.notify import service as notify
+from engine.runtime import LoadedCase, Runtime
+from forms.validation import FieldError, FormInvalid
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """What happened in this step, for the case history."""
+
+    actor: str
+    action: str
+    task_id: str | None = None
+    element_id: str | None = None
+    label: str | None = None
+    diff: dict[str, Any] | None = None
+
+
+def data_diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Return the keys that were added, changed or removed between two data snapshots."""
+    changed = {k: v for k, v in after.items() if k not in before or before[k] != v}
+    removed = sorted(k for k in before if k not in after)
+    return {"set": changed, "removed": removed} if removed else {"set": changed}
+
+
+def jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    """Return case data as plain JSON values: the read model pages, documents and payloads use.
+
+    Decimals become numbers, dates and times ISO strings; the typed values stay in the
+    workflow's own state (engine.bpmn.state), which is what the engine reads back.
+    """
+    loaded = json.loads(json.dumps(data, default=_plain, separators=(",", ":")))
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return f"P{value.days}DT{value.seconds}S"
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
+def _route(session: Session, loaded: LoadedCase, task: spiff.ReadyTask) -> routing.Route:
+    meta = task.meta
+    try:
+        return routing.route(role=meta.role, bind_organisation=meta.bind_organisation, bind_user=meta.bind_user,
+                             data=task.data,
+                             organisation_exists=lambda code, mk: directory.is_provider(session, code, mk))
+    except RoutingError as exc:
+        field = exc.field or "(form)"
+        raise FormInvalid([FieldError(field, "routing", f"Tidak dapat meneruskan tugas: {exc}",
+                                      f"Cannot route the task: {exc}")]) from exc
+
+
+def _sync_tasks(session: Session, rt: Runtime, loaded: LoadedCase, ready: list[spiff.ReadyTask],
+                now: datetime, done_task: str | None = None) -> None:
+    open_now = {t.task_id for t in ready}
+    gone = loaded.open_before - open_now
+    hotsql.execute_many(session, "task_archive", [{"tid": tid, "now": now, "done": tid == done_task} for tid in gone])
+    hotsql.execute_many(session, "task_delete", [{"tid": tid} for tid in gone])
+    rows = []
+    for task in ready:
+        if task.task_id in loaded.open_before:
+            continue
+        where = _route(session, loaded, task)
+        assignee = directory.get_user(session, where.assignee).id if where.assignee else None
+        due = rt.calendar.due_at(now, task.meta.sla_days) if task.meta.sla_days else None
+        rows.append({"id": task.task_id, "case_id": loaded.row.id, "process_key": loaded.row.process_key,
+                     "element_id": task.meta.element_id, "name": task.meta.name, "lane": task.meta.lane,
+                     "role": where.role, "agency": where.agency, "bound_org": where.bound_org,
+                     "assignee_id": assignee, "created_at": now, "due_at": due, "overdue": False})
+    hotsql.execute_many(session, "task_insert", rows)
+    loaded.open_before = open_now
+
+
+def _due(timer: spiff.PendingTimer, now: datetime) -> datetime:
+    """Place a timer on the engine's clock.
+
+    SpiffWorkflow counts a timer from the wall clock when it starts (this very step; the script
+    engine puts dates in that frame too, see engine.bpmn.timers); re-anchoring it on the engine's
+    clock keeps jobs, SLAs and tests on one notion of now.
+    """
+    return now + (timer.due_at - datetime.now(UTC))
+
+
+def _sync_timers(session: Session, loaded: LoadedCase, outcome: StepOutcome, now: datetime) -> None:
+    timers = {t.task_id: t for t in outcome.timers}
+    gone = set(loaded.timers_before) - set(timers)
+    if gone:
+        session.execute(delete(Job).where(Job.kind == "timer", Job.case_id == loaded.row.id,
+                                          Job.task_id.in_(gone), Job.status == "pending"))
+    new = [t for tid, t in timers.items() if tid not in loaded.timers_before]
+    if new:
+        session.execute(insert(Job), [
+            {"kind": "timer", "case_id": loaded.row.id, "task_id": t.task_id, "due_at": _due(t, now),
+             "status": "pending", "attempts": 0, "created_at": now} for t in new])
+    for tid, t in timers.items():  # a cycle timer moves its next due time
+        if tid in loaded.timers_before and loaded.timers_before[tid].due_at != t.due_at:
+            session.execute(update(Job).where(Job.kind == "timer", Job.case_id == loaded.row.id,
+                                              Job.task_id == tid).values(due_at=_due(t, now), status="pending"))
+    loaded.timers_before = timers
+
+
+def _queue_outbound(session: Session, loaded: LoadedCase, now: datetime, calls: list[outbound.OutboundCall]) -> None:
+    if calls:
+        session.execute(insert(Job), [
+            {"kind": "outbound", "case_id": loaded.row.id, "task_id": call.ticket, "due_at": now, "status": "pending",
+             "attempts": 0, "created_at": now,
+             "payload": jsonable({"operation": call.operation, "params": call.params, "ticket": call.ticket})}
+            for call in calls])
+
+
+def _queue_messages(session: Session, loaded: LoadedCase, thrown: list[tuple[str, Any]], now: datetime) -> None:
+    # Messages a case throws go to the other cases of its integrated application (bundle).
+    if not thrown or loaded.row.bundle_id is None:
+        return
+    session.execute(insert(Job), [
+        {"kind": "message", "case_id": loaded.row.id, "task_id": str(uuid.uuid4()), "due_at": now,
+         "status": "pending", "attempts": 0, "created_at": now, "topic": topic(loaded.row.bundle_id, name),
+         "payload": jsonable({"name": name, "payload": payload if isinstance(payload, dict) else {"value": payload},
+                              "bundle_id": loaded.row.bundle_id})}
+        for name, payload in thrown])
+
+
+def topic(bundle_id: int, name: str) -> str:
+    """Address of a message inside an integrated application."""
+    return f"bundle:{bundle_id}:{name}"[:160]
+
+
+def _wake_parked(session: Session, loaded: LoadedCase, outcome: StepOutcome, now: datetime) -> None:
+    # A case that starts waiting for a message may find it already thrown by a peer and parked.
+    waiting = {w.name for w in outcome.waits}
+    new = waiting - loaded.waiting_before
+    loaded.waiting_before = waiting
+    if new and loaded.row.bundle_id is not None:
+        topics = [topic(loaded.row.bundle_id, name) for name in new]
+        session.execute(update(Job).where(Job.kind == "message", Job.status == "parked", Job.topic.in_(topics))
+                        .values(status="pending", due_at=now))
+
+
+STALLED = ("Permohonan berhenti tanpa tugas, pengatur waktu, atau pesan yang ditunggu di '{element}'. / "
+           "The case stopped with nothing to wait for at '{element}': no open task, timer, message or outside call.")
+
+
+def _stalled(session: Session, loaded: LoadedCase, outcome: StepOutcome,
+             calls: list[outbound.OutboundCall]) -> str | None:
+    """Return the element where a case stopped for good, or None when something can still move it.
+
+    A case moves on when a person completes a task, a timer fires, a message arrives (from a
+    partner answering an outside call, or from a case of the same integrated application), or
+    an outside call is still to be sent. With none of these, "waiting" would last forever.
+    """
+    if outcome.ready or calls or outcome.cancelled or outcome.finished or outcome.timers or outcome.waits:
+        return None
+    outbound_open = session.scalar(select(Job.id).where(
+        Job.kind == "outbound", Job.case_id == loaded.row.id, Job.status.in_(("pending", "running"))).limit(1))
+    if outbound_open is not None:
+        return None
+    return loaded.workflow.stopped_at()
+
+
+def _status(loaded: LoadedCase, outcome: StepOutcome, incident: bool, now: datetime) -> dict[str, Any]:
+    row = loaded.row
+    values: dict[str, Any] = {"status": "running", "stage_id": row.stage_id, "stage_en": row.stage_en,
+                              "outcome": None, "completed_at": None}
+    if incident:
+        values["status"] = "incident"
+    elif outcome.cancelled:
+        values.update(status="cancelled", stage_id="Dibatalkan", stage_en="Cancelled", completed_at=now)
+    elif outcome.finished:
+        end = outcome.end_event_name
+        values.update(status="completed", outcome=end, stage_id=end or "Selesai", stage_en=end or "Finished",
+                      completed_at=now)
+    elif outcome.ready:
+        first = outcome.ready[0].meta
+        values.update(stage_id=first.stage or first.name, stage_en=first.stage_en or first.stage or first.name)
+    else:
+        values.update(stage_id="Menunggu", stage_en="Waiting")
+    return values
+
+
+def _event(case_id: int, now: datetime, actor: str, action: str, *, task_id: str | None = None,
+           element_id: str | None = None, label: str | None = None, diff: dict[str, Any] | None = None,
+           ) -> dict[str, Any]:
+    return {"case_id": case_id, "at": now, "actor": actor, "action": action, "task_id": task_id,
+            "element_id": element_id, "label": label, "diff": diff}
+
+
+def record_step(
+    session: Session, rt: Runtime, loaded: LoadedCase, *, result: spiff.RunResult, record: StepRecord,
+    before: dict[str, Any],
+) -> int:
+    """Persist the step: state, open tasks, timers, status, history and any incident; return the new version."""
+    now = rt.clock()
+    outcome = loaded.workflow.outcome(loaded.tracker)
+    calls = outbound.take_pending()
+    ready = outcome.ready
+    if result.error_element is None and (stopped := _stalled(session, loaded, outcome, calls)) is not None:
+        result.error_element, result.error_message = stopped, STALLED.format(element=stopped)
+    incident = result.error_element is not None
+    after = jsonable(outcome.data)
+    values = _status(loaded, outcome, incident, now)
+    # The version check comes first: a lost race writes nothing else.
+    version = rt.save_state(session, loaded, outcome.changes, values | {"data": after})
+    notify.on_step(session, rt, loaded, ready=ready, action=record.action, values=values, data=after)
+    done = record.task_id if record.action == "completed" else None
+    if incident:
+        # The task that was done (or failed) leaves the inbox; tasks opened by the failed run wait for the retry.
+        _sync_tasks(session, rt, loaded, [t for t in ready if t.task_id in loaded.open_before], now, done)
+    else:
+        _sync_tasks(session, rt, loaded, ready, now, done)
+        _sync_timers(session, loaded, outcome, now)
+        _queue_outbound(session, loaded, now, calls)
+        _queue_messages(session, loaded, outcome.thrown, now)
+        _wake_parked(session, loaded, outcome, now)
+    diff = record.diff if record.diff is not None else data_diff(before, after)
+    case_id = loaded.row.id
+    events = [_event(case_id, now, record.actor, record.action, task_id=record.task_id,
+                     element_id=record.element_id, label=record.label, diff=diff)]
+    if incident:
+        session.add(Incident(case_id=case_id, element_id=result.error_element or "",
+                             message=result.error_message or "", created_at=now))
+        events.append(_event(case_id, now, "system", "incident", element_id=result.error_element,
+                             label=result.error_message))
+    elif values["status"] == "completed":
+        events.append(_event(case_id, now, "system", "completed", label=values["outcome"]))
+        documents.queue_issue(session, case_id=case_id, service=loaded.compiled.service,
+                              end_event=outcome.end_event_id, now=now)
+    hotsql.execute_many(session, "event_insert", events)
+    loaded.row.status = values["status"]
+    return version

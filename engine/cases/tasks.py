@@ -1,0 +1,219 @@
+"""User tasks: the inbox, claiming, and completing a task with its form's data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, func, select, update
+from sqlalchemy import case as sql_case
+from sqlalchemy.orm import Session
+
+from engine.bpmn import compile as spiff
+from engine.cases import assignment as routing
+from engine.cases import hotsql as hotsql
+from engine.cases.access import visible_tasks
+from engine.cases.steps import StepRecord, record_step
+from engine.directory.actors import Actor
+from engine.errors import (
+    InvalidInput,
+    TaskAlreadyCompleted,
+    TaskClaimedByOther,
+    TaskNotForYourRole,
+    TaskNotFound,
+)
+from engine.models import Case, CaseEvent, OpenTask
+from engine.runtime import CaseHead, Runtime
+from forms.validation import validate
+
+# The form of a task that names none (a manual or plain task): nothing to fill in, only "done".
+# It takes no data, so completing such a task cannot write into the case.
+EMPTY_FORM: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": False}
+
+
+def form_schemas(compiled: spiff.CompiledProcess, meta: spiff.TaskMeta | None,
+                 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """Return a task's form schema and UI schema; a task without a form gets the empty form."""
+    if meta is None:
+        return None, None
+    if not meta.form:
+        return dict(EMPTY_FORM), None
+    ui = compiled.form(f"forms/{meta.ui_form}") if meta.ui_form else None
+    return compiled.form(f"forms/{meta.form}"), ui
+
+
+@dataclass(frozen=True)
+class TaskDetail:
+    """An open task with what its form needs: schema, UI schema and the case data."""
+
+    task: OpenTask
+    case: Case
+    schema: dict[str, Any] | None
+    ui_schema: dict[str, Any] | None
+    sla_days: int | None
+
+
+def inbox_query(
+    actor: Actor, *, process_key: str | None = None, role: str | None = None, overdue: bool | None = None,
+    claimed: bool | None = None, now: datetime | None = None,
+) -> Select[OpenTask]:
+    """Build the query of open tasks an actor may work on, with filters, overdue first then by due date."""
+    stmt = select(OpenTask).where(visible_tasks(actor))
+    if process_key:
+        stmt = stmt.where(OpenTask.process_key == process_key)
+    if role:
+        stmt = stmt.where(OpenTask.role == role)
+    if overdue is not None and now is not None:
+        late = and_(OpenTask.due_at.is_not(None), OpenTask.due_at < now)
+        stmt = stmt.where(late if overdue else ~late)
+    if claimed is not None:
+        stmt = stmt.where(OpenTask.assignee_id.is_not(None) if claimed else OpenTask.assignee_id.is_(None))
+    return stmt.order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.created_at)
+
+
+def list_tasks(
+    session: Session, *, actor: Actor, limit: int = 50, offset: int = 0, **filters: Any,
+) -> tuple[list[OpenTask], int]:
+    """Return a page of the actor's open tasks and the total."""
+    stmt = inbox_query(actor, **filters)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    return list(session.scalars(stmt.limit(limit).offset(offset))), total
+
+
+@dataclass(frozen=True)
+class QueueCount:
+    """One work queue of an officer: a role in an agency, with its open and overdue tasks."""
+
+    role: str
+    agency: str
+    total: int
+    overdue: int
+
+
+def queue_counts(session: Session, *, actor: Actor, now: datetime) -> list[QueueCount]:
+    """Return the actor's queues (per role) with open and overdue counts, queues with overdue work first."""
+    late = sql_case((and_(OpenTask.due_at.is_not(None), OpenTask.due_at < now), 1), else_=0)
+    rows = session.execute(select(OpenTask.role, OpenTask.agency, func.count(), func.sum(late))
+                           .where(visible_tasks(actor)).group_by(OpenTask.role, OpenTask.agency))
+    counts = [QueueCount(role, agency, int(total), int(overdue or 0)) for role, agency, total, overdue in rows]
+    # Every role the actor holds is a queue, even an empty one: "nothing to do" is an answer too.
+    shown = {q.role for q in counts}
+    counts += [QueueCount(role, routing.agency_of(role), 0, 0) for role in sorted({r for r, _ in actor.memberships})
+               if role not in shown and role != routing.APPLICANT_ROLE]
+    return sorted(counts, key=lambda q: (-q.overdue, -q.total, q.role, q.agency))
+
+
+def _task_for(session: Session, task_id: str, actor: Actor) -> tuple[OpenTask, Case]:
+    task = session.get(OpenTask, task_id)
+    if task is None:
+        raise _missing(session, task_id)
+    case = session.get(Case, task.case_id)
+    assert case is not None  # noqa: S101 - the foreign key guarantees it
+    _authorize(_AuthRow(task.role, task.bound_org, task.assignee_id, case.applicant_id, case.filed_by_id,
+                        task.escalated_to), actor)
+    return task, case
+
+
+@dataclass(frozen=True)
+class _AuthRow:
+    role: str
+    bound_org: str | None
+    assignee_id: int | None
+    applicant_id: int | None
+    filed_by_id: int | None
+    escalated_to: str | None = None
+
+
+def get_task(session: Session, *, rt: Runtime, task_id: str, actor: Actor) -> TaskDetail:
+    """Return an open task the actor may work on, with its form."""
+    task, case = _task_for(session, task_id, actor)
+    compiled = rt.specs.get(session, case.process_version_id)
+    meta = compiled.by_element.get(task.element_id)
+    schema, ui = form_schemas(compiled, meta)
+    return TaskDetail(task, case, schema, ui, meta.sla_days if meta else None)
+
+
+def claim_task(session: Session, *, rt: Runtime, task_id: str, actor: Actor) -> OpenTask:
+    """Claim an unclaimed task for the actor; a task claimed by someone else is a conflict."""
+    task, _case = _task_for(session, task_id, actor)
+    if task.assignee_id == actor.user_id:
+        return task
+    now = rt.clock()
+    result = session.execute(update(OpenTask).where(OpenTask.id == task_id, OpenTask.assignee_id.is_(None))
+                             .values(assignee_id=actor.user_id, claimed_at=now)
+                             .execution_options(synchronize_session=False))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise TaskClaimedByOther("another officer has claimed this task")
+    session.refresh(task)
+    _audit(session, rt, task, actor, "claimed")
+    return task
+
+
+def unclaim_task(session: Session, *, rt: Runtime, task_id: str, actor: Actor) -> OpenTask:
+    """Release a task the actor claimed (an admin may release anyone's)."""
+    task = session.get(OpenTask, task_id)
+    if task is None:
+        raise TaskNotFound(f"task {task_id} is not open")
+    if task.assignee_id != actor.user_id and actor.platform_role != "admin":
+        raise TaskNotForYourRole("only the officer who claimed the task can release it")
+    task.assignee_id, task.claimed_at = None, None
+    session.flush()
+    _audit(session, rt, task, actor, "unclaimed")
+    return task
+
+
+def _audit(session: Session, rt: Runtime, task: OpenTask, actor: Actor, action: str) -> None:
+    session.add(CaseEvent(case_id=task.case_id, at=rt.clock(), actor=actor.username, action=action,
+                          task_id=task.id, element_id=task.element_id, label=task.name, diff=None))
+    session.flush()
+
+
+def _missing(session: Session, task_id: str) -> Exception:
+    done = session.scalar(select(CaseEvent.case_id).where(CaseEvent.task_id == task_id,
+                                                          CaseEvent.action == "completed").limit(1))
+    if done is not None:
+        return TaskAlreadyCompleted("this task has already been completed")
+    return TaskNotFound(f"task {task_id} is not open")
+
+
+def _authorize(row: Any, actor: Actor) -> None:
+    applicant = row.applicant_id if row.applicant_id is not None else row.filed_by_id
+    kwargs = {"task_role": row.role, "task_bound_org": row.bound_org, "user_id": actor.user_id or -1,
+              "memberships": set(actor.memberships), "applicant_id": applicant,
+              "task_escalated_to": getattr(row, "escalated_to", None)}
+    if routing.may_work_on(task_assignee=row.assignee_id, **kwargs):
+        return
+    if row.assignee_id is not None and routing.may_work_on(task_assignee=None, **kwargs):
+        raise TaskClaimedByOther("another officer has claimed this task")
+    raise TaskNotForYourRole("this task belongs to a role you do not hold")
+
+
+@dataclass(frozen=True)
+class Completed:
+    """The outcome of completing a task: its case and the case's new status."""
+
+    case_id: int
+    status: str
+
+
+def complete_task(session: Session, *, rt: Runtime, task_id: str, actor: Actor, data: dict[str, Any]) -> Completed:
+    """Complete an open task with data valid for its form; return its case and the case's status."""
+    if not isinstance(data, dict):
+        raise InvalidInput("task data must be an object")
+    row = hotsql.fetch_one(session, "task_context", {"tid": task_id})
+    if row is None:
+        raise _missing(session, task_id)
+    _authorize(row, actor)
+    compiled = rt.specs.get(session, row.process_version_id)
+    meta = compiled.by_element.get(row.element_id)
+    clean = validate(form_schemas(compiled, meta)[0], data)
+    loaded = rt.load_case(session, row.id, CaseHead.of(row))
+    if task_id not in loaded.open_before:
+        raise TaskAlreadyCompleted("this task has already been completed")
+    before = loaded.workflow.data()
+    result = rt.runner.complete(loaded.workflow, task_id, clean)
+    record_step(session, rt, loaded, result=result, before=before,
+                record=StepRecord(actor.username, "completed", task_id=task_id, element_id=row.element_id,
+                                  label=row.name))
+    return Completed(row.id, loaded.row.status)

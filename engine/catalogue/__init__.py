@@ -1,0 +1,1 @@
+"""The service catalogue: packages, deployment into versions, versions and their differences."""

@@ -1,0 +1,1 @@
+"""The directory: agencies, roles, users and memberships, accounts, actors, the audit log."""

@@ -1,0 +1,1 @@
+"""Issued documents: the [document] table, sandboxed PDF rendering, signing, the file store."""

@@ -1,0 +1,150 @@
+"""The `[document]` table of service.toml: which outcome yields a product and how it is printed.
+
+```toml
+[document]
+title = { id = "Persetujuan Bangunan Gedung", en = "Building Approval" }
+end_events = ["EndEvent_terbit"]          # end events (ids) that yield the product
+template = "documents/pbg.html"           # optional: the platform's standard layout otherwise
+number_field = "nomor_pbg"                # optional: case-data field with the document number
+holder_field = "nama_pemohon"             # case-data field naming the holder
+facts = [{ field = "alamat_bangunan", id = "Alamat bangunan", en = "Building address" }]
+```
+`facts` are the case-data fields printed on the document and shown on the public verification
+page. Lint checks all of it, and renders the template once with sample data in the sandbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from engine.bpmn.conventions import BPMN_NS
+from engine.catalogue.package import Package
+from engine.errors import Problem
+
+SERVICE = "service.toml"
+DOCUMENT_KEYS = ("title", "end_events", "template", "number_field", "holder_field", "facts")
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One case-data field shown on the document and the verification page."""
+
+    field: str
+    label_id: str
+    label_en: str
+
+
+@dataclass(frozen=True)
+class DocumentSpec:
+    """What a service's `[document]` table says."""
+
+    title_id: str
+    title_en: str
+    end_events: tuple[str, ...]
+    template: str | None
+    number_field: str | None
+    holder_field: str | None
+    facts: tuple[Fact, ...]
+
+
+def spec_of(service: dict[str, Any]) -> DocumentSpec | None:
+    """Read the `[document]` table of a (linted) service.toml; None when the service issues nothing."""
+    table = service.get("document")
+    if not isinstance(table, dict):
+        return None
+    title = table.get("title") or {}
+    facts = tuple(Fact(str(f.get("field")), str(f.get("id")), str(f.get("en")))
+                  for f in table.get("facts") or [] if isinstance(f, dict))
+    return DocumentSpec(str(title.get("id", "")), str(title.get("en", "")),
+                        tuple(str(e) for e in table.get("end_events") or []), table.get("template"),
+                        table.get("number_field"), table.get("holder_field"), facts)
+
+
+def _field_errors(table: dict[str, Any]) -> list[str]:
+    from engine.bpmn.conventions import is_identifier
+
+    errors: list[str] = []
+    for key in ("number_field", "holder_field"):
+        value = table.get(key)
+        if value is not None and not (isinstance(value, str) and is_identifier(value)):
+            errors.append(f"document.{key} must name a case-data field (letters, digits, _)")
+    facts = table.get("facts", [])
+    if not isinstance(facts, list):
+        return [*errors, 'document.facts must be a list of { field = "...", id = "...", en = "..." } tables']
+    for index, fact in enumerate(facts, start=1):
+        if not isinstance(fact, dict) or not (isinstance(fact.get("field"), str) and is_identifier(fact["field"])):
+            errors.append(f"document.facts item {index}: field must name a case-data field")
+            continue
+        errors += [f"document.facts item {index}: the {lang} label is missing" for lang in ("id", "en")
+                   if not isinstance(fact.get(lang), str) or not fact[lang].strip()]
+    return errors
+
+
+def _end_event_ids(bpmn: list[tuple[str, Any]]) -> set[str]:
+    return {str(e.get("id")) for _name, root in bpmn for e in root.iter(f"{{{BPMN_NS}}}endEvent")}
+
+
+def table_errors(table: Any, bpmn: list[tuple[str, Any]]) -> list[str]:
+    """Check a `[document]` table's shape and its end events; return what is wrong."""
+    if not isinstance(table, dict):
+        return ["[document] must be a table"]
+    errors: list[str] = []
+    title = table.get("title")
+    if not isinstance(title, dict) or any(not isinstance(title.get(k), str) or not title[k].strip()
+                                          for k in ("id", "en")):
+        errors.append('document.title must be a table with Indonesian and English text: { id = "...", en = "..." }')
+    ends = table.get("end_events")
+    if not isinstance(ends, list) or not ends or not all(isinstance(e, str) for e in ends):
+        errors.append('document.end_events must list the ids of the end events that yield the product, '
+                      'e.g. ["EndEvent_terbit"]')
+    else:
+        known = _end_event_ids(bpmn)
+        errors += [f"document.end_events: '{e}' is not the id of an end event in the package" for e in ends
+                   if e not in known]
+    template = table.get("template")
+    if template is not None and not (isinstance(template, str) and template.endswith(".html")):
+        errors.append('document.template must be the package path of an .html file, e.g. "documents/permit.html"')
+    errors += _field_errors(table)
+    errors += [f"document.{k}: unknown key is ignored (a typo?)" for k in sorted(table) if k not in DOCUMENT_KEYS]
+    return errors
+
+
+def document_problems(package: Package, service: dict[str, Any] | None, bpmn: list[tuple[str, Any]]) -> list[Problem]:
+    """Lint the `[document]` table and its template (exists, compiles and renders in the sandbox)."""
+    if not service or "document" not in service:
+        return []
+    problems = [Problem(SERVICE, None, m, "warning" if "unknown key" in m else "error")
+                for m in table_errors(service["document"], bpmn)]
+    spec = spec_of(service)
+    if spec is None or any(p.severity == "error" for p in problems):
+        return problems
+    if spec.template is not None and spec.template not in package.files:
+        return [*problems, Problem(SERVICE, None, f"document.template '{spec.template}' is not in the package")]
+    from engine.documents import pdf as pdf
+
+    where = spec.template or SERVICE
+    try:
+        pdf.render_document(sample_input(spec, service),
+                            {name: raw for name, raw in package.files.items() if name.endswith(".html")})
+    except pdf.TemplateFailed as exc:
+        problems.append(Problem(exc.file or where, None, f"document template: {exc.message}"))
+    return problems
+
+
+def sample_input(spec: DocumentSpec, service: dict[str, Any]) -> Any:
+    """Build render input with placeholder values, to try a template at lint time."""
+    from engine.documents import pdf as pdf
+
+    names = service.get("name") or {}
+    data = {f.field: f"<{f.field}>" for f in spec.facts}
+    if spec.holder_field:
+        data[spec.holder_field] = "Nama Pemegang"
+    return pdf.RenderInput(
+        title_id=spec.title_id, title_en=spec.title_en, number="CONTOH/0001", holder="Nama Pemegang",
+        agency_id=str(service.get("agency", "")), agency_en=str(service.get("agency", "")),
+        service_id=str(names.get("id", "")), service_en=str(names.get("en", "")),
+        issued_at=datetime(2026, 1, 5, 3, tzinfo=UTC), verify_url="https://mpp.example/verifikasi/CONTOH",
+        code="CONTOH", key_id="0000000000000000", template=spec.template,
+        facts=[(f.label_id, f.label_en, f"<{f.field}>") for f in spec.facts], data=data)

@@ -1,0 +1,1 @@
+"""Jobs: timers, outbound calls, messages and scans, claimed by workers and run once."""

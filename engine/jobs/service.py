@@ -1,0 +1,192 @@
+"""Jobs: timers and scans that come due. Claimed with row locks, run once, retried after a lease.
+
+A worker claims due jobs in one short transaction (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite
+serialises writers anyway), then runs each job in its own transaction that also marks it done,
+so a job's effect and its completion commit together: exactly once. A worker that dies leaves
+its jobs `running` until the lease expires, when any worker may claim them again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.bpmn.outbound import OutboundCall
+from engine.cases.steps import StepRecord, record_step
+from engine.db import transaction
+from engine.directory.actors import SYSTEM
+from engine.documents import service as documents
+from engine.models import Case, CaseEvent, Job, OpenTask
+from engine.notify import service as notify
+from engine.notify.delivery import deliver
+from engine.runtime import Runtime
+from engine.sla.escalation import escalate_overdue
+
+log = logging.getLogger("mpp.jobs")
+MAX_ATTEMPTS = 5
+
+
+def worker_name() -> str:
+    """Return an id for this worker process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim_due(session: Session, *, now: datetime, worker: str, lease_s: int, limit: int = 20) -> list[int]:
+    """Claim up to `limit` due jobs (pending, or running with an expired lease) for this worker."""
+    due = or_(and_(Job.status == "pending", Job.due_at <= now),
+              and_(Job.status == "running", Job.locked_until < now))
+    stmt = select(Job.id).where(due).order_by(Job.due_at).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    ids = list(session.scalars(stmt))
+    if ids:
+        session.execute(update(Job).where(Job.id.in_(ids)).values(
+            status="running", locked_by=worker, locked_until=now + timedelta(seconds=lease_s),
+            attempts=Job.attempts + 1))
+    return ids
+
+
+def run_job(session: Session, *, rt: Runtime, job_id: int, worker: str) -> None:
+    """Run one claimed job and mark it done, in the caller's transaction."""
+    job = session.get(Job, job_id, with_for_update=session.get_bind().dialect.name == "postgresql")
+    if job is None or job.status != "running" or job.locked_by != worker:
+        return  # another worker took it over after our lease expired
+    if job.kind == "timer" and job.case_id is not None and job.task_id is not None:
+        fire_timer(session, rt=rt, case_id=job.case_id, task_id=job.task_id)
+    elif job.kind == "overdue_scan":
+        flag_overdue(session, now=rt.clock())
+        escalate_overdue(session, now=rt.clock())
+    elif job.kind == documents.JOB_KIND and job.case_id is not None:
+        documents.issue_for_case(session, rt=rt, case_id=job.case_id)
+    elif job.kind == "outbound" and job.payload is not None:
+        send_outbound(session, rt=rt, job=job)
+    elif job.kind in notify.JOB_KINDS and not deliver(session, rt=rt, job=job):
+        return  # retried later or given up: deliver() has set the job's status
+    elif job.kind == "message" and job.payload is not None and pass_message(session, rt=rt, job=job) == 0:
+        # Nobody waits for it yet: keep it until a case of the bundle starts waiting (see steps).
+        job.status, job.locked_until = "parked", None
+        session.flush()
+        return
+    job.status, job.locked_until = "done", None
+    session.flush()
+
+
+def fire_timer(session: Session, *, rt: Runtime, case_id: int, task_id: str) -> bool:
+    """Fire a case's timer and advance the case; False when the timer is no longer waiting."""
+    loaded = rt.load_case(session, case_id)
+    if not loaded.workflow.fire_timer(task_id):
+        return False
+    before = loaded.workflow.data()
+    timer = loaded.timers_before.get(task_id)
+    result = rt.runner.advance(loaded.workflow)
+    record_step(session, rt, loaded, result=result, before=before,
+                record=StepRecord(SYSTEM.username, "timer_fired", task_id=task_id,
+                                  element_id=timer.element_id if timer else None))
+    return True
+
+
+def send_outbound(session: Session, *, rt: Runtime, job: Job) -> None:
+    """Hand a queued service call to its adapter and note it in the case's history."""
+    payload = job.payload or {}
+    tracking_number = session.scalar(select(Case.tracking_number).where(Case.id == job.case_id))
+    call = OutboundCall(operation=str(payload.get("operation")), params=dict(payload.get("params") or {}),
+                        ticket=str(payload.get("ticket")), case_id=job.case_id, tracking_number=tracking_number)
+    rt.adapters.send(call)
+    if job.case_id is not None:
+        session.add(CaseEvent(case_id=job.case_id, at=rt.clock(), actor="system", action="sent",
+                              label=call.operation, diff={"set": {"ticket": call.ticket}}))
+
+
+def pass_message(session: Session, *, rt: Runtime, job: Job) -> int:
+    """Deliver a message a case threw to the other cases of its bundle that wait for it; return how many."""
+    from engine.cases.messages import deliver_message
+
+    payload = job.payload or {}
+    name, body = str(payload.get("name")), dict(payload.get("payload") or {})
+    peers = session.scalars(select(Case.id).where(Case.bundle_id == payload.get("bundle_id"), Case.id != job.case_id,
+                                                  Case.status == "running").order_by(Case.id))
+    delivered = 0
+    for case_id in list(peers):
+        loaded = rt.load_case(session, case_id)
+        waiting = any(w.name == name for w in loaded.workflow.waits())
+        rt.cases.put_back(case_id, loaded)
+        if waiting:
+            deliver_message(session, rt=rt, case_id=case_id, name=name, payload=body, actor=SYSTEM)
+            delivered += 1
+    return delivered
+
+
+def flag_overdue(session: Session, *, now: datetime) -> int:
+    """Flag open tasks past their due time and record it in each case's history; return how many."""
+    late = list(session.execute(select(OpenTask.id, OpenTask.case_id, OpenTask.element_id, OpenTask.name).where(
+        OpenTask.overdue.is_(False), OpenTask.due_at.is_not(None), OpenTask.due_at < now)))
+    if not late:
+        return 0
+    session.execute(update(OpenTask).where(OpenTask.id.in_([r.id for r in late])).values(overdue=True))
+    session.execute(insert(CaseEvent), [
+        {"case_id": r.case_id, "at": now, "actor": "system", "action": "overdue", "task_id": r.id,
+         "element_id": r.element_id, "label": r.name, "diff": None} for r in late])
+    notify.on_overdue(session, task_ids=[r.id for r in late], now=now)
+    return len(late)
+
+
+def _fail(factory: sessionmaker[Session], job_id: int, error: str, now: datetime) -> None:
+    with transaction(factory) as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return
+        job.last_error = error[:2000]
+        if job.attempts >= MAX_ATTEMPTS:
+            job.status = "failed"
+        else:  # back off: 1, 2, 4, 8 minutes
+            job.status, job.due_at = "pending", now + timedelta(minutes=2 ** (job.attempts - 1))
+        job.locked_until = None
+
+
+def run_due_jobs(factory: sessionmaker[Session], *, rt: Runtime, worker: str | None = None,
+                 limit: int = 20) -> int:
+    """Claim and run the jobs due now; return how many ran successfully."""
+    worker = worker or worker_name()
+    now = rt.clock()
+    with transaction(factory) as session:
+        ids = claim_due(session, now=now, worker=worker, lease_s=rt.settings.job_lease_s, limit=limit)
+    done = 0
+    for job_id in ids:
+        try:
+            with transaction(factory) as session:
+                run_job(session, rt=rt, job_id=job_id, worker=worker)
+            done += 1
+        except Exception as exc:  # noqa: BLE001 - a job failure must not stop the worker
+            log.exception("job %s failed", job_id)
+            _fail(factory, job_id, f"{type(exc).__name__}: {exc}", rt.clock())
+    return done
+
+
+def ensure_overdue_scan(session: Session, *, now: datetime, every_s: int = 300) -> None:
+    """Keep one pending overdue scan scheduled."""
+    exists = session.scalar(select(Job.id).where(Job.kind == "overdue_scan", Job.status.in_(("pending", "running"))))
+    if exists is None:
+        session.add(Job(kind="overdue_scan", due_at=now + timedelta(seconds=every_s), status="pending"))
+        session.flush()
+
+
+def work_forever(factory: sessionmaker[Session], *, rt: Runtime, stop: object | None = None) -> None:
+    """Poll for due jobs until `stop` (a threading.Event) is set."""
+    worker = worker_name()
+    log.info("worker %s started", worker)
+    while not (stop is not None and stop.is_set()):  # type: ignore[attr-defined]
+        try:
+            with transaction(factory) as session:
+                ensure_overdue_scan(session, now=rt.clock())
+            ran = run_due_jobs(factory, rt=rt, worker=worker)
+        except Exception:  # noqa: BLE001 - keep polling through a database hiccup
+            log.exception("worker loop failed")
+            ran = 0
+        if ran == 0:
+            time.sleep(rt.settings.worker_poll_s)

@@ -1,0 +1,1 @@
+"""Notifications: e-mail and partner webhooks, queued in the step's transaction."""
