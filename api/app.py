@@ -24,9 +24,9 @@ from api import (
     track,
 )
 from api.logs import RequestLog
+from engine.context import AppContext, get_context
 from portal import routes as portal_routes
 from web import pages as web_pages
-from web.context import AppContext, get_context
 from web.static_files import mount_static
 
 

@@ -13,8 +13,8 @@ import os
 from fastapi import FastAPI
 
 from api.app import create_app
+from engine.context import build_context
 from engine.settings import get_settings
-from web.context import build_context
 
 
 def create_from_env() -> FastAPI:

@@ -19,7 +19,7 @@ app = typer.Typer(help="MPP: Mal Pelayanan Publik platform.", no_args_is_help=Tr
 
 
 def _ctx() -> Any:
-    from web.context import get_context
+    from engine.context import get_context
 
     return get_context()
 

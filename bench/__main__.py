@@ -80,8 +80,8 @@ def _version(name: str) -> str:
 
 
 def _context(url: str) -> Any:
+    from engine.context import build_context
     from engine.settings import Settings
-    from web.context import build_context
 
     return build_context(Settings(database_url=url, secret_key="bench-" + "k" * 40))  # type: ignore[arg-type]
 

@@ -45,12 +45,12 @@ from engine.cases.service import start_case
 from engine.cases.tasks import complete_task
 from engine.catalogue import registry as registry
 from engine.catalogue.package import Package, from_files
+from engine.context import AppContext, build_context
 from engine.db import transaction
 from engine.directory import service as directory
 from engine.directory.actors import actor_for
 from engine.models import OpenTask
 from engine.settings import Settings
-from web.context import AppContext, build_context
 
 LENGTHS = (5, 50, 200, 1000)
 

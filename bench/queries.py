@@ -30,11 +30,11 @@ from bench.seed import Catalogue, pin, tracking_number
 from engine.cases import service as cases
 from engine.cases import tasks as tasks
 from engine.cases import tracking as tracking
+from engine.context import AppContext
 from engine.db import transaction
 from engine.directory import service as directory
 from engine.directory.actors import Actor, actor_for
 from engine.models import Case, OpenTask, Role, User
-from web.context import AppContext
 
 TARGETS_MS = {"inbox_page": 20.0, "tracking": 10.0}
 SUPERVISOR = "bench_kepala"

@@ -26,9 +26,9 @@ from engine.bpmn.state import SERIALIZER_VERSION
 from engine.cases import steps as steps
 from engine.cases import tracking as tracking
 from engine.cases.assignment import agency_of
+from engine.context import AppContext
 from engine.db import transaction
 from engine.models import Agency, Case, CaseEvent, Membership, OpenTask, ProcessVersion, Role, User
-from web.context import AppContext
 
 ROOT = Path(__file__).resolve().parent.parent
 # Naive UTC datetimes: what the columns store on SQLite, and COPY reads them in a UTC session.

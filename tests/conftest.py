@@ -16,11 +16,11 @@ from sqlalchemy.pool import NullPool
 
 from api import bootstrap
 from engine.bpmn import fastflow as fastflow
+from engine.context import AppContext, build_context
 from engine.db import make_engine, make_sessionmaker, transaction
 from engine.errors import Problem
 from engine.schema import upgrade
 from engine.settings import Settings
-from web.context import AppContext, build_context
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every fast task query of the engine is checked against SpiffWorkflow's own tree walk.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.cases.service import StartedCase
+from engine.context import AppContext
 from engine.directory import service as directory
 from engine.directory.actors import Actor, actor_for
 from engine.documents.service import DocumentSummary, list_for_case
@@ -22,7 +23,6 @@ from tests.factories import (
     make_user,
     pbg_application,
 )
-from web.context import AppContext
 
 
 @dataclass

@@ -13,13 +13,13 @@ from engine.cases.service import StartedCase, start_case
 from engine.cases.tasks import complete_task, list_tasks
 from engine.catalogue import package as package
 from engine.catalogue import registry as registry
+from engine.context import AppContext
 from engine.db import transaction
 from engine.directory import service as directory
 from engine.directory.actors import Actor, actor_for
 from engine.errors import TaskNotForYourRole
 from engine.jobs.service import ensure_overdue_scan, run_due_jobs
 from engine.models import Case, CaseEvent, OpenTask
-from web.context import AppContext
 
 ROOT = Path(__file__).resolve().parent.parent
 PBG = ROOT / "processes" / "pbg"

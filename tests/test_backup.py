@@ -13,12 +13,12 @@ from sqlalchemy import delete, select, text
 
 from engine import backup
 from engine.backup import BackupFailed, backup_database, libpq_url, restore_database
+from engine.context import AppContext, build_context
 from engine.db import make_engine, transaction
 from engine.models import Case
 from tests.conftest import ROOT, FakeClock
 from tests.factories import PBG, Driver, add_provider, deploy, make_user, pbg_application
 from tests.processes.test_pbg import DRAWINGS
-from web.context import AppContext, build_context
 
 
 def _history(d: Driver, case_id: int) -> list[tuple[str, str | None, str]]:

@@ -85,8 +85,8 @@ def test_create_admin_then_log_in(tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
     from api.app import create_app
+    from engine.context import build_context
     from engine.settings import Settings
-    from web.context import build_context
 
     created = _mpp(tmp_path, "create-admin", "kepala_it", "--password", "rahasia-sekali-9")
     assert created.returncode == 0, created.stderr

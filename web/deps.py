@@ -9,11 +9,11 @@ from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from engine.context import AppContext
 from engine.directory.actors import Actor, actor_for
 from engine.errors import DomainError
 from engine.models import User
 from engine.runtime import Runtime
-from web.context import AppContext
 from web.routing import SESSION
 from web.session import csrf_ok, read_session
 

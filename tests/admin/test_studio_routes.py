@@ -14,12 +14,12 @@ from httpx import Response
 from sqlalchemy import func, select
 
 from api.bootstrap import DEMO_PASSWORD
+from engine.context import AppContext
 from engine.models import AuditEntry, ProcessVersion
 from tests.api.conftest import catalogue, client, fast_password_hashing  # noqa: F401 - fixtures
 from tests.conftest import ROOT
 from tests.factories import Driver, pbg_application
 from tests.packages import simple_package
-from web.context import AppContext
 
 PBG = (ROOT / "processes" / "pbg" / "process.bpmn").read_text(encoding="utf-8")
 Login = Callable[[str], str]

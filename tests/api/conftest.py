@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.bootstrap import DEMO_PASSWORD
+from engine.context import AppContext
 from tests.conftest import fast_hasher
-from web.context import AppContext
 from web.ratelimit import login_limiter, track_limiter
 
 

@@ -10,7 +10,7 @@ from httpx import Response
 
 from api.bootstrap import DEMO_PASSWORD
 from api.security import create_token
-from web.context import AppContext
+from engine.context import AppContext
 
 Login = Callable[[str], dict[str, str]]
 PROBLEM = "application/problem+json"

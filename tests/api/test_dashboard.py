@@ -7,12 +7,12 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from engine.context import AppContext
 from tests.api.test_cases import assert_problem
 from tests.api.test_tasks import FRONT, start, task_of
 from tests.conftest import FakeClock
 from tests.engine.sla_package import sla_package
 from tests.factories import Driver, deploy, make_user
-from web.context import AppContext
 
 Login = Callable[[str], dict[str, str]]
 SCORES = {f"u{n}": 4 for n in range(1, 10)}

@@ -10,8 +10,8 @@ from httpx import Response
 from sqlalchemy import func, select
 
 from api.bootstrap import DEMO_PASSWORD
+from engine.context import AppContext
 from engine.models import AuditEntry
-from web.context import AppContext
 
 Login = Callable[[str], dict[str, str]]
 PROBLEM = "application/problem+json"

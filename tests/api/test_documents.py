@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from engine.context import AppContext
 from engine.models import AuditEntry
 from tests.documents import actor_named, issued_pbg, pbg_cast
-from web.context import AppContext
 
 Login = Callable[[str], dict[str, str]]
 

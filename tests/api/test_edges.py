@@ -24,9 +24,9 @@ from starlette.routing import BaseRoute
 from api import deps as api_deps
 from api.app import create_app
 from api.errors import PROBLEM_TYPES, ApiError, kind_of
+from engine.context import AppContext
 from engine.errors import DomainError
 from web import deps
-from web.context import AppContext
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("api", "admin", "portal", "web", "engine", "forms")

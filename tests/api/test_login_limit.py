@@ -14,10 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from engine.context import build_context
 from engine.db import transaction
 from engine.directory.service import create_user
 from engine.settings import Settings
-from web.context import build_context
 from web.ratelimit import login_limiter
 
 PASSWORD = "benar-sekali-2026"

@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import select
 
+from engine.context import AppContext
 from engine.models import AuditEntry, User
 from tests.factories import Driver, pbg_application
 from tests.notify_servers import Received, webhook_receiver
-from web.context import AppContext
 
 Login = Callable[[str], dict[str, str]]
 PROBLEM = "application/problem+json"

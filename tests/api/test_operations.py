@@ -23,11 +23,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api.logs import JsonFormatter
 from engine.catalogue import registry as registry
+from engine.context import AppContext
 from engine.db import transaction
 from engine.models import Job
 from tests.conftest import ROOT, FakeClock
 from tests.factories import pbg_application
-from web.context import AppContext
 
 Login = Callable[[str], dict[str, str]]
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]

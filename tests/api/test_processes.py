@@ -11,10 +11,10 @@ from httpx import Response
 from sqlalchemy import select
 
 from engine.catalogue.package import from_path
+from engine.context import AppContext
 from engine.models import AuditEntry
 from tests.factories import PBG, pbg_application
 from tests.packages import simple_package
-from web.context import AppContext
 
 Login = Callable[[str], dict[str, str]]
 PROBLEM = "application/problem+json"

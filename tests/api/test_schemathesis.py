@@ -17,9 +17,9 @@ from schemathesis.checks import (
 
 from api.app import create_app
 from api.bootstrap import DEMO_PASSWORD, deploy_folder, seed_demo
+from engine.context import build_context
 from engine.db import transaction
 from engine.settings import Settings
-from web.context import build_context
 from web.ratelimit import login_limiter, track_limiter
 
 ROOT = Path(__file__).resolve().parents[2]

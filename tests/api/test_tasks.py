@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from api.bootstrap import DEMO_PASSWORD
+from engine.context import AppContext
 from tests.conftest import FakeClock
 from tests.factories import Driver, pbg_application
 from tests.processes.test_pbg import APPROVED, DRAWINGS, PAID, SIGNED, SKRD, SPPST
-from web.context import AppContext
 
 Login = Callable[[str], dict[str, str]]
 PROBLEM = "application/problem+json"

@@ -15,7 +15,7 @@ import pytest
 import uvicorn
 
 from api.app import create_app
-from web.context import AppContext
+from engine.context import AppContext
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,9 +14,9 @@ from bench import queries, seed
 from engine.cases import service as cases
 from engine.cases import tasks as tasks
 from engine.cases import tracking as tracking
+from engine.context import AppContext
 from engine.directory.actors import actor_for
 from engine.models import Case, CaseEvent, OpenTask, User
-from web.context import AppContext
 
 CASES, OPEN = 2_000, 200
 

@@ -21,8 +21,8 @@ from playwright.sync_api import Page, expect
 
 from api.app import create_app
 from api.bootstrap import deploy_folder, seed_demo
+from engine.context import AppContext, build_context
 from engine.settings import Settings
-from web.context import AppContext, build_context
 from web.ratelimit import login_limiter, track_limiter
 
 CHROMIUM = Path("/usr/bin/chromium")

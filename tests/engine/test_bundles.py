@@ -8,13 +8,13 @@ import pytest
 
 from engine.cases.bundles import start_bundle
 from engine.cases.tracking import public_status
+from engine.context import AppContext
 from engine.db import transaction
 from engine.directory.actors import Actor
 from engine.errors import InvalidInput
 from forms.validation import FormInvalid
 from tests.factories import Driver, deploy, make_user
 from tests.packages import message_package
-from web.context import AppContext
 
 
 def _bundle(ctx: AppContext, actor: object, services: list[tuple[str, dict[str, int]]]) -> object:

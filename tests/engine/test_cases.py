@@ -11,6 +11,7 @@ from engine.bpmn import state as state
 from engine.bpmn.compile import RunResult
 from engine.cases.steps import StepRecord, record_step
 from engine.cases.tasks import complete_task
+from engine.context import AppContext, build_context
 from engine.db import transaction
 from engine.errors import CaseConflict, InvalidInput, ProcessNotFound
 from engine.models import Case, CaseState, Incident
@@ -18,7 +19,6 @@ from forms.validation import FormInvalid
 from tests.conftest import FakeClock
 from tests.factories import PBG, Driver, add_provider, deploy, make_user, pbg_application
 from tests.packages import simple_package
-from web.context import AppContext, build_context
 
 
 def _fresh_state(ctx: AppContext, case_id: int) -> dict[str, object]:

@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy import select
 
 from engine.catalogue.package import Package, from_files
+from engine.context import AppContext
 from engine.documents import pdf as pdf
 from engine.documents import service as documents
 from engine.lint.service import lint_package
 from engine.models import Job
 from tests.factories import Driver, deploy, make_user
 from tests.packages import simple_package
-from web.context import AppContext
 
 DOCUMENT = """
 [document]

@@ -10,6 +10,7 @@ import segno
 from PIL import Image
 from sqlalchemy import select
 
+from engine.context import AppContext
 from engine.db import transaction
 from engine.directory.actors import SYSTEM
 from engine.documents import filestore as filestore
@@ -20,7 +21,6 @@ from engine.models import AuditEntry, IssuedDocument, Job
 from tests.conftest import FakeClock
 from tests.documents import complete_pbg, drive_to_bill, issued_pbg, pbg_cast
 from tests.factories import Driver, make_user
-from web.context import AppContext
 
 
 def qr_image(data: bytes) -> bytes:

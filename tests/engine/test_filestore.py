@@ -6,12 +6,12 @@ import hashlib
 
 import pytest
 
+from engine.context import AppContext
 from engine.db import transaction
 from engine.documents import filestore as filestore
 from engine.documents.filestore import FileCorrupt, FileRejected
 from tests.documents import drive_to_bill, pbg_cast
 from tests.factories import Driver, make_user
-from web.context import AppContext
 
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

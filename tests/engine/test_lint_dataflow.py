@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from engine.catalogue.package import Package, from_files
+from engine.context import AppContext
 from engine.errors import Problem
 from engine.lint.service import lint_package
 from tests.factories import Driver, deploy, make_user
-from web.context import AppContext
 
 SERVICE = """key = "izin_uji"
 agency = "dinas"

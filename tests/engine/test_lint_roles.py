@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.catalogue.package import Package, from_files
+from engine.context import AppContext
 from engine.db import transaction
 from engine.directory import service as directory
 from engine.errors import NotFound, PackageInvalid, Problem
@@ -13,7 +14,6 @@ from engine.lint.service import lint_package
 from engine.models import Agency, Role
 from tests.factories import deploy
 from tests.packages import AGENCY, simple_package
-from web.context import AppContext
 
 CUSTOMS = """
 [[agencies]]

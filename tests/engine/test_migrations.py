@@ -6,8 +6,8 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from engine.context import AppContext
 from engine.db import Base
-from web.context import AppContext
 
 pytestmark = pytest.mark.postgres
 

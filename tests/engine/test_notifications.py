@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.catalogue.package import from_files
+from engine.context import AppContext, build_context
 from engine.db import transaction
 from engine.directory import service as directory
 from engine.directory.actors import Actor, actor_for
@@ -27,7 +28,6 @@ from tests.factories import Driver, deploy, make_user
 from tests.notify_servers import SmtpSink, free_port, smtp_server, webhook_receiver
 from tests.packages import simple_package
 from tests.processes.test_sip import LENGKAP, application
-from web.context import AppContext, build_context
 
 SIP = ROOT / "processes" / "sip"
 SKCK = ROOT / "processes" / "skck"

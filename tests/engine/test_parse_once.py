@@ -11,8 +11,8 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from engine.bpmn import xmlsafe as xmlsafe
 from engine.catalogue import registry as registry
 from engine.catalogue.package import from_files, from_path
+from engine.context import AppContext
 from tests.factories import PBG, deploy
-from web.context import AppContext
 
 
 def test_a_deploy_parses_each_file_once(ctx: AppContext, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,13 +9,13 @@ import pytest
 
 from engine.cases.service import retry_incident
 from engine.catalogue.package import Package, from_files
+from engine.context import AppContext
 from engine.db import transaction
 from engine.directory.actors import SYSTEM
 from engine.models import Incident, Job, ProcessFile, ProcessVersion
 from tests.conftest import FakeClock
 from tests.factories import Driver, deploy, make_user
 from tests.packages import FORM, SERVICE, START_FORM
-from web.context import AppContext
 
 START = {"harga": 2, "jumlah": 3}
 # The shared test service, publishing agency declared (lint asks for it).

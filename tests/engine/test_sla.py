@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.cases.tasks import claim_task
+from engine.context import AppContext
 from engine.db import transaction
 from engine.directory.actors import Actor
 from engine.errors import NotAllowed, TaskNotForYourRole
@@ -32,7 +33,6 @@ from engine.sla.escalation import supervisor_role
 from tests.conftest import FakeClock
 from tests.engine.sla_package import sla_package
 from tests.factories import Driver, deploy, make_user
-from web.context import AppContext
 
 PERIOD = sla.Filters(date_from=date(2026, 3, 2), date_to=date(2026, 3, 5))
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from engine.bpmn import state as state
+from engine.context import AppContext
 from tests.factories import PBG, Driver, add_provider, deploy, make_user, pbg_application
-from web.context import AppContext
 
 
 def test_fast_task_encoding_matches_the_serializer_for_every_task(ctx: AppContext) -> None:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from engine.context import AppContext
 from engine.db import transaction
 from engine.errors import NotAllowed, NotFound
 from engine.sla import survey as survey
@@ -15,7 +16,6 @@ from forms.validation import FormInvalid
 from tests.conftest import FakeClock
 from tests.engine.sla_package import sla_package
 from tests.factories import Driver, deploy, make_user
-from web.context import AppContext
 
 # Five respondents, unsur u1..u9, each scored 1-4.
 ANSWERS = [

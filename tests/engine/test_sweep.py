@@ -40,6 +40,7 @@ from api.app import create_app
 from engine.bpmn import compile as spiff
 from engine.cases.assignment import agency_of
 from engine.catalogue.package import Package, from_path
+from engine.context import AppContext
 from engine.db import transaction
 from engine.directory import accounts as accounts
 from engine.directory import service as directory
@@ -47,7 +48,6 @@ from engine.lint.service import lint_package
 from engine.models import Incident, Job
 from tests.conftest import ROOT, FakeClock
 from tests.factories import Driver, deploy
-from web.context import AppContext
 
 SWEEP = ROOT / "tests" / "data" / "sweep"
 CATALOGUE = ROOT / "processes"

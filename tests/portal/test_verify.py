@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from engine.cases.service import StartedCase
+from engine.context import AppContext
 from engine.db import transaction
 from engine.documents import service as documents
 from tests.documents import actor_named, issued_pbg, pbg_cast
-from web.context import AppContext
 
 Login = Callable[[str], dict[str, str]]
 

@@ -7,12 +7,12 @@ import json
 import pytest
 
 from engine.cases.messages import deliver_message
+from engine.context import AppContext
 from engine.db import transaction
 from engine.directory.actors import Actor
 from engine.errors import InvalidInput, TaskNotForYourRole
 from tests.conftest import ROOT, FakeClock
 from tests.factories import Driver, deploy, make_user
-from web.context import AppContext
 
 AKTA = ROOT / "processes" / "akta_kelahiran"
 APPLICATION = {"nama_bayi": "Sekar Ayu", "tanggal_lahir": "2026-02-20", "tempat_lahir": "Yogyakarta",

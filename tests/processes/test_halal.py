@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from engine.context import AppContext
 from engine.directory.actors import Actor
 from engine.errors import InvalidInput, TaskNotForYourRole
 from forms.validation import FormInvalid
 from tests.factories import ROOT, Driver, deploy, make_user
-from web.context import AppContext
 
 HALAL = ROOT / "processes" / "halal"
 PENDAMPING = "pendamping_halal.pendamping"

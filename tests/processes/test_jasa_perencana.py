@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
+from engine.context import AppContext
 from engine.directory.actors import Actor
 from engine.errors import InvalidInput, TaskNotForYourRole
 from forms.validation import FormInvalid
 from tests.conftest import FakeClock
 from tests.factories import ROOT, Driver, add_provider, deploy, make_user
-from web.context import AppContext
 
 JASA = ROOT / "processes" / "jasa_perencana"
 

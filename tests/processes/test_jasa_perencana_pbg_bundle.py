@@ -9,12 +9,12 @@ import pytest
 
 from engine.cases.bundles import StartedBundle, start_bundle
 from engine.cases.tracking import public_status
+from engine.context import AppContext
 from engine.db import transaction
 from engine.directory.actors import Actor
 from engine.errors import InvalidInput, TaskNotForYourRole
 from tests.conftest import FakeClock
 from tests.factories import ROOT, Driver, add_provider, deploy, make_user
-from web.context import AppContext
 
 JASA = ROOT / "processes" / "jasa_perencana"
 KIOS = ROOT / "processes" / "izin_mendirikan_kios"

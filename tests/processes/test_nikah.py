@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from engine.context import AppContext
 from engine.directory.actors import Actor
 from engine.errors import InvalidInput
 from forms.validation import FormInvalid
 from tests.conftest import FakeClock
 from tests.factories import ROOT, Driver, deploy, make_user
-from web.context import AppContext
 
 NIKAH = ROOT / "processes" / "nikah"
 WIB = ZoneInfo("Asia/Jakarta")

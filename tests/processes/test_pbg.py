@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from engine.context import AppContext
 from engine.directory.actors import Actor
 from engine.errors import TaskNotForYourRole
 from tests.conftest import FakeClock
@@ -23,7 +24,6 @@ from tests.factories import (
     make_user,
     pbg_application,
 )
-from web.context import AppContext
 
 
 @dataclass

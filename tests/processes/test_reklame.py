@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from engine.context import AppContext
 from engine.directory.actors import Actor
 from engine.errors import InvalidInput, TaskNotForYourRole
 from tests.factories import ROOT, Driver, deploy, make_user
-from web.context import AppContext
 
 REKLAME = ROOT / "processes" / "reklame"
 

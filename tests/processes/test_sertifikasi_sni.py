@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
+from engine.context import AppContext
 from engine.directory.actors import Actor
 from engine.errors import InvalidInput, TaskNotForYourRole
 from forms.validation import FormInvalid
 from tests.conftest import FakeClock
 from tests.factories import ROOT, Driver, deploy, make_user
-from web.context import AppContext
 
 SNI = ROOT / "processes" / "sertifikasi_sni"
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from engine.context import AppContext
 from engine.directory.actors import Actor
 from engine.errors import InvalidInput
 from forms.validation import FormInvalid
 from tests.conftest import FakeClock
 from tests.factories import ROOT, Driver, deploy, make_user
-from web.context import AppContext
 
 SKCK = ROOT / "processes" / "skck"
 ROLES = ("dpmptsp.jemput_bola", "polresta.identifikasi", "polresta.intelkam", "polresta.bendahara",

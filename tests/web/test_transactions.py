@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from engine.context import AppContext
 from engine.db import Base
 from tests.web.test_pages import APPLICATION, PDF, apply, csrf, log_in
-from web.context import AppContext
 
 pytestmark = pytest.mark.postgres
 
