@@ -107,6 +107,13 @@ class Instance:
         """Cancel the workflow (the case is withdrawn)."""
         self.raw.cancel()
 
+    def take_calls(self) -> list[outbound.OutboundCall]:
+        """Return and forget the outside calls the workflow's service tasks made since the last take."""
+        calls = outbound.calls_of(self.raw)
+        taken = list(calls)
+        calls.clear()
+        return taken
+
     def retry_failed(self) -> None:
         """Put the tasks a failed run left in ERROR back to READY, so the next run retries them."""
         for task in _error_tasks(self.raw):
@@ -146,7 +153,7 @@ class Runner:
                 )
 
         try:
-            outbound.take_pending()  # calls left by a step that was rolled back are not ours
+            instance.take_calls()  # calls left by a step that was rolled back are not ours
             if resume:
                 _resume_interrupted(workflow)
             workflow.refresh_timers()
@@ -169,7 +176,7 @@ class Runner:
         """Complete a ready human task with form data, then advance the workflow."""
         task = find_task(instance.raw, task_id)
         task.data.update(data)
-        outbound.take_pending()
+        instance.take_calls()
         try:
             task.run()
         except SpiffWorkflowException as exc:

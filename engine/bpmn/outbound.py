@@ -12,7 +12,6 @@ Adapters are replaceable: anything with `send(call)`.
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,24 +57,21 @@ class FileDropAdapter:
         temporary.replace(target)
 
 
-class _Pending(threading.local):
-    def __init__(self) -> None:
-        self.calls: list[OutboundCall] = []
-
-
-_pending = _Pending()
-
-
-def queue(operation: str, params: dict[str, Any]) -> str:
-    """Record a call made by the running step and return the JSON the service task stores."""
+def queue(into: list[OutboundCall], operation: str, params: dict[str, Any]) -> str:
+    """Record a call made by a running step in its workflow's list; return the JSON the service task stores."""
     ticket = str(uuid.uuid4())
-    _pending.calls.append(OutboundCall(operation, params, ticket))
+    into.append(OutboundCall(operation, params, ticket))
     return json.dumps({"ticket": ticket, "status": "queued"})
 
 
-def take_pending() -> list[OutboundCall]:
-    """Return and forget the calls recorded by this thread's current step."""
-    calls, _pending.calls = _pending.calls, []
+def calls_of(workflow: Any) -> list[OutboundCall]:
+    """Return the list of calls a case's workflow made in its current step (kept on the workflow itself).
+
+    The list lives on the top workflow object, which one step of one case uses at a time; no
+    process-wide or thread-local state is needed.
+    """
+    top = getattr(workflow, "top_workflow", None) or workflow
+    calls: list[OutboundCall] = top.__dict__.setdefault("outbound_calls", [])
     return calls
 
 

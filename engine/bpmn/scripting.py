@@ -23,10 +23,8 @@ class PlatformEnvironment(SandboxEnvironment):
     """Sandboxed expressions; service calls become queued outbound calls (see engine.bpmn.outbound)."""
 
     def call_service(self, context: Mapping[str, Any], **kwargs: Any) -> Any:
-        """Queue the call and return its ticket as the service task's result."""
-        raw = kwargs.get("operation_params") or {}
-        params = {name: spec.get("value") if isinstance(spec, dict) else spec for name, spec in raw.items()}
-        return outbound.queue(str(kwargs.get("operation_name")), params)
+        """Refuse: service calls are queued by the script engine on the task's own workflow."""
+        raise NotImplementedError("service calls go through PlatformScriptEngine.call_service")
 
 
 class PlatformScriptEngine(PythonScriptEngine):  # type: ignore[misc]
@@ -39,7 +37,9 @@ class PlatformScriptEngine(PythonScriptEngine):  # type: ignore[misc]
     def call_service(self, task: Any, **kwargs: Any) -> Any:
         """Run a service task's call; a failure becomes an incident on that task."""
         try:
-            return self.environment.call_service(task.data, **kwargs)
+            raw = kwargs.get("operation_params") or {}
+            params = {name: spec.get("value") if isinstance(spec, dict) else spec for name, spec in raw.items()}
+            return outbound.queue(outbound.calls_of(task.workflow), str(kwargs.get("operation_name")), params)
         except Exception as exc:
             raise WorkflowTaskException(f"service call failed: {exc}", task=task, exception=exc) from exc
 

@@ -220,7 +220,7 @@ def record_step(
     """Persist the step: state, open tasks, timers, status, history and any incident; return the new version."""
     now = rt.clock()
     outcome = loaded.workflow.outcome(loaded.tracker)
-    calls = outbound.take_pending()
+    calls = loaded.workflow.take_calls()
     ready = outcome.ready
     if result.error_element is None and (stopped := _stalled(session, loaded, outcome, calls)) is not None:
         result.error_element, result.error_message = stopped, STALLED.format(element=stopped)
