@@ -35,7 +35,7 @@ _HEADER = struct.Struct("!Q")
 
 
 @dataclass(frozen=True)
-class Limits:
+class ChildLimits:
     """How long and how much memory one isolated call may use."""
 
     timeout_s: float = 10.0
@@ -77,7 +77,7 @@ def _read_frame(fd: int, deadline: float | None) -> bytes | None:
 # ---------------------------------------------------------------- the render server (its own process)
 
 
-def _child(request: tuple[str, str, tuple[Any, ...], Limits], out: int, base_size: int) -> None:
+def _child(request: tuple[str, str, tuple[Any, ...], ChildLimits], out: int, base_size: int) -> None:
     module, name, args, limits = request
     import resource
 
@@ -99,7 +99,7 @@ def _child(request: tuple[str, str, tuple[Any, ...], Limits], out: int, base_siz
         stream.write(payload)
 
 
-def _run_forked(request: tuple[str, str, tuple[Any, ...], Limits], base_size: int) -> bytes:
+def _run_forked(request: tuple[str, str, tuple[Any, ...], ChildLimits], base_size: int) -> bytes:
     limits = request[3]
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -159,7 +159,7 @@ class _Server:
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT)
         return self._process
 
-    def call(self, request: tuple[str, str, tuple[Any, ...], Limits]) -> bytes:
+    def call(self, request: tuple[str, str, tuple[Any, ...], ChildLimits]) -> bytes:
         with self._lock:
             process = self._ensure()
             stdin, stdout = process.stdin, process.stdout
@@ -182,9 +182,9 @@ class _Server:
 _server = _Server()
 
 
-def run(func: Callable[..., T], *args: Any, limits: Limits | None = None) -> T:
+def run(func: Callable[..., T], *args: Any, limits: ChildLimits | None = None) -> T:
     """Call a module-level function with picklable arguments in a bounded child process; return its result."""
-    limits = limits or Limits()
+    limits = limits or ChildLimits()
     if not hasattr(os, "fork") or not Path("/proc/self/statm").exists():
         return func(*args)
     status, value = pickle.loads(_server.call((func.__module__, func.__qualname__, args, limits)))  # noqa: S301

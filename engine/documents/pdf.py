@@ -271,7 +271,7 @@ def _verification_block(pdf: FPDF, item: RenderInput) -> None:
 
 def render_document(item: RenderInput, files: Mapping[str, bytes]) -> bytes:
     """Render a document to PDF bytes (deterministic for the same input) in a bounded child process."""
-    limits = isolate.Limits(timeout_s=RENDER_TIMEOUT_S, memory_mb=RENDER_MEMORY_MB)
+    limits = isolate.ChildLimits(timeout_s=RENDER_TIMEOUT_S, memory_mb=RENDER_MEMORY_MB)
     try:
         return isolate.run(_render_pdf, item, dict(files), limits=limits)
     except TemplateFailed:

@@ -1,0 +1,54 @@
+"""Shapes of tasks: the inbox, a task with its form, completing it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from api.schemas.common import Model
+
+
+class TaskRead(Model):
+    id: str
+    case_id: int
+    process_key: str
+    element_id: str
+    name: str
+    lane: str | None
+    role: str
+    agency: str
+    bound_org: str | None
+    assignee_id: int | None
+    claimed_at: datetime | None
+    created_at: datetime
+    due_at: datetime | None
+    overdue: bool
+    escalated_to: str | None = Field(default=None, description="the supervisor role an overdue task went to")
+    escalated_at: datetime | None = None
+
+
+class TaskPage(Model):
+    items: list[TaskRead]
+    total: int
+    limit: int
+    offset: int
+
+
+class TaskDetailRead(Model):
+    task: TaskRead
+    tracking_number: str
+    form_schema: dict[str, Any] | None
+    ui_schema: dict[str, Any] | None
+    case_data: dict[str, Any]
+
+
+class TaskComplete(Model):
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class TaskCompleted(Model):
+    task_id: str
+    case_id: int
+    case_status: str
