@@ -121,6 +121,16 @@ def lanes_by_node(root: Any) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- BPMN elements
+# Flow nodes, and among them the activities (what a boundary event can sit on).
+ACTIVITIES = frozenset(
+    {"task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask", "businessRuleTask",
+     "callActivity", "subProcess", "transaction", "adHocSubProcess"}
+)
+FLOW_NODES = ACTIVITIES | frozenset(
+    {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway", "complexGateway", "startEvent",
+     "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent", "implicitThrowEvent"}
+)
+
 # What SpiffWorkflow 3.2 cannot run, or parses into something that silently does nothing
 # (found by parsing each element with SpiffBpmnParser and running the result).
 _CHOREOGRAPHY = "choreographies cannot be executed"

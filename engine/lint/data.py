@@ -28,7 +28,7 @@ from engine.lint.names import (
     script_effect,
     template_reads,
 )
-from engine.lint.values import Read, comparison_problems, dmn_entry_problems, timer_type_problems
+from engine.lint.values import Read, comparison_problems, did_you_mean, dmn_entry_problems, timer_type_problems
 
 SERVICE = "service.toml"
 
@@ -219,9 +219,7 @@ def _check_read(model: Model, read: Read) -> list[Problem]:
 def _unknown(model: Model, read: Read, name: str) -> Problem:
     if name in called_names(read.source or read.expression or ""):
         return _missing_function(read, name)
-    close = difflib.get_close_matches(name, list(model.fields), n=1, cutoff=0.6)
-    hint_en = f" Did you mean '{close[0]}'?" if close else ""
-    hint_id = f" Maksud Anda '{close[0]}'?" if close else ""
+    hint_en, hint_id = did_you_mean(name, list(model.fields))
     return Problem(
         read.file, read.element_id,
         f"{read.what_en} reads the field '{name}', which no form, script, decision, service task or "

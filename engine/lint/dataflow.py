@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.bpmn import conventions as cv
-from engine.bpmn.conventions import NSMAP
+from engine.bpmn.conventions import FLOW_NODES, NSMAP
 from engine.catalogue.package import Package
-from engine.lint.diagram import FLOW_NODES, bpmn_tag, split_tag
+from engine.lint.diagram import bpmn_tag, split_tag
 from engine.lint.names import Fact, equality_facts, script_effect
 
 PLATFORM = "<platform>"

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from engine.bpmn import conventions as cv
-from engine.bpmn.conventions import BPMN_NS, NSMAP
+from engine.bpmn.conventions import BPMN_NS, FLOW_NODES, NSMAP
 from engine.errors import Problem
 from engine.lint.foreign import foreign_expression, foreign_problems, timer_problem, unquoted_timer_problem
 
@@ -47,33 +47,6 @@ _DMN_QUESTION = re.compile(r"(\?)(?=(?:[^'\"]|['\"][^'\"]*['\"])*$)")
 # The task tree is walked recursively: a loop repeated hundreds of times breaks it.
 MAX_LOOP = 100
 
-FLOW_NODES = frozenset(
-    {
-        "task",
-        "userTask",
-        "manualTask",
-        "scriptTask",
-        "serviceTask",
-        "sendTask",
-        "receiveTask",
-        "businessRuleTask",
-        "callActivity",
-        "subProcess",
-        "transaction",
-        "adHocSubProcess",
-        "exclusiveGateway",
-        "inclusiveGateway",
-        "parallelGateway",
-        "eventBasedGateway",
-        "complexGateway",
-        "startEvent",
-        "endEvent",
-        "intermediateCatchEvent",
-        "intermediateThrowEvent",
-        "boundaryEvent",
-        "implicitThrowEvent",
-    }
-)
 
 
 def bpmn_tag(local: str) -> str:

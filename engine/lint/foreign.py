@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from engine.bpmn.conventions import BPMN_NS, CAMUNDA_NS, NSMAP
+from engine.bpmn.conventions import ACTIVITIES, BPMN_NS, CAMUNDA_NS, NSMAP
 from engine.catalogue.package import Package, from_files
 from engine.errors import Problem
 
@@ -366,22 +366,6 @@ def multi_instance_problems(file: str, root: Any) -> list[Problem]:
 
 # ---------------------------------------------------------------- shapes SpiffWorkflow refuses
 
-_ACTIVITIES = frozenset(
-    {
-        "task",
-        "userTask",
-        "manualTask",
-        "scriptTask",
-        "serviceTask",
-        "sendTask",
-        "receiveTask",
-        "businessRuleTask",
-        "callActivity",
-        "subProcess",
-        "transaction",
-        "adHocSubProcess",
-    }
-)
 _SPLITTERS = frozenset(
     {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway", "complexGateway", "startEvent"}
 )
@@ -468,7 +452,7 @@ def _boundary_problems(file: str, root: Any, nodes: dict[str, Any]) -> list[Prob
     for event in root.iter(f"{{{BPMN_NS}}}boundaryEvent"):
         event_id, host_id = event.get("id"), (event.get("attachedToRef") or "").strip()
         host = nodes.get(host_id)
-        if host is not None and _local(host) in _ACTIVITIES:
+        if host is not None and _local(host) in ACTIVITIES:
             continue
         if host is None:
             en = f"boundary event '{event_id}' is attached to nothing ('{host_id}' is no element of this file)"

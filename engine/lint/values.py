@@ -98,9 +98,7 @@ def _literal_problems(model: Model, read: Read, name: str, values: list[Any]) ->
 
 def _enum_problem(read: Read, name: str, value: Any, enum: frozenset[Any]) -> Problem:
     allowed = ", ".join(repr(v) for v in sorted(enum, key=str))
-    close = difflib.get_close_matches(str(value), [str(v) for v in enum], n=1, cutoff=0.6)
-    hint_en = f" Did you mean '{close[0]}'?" if close else ""
-    hint_id = f" Maksud Anda '{close[0]}'?" if close else ""
+    hint_en, hint_id = did_you_mean(str(value), [str(v) for v in enum])
     return Problem(
         read.file, read.element_id,
         f"{read.what_en} compares the field '{name}' with {value!r}, which is not one of its values "
@@ -109,6 +107,12 @@ def _enum_problem(read: Read, name: str, value: Any, enum: frozenset[Any]) -> Pr
         f"{read.what_id} membandingkan isian '{name}' dengan {value!r}, yang bukan salah satu nilainya "
         f"({allowed}).{hint_id}",
     )
+
+
+def did_you_mean(name: str, candidates: list[str]) -> tuple[str, str]:
+    """Return " Did you mean 'x'?" in English and Indonesian for the closest candidate, or empty texts."""
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    return (f" Did you mean '{close[0]}'?", f" Maksud Anda '{close[0]}'?") if close else ("", "")
 
 
 def _fits(value: Any, types: frozenset[str]) -> bool:
