@@ -20,7 +20,9 @@ from engine.errors import Problem
 from engine.lint.dataflow import PLATFORM, Model, State, build_model, load_form
 from engine.lint.diagram import bpmn_tag, owner_ref, split_tag
 from engine.lint.names import (
+    DMN_INPUT,
     called_names,
+    dmn_cell_source,
     equality_facts,
     expression_reads,
     parse_expression,
@@ -165,14 +167,11 @@ def _dmn_reads(bpmn: list[tuple[str, Any]], dmn: list[tuple[str, Any]]) -> Itera
 
 def _cell_reads(text: str) -> frozenset[str]:
     """Return the fields a DMN cell reads: `?` is the column's value, `< 5` compares it, `-` is any."""
-    text = text.strip()
-    if text in ("", "-"):
+    source = dmn_cell_source(text)
+    if source is None:
         return frozenset()
-    source = text.replace("?", "dmn_input") if "?" in text else text
-    if parse_expression(source) is None:
-        source = f"dmn_input {text}"
     # true/false/null get their own message (engine.lint.values).
-    return frozenset(expression_reads(source) - {"dmn_input", "true", "false", "null"})
+    return frozenset(expression_reads(source) - {DMN_INPUT, "true", "false", "null"})
 
 
 def _document_reads(service: dict[str, Any], bpmn: list[tuple[str, Any]]) -> Iterator[Read]:

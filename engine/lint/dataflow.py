@@ -95,7 +95,6 @@ class Model:
     after: dict[str, State] = field(default_factory=dict)
     preds: dict[str, list[str]] = field(default_factory=dict)
     starts: set[str] = field(default_factory=set)
-    elements: dict[str, Any] = field(default_factory=dict)
     # (field, value) -> fields a form requires when that field has that value (if/then)
     implied: dict[tuple[str, Any], set[str]] = field(default_factory=dict)
 
@@ -281,7 +280,6 @@ class Analyzer:
                 facts[(source, target)] = self._flow_facts(flow, nodes[source], container)
         for node_id, preds_of in preds.items():
             self.model.preds.setdefault(node_id, []).extend(p for p in preds_of if p not in self.model.preds[node_id])
-        self.model.elements.update(nodes)
         before: dict[str, State] = dict.fromkeys(nodes, TOP)
         after: dict[str, State] = dict.fromkeys(nodes, TOP)
         for _ in range(len(nodes) + 10):

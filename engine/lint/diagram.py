@@ -7,7 +7,6 @@ decides which to run and collects the results.
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -15,6 +14,7 @@ from engine.bpmn import conventions as cv
 from engine.bpmn.conventions import BPMN_NS, FLOW_NODES, NSMAP
 from engine.errors import Problem
 from engine.lint.foreign import foreign_expression, foreign_problems, timer_problem, unquoted_timer_problem
+from engine.lint.names import DMN_INPUT, DMN_QUESTION
 
 Checker = Callable[[str], "str | None"]
 
@@ -42,8 +42,6 @@ EXPRESSION_SITES: tuple[tuple[str, str, str], ...] = (
 )
 # Wrappers that carry no meaningful id for a modeller; problems name the element around them.
 _WRAPPER_SUFFIXES = ("EventDefinition", "LoopCharacteristics", "Expression", "extensionElements")
-# SpiffWorkflow's DMN engine replaces `?` outside quotes with the input value.
-_DMN_QUESTION = re.compile(r"(\?)(?=(?:[^'\"]|['\"][^'\"]*['\"])*$)")
 # The task tree is walked recursively: a loop repeated hundreds of times breaks it.
 MAX_LOOP = 100
 
@@ -219,7 +217,7 @@ def _dmn_input_error(text: str, check: Checker) -> str | None:
     """Check an input cell the way SpiffWorkflow reads it: a value, a test like `< 5`, or `?`."""
     if text in ("", "-"):
         return None  # "any value"
-    replaced = _DMN_QUESTION.sub("dmn_input", text)
+    replaced = DMN_QUESTION.sub(DMN_INPUT, text)
     if replaced != text:
         return check(replaced)
     error = check(text)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -206,7 +208,7 @@ def equality_facts(source: str) -> list[Fact]:
 def called_names(source: str) -> set[str]:
     """Return names a script or expression uses as functions or modules (`map(...)`, `time.time()`)."""
     try:
-        tree: ast.AST = ast.parse(source.strip() if "\n" not in source.strip() else source)
+        tree: ast.AST = ast.parse(textwrap.dedent(source).strip())
     except (SyntaxError, ValueError):
         return set()
     found: set[str] = set()
@@ -216,3 +218,20 @@ def called_names(source: str) -> set[str]:
         elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             found.add(node.value.id)
     return found
+
+
+# SpiffWorkflow's DMN engine replaces `?` outside quotes with the input value, and puts the
+# input in front of a cell that starts with an operator (`< 5`).
+DMN_INPUT = "dmn_input"
+DMN_QUESTION = re.compile(r"(\?)(?=(?:[^'\"]|['\"][^'\"]*['\"])*$)")
+
+
+def dmn_cell_source(text: str) -> str | None:
+    """Return a DMN cell as the Python SpiffWorkflow evaluates, with the input named `dmn_input`; None for "-"."""
+    text = text.strip()
+    if text in ("", "-"):
+        return None
+    replaced = DMN_QUESTION.sub(DMN_INPUT, text)
+    if replaced != text or parse_expression(text) is not None:
+        return replaced
+    return f"{DMN_INPUT} {text}"

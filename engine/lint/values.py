@@ -15,7 +15,7 @@ from engine.bpmn import conventions as cv
 from engine.errors import Problem
 from engine.lint.dataflow import Model
 from engine.lint.diagram import bpmn_tag, owner_ref, split_tag
-from engine.lint.names import Fact, parse_expression
+from engine.lint.names import Fact, dmn_cell_source, parse_expression
 
 
 @dataclass(frozen=True)
@@ -252,7 +252,8 @@ def _input_cell_problems(model: Model, file: str, entry: Any, text: str, name: s
 
 def _cell_values(text: str) -> list[Any]:
     """Return the literal values a cell compares with: `"a"`, or `? in ("a", "b")`."""
-    tree = parse_expression(text.replace("?", "dmn_input")) if text not in ("", "-") else None
+    source = dmn_cell_source(text)
+    tree = parse_expression(source) if source is not None else None
     if tree is None:
         return []
     body = tree.body

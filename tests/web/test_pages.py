@@ -37,6 +37,16 @@ def apply(client: TestClient, **changes: str) -> tuple[int, str]:
     return response.status_code, response.text
 
 
+def front_office_task(client: TestClient) -> tuple[TestClient, str, str]:
+    """A citizen applies for PBG; return the front office's client, its open task's id and the task form's token."""
+    log_in(client, "warga")
+    assert apply(client)[0] == 200
+    front = TestClient(client.app)
+    log_in(front, "dpmptsp_front_office")
+    task_id = re.findall(r'href="/tugas/([0-9a-f-]{36})"', front.get("/kotak-tugas").text)[0]
+    return front, task_id, csrf(front, f"/tugas/{task_id}")
+
+
 def test_a_form_without_its_csrf_token_is_refused(client: TestClient) -> None:
     client.get("/masuk")
     response = client.post("/masuk", data={"username": "warga", "password": DEMO_PASSWORD})
@@ -142,12 +152,7 @@ def test_officers_see_only_their_roles_tasks_and_cases(client: TestClient) -> No
 
 
 def test_a_task_form_error_is_shown_beside_the_field_and_nothing_moves(client: TestClient) -> None:
-    log_in(client, "warga")
-    assert apply(client)[0] == 200
-    front = TestClient(client.app)
-    log_in(front, "dpmptsp_front_office")
-    task_id = re.findall(r'href="/tugas/([0-9a-f-]{36})"', front.get("/kotak-tugas").text)[0]
-    token = csrf(front, f"/tugas/{task_id}")
+    front, task_id, token = front_office_task(client)
     refused = front.post(f"/tugas/{task_id}", data={"kelengkapan": "hampir", "csrf_token": token})
     assert refused.status_code == 422
     assert 'id="f-kelengkapan-error"' in refused.text

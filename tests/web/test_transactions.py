@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from engine.context import AppContext
 from engine.db import Base
-from tests.web.test_pages import APPLICATION, PDF, apply, csrf, log_in
+from tests.web.test_pages import APPLICATION, PDF, apply, csrf, front_office_task, log_in
 
 pytestmark = pytest.mark.postgres
 
@@ -41,12 +41,7 @@ def test_a_refused_application_keeps_its_uploaded_file_and_nothing_else(client: 
 
 
 def test_a_refused_task_form_writes_nothing_and_a_completed_one_commits(client: TestClient) -> None:
-    log_in(client, "warga")
-    assert apply(client)[0] == 200
-    front = TestClient(client.app)
-    log_in(front, "dpmptsp_front_office")
-    task_id = re.findall(r'href="/tugas/([0-9a-f-]{36})"', front.get("/kotak-tugas").text)[0]
-    token = csrf(front, f"/tugas/{task_id}")
+    front, task_id, token = front_office_task(client)
     before = _counts(client)
     refused = front.post(f"/tugas/{task_id}", data={"kelengkapan": "hampir", "csrf_token": token})
     assert refused.status_code == 422
