@@ -24,6 +24,7 @@ from api import (
     track,
 )
 from api.logs import RequestLog
+from engine import isolation
 from engine.context import AppContext, get_context
 from portal import routes as portal_routes
 from web import pages as web_pages
@@ -38,6 +39,8 @@ def create_app(ctx: AppContext | None = None, *, embedded_worker: bool = False) 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         thread = None
+        if isolation.enabled():  # start the workers that run package code now, not on the first script
+            threading.Thread(target=isolation.pool().warm, daemon=True, name="isolation-warm").start()
         if embedded_worker:
             from engine.jobs.service import work_forever
 

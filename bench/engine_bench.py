@@ -32,6 +32,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
@@ -101,7 +102,7 @@ _LONG_TASK = """<bpmn:userTask id="Task_{i}" name="Langkah {i}">
 
 def long_package(key: str = "bench_panjang", tasks: int = LONG_TASKS) -> Package:
     """Build a generated long diagram: a chain of `tasks` user tasks, looped until `catatan == "selesai"`."""
-    from tests.packages import FORM, SERVICE, START_FORM
+    from tests.packages import AGENCY, FORM, SERVICE, START_FORM
 
     parts = []
     for i in range(1, tasks + 1):
@@ -112,7 +113,7 @@ def long_package(key: str = "bench_panjang", tasks: int = LONG_TASKS) -> Package
     nodes = ["StartEvent_1", *(f"Task_{i}" for i in range(1, tasks + 1)), "Gateway_lagi", "EndEvent_1"]
     refs = "".join(f"<bpmn:flowNodeRef>{n}</bpmn:flowNodeRef>" for n in nodes)
     bpmn = _LONG_BPMN.format(key=key, refs=refs, tasks="\n    ".join(parts), n=tasks)
-    return from_files({"service.toml": SERVICE.format(key=key).encode(), "process.bpmn": bpmn.encode(),
+    return from_files({"service.toml": (SERVICE.format(key=key) + AGENCY).encode(), "process.bpmn": bpmn.encode(),
                        "forms/periksa.schema.json": json.dumps(FORM).encode(),
                        "forms/start.schema.json": json.dumps(START_FORM).encode()})
 
@@ -365,8 +366,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/bench.db"
+        fresh = None if args.database_url else (lambda u: Path(u.removeprefix("sqlite:///")).unlink(missing_ok=True))
         report = run({url.split(":", 1)[0]: url}, lengths=[int(x) for x in args.lengths.split(",")],
-                     steps=args.steps, repeats=args.repeats, names=args.scenarios.split(","))
+                     steps=args.steps, repeats=args.repeats, names=args.scenarios.split(","), reset=fresh)
     print(json.dumps(report, indent=1)[:2000])
 
 

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,7 +27,7 @@ from engine.db import on_commit
 from engine.errors import CaseConflict, CaseNotFound
 from engine.models import ProcessFile, ProcessVersion
 from engine.settings import Settings
-from engine.sla.calendar import WorkingCalendar
+from engine.sla.calendar import ScriptHelpers, WorkingCalendar
 
 Clock = Callable[[], datetime]
 
@@ -222,15 +221,8 @@ def write_rows(session: Session, case_id: int, changes: state.Changes) -> None:
 def build_runtime(settings: Settings, *, clock: Clock = system_clock) -> Runtime:
     """Build the engine runtime from settings: the one factory everything uses."""
     calendar = WorkingCalendar.default()
-    wib = ZoneInfo("Asia/Jakarta")
     # Scripts see the engine's clock, so "today" agrees with timers and due dates (and tests).
-    helpers = {
-        "add_working_days": calendar.add_working_days,
-        "after_working_days": lambda days: calendar.due_at(clock(), days).astimezone(wib),
-        "working_days_between": calendar.working_days_between,
-        "today": lambda: clock().astimezone(wib).date(),
-        "now": lambda: clock().astimezone(wib),
-    }
+    helpers = ScriptHelpers(clock, calendar)
     script_engine = scripting.make_script_engine(
         limits=sandbox.Limits(timeout_s=settings.script_timeout_s), extra=helpers, clock=clock)
     runner = Runner(script_engine, step_budget=settings.engine_step_budget)

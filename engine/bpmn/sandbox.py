@@ -17,10 +17,12 @@ run that raised one fails regardless. Decimal arithmetic runs in a context whose
 match max_int_bits. Compiled code is cached per source text; what a run hands back must be
 plain data of bounded size.
 
-Not covered: one C-level operation on in-budget values is not interruptible (`x in big_list`,
-comparing or combining two sets of crafted colliding keys), so straight-line code without
-guarded operations is bounded only by MAX_SOURCE_CHARS; host helpers passed as `extra` run
-unguarded; the memory check sees the whole process, so other threads' allocations count.
+The language guards are the first line, not the only one: one C-level operation on in-budget
+values is not interruptible (`x in big_list`, comparing two huge shared structures, a quadratic
+codec), and the memory check samples. So scripts, and expressions not provably cheap
+(`runs_in_process`), run in a worker process whose time and memory the kernel limits
+(`engine.isolation`); the rule for what may stay in process is written above `runs_in_process`.
+Host helpers passed as `extra` run unguarded (the platform's are bounded: see engine.sla.calendar).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from RestrictedPython.transformer import RestrictingNodeTransformer, copy_locati
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
+from engine import isolation
 from engine.bpmn.sandbox_guards import (
     GROWTH_GUARDS,
     SCRIPT_FILENAME,
@@ -268,6 +271,97 @@ def check_script(source: str) -> str | None:
     return _compile(source, "exec")[1]
 
 
+# ---------------------------------------------------------------- where a run happens
+#
+# Scripts, and expressions that are not provably cheap, run in a worker process whose time and
+# memory the kernel limits (engine.isolation). An expression runs in the caller's process only when
+# its cost is bounded by its own size times the size of the task data it reads: at most
+# IN_PROCESS_MAX_CHARS characters, no loops (comprehensions, lambdas), no names bound (:=), no `*`
+# unpacking, and calls only of the functions and methods below, each linear in its arguments. Its
+# operators are still guarded (every value it builds has at most max_sequence items, nested ones
+# counted), so such a condition costs microseconds and can cost at most milliseconds.
+
+IN_PROCESS_MAX_CHARS = 400
+_CHEAP_CALLS = frozenset(
+    "len abs bool float int str round isinstance Decimal money date timedelta today now "
+    "add_working_days after_working_days working_days_between".split())
+_CHEAP_PAIRWISE = frozenset({"min", "max"})  # only as min(a, b, ...): over one iterable they walk all of it
+_CHEAP_METHODS = frozenset(
+    "get keys values items lower upper casefold strip lstrip rstrip startswith endswith isdigit isalpha "
+    "isalnum isdecimal isnumeric isspace weekday isoweekday isoformat date total_seconds".split())
+_CHEAP_NODES: tuple[type[ast.AST], ...] = (
+    ast.Expression, ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.Compare, ast.IfExp, ast.Constant, ast.Name,
+    ast.Attribute, ast.Subscript, ast.Slice, ast.Tuple, ast.List, ast.Set, ast.Dict, ast.Call, ast.keyword,
+    ast.JoinedStr, ast.FormattedValue, ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
+
+
+def _cheap_call(node: ast.Call) -> bool:
+    if any(isinstance(arg, ast.Starred) for arg in node.args) or any(k.arg is None for k in node.keywords):
+        return False
+    func = node.func
+    if isinstance(func, ast.Name):
+        return func.id in _CHEAP_CALLS or (func.id in _CHEAP_PAIRWISE and len(node.args) >= 2)
+    return isinstance(func, ast.Attribute) and func.attr in _CHEAP_METHODS
+
+
+@functools.lru_cache(maxsize=4096)
+def runs_in_process(source: str) -> bool:
+    """Tell whether an expression is cheap enough by construction to run without a worker process."""
+    source = source.strip()
+    if len(source) > IN_PROCESS_MAX_CHARS:
+        return False
+    try:
+        tree = ast.parse(source, SCRIPT_FILENAME, "eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return True  # compiling it in process reports the error; nothing runs
+    return all(isinstance(node, _CHEAP_NODES) and (not isinstance(node, ast.Call) or _cheap_call(node))
+               for node in ast.walk(tree))
+
+
+def _mark_line(exc: BaseException) -> None:
+    """Note the failing script line on the exception: its traceback does not cross the process boundary."""
+    line = exc.lineno if isinstance(exc, SyntaxError) else None
+    tb = exc.__traceback__
+    while tb is not None:
+        line = tb.tb_lineno if tb.tb_frame.f_code.co_filename == SCRIPT_FILENAME else line
+        tb = tb.tb_next
+    if line:
+        exc.script_line = line  # type: ignore[attr-defined]
+
+
+def isolated_evaluate(source: str, data: Mapping[str, Any], limits: Limits, extra: Mapping[str, Any] | None,
+                      more: Mapping[str, Any] | None) -> Any:
+    """Evaluate an expression (in a worker process): `evaluate` with the failing line noted."""
+    try:
+        return evaluate(source, data, limits=limits, extra={**extra, **more} if extra and more else extra or more)
+    except Exception as exc:
+        _mark_line(exc)
+        raise
+
+
+def isolated_execute(source: str, data: dict[str, Any], limits: Limits, extra: Mapping[str, Any] | None,
+                     more: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Run a script (in a worker process) on its own copy of the data; return the data it leaves."""
+    try:
+        execute(source, data, limits=limits, extra={**extra, **more} if extra and more else extra or more,
+                copied=True)
+    except Exception as exc:
+        _mark_line(exc)
+        raise
+    return data
+
+
+def _in_worker(func: Any, source: str, data: Mapping[str, Any], limits: Limits, extra: Mapping[str, Any] | None,
+               more: Mapping[str, Any] | None) -> Any:
+    """Run a sandbox entry point in a worker; the kernel's limits become the sandbox's violations."""
+    bounds = isolation.ProcessLimits(wall_s=limits.timeout_s, memory_mb=limits.max_memory_mb)
+    try:
+        return isolation.run(func, source, data, limits, extra, more, limits=bounds)
+    except isolation.IsolationLimit as exc:
+        cls = SandboxTimeout if exc.limit in ("time", "cpu") else SandboxResourceLimit
+        raise cls(f"script {exc.message} by the operating system") from None
+
+
 _pool = threading.local()
 
 
@@ -309,7 +403,7 @@ def _run(state: RunState, code: CodeType, names: dict[str, Any]) -> Any:
     except RecursionError as exc:
         raise SandboxResourceLimit(f"recursion too deep{_where(exc)}") from None
     except MemoryError:
-        raise SandboxResourceLimit("out of memory") from None
+        raise SandboxResourceLimit(f"out of memory (limit {state.limits.max_memory_mb} MB)") from None
     finally:
         decimal.setcontext(saved)
         state.busy = False
@@ -356,11 +450,14 @@ def evaluate(source: str, data: Mapping[str, Any], *, limits: Limits = DEFAULT_L
 
 
 def execute(source: str, data: dict[str, Any], *, limits: Limits = DEFAULT_LIMITS,
-            extra: Mapping[str, Any] | None = None) -> None:
-    """Run a sandboxed script; on success update data with its variables, else leave data untouched."""
+            extra: Mapping[str, Any] | None = None, copied: bool = False) -> None:
+    """Run a sandboxed script; on success update data with its variables, else leave data untouched.
+
+    `copied` says data is already the run's own copy (a worker's), so it need not be copied again.
+    """
     code = _code(source, "exec")
     state = _acquire(limits, read_only=False)
-    names = _namespace(state, copy.deepcopy(data), extra)
+    names = _namespace(state, data if copied else copy.deepcopy(data), extra)
     _run(state, code, names)
     provided = {**_HELPERS, **extra} if extra else _HELPERS
     updates: dict[str, Any] = {}
@@ -382,19 +479,27 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
     def __init__(self, *, limits: Limits = DEFAULT_LIMITS, extra: Mapping[str, Any] | None = None) -> None:
         super().__init__(environment_globals={})
         self.limits = limits
-        self.extra = dict(extra or {})
+        # Sent to worker processes with each run, so it must pickle (engine.sla.calendar.ScriptHelpers does).
+        self.extra: Mapping[str, Any] = extra if extra is not None else {}
 
     def evaluate(self, expression: str, context: Mapping[str, Any],
                  external_context: Mapping[str, Any] | None = None) -> Any:
         """Evaluate an expression of the diagram (condition, timer, DMN cell, collection...)."""
-        extra = {**self.extra, **external_context} if external_context else self.extra
-        return evaluate(expression, context, limits=self.limits, extra=extra)
+        if runs_in_process(expression) or not isolation.enabled():
+            extra = {**self.extra, **external_context} if external_context else self.extra
+            return evaluate(expression, context, limits=self.limits, extra=extra)
+        return _in_worker(isolated_evaluate, expression, dict(context), self.limits, self.extra, external_context)
 
     def execute(self, script: str, context: dict[str, Any],
                 external_context: Mapping[str, Any] | None = None) -> bool:
-        """Run a script task or pre/post script against the task data."""
-        extra = {**self.extra, **external_context} if external_context else self.extra
-        execute(script, context, limits=self.limits, extra=extra)
+        """Run a script task or pre/post script against the task data (in a worker process)."""
+        if not isolation.enabled():
+            extra = {**self.extra, **external_context} if external_context else self.extra
+            execute(script, context, limits=self.limits, extra=extra)
+            return True
+        left = _in_worker(isolated_execute, script, context, self.limits, self.extra, external_context)
+        context.clear()
+        context.update(left)
         return True
 
     def call_service(self, context: Mapping[str, Any], **kwargs: Any) -> Any:

@@ -368,6 +368,24 @@ class RunState:
                 self.check_len(total)
         return total
 
+    def items(self, obj: Any) -> int:
+        """Count the items of a sequence with those of the containers nested in it (shared ones each time).
+
+        `[[0] * 100_000] * 100_000` has 100,000 items but stands for 10^10: comparing, sorting or
+        rendering it walks them all. Walks at most max_sequence containers' worth of items.
+        """
+        if type(obj) is str or type(obj) is bytes:
+            return len(obj)
+        total, stack, limit = 0, [obj], self.limits.max_sequence
+        while stack:
+            item = stack.pop()
+            total += len(item)
+            if total > limit:
+                break
+            stack.extend(child for child in (item.values() if isinstance(item, dict) else item)
+                         if isinstance(child, list | tuple | set | frozenset | dict) and child)
+        return total
+
     def spec_size(self, spec: str) -> int:
         """Return the width plus precision a format spec asks for, refusing absurd ones."""
         match = _SPEC.fullmatch(spec)
@@ -446,9 +464,9 @@ def _check_mul(state: RunState, left: Any, right: Any) -> None:
     if isinstance(left, int) and isinstance(right, int):
         state.check_bits(left.bit_length() + right.bit_length())
     elif isinstance(left, _SEQUENCES) and isinstance(right, int):
-        state.check_len(len(left) * right)
+        state.check_len(state.items(left) * right)
     elif isinstance(right, _SEQUENCES) and isinstance(left, int):
-        state.check_len(len(right) * left)
+        state.check_len(state.items(right) * left)
 
 
 def _check_pow(state: RunState, left: Any, right: Any) -> None:

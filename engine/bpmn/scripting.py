@@ -43,6 +43,14 @@ class PlatformScriptEngine(PythonScriptEngine):  # type: ignore[misc]
         except Exception as exc:
             raise WorkflowTaskException(f"service call failed: {exc}", task=task, exception=exc) from exc
 
+    def get_error_line_number_and_content(self, script: str, err: BaseException) -> tuple[int, str]:
+        """Name the failing line; a run in a worker process notes it on the exception (no traceback crosses)."""
+        line = getattr(err, "script_line", None)
+        if not isinstance(line, int):
+            return super().get_error_line_number_and_content(script, err)  # type: ignore[no-any-return]
+        lines = script.splitlines()
+        return line, lines[line - 1] if 0 < line <= len(lines) else ""
+
     def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
         """Evaluate an expression; a timer's value becomes the ISO string SpiffWorkflow schedules."""
         value = super().evaluate(task, expression, external_context)

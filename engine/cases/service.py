@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from engine.bpmn import compile as spiff
@@ -24,6 +24,7 @@ from engine.directory.service import is_provider
 from engine.errors import CaseNotFound, InvalidInput, NotAllowed, ProcessNotFound
 from engine.models import Bundle, Case, CaseEvent, Incident, Job, OpenTask, ProcessVersion
 from engine.runtime import CaseHead, LoadedCase, Runtime
+from forms.numbers import check_numbers
 from forms.validation import FieldError, FormInvalid, validate
 
 CHANNELS = ("tatap_muka", "drive_thru", "terpadu", "daring")
@@ -53,6 +54,7 @@ def start_case(
     version, compiled = found
     if channel not in compiled.service.get("channels", CHANNELS):
         raise InvalidInput(f"service '{process_key}' is not offered through channel '{channel}'")
+    check_numbers(data)  # before the schema: jsonschema fails on infinities and on integers no double holds
     # The start form sees the channel too, so its rules may depend on it.
     clean = validate(compiled.form(compiled.service.get("start_form")), {**data, "channel": channel})
     _check_bindings(session, compiled, clean)
@@ -251,6 +253,8 @@ def retry_incident(session: Session, *, rt: Runtime, case_id: int, actor: Actor,
     loaded.workflow.retry_failed()
     # A failed step writes no new tasks or timer jobs (see steps): compare with what is stored, not the workflow.
     loaded.open_before = set(session.scalars(select(OpenTask.id).where(OpenTask.case_id == case_id)))
+    # A timer job parked after its worker died (engine.jobs) is scheduled afresh by this step.
+    session.execute(delete(Job).where(Job.kind == "timer", Job.case_id == case_id, Job.status == "failed"))
     scheduled = set(session.scalars(select(Job.task_id).where(Job.kind == "timer", Job.case_id == case_id,
                                                               Job.status == "pending")))
     loaded.timers_before = {tid: t for tid, t in loaded.timers_before.items() if tid in scheduled}

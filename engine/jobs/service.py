@@ -22,7 +22,7 @@ from engine.cases.steps import StepRecord, record_step
 from engine.db import transaction
 from engine.directory.actors import SYSTEM
 from engine.documents import service as documents
-from engine.models import Case, CaseEvent, Job, OpenTask
+from engine.models import Case, CaseEvent, Incident, Job, OpenTask
 from engine.notify import service as notify
 from engine.notify.delivery import deliver
 from engine.runtime import Runtime
@@ -50,6 +50,38 @@ def claim_due(session: Session, *, now: datetime, worker: str, lease_s: int, lim
             status="running", locked_by=worker, locked_until=now + timedelta(seconds=lease_s),
             attempts=Job.attempts + 1))
     return ids
+
+
+DIED = ("its worker stopped {n} times while running it (the lease ran out each time); "
+        "parked for an operator instead of being run again")
+
+
+def park_dead_jobs(session: Session, *, rt: Runtime, now: datetime) -> int:
+    """Park jobs whose worker died while running them MAX_ATTEMPTS times; their cases become incidents.
+
+    A job that kills its process (say the kernel's out-of-memory killer) is never marked failed by
+    that process, so without this it would be claimed again after every lease, forever.
+    """
+    dead = list(session.execute(select(Job.id, Job.kind, Job.case_id, Job.task_id, Job.attempts).where(
+        Job.status == "running", Job.locked_until < now, Job.attempts >= MAX_ATTEMPTS)))
+    for job in dead:
+        message = DIED.format(n=job.attempts)
+        session.execute(update(Job).where(Job.id == job.id).values(status="failed", locked_until=None,
+                                                                   last_error=message))
+        log.error("job %s (%s) parked: %s", job.id, job.kind, message)
+        if job.kind != "timer" or job.case_id is None or job.task_id is None:
+            continue
+        loaded = rt.load_case(session, job.case_id)
+        timer = loaded.timers_before.get(job.task_id)
+        rt.cases.put_back(job.case_id, loaded)
+        element = timer.element_id if timer else ""
+        text = f"timer {element}: {message}"
+        session.add(Incident(case_id=job.case_id, element_id=element, message=text, created_at=now))
+        session.add(CaseEvent(case_id=job.case_id, at=now, actor="system", action="incident", element_id=element,
+                              label=text))
+        session.execute(update(Case).where(Case.id == job.case_id).values(status="incident"))
+    session.flush()
+    return len(dead)
 
 
 def run_job(session: Session, *, rt: Runtime, job_id: int, worker: str) -> None:
@@ -155,6 +187,7 @@ def run_due_jobs(factory: sessionmaker[Session], *, rt: Runtime, worker: str | N
     worker = worker or worker_name()
     now = rt.clock()
     with transaction(factory) as session:
+        park_dead_jobs(session, rt=rt, now=now)
         ids = claim_due(session, now=now, worker=worker, lease_s=rt.settings.job_lease_s, limit=limit)
     done = 0
     for job_id in ids:

@@ -23,8 +23,10 @@ from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import isolation
 from engine.catalogue.package import Package
 from engine.errors import Problem
+from engine.isolation import IsolationLimit, ProcessLimits
 from engine.models import Case, Notification, ProcessFile
 from engine.notify.service import EVENTS, LANGUAGES
 
@@ -48,13 +50,41 @@ def render(session: Session, *, note: Notification, public_url: str) -> tuple[st
     text = None
     if override is not None:
         try:
-            text = _env.from_string(override.decode("utf-8")).render(values)
+            text = render_package_template(override.decode("utf-8"), values)
         except Exception as exc:  # noqa: BLE001 - any failure of a package's template: use the platform's
             log.warning("template %s of %s failed (%s); using the platform's", name,
                         note.context["case"]["process_key"], exc)
     if text is None:
         text = _platform_template(note.language, note.event).render(values)
     return split(text)
+
+
+# A package's template renders in a worker process (engine.isolation): Jinja2's sandbox stops it
+# from reaching Python's internals, the worker's limits stop nested loops and huge strings.
+TEMPLATE_LIMITS = ProcessLimits(wall_s=2.0, memory_mb=128)
+
+
+_LIMIT_ID = {"time": "waktu", "cpu": "waktu CPU", "memory": "memori"}
+
+
+class TemplateProblem(Exception):
+    """A package's template failed to compile or render (picklable, unlike Jinja2's own errors)."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message, line)
+        self.message, self.line = message, line
+
+
+def _render_here(source: str, values: dict[str, Any]) -> str:
+    try:
+        return _env.from_string(source).render(values)
+    except TemplateError as exc:
+        raise TemplateProblem(str(exc), getattr(exc, "lineno", None)) from None
+
+
+def render_package_template(source: str, values: dict[str, Any]) -> str:
+    """Render a package's template text in a bounded worker process; TemplateProblem or IsolationLimit if it fails."""
+    return isolation.run(_render_here, source, values, limits=TEMPLATE_LIMITS)
 
 
 def split(text: str) -> tuple[str, str]:
@@ -114,14 +144,20 @@ def template_problems(package: Package) -> list[Problem]:
                                                 f"{', '.join(EVENTS)}"))
             continue
         try:
-            text = _env.from_string(content.decode("utf-8")).render(_sample(parts[0], parts[1][:-4]))
+            text = render_package_template(content.decode("utf-8"), _sample(parts[0], parts[1][:-4]))
         except UnicodeDecodeError:
             problems.append(Problem(name, None, "the template is not UTF-8 text"))
             continue
-        except TemplateError as exc:
-            line = getattr(exc, "lineno", None)
-            problems.append(Problem(name, None, f"the template does not render{f' (line {line})' if line else ''}: "
-                                                f"{exc}"))
+        except TemplateProblem as exc:
+            problems.append(Problem(name, None, f"the template does not render"
+                                                f"{f' (line {exc.line})' if exc.line else ''}: {exc.message}"))
+            continue
+        except IsolationLimit as exc:
+            problems.append(Problem(
+                name, None, f"rendering the template with sample values {exc.message}; a template must not loop "
+                            "or build text without bound",
+                message_id=f"templat melampaui batas {_LIMIT_ID.get(exc.limit, 'proses')} saat ditampilkan dengan "
+                           "nilai contoh; templat tidak boleh berulang atau menyusun teks tanpa batas"))
             continue
         except Exception:  # noqa: BLE001, S112 - arithmetic on the sample's empty data; real data may differ
             continue

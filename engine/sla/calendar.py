@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import functools
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
 from typing import Any
@@ -121,3 +121,57 @@ def load_holiday_data() -> bytes:
 def _default_calendar() -> WorkingCalendar:
     entries = parse_holidays(load_holiday_data())
     return WorkingCalendar({day: name for day, (name, _kind) in entries.items()})
+
+
+class _FixedClock:
+    """A clock stopped at one instant: what an isolated script run sees of the engine's clock."""
+
+    def __init__(self, instant: datetime) -> None:
+        self.instant = instant
+
+    def __call__(self) -> datetime:
+        return self.instant
+
+
+class ScriptHelpers(Mapping[str, Any]):
+    """The date helpers diagrams' scripts and timers call, on the engine's clock and calendar.
+
+    Pickling takes a snapshot: the clock's reading now, and the calendar (by name when it is the
+    bundled one). So a script run in a worker process (`engine.isolation`) sees the same `today()`
+    as the engine that sent it, including a test's hand-moved clock.
+    """
+
+    def __init__(self, clock: Callable[[], datetime], calendar: WorkingCalendar | None = None) -> None:
+        self.clock, self.calendar = clock, calendar or WorkingCalendar.default()
+        self._names: dict[str, Any] = {
+            "add_working_days": self.calendar.add_working_days,
+            "after_working_days": self.after_working_days,
+            "working_days_between": self.calendar.working_days_between,
+            "today": self.today,
+            "now": self.now,
+        }
+
+    def now(self) -> datetime:
+        """Return the engine's current time in Jakarta (WIB)."""
+        return self.clock().astimezone(JAKARTA)
+
+    def today(self) -> date:
+        """Return the engine's current date in Jakarta (WIB)."""
+        return self.now().date()
+
+    def after_working_days(self, days: int) -> datetime:
+        """Return the instant `days` working days from now, at closing time (the SLA convention)."""
+        return self.calendar.due_at(self.clock(), days).astimezone(JAKARTA)
+
+    def __getitem__(self, name: str) -> Any:
+        return self._names[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        calendar = None if self.calendar is WorkingCalendar.default() else self.calendar
+        return (ScriptHelpers, (_FixedClock(self.clock()), calendar))
