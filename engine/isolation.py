@@ -50,7 +50,7 @@ RETIRE_AFTER_CALLS = 20_000
 RETIRE_GROWTH_MB = 96
 # What a worker imports before its first call (each call would otherwise pay for it).
 PRELOAD = ("engine.bpmn.sandbox", "engine.sla.calendar", "jinja2.sandbox")
-GRACE_S = 0.25
+GRACE_S = 0.1  # after the wall-clock limit, before the kill: the language guards usually stop first
 START_TIMEOUT_S = 30.0
 
 

@@ -49,7 +49,7 @@ class Limits:
     max_sequence: int = 100_000
     max_int_bits: int = 4096
     max_iterations: int = 1_000_000
-    max_memory_mb: int = 256
+    max_memory_mb: int = 128
 
 
 def script_line() -> int | None:
