@@ -1,7 +1,8 @@
 """Run every benchmark and write bench/REPORT.md and bench/results/<date>.json: `python -m bench`.
 
 Starts its own throwaway PostgreSQL cluster (tests/pg_cluster.sh) and SQLite files, and removes
-them at the end. Sections: engine steps (SQLite and PostgreSQL), HTTP under load (PostgreSQL),
+them at the end. Sections: engine steps (SQLite and PostgreSQL), the cost of running package code
+in worker processes (engine.isolation, SQLite), HTTP under load (PostgreSQL),
 queries at scale with growth (a tenth of the cases first, then all of them, on both databases).
 Default sizes fit in 20 minutes on a 2-core machine; larger ones by flags, e.g.
 `python -m bench --cases 5000000 --open-tasks 500000`.
@@ -22,7 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import cluster, engine_bench, lint_bench, report
+from bench import cluster, engine_bench, isolation_bench, lint_bench, report
 from bench import http_load as http_bench
 from bench import queries as query_bench
 from bench import seed as seeding
@@ -36,13 +37,15 @@ SLOW_WITHOUT_0008 = ("inbox_page", "case_search_officer")
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--sections", default="engine,http,queries,lint", help="any of engine, http, queries, lint")
+    parser.add_argument("--sections", default="engine,isolation,http,queries,lint",
+                        help="any of engine, isolation, http, queries, lint")
     parser.add_argument("--cases", type=int, default=1_000_000, help="cases to seed (a tenth first, for growth)")
     parser.add_argument("--open-tasks", type=int, default=100_000)
     parser.add_argument("--query-samples", type=int, default=100)
     parser.add_argument("--engine-lengths", default="5,50,200,1000")
     parser.add_argument("--engine-steps", type=int, default=10)
     parser.add_argument("--engine-repeats", type=int, default=3)
+    parser.add_argument("--isolation-cases", type=int, default=20, help="PBG cases per mode and repeat")
     parser.add_argument("--http-cases", type=int, default=600)
     parser.add_argument("--http-clients", type=int, default=32)
     parser.add_argument("--http-workers", type=int, default=3, help="API processes of `mpp serve --workers`")
@@ -136,6 +139,11 @@ def main(argv: list[str] | None = None) -> int:
                                              steps=args.engine_steps, repeats=args.engine_repeats,
                                              names=list(engine_bench.scenarios()), reset=cluster.reset)
             run["timings_s"]["engine"] = round(time.perf_counter() - mark)
+        if "isolation" in sections:
+            mark = time.perf_counter()
+            print("\nisolation: PBG cases with and without worker processes ...", flush=True)
+            run["isolation"] = isolation_bench.run(cases=args.isolation_cases, repeats=3)
+            run["timings_s"]["isolation"] = round(time.perf_counter() - mark)
         if "http" in sections and "postgresql" in urls:
             mark = time.perf_counter()
             print("\nHTTP under load ...", flush=True)

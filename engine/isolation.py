@@ -75,9 +75,20 @@ class IsolationLimit(Exception):
         self.message, self.limit = message, limit
 
 
+_SUPPORTED = hasattr(os, "fork") and Path("/proc/self/statm").exists()
+_inline = os.environ.get("MPP_ISOLATION") == "inline"
+
+
 def enabled() -> bool:
-    """Tell whether calls run in worker processes here (Linux with /proc and fork)."""
-    return hasattr(os, "fork") and Path("/proc/self/statm").exists() and os.environ.get("MPP_ISOLATION") != "inline"
+    """Tell whether calls run in worker processes here (Linux with /proc and fork, not configured inline)."""
+    return _SUPPORTED and not _inline
+
+
+def configure(*, workers: int, inline: bool = False) -> None:
+    """Set this process's pool size and mode (from settings: MPP_ISOLATION_WORKERS, MPP_ISOLATION)."""
+    global _inline  # noqa: PLW0603 - one pool per process, configured by the runtime factory
+    _inline = inline
+    _pool.size = workers
 
 
 # ---------------------------------------------------------------- frames
@@ -327,7 +338,7 @@ def _why_stopped(status: int | None, limits: ProcessLimits) -> IsolationLimit:
                           f"limits: {limits.wall_s:g} s, {limits.memory_mb} MiB", "died")
 
 
-_pool = Pool(int(os.environ.get("MPP_ISOLATION_WORKERS", "2") or 2))
+_pool = Pool()
 
 
 def pool() -> Pool:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import isolation
 from engine.bpmn import compile as spiff
 from engine.bpmn import outbound as outbound
 from engine.bpmn import sandbox as sandbox
@@ -223,8 +224,10 @@ def build_runtime(settings: Settings, *, clock: Clock = system_clock) -> Runtime
     calendar = WorkingCalendar.default()
     # Scripts see the engine's clock, so "today" agrees with timers and due dates (and tests).
     helpers = ScriptHelpers(clock, calendar)
+    isolation.configure(workers=settings.isolation_workers, inline=settings.isolation == "inline")
     script_engine = scripting.make_script_engine(
-        limits=sandbox.Limits(timeout_s=settings.script_timeout_s), extra=helpers, clock=clock)
+        limits=sandbox.Limits(timeout_s=settings.script_timeout_s, max_memory_mb=settings.script_memory_mb),
+        extra=helpers, clock=clock)
     runner = Runner(script_engine, step_budget=settings.engine_step_budget)
     adapters = outbound.Registry({
         "disdukcapil.serahkan": outbound.FileDropAdapter(settings.outbox_dir / "disdukcapil"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,6 +41,11 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     case_cache_size: int = 2000
     script_timeout_s: float = 0.5
+    script_memory_mb: int = 128
+    # Package code runs in worker processes under kernel limits (docs/security.md); "inline" runs
+    # it in the API process under the language guards only (for platforms without fork and /proc).
+    isolation: Literal["process", "inline"] = "process"
+    isolation_workers: int = Field(default=2, ge=1, le=64)
     engine_step_budget: int = 10_000
     worker_poll_s: float = 1.0
     job_lease_s: int = 60
