@@ -197,13 +197,22 @@ def serve() -> None:
 # ---------------------------------------------------------------- the caller's side
 
 
+_SECRET_WORDS = ("SECRET", "PASSWORD", "TOKEN", "KEY", "CREDENTIAL")
+
+
+def _worker_env() -> dict[str, str]:
+    """The environment a worker starts with: none of the platform's settings, nothing that looks secret."""
+    return {name: value for name, value in os.environ.items()
+            if not name.startswith("MPP_") and not any(word in name.upper() for word in _SECRET_WORDS)}
+
+
 class _Worker:
     """One worker process and its pipes."""
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-c", "from engine.isolation import serve; serve()"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, start_new_session=True)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, start_new_session=True, env=_worker_env())
         stdin, stdout = self.process.stdin, self.process.stdout
         if stdin is None or stdout is None:  # never: both are pipes
             raise IsolationLimit("the worker has no pipes", "died")

@@ -11,6 +11,7 @@ is parked instead of run forever.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -116,11 +117,9 @@ def environment() -> SandboxEnvironment:
 def test_a_resource_bomb_ends_as_a_violation_within_its_limits(environment: SandboxEnvironment, bomb: Bomb) -> None:
     data = dict(bomb.data)
     start = time.monotonic()
+    run = environment.execute if bomb.mode == "exec" else environment.evaluate
     with pytest.raises((SandboxViolation, ValueError, ArithmeticError)) as caught:
-        if bomb.mode == "exec":
-            environment.execute(bomb.source, data)
-        else:
-            environment.evaluate(bomb.source, data)
+        run(bomb.source, data)
     elapsed = time.monotonic() - start
     assert elapsed < ENDS_WITHIN_S, f"{bomb.name} took {elapsed:.1f} s: {caught.value}"
     assert data == dict(bomb.data), "a failed script must leave the task data as it was"
@@ -293,3 +292,19 @@ def test_a_job_whose_worker_keeps_dying_is_parked_and_its_case_becomes_an_incide
     clock.advance(hours=2)  # the timer keeps its own due time (an hour after it started, on the wall clock)
     d.run_jobs()
     assert d.open_ids(case.id) == ["Task_periksa"]
+
+
+def _environment_of_a_worker() -> dict[str, str]:
+
+    return dict(os.environ)
+
+
+def test_a_worker_process_holds_none_of_the_platforms_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MPP_SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("SMTP_PASSWORD", "rahasia")
+    isolation.pool().close()  # idle workers were started before these were set; start new ones
+    seen = isolation.run(_environment_of_a_worker, limits=isolation.ProcessLimits())
+    assert seen["PATH"] == os.environ["PATH"]
+    assert not any(name.startswith("MPP_") for name in seen)
+    assert "SMTP_PASSWORD" not in seen
+    assert os.getpid() != isolation.run(os.getpid, limits=isolation.ProcessLimits())
