@@ -261,7 +261,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, embedded_worker: bool = Tru
     # uvicorn applies the same JSON logging in each process; the access lines are ours (api/logs.py).
     logs: dict[str, Any] = {"log_config": logging_config(), "access_log": False, "log_level": "info"}
     if workers == 1:
-        uvicorn.run(create_app(ctx, embedded_worker=embedded_worker), host=host, port=port, **logs)
+        uvicorn.run(create_app(ctx, embedded_worker=embedded_worker), host=host, port=port, proxy_headers=False,
+                    **logs)
         return
     os.environ["MPP_EMBEDDED_WORKER"] = "1" if embedded_worker else "0"
     # Each API process writes its HTTP counters here; whichever answers a scrape sums them all.
@@ -269,7 +270,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, embedded_worker: bool = Tru
     if not os.environ.get(MULTIPROC_ENV):
         metrics_dir = os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="mpp-metrics-")
     try:
-        uvicorn.run("api.asgi:create_from_env", factory=True, host=host, port=port, workers=workers, **logs)
+        uvicorn.run("api.asgi:create_from_env", factory=True, host=host, port=port, workers=workers,
+                    proxy_headers=False, **logs)
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)

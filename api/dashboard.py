@@ -6,10 +6,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import Path, Query, Request
+from fastapi import Path, Query
 from pydantic import BaseModel, Field
 
-from api.deps import ContextDep, CurrentActor, SessionDep
+from api.deps import ClientAddress, ContextDep, CurrentActor, SessionDep
 from api.errors import NOT_FOUND, ApiError
 from api.routing import router
 from api.schemas import Model
@@ -17,7 +17,7 @@ from engine.cases.tracking import normalise
 from engine.errors import InvalidInput
 from engine.sla import service as sla
 from engine.sla import survey as survey
-from web.ratelimit import track_limiter
+from web.ratelimit import count_pin_guess, pin_matched
 
 routes = router(tags=["dashboard"])
 
@@ -173,28 +173,30 @@ class SurveyDone(BaseModel):
     rated: int = Field(description="services the answers were recorded for")
 
 
-def _pin_checked(request: Request, session: SessionDep, ctx: ContextDep, tracking_number: str, pin: str) -> None:
-    track_limiter.hit(f"track:{request.client.host if request.client else 'unknown'}")
+def _pin_checked(session: SessionDep, ctx: ContextDep, client: str, tracking_number: str, pin: str) -> None:
+    # The same shared limits as tracking: per client and per tracking number (web.ratelimit).
+    count_pin_guess(session, client=client, tracking_number=tracking_number)
     if not survey.pin_ok(session, tracking_number=tracking_number, pin=pin,
                          secret=ctx.settings.secret_key.get_secret_value()):
         raise ApiError(NOT_FOUND, "no case matches this tracking number and PIN")
+    pin_matched(session, tracking_number=tracking_number)
 
 
 @routes.get("/api/track/{tracking_number}/survey", response_model=SurveyStatusRead)
-def survey_state(request: Request, session: SessionDep, ctx: ContextDep, tracking_number: Annotated[str, TN],
+def survey_state(session: SessionDep, ctx: ContextDep, client: ClientAddress, tracking_number: Annotated[str, TN],
                  pin: Annotated[str, Query(min_length=1, max_length=12)]) -> SurveyStatusRead:
     """Tell whether the applicant can rate the service now (it is finished and not yet rated)."""
-    _pin_checked(request, session, ctx, tracking_number, pin)
+    _pin_checked(session, ctx, client, tracking_number, pin)
     status = survey.survey_status(session, tracking_number=tracking_number)
     return SurveyStatusRead(tracking_number=status.tracking_number, open=status.is_open, pending=len(status.pending),
                             answered=status.answered, unfinished=status.unfinished)
 
 
 @routes.post("/api/track/{tracking_number}/survey", response_model=SurveyDone, status_code=201)
-def answer_survey(request: Request, session: SessionDep, ctx: ContextDep, tracking_number: Annotated[str, TN],
+def answer_survey(session: SessionDep, ctx: ContextDep, client: ClientAddress, tracking_number: Annotated[str, TN],
                   body: SurveyAnswer) -> SurveyDone:
     """Record the applicant's satisfaction survey (nine scores 1–4) once the service is finished; once per case."""
-    _pin_checked(request, session, ctx, tracking_number, body.pin)
+    _pin_checked(session, ctx, client, tracking_number, body.pin)
     rows = survey.submit_survey(session, tracking_number=tracking_number, answers=body.answers, comment=body.comment,
                                 language=body.language, now=ctx.rt.clock())
     return SurveyDone(tracking_number=normalise(tracking_number), rated=len(rows))

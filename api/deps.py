@@ -11,21 +11,22 @@ from api.errors import FORBIDDEN, UNAUTHENTICATED, ApiError
 from api.security import read_token
 from engine.directory.actors import Actor, actor_for
 from engine.models import User
-from web.deps import ContextDep, RuntimeDep, SessionDep, get_context, get_runtime, get_session
+from web.deps import ClientAddress, ContextDep, RuntimeDep, SessionDep, get_context, get_runtime, get_session
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 
 
-__all__ = ["ContextDep", "RuntimeDep", "SessionDep", "get_context", "get_session", "get_runtime"]
+__all__ = ["ClientAddress", "ContextDep", "RuntimeDep", "SessionDep", "get_context", "get_session", "get_runtime"]
 
 
 def optional_actor(session: SessionDep, ctx: ContextDep, token: Annotated[str | None, Depends(oauth2)]) -> Actor | None:
     """Return the caller's actor when a valid token is given, else None."""
     if not token:
         return None
-    user_id = read_token(token, secret=ctx.settings.secret_key.get_secret_value())
-    user = session.get(User, user_id) if user_id is not None else None
-    if user is None or not user.active:
+    claims = read_token(token, secret=ctx.settings.secret_key.get_secret_value())
+    user = session.get(User, claims.user_id) if claims is not None else None
+    # A token from an earlier epoch was ended by a logout, a password change or a deactivation.
+    if claims is None or user is None or not user.active or user.session_epoch != claims.epoch:
         raise ApiError(UNAUTHENTICATED, "the token is invalid or expired", {"WWW-Authenticate": "Bearer"})
     return actor_for(session, user)
 

@@ -83,16 +83,15 @@ def read_user(user_id: UserId, actor: AdminActor, session: SessionDep) -> UserRe
 
 @routes.patch("/api/users/{user_id}", response_model=UserRead)
 def update_user(user_id: UserId, body: UserUpdate, actor: AdminActor, session: SessionDep) -> UserRead:
-    """Change a user's name, e-mail, platform role, active flag or password."""
+    """Change a user's name, e-mail, platform role, active flag or password.
+
+    A new password or a deactivation ends every session and token of the account.
+    """
     user = directory.get_user_by_id(session, user_id)
     changes = body.model_dump(exclude_none=True)
+    directory.update_user(session, user=user, **changes)
     if "password" in changes:
-        user.password_hash = hash_password(changes.pop("password"))
         changes["password"] = "changed"  # noqa: S105 - an audit note, not a password
-    for field in ("display_name", "email", "platform_role", "active", "language"):
-        if field in changes:
-            setattr(user, field, changes[field])
-    session.flush()
     audit.record(session, actor=actor.username, action="user.updated", subject=user.username, detail=changes)
     return UserRead.model_validate(user)
 

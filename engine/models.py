@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -66,6 +67,9 @@ class User(Base):
     platform_role: Mapped[str] = mapped_column(String(16), default="applicant")
     language: Mapped[str] = mapped_column(String(5), default="id")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Every session cookie and API token carries the epoch it was issued in and stops working when
+    # this moves on: logout, a password change and deactivation bump it.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -411,3 +415,18 @@ class NotificationAttempt(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class RateLimit(Base):
+    """A counter of attempts under one key (a client, a tracking number, a username at a client).
+
+    Shared by every API process and kept across restarts (web/ratelimit.py). Times are Unix
+    seconds, so the one counting statement does the same arithmetic on SQLite and PostgreSQL.
+    """
+
+    __tablename__ = "rate_limit"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    not_before: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_FILE = ROOT / "var" / "secret.key"
@@ -39,6 +40,9 @@ class Settings(BaseSettings):
     token_minutes: int = 60
     web_session_minutes: int = 480
     cookie_secure: bool = False
+    # Reverse proxies whose X-Forwarded-For is believed (IPs or CIDRs, comma-separated in
+    # MPP_TRUSTED_PROXIES); empty: the socket peer is the client (docs/operations.md "Rate limits").
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     case_cache_size: int = 2000
     script_timeout_s: float = 0.5
     script_memory_mb: int = 128
@@ -59,6 +63,13 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     notify_timeout_s: float = 10.0
     notify_max_attempts: int = 6
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_networks(cls, value: object) -> list[str]:
+        """Split the comma-separated list and refuse anything that is not an IP address or network."""
+        items = value.split(",") if isinstance(value, str) else value if isinstance(value, list | tuple) else [value]
+        return [str(ipaddress.ip_network(str(item).strip(), strict=False)) for item in items if str(item).strip()]
 
 
 @lru_cache

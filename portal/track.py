@@ -10,9 +10,9 @@ from fastapi.responses import RedirectResponse, Response
 from engine.cases import access as access
 from engine.cases import tracking as tracking
 from engine.documents import service as documents
-from web.deps import ContextDep, CsrfForm, OptionalPageActor, SessionDep
+from web.deps import ClientAddress, ContextDep, CsrfForm, OptionalPageActor, SessionDep, optional_page_actor
 from web.grants import grant, tracking_granted
-from web.ratelimit import RateLimited, track_limiter
+from web.ratelimit import RateLimited, count_pin_guess, pin_matched
 from web.routing import TransactionalRoute
 from web.session import language
 from web.templates import Pages, pick
@@ -29,23 +29,30 @@ def track_form(request: Request, actor: OptionalPageActor) -> Response:
 
 @routes.post("/lacak")
 def track_check(request: Request, session: SessionDep, ctx: ContextDep, form: CsrfForm,
-                actor: OptionalPageActor) -> Response:
+                client: ClientAddress) -> Response:
     """Check the number and PIN (the same answer whichever is wrong) and open the case's page."""
     number = str(form.get("number") or "").strip().upper()
     pin = str(form.get("pin") or "").strip()
     lang = language(request)
-    try:
-        track_limiter.hit(f"track:{request.client.host if request.client else 'unknown'}")
+    limited: RateLimited | None = None
+    try:  # counted before anything reads the database (on SQLite the first reader holds the write lock)
+        count_pin_guess(session, client=client, tracking_number=number)
     except RateLimited as exc:
-        message = pick(lang, f"Terlalu banyak percobaan; coba lagi dalam {exc.retry_after} detik.",
-                       f"Too many attempts; try again in {exc.retry_after} s.")
-        return pages.render(request, "track_form.html", {"number": number, "error": message}, status=429)
+        limited = exc
+    optional_page_actor(request, session)  # the page's navigation shows who is logged in
+    if limited is not None:
+        message = pick(lang, f"Terlalu banyak percobaan; coba lagi dalam {limited.retry_after} detik.",
+                       f"Too many attempts; try again in {limited.retry_after} s.")
+        refused = pages.render(request, "track_form.html", {"number": number, "error": message}, status=429)
+        refused.headers["Retry-After"] = str(limited.retry_after)
+        return refused
     found = (tracking.public_status(session, number=number, pin=pin, secret=ctx.settings.secret_key.get_secret_value())
              if number and pin else None)
     if found is None:
         message = pick(lang, "Nomor lacak atau PIN tidak cocok. Periksa kembali bukti permohonan Anda.",
                        "The tracking number or PIN does not match. Check your application receipt.")
         return pages.render(request, "track_form.html", {"number": number, "error": message}, status=404)
+    pin_matched(session, tracking_number=number)
     response = RedirectResponse(f"/lacak/{found.tracking_number}", status_code=303)
     grant(request, response, found.tracking_number)
     return response

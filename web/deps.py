@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -79,10 +81,10 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 def optional_page_actor(request: Request, session: SessionDep) -> Actor | None:
-    """Return the actor of the session cookie's user, or None for a visitor."""
-    user_id = read_session(request).user_id
-    user = session.get(User, user_id) if user_id is not None else None
-    if user is None or not user.active:
+    """Return the actor of the session cookie's user, or None for a visitor (or an ended session)."""
+    cookie = read_session(request)
+    user = session.get(User, cookie.user_id) if cookie.user_id is not None else None
+    if user is None or not user.active or user.session_epoch != cookie.epoch:
         return None
     actor = actor_for(session, user)
     request.scope["mpp.actor"] = actor
@@ -90,6 +92,49 @@ def optional_page_actor(request: Request, session: SessionDep) -> Actor | None:
 
 
 OptionalPageActor = Annotated[Actor | None, Depends(optional_page_actor)]
+
+
+@lru_cache(maxsize=8)
+def _networks(proxies: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(p, strict=False) for p in proxies)
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    # A dual-stack socket shows IPv4 peers as ::ffff:a.b.c.d.
+    return address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped else address
+
+
+def client_address(request: Request) -> str:
+    """Return the client's address: the socket peer, or behind a trusted proxy the right-most untrusted hop.
+
+    X-Forwarded-For is believed only when the peer is one of `trusted_proxies`: anyone else could
+    write any address there. Proxies append the address they saw, so reading from the right and
+    skipping our own proxies gives the first address no proxy of ours vouches for.
+    """
+    peer = request.client.host if request.client else ""
+    proxies = _networks(tuple(request.app.state.ctx.settings.trusted_proxies))
+
+    def trusted(text: str) -> bool:
+        address = _address(text)
+        return address is not None and any(address in net for net in proxies)
+
+    if not proxies or not trusted(peer):
+        address = _address(peer)
+        return str(address) if address is not None else peer or "unknown"
+    hops = [hop.strip() for value in request.headers.getlist("x-forwarded-for") for hop in value.split(",")]
+    hops = [hop for hop in hops if hop]
+    for hop in reversed(hops):
+        if not trusted(hop):
+            address = _address(hop)
+            return str(address) if address is not None else hop[:64]
+    return hops[0][:64] if hops else peer
+
+
+ClientAddress = Annotated[str, Depends(client_address)]
 
 
 def page_actor(request: Request, actor: OptionalPageActor) -> Actor:

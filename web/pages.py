@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from engine.directory.accounts import authenticate
+from engine.directory.accounts import authenticate, end_sessions
 from engine.models import User
-from web.deps import CsrfForm, OptionalPageActor, SessionDep
-from web.ratelimit import RateLimited, login_limiter
+from web.deps import ClientAddress, CsrfForm, OptionalPageActor, SessionDep
+from web.ratelimit import RateLimited, count_login_attempt, login_succeeded
 from web.routing import TransactionalRoute
 from web.session import end_session, start_session
 from web.templates import pick, shared_pages
@@ -32,27 +32,29 @@ def login_page(request: Request, actor: OptionalPageActor, next: str | None = No
 
 
 @routes.post("/masuk")
-def login(request: Request, session: SessionDep, form: CsrfForm) -> Response:
+def login(request: Request, session: SessionDep, form: CsrfForm, client: ClientAddress) -> Response:
     """Check the username and password; start a session and go where the user was heading."""
     username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
     target = safe_next(str(form.get("next", "")))
     lang = request.cookies.get("mpp_lang", "id")
     try:
-        login_limiter.check(f"login:{username}")
+        count_login_attempt(session, username=username, client=client)
     except RateLimited as exc:
         message = pick(lang, f"Terlalu banyak percobaan gagal; coba lagi dalam {exc.retry_after} detik.",
                        f"Too many failed attempts; try again in {exc.retry_after} s.")
-        return shared_pages.render(request, "login.html", {"error": message, "username": username,
-                                                           "next": target or ""}, status=429)
+        refused = shared_pages.render(request, "login.html", {"error": message, "username": username,
+                                                              "next": target or ""}, status=429)
+        refused.headers["Retry-After"] = str(exc.retry_after)
+        return refused
     user = authenticate(session, username=username, password=password) if username and password else None
     if user is None:
-        login_limiter.record(f"login:{username}")
         message = pick(lang, "Nama pengguna atau kata sandi salah.", "Wrong username or password.")
         return shared_pages.render(request, "login.html", {"error": message, "username": username,
                                                            "next": target or ""}, status=401)
-    response = RedirectResponse(target or _home(user), status_code=303)
-    start_session(request, response, user_id=user.id)
-    return response
+    login_succeeded(session, username=username, client=client)
+    welcome = RedirectResponse(target or _home(user), status_code=303)
+    start_session(request, welcome, user_id=user.id, epoch=user.session_epoch)
+    return welcome
 
 
 def _home(user: User) -> str:
@@ -60,8 +62,11 @@ def _home(user: User) -> str:
 
 
 @routes.post("/keluar")
-def logout(request: Request, form: CsrfForm) -> Response:
-    """End the session."""
+def logout(request: Request, session: SessionDep, form: CsrfForm, actor: OptionalPageActor) -> Response:
+    """Log out: end every session and API token of the account, on every device."""
+    user = session.get(User, actor.user_id) if actor is not None and actor.user_id is not None else None
+    if user is not None:  # loaded already, to build the actor
+        end_sessions(session, user=user)
     response = RedirectResponse("/", status_code=303)
     end_session(request, response)
     return response

@@ -1,4 +1,4 @@
-"""Accounts: argon2id password hashes and authentication."""
+"""Accounts: argon2id password hashes, authentication, and ending an account's sessions."""
 
 from __future__ import annotations
 
@@ -37,3 +37,15 @@ def authenticate(session: Session, *, username: str, password: str) -> User | No
         user.password_hash = _hasher.hash(password)
         session.flush()
     return user
+
+
+def end_sessions(session: Session, *, user: User) -> None:
+    """End every browser session and API token of the account: they carry an epoch that is now past."""
+    user.session_epoch = User.session_epoch + 1  # in SQL, so two concurrent bumps both count
+    session.flush()
+
+
+def set_password(session: Session, *, user: User, password: str) -> None:
+    """Give the account a new password and end its sessions and tokens."""
+    user.password_hash = hash_password(password)
+    end_sessions(session, user=user)

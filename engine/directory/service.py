@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from engine.bpmn.conventions import declared_roles
 from engine.cases.assignment import APPLICANT_ROLE, agency_of
+from engine.directory.accounts import end_sessions, set_password
 from engine.errors import AlreadyExists, InvalidInput, NotFound
 from engine.models import Agency, Membership, Role, User
 
@@ -68,6 +69,26 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def update_user(
+    session: Session, *, user: User, display_name: str | None = None, email: str | None = None,
+    platform_role: str | None = None, active: bool | None = None, language: str | None = None,
+    password: str | None = None,
+) -> None:
+    """Change the fields given; a new password or a deactivation ends the account's sessions and tokens."""
+    if platform_role is not None and platform_role not in PLATFORM_ROLES:
+        raise InvalidInput(f"unknown platform role '{platform_role}'")
+    fields = {"display_name": display_name, "email": email, "platform_role": platform_role, "active": active,
+              "language": language}
+    for name, value in fields.items():
+        if value is not None:
+            setattr(user, name, value)
+    if password is not None:
+        set_password(session, user=user, password=password)
+    elif active is False:
+        end_sessions(session, user=user)
+    session.flush()
 
 
 def get_user(session: Session, username: str) -> User:

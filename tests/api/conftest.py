@@ -11,7 +11,6 @@ from api.app import create_app
 from api.bootstrap import DEMO_PASSWORD
 from engine.context import AppContext
 from tests.conftest import fast_hasher
-from web.ratelimit import login_limiter, track_limiter
 
 
 @pytest.fixture
@@ -26,8 +25,6 @@ def catalogue(ctx: AppContext) -> AppContext:
 
 @pytest.fixture
 def client(catalogue: AppContext) -> Iterator[TestClient]:
-    track_limiter.reset()
-    login_limiter.reset()
     with TestClient(create_app(catalogue), raise_server_exceptions=False) as test_client:
         yield test_client
 

@@ -20,7 +20,6 @@ from api.bootstrap import DEMO_PASSWORD, deploy_folder, seed_demo
 from engine.context import build_context
 from engine.db import transaction
 from engine.settings import Settings
-from web.ratelimit import login_limiter, track_limiter
 
 ROOT = Path(__file__).resolve().parents[2]
 _tmp = tempfile.mkdtemp(prefix="mpp-schemathesis-")
@@ -45,14 +44,10 @@ ADMIN = _token("admin")
 @schema.parametrize()
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_api_as_admin(case: schemathesis.Case) -> None:
-    track_limiter.reset()
-    login_limiter.reset()
     case.call_and_validate(headers=ADMIN, checks=CHECKS)
 
 
 @schema.parametrize()
 @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_api_anonymous(case: schemathesis.Case) -> None:
-    track_limiter.reset()
-    login_limiter.reset()
     case.call_and_validate(checks=CHECKS)

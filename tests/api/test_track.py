@@ -1,13 +1,16 @@
-"""Public tracking over HTTP: number + PIN, public fields only, same answer for every miss, rate limit."""
+"""Public tracking over HTTP: number + PIN, public fields only, same answer for every miss, rate limits."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from api.app import create_app
+from engine.context import AppContext
 from tests.factories import pbg_application
 from tests.processes.test_pbg import DRAWINGS
 
@@ -153,16 +156,67 @@ def test_missing_or_malformed_pin_is_a_validation_problem(client: TestClient, lo
     assert "Persetujuan" not in missing.text + too_long.text
 
 
+def client_at(client: TestClient, address: str) -> TestClient:
+    """Return a client of the same app that connects from another address."""
+    return TestClient(client.app, client=(address, 50000), raise_server_exceptions=False)
+
+
+def assert_limited(response: Response, longest_s: int) -> None:
+    assert response.status_code == 429, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["type"] == "/api/problems/rate-limited"
+    assert 1 <= int(response.headers["retry-after"]) <= longest_s
+    assert "Persetujuan" not in response.text
+
+
 def test_lookups_are_rate_limited_per_client(client: TestClient, login: Login) -> None:
     case = start(client, login)
     number, pin = case["tracking_number"], case["pin"]
-    statuses = [track(client, number, other_pin(pin) if i % 2 else pin).status_code for i in range(20)]
-    assert statuses == [200, 404] * 10
-    limited = track(client, number, pin)
-    assert limited.status_code == 429, limited.text
-    assert limited.headers["content-type"] == PROBLEM
-    assert limited.json()["type"] == "/api/problems/rate-limited"
-    assert 1 <= int(limited.headers["retry-after"]) <= 61
-    assert "Persetujuan" not in limited.text
-    # The limit is on the public lookup only: logged-in work goes on.
+    # Twenty guesses on twenty numbers: the client's limit, not a number's.
+    statuses = [track(client, f"MPP-ZZZZ-{i:04d}", "123456").status_code for i in range(19)]
+    statuses.append(track(client, number, pin).status_code)
+    assert statuses == [404] * 19 + [200]
+    assert_limited(track(client, number, pin), 60)
+    # Another client is answered, and logged-in work goes on.
+    assert track(client_at(client, "198.51.100.20"), number, pin).status_code == 200
     assert client.get(f"/api/cases/{case['id']}", headers=login("warga")).status_code == 200
+
+
+def test_wrong_pins_are_limited_per_tracking_number_whatever_the_client(client: TestClient, login: Login) -> None:
+    case = start(client, login)
+    number, pin = case["tracking_number"], case["pin"]
+    # Right PINs do not count against the number: its applicant may look as often as the client limit allows.
+    assert [track(client_at(client, f"198.51.100.{i}"), number, pin).status_code for i in range(12)] == [200] * 12
+    wrong = [track(client_at(client, f"203.0.113.{i}"), number, other_pin(pin)).status_code for i in range(10)]
+    assert wrong == [404] * 10
+    assert_limited(track(client_at(client, "192.0.2.1"), number, other_pin(pin)), 15 * 60)
+    assert_limited(track(client_at(client, "192.0.2.2"), number, pin), 15 * 60)
+    # Another number is not affected.
+    other = start(client, login)
+    assert track(client_at(client, "192.0.2.3"), other["tracking_number"], other["pin"]).status_code == 200
+
+
+def test_a_rotating_forwarded_for_does_not_help_without_a_trusted_proxy(client: TestClient) -> None:
+    statuses = [client.get(f"/api/track/MPP-ZZZZ-{i:04d}", params={"pin": "123456"},
+                           headers={"X-Forwarded-For": f"192.0.2.{i}"}).status_code for i in range(21)]
+    assert statuses == [404] * 20 + [429]
+
+
+def test_behind_a_trusted_proxy_the_right_most_untrusted_address_is_the_client(catalogue: AppContext) -> None:
+    settings = catalogue.settings.model_copy(update={"trusted_proxies": ["10.0.0.0/8"]})
+    app = create_app(dataclasses.replace(catalogue, settings=settings))
+    proxy = TestClient(app, client=("10.0.0.2", 50000), raise_server_exceptions=False)
+
+    def guess(i: int, forwarded: str) -> int:
+        return proxy.get(f"/api/track/MPP-ZZZZ-{i:04d}", params={"pin": "1"},
+                         headers={"X-Forwarded-For": forwarded}).status_code
+
+    # What the client wrote on the left is ignored; our own proxies (10.x) on the right are skipped.
+    assert [guess(i, f"192.0.2.{i}, 198.51.100.7, 10.0.0.9") for i in range(21)] == [404] * 20 + [429]
+    # The proxy vouches for another client: it has its own count.
+    assert guess(21, "198.51.100.8") == 404
+    # A peer that is not a trusted proxy is the client, whatever its header says.
+    direct = TestClient(app, client=("198.51.100.9", 50000), raise_server_exceptions=False)
+    statuses = [direct.get(f"/api/track/MPP-ZZZZ-{i:04d}", params={"pin": "1"},
+                           headers={"X-Forwarded-For": "198.51.100.8"}).status_code for i in range(21)]
+    assert statuses == [404] * 20 + [429]

@@ -23,7 +23,6 @@ from api.app import create_app
 from api.bootstrap import deploy_folder, seed_demo
 from engine.context import AppContext, build_context
 from engine.settings import Settings
-from web.ratelimit import login_limiter, track_limiter
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,8 +81,6 @@ def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("the live server did not start")
         time.sleep(0.05)
-    login_limiter.reset()
-    track_limiter.reset()
     yield LiveServer(f"http://127.0.0.1:{port}", ctx)
     server.should_exit = True
     thread.join(timeout=10)
