@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.logs import HEADER, current_request_id
@@ -64,10 +64,12 @@ TASK_DONE = ProblemType("task-already-completed", 409, "Tugas sudah diselesaikan
 TASK_CLAIMED = ProblemType("task-claimed", 409, "Tugas sudah diambil petugas lain", "Task claimed by another officer")
 TOO_LARGE = ProblemType("too-large", 413, "Berkas terlalu besar", "Payload too large")
 RATE_LIMITED = ProblemType("rate-limited", 429, "Terlalu banyak permintaan", "Too many requests")
+BUSY = ProblemType("busy", 503, "Sistem sedang sibuk", "The platform is busy")
 INTERNAL = ProblemType("internal", 500, "Kesalahan sistem", "Internal error")
 
 ALL_TYPES = [VALIDATION, FORM_INVALID, PACKAGE_INVALID, UNSAFE_XML, BAD_REQUEST, UNAUTHENTICATED, FORBIDDEN,
-             FORM_EXPIRED, NOT_FOUND, METHOD, CONFLICT, TASK_DONE, TASK_CLAIMED, TOO_LARGE, RATE_LIMITED, INTERNAL]
+             FORM_EXPIRED, NOT_FOUND, METHOD, CONFLICT, TASK_DONE, TASK_CLAIMED, TOO_LARGE, RATE_LIMITED, BUSY,
+             INTERNAL]
 
 # The one table: every error raised on purpose is a DomainError whose `code` is the slug of its
 # problem type here. A test checks that each DomainError subclass names a slug of this table.
@@ -130,6 +132,16 @@ def _data_error(request: Request, exc: Exception) -> Answer:
     return Answer(VALIDATION, "a value is not accepted (for example a NUL character, or a number out of range)")
 
 
+def _unavailable(request: Request, exc: Exception) -> Answer:
+    # The database could not be reached or stayed locked past the busy timeout: nothing was written
+    # (the request's transaction rolled back), so the client may simply try again.
+    log.error("database unavailable on %s %s", request.method, request.url.path, exc_info=exc)
+    detail = "the platform is busy; nothing was saved, try again in a moment"
+    return Answer(BUSY, detail, headers={"Retry-After": "2"},
+                  page_detail="Sistem sedang sibuk; tidak ada yang tersimpan, coba lagi sebentar lagi."
+                  if language(request) == "id" else detail.capitalize() + ".")
+
+
 def _request_validation(request: Request, exc: Exception) -> Answer:
     assert isinstance(exc, RequestValidationError)  # noqa: S101
     errors = [{"field": ".".join(str(p) for p in err.get("loc", ())[1:]) or "(body)", "code": err.get("type"),
@@ -183,6 +195,7 @@ def install(app: FastAPI) -> None:
     """Register the handlers: domain errors, then what the framework and the database raise."""
     app.add_exception_handler(DomainError, _respond(_domain))
     app.add_exception_handler(DataError, _respond(_data_error))
+    app.add_exception_handler(OperationalError, _respond(_unavailable))
     app.add_exception_handler(RequestValidationError, _respond(_request_validation))
     app.add_exception_handler(StarletteHTTPException, _respond(_http))
     app.add_exception_handler(Exception, _respond(_unexpected))

@@ -26,7 +26,8 @@ class AppContext:
 
 def build_context(settings: Settings, *, migrate: bool = True, clock: Clock = system_clock) -> AppContext:
     """Connect to the database (migrating it to the newest schema) and build the runtime."""
-    engine = make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    engine = make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous,
+                         sqlite_busy_timeout_s=settings.sqlite_busy_timeout_s)
     if migrate:
         upgrade(engine)
     return AppContext(settings, engine, make_sessionmaker(engine), build_runtime(settings, clock=clock))

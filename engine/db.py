@@ -59,13 +59,13 @@ def _forget_transaction(session: Session) -> None:
         session.info.pop(key, None)
 
 
-def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL") -> Engine:
+def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", sqlite_busy_timeout_s: float = 30.0) -> Engine:
     """Create a SQLAlchemy engine; SQLite gets WAL, a busy timeout and foreign keys."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": sqlite_busy_timeout_s, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -75,7 +75,7 @@ def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL") -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA synchronous={sqlite_synchronous}")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={int(sqlite_busy_timeout_s * 1000)}")
             cur.close()
 
         @event.listens_for(engine, "begin")

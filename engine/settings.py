@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     worker_poll_s: float = 1.0
     job_lease_s: int = 60
     sqlite_synchronous: str = "NORMAL"
+    sqlite_busy_timeout_s: float = 30.0
     # Notifications (docs/operations.md): with no SMTP host, e-mails are recorded as skipped.
     smtp_host: str | None = None
     smtp_port: int = 587

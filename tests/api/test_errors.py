@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from api.app import create_app
+from api.bootstrap import DEMO_PASSWORD
 from engine.catalogue import registry as registry
+from engine.context import AppContext, build_context
 from tests.factories import pbg_application
 
 Login = Callable[[str], dict[str, str]]
@@ -20,7 +25,8 @@ PROBLEM = "application/problem+json"
 TYPES = {
     "validation": 422, "form-invalid": 422, "package-invalid": 422, "unsafe-xml": 422, "bad-request": 400,
     "unauthenticated": 401, "forbidden": 403, "not-found": 404, "method-not-allowed": 405, "conflict": 409,
-    "task-already-completed": 409, "task-claimed": 409, "too-large": 413, "rate-limited": 429, "internal": 500,
+    "task-already-completed": 409, "task-claimed": 409, "too-large": 413, "rate-limited": 429, "busy": 503,
+    "internal": 500,
 }
 
 TITLES = {
@@ -30,7 +36,7 @@ TITLES = {
     "forbidden": "Forbidden", "not-found": "Not found", "method-not-allowed": "Method not allowed",
     "conflict": "Conflict", "task-already-completed": "Task already completed",
     "task-claimed": "Task claimed by another officer", "too-large": "Payload too large",
-    "rate-limited": "Too many requests", "internal": "Internal error",
+    "rate-limited": "Too many requests", "busy": "The platform is busy", "internal": "Internal error",
 }
 
 
@@ -229,3 +235,28 @@ def test_unexpected_error_is_a_bare_500_problem_and_is_logged_with_its_traceback
     logged = records[-1]
     assert logged.exc_info is not None
     assert logged.exc_info[0] is RuntimeError, "the log record lost the exception and its traceback"
+
+
+def test_a_database_locked_past_its_busy_timeout_answers_busy_and_saves_nothing(
+        catalogue: AppContext, tmp_path: Path) -> None:
+    """A request that cannot get SQLite's write lock in time is told to retry (503), never a 500."""
+    url = catalogue.settings.database_url
+    if not url.startswith("sqlite"):
+        pytest.skip("the write lock is SQLite's")
+    settings = catalogue.settings.model_copy(update={"sqlite_busy_timeout_s": 0.2})
+    ctx = build_context(settings, migrate=False)
+    holder = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        with TestClient(create_app(ctx), raise_server_exceptions=False) as client:
+            holder.execute("BEGIN IMMEDIATE")  # another process writing, for longer than the timeout
+            response = client.post("/api/auth/token", data={"username": "warga", "password": DEMO_PASSWORD})
+            body = assert_problem(response, 503, "busy")
+            assert response.headers["Retry-After"] == "2"
+            assert "nothing was saved" in str(body["detail"])
+            assert "sqlite" not in response.text.lower()
+            holder.execute("ROLLBACK")
+            again = client.post("/api/auth/token", data={"username": "warga", "password": DEMO_PASSWORD})
+            assert again.status_code == 200, again.text
+    finally:
+        holder.close()
+        ctx.engine.dispose()
