@@ -298,10 +298,13 @@ class Pool:
         return worker
 
     def warm(self) -> None:
-        """Start the workers now (at start-up), so the first call does not wait for imports."""
-        workers = [self._ready_worker() for _ in range(self.size)]
-        for worker in workers:
-            self._return(worker)
+        """Start the missing workers now (at start-up), so the first call does not wait for imports.
+
+        Never holds a worker while waiting for another: apps started side by side in one process
+        (tests, embedded servers) each warm the same pool.
+        """
+        for _ in range(self.size):
+            self._spare()
 
     def call(self, func: Callable[..., T], *args: Any, limits: ProcessLimits) -> T:
         """Call a module-level function with picklable arguments in a worker; return its result or raise."""

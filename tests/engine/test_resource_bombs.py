@@ -12,6 +12,7 @@ is parked instead of run forever.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -308,3 +309,18 @@ def test_a_worker_process_holds_none_of_the_platforms_secrets(monkeypatch: pytes
     assert not any(name.startswith("MPP_") for name in seen)
     assert "SMTP_PASSWORD" not in seen
     assert os.getpid() != isolation.run(os.getpid, limits=isolation.ProcessLimits())
+
+
+def test_pools_warmed_side_by_side_never_wait_on_each_other() -> None:
+    pool = isolation.Pool(2)
+    try:
+        warmers = [threading.Thread(target=pool.warm) for _ in range(4)]
+        for warmer in warmers:
+            warmer.start()
+        for warmer in warmers:
+            warmer.join(timeout=60)
+        assert not any(warmer.is_alive() for warmer in warmers)
+        assert pool.call(len, "abc", limits=isolation.ProcessLimits()) == 3
+        assert len(pool._idle) == 2
+    finally:
+        pool.close()
