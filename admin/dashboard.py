@@ -22,6 +22,7 @@ from engine.errors import InvalidInput
 from engine.sla import service as sla
 from engine.sla import survey as survey
 from web.deps import PageActor, RuntimeDep, SessionDep
+from web.downloads import content_disposition
 from web.routing import TransactionalRoute
 from web.templates import Pages
 
@@ -115,7 +116,7 @@ def export(
     filters = parse_filters(_inputs(dari, sampai, layanan, instansi), _today(rt))
     board = sla.build_dashboard(session, actor=actor, filters=filters, now=rt.clock())
     return Response(_csv(board), media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="dasbor-sla-{_today(rt).isoformat()}.csv"',
+        "Content-Disposition": content_disposition(f"dasbor-sla-{_today(rt).isoformat()}.csv"),
         "Cache-Control": "no-store"})
 
 

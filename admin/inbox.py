@@ -17,6 +17,7 @@ from engine.documents import filestore as filestore
 from engine.errors import CaseNotFound
 from engine.models import Case
 from web.deps import CsrfForm, RowId, RuntimeDep, SessionDep, StaffPageActor
+from web.downloads import content_disposition
 from web.routing import TransactionalRoute
 from web.session import language
 from web.taskflow import checked_task_id, submit_task, task_form
@@ -120,5 +121,5 @@ def download(file_id: RowId, session: SessionDep, rt: RuntimeDep, actor: StaffPa
         raise filestore.FileNotFound(f"file {file_id} not found")
     row, content = filestore.open_file(session, settings=rt.settings, file_id=file_id)
     return Response(content, media_type=row.content_type, headers={
-        "Content-Disposition": f'inline; filename="{row.filename}"', "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": content_disposition(row.filename, inline=True), "X-Content-Type-Options": "nosniff",
         "Cache-Control": "no-store"})

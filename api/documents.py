@@ -16,6 +16,7 @@ from api.schemas import Model, Text
 from engine.cases import access as access
 from engine.documents import service as documents
 from engine.documents.signing import signer_for
+from web.downloads import content_disposition
 
 routes = router(tags=["documents"])
 DocumentId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -133,5 +134,5 @@ def revoke(document_id: DocumentId, body: DocumentRevoke, actor: AdminActor, ses
 def pdf_response(data: bytes, filename: str) -> Response:
     """Return PDF bytes as a download that is never cached by shared caches."""
     return Response(data, media_type="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store",
+        "Content-Disposition": content_disposition(filename), "Cache-Control": "private, no-store",
         "X-Content-Type-Options": "nosniff"})

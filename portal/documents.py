@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 from engine.cases import tracking as tracking
 from engine.documents import service as documents
 from web.deps import ContextDep, OptionalPageActor, RowId, SessionDep
+from web.downloads import content_disposition
 from web.errors import error_page
 from web.grants import tracking_granted
 from web.routing import TransactionalRoute
@@ -29,5 +30,5 @@ def download(request: Request, number: str, document_id: RowId, session: Session
         return error_page(request, 404, "Dokumen tidak ditemukan", "Document not found")
     _row, data = documents.document_pdf(session, settings=ctx.settings, document_id=row.id)
     return Response(data, media_type="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{row.process_key}-{normal}.pdf"',
+        "Content-Disposition": content_disposition(f"{row.process_key}-{normal}.pdf"),
         "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})

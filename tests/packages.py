@@ -190,3 +190,23 @@ def message_package(key: str, *, role: str) -> Package:
         "forms/periksa.schema.json": json.dumps(FORM).encode(),
         "forms/start.schema.json": json.dumps(START_FORM).encode(),
     })
+
+
+# Money fields checked to the cent: jsonschema's multipleOf divides, which failed (a 500) on numbers no
+# double holds. The start form's `harga` and the task form's `biaya` are such fields.
+MONEY_START_FORM = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+                    "properties": {"harga": {"type": "number", "multipleOf": 0.01, "minimum": 0},
+                                   "jumlah": {"type": "integer", "minimum": 1}},
+                    "required": ["harga", "jumlah"]}
+MONEY_FORM = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+              "properties": {"catatan": {"type": "string", "maxLength": 200},
+                             "biaya": {"type": "number", "multipleOf": 0.01}},
+              "required": ["catatan"]}
+
+
+def money_package(key: str = "uang", *, script: str = "total = harga * jumlah") -> Package:
+    """Build `simple_package` with money fields (multipleOf 0.01) in its start form and its task form."""
+    files = dict(simple_package(key, script=script).files)
+    files["forms/start.schema.json"] = json.dumps(MONEY_START_FORM).encode()
+    files["forms/periksa.schema.json"] = json.dumps(MONEY_FORM).encode()
+    return from_files(files)

@@ -184,6 +184,10 @@ class Runner:
             return RunResult(failed.task_spec.name, _describe(exc))
         except RecursionError:
             return RunResult(task.task_spec.name, "the case's task tree is too deep (a loop repeated too often)")
+        except Exception as exc:  # as in advance: a fault SpiffWorkflow does not wrap stops at the case
+            # Completing a task updates its children; the first one left unreached is where it failed.
+            unreached = next((c for c in task.children if c.state == TaskState.FUTURE), task)
+            return RunResult(unreached.task_spec.name, f"{type(exc).__name__}: {exc}")
         return self.advance(instance)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 
@@ -100,6 +100,21 @@ def _workflow_meta(workflow: Any) -> dict[str, Any]:
     return meta
 
 
+def changed_items(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Return the items of `after` that are new or differ from `before`."""
+    try:
+        return {k: v for k, v in after.items() if k not in before or before[k] != v}
+    except InvalidOperation:  # a script's Decimal("sNaN") refuses every comparison: call it changed
+        return {k: v for k, v in after.items() if k not in before or _differs(before[k], v)}
+
+
+def _differs(old: Any, new: Any) -> bool:
+    try:
+        return bool(old != new)
+    except InvalidOperation:
+        return True
+
+
 def _encode(task: Any) -> str:
     """Encode one task exactly as the serializer's TaskConverter does, without its dispatch overhead.
 
@@ -112,7 +127,7 @@ def _encode(task: Any) -> str:
     else:
         before, after = parent.data, task.data
         data = {}
-        delta = {"updates": {k: v for k, v in after.items() if k not in before or before[k] != v},
+        delta = {"updates": changed_items(before, after),
                  "deletions": [k for k in before if k not in after]}
     internal = task.internal_data
     return dumps({

@@ -15,7 +15,8 @@ stores the timer's job places it back on the engine's clock (engine.cases.steps)
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+import math
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,6 +29,10 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 
 WIB = ZoneInfo("Asia/Jakarta")
 SERVICE_HOURS_END = time(16, 0)
+LAST_YEAR = datetime.max.year
+# The most days each unit of an ISO-8601 duration can span (a year 366 days, a month 31).
+_MOST_DAYS = {"years": 366, "months": 31, "weeks": 7, "days": 1, "hours": 1 / 24, "minutes": 1 / 1440,
+              "seconds": 1 / 86400}
 KINDS = {DurationTimerEventDefinition: "timeDuration", TimeDateEventDefinition: "timeDate",
          CycleTimerEventDefinition: "timeCycle"}
 
@@ -46,20 +51,42 @@ def end_of_service_day(day: date) -> datetime:
     return datetime.combine(day, SERVICE_HOURS_END, WIB)
 
 
-def as_duration(value: Any) -> str:
-    """Return an ISO-8601 duration for a timeDuration value."""
+def as_duration(value: Any, *, wall_now: datetime) -> str:
+    """Return an ISO-8601 duration for a timeDuration value that ends before the calendar does."""
     if isinstance(value, timedelta):
         if value < timedelta(0):
             raise TimerValueError(f"the duration {value} is negative")
+        if value.days > _days_left(wall_now):
+            raise TimerValueError(f"the duration {value} is too long: it would end after the year {LAST_YEAR}")
         seconds = value.total_seconds()
         return f"PT{int(seconds)}S" if seconds == int(seconds) else f"PT{seconds:.6f}S"
     if not isinstance(value, str):
         raise TimerValueError(_wrong_type("timeDuration", value, 'an ISO-8601 duration such as "P2D" or a timedelta'))
-    try:
-        TimerEventDefinition.parse_iso_duration(value)
-    except Exception as exc:  # SpiffWorkflow raises a bare Exception for a bad duration
-        raise TimerValueError(f'"{value}" is not an ISO-8601 duration such as "P2D" or "PT1H"') from exc
+    _check_span(value, wall_now)
     return value
+
+
+def _check_span(duration: str, wall_now: datetime) -> None:
+    """Refuse a duration that is not ISO-8601, or that would end after the last day a date can name.
+
+    SpiffWorkflow adds a duration to now month by month (a loop as long as the months it names)
+    and then overflows on a duration such as "P99999999D": check first, from an upper bound.
+    """
+    try:
+        parsed = TimerEventDefinition.parse_iso_duration(duration)
+    except Exception as exc:  # SpiffWorkflow raises a bare Exception for a bad duration
+        raise TimerValueError(f'"{_shown(duration)}" is not an ISO-8601 duration such as "P2D" or "PT1H"') from exc
+    try:
+        days = sum(parsed.get(unit, 0) * most for unit, most in _MOST_DAYS.items())
+    except OverflowError:  # a count of units with hundreds of digits
+        days = math.inf
+    if days > _days_left(wall_now):
+        raise TimerValueError(f'the duration "{_shown(duration)}" is too long: it would end after the year {LAST_YEAR}')
+
+
+def _days_left(wall_now: datetime) -> int:
+    """Return how many whole days remain between now and the last instant a datetime can hold, less a day."""
+    return (datetime.max.replace(tzinfo=UTC) - wall_now.astimezone(UTC)).days - 1
 
 
 def as_instant(value: Any) -> datetime:
@@ -77,25 +104,41 @@ def as_instant(value: Any) -> datetime:
     raise TimerValueError(_wrong_type("timeDate", value, "a date-time, a date or an ISO-8601 date-time string"))
 
 
-def as_cycle(value: Any) -> str:
+def as_cycle(value: Any, *, wall_now: datetime) -> str:
     """Return an ISO-8601 repeating interval for a timeCycle value."""
     if not isinstance(value, str):
         raise TimerValueError(_wrong_type("timeCycle", value, 'an ISO-8601 repeating interval such as "R3/PT1H"'))
+    invalid = f'"{_shown(value)}" is not an ISO-8601 repeating interval such as "R3/PT1H"'
+    # The parts as SpiffWorkflow splits them; its parser steps through a long duration month by month.
+    for part in value.upper().replace("--", "/").strip("R").split("/")[1:]:
+        if part.startswith("P"):
+            try:
+                _check_span(part, wall_now)
+            except TimerValueError as exc:
+                raise TimerValueError(f"{invalid}: {exc}") from exc
     try:
         TimerEventDefinition.parse_iso_recurring_interval(value)
     except Exception as exc:  # SpiffWorkflow raises bare Exceptions, ValueErrors and AttributeErrors here
-        raise TimerValueError(f'"{value}" is not an ISO-8601 repeating interval such as "R3/PT1H"') from exc
+        raise TimerValueError(invalid) from exc
     return value
 
 
 def timer_value(kind: str, value: Any, *, engine_now: datetime, wall_now: datetime) -> str:
     """Turn an evaluated timer expression into the string SpiffWorkflow schedules; TimerValueError if unfit."""
     if kind == "timeDuration":
-        return as_duration(value)
+        return as_duration(value, wall_now=wall_now)
     if kind == "timeDate":
-        return (as_instant(value) + (wall_now - engine_now)).isoformat()
-    return as_cycle(value)
+        try:
+            return (as_instant(value) + (wall_now - engine_now)).isoformat()
+        except OverflowError as exc:  # a date at the very edge of the calendar, moved onto the wall clock
+            raise TimerValueError(f"the date {value!r:.60} is out of range") from exc
+    return as_cycle(value, wall_now=wall_now)
 
 
 def _wrong_type(kind: str, value: Any, expected: str) -> str:
     return f"the {kind} expression gave {type(value).__name__} {value!r:.60}; expected {expected}"
+
+
+def _shown(text: str) -> str:
+    """Return a value short enough for an incident message."""
+    return text if len(text) <= 60 else f"{text[:57]}..."

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import sys
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -14,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine.bpmn import compile as spiff
 from engine.bpmn import outbound as outbound
+from engine.bpmn import state as state
 from engine.bpmn.instance import StepOutcome
 from engine.cases import assignment as routing
 from engine.cases import hotsql as hotsql
@@ -24,6 +27,8 @@ from engine.models import Incident, Job
 from engine.notify import service as notify
 from engine.runtime import LoadedCase, Runtime
 from forms.validation import FieldError, FormInvalid
+
+MAX_INT_DIGITS = sys.get_int_max_str_digits() or sys.maxsize
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,7 @@ class StepRecord:
 
 def data_diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """Return the keys that were added, changed or removed between two data snapshots."""
-    changed = {k: v for k, v in after.items() if k not in before or before[k] != v}
+    changed = state.changed_items(before, after)
     removed = sorted(k for k in before if k not in after)
     return {"set": changed, "removed": removed} if removed else {"set": changed}
 
@@ -49,15 +54,31 @@ def jsonable(data: dict[str, Any]) -> dict[str, Any]:
     """Return case data as plain JSON values: the read model pages, documents and payloads use.
 
     Decimals become numbers, dates and times ISO strings; the typed values stay in the
-    workflow's own state (engine.bpmn.state), which is what the engine reads back.
+    workflow's own state (engine.bpmn.state), which is what the engine reads back. A number JSON
+    cannot hold (a script's infinity or NaN) becomes its text, so the step is still recorded.
     """
-    loaded = json.loads(json.dumps(data, default=_plain, separators=(",", ":")))
+    try:
+        text = json.dumps(data, default=_plain, separators=(",", ":"), allow_nan=False)
+    except ValueError:  # rare: a non-finite float somewhere; the common path stays one dumps
+        text = json.dumps(_finite(data), default=_plain, separators=(",", ":"), allow_nan=False)
+    loaded = json.loads(text)
     return loaded if isinstance(loaded, dict) else {}
+
+
+def _finite(value: Any) -> Any:
+    """Return the value with every non-finite float replaced by its JSON-like text ("Infinity", "NaN")."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {key: _finite(child) for key, child in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_finite(child) for child in value]
+    return value
 
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        return _decimal(value)
     if isinstance(value, date | datetime):
         return value.isoformat()
     if isinstance(value, timedelta):
@@ -65,6 +86,17 @@ def _plain(value: Any) -> Any:
     if isinstance(value, set | frozenset | tuple):
         return list(value)
     return str(value)
+
+
+def _decimal(value: Decimal) -> int | float | str:
+    """Return a Decimal as a JSON number when one holds it exactly enough, else as its text."""
+    if not value.is_finite():  # Decimal("Infinity"), "NaN" and "sNaN" (which refuses even comparison)
+        return str(value)
+    if value == value.to_integral_value():
+        # Python writes no integer of more digits than its int-to-text limit (4,300 by default).
+        return int(value) if value.adjusted() < MAX_INT_DIGITS else str(value)
+    number = float(value)
+    return number if math.isfinite(number) else str(value)
 
 
 def _route(session: Session, loaded: LoadedCase, task: spiff.ReadyTask) -> routing.Route:

@@ -25,6 +25,7 @@ from engine.errors import (
 )
 from engine.models import Case, CaseEvent, OpenTask
 from engine.runtime import CaseHead, Runtime
+from forms.numbers import check_numbers
 from forms.validation import validate
 
 # The form of a task that names none (a manual or plain task): nothing to fill in, only "done".
@@ -207,6 +208,7 @@ def complete_task(session: Session, *, rt: Runtime, task_id: str, actor: Actor, 
     _authorize(row, actor)
     compiled = rt.specs.get(session, row.process_version_id)
     meta = compiled.by_element.get(row.element_id)
+    check_numbers(data)  # before the schema: jsonschema fails on infinities and on integers no double holds
     clean = validate(form_schemas(compiled, meta)[0], data)
     loaded = rt.load_case(session, row.id, CaseHead.of(row))
     if task_id not in loaded.open_before:

@@ -106,7 +106,7 @@ def rupiah(value: Any) -> str:
         return ""
     try:
         amount = round(float(value))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # not a number, NaN, or beyond a double (10**400, "Infinity")
         return str(value)
     return "Rp" + f"{amount:,}".replace(",", ".")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -10,7 +11,10 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from api.bootstrap import DEMO_PASSWORD
-from tests.factories import pbg_application
+from engine.catalogue.package import from_files
+from engine.context import AppContext
+from tests.factories import deploy, pbg_application
+from tests.packages import money_package, simple_package
 from tests.processes.test_pbg import APPROVED, DRAWINGS
 
 Login = Callable[[str], dict[str, str]]
@@ -119,6 +123,36 @@ def test_invalid_application_lists_each_bad_field_and_saves_nothing(client: Test
         assert error["message_en"]
     assert total_cases(client, login) == before
     assert client.get("/api/tasks", headers=login("dpmptsp_front_office")).json()["total"] == 0
+
+
+def test_a_number_too_large_to_hold_is_named_beside_its_field_and_saves_nothing(
+        client: TestClient, login: Login, catalogue: AppContext) -> None:
+    deploy(catalogue, money_package())
+    before = total_cases(client, login)
+    headers = {**login("warga"), "Content-Type": "application/json"}
+    for number in ("1" + "0" * 400, "9" * 5000, "9.99e+999999", "-1e999999", "NaN"):
+        body = '{"process_key": "uang", "data": {"harga": ' + number + ', "jumlah": 2}}'
+        problem = assert_problem(client.post("/api/cases", content=body, headers=headers), 422, "form-invalid")
+        assert [e["field"] for e in problem["errors"]] == ["harga"], number
+        assert problem["errors"][0]["message"] in ("Angka terlalu besar.", "Bukan angka yang sah.")
+    assert total_cases(client, login) == before
+    ok = client.post("/api/cases", json={"process_key": "uang", "data": {"harga": 1500.25, "jumlah": 2}},
+                     headers=login("warga"))
+    assert ok.status_code == 201, ok.text
+
+
+def test_a_script_decimal_no_json_number_holds_is_kept_as_text(
+        client: TestClient, login: Login, catalogue: AppContext) -> None:
+    form = {"type": "object", "properties": {"nominal": {"type": "string", "maxLength": 40}}, "required": ["nominal"]}
+    files = dict(simple_package("nominal", script="total = Decimal(nominal)").files)
+    deploy(catalogue, from_files({**files, "forms/start.schema.json": json.dumps(form).encode()}))
+    for typed, kept in (("Infinity", "Infinity"), ("-Infinity", "-Infinity"), ("NaN", "NaN"), ("sNaN", "sNaN"),
+                        ("1500.25", 1500.25)):
+        response = client.post("/api/cases", json={"process_key": "nominal", "data": {"nominal": typed}},
+                               headers=login("warga"))
+        assert response.status_code == 201, response.text
+        case = client.get(f"/api/cases/{response.json()['id']}", headers=login("warga")).json()
+        assert (case["status"], case["data"]["total"]) == ("running", kept)
 
 
 def test_unknown_process_is_404(client: TestClient, login: Login) -> None:

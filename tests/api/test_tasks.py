@@ -12,7 +12,8 @@ from httpx import Response
 from api.bootstrap import DEMO_PASSWORD
 from engine.context import AppContext
 from tests.conftest import FakeClock
-from tests.factories import Driver, pbg_application
+from tests.factories import Driver, deploy, pbg_application
+from tests.packages import money_package
 from tests.processes.test_pbg import APPROVED, DRAWINGS, PAID, SIGNED, SKRD, SPPST
 
 Login = Callable[[str], dict[str, str]]
@@ -281,6 +282,32 @@ def test_invalid_completion_lists_field_errors_and_leaves_the_task_open(client: 
     case_data = client.get(f"/api/cases/{case['id']}", headers=login("admin")).json()["data"]
     assert "kelengkapan" not in case_data
     assert post_complete(client, login, FRONT, task_id, {"kelengkapan": "lengkap"}).status_code == 200
+
+
+# Numbers no double holds, written as JSON (Python reads 1e999999 as infinity, and NaN and Infinity too).
+TOO_LARGE = ["1" + "0" * 400, "9" * 5000, "1e999999", "-9.99e+999999", "Infinity"]
+
+
+def test_a_number_too_large_to_hold_is_named_beside_its_field_and_nothing_moves(
+        client: TestClient, login: Login, catalogue: AppContext) -> None:
+    deploy(catalogue, money_package())
+    make_officer(client, login, "petugas_uang", "dinas.petugas")
+    case = client.post("/api/cases", json={"process_key": "uang", "data": {"harga": 1500.25, "jumlah": 2}},
+                       headers=login("warga")).json()
+    task_id = task_of(client, login, case["id"], "Task_periksa")
+    headers = {**login("petugas_uang"), "Content-Type": "application/json"}
+    expected = dict.fromkeys(TOO_LARGE, ("Angka terlalu besar.", "Number too large."))
+    expected["NaN"] = ("Bukan angka yang sah.", "Not a valid number.")
+    for number, (message_id, message_en) in expected.items():
+        body = '{"data": {"catatan": "ok", "biaya": ' + number + "}}"
+        refused = client.post(f"/api/tasks/{task_id}/complete", content=body, headers=headers)
+        problem = assert_problem(refused, 422, "form-invalid")
+        assert [(e["field"], e["code"], e["message"], e["message_en"]) for e in problem["errors"]] == [
+            ("biaya", "tooLarge" if number != "NaN" else "notANumber", message_id, message_en)], number
+    assert open_elements(client, login, case["id"]) == ["Task_periksa"]
+    assert [e["action"] for e in events(client, login, case["id"])] == ["started"]
+    done = post_complete(client, login, "petugas_uang", task_id, {"catatan": "ok", "biaya": 1e300})
+    assert (done.status_code, done.json()["case_status"]) == (200, "completed")
 
 
 def test_completion_by_the_wrong_role_is_403(client: TestClient, login: Login) -> None:

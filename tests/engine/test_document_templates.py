@@ -103,6 +103,13 @@ def test_rendering_escapes_case_data_and_formats_dates_and_amounts() -> None:
     assert pdf.render_document(item, {}) == pdf.render_document(item, {})
 
 
+@pytest.mark.parametrize(("value", "printed"), [
+    (10**400, str(10**400)), ("Infinity", "Infinity"), (float("nan"), "nan"), ("1e999999", "1e999999")],
+    ids=["10**400", "Infinity", "nan", "1e999999"])
+def test_an_amount_no_double_holds_is_printed_as_it_is(value: object, printed: str) -> None:
+    assert pdf.rupiah(value) == printed  # was OverflowError: the document job failed on it
+
+
 def test_a_template_that_fails_at_issue_time_leaves_the_case_completed(ctx: AppContext) -> None:
     # Lint renders with placeholders, so a failure that needs real data shows only when issuing.
     template = "{% if data.harga == 0 %}{{ 1 // data.harga }}{% endif %}"

@@ -282,6 +282,9 @@ def test_natural_timer_values_are_accepted(ctx: AppContext, clock: FakeClock, ki
     ("timeDate", "[1, 2]", "list"),
     ("timeCycle", "timedelta(hours=1)", "timedelta"),
     ("timeDate", "add_working_days(today(), 99999)", "ValueError"),
+    ("timeDuration", '"P99999999D"', "too long"),
+    ("timeDuration", "timedelta(days=999999999)", "too long"),
+    ("timeCycle", '"R3/P1000000Y"', "too long"),
 ])
 def test_a_timer_value_that_cannot_be_scheduled_is_an_incident_on_the_timer(
         ctx: AppContext, kind: str, expression: str, message: str) -> None:
@@ -412,6 +415,43 @@ def test_a_dmn_input_typo_is_saved_by_a_fixed_version(ctx: AppContext) -> None:
         assert retry(ctx, case.id) == "running"
         assert d.case(case.id).data["biaya"] == 5000
         assert d.complete(case.id, "Task_periksa", officer, {"catatan": "ok"}) == "completed"
+
+
+def _boundary_package(key: str) -> Package:
+    """Task_periksa, then Task_kedua with a boundary timer whose duration is the `catatan` just entered."""
+    boundary = ('<bpmn:boundaryEvent id="Timer_batas" attachedToRef="Task_kedua">'
+                '<bpmn:outgoing>Flow_lewat</bpmn:outgoing><bpmn:timerEventDefinition id="TimerDef_2">'
+                '<bpmn:timeDuration>catatan</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>'
+                '<bpmn:sequenceFlow id="Flow_lewat" sourceRef="Timer_batas" targetRef="EndEvent_lewat"/>'
+                '<bpmn:endEvent id="EndEvent_lewat" name="Lewat"><bpmn:incoming>Flow_lewat</bpmn:incoming>'
+                '</bpmn:endEvent>')
+    nodes = [START_EVENT, user_task(), user_task("Task_kedua"), END_EVENT]
+    ids = [n for n, _ in nodes] + ["Timer_batas", "EndEvent_lewat"]
+    package = flow_package(key, nodes, {"Petugas [dinas.petugas]": ids})
+    bpmn = package.files["process.bpmn"].replace(b"</bpmn:process>", boundary.encode() + b"</bpmn:process>")
+    return from_files({**package.files, "process.bpmn": bpmn})
+
+
+@pytest.mark.parametrize(("shape", "value"), [
+    ("intermediate", "P99999999D"),  # ends after the year 9999: SpiffWorkflow's datetime overflowed
+    ("intermediate", "P" + "9" * 150 + "D"),
+    ("intermediate", "besok"),
+    ("boundary", "P99999999D"),
+], ids=["after-9999", "150-digit-days", "not-a-duration", "boundary-after-9999"])
+def test_a_timer_value_entered_in_a_task_is_an_incident_on_the_timer_not_an_error(
+        ctx: AppContext, shape: str, value: str) -> None:
+    nodes = [START_EVENT, user_task(), timer_event("timeDuration", "catatan"), END_EVENT]
+    package = (flow_package("masukan", nodes, {"Petugas [dinas.petugas]": [n for n, _ in nodes]})
+               if shape == "intermediate" else _boundary_package("masukan"))
+    store_unlinted(ctx, package)
+    officer = make_user(ctx, "petugas", "dinas.petugas")
+    d = Driver(ctx)
+    case = d.start("masukan", START, officer)
+    assert d.complete(case.id, "Task_periksa", officer, {"catatan": value}) == "incident"
+    incident = incident_of(ctx, case.id)
+    assert incident.element_id == ("Timer_tunggu" if shape == "intermediate" else "Timer_batas")
+    assert "timer timeDuration" in incident.message
+    assert len(incident.message) < 300  # the value is shortened, not copied whole
 
 
 def test_a_failing_timer_is_saved_by_a_fixed_version(ctx: AppContext, clock: FakeClock) -> None:

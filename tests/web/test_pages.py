@@ -8,6 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.bootstrap import DEMO_PASSWORD
+from engine.context import AppContext
+from tests.factories import deploy
+from tests.packages import money_package
 
 pytestmark = pytest.mark.postgres
 
@@ -149,6 +152,58 @@ def test_officers_see_only_their_roles_tasks_and_cases(client: TestClient) -> No
     file_id = re.search(r'href="/berkas/(\d+)"', front.get(f"/kasus/{case_id}").text).group(1)  # type: ignore[union-attr]
     assert front.get(f"/berkas/{file_id}").content.startswith(b"%PDF")
     assert tpa.get(f"/berkas/{file_id}").status_code == 404
+
+
+def test_a_file_with_any_name_opens_for_the_officer(client: TestClient) -> None:
+    log_in(client, "warga")
+    token = csrf(client, "/layanan/pbg/ajukan")
+    filed = client.post("/layanan/pbg/ajukan", data={**APPLICATION, "csrf_token": token},
+                        files={"dokumen": ("文件 KTP.pdf", PDF, "application/pdf")})
+    assert filed.status_code == 200
+    front = TestClient(client.app)
+    log_in(front, "dpmptsp_front_office")
+    task_id = re.findall(r'href="/tugas/([0-9a-f-]{36})"', front.get("/kotak-tugas").text)[0]
+    case_id = re.search(r'href="/kasus/(\d+)"', front.get(f"/tugas/{task_id}").text).group(1)  # type: ignore[union-attr]
+    file_id = re.search(r'href="/berkas/(\d+)"', front.get(f"/kasus/{case_id}").text).group(1)  # type: ignore[union-attr]
+    download = front.get(f"/berkas/{file_id}")
+    assert download.status_code == 200  # was a 500: the name went into a latin-1 header as it was
+    assert download.content.startswith(b"%PDF")
+    disposition = download.headers["content-disposition"]
+    assert disposition == ('inline; filename="KTP.pdf"; '  # an ASCII fallback for old clients, then the real name
+                           "filename*=UTF-8''%E6%96%87%E4%BB%B6%20KTP.pdf")
+
+
+def test_a_number_too_large_to_hold_is_named_beside_its_field_on_the_forms(
+        client: TestClient, catalogue: AppContext) -> None:
+    deploy(catalogue, money_package())
+    log_in(client, "warga")
+    for number in ("9.99e+999999", "1" + "0" * 400):
+        token = csrf(client, "/layanan/uang/ajukan")
+        refused = client.post("/layanan/uang/ajukan", data={"harga": number, "jumlah": "2", "channel": "daring",
+                                                             "csrf_token": token})
+        assert refused.status_code == 422, number
+        assert 'id="f-harga-error"' in refused.text
+        assert "Angka terlalu besar" in refused.text
+    assert "MPP-" not in client.get("/permohonan-saya").text  # nothing was filed
+    token = csrf(client, "/layanan/uang/ajukan")
+    filed = client.post("/layanan/uang/ajukan", data={"harga": "1500.25", "jumlah": "2", "channel": "daring",
+                                                      "csrf_token": token})
+    assert filed.status_code == 200
+
+    admin = {"Authorization": "Bearer " + client.post(
+        "/api/auth/token", data={"username": "admin", "password": DEMO_PASSWORD}).json()["access_token"]}
+    user = client.post("/api/users", json={"username": "petugas_uang", "password": DEMO_PASSWORD,
+                                           "platform_role": "officer"}, headers=admin).json()
+    client.post(f"/api/users/{user['id']}/memberships", json={"role_key": "dinas.petugas"}, headers=admin)
+    officer = TestClient(client.app)
+    log_in(officer, "petugas_uang")
+    task_id = re.findall(r'href="/tugas/([0-9a-f-]{36})"', officer.get("/kotak-tugas").text)[0]
+    token = csrf(officer, f"/tugas/{task_id}")
+    refused = officer.post(f"/tugas/{task_id}", data={"catatan": "ok", "biaya": "1e999999", "csrf_token": token})
+    assert refused.status_code == 422
+    assert 'id="f-biaya-error"' in refused.text
+    assert "Angka terlalu besar" in refused.text
+    assert officer.get(f"/tugas/{task_id}").status_code == 200  # still open
 
 
 def test_a_task_form_error_is_shown_beside_the_field_and_nothing_moves(client: TestClient) -> None:
