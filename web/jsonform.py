@@ -2,7 +2,9 @@
 
 The server stays the judge: the browser gets plain inputs (with the schema's limits as hints),
 and what comes back is coerced to the schema's types and validated by forms.validation, whose
-field errors are shown beside the fields with what the user typed kept.
+field errors are shown beside the fields with what the user typed kept. Schemas and UI schemas come
+from uploaded packages: a schema forms.validation would refuse is refused here too (a domain error
+page, not a crash), and UI schema values of an unexpected kind are ignored.
 """
 
 from __future__ import annotations
@@ -10,12 +12,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from starlette.datastructures import FormData, UploadFile
 
+from forms.validation import check_usable
 from web.templates import pick
 
 FILE_HINT = re.compile(r"(dokumen|berkas|foto|lampiran|scan|unggah)", re.IGNORECASE)
+MAX_REF_HOPS = 8  # a property that is a $ref to a $ref ...: the schema check refuses loops; this bounds the walk
 
 
 @dataclass
@@ -37,22 +42,62 @@ class Field:
         return "f-" + re.sub(r"[^a-zA-Z0-9_-]", "-", self.name)
 
 
-def _ui_of(ui: dict[str, Any] | None, name: str) -> dict[str, Any]:
-    value = (ui or {}).get(name)
+def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _text(value: Any) -> str:
+    return str(value) if isinstance(value, str | int | float) else ""
+
+
+def _ui_of(ui: dict[str, Any] | None, name: str) -> dict[str, Any]:
+    return _dict(_dict(ui).get(name))
+
+
 def _order(schema: dict[str, Any], ui: dict[str, Any] | None) -> list[str]:
-    names = list((schema.get("properties") or {}).keys())
-    wanted = [n for n in (ui or {}).get("ui:order", []) if n in names]
+    names = list(_dict(schema.get("properties")).keys())
+    wanted = list(dict.fromkeys(n for n in _list(_dict(ui).get("ui:order")) if isinstance(n, str) and n in names))
     return wanted + [n for n in names if n not in wanted]
+
+
+def _required(schema: dict[str, Any]) -> set[str]:
+    return {name for name in _list(schema.get("required")) if isinstance(name, str)}
+
+
+def _pointer(schema: dict[str, Any], pointer: str) -> Any:
+    """Return the part of the schema a JSON pointer ("/$defs/nik") names, or None."""
+    node: Any = schema
+    for raw in pointer.split("/")[1:]:
+        segment = unquote(raw).replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and segment in node:
+            node = node[segment]
+        elif isinstance(node, list) and segment.isdecimal() and int(segment) < len(node):
+            node = node[int(segment)]
+        else:
+            return None
+    return node
+
+
+def _property(schema: dict[str, Any], prop: dict[str, Any]) -> dict[str, Any]:
+    """Return a property as rendered: a `$ref` inside the form followed, with the keywords beside it kept."""
+    for _ in range(MAX_REF_HOPS):
+        ref = prop.get("$ref")
+        target = _pointer(schema, ref[1:]) if isinstance(ref, str) and ref.startswith("#") else None
+        if not isinstance(target, dict):
+            break
+        prop = {**target, **{k: v for k, v in prop.items() if k != "$ref"}}
+    return prop
 
 
 def _kind(prop: dict[str, Any], ui: dict[str, Any], name: str) -> str:
     widget = ui.get("ui:widget")
     kind = prop.get("type")
     if kind == "array":
-        items = prop.get("items") or {}
+        items = _dict(prop.get("items"))
         if "enum" in items:
             return "multi"
         if widget in ("file", "files") or FILE_HINT.search(name):
@@ -70,15 +115,16 @@ def _kind(prop: dict[str, Any], ui: dict[str, Any], name: str) -> str:
         return "date"
     if prop.get("format") == "email" or widget == "email":
         return "email"
-    if widget == "textarea" or (prop.get("maxLength") or 0) > 500:
+    max_length = prop.get("maxLength")
+    if widget == "textarea" or (isinstance(max_length, int) and max_length > 500):
         return "textarea"
     return "text"
 
 
 def _options(prop: dict[str, Any], ui: dict[str, Any], lang: str) -> list[tuple[str, str]]:
-    values = prop.get("enum") or (prop.get("items") or {}).get("enum") or []
-    names = ui.get("ui:enumNames_en" if lang == "en" else "ui:enumNames") or ui.get("ui:enumNames") or []
-    return [(str(v), str(names[i]) if i < len(names) else str(v).replace("_", " ")) for i, v in enumerate(values)]
+    values = _list(prop.get("enum")) or _list(_dict(prop.get("items")).get("enum"))
+    names = _list(ui.get("ui:enumNames_en" if lang == "en" else "ui:enumNames")) or _list(ui.get("ui:enumNames"))
+    return [(str(v), _text(names[i]) if i < len(names) else str(v).replace("_", " ")) for i, v in enumerate(values)]
 
 
 def _attrs(prop: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -95,20 +141,26 @@ def _attrs(prop: dict[str, Any], kind: str) -> dict[str, Any]:
 
 def build_fields(schema: dict[str, Any], ui: dict[str, Any] | None, *, lang: str, values: dict[str, Any],
                  errors: dict[str, str] | None = None, skip: tuple[str, ...] = ()) -> list[Field]:
-    """Return the fields of a form, in the UI schema's order, with values and error messages."""
-    props: dict[str, Any] = schema.get("properties") or {}
-    required = set(schema.get("required") or [])
+    """Return the fields of a form, in the UI schema's order, with values and error messages.
+
+    Raises FormSchemaUnsafe (a FormInvalid) for a schema that validation would refuse to use.
+    """
+    check_usable(schema)
+    props = _dict(schema.get("properties"))
+    required = _required(schema)
     fields = []
     for name in _order(schema, ui):
-        prop = props[name]
-        if name in skip or not isinstance(prop, dict) or prop.get("readOnly"):
+        if name in skip or not isinstance(props[name], dict):
+            continue
+        prop = _property(schema, props[name])
+        if prop.get("readOnly"):
             continue
         u = _ui_of(ui, name)
         kind = _kind(prop, u, name)
-        title = str(prop.get("title") or name.replace("_", " "))
-        label = pick(lang, title, str(u.get("ui:title_en") or title))
-        help_id = str(u.get("ui:help") or prop.get("description") or "")
-        help_text = pick(lang, help_id, str(u.get("ui:help_en") or help_id))
+        title = _text(prop.get("title")) or name.replace("_", " ")
+        label = pick(lang, title, _text(u.get("ui:title_en")) or title)
+        help_id = _text(u.get("ui:help")) or _text(prop.get("description"))
+        help_text = pick(lang, help_id, _text(u.get("ui:help_en")) or help_id)
         value = values.get(name, prop.get("default"))
         fields.append(Field(name, kind, label, help_text, name in required, _options(prop, u, lang), value,
                             (errors or {}).get(name, ""), _attrs(prop, kind)))
@@ -135,12 +187,17 @@ def read_form(schema: dict[str, Any], ui: dict[str, Any] | None, form: FormData,
     """Read posted fields into schema-typed data; return the data and the uploaded files per field.
 
     Empty optional inputs are left out (not sent as ""), so "not given" and "given empty" stay apart.
+    Raises FormSchemaUnsafe (a FormInvalid) for a schema that validation would refuse to use.
     """
+    check_usable(schema)
     data: dict[str, Any] = {}
     uploads: dict[str, list[UploadFile]] = {}
-    props: dict[str, Any] = schema.get("properties") or {}
-    for name, prop in props.items():
-        if name in skip or not isinstance(prop, dict) or prop.get("readOnly"):
+    required = _required(schema)
+    for name, raw_prop in _dict(schema.get("properties")).items():
+        if name in skip or not isinstance(raw_prop, dict):
+            continue
+        prop = _property(schema, raw_prop)
+        if prop.get("readOnly"):
             continue
         kind = _kind(prop, _ui_of(ui, name), name)
         if kind == "checkbox":
@@ -150,13 +207,13 @@ def read_form(schema: dict[str, Any], ui: dict[str, Any] | None, form: FormData,
         elif kind == "lines":
             raw = str(form.get(name) or "")
             items = [line.strip() for line in raw.splitlines() if line.strip()]
-            if items or name in (schema.get("required") or []):
-                data[name] = [_coerce(prop.get("items") or {}, line) for line in items]
+            if items or name in required:
+                data[name] = [_coerce(_dict(prop.get("items")), line) for line in items]
         elif kind == "files":
             kept = [str(v) for v in form.getlist(f"{name}__keep") if str(v)]
             files = [f for f in form.getlist(name) if isinstance(f, UploadFile) and f.filename]
             uploads[name] = files
-            if kept or files or name in (schema.get("required") or []):
+            if kept or files or name in required:
                 data[name] = kept
         else:
             value = form.get(name)

@@ -8,15 +8,10 @@ Rules on diagram content (expressions, flows, calls) live in `engine.lint.diagra
 
 from __future__ import annotations
 
-import functools
-import json
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 
 from engine.bpmn import conventions as cv
 from engine.bpmn.conventions import BPMN_NS, CAMUNDA_NS, NSMAP, UNSUPPORTED_ELEMENTS
@@ -36,6 +31,7 @@ from engine.lint.diagram import (
     split_tag,
 )
 from engine.lint.events import event_problems
+from engine.lint.forms import form_file_problems
 from engine.lint.roles import role_problems
 from engine.lint.text import localize
 from engine.notify.templates import template_problems
@@ -178,32 +174,7 @@ def _check_json_file(package: Package, report: Report, path: str, what: str, *, 
     if (path, schema) in report.checked_forms:
         return  # a form shared by several tasks is reported once, on the form file itself
     report.checked_forms.add((path, schema))
-    try:
-        document = json.loads(package.files[path].decode("utf-8"))
-    except UnicodeDecodeError:
-        report.error(path, None, "the file is not UTF-8 text")
-        return
-    except json.JSONDecodeError as exc:
-        report.error(path, None, f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")
-        return
-    if not isinstance(document, dict):
-        report.error(path, None, f"the {what} must be a JSON object")
-    elif schema:
-        problem = _schema_problem(package.files[path])
-        if problem is not None:
-            report.error(path, None, problem)
-
-
-@functools.lru_cache(maxsize=1024)
-def _schema_problem(raw: bytes) -> str | None:
-    # Checking against the meta-schema costs ~10 ms a form; a catalogue redeployed unchanged
-    # (every `make run`, every test) should not pay it again.
-    try:
-        Draft202012Validator.check_schema(json.loads(raw.decode("utf-8")))
-    except SchemaError as exc:
-        where = "/".join(str(part) for part in exc.path) or "the top level"
-        return f"not a valid JSON Schema (draft 2020-12) at {where}: {exc.message}"
-    return None
+    report.extend(form_file_problems(path, package.files[path], what, schema=schema))
 
 
 # ---------------------------------------------------------------- files, processes, elements

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from starlette.datastructures import FormData
 
-from forms.validation import FieldError
+from forms.validation import FieldError, FormSchemaUnsafe
 from web.jsonform import build_fields, errors_by_field, read_form
 
 SCHEMA = {
@@ -67,3 +68,44 @@ def test_errors_are_grouped_by_top_level_field_in_the_page_language() -> None:
               FieldError("nik", "pattern", "Harus 16 digit.", "Must be 16 digits.")]
     assert errors_by_field(errors, lang="id") == {"dokumen": "Terlalu pendek.", "nik": "Harus 16 digit."}
     assert errors_by_field(errors, lang="en")["nik"] == "Must be 16 digits."
+
+
+def test_a_property_that_refers_to_a_definition_gets_the_definitions_widget() -> None:
+    schema = {"type": "object", "$defs": {"jenis": {"type": "string", "enum": ["a", "b"]},
+                                          "catatan": {"$ref": "#/$defs/teks"}, "teks": {"type": "string",
+                                                                                       "maxLength": 900}},
+              "properties": {"jenis": {"$ref": "#/$defs/jenis", "title": "Jenis izin"},
+                             "catatan": {"$ref": "#/$defs/catatan"}}}
+    fields = {f.name: f for f in build_fields(schema, None, lang="id", values={})}
+    assert (fields["jenis"].kind, fields["jenis"].label, fields["jenis"].options) == (
+        "select", "Jenis izin", [("a", "a"), ("b", "b")])
+    assert (fields["catatan"].kind, fields["catatan"].attrs) == ("textarea", {"maxlength": 900})
+    data, _ = read_form(schema, None, FormData([("jenis", "b"), ("catatan", " isi ")]))
+    assert data == {"jenis": "b", "catatan": "isi"}
+
+
+def test_a_schema_validation_would_refuse_is_a_domain_error_not_a_crash() -> None:
+    deep: dict[str, object] = {"type": "string"}
+    for _ in range(5000):
+        deep = {"type": "object", "properties": {"a": deep}}
+    outside = {"type": "object", "properties": {"nik": {"$ref": "http://127.0.0.1:9/nik.json"}}}
+    for schema in (deep, outside):
+        with pytest.raises(FormSchemaUnsafe):
+            build_fields(schema, None, lang="id", values={})
+        with pytest.raises(FormSchemaUnsafe):
+            read_form(schema, None, FormData([("nik", "1")]))
+
+
+def test_ui_schema_values_of_an_unexpected_kind_are_ignored() -> None:
+    schema = {"type": "object", "properties": {"kode": {"type": "array", "items": True},
+                                               "jenis": {"type": "string", "enum": ["a", "b"]},
+                                               "bebas": True}}
+    ui = {"ui:order": 5, "jenis": {"ui:enumNames": "AB", "ui:title_en": {"x": 1}, "ui:help": ["?"]}, "kode": [1]}
+    fields = {f.name: f for f in build_fields(schema, ui, lang="en", values={})}
+    assert set(fields) == {"kode", "jenis"}
+    assert (fields["kode"].kind, fields["jenis"].label, fields["jenis"].help) == ("lines", "jenis", "")
+    assert fields["jenis"].options == [("a", "a"), ("b", "b")]
+    ordered = build_fields(schema, {"ui:order": ["jenis", {"x": 1}, "jenis"]}, lang="en", values={})
+    assert [f.name for f in ordered] == ["jenis", "kode"]
+    data, _ = read_form(schema, ui, FormData([("kode", "K1\nK2"), ("jenis", "a")]))
+    assert data == {"kode": ["K1", "K2"], "jenis": "a"}
