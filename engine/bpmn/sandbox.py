@@ -32,6 +32,7 @@ import copy
 import datetime as dt
 import decimal
 import functools
+import math
 import textwrap
 import threading
 from collections.abc import Mapping, Sequence
@@ -422,6 +423,9 @@ def _check_data(value: Any, where: str, limits: Limits, *, stored: bool) -> None
             size += len(item) + 2
         elif isinstance(item, leaves):
             size += 8
+            if stored and isinstance(item, float | Decimal) and not _finite(item):
+                raise SandboxViolation(f"{where} holds {item}, which is not a finite number (case data cannot "
+                                       "hold infinity or NaN)")
         elif isinstance(item, lists):
             size += 2 + len(item)
             stack.extend((child, depth + 1) for child in item)
@@ -436,6 +440,10 @@ def _check_data(value: Any, where: str, limits: Limits, *, stored: bool) -> None
                                        "(or contains itself)")
         if size > limit:
             raise SandboxResourceLimit(f"{where} is too large (more than {limit:,} items or characters)")
+
+
+def _finite(number: float | Decimal) -> bool:
+    return number.is_finite() if isinstance(number, Decimal) else math.isfinite(number)
 
 
 def evaluate(source: str, data: Mapping[str, Any], *, limits: Limits = DEFAULT_LIMITS,

@@ -109,6 +109,9 @@ def safe_isinstance(obj: Any, classinfo: Any) -> bool:
 def checked_decimal(value: Any = "0") -> Decimal:
     """Return Decimal(value), refusing exponents the active decimal context could not hold."""
     number = Decimal(value)
+    if not number.is_finite():
+        raise violation(SandboxViolation, f"Decimal({str(value)[:40]!r}) is not a finite number; case data holds "
+                                          "only numbers (no infinity or NaN)")
     ctx = decimal.getcontext()
     if number.is_finite() and not ctx.Etiny() <= number.adjusted() <= ctx.Emax:
         raise violation(SandboxResourceLimit, f"Decimal exponent {number.adjusted()} is out of range")

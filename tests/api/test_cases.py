@@ -13,6 +13,7 @@ from httpx import Response
 from api.bootstrap import DEMO_PASSWORD
 from engine.catalogue.package import from_files
 from engine.context import AppContext
+from engine.models import Incident
 from tests.factories import deploy, pbg_application
 from tests.packages import money_package, simple_package
 from tests.processes.test_pbg import APPROVED, DRAWINGS
@@ -141,18 +142,23 @@ def test_a_number_too_large_to_hold_is_named_beside_its_field_and_saves_nothing(
     assert ok.status_code == 201, ok.text
 
 
-def test_a_script_decimal_no_json_number_holds_is_kept_as_text(
+def test_a_script_making_a_number_no_json_holds_is_an_incident_on_the_script(
         client: TestClient, login: Login, catalogue: AppContext) -> None:
     form = {"type": "object", "properties": {"nominal": {"type": "string", "maxLength": 40}}, "required": ["nominal"]}
     files = dict(simple_package("nominal", script="total = Decimal(nominal)").files)
     deploy(catalogue, from_files({**files, "forms/start.schema.json": json.dumps(form).encode()}))
-    for typed, kept in (("Infinity", "Infinity"), ("-Infinity", "-Infinity"), ("NaN", "NaN"), ("sNaN", "sNaN"),
-                        ("1500.25", 1500.25)):
+    for typed in ("Infinity", "-Infinity", "NaN", "sNaN"):
         response = client.post("/api/cases", json={"process_key": "nominal", "data": {"nominal": typed}},
                                headers=login("warga"))
         assert response.status_code == 201, response.text
-        case = client.get(f"/api/cases/{response.json()['id']}", headers=login("warga")).json()
-        assert (case["status"], case["data"]["total"]) == ("running", kept)
+        assert response.json()["status"] == "incident", typed
+        with catalogue.sessions() as session:
+            incident = session.query(Incident).filter_by(case_id=response.json()["id"]).one()
+        assert (incident.element_id, "not a finite number" in incident.message) == ("Script_hitung", True), typed
+    response = client.post("/api/cases", json={"process_key": "nominal", "data": {"nominal": "1500.25"}},
+                           headers=login("warga"))
+    case = client.get(f"/api/cases/{response.json()['id']}", headers=login("warga")).json()
+    assert (case["status"], case["data"]["total"]) == ("running", 1500.25)
 
 
 def test_unknown_process_is_404(client: TestClient, login: Login) -> None:
