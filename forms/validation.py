@@ -33,6 +33,7 @@ MAX_SCHEMA_BYTES = 256 * 1024  # one form file (lint checks the file)
 MAX_SCHEMA_DEPTH = 32  # nested objects and arrays, the top object being level 1
 MAX_SCHEMA_NODES = 10_000  # values of every kind: keywords, property names, items
 MAX_DATA_DEPTH = 64  # submitted data; a recursive schema would otherwise recurse as deep as the data
+MAX_PATTERN_TEXT = 10_000  # characters a pattern is matched against (property names too); longer never match
 # Keywords that apply their subschemas to the same instance: a loop of them through a $ref never ends.
 IN_PLACE = ("allOf", "anyOf", "oneOf", "not", "if", "then", "else", "dependentSchemas", "$ref", "$dynamicRef")
 
@@ -135,7 +136,14 @@ def _regex(pattern: str) -> Any:
 
 
 def _search(pattern: str, text: str) -> bool:
-    """Tell whether a pattern matches anywhere in a text (JSON Schema's unanchored `pattern`)."""
+    """Tell whether a pattern matches anywhere in a text (JSON Schema's unanchored `pattern`).
+
+    RE2 is linear in the text, but a crafted pattern (`(.*a){999}`) costs about 20 µs a character:
+    a text longer than MAX_PATTERN_TEXT never matches, so no pattern costs more than a fraction of
+    a second. Patterned fields hold codes, numbers and names, never pages.
+    """
+    if len(text) > MAX_PATTERN_TEXT:
+        return False
     try:
         return _regex(pattern).search(text) is not None
     except UnicodeEncodeError:  # a lone surrogate: not text any pattern is meant to accept
