@@ -10,6 +10,7 @@ from engine.cases.steps import StepRecord, record_step
 from engine.directory.actors import Actor
 from engine.errors import InvalidInput, TaskNotForYourRole
 from engine.runtime import Runtime
+from forms.numbers import check_numbers
 
 
 def may_send(actor: Actor, role: str | None) -> bool:
@@ -28,6 +29,7 @@ def deliver_message(session: Session, *, rt: Runtime, case_id: int, name: str, p
         raise InvalidInput(f"case {case_id} is not waiting for the message '{name}'")
     if not any(may_send(actor, w.role) for w in waiting):
         raise TaskNotForYourRole(f"the message '{name}' must come from a holder of '{waiting[0].role}'")
+    check_numbers(payload)  # a partner's 1e400 or NaN is refused by field, as a form's would be
     before = loaded.workflow.data()
     loaded.workflow.send_message(name, payload)
     result = rt.runner.advance(loaded.workflow)

@@ -49,6 +49,11 @@ def test_the_civil_registry_answers_a_waiting_case(client: TestClient, login: Ca
     assert wrong_role.status_code == 403
     applicant = client.post(f"/api/cases/{case['id']}/messages", headers=login("warga"), json=answer)
     assert applicant.status_code == 403
+    siak = {**login("disdukcapil_siak"), "Content-Type": "application/json"}
+    huge = client.post(f"/api/cases/{case['id']}/messages", headers=siak,
+                       content='{"name": "jawaban_siak", "payload": {"status": "diterbitkan", "biaya": 1e400}}')
+    assert huge.status_code == 422, huge.text  # named by field, nothing delivered
+    assert [e["field"] for e in huge.json()["errors"]] == ["biaya"]
     delivered = client.post(f"/api/cases/{case['id']}/messages", headers=login("disdukcapil_siak"), json=answer)
     assert delivered.status_code == 200, delivered.text
     again = client.post(f"/api/cases/{case['id']}/messages", headers=login("disdukcapil_siak"), json=answer)
