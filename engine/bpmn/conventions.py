@@ -179,7 +179,7 @@ def timer_literal_error(kind: str, value: str) -> str | None:
     """Check a quoted timer value against ISO-8601 for its kind; return what is wrong or None."""
     if kind == "timeDuration":
         if ISO_DURATION_RE.match(value):
-            return None
+            return _run_time_error(kind, value)
         return f'"{value}" is not an ISO-8601 duration such as "P2D" or "PT1H"'
     if kind == "timeDate":
         return _date_error(value)
@@ -189,6 +189,19 @@ def timer_literal_error(kind: str, value: str) -> str | None:
     for part in parts[1:]:
         if not ISO_DURATION_RE.match(part) and _date_error(part) is not None:
             return f'"{value}": "{part}" is neither an ISO-8601 duration nor a date-time'
+    return _run_time_error(kind, value)
+
+
+def _run_time_error(kind: str, value: str) -> str | None:
+    """Ask the run time's own check (engine.bpmn.timers): too long, repeating too often."""
+    from datetime import UTC, datetime
+
+    from engine.bpmn import timers
+
+    try:
+        timers.timer_value(kind, value, engine_now=datetime.now(UTC), wall_now=datetime.now(UTC))
+    except timers.TimerValueError as exc:
+        return str(exc)
     return None
 
 

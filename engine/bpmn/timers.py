@@ -30,6 +30,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 WIB = ZoneInfo("Asia/Jakarta")
 SERVICE_HOURS_END = time(16, 0)
 LAST_YEAR = datetime.max.year
+MIN_CYCLE = timedelta(minutes=1)  # the shortest interval a repeating timer may have
 # The most days each unit of an ISO-8601 duration can span (a year 366 days, a month 31).
 _MOST_DAYS = {"years": 366, "months": 31, "weeks": 7, "days": 1, "hours": 1 / 24, "minutes": 1 / 1440,
               "seconds": 1 / 86400}
@@ -117,9 +118,13 @@ def as_cycle(value: Any, *, wall_now: datetime) -> str:
             except TimerValueError as exc:
                 raise TimerValueError(f"{invalid}: {exc}") from exc
     try:
-        TimerEventDefinition.parse_iso_recurring_interval(value)
+        _repeats, _start, every = TimerEventDefinition.parse_iso_recurring_interval(value)
     except Exception as exc:  # SpiffWorkflow raises bare Exceptions, ValueErrors and AttributeErrors here
         raise TimerValueError(invalid) from exc
+    if isinstance(every, timedelta) and every < MIN_CYCLE:
+        # "R/PT0S" would fire again at once, forever: the job worker would do nothing else.
+        raise TimerValueError(f'the repeating timer "{_shown(value)}" repeats every {every}; '
+                              f"it must wait at least {int(MIN_CYCLE.total_seconds())} seconds between repeats")
     return value
 
 

@@ -105,6 +105,10 @@ _TABLE_SOURCE: list[tuple[str, str]] = [
     (r'"(?P<v>.*)" is not an ISO-8601 date-time such as (?P<x>.*)', '"{v}" bukan tanggal-waktu ISO-8601 seperti {x}'),
     (r'"(?P<v>.*)" is not an ISO-8601 repeating interval such as (?P<x>.*)',
      '"{v}" bukan interval berulang ISO-8601 seperti {x}'),
+    (r'the repeating timer "(?P<v>.*)" repeats every (?P<t>.+); it must wait at least (?P<s>\d+) seconds between '
+     r"repeats", 'pengatur waktu berulang "{v}" berulang setiap {t}; jeda antarulangan minimal {s} detik'),
+    (r'the duration "?(?P<v>.*?)"? is too long: it would end after the year (?P<y>\d+)',
+     'durasi "{v}" terlalu panjang: akan berakhir setelah tahun {y}'),
     (r"the script is empty", "skrip kosong"),
     # flow and call graph
     (r"{n} cannot be reached from a start event of (?P<k>\w+) {c}",

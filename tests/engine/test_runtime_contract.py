@@ -285,6 +285,8 @@ def test_natural_timer_values_are_accepted(ctx: AppContext, clock: FakeClock, ki
     ("timeDuration", '"P99999999D"', "too long"),
     ("timeDuration", "timedelta(days=999999999)", "too long"),
     ("timeCycle", '"R3/P1000000Y"', "too long"),
+    ("timeCycle", '"R/PT0S"', "at least 60 seconds"),
+    ("timeCycle", '"R5/PT1S"', "at least 60 seconds"),
 ])
 def test_a_timer_value_that_cannot_be_scheduled_is_an_incident_on_the_timer(
         ctx: AppContext, kind: str, expression: str, message: str) -> None:
@@ -513,3 +515,17 @@ def test_a_timer_started_by_a_failed_step_is_scheduled_by_the_retry(ctx: AppCont
     clock.advance(days=1, minutes=1)
     d.run_jobs()
     assert d.case(case.id).status == "completed"
+
+
+@pytest.mark.parametrize(("kind", "literal", "message"), [
+    ("timeCycle", '"R/PT0S"', "at least 60 seconds between repeats"),
+    ("timeDuration", '"P99999999D"', "too long"),
+])
+def test_lint_refuses_a_timer_literal_the_run_time_would_refuse(kind: str, literal: str, message: str) -> None:
+    from engine.lint.service import lint_package
+
+    problems = lint_package(_timer_package("rusak", kind, literal))
+    found = [p for p in problems if p.element_id == "Timer_tunggu" and p.severity == "error"]
+    assert found, [p.render() for p in problems]
+    assert message in found[0].message
+    assert "pengatur waktu" in found[0].text("id")
