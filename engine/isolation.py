@@ -100,7 +100,8 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def _send(fd: int, payload: bytes) -> None:
+def send_frame(fd: int, payload: bytes) -> None:
+    """Write one length-prefixed frame to a pipe."""
     _write_all(fd, _HEADER.pack(len(payload)) + payload)
 
 
@@ -120,7 +121,8 @@ def _read_exact(fd: int, size: int, deadline: float | None) -> bytes | None:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def _receive(fd: int, deadline: float | None) -> bytes | None:
+def receive_frame(fd: int, deadline: float | None) -> bytes | None:
+    """Read one frame; None when the deadline passes, the other end closes, or the frame is absurdly large."""
     header = _read_exact(fd, _HEADER.size, deadline)
     if header is None:
         return None
@@ -179,17 +181,17 @@ def serve() -> None:
     page = os.sysconf("SC_PAGE_SIZE")
     start_rss = _statm_pages(1) * page
     stdin, stdout = sys.stdin.fileno(), sys.stdout.fileno()
-    _send(stdout, b"ready")
+    send_frame(stdout, b"ready")
     calls = 0
     while True:
-        frame = _receive(stdin, None)
+        frame = receive_frame(stdin, None)
         if frame is None:
             return
         payload, retire = _answer(pickle.loads(frame), page)  # noqa: S301 - from our parent
         calls += 1
         grown = _statm_pages(1) * page - start_rss > RETIRE_GROWTH_MB << 20
         retire = retire or grown or calls >= RETIRE_AFTER_CALLS
-        _send(stdout, (b"R" if retire else b"K") + payload)
+        send_frame(stdout, (b"R" if retire else b"K") + payload)
         if retire:
             return
 
@@ -222,7 +224,7 @@ class _Worker:
     def wait_ready(self) -> None:
         """Wait until the worker has imported what it preloads (it says so once, at start)."""
         if not self.ready:
-            if _receive(self.from_worker, time.monotonic() + START_TIMEOUT_S) != b"ready":
+            if receive_frame(self.from_worker, time.monotonic() + START_TIMEOUT_S) != b"ready":
                 self.kill()
                 raise IsolationLimit("the worker process did not start", "died")
             self.ready = True
@@ -311,12 +313,12 @@ class Pool:
         request = pickle.dumps((func.__module__, func.__qualname__, args, limits), protocol=pickle.HIGHEST_PROTOCOL)
         worker = self._ready_worker()
         try:
-            _send(worker.to_worker, request)
+            send_frame(worker.to_worker, request)
         except OSError:
             self._drop(worker)
             worker = self._ready_worker()  # it died while idle (killed from outside): one more try on a fresh one
-            _send(worker.to_worker, request)
-        reply = _receive(worker.from_worker, time.monotonic() + limits.wall_s + GRACE_S)
+            send_frame(worker.to_worker, request)
+        reply = receive_frame(worker.from_worker, time.monotonic() + limits.wall_s + GRACE_S)
         if reply is None:
             status = worker.process.poll()
             self._drop(worker, replace=True)

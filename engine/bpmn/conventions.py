@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+
+from engine.bpmn import timers as timers
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -194,10 +197,6 @@ def timer_literal_error(kind: str, value: str) -> str | None:
 
 def _run_time_error(kind: str, value: str) -> str | None:
     """Ask the run time's own check (engine.bpmn.timers): too long, repeating too often."""
-    from datetime import UTC, datetime
-
-    from engine.bpmn import timers
-
     try:
         timers.timer_value(kind, value, engine_now=datetime.now(UTC), wall_now=datetime.now(UTC))
     except timers.TimerValueError as exc:
@@ -206,8 +205,6 @@ def _run_time_error(kind: str, value: str) -> str | None:
 
 
 def _date_error(value: str) -> str | None:
-    from datetime import datetime
-
     try:
         datetime.fromisoformat(value)
     except ValueError:

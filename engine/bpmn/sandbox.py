@@ -110,6 +110,14 @@ def _call(name: str, node: ast.AST, *args: ast.expr) -> ast.Call:
     return call
 
 
+def _ticking(node: ast.While | ast.FunctionDef) -> ast.While | ast.FunctionDef:
+    """Make a loop body or function body count one step each time it starts."""
+    tick = ast.Expr(value=_call("_tick_", node))
+    copy_locations(tick, node)
+    node.body.insert(0, tick)
+    return node
+
+
 def _finally_jump(node: ast.AST, in_loop: bool) -> ast.AST | None:
     """Find a return/break/continue that would leave a finally block (and swallow an exception)."""
     if isinstance(node, ast.Return) or (isinstance(node, ast.Break | ast.Continue) and not in_loop):
@@ -173,20 +181,12 @@ class _Policy(RestrictingNodeTransformer):  # type: ignore[misc]
         return node if guard is None else _call(guard, node, node.left, node.right)
 
     def visit_While(self, node: ast.While) -> Any:
-        node = super().visit_While(node)
-        tick = ast.Expr(value=_call("_tick_", node))
-        copy_locations(tick, node)
-        node.body.insert(0, tick)
-        return node
+        return _ticking(super().visit_While(node))
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> Any:
         if node.decorator_list:
             self.error(node, "decorators are not allowed")
-        node = super().visit_FunctionDef(node)
-        tick = ast.Expr(value=_call("_tick_", node))
-        copy_locations(tick, node)
-        node.body.insert(0, tick)
-        return node
+        return _ticking(super().visit_FunctionDef(node))
 
     def visit_Lambda(self, node: ast.Lambda) -> Any:
         node = super().visit_Lambda(node)
@@ -319,6 +319,11 @@ def runs_in_process(source: str) -> bool:
                for node in ast.walk(tree))
 
 
+def _merged(extra: Mapping[str, Any] | None, more: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """The helpers a run sees: the environment's, then SpiffWorkflow's external context on top."""
+    return {**extra, **more} if extra and more else extra or more
+
+
 def _mark_line(exc: BaseException) -> None:
     """Note the failing script line on the exception: its traceback does not cross the process boundary."""
     line = exc.lineno if isinstance(exc, SyntaxError) else None
@@ -334,7 +339,7 @@ def isolated_evaluate(source: str, data: Mapping[str, Any], limits: Limits, extr
                       more: Mapping[str, Any] | None) -> Any:
     """Evaluate an expression (in a worker process): `evaluate` with the failing line noted."""
     try:
-        return evaluate(source, data, limits=limits, extra={**extra, **more} if extra and more else extra or more)
+        return evaluate(source, data, limits=limits, extra=_merged(extra, more))
     except Exception as exc:
         _mark_line(exc)
         raise
@@ -344,8 +349,7 @@ def isolated_execute(source: str, data: dict[str, Any], limits: Limits, extra: M
                      more: Mapping[str, Any] | None) -> dict[str, Any]:
     """Run a script (in a worker process) on its own copy of the data; return the data it leaves."""
     try:
-        execute(source, data, limits=limits, extra={**extra, **more} if extra and more else extra or more,
-                copied=True)
+        execute(source, data, limits=limits, extra=_merged(extra, more), copied=True)
     except Exception as exc:
         _mark_line(exc)
         raise
@@ -494,16 +498,14 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
                  external_context: Mapping[str, Any] | None = None) -> Any:
         """Evaluate an expression of the diagram (condition, timer, DMN cell, collection...)."""
         if runs_in_process(expression) or not isolation.enabled():
-            extra = {**self.extra, **external_context} if external_context else self.extra
-            return evaluate(expression, context, limits=self.limits, extra=extra)
+            return evaluate(expression, context, limits=self.limits, extra=_merged(self.extra, external_context))
         return _in_worker(isolated_evaluate, expression, dict(context), self.limits, self.extra, external_context)
 
     def execute(self, script: str, context: dict[str, Any],
                 external_context: Mapping[str, Any] | None = None) -> bool:
         """Run a script task or pre/post script against the task data (in a worker process)."""
         if not isolation.enabled():
-            extra = {**self.extra, **external_context} if external_context else self.extra
-            execute(script, context, limits=self.limits, extra=extra)
+            execute(script, context, limits=self.limits, extra=_merged(self.extra, external_context))
             return True
         left = _in_worker(isolated_execute, script, context, self.limits, self.extra, external_context)
         context.clear()

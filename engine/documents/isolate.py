@@ -18,7 +18,6 @@ import os
 import pickle  # noqa: S403 - frames pass only between this process and its own render server
 import select
 import signal
-import struct
 import subprocess
 import sys
 import threading
@@ -26,12 +25,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
+
+from engine.isolation import receive_frame, send_frame
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
 PRELOAD = ("engine.documents.pdf",)
-_HEADER = struct.Struct("!Q")
 
 
 @dataclass(frozen=True)
@@ -48,30 +48,6 @@ class IsolationLimit(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-def _write_frame(stream: IO[bytes], payload: bytes) -> None:
-    stream.write(_HEADER.pack(len(payload)) + payload)
-    stream.flush()
-
-
-def _read_exact(fd: int, size: int, deadline: float | None) -> bytes | None:
-    chunks, left = [], size
-    while left:
-        wait = None if deadline is None else max(0.0, deadline - time.monotonic())
-        if not select.select([fd], [], [], wait)[0]:
-            return None  # timed out
-        chunk = os.read(fd, min(left, 1 << 20))
-        if not chunk:
-            return None  # the other end is gone
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
-
-
-def _read_frame(fd: int, deadline: float | None) -> bytes | None:
-    header = _read_exact(fd, _HEADER.size, deadline)
-    return None if header is None else _read_exact(fd, _HEADER.unpack(header)[0], deadline)
 
 
 # ---------------------------------------------------------------- the render server (its own process)
@@ -134,12 +110,12 @@ def serve() -> None:
         importlib.import_module(module)
     with open("/proc/self/statm") as statm:  # noqa: PTH123 - the kernel's view of our size
         base_size = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    stdin, stdout = sys.stdin.fileno(), sys.stdout.buffer
+    stdin, stdout = sys.stdin.fileno(), sys.stdout.fileno()
     while True:
-        frame = _read_frame(stdin, None)
+        frame = receive_frame(stdin, None)
         if frame is None:
             return
-        _write_frame(stdout, _run_forked(pickle.loads(frame), base_size))  # noqa: S301 - from our parent
+        send_frame(stdout, _run_forked(pickle.loads(frame), base_size))  # noqa: S301 - from our parent
 
 
 # ---------------------------------------------------------------- the caller's side
@@ -166,12 +142,12 @@ class _Server:
             if stdin is None or stdout is None:  # never: both are pipes
                 raise IsolationLimit("the render server has no pipes")
             try:
-                _write_frame(stdin, pickle.dumps(request))
+                send_frame(stdin.fileno(), pickle.dumps(request))
             except BrokenPipeError:
                 process.kill()
                 raise IsolationLimit("the render server stopped; try again") from None
             # Importing the renderer on a cold start takes a moment; then the child's own limit applies.
-            reply = _read_frame(stdout.fileno(), time.monotonic() + request[3].timeout_s + 30)
+            reply = receive_frame(stdout.fileno(), time.monotonic() + request[3].timeout_s + 30)
             if reply is None:
                 process.kill()
                 process.wait()
