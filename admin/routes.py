@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from admin import dashboard, inbox, studio
+from admin import (
+    dashboard,
+    inbox,
+    studio,
+    studio_dmn,
+    studio_drafts,
+    studio_forms,
+    studio_lifecycle,
+    studio_standard,
+    studio_trial,
+)
 
 routes = APIRouter(include_in_schema=False)
-for module in (inbox, studio, dashboard):
+# The draft and lifecycle pages come before studio's /studio/{key}/... routes they would otherwise match.
+for module in (inbox, studio_drafts, studio_forms, studio_standard, studio_dmn, studio_trial, studio_lifecycle,
+               studio, dashboard):
     routes.include_router(module.routes)

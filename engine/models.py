@@ -114,6 +114,51 @@ class ProcessFile(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class RetiredProcess(Base):
+    """A process key withdrawn from the catalogue: no new applications, running cases finish."""
+
+    __tablename__ = "retired_process"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    retired_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    retired_by: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class PackageDraft(Base):
+    """A package being edited in the studio: not a version, changed in place, shared by its agency.
+
+    `revision` counts saves. A save names the revision the editor loaded; when the file was changed
+    after it (another analyst saved it), the save is a conflict, never a silent overwrite.
+    """
+
+    __tablename__ = "package_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)  # one draft per service
+    agency: Mapped[str] = mapped_column(String(64), index=True)
+    title: Mapped[str] = mapped_column(String(255), default="")
+    base_version: Mapped[int | None] = mapped_column(Integer)  # the version it was copied from, if any
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(120))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class DraftFile(Base):
+    """One file of a draft, by package path."""
+
+    __tablename__ = "draft_file"
+
+    draft_id: Mapped[int] = mapped_column(ForeignKey("package_draft.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    revision: Mapped[int] = mapped_column(Integer)  # the draft's revision when this file last changed
+    updated_by: Mapped[str] = mapped_column(String(120))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 class Bundle(Base):
     """An integrated one-stop application: several cases under one tracking number and PIN."""
 

@@ -154,3 +154,15 @@ def from_path(path: str | Path) -> Package:
         if p.is_file() and _keep(p.relative_to(path).as_posix())
     }
     return from_files(files, source=str(path))
+
+
+def to_zip(files: dict[str, bytes]) -> bytes:
+    """Zip a package's files at the top level, in the format `from_zip` and `mpp deploy` read back."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))  # fixed: same files, same zip
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, files[name])
+    return buffer.getvalue()
