@@ -13,9 +13,10 @@ from starlette.datastructures import UploadFile
 from engine.bpmn.conventions import NOTIFY_MARKERS
 from engine.catalogue import package as package
 from engine.catalogue import registry as registry
+from engine.catalogue import stewards
 from engine.catalogue import versions as versions
 from engine.directory import audit as audit
-from engine.errors import PackageInvalid, Problem, ProcessNotFound, UnsafeXml
+from engine.errors import NotAllowed, PackageInvalid, Problem, ProcessNotFound, UnsafeXml
 from engine.lint.text import localize
 from web.deps import CsrfForm, CsrfHeader, ModelerPageActor, SessionDep
 from web.errors import error_page
@@ -79,7 +80,13 @@ def studio_upload(request: Request, session: SessionDep, actor: ModelerPageActor
     uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
     try:
         with session.begin_nested():  # a refusal is returned (and committed): it must leave nothing
-            result = registry.deploy(session, package=_read_uploads(uploads), actor=actor.username)
+            uploaded = _read_uploads(uploads)
+            stewards.require_package(session, actor, _service_or_empty(uploaded))
+            result = registry.deploy(session, package=uploaded, actor=actor.username)
+            stewards.adopt(session, actor, str(uploaded.service().get("agency", "")))
+    except NotAllowed as exc:
+        return pages.render(request, "studio/new.html", {"problems": [], "refused": exc.text(language(request))},
+                            status=403)
     except PackageInvalid as exc:
         return pages.render(request, "studio/new.html", {"problems": _problems(exc.problems, language(request))},
                             status=422)
@@ -89,6 +96,13 @@ def studio_upload(request: Request, session: SessionDep, actor: ModelerPageActor
                             status=422)
     _audit(session, actor.username, result)
     return RedirectResponse(_deployed_url(result), status_code=303)
+
+
+def _service_or_empty(uploaded: package.Package) -> dict[str, Any]:
+    try:
+        return uploaded.service()
+    except PackageInvalid:
+        return {}  # deploy's lint names the problem in service.toml
 
 
 def _read_uploads(uploads: list[UploadFile]) -> package.Package:
@@ -168,7 +182,11 @@ def studio_deploy(request: Request, session: SessionDep, actor: ModelerPageActor
     """Deploy the edited diagram as a new version; lint errors block it and are returned."""
     try:
         with session.begin_nested():  # a refusal is returned (and committed): it must leave nothing
-            result = registry.deploy(session, package=_edited(session, key, body), actor=actor.username)
+            edited = _edited(session, key, body)
+            stewards.require_package(session, actor, _service_or_empty(edited))
+            result = registry.deploy(session, package=edited, actor=actor.username)
+    except NotAllowed as exc:
+        return JSONResponse({"detail": exc.text(language(request)), "problems": []}, status_code=403)
     except PackageInvalid as exc:
         detail = pick(language(request), "Galat lint menghalangi penerapan; perbaiki lalu terapkan lagi.",
                       "Lint errors block the deployment; fix them and deploy again.")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine.catalogue import package as package
 from engine.catalogue import registry as registry
+from engine.catalogue import stewards
 from engine.directory import service as directory
 from engine.models import Agency, Role, User
 from engine.sla.escalation import supervisor_role
@@ -70,7 +71,7 @@ def seed_demo(session: Session) -> list[DemoAccount]:
     agencies = set(session.scalars(select(Role.agency_code)))
     supervisors = {supervisor_role(code): "Penyelia" for code in agencies}
     directory.ensure_roles(session, supervisors, supervisors)
-    for role in session.scalars(select(Role).order_by(Role.key)):
+    for role in session.scalars(select(Role).where(Role.key.not_like(f"%.{stewards.ANALYST}")).order_by(Role.key)):
         providers = session.scalars(select(Agency.code).where(Agency.parent_code == role.agency_code)
                                     .order_by(Agency.code))
         orgs = list(providers) or [role.agency_code]
@@ -79,4 +80,9 @@ def seed_demo(session: Session) -> list[DemoAccount]:
             user = _user(session, demo_hash, username, "officer", f"Petugas {role.key} ({org})")
             directory.grant(session, user=user, role_key=role.key, organisation_code=org)
             accounts.append(DemoAccount(username, DEMO_PASSWORD, f"officer {role.key} @ {org}"))
+    # The demo analyst edits the services of every agency that has roles (engine/catalogue/stewards.py).
+    analyst = _user(session, demo_hash, "analis", "analyst", "Analis Proses")
+    for code in sorted(agencies):
+        stewards.ensure_analyst_role(session, code)
+        directory.grant(session, user=analyst, role_key=stewards.analyst_role(code))
     return accounts

@@ -36,8 +36,8 @@ class DraftConflict(DomainError):
 
     code = "conflict"
 
-    def __init__(self, message: str, *, name: str, by: str, at: datetime, revision: int) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, message_id: str, name: str, by: str, at: datetime, revision: int) -> None:
+        super().__init__(message, message_id=message_id)
         self.name = name
         self.by = by
         self.at = at
@@ -84,7 +84,7 @@ def get(session: Session, actor: Actor, draft_id: int) -> PackageDraft:
     """Return a draft the actor may edit; NotFound otherwise (another agency's drafts are not shown)."""
     row = session.get(PackageDraft, draft_id)
     if row is None or not _may_open(session, actor, row):
-        raise NotFound(f"no draft {draft_id}")
+        raise NotFound(f"no draft {draft_id}", message_id=f"draf {draft_id} tidak ditemukan")
     return row
 
 
@@ -105,7 +105,7 @@ def read_file(session: Session, draft: PackageDraft, name: str) -> bytes:
     """Return one file of a draft; NotFound when it has no such file."""
     found = session.get(DraftFile, (draft.id, name))
     if found is None:
-        raise NotFound(f"the draft has no file '{name}'")
+        raise NotFound(f"the draft has no file '{name}'", message_id=f"draf tidak memiliki berkas '{name}'")
     return bytes(found.content)
 
 
@@ -124,9 +124,11 @@ def lint(session: Session, draft: PackageDraft) -> list[Problem]:
 
 def _check_key(session: Session, key: str) -> None:
     if not KEY_PATTERN.match(key):
-        raise InvalidInput("the service key takes 2 to 60 lower-case letters, digits and '_', starting with a letter")
+        raise InvalidInput("the service key takes 2 to 60 lower-case letters, digits and '_', starting with a letter",
+                           message_id="kode layanan terdiri atas 2–60 huruf kecil, angka dan '_', diawali huruf")
     if session.scalar(select(PackageDraft.id).where(PackageDraft.key == key)) is not None:
-        raise AlreadyExists(f"a draft of '{key}' exists already; open it instead")
+        raise AlreadyExists(f"a draft of '{key}' exists already; open it instead",
+                            message_id=f"draf '{key}' sudah ada; buka draf itu")
 
 
 def _new_row(session: Session, actor: Actor, *, key: str, agency: str, title: str, base: int | None,
@@ -146,11 +148,14 @@ def create_blank(session: Session, actor: Actor, new: blank.NewService) -> Packa
     """Start a draft of a new service from the blank template (lanes for the given roles)."""
     _check_key(session, new.key)
     if stewards.owner_of(session, new.key) is not None:
-        raise AlreadyExists(f"the service '{new.key}' exists already; edit it or copy it under another key")
+        raise AlreadyExists(f"the service '{new.key}' exists already; edit it or copy it under another key",
+                            message_id=f"layanan '{new.key}' sudah ada; ubah layanan itu atau salin dengan kode lain")
     if not AGENCY_PATTERN.match(new.agency):
-        raise InvalidInput("the agency code takes 2 to 40 lower-case letters, digits and '_', starting with a letter")
+        raise InvalidInput("the agency code takes 2 to 40 lower-case letters, digits and '_', starting with a letter",
+                           message_id="kode instansi terdiri atas 2–40 huruf kecil, angka dan '_', diawali huruf")
     if not new.roles:
-        raise InvalidInput("a service needs at least one officer role")
+        raise InvalidInput("a service needs at least one officer role",
+                           message_id="layanan memerlukan sekurang-kurangnya satu peran petugas")
     stewards.require_edit(session, actor, key=new.key, agency=new.agency)
     return _new_row(session, actor, key=new.key, agency=new.agency, title=new.name_id, base=None,
                     content=blank.files_of(new))
@@ -160,7 +165,8 @@ def create_from_version(session: Session, actor: Actor, *, key: str, version: in
     """Start a draft that changes an existing service, from one of its versions (the newest by default)."""
     existing = session.scalar(select(PackageDraft).where(PackageDraft.key == key))
     if existing is not None:
-        raise AlreadyExists(f"a draft of '{key}' exists already; open it instead")
+        raise AlreadyExists(f"a draft of '{key}' exists already; open it instead",
+                            message_id=f"draf '{key}' sudah ada; buka draf itu")
     found = get_version(session, key=key, version=version)
     agency = str(found.service.get("agency", ""))
     stewards.require_edit(session, actor, key=key, agency=agency)
@@ -175,7 +181,7 @@ def create_copy(session: Session, actor: Actor, *, source: str, key: str, name_i
     """Start a draft of a new service as a copy of an existing one under a new key and name."""
     _check_key(session, key)
     if stewards.owner_of(session, key) is not None:
-        raise AlreadyExists(f"the service '{key}' exists already")
+        raise AlreadyExists(f"the service '{key}' exists already", message_id=f"layanan '{key}' sudah ada")
     found = get_version(session, key=source, version=version)
     agency = str(found.service.get("agency", ""))
     stewards.require_edit(session, actor, key=key, agency=agency)
@@ -217,12 +223,15 @@ def check_name(name: str) -> str:
     try:
         clean = packages.from_files({name: b""}).files
     except PackageInvalid as exc:
-        raise InvalidInput(exc.problems[0].message) from exc
+        raise InvalidInput(exc.problems[0].message, message_id=exc.problems[0].message_id) from exc
     if not clean:
-        raise InvalidInput(f"'{name}' cannot be part of a package")
+        raise InvalidInput(f"'{name}' cannot be part of a package",
+                           message_id=f"'{name}' tidak dapat menjadi bagian paket")
     path = next(iter(clean))
     if not path.endswith(EDITABLE_SUFFIXES):
-        raise InvalidInput(f"'{name}': the studio edits {', '.join(EDITABLE_SUFFIXES)} files")
+        kinds = ", ".join(EDITABLE_SUFFIXES)
+        raise InvalidInput(f"'{name}': the studio edits {kinds} files",
+                           message_id=f"'{name}': studio mengubah berkas {kinds}")
     return path
 
 
@@ -235,14 +244,14 @@ def save_file(session: Session, actor: Actor, draft: PackageDraft, *, name: str,
     """
     name = check_name(name)
     if len(content) > packages.MAX_FILE_BYTES:
-        raise InvalidInput(f"'{name}' is larger than {packages.MAX_FILE_BYTES // 1024} KiB")
+        size = packages.MAX_FILE_BYTES // 1024
+        raise InvalidInput(f"'{name}' is larger than {size} KiB", message_id=f"'{name}' lebih besar dari {size} KiB")
     found = session.get(DraftFile, (draft.id, name))
     if found is not None and (loaded_revision is None or found.revision > loaded_revision):
-        raise DraftConflict(f"'{name}' was saved by {found.updated_by} at {found.updated_at:%Y-%m-%d %H:%M} UTC "
-                            "after you opened it", name=name, by=found.updated_by, at=found.updated_at,
-                            revision=found.revision)
+        raise _conflict(found)
     if found is None and len(files(session, draft)) >= packages.MAX_FILES:
-        raise InvalidInput(f"a package holds at most {packages.MAX_FILES} files")
+        raise InvalidInput(f"a package holds at most {packages.MAX_FILES} files",
+                           message_id=f"paket berisi paling banyak {packages.MAX_FILES} berkas")
     revision = _bump(draft, actor)
     if found is None:
         session.add(DraftFile(draft_id=draft.id, name=name, content=content, revision=revision,
@@ -262,12 +271,20 @@ def delete_file(session: Session, actor: Actor, draft: PackageDraft, *, name: st
     if found is None:
         raise NotFound(f"the draft has no file '{name}'")
     if found.revision > loaded_revision:
-        raise DraftConflict(f"'{name}' was saved by {found.updated_by} after you opened it", name=name,
-                            by=found.updated_by, at=found.updated_at, revision=found.revision)
+        raise _conflict(found)
     session.delete(found)
     revision = _bump(draft, actor)
     session.flush()
     return revision
+
+
+def _conflict(found: DraftFile) -> DraftConflict:
+    at = f"{found.updated_at:%Y-%m-%d %H:%M} UTC"
+    return DraftConflict(f"'{found.name}' was saved by {found.updated_by} at {at} after you opened it; reload to "
+                         "see their changes (copy yours first)",
+                         message_id=f"'{found.name}' disimpan oleh {found.updated_by} pada {at} setelah Anda "
+                         "membukanya; muat ulang untuk melihat perubahannya (salin dulu perubahan Anda)",
+                         name=found.name, by=found.updated_by, at=found.updated_at, revision=found.revision)
 
 
 def _bump(draft: PackageDraft, actor: Actor) -> int:
@@ -313,9 +330,12 @@ def publish(session: Session, actor: Actor, draft: PackageDraft, *, overwrite_ne
     stewards.require_edit(session, actor, key=draft.key, agency=agency)
     newer = newer_version(session, draft)
     if newer is not None and not overwrite_newer:
-        raise DraftConflict(f"version {newer} of '{draft.key}' was deployed after this draft was started "
-                            f"(from version {draft.base_version or '-'}); publishing would undo it",
-                            name="", by="", at=draft.updated_at, revision=newer)
+        base = draft.base_version or "-"
+        raise DraftConflict(f"version {newer} of '{draft.key}' was deployed after this draft was started (from "
+                            f"version {base}); publishing would undo it",
+                            message_id=f"versi {newer} '{draft.key}' diterapkan setelah draf ini dimulai (dari versi "
+                            f"{base}); menerbitkan draf akan membatalkannya", name="", by="", at=draft.updated_at,
+                            revision=newer)
     if package.service().get("key") not in (None, draft.key):
         raise PackageInvalid([Problem("service.toml", "key", f"the draft is for '{draft.key}'; service.toml names "
                                       f"'{package.service().get('key')}'", "error",

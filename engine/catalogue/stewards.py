@@ -56,7 +56,16 @@ def require_edit(session: Session, actor: Actor, *, key: str, agency: str) -> No
     for wanted in {agency, owner_of(session, key) or agency}:
         if not may_edit(session, actor, wanted):
             raise NotAllowed(f"only analysts of '{wanted}' (role {analyst_role(wanted)}) or an admin may change "
-                             f"the service '{key}'")
+                             f"the service '{key}'",
+                             message_id=f"hanya analis '{wanted}' (peran {analyst_role(wanted)}) atau admin yang "
+                             f"boleh mengubah layanan '{key}'")
+
+
+def require_package(session: Session, actor: Actor, service: dict[str, object]) -> None:
+    """Refuse (NotAllowed) a package the actor may not deploy: its service.toml names key and agency."""
+    key, agency = str(service.get("key", "")), str(service.get("agency", ""))
+    if key and agency:  # a package without them is refused by lint, with the field to fix
+        require_edit(session, actor, key=key, agency=agency)
 
 
 def adopt(session: Session, actor: Actor, agency: str) -> bool:

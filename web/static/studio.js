@@ -169,7 +169,37 @@
       });
     });
 
+    /* On a draft, the main button saves the diagram into the draft (refused when another analyst
+     * saved it after this page loaded it) and shows the draft's lint results. */
+    function saveToDraft() {
+      status(T("Menyimpan…", "Saving…"), "");
+      return currentXml().then(function (xml) {
+        var meta = document.querySelector("meta[name=csrf-token]");
+        return fetch(data.save_url, {
+          method: "PUT", credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "Accept": "application/json",
+                     "X-CSRF-Token": meta ? meta.getAttribute("content") : "" },
+          body: JSON.stringify({ content: xml, revisi: data.revision })
+        }).then(function (response) {
+          return response.json().catch(function () { return {}; }).then(function (body) {
+            if (!response.ok) {
+              status(detailOf(body, T("Penyimpanan gagal.", "The save failed.")), "bad");
+              return;
+            }
+            data.revision = body.revisi;
+            dirty = false;
+            var problems = (body.problems || []).filter(function (p) { return p.file === data.file; });
+            showProblems(modeler, problems, list);
+            status(T("Tersimpan ke draf (revisi ", "Saved to the draft (revision ") + body.revisi + ")." +
+                   (problems.length ? T(" Ada masalah pada diagram.", " The diagram has problems.") : ""),
+                   problems.length ? "warn" : "ok");
+          });
+        });
+      });
+    }
+
     document.getElementById("btn-deploy").addEventListener("click", function () {
+      if (data.save_url) { saveToDraft(); return; }
       submit(data.deploy_url, T("Menerapkan…", "Deploying…")).then(function (res) {
         if (res.status < 400 && res.body.redirect) {
           dirty = false;
