@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
 from engine.bpmn.conventions import NOTIFY_MARKERS
+from engine.catalogue import drafts, stewards
 from engine.catalogue import package as package
 from engine.catalogue import registry as registry
-from engine.catalogue import stewards
 from engine.catalogue import versions as versions
 from engine.directory import audit as audit
 from engine.errors import NotAllowed, PackageInvalid, Problem, ProcessNotFound, UnsafeXml
@@ -65,7 +65,8 @@ def studio_list(request: Request, session: SessionDep, actor: ModelerPageActor,
                  if baru else
                  pick(lang, f"{diterapkan}: isinya sama dengan versi {versi}; tidak ada versi baru.",
                       f"{diterapkan}: same content as version {versi}; no new version was created."))
-    return pages.render(request, "studio/index.html", {"processes": processes, "flash": flash})
+    return pages.render(request, "studio/index.html", {"processes": processes, "flash": flash,
+                                                       "drafts": drafts.list_drafts(session, actor)})
 
 
 @routes.get("/studio/baru")

@@ -11,6 +11,20 @@
     });
   });
 
+  /* The new-service form: show only the roles of the chosen agency (all of them without JavaScript). */
+  var agencySelect = document.getElementById("instansi");
+  if (agencySelect) {
+    var showRoles = function () {
+      document.querySelectorAll("fieldset.agency-roles").forEach(function (set) {
+        var mine = set.getAttribute("data-agency") === agencySelect.value;
+        set.hidden = !mine;
+        set.querySelectorAll("input").forEach(function (input) { input.disabled = !mine; });
+      });
+    };
+    agencySelect.addEventListener("change", showRoles);
+    showRoles();
+  }
+
   var dataNode = document.getElementById("studio-data");
   var saveButton = document.getElementById("btn-save-text");
   if (!dataNode || !saveButton) { return; }

@@ -1,0 +1,72 @@
+"""A whole new service built in the browser: new agency, diagram, forms, standard, DMN, scenario, publish, use.
+
+Nothing is written outside the browser: the analyst starts from "Layanan baru", and a citizen and an
+officer then use the published service through the portal and the inbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from engine.models import DraftFile, PackageDraft
+
+KEY = "izin_keramaian"
+
+
+def draft_files(live_server: Any) -> dict[str, bytes]:
+    with live_server.ctx.sessions() as session:
+        draft = session.scalar(select(PackageDraft).where(PackageDraft.key == KEY))
+        assert draft is not None
+        return {f.name: f.content for f in session.scalars(select(DraftFile).where(DraftFile.draft_id == draft.id))}
+
+
+def test_a_new_service_of_a_new_agency_from_a_blank_diagram(
+    page: Page, live_server: Any, login: Callable[[Page, str], None], axe_check: Callable[..., None],
+    shot: Callable[[Page, str], Path],
+) -> None:
+    page.set_viewport_size({"width": 1280, "height": 900})
+    login(page, "analis")
+    page.goto(f"{live_server.url}/studio")
+    page.get_by_role("button", name="Layanan baru").click()
+    expect(page.get_by_role("heading", name="Layanan baru")).to_be_visible()
+    axe_check(page)
+    shot(page, "studio-new-service")
+
+    page.get_by_label("Kode layanan").fill(KEY)
+    page.get_by_label("Nama (Indonesia)", exact=True).fill("Izin Keramaian")
+    page.get_by_label("Nama (Inggris)", exact=True).fill("Public Event Permit")
+    page.get_by_label("Instansi baru (dibuat saat layanan diterbitkan)").check()
+    page.get_by_label("Kode instansi baru").fill("kesbangpol")
+    page.get_by_label("Nama instansi (Indonesia)").fill("Badan Kesatuan Bangsa dan Politik")
+    page.get_by_label("Nama instansi (Inggris)").fill("National Unity and Politics Agency")
+    page.get_by_label("Kode peran 1").fill("loket")
+    page.get_by_label("Nama peran (Indonesia) 1").fill("Petugas loket Kesbangpol")
+    page.get_by_label("Nama peran (Inggris) 1").fill("Kesbangpol counter officer")
+    page.get_by_label("Kode peran 2").fill("kepala")
+    page.get_by_label("Nama peran (Indonesia) 2").fill("Kepala Kesbangpol")
+    page.get_by_role("button", name="Buat draf").click()
+
+    # The draft page: every file of the package, each clean, with its editor.
+    expect(page.get_by_role("heading", name="Izin Keramaian")).to_be_visible()
+    expect(page.locator('tr[data-file="process.bpmn"]')).to_be_visible()
+    expect(page.locator("#problems")).to_contain_text("Tidak ada masalah ditemukan.")
+    axe_check(page)
+    shot(page, "studio-draft")
+    assert b"[kesbangpol.loket]" in draft_files(live_server)["process.bpmn"]
+
+    # The blank diagram opens in the modeler with its lanes; a change is saved into the draft.
+    page.locator('tr[data-file="process.bpmn"]').get_by_role("link", name="Ubah process.bpmn").click()
+    expect(page.locator('#canvas g.djs-element[data-element-id="Lane_loket"]')).to_be_visible()
+    expect(page.locator('#canvas g.djs-element[data-element-id="Lane_kepala"]')).to_be_visible()
+    page.evaluate("""() => { const registry = mppModeler.get('elementRegistry');
+        mppModeler.get('modeling').updateLabel(registry.get('Task_periksa'), 'Periksa berkas keramaian'); }""")
+    page.get_by_role("button", name="Simpan ke draf").click()
+    expect(page.locator("#studio-status")).to_contain_text("Tersimpan ke draf")
+    axe_check(page, exclude=["#canvas"])
+    shot(page, "studio-draft-modeler")
+    assert b'name="Periksa berkas keramaian"' in draft_files(live_server)["process.bpmn"]
