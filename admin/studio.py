@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
 from engine.bpmn.conventions import NOTIFY_MARKERS
-from engine.catalogue import drafts, stewards
+from engine.catalogue import drafts, lifecycle, stewards
 from engine.catalogue import package as package
 from engine.catalogue import registry as registry
 from engine.catalogue import versions as versions
@@ -66,7 +66,8 @@ def studio_list(request: Request, session: SessionDep, actor: ModelerPageActor,
                  pick(lang, f"{diterapkan}: isinya sama dengan versi {versi}; tidak ada versi baru.",
                       f"{diterapkan}: same content as version {versi}; no new version was created."))
     return pages.render(request, "studio/index.html", {"processes": processes, "flash": flash,
-                                                       "drafts": drafts.list_drafts(session, actor)})
+                                                       "drafts": drafts.list_drafts(session, actor),
+                                                       "retired": lifecycle.retirements(session)})
 
 
 @routes.get("/studio/baru")

@@ -62,14 +62,16 @@ METHOD = ProblemType("method-not-allowed", 405, "Metode tidak diizinkan", "Metho
 CONFLICT = ProblemType("conflict", 409, "Terjadi benturan perubahan", "Conflict")
 TASK_DONE = ProblemType("task-already-completed", 409, "Tugas sudah diselesaikan", "Task already completed")
 TASK_CLAIMED = ProblemType("task-claimed", 409, "Tugas sudah diambil petugas lain", "Task claimed by another officer")
+SERVICE_RETIRED = ProblemType("service-retired", 409, "Layanan sudah tidak menerima permohonan",
+                              "The service no longer accepts applications")
 TOO_LARGE = ProblemType("too-large", 413, "Berkas terlalu besar", "Payload too large")
 RATE_LIMITED = ProblemType("rate-limited", 429, "Terlalu banyak permintaan", "Too many requests")
 BUSY = ProblemType("busy", 503, "Sistem sedang sibuk", "The platform is busy")
 INTERNAL = ProblemType("internal", 500, "Kesalahan sistem", "Internal error")
 
 ALL_TYPES = [VALIDATION, FORM_INVALID, PACKAGE_INVALID, UNSAFE_XML, BAD_REQUEST, UNAUTHENTICATED, FORBIDDEN,
-             FORM_EXPIRED, NOT_FOUND, METHOD, CONFLICT, TASK_DONE, TASK_CLAIMED, TOO_LARGE, RATE_LIMITED, BUSY,
-             INTERNAL]
+             FORM_EXPIRED, NOT_FOUND, METHOD, CONFLICT, TASK_DONE, TASK_CLAIMED, SERVICE_RETIRED, TOO_LARGE,
+             RATE_LIMITED, BUSY, INTERNAL]
 
 # The one table: every error raised on purpose is a DomainError whose `code` is the slug of its
 # problem type here. A test checks that each DomainError subclass names a slug of this table.

@@ -13,6 +13,7 @@ from engine.cases import service as cases
 from engine.cases import tasks as tasks
 from engine.cases.assignment import APPLICANT_ROLE
 from engine.cases.service import CHANNELS
+from engine.catalogue import lifecycle as lifecycle
 from engine.catalogue import service as catalogue
 from engine.directory.actors import Actor
 from engine.documents import filestore as filestore
@@ -35,7 +36,8 @@ SKIP = ("channel",)  # chosen apart from the form, with each channel explained
 def home(request: Request, session: SessionDep, actor: OptionalPageActor) -> Response:
     """Show the service catalogue, grouped by the agency that runs each service."""
     groups: dict[tuple[str, str, str], list[catalogue.Service]] = {}
-    for service in catalogue.list_services(session):
+    retired = lifecycle.retired_keys(session)
+    for service in (s for s in catalogue.list_services(session) if s.key not in retired):
         groups.setdefault((service.agency, service.agency_id, service.agency_en), []).append(service)
     return pages.render(request, "catalogue.html", {"groups": groups})
 
@@ -43,7 +45,8 @@ def home(request: Request, session: SessionDep, actor: OptionalPageActor) -> Res
 @routes.get("/layanan/{key}")
 def service(request: Request, key: str, session: SessionDep, rt: RuntimeDep, actor: OptionalPageActor) -> Response:
     """Show one service's standard: requirements, steps, time, fee, product, channels."""
-    return pages.render(request, "service.html", {"service": catalogue.get_service(session, rt=rt, key=key)})
+    return pages.render(request, "service.html", {"service": catalogue.get_service(session, rt=rt, key=key),
+                                                  "retired": lifecycle.is_retired(session, key)})
 
 
 def _may_apply(actor: Actor) -> None:
@@ -79,6 +82,7 @@ def _own_files(session: SessionDep, values: dict[str, Any], actor: Actor) -> lis
 def apply_page(request: Request, key: str, session: SessionDep, rt: RuntimeDep, actor: PageActor) -> Response:
     """Show the application form of a service."""
     _may_apply(actor)
+    lifecycle.refuse_retired(session, key)
     return _apply_page(request, session, rt, actor, key, values={"channel": "daring"}, errors={})
 
 
@@ -87,6 +91,7 @@ def apply(request: Request, key: str, session: SessionDep, rt: RuntimeDep, actor
           form: CsrfForm) -> Response:
     """Check and file an application; show the tracking number and PIN, or the form with its errors."""
     _may_apply(actor)
+    lifecycle.refuse_retired(session, key)  # before any upload is stored
     lang = language(request)
     start = cases.start_form(session, rt=rt, process_key=key)
     data, uploads = read_form(start.schema, start.ui_schema, form, skip=SKIP)

@@ -41,7 +41,16 @@ from api.schemas.notifications import (
     WebhookUpdate,
     WebhookWithSecret,
 )
-from api.schemas.processes import DeployRead, LintRead, ProblemItem, ProcessDetailRead, ProcessRead, ProcessVersionRead
+from api.schemas.processes import (
+    DeployRead,
+    LintRead,
+    ProblemItem,
+    ProcessDetailRead,
+    ProcessLifecycleRead,
+    ProcessRead,
+    ProcessVersionRead,
+    RetirementRead,
+)
 from api.schemas.tasks import TaskComplete, TaskCompleted, TaskDetailRead, TaskPage, TaskRead
 
 __all__ = [
@@ -49,8 +58,9 @@ __all__ = [
     "CaseCancel", "CaseCreate", "CaseCreated", "CasePage", "CaseRead", "CaseStatusRead", "CaseSummary",
     "Channel", "DeliveryPage", "DeliveryRead", "DeployRead", "EventRead", "LintRead", "MeRead",
     "MembershipCreate", "MembershipPair", "MembershipRead", "MessageCreate", "Model", "NotifyEvent",
-    "PlatformRole", "ProblemItem", "ProcessDetailRead", "ProcessRead", "ProcessVersionRead", "ROLE_KEY",
-    "RoleCreate", "RoleRead", "TaskComplete", "TaskCompleted", "TaskDetailRead", "TaskPage", "TaskRead", "Text",
+    "PlatformRole", "ProblemItem", "ProcessDetailRead", "ProcessLifecycleRead", "ProcessRead", "ProcessVersionRead",
+    "ROLE_KEY", "RetirementRead", "RoleCreate", "RoleRead", "TaskComplete", "TaskCompleted", "TaskDetailRead",
+    "TaskPage", "TaskRead", "Text",
     "TimelineEntry", "TokenRead", "TrackPart", "TrackRead", "UserCreate", "UserRead", "UserUpdate",
     "WebhookCreate", "WebhookRead", "WebhookUpdate", "WebhookWithSecret",
 ]

@@ -7,6 +7,14 @@ from datetime import datetime
 from api.schemas.common import Model, Text
 
 
+class RetirementRead(Model):
+    """When, by whom and why a service was retired (shown to staff only)."""
+
+    retired_at: datetime
+    retired_by: str
+    reason: str
+
+
 class ProcessRead(Model):
     key: str
     version: int
@@ -20,6 +28,7 @@ class ProcessRead(Model):
     requirements: list[Text] = []
     deployed_at: datetime
     running_cases: int | None = None
+    retired: RetirementRead | None = None
 
 
 class ProcessVersionRead(Model):
@@ -35,6 +44,14 @@ class ProcessDetailRead(Model):
     key: str
     latest: ProcessRead
     versions: list[ProcessVersionRead]
+    retired: RetirementRead | None = None
+
+
+class ProcessLifecycleRead(Model):
+    """A service's state after a retire or restore: `retired` is null while it takes applications."""
+
+    key: str
+    retired: RetirementRead | None = None
 
 
 class ProblemItem(Model):

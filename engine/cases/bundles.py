@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from engine.cases import tracking as tracking
 from engine.cases.service import StartedCase, start_case, unique_tracking_number
+from engine.catalogue import lifecycle as lifecycle
 from engine.directory.actors import Actor
 from engine.errors import InvalidInput
 from engine.models import Bundle
@@ -38,6 +39,8 @@ def start_bundle(
     keys = [key for key, _ in services]
     if len(set(keys)) != len(keys):
         raise InvalidInput("each service may appear once in an integrated application")
+    for key in keys:  # a retired service is named before any form is checked
+        lifecycle.refuse_retired(session, key)
     number, pin = unique_tracking_number(session), tracking.new_pin()
     pin_hash = tracking.hash_pin(pin, number, rt.settings.secret_key.get_secret_value())
     bundle = Bundle(tracking_number=number, pin_hash=pin_hash, applicant_id=applicant_id, filed_by_id=actor.user_id,

@@ -17,6 +17,7 @@ from engine.cases import tracking as tracking
 from engine.cases.access import visible_cases
 from engine.cases.assignment import agency_of
 from engine.cases.steps import StepRecord, record_step
+from engine.catalogue import lifecycle as lifecycle
 from engine.catalogue import registry as registry
 from engine.directory import service as directory
 from engine.directory.actors import Actor
@@ -48,6 +49,7 @@ def start_case(
     """Start a case of the latest version of a service and run it until it waits."""
     if channel not in CHANNELS:
         raise InvalidInput(f"unknown channel '{channel}'; use one of {', '.join(CHANNELS)}")
+    lifecycle.refuse_retired(session, process_key)  # running cases of a retired service still finish
     found = rt.specs.latest(session, process_key)
     if found is None:
         raise ProcessNotFound(f"no service '{process_key}'")
