@@ -161,10 +161,19 @@ def build_fields(schema: dict[str, Any], ui: dict[str, Any] | None, *, lang: str
         label = pick(lang, title, _text(u.get("ui:title_en")) or title)
         help_id = _text(u.get("ui:help")) or _text(prop.get("description"))
         help_text = pick(lang, help_id, _text(u.get("ui:help_en")) or help_id)
-        value = values.get(name, prop.get("default"))
+        value = values.get(name, _default(prop, kind))
         fields.append(Field(name, kind, label, help_text, name in required, _options(prop, u, lang), value,
                             (errors or {}).get(name, ""), _attrs(prop, kind)))
     return fields
+
+
+def _default(prop: dict[str, Any], kind: str) -> Any:
+    """Return a field's default, or None when it does not fit the field (a list field takes a list of plain values)."""
+    value = prop.get("default")
+    if kind in ("multi", "lines", "files") and not (
+            isinstance(value, list) and all(isinstance(v, str | int | float | bool) for v in value)):
+        return None
+    return value
 
 
 def _coerce(prop: dict[str, Any], raw: str) -> Any:

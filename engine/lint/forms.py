@@ -22,8 +22,10 @@ def _error(path: str, english: str, indonesian: str) -> Problem:
 
 
 def _located(path: str, problem: SchemaProblem) -> Problem:
-    return _error(path, f"{path}, {problem.where()}: {problem.message_en}",
-                  f"{path}, {problem.where('id')}: {problem.message_id}")
+    # The field (its top-level key) is the problem's element: the form builder marks it there.
+    field = problem.field.split(".")[0].split("[")[0] or None
+    return Problem(path, field, f"{path}, {problem.where()}: {problem.message_en}", "error",
+                   f"{path}, {problem.where('id')}: {problem.message_id}")
 
 
 @functools.lru_cache(maxsize=1024)
