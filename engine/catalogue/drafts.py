@@ -11,6 +11,7 @@ and the save is refused with who and when, so nobody's work is overwritten unsee
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -253,6 +254,8 @@ def save_file(session: Session, actor: Actor, draft: PackageDraft, *, name: str,
         raise InvalidInput(f"a package holds at most {packages.MAX_FILES} files",
                            message_id=f"paket berisi paling banyak {packages.MAX_FILES} berkas")
     revision = _bump(draft, actor)
+    if name == "service.toml":
+        draft.title = _title_of(content) or draft.title
     if found is None:
         session.add(DraftFile(draft_id=draft.id, name=name, content=content, revision=revision,
                               updated_by=actor.username, updated_at=draft.updated_at))
@@ -276,6 +279,15 @@ def delete_file(session: Session, actor: Actor, draft: PackageDraft, *, name: st
     revision = _bump(draft, actor)
     session.flush()
     return revision
+
+
+def _title_of(service_toml: bytes) -> str:
+    """Return the Indonesian name a service.toml gives, or "" when it cannot be read."""
+    try:
+        name = tomllib.loads(service_toml.decode("utf-8")).get("name")
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return ""
+    return str(name.get("id", ""))[:255] if isinstance(name, dict) else ""
 
 
 def _conflict(found: DraftFile) -> DraftConflict:

@@ -1,4 +1,5 @@
 """Drafts over HTTP: a new service from nothing, saves with conflicts, publish, who may see what."""
+# ruff: noqa: F811 - the fixtures are imported, then named as test arguments
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import select
 
 from api.bootstrap import DEMO_PASSWORD
@@ -52,13 +54,13 @@ def draft_id(url: str) -> int:
     return int(match.group(1))
 
 
-def save(http: TestClient, token: str, draft: int, name: str, content: str, revision: int | None) -> object:
-    return http.put(f"/studio/draf/{draft}/berkas", params={"nama": name}, json={"content": content, "revisi": revision},
-                    headers={"X-CSRF-Token": token})
+def save(http: TestClient, token: str, draft: int, name: str, content: str, revision: int | None) -> Response:
+    return http.put(f"/studio/draf/{draft}/berkas", params={"nama": name},
+                    json={"content": content, "revisi": revision}, headers={"X-CSRF-Token": token})
 
 
 def test_an_analyst_starts_a_new_service_of_a_new_agency_and_publishes_it(
-        client: TestClient, catalogue: AppContext, page_login: Login) -> None:  # noqa: F811
+        client: TestClient, catalogue: AppContext, page_login: Login) -> None:
     token = page_login("analis")
     url = start(client, token)
     page = client.get(url)
@@ -90,7 +92,7 @@ def test_an_analyst_starts_a_new_service_of_a_new_agency_and_publishes_it(
 
 
 def test_a_save_on_an_old_revision_is_a_conflict_naming_who_saved(
-        client: TestClient, catalogue: AppContext, page_login: Login) -> None:  # noqa: F811
+        client: TestClient, catalogue: AppContext, page_login: Login) -> None:
     analyst(catalogue, "analis_dua", "dpmptsp")
     token = page_login("analis")
     draft = draft_id(start(client, token, instansi_mode="ada", instansi="dpmptsp", peran=["front_office"],
@@ -100,32 +102,32 @@ def test_a_save_on_an_old_revision_is_a_conflict_naming_who_saved(
         assert row is not None
         loaded = row.revision
     first = save(client, token, draft, "documents/catatan.md", "versi pertama", None)
-    assert first.status_code == 200, first.text  # type: ignore[attr-defined]
+    assert first.status_code == 200, first.text
 
     token_two = page_login("analis_dua")  # a second analyst of the same agency edits the same draft
     mine = save(client, token_two, draft, "forms/periksa.uischema.json", '{"ui:order": []}', loaded)
-    assert mine.status_code == 200  # type: ignore[attr-defined]
-    body = mine.json()  # type: ignore[attr-defined]
+    assert mine.status_code == 200
+    body = mine.json()
     assert body["revisi"] == loaded + 2
 
     token = page_login("analis")
     stale = save(client, token, draft, "forms/periksa.uischema.json", "{}", loaded)
-    assert stale.status_code == 409  # type: ignore[attr-defined]
-    detail = stale.json()["detail"]  # type: ignore[attr-defined]
+    assert stale.status_code == 409
+    detail = stale.json()["detail"]
     assert "analis_dua" in detail
     assert "muat ulang" in detail
-    assert stale.json()["conflict"]["by"] == "analis_dua"  # type: ignore[attr-defined]
+    assert stale.json()["conflict"]["by"] == "analis_dua"
     with catalogue.sessions() as session:
         kept = session.get(DraftFile, (draft, "forms/periksa.uischema.json"))
         assert kept is not None
         assert kept.content == b'{"ui:order": []}'  # the other analyst's work is not overwritten
     # A file saved on the revision it was loaded at (another file changed meanwhile) is fine.
-    fresh = save(client, token, draft, "documents/catatan.md", "versi kedua", first.json()["revisi"])  # type: ignore[attr-defined]
-    assert fresh.status_code == 200  # type: ignore[attr-defined]
+    fresh = save(client, token, draft, "documents/catatan.md", "versi kedua", first.json()["revisi"])
+    assert fresh.status_code == 200
 
 
 def test_drafts_are_only_for_the_agency_s_analysts(client: TestClient, catalogue: AppContext,
-                                                    page_login: Login) -> None:  # noqa: F811
+                                                    page_login: Login) -> None:
     analyst(catalogue, "analis_polisi", "polresta")
     token = page_login("analis")
     url = start(client, token, instansi_mode="ada", instansi="dpmptsp", peran=["front_office"], peran_kode=[],
@@ -135,7 +137,7 @@ def test_drafts_are_only_for_the_agency_s_analysts(client: TestClient, catalogue
     other = page_login("analis_polisi")
     assert client.get(url).status_code == 404
     assert client.get(f"{url}/berkas", params={"nama": "service.toml"}).status_code == 404
-    assert save(client, other, draft, "service.toml", "key = 'x'", 99).status_code == 404  # type: ignore[attr-defined]
+    assert save(client, other, draft, "service.toml", "key = 'x'", 99).status_code == 404
     assert client.post(f"{url}/terbitkan", data={"csrf_token": other}, follow_redirects=False).status_code == 404
     assert client.get("/studio").status_code == 200
     # An analyst cannot start a draft for an agency that exists and is not theirs.
@@ -147,7 +149,7 @@ def test_drafts_are_only_for_the_agency_s_analysts(client: TestClient, catalogue
 
     officer_token = page_login("dpmptsp_front_office")
     assert client.get(url, follow_redirects=False).status_code == 403
-    assert save(client, officer_token, draft, "service.toml", "", 1).status_code == 403  # type: ignore[attr-defined]
+    assert save(client, officer_token, draft, "service.toml", "", 1).status_code == 403
 
     token = page_login("analis")
     without_csrf = client.put(f"{url}/berkas", params={"nama": "x.md"}, json={"content": "x", "revisi": None})
@@ -156,7 +158,7 @@ def test_drafts_are_only_for_the_agency_s_analysts(client: TestClient, catalogue
 
 
 def test_a_copy_of_a_service_is_a_new_key_with_the_same_steps(client: TestClient, catalogue: AppContext,
-                                                               page_login: Login) -> None:  # noqa: F811
+                                                               page_login: Login) -> None:
     token = page_login("analis")
     url = start(client, token, mulai="salin", sumber="skck", kunci="skck_kedua", nama_id="SKCK kedua",
                 nama_en="Second SKCK")
@@ -171,7 +173,7 @@ def test_a_copy_of_a_service_is_a_new_key_with_the_same_steps(client: TestClient
 
 
 def test_publishing_over_a_newer_version_needs_a_confirmation(client: TestClient, catalogue: AppContext,
-                                                             page_login: Login) -> None:  # noqa: F811
+                                                             page_login: Login) -> None:
     token = page_login("analis")
     opened = client.post("/studio/skck/draf", data={"csrf_token": token}, follow_redirects=False)
     assert opened.status_code == 303
@@ -198,7 +200,7 @@ def test_publishing_over_a_newer_version_needs_a_confirmation(client: TestClient
 
 
 def test_a_draft_downloads_as_a_zip_deploy_reads_back(client: TestClient, catalogue: AppContext,
-                                                      page_login: Login) -> None:  # noqa: F811
+                                                      page_login: Login) -> None:
     token = page_login("analis")
     url = start(client, token)
     response = client.get(f"{url}/unduh.zip")
@@ -220,7 +222,7 @@ def test_a_draft_downloads_as_a_zip_deploy_reads_back(client: TestClient, catalo
     ({"peran_kode": [], "peran_nama_id": [], "peran_nama_en": []}, "peran petugas"),
 ])
 def test_bad_input_on_the_new_service_form_keeps_what_was_typed(
-        client: TestClient, catalogue: AppContext, page_login: Login, changes: dict[str, object],  # noqa: F811
+        client: TestClient, catalogue: AppContext, page_login: Login, changes: dict[str, object],
         message: str) -> None:
     token = page_login("analis")
     response = client.post("/studio/draf/baru", data={**NEW_SERVICE, **changes, "csrf_token": token})
@@ -232,7 +234,7 @@ def test_bad_input_on_the_new_service_form_keeps_what_was_typed(
 
 
 def test_an_upload_for_another_agency_s_service_is_refused(client: TestClient, catalogue: AppContext,
-                                                           page_login: Login) -> None:  # noqa: F811
+                                                           page_login: Login) -> None:
     analyst(catalogue, "analis_polisi", "polresta")
     token = page_login("analis_polisi")
     with catalogue.sessions() as session:

@@ -6,6 +6,8 @@ officer then use the published service through the portal and the inbox.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from engine.models import DraftFile, PackageDraft
+from tests.browser.test_studio_forms import add_field
 
 KEY = "izin_keramaian"
 
@@ -23,6 +26,13 @@ def draft_files(live_server: Any) -> dict[str, bytes]:
         draft = session.scalar(select(PackageDraft).where(PackageDraft.key == KEY))
         assert draft is not None
         return {f.name: f.content for f in session.scalars(select(DraftFile).where(DraftFile.draft_id == draft.id))}
+
+
+def draft_id(live_server: Any) -> int:
+    with live_server.ctx.sessions() as session:
+        found = session.scalar(select(PackageDraft.id).where(PackageDraft.key == KEY))
+        assert found is not None
+        return int(found)
 
 
 def test_a_new_service_of_a_new_agency_from_a_blank_diagram(
@@ -70,3 +80,35 @@ def test_a_new_service_of_a_new_agency_from_a_blank_diagram(
     axe_check(page, exclude=["#canvas"])
     shot(page, "studio-draft-modeler")
     assert b'name="Periksa berkas keramaian"' in draft_files(live_server)["process.bpmn"]
+
+    # The start form, in the form builder: a choice (with labels in both languages) and a file upload.
+    page.goto(f"{live_server.url}/studio")
+    page.locator('#drafts tr[data-draft="izin_keramaian"]').get_by_role("link").click()
+    page.get_by_role("link", name="Ubah forms/permohonan.schema.json").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Penyusun formulir: Permohonan")
+    jenis = add_field(page, "Jenis kegiatan", "Kind of event")
+    jenis.get_by_label("Jenis isian").select_option(label="Pilihan (satu jawaban)")
+    jenis.get_by_role("checkbox", name="Wajib diisi").check()
+    for label_id, label_en in (("Konser musik", "Music concert"), ("Pawai", "Parade")):
+        jenis.get_by_role("button", name="Tambah pilihan").click()
+        row = jenis.locator("tr[data-option]").last
+        row.get_by_label(re.compile("^Label pilihan \\(Indonesia\\)")).fill(label_id)
+        row.get_by_label(re.compile("^Label pilihan \\(Inggris\\)")).fill(label_en)
+    surat = add_field(page, "Surat izin tempat", "Venue permit letter")
+    surat.get_by_label("Jenis isian").select_option("file")
+    surat.get_by_role("checkbox", name="Wajib diisi").check()
+    expect(page.locator('#fb-preview .form-field[data-field="surat_izin_tempat"] input[type="file"]')).to_be_visible()
+    page.get_by_role("button", name="Simpan ke draf").click()
+    expect(page.locator("#studio-status")).to_contain_text("Tidak ada masalah pada formulir ini.")
+    shot(page, "studio-new-service-start-form")
+    start_form = json.loads(draft_files(live_server)["forms/permohonan.schema.json"])
+    assert start_form["properties"]["jenis_kegiatan"]["enum"] == ["konser_musik", "pawai"]
+    assert "surat_izin_tempat" in start_form["required"]
+
+    # The review task's form: the number of the permit the head of office issues.
+    page.goto(f"{live_server.url}/studio/draf/{draft_id(live_server)}/formulir?nama=forms/periksa.schema.json")
+    nomor = add_field(page, "Nomor izin", "Permit number")
+    nomor.get_by_label("Panjang maksimum (karakter)").fill("40")
+    page.get_by_role("button", name="Simpan ke draf").click()
+    expect(page.locator("#studio-status")).to_contain_text("Tidak ada masalah pada formulir ini.")
+    assert "nomor_izin" in json.loads(draft_files(live_server)["forms/periksa.schema.json"])["properties"]
