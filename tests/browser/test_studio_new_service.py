@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from engine.models import DraftFile, PackageDraft
+from engine.models import Case, DraftFile, PackageDraft
+from tests.browser.conftest import PASSWORD
+from tests.browser.test_pbg_journey import PDF, officer_completes
 from tests.browser.test_studio_forms import add_field
 
 KEY = "izin_keramaian"
@@ -36,7 +39,7 @@ def draft_id(live_server: Any) -> int:
 
 
 def test_a_new_service_of_a_new_agency_from_a_blank_diagram(
-    page: Page, live_server: Any, login: Callable[[Page, str], None], axe_check: Callable[..., None],
+    page: Page, browser: Browser, live_server: Any, login: Callable[[Page, str], None], axe_check: Callable[..., None],
     shot: Callable[[Page, str], Path],
 ) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
@@ -112,3 +115,68 @@ def test_a_new_service_of_a_new_agency_from_a_blank_diagram(
     page.get_by_role("button", name="Simpan ke draf").click()
     expect(page.locator("#studio-status")).to_contain_text("Tidak ada masalah pada formulir ini.")
     assert "nomor_izin" in json.loads(draft_files(live_server)["forms/periksa.schema.json"])["properties"]
+
+    # The service standard, as a form: time limit, channels and a requirement of this service.
+    page.goto(f"{live_server.url}/studio/draf/{draft_id(live_server)}/standar")
+    expect(page.get_by_role("heading", name="Standar pelayanan", exact=True)).to_be_visible()
+    page.get_by_label("Jangka waktu (hari kerja)").fill("3")
+    page.get_by_label("Drive-thru").check()
+    page.get_by_role("button", name="Tambah persyaratan").click()
+    page.get_by_label("Persyaratan 2: Teks bahasa Indonesia").fill("Surat izin tempat dari pengelola lokasi")
+    page.get_by_label("Persyaratan 2: Teks bahasa Inggris").fill("Venue permit from the venue's manager")
+    page.get_by_role("button", name="Simpan standar").first.click()
+    expect(page.get_by_role("status").filter(has_text="Standar pelayanan disimpan")).to_be_visible()
+    standard = tomllib.loads(draft_files(live_server)["service.toml"].decode())
+    assert standard["sla_days"] == 3
+    assert "drive_thru" in standard["channels"]
+    assert standard["requirements"][1]["en"] == "Venue permit from the venue's manager"
+
+    # ---- DMN and scenario steps go here (before publishing).
+
+    # Publish: the draft becomes version 1; the new agency and its roles now exist.
+    page.goto(f"{live_server.url}/studio/draf/{draft_id(live_server)}")
+    expect(page.locator("#problems")).to_contain_text("Tidak ada masalah ditemukan.")
+    page.get_by_role("button", name="Terbitkan sebagai versi baru").click()
+    expect(page).to_have_url(re.compile(r"/studio\?diterapkan=izin_keramaian&versi=1"))
+    expect(page.locator(f'tr[data-process="{KEY}"]')).to_be_visible()
+    shot(page, "studio-published")
+
+    # An administrator gives an officer the counter role (the directory API: no file either).
+    admin = page.request.post(f"{live_server.url}/api/auth/token",
+                              form={"username": "admin", "password": PASSWORD})
+    bearer = {"Authorization": f"Bearer {admin.json()['access_token']}"}
+    user = page.request.post(f"{live_server.url}/api/users", headers=bearer, data={
+        "username": "petugas_kesbangpol", "password": PASSWORD, "platform_role": "officer",
+        "display_name": "Petugas Loket Kesbangpol"})
+    assert user.status == 201, user.text()
+    granted = page.request.post(f"{live_server.url}/api/users/{user.json()['id']}/memberships", headers=bearer,
+                                data={"role_key": "kesbangpol.loket"})
+    assert granted.status == 201, granted.text()
+
+    # A citizen finds the service in the catalogue and applies through the portal.
+    citizen = browser.new_page()
+    citizen.set_viewport_size({"width": 1280, "height": 900})
+    login(citizen, "warga")
+    citizen.goto(f"{live_server.url}/")
+    citizen.get_by_role("link", name="Izin Keramaian").click()
+    expect(citizen.get_by_role("heading", name="Standar pelayanan")).to_be_visible()
+    expect(citizen.locator("dl.facts")).to_contain_text("3 hari kerja")
+    citizen.goto(f"{live_server.url}/layanan/{KEY}/ajukan")
+    citizen.locator("#f-nama_pemohon").fill("Rina Wulandari")
+    citizen.locator("#f-nik").fill("3471015505900002")
+    citizen.locator("input[type=radio][name='jenis_kegiatan'][value='pawai']").check()
+    citizen.locator("#f-surat_izin_tempat").set_input_files(
+        [{"name": "izin-tempat.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+    citizen.get_by_role("button", name="Kirim permohonan").click()
+    expect(citizen.get_by_role("heading", name="Permohonan diterima")).to_be_visible()
+    number = citizen.locator("#tracking-number").inner_text().strip()
+
+    # The officer takes the task from the inbox and completes it with the task form built above.
+    officer = officer_completes(browser, live_server, login, axe_check, "petugas_kesbangpol",
+                                {"keputusan": "setuju", "nomor_izin": "KESBANG/2026/001"})
+    officer.close()
+    with live_server.ctx.sessions() as session:
+        case = session.scalar(select(Case).where(Case.tracking_number == number))
+        assert case is not None
+        assert case.status == "completed"
+        assert case.process_key == KEY
