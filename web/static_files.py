@@ -16,6 +16,7 @@ VENDOR = {
     "bpmn-js": "bpmn-js/dist",
     "bpmn-js-properties-panel": "bpmn-js-properties-panel/dist",
     "properties-panel": "@bpmn-io/properties-panel/dist",
+    "dmn-js": "dmn-js/dist",
     "pico": "@picocss/pico/css",
     "axe-core": "axe-core",
 }
