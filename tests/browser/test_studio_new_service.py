@@ -17,8 +17,10 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from engine.models import Case, DraftFile, PackageDraft
+from tests.factories import Driver
 from tests.browser.conftest import PASSWORD
 from tests.browser.test_pbg_journey import PDF, officer_completes
+from tests.browser.test_studio import open_mpp_group, select_on_canvas
 from tests.browser.test_studio_forms import add_field
 
 KEY = "izin_keramaian"
@@ -34,6 +36,13 @@ def draft_files(live_server: Any) -> dict[str, bytes]:
 def draft_id(live_server: Any) -> int:
     with live_server.ctx.sessions() as session:
         found = session.scalar(select(PackageDraft.id).where(PackageDraft.key == KEY))
+        assert found is not None
+        return int(found)
+
+
+def draft_revision(live_server: Any) -> int:
+    with live_server.ctx.sessions() as session:
+        found = session.scalar(select(PackageDraft.revision).where(PackageDraft.key == KEY))
         assert found is not None
         return int(found)
 
@@ -101,6 +110,9 @@ def test_a_new_service_of_a_new_agency_from_a_blank_diagram(
     surat.get_by_label("Jenis isian").select_option("file")
     surat.get_by_role("checkbox", name="Wajib diisi").check()
     expect(page.locator('#fb-preview .form-field[data-field="surat_izin_tempat"] input[type="file"]')).to_be_visible()
+    peserta = add_field(page, "Jumlah peserta", "Number of participants")
+    peserta.get_by_label("Jenis isian").select_option("integer")
+    peserta.get_by_role("checkbox", name="Wajib diisi").check()
     page.get_by_role("button", name="Simpan ke draf").click()
     expect(page.locator("#studio-status")).to_contain_text("Tidak ada masalah pada formulir ini.")
     shot(page, "studio-new-service-start-form")
@@ -131,7 +143,39 @@ def test_a_new_service_of_a_new_agency_from_a_blank_diagram(
     assert "drive_thru" in standard["channels"]
     assert standard["requirements"][1]["en"] == "Venue permit from the venue's manager"
 
-    # ---- DMN and scenario steps go here (before publishing).
+    # A fee table (DMN) by the number of participants, edited in dmn-js.
+    page.goto(f"{live_server.url}/studio/draf/{draft_id(live_server)}/dmn/baru")
+    for label, value in (("Nama berkas", "biaya"), ("Id keputusan", "biaya_keramaian"),
+                         ("Nama keputusan", "Biaya keramaian"), ("Isian masukan", "jumlah_peserta"),
+                         ("Isian keluaran", "biaya")):
+        page.get_by_label(label).fill(value)
+    page.get_by_role("button", name="Buat dan buka penyunting").click()
+    expect(page.locator("#dmn-editor tbody tr")).to_have_count(2)
+    dmn_save_row = page.locator("#dmn-editor tbody tr").nth(1).locator("td.output-cell [contenteditable]")
+    dmn_save_row.click()
+    page.keyboard.press("ControlOrMeta+A")
+    page.keyboard.type("150000")
+    page.get_by_role("button", name="Simpan", exact=True).click()
+    expect(page.locator("#studio-status")).to_have_text("Tersimpan. Tidak ada masalah pada berkas ini.")
+    shot(page, "studio-new-service-dmn")
+
+    # The diagram calls the table before the review: a business-rule task picks the decision.
+    page.goto(f"{live_server.url}/studio/draf/{draft_id(live_server)}/diagram")
+    expect(page.locator('#canvas g.djs-element[data-element-id="Task_periksa"]')).to_be_visible()
+    page.evaluate("""() => { const registry = mppModeler.get('elementRegistry'), modeling = mppModeler.get('modeling');
+        const start = registry.get('StartEvent_permohonan'), task = registry.get('Task_periksa');
+        modeling.removeConnection(registry.get('Flow_ke_periksa'));
+        const rule = modeling.createShape({ type: 'bpmn:BusinessRuleTask', id: 'Task_biaya' },
+            { x: start.x + 160, y: start.y + 18 }, registry.get('Lane_pemohon'));
+        modeling.updateLabel(rule, 'Hitung biaya');
+        modeling.connect(start, rule); modeling.connect(rule, task); }""")
+    select_on_canvas(page, "Task_biaya")
+    open_mpp_group(page)
+    page.get_by_label("Keputusan DMN (id)").select_option("biaya_keramaian")
+    page.get_by_role("button", name="Simpan ke draf").click()
+    expect(page.locator("#studio-status")).to_have_text("Tersimpan ke draf (revisi " +
+                                                        str(draft_revision(live_server)) + ").")
+    assert b"biaya_keramaian" in draft_files(live_server)["process.bpmn"]
 
     # Publish: the draft becomes version 1; the new agency and its roles now exist.
     page.goto(f"{live_server.url}/studio/draf/{draft_id(live_server)}")
@@ -165,6 +209,7 @@ def test_a_new_service_of_a_new_agency_from_a_blank_diagram(
     citizen.locator("#f-nama_pemohon").fill("Rina Wulandari")
     citizen.locator("#f-nik").fill("3471015505900002")
     citizen.locator("input[type=radio][name='jenis_kegiatan'][value='pawai']").check()
+    citizen.locator("#f-jumlah_peserta").fill("250")
     citizen.locator("#f-surat_izin_tempat").set_input_files(
         [{"name": "izin-tempat.pdf", "mimeType": "application/pdf", "buffer": PDF}])
     citizen.get_by_role("button", name="Kirim permohonan").click()
@@ -180,3 +225,5 @@ def test_a_new_service_of_a_new_agency_from_a_blank_diagram(
         assert case is not None
         assert case.status == "completed"
         assert case.process_key == KEY
+    case_view = Driver(live_server.ctx).case(case.id)
+    assert case_view.data["biaya"] == 150000  # the fee table, as edited in the browser
