@@ -20,7 +20,7 @@ from engine.directory import service as directory
 from engine.directory.actors import Actor
 from engine.errors import AlreadyExists, DomainError, InvalidInput, PackageInvalid, Problem
 from engine.models import PackageDraft
-from web.deps import CsrfForm, CsrfHeader, ModelerPageActor, SessionDep
+from web.deps import CsrfForm, CsrfHeader, ModelerPageActor, RuntimeDep, SessionDep
 from web.downloads import content_disposition
 from web.errors import error_page
 from web.routing import TransactionalRoute
@@ -379,7 +379,7 @@ def registry_lint(session: SessionDep, content: dict[str, bytes], key: str) -> l
 
 
 @routes.post("/studio/draf/{draft_id}/terbitkan")
-def draft_publish(request: Request, session: SessionDep, actor: ModelerPageActor, form: CsrfForm,
+def draft_publish(request: Request, session: SessionDep, rt: RuntimeDep, actor: ModelerPageActor, form: CsrfForm,
                   draft_id: DraftId) -> Response:
     """Publish a draft as the next version of its service; lint errors (and failing scenarios) block it."""
     lang = language(request)
@@ -390,7 +390,8 @@ def draft_publish(request: Request, session: SessionDep, actor: ModelerPageActor
     key = row.key
     try:
         with session.begin_nested():
-            published = drafts.publish(session, actor, row, overwrite_newer=_text(form, "timpa") == "1")
+            published = drafts.publish(session, actor, row, overwrite_newer=_text(form, "timpa") == "1",
+                                       settings=rt.settings)
     except PackageInvalid as exc:
         problems = problems_json(exc.problems, lang)
         return pages.render(request, "studio/draft.html", {

@@ -75,21 +75,85 @@ def lint(
 
 
 @app.command()
-def deploy(paths: Annotated[list[Path], typer.Argument(help="package folders or .zip files")]) -> None:
+def deploy(
+    paths: Annotated[list[Path], typer.Argument(help="package folders or .zip files")],
+    require_tests: Annotated[bool, typer.Option(
+        "--require-tests", help="refuse a package whose scenario tests (tests/*.toml) fail, or that has none")] = False,
+) -> None:
     """Lint and deploy packages as new versions (identical content creates no version)."""
+    from engine.catalogue.scenarios import scenario_problems
     from engine.db import transaction
 
     ctx = _ctx()
     try:
         with transaction(ctx.sessions) as session:
             for path in paths:
-                result = registry.deploy(session, package=package.from_path(path), actor="cli")
+                pkg = package.from_path(path)
+                if require_tests and (failed := scenario_problems(
+                        pkg, known_roles=registry.known_roles(session), settings=ctx.settings, require=True)):
+                    raise PackageInvalid(failed)
+                result = registry.deploy(session, package=pkg, actor="cli")
                 state = "deployed" if result.created else "unchanged"
                 typer.echo(f"{result.key}: version {result.version} ({state})")
                 for role in result.new_roles:
                     typer.echo(f"  new role: {role}")
     except DomainError as exc:
         _report_errors(exc)
+
+
+@app.command("test")
+def run_tests(
+    paths: Annotated[list[Path], typer.Argument(help="package folders or .zip files")],
+    lang: Annotated[str, typer.Option("--lang", help="language of the messages: id (default) or en")] = "id",
+    steps: Annotated[bool, typer.Option("--steps", help="also print what happened at each step")] = False,
+    directory: Annotated[bool, typer.Option(
+        "--directory", help="let packages use the roles the platform's directory holds (reads the database)")] = False,
+) -> None:
+    """Run the scenario tests (tests/*.toml) of packages, each on a throw-away copy; exit 1 if any fails."""
+    from engine.catalogue import scenarios
+
+    if lang not in ("id", "en"):
+        _fail("--lang must be id or en")
+    known = _directory_roles() if directory else None
+    passed = failed = 0
+    for path in paths:
+        try:
+            results = scenarios.run(package.from_path(path), known_roles=known)
+        except PackageInvalid as exc:
+            for problem in exc.problems:
+                typer.echo(f"{path}: {problem.render(lang)}")
+            failed += 1
+            continue
+        if not results:
+            typer.echo(f"{path}: " + ("tidak ada skenario uji (tests/*.toml)" if lang == "id" else
+                                       "no scenario tests (tests/*.toml)"))
+        for result in results:
+            _echo_result(path, result, lang, steps)
+            passed, failed = passed + result.passed, failed + (not result.passed)
+    summary = (f"{passed + failed} skenario: {passed} lulus, {failed} gagal" if lang == "id" else
+               f"{passed + failed} scenario(s): {passed} passed, {failed} failed")
+    if failed:
+        _fail(summary)
+    typer.echo(summary)
+
+
+def _directory_roles() -> set[str]:
+    ctx = _ctx()
+    with ctx.sessions() as session:
+        return registry.known_roles(session)
+
+
+def _echo_result(path: Path, result: Any, lang: str, steps: bool) -> None:
+    verdict = ("LULUS" if lang == "id" else "PASS") if result.passed else ("GAGAL" if lang == "id" else "FAIL")
+    typer.echo(f"{verdict}  {path}/{result.file}: {result.name(lang)} ({result.seconds:.2f} s)")
+    for problem in result.problems:
+        typer.echo(f"      {problem.render(lang)}")
+    if steps:
+        from engine.catalogue.scenarios.format import WIB
+
+        for entry in result.trace:
+            when = entry.at.astimezone(WIB).strftime("%Y-%m-%d %H:%M")
+            typer.echo(f"      {entry.step:>3}  {when}  {entry.text_id if lang == 'id' else entry.text_en}")
 
 
 @app.command()

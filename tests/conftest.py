@@ -33,7 +33,8 @@ PG_URL = os.environ.get("MPP_TEST_POSTGRES_URL")
 DATABASE_FIXTURES = {"db_url", "ctx", "catalogue", "live_server"}
 DATABASE_PATHS = ("tests/test_cli.py", "tests/production/")
 SLOW_PATHS = ("tests/production/", "tests/api/test_schemathesis.py", "tests/engine/test_sweep.py",
-              "tests/test_backup.py", "tests/bench/", "tests/test_cli.py")
+              "tests/test_backup.py", "tests/bench/", "tests/test_cli.py",
+              "tests/test_cli_scenarios.py")
 SLOW_TESTS = {"test_mpp_serve_with_workers_logs_json_and_sums_metrics_over_its_processes",
               "test_endless_revision_rounds_end_in_an_incident_not_a_crash"}
 

@@ -226,6 +226,7 @@ SERVICE_KEYS = (
     "requirements",
     "agencies",
     "document",
+    "scenarios_required",  # docs/scenarios.md: deployment refuses the package unless its scenarios pass
 )
 AGENCY_KINDS = ("city_office", "vertical", "state_company", "private")
 _PROCESS_ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
@@ -265,6 +266,11 @@ def service_errors(service: dict[str, Any]) -> list[Message]:
     errors += _channel_errors(service.get("channels"))
     errors += _requirement_errors(service.get("requirements"))
     errors += _agency_errors(service.get("agencies", []))
+    if "scenarios_required" in service and not isinstance(service["scenarios_required"], bool):
+        errors.append((
+            "scenarios_required must be true or false",
+            "scenarios_required harus berupa true atau false",
+        ))
     if "start_form" in service and not (isinstance(service["start_form"], str) and service["start_form"].strip()):
         errors.append((
             'start_form must be the path of a JSON Schema file, e.g. "forms/application.schema.json"',

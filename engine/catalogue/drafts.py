@@ -20,12 +20,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from engine.bpmn.xmlsafe import parse_xml
-from engine.catalogue import blank, registry, stewards
+from engine.catalogue import blank, registry, scenarios, stewards
 from engine.catalogue import package as packages
 from engine.catalogue.versions import get_version, main_bpmn_name, version_files
 from engine.directory.actors import Actor
 from engine.errors import AlreadyExists, DomainError, InvalidInput, NotFound, PackageInvalid, Problem
 from engine.models import DraftFile, PackageDraft, utcnow
+from engine.settings import Settings
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,59}$")
 AGENCY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
@@ -331,11 +332,13 @@ def newer_version(session: Session, draft: PackageDraft) -> int | None:
     return latest if draft.base_version is None or latest > draft.base_version else None
 
 
-def publish(session: Session, actor: Actor, draft: PackageDraft, *, overwrite_newer: bool = False) -> Published:
+def publish(session: Session, actor: Actor, draft: PackageDraft, *, overwrite_newer: bool = False,
+            settings: Settings | None = None) -> Published:
     """Deploy a draft as the next version of its key and delete the draft.
 
     When a version was deployed after the draft was started (another analyst, or an upload), the
-    draft would silently undo it: that is refused (DraftConflict) unless `overwrite_newer`.
+    draft would silently undo it: that is refused (DraftConflict) unless `overwrite_newer`. The
+    draft's scenario tests (tests/*.toml) must pass: a failing one is an error naming its step.
     """
     package = package_of(session, draft)
     agency = str(package.service().get("agency", draft.agency))
@@ -353,6 +356,9 @@ def publish(session: Session, actor: Actor, draft: PackageDraft, *, overwrite_ne
                                       f"'{package.service().get('key')}'", "error",
                                       f"draf ini untuk '{draft.key}'; service.toml menyebut "
                                       f"'{package.service().get('key')}'")])
+    failed = scenarios.scenario_problems(package, known_roles=registry.known_roles(session), settings=settings)
+    if failed:
+        raise PackageInvalid(failed)
     result = registry.deploy(session, package=package, actor=actor.username)
     stewards.adopt(session, actor, agency)
     discard(session, actor, draft)

@@ -76,11 +76,13 @@ def lint(session: Session, *, package: Package) -> list[Problem]:
     return lint_package(package, known_roles=known_roles(session))
 
 
-def deploy(session: Session, *, package: Package, actor: str = "system") -> DeployResult:
+def deploy(session: Session, *, package: Package, actor: str = "system", scenarios: bool = True) -> DeployResult:
     """Lint a package and store it as the next version of its key; identical content adds nothing.
 
     Deployment creates the agencies and roles service.toml declares, and no other: a lane may
-    use a role the package does not declare only when the directory holds it already.
+    use a role the package does not declare only when the directory holds it already. A package
+    whose service.toml says `scenarios_required = true` is refused unless its scenario tests pass
+    (`scenarios=False` is the scenario runner's own deployment into its throw-away database).
     """
     problems, compiled = check(package, known_roles=known_roles(session))
     if compiled is None:
@@ -93,6 +95,12 @@ def deploy(session: Session, *, package: Package, actor: str = "system") -> Depl
     if same is not None:
         return DeployResult(key, same.version, False, [], warnings)
     service = package.service()
+    if scenarios and service.get("scenarios_required") is True:
+        from engine.catalogue.scenarios import scenario_problems
+
+        failed = scenario_problems(package, known_roles=known_roles(session), require=True)
+        if failed:
+            raise PackageInvalid(failed)
     new_roles = directory.apply_declarations(session, service)
     # Every lane's role, not only those with user tasks: a lane may hold just a message event.
     roles = sorted({m.role for m in compiled.tasks.values() if m.role} | set(compiled.lane_roles.values()))

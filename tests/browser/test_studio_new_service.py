@@ -17,11 +17,11 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from engine.models import Case, DraftFile, PackageDraft
-from tests.factories import Driver
 from tests.browser.conftest import PASSWORD
 from tests.browser.test_pbg_journey import PDF, officer_completes
 from tests.browser.test_studio import open_mpp_group, select_on_canvas
 from tests.browser.test_studio_forms import add_field
+from tests.factories import Driver
 
 KEY = "izin_keramaian"
 
