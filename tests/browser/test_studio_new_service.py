@@ -168,14 +168,55 @@ def test_a_new_service_of_a_new_agency_from_a_blank_diagram(
         const rule = modeling.createShape({ type: 'bpmn:BusinessRuleTask', id: 'Task_biaya' },
             { x: start.x + 160, y: start.y + 18 }, registry.get('Lane_pemohon'));
         modeling.updateLabel(rule, 'Hitung biaya');
-        modeling.connect(start, rule); modeling.connect(rule, task); }""")
+        modeling.connect(start, rule); modeling.connect(rule, task);
+        // An application nobody reviews within 3 working days expires: a boundary timer on the review.
+        const timer = modeling.createShape({ type: 'bpmn:BoundaryEvent', id: 'Timer_batas',
+            eventDefinitionType: 'bpmn:TimerEventDefinition' },
+            { x: task.x + task.width / 2, y: task.y + task.height }, task, { attach: true });
+        modeling.updateModdleProperties(timer, timer.businessObject.eventDefinitions[0], {
+            timeDate: mppModeler.get('moddle').create('bpmn:FormalExpression', { body: 'after_working_days(3)' }) });
+        modeling.updateLabel(timer, 'Batas 3 hari kerja');
+        const end = modeling.createShape({ type: 'bpmn:EndEvent', id: 'EndEvent_kedaluwarsa' },
+            { x: task.x + task.width + 70, y: task.y + task.height / 2 + 55 }, registry.get('Lane_loket'));
+        modeling.updateLabel(end, 'Kedaluwarsa');
+        modeling.connect(timer, end); }""")
     select_on_canvas(page, "Task_biaya")
     open_mpp_group(page)
     page.get_by_label("Keputusan DMN (id)").select_option("biaya_keramaian")
+    revision = draft_revision(live_server)
     page.get_by_role("button", name="Simpan ke draf").click()
-    expect(page.locator("#studio-status")).to_have_text("Tersimpan ke draf (revisi " +
-                                                        str(draft_revision(live_server)) + ").")
+    expect(page.locator("#studio-status")).to_have_text(f"Tersimpan ke draf (revisi {revision + 1}).")
     assert b"biaya_keramaian" in draft_files(live_server)["process.bpmn"]
+    expect(page.locator("#lint-results li")).to_have_count(0)
+
+    # Uji coba: apply on a throw-away copy, let nobody review, advance the simulated clock three
+    # working days: the timer fires and the application expires. Saved as a scenario test.
+    page.goto(f"{live_server.url}/studio/draf/{draft_id(live_server)}/uji-coba")
+    page.get_by_text("Isi data sebagai JSON").first.click()
+    page.locator("textarea[name=data_json]").first.fill(json.dumps({
+        "nama_pemohon": "Rina Wulandari", "nik": "3471015505900002", "jenis_kegiatan": "konser_musik",
+        "jumlah_peserta": 80, "surat_izin_tempat": ["izin-tempat.pdf"]}))
+    page.get_by_role("button", name="Ajukan permohonan").click()
+    expect(page.locator("body")).to_contain_text("Periksa berkas keramaian")
+    # Two working days on, the application still waits; then the clock moves to the timer's due time.
+    page.get_by_label("Jumlah", exact=True).fill("2")
+    page.get_by_label("Satuan").select_option(label="hari kerja")
+    page.get_by_role("button", name="Majukan", exact=True).click()
+    expect(page.locator("body")).to_contain_text("Jam dimajukan 2 hari kerja")
+    page.get_by_role("button", name=re.compile("^Majukan jam ke sini")).click()
+    expect(page.locator("body")).to_contain_text("Kedaluwarsa")
+    expect(page.locator("body")).not_to_contain_text("Pengatur waktu yang menunggu")
+    axe_check(page)
+    shot(page, "studio-new-service-trial")
+    page.get_by_label("Nama berkas").fill("kedaluwarsa")
+    page.get_by_label("Nama skenario (Indonesia)").fill("Tidak diperiksa dalam 3 hari kerja")
+    page.get_by_label("Nama skenario (Inggris)").fill("Not reviewed within 3 working days")
+    page.get_by_label("Kolom data yang berisi biaya (opsional)").select_option("biaya")
+    page.get_by_role("button", name="Simpan ke draf").click()
+    scenario = tomllib.loads(draft_files(live_server)["tests/kedaluwarsa.toml"].decode())
+    assert any("advance" in step for step in scenario["steps"])
+    page.get_by_role("button", name="Jalankan semua").click()
+    expect(page.locator('tr[data-file="tests/kedaluwarsa.toml"] .badge')).to_have_text("lulus")
 
     # Publish: the draft becomes version 1; the new agency and its roles now exist.
     page.goto(f"{live_server.url}/studio/draf/{draft_id(live_server)}")
