@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import keyword
 import re
-from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 from urllib.parse import quote
-from xml.sax.saxutils import escape, quoteattr
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -16,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from admin.studio_shared import editor_url, problems_json
 from engine.catalogue import drafts
+from engine.catalogue.blank import NewDecisionTable, decision_table, field_label
 from engine.catalogue.versions import choices
 from engine.directory.actors import Actor
 from engine.errors import DomainError
@@ -37,18 +36,7 @@ FIELD = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 DMN_FILE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]{0,115}\.dmn$")
 
 
-@dataclass(frozen=True)
-class NewTable:
-    """What the analyst typed on the "new decision table" form."""
-
-    name: str
-    decision_id: str
-    decision_name: str
-    input_name: str
-    output_name: str
-
-
-DEFAULTS = NewTable("retribusi.dmn", "retribusi", "Tarif retribusi", "luas_bangunan", "retribusi")
+DEFAULTS = NewDecisionTable("retribusi.dmn", "retribusi", "Tarif retribusi", "luas_bangunan", "retribusi")
 
 
 def _draft_url(draft: PackageDraft) -> str:
@@ -105,30 +93,30 @@ def _field(form: Any, name: str) -> str:
     return value.strip()[:200] if isinstance(value, str) else ""
 
 
-def _typed(form: Any) -> NewTable:
+def _typed(form: Any) -> NewDecisionTable:
     """Read the form; the draft page's short form sends only the file name, the rest follows from it."""
     name = _field(form, "nama")
     stem = name.rsplit("/", 1)[-1].removesuffix(".dmn")
     output = stem if FIELD.match(stem) and not keyword.iskeyword(stem) else DEFAULTS.output_name
-    return NewTable(name=name, decision_id=_field(form, "id_keputusan") or stem,
-                    decision_name=_field(form, "nama_keputusan") or _label(stem),
-                    input_name=_field(form, "masukan") or DEFAULTS.input_name,
-                    output_name=_field(form, "keluaran") or output)
+    return NewDecisionTable(name=name, decision_id=_field(form, "id_keputusan") or stem,
+                            decision_name=_field(form, "nama_keputusan") or field_label(stem),
+                            input_name=_field(form, "masukan") or DEFAULTS.input_name,
+                            output_name=_field(form, "keluaran") or output)
 
 
-def _new_page(request: Request, draft: PackageDraft, typed: NewTable, errors: dict[str, str], *,
+def _new_page(request: Request, draft: PackageDraft, typed: NewDecisionTable, errors: dict[str, str], *,
               status: int = 200) -> Response:
     return pages.render(request, "studio/dmn.html",
                         {"draft": draft, "typed": typed, "errors": errors, "mode": "new"}, status=status)
 
 
-def _save_new(session: Session, actor: Actor, draft: PackageDraft, table: NewTable) -> None:
+def _save_new(session: Session, actor: Actor, draft: PackageDraft, table: NewDecisionTable) -> None:
     with session.begin_nested():  # a refused save leaves nothing behind
-        drafts.save_file(session, actor, draft, name=table.name, content=starter_dmn(table, namespace=draft.key),
-                         loaded_revision=None)
+        content = decision_table(table, namespace=draft.key).encode("utf-8")
+        drafts.save_file(session, actor, draft, name=table.name, content=content, loaded_revision=None)
 
 
-def _checked(typed: NewTable, lang: str) -> tuple[NewTable, dict[str, str]]:
+def _checked(typed: NewDecisionTable, lang: str) -> tuple[NewDecisionTable, dict[str, str]]:
     """Return the typed table with its file name completed, and the message of each field that is wrong."""
     name = typed.name if typed.name.endswith(".dmn") else f"{typed.name}.dmn"
     errors: dict[str, str] = {}
@@ -148,10 +136,10 @@ def _checked(typed: NewTable, lang: str) -> tuple[NewTable, dict[str, str]]:
                                  "(mis. luas_bangunan); sel tabel membacanya sebagai nama Python.",
                                  "A field name takes lower-case letters, digits and _, starting with a letter "
                                  "(e.g. luas_bangunan); the table's cells read it as a Python name.")
-    return NewTable(name, typed.decision_id, typed.decision_name, typed.input_name, typed.output_name), errors
+    return NewDecisionTable(name, typed.decision_id, typed.decision_name, typed.input_name, typed.output_name), errors
 
 
-def _clashes(session: Session, draft: PackageDraft, table: NewTable, lang: str) -> dict[str, str]:
+def _clashes(session: Session, draft: PackageDraft, table: NewDecisionTable, lang: str) -> dict[str, str]:
     files = drafts.files(session, draft)
     errors = {}
     if table.name in files:
@@ -164,54 +152,3 @@ def _clashes(session: Session, draft: PackageDraft, table: NewTable, lang: str) 
             f"The decision '{table.decision_id}' exists in this draft already; a business-rule task must name "
             "one decision unambiguously.")
     return errors
-
-
-def _label(field: str) -> str:
-    return field.replace("_", " ").capitalize()
-
-
-def starter_dmn(table: NewTable, *, namespace: str) -> bytes:
-    """Return a DMN 1.3 file with one decision table: a number input, a number output, two example rules.
-
-    It follows the catalogue's conventions (hit policy UNIQUE, cells are Python as SpiffWorkflow reads
-    them: `< 100`, `>= 100`, `-` for any value) and lints clean, so what lint says later is the analyst's.
-    """
-    ident, field, out = table.decision_id, table.input_name, table.output_name
-    values: dict[str, Any] = {
-        "id": ident, "name": quoteattr(table.decision_name), "ns": escape(namespace),
-        "field": field, "field_label": quoteattr(_label(field)), "out": out, "out_label": quoteattr(_label(out)),
-    }
-    return STARTER.format(**values).encode("utf-8")
-
-
-STARTER = """<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" \
-xmlns:dmndi="https://www.omg.org/spec/DMN/20191111/DMNDI/" xmlns:dc="http://www.omg.org/spec/DMN/20180521/DC/" \
-id="Definitions_{id}" name={name} namespace="http://mpp.jogjakota.go.id/dmn/{ns}">
-  <decision id="{id}" name={name}>
-    <decisionTable id="DecisionTable_{id}" hitPolicy="UNIQUE">
-      <input id="Input_{field}" label={field_label}>
-        <inputExpression id="InputExpression_{field}" typeRef="number"><text>{field}</text></inputExpression>
-      </input>
-      <output id="Output_{out}" label={out_label} name="{out}" typeRef="number" />
-      <rule id="Rule_{id}_kecil">
-        <description>Contoh: di bawah 100. Ubah batas dan nilainya.</description>
-        <inputEntry id="InputEntry_{id}_kecil"><text>&lt; 100</text></inputEntry>
-        <outputEntry id="OutputEntry_{id}_kecil"><text>50000</text></outputEntry>
-      </rule>
-      <rule id="Rule_{id}_besar">
-        <description>Contoh: 100 atau lebih.</description>
-        <inputEntry id="InputEntry_{id}_besar"><text>&gt;= 100</text></inputEntry>
-        <outputEntry id="OutputEntry_{id}_besar"><text>100000</text></outputEntry>
-      </rule>
-    </decisionTable>
-  </decision>
-  <dmndi:DMNDI>
-    <dmndi:DMNDiagram id="DMNDiagram_{id}">
-      <dmndi:DMNShape id="DMNShape_{id}" dmnElementRef="{id}">
-        <dc:Bounds height="80" width="180" x="160" y="100" />
-      </dmndi:DMNShape>
-    </dmndi:DMNDiagram>
-  </dmndi:DMNDI>
-</definitions>
-"""

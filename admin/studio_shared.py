@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from engine.catalogue import standard
+from engine.catalogue import previews
 from engine.catalogue.drafts import DraftConflict
 from engine.errors import DomainError, Problem
 from engine.lint.text import localize
@@ -46,7 +46,7 @@ def editor_url(draft_id: int, name: str) -> str | None:
         return f"{base}/standar"
     if name.endswith(".dmn"):
         return f"{base}/dmn?nama={name}"
-    if standard.template_kind(name) is not None:
+    if previews.template_kind(name) is not None:
         return f"{base}/templat?nama={name}"
     if name.startswith("tests/") and name.endswith(".toml"):
         return f"{base}/uji-coba"

@@ -14,10 +14,11 @@ from starlette.datastructures import FormData
 
 from admin.studio_shared import problems_json
 from engine.bpmn.conventions import AGENCY_KINDS, CHANNELS
-from engine.catalogue import drafts, standard
+from engine.catalogue import drafts, previews, standard, standard_checks, standard_write
 from engine.catalogue import package as packages
 from engine.catalogue.drafts import DraftConflict
-from engine.catalogue.standard import SERVICE, Standard, StandardUnreadable, TemplateInvalid
+from engine.catalogue.previews import TemplateInvalid
+from engine.catalogue.standard import SERVICE, Standard, StandardUnreadable
 from engine.errors import DomainError, InvalidInput, Problem
 from engine.models import PackageDraft
 from web.deps import CsrfForm, ModelerPageActor, SessionDep
@@ -48,7 +49,7 @@ def _lint_view(problems: list[Problem], std: Standard, lang: str) -> dict[str, A
     by_field: dict[str, list[dict[str, Any]]] = {}
     summary = []
     for problem, shown in zip(mine, problems_json(mine, lang), strict=True):
-        shown["field"] = standard.field_of(problem.message, problem.element_id, std)
+        shown["field"] = standard_checks.field_of(problem.message, problem.element_id, std)
         summary.append(shown)
         if shown["field"]:
             by_field.setdefault(shown["field"], []).append(shown)
@@ -66,7 +67,7 @@ def _standard_page(request: Request, row: PackageDraft, files: dict[str, bytes],
     known = {e for e, _name in standard.end_events(files)}
     ends = standard.end_events(files) + [(e, "") for e in (std.document.end_events if std.document else [])
                                          if e not in known]
-    templates = sorted(n for n in files if standard.template_kind(n) == "document")
+    templates = sorted(n for n in files if previews.template_kind(n) == "document")
     return pages.render(request, "studio/standard.html", {
         "d": row, "s": std, "revision": revision, "flash": flash, "conflict": conflict,
         "errors": {k: pick(lang, *v) for k, v in (errors or {}).items()},
@@ -141,7 +142,7 @@ def standard_save(request: Request, session: SessionDep, actor: ModelerPageActor
     std.other_keys = current.other_keys
     standard.drop_empty_rows(std)
     templates = [n for n in files if n.endswith(".html")]
-    errors = standard.validate(std, forms=standard.form_choices(files), templates=templates)
+    errors = standard_checks.validate(std, forms=standard.form_choices(files), templates=templates)
     if errors:
         return _standard_page(request, row, files, std, revision=loaded, errors=errors, status=422)
     if action == "timpa":  # the analyst saw the conflict and chose to replace the other save
@@ -149,7 +150,7 @@ def standard_save(request: Request, session: SessionDep, actor: ModelerPageActor
     try:
         with session.begin_nested():
             revision = drafts.save_file(session, actor, row, name=SERVICE,
-                                        content=standard.write(files[SERVICE], std), loaded_revision=loaded)
+                                        content=standard_write.write(files[SERVICE], std), loaded_revision=loaded)
     except DraftConflict as exc:
         return _standard_page(request, row, files, std, revision=loaded, conflict=exc, status=409)
     except InvalidInput as exc:
@@ -186,13 +187,13 @@ def template_page(request: Request, session: SessionDep, actor: ModelerPageActor
     name = _template_name(nama, dokumen, notifikasi)
     if name is None:
         return _template_page(request, row, files, name=None, content="")
-    if standard.template_kind(name) is None:
+    if previews.template_kind(name) is None:
         return _template_page(request, row, files, name=None, content="", status=422, error=pick(
             language(request), f"'{name}' bukan templat: pakai documents/<nama>.html atau "
             "notifications/<id|en>/<peristiwa>.txt", f"'{name}' is not a template: use documents/<name>.html or "
             "notifications/<id|en>/<event>.txt"))
     exists = name in files
-    content = files[name].decode("utf-8", "replace") if exists else standard.starter(name)
+    content = files[name].decode("utf-8", "replace") if exists else previews.starter(name)
     problems = [p for p in problems_json(drafts.lint(session, row), language(request)) if p["file"] == name]
     return _template_page(request, row, files, name=name, content=content, exists=exists, problems=problems)
 
@@ -203,9 +204,9 @@ def _template_page(request: Request, row: PackageDraft, files: dict[str, bytes],
                    revision: int | None = None, status: int = 200) -> Response:
     lang = language(request)
     if sample is None:
-        sample = json.dumps(standard.sample_data(files), indent=2, ensure_ascii=False)
-    listed = sorted(n for n in files if standard.template_kind(n))
-    data = {"file": name, "kind": standard.template_kind(name) if name else None,
+        sample = json.dumps(previews.sample_data(files), indent=2, ensure_ascii=False)
+    listed = sorted(n for n in files if previews.template_kind(n))
+    data = {"file": name, "kind": previews.template_kind(name) if name else None,
             "save_url": f"/studio/draf/{row.id}/berkas?nama={name}" if name else None,
             "preview_url": f"/studio/draf/{row.id}/templat/pratinjau",
             "revision": revision if revision is not None else (row.revision if name in files else None)}
@@ -213,18 +214,18 @@ def _template_page(request: Request, row: PackageDraft, files: dict[str, bytes],
         "d": row, "name": name, "content": content, "exists": exists and name in files, "sample": sample,
         "preview": preview, "error": error, "error_line": error_line, "problems": problems or [],
         "listed": listed, "kind": data["kind"], "data": data,
-        "events": [(e, pick(lang, *label)) for e, label in standard.EVENT_LABELS.items()],
+        "events": [(e, pick(lang, *label)) for e, label in previews.EVENT_LABELS.items()],
     }, status=status)
 
 
-def _preview_json(preview: standard.Preview) -> dict[str, Any]:
+def _preview_json(preview: previews.Preview) -> dict[str, Any]:
     if preview.kind == "document":
         return {"kind": "document", "page": _srcdoc(preview), "html": preview.html,
                 "pdf": base64.b64encode(preview.pdf).decode("ascii")}
     return {"kind": "notification", "subject": preview.subject, "body": preview.body}
 
 
-def _srcdoc(preview: standard.Preview) -> str:
+def _srcdoc(preview: previews.Preview) -> str:
     """Return the page shown in the preview's sandboxed frame: the platform's header, the HTML, the QR note."""
     return ("<!doctype html><html lang=\"id\"><head><meta charset=\"utf-8\"><title>Pratinjau</title><style>"
             "body{font:11pt/1.4 Helvetica,Arial,sans-serif;color:#000;background:#fff;margin:1.5rem 2rem}"
@@ -269,13 +270,13 @@ def template_preview(request: Request, session: SessionDep, actor: ModelerPageAc
     try:
         if len(source.encode("utf-8")) > packages.MAX_FILE_BYTES:
             raise InvalidInput("the template is too large", message_id="templat terlalu besar")
-        preview = standard.preview_template(files, name=name, source=source, data=_sample_data(sample),
+        preview = previews.preview_template(files, name=name, source=source, data=_sample_data(sample),
                                             lang=language(request))
     except InvalidInput as exc:
         line = exc.line if isinstance(exc, TemplateInvalid) else None
         if wants_json:
             return JSONResponse({"detail": exc.text(language(request)), "line": line}, status_code=422)
-        return _template_page(request, row, files, name=name if standard.template_kind(name) else None,
+        return _template_page(request, row, files, name=name if previews.template_kind(name) else None,
                               content=source, sample=sample, error=exc.text(language(request)), error_line=line,
                               revision=revision, status=422)
     if form.get("format") == "pdf" and preview.pdf:

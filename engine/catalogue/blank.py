@@ -2,7 +2,8 @@
 
 What an analyst gets from "Layanan baru" before drawing anything: a package that lints clean
 (a start event in the applicant's lane, one review task in the first officer lane, an end event),
-so every later problem lint reports is one the analyst made, not one the template left.
+so every later problem lint reports is one the analyst made, not one the template left. A new
+decision table (`decision_table`) starts the same way: two example rules that lint clean.
 """
 
 from __future__ import annotations
@@ -167,3 +168,66 @@ def files_of(new: NewService) -> dict[str, bytes]:
     return {"service.toml": service_toml(new).encode(), "process.bpmn": process_bpmn(new).encode(),
             "forms/permohonan.schema.json": start.encode(), "forms/permohonan.uischema.json": start_ui.encode(),
             "forms/periksa.schema.json": review.encode(), "forms/periksa.uischema.json": review_ui.encode()}
+
+
+@dataclass(frozen=True)
+class NewDecisionTable:
+    """What the analyst typed on the "new decision table" form."""
+
+    name: str
+    decision_id: str
+    decision_name: str
+    input_name: str
+    output_name: str
+
+
+def field_label(field: str) -> str:
+    """Return a case field's name as a label: `luas_bangunan` reads "Luas bangunan"."""
+    return field.replace("_", " ").capitalize()
+
+
+def decision_table(table: NewDecisionTable, *, namespace: str) -> str:
+    """Return a DMN 1.3 file with one decision table: a number input, a number output, two example rules.
+
+    It follows the catalogue's conventions (hit policy UNIQUE, cells are Python as SpiffWorkflow reads
+    them: `< 100`, `>= 100`, `-` for any value) and lints clean, so what lint says later is the analyst's.
+    """
+    ident, field, out = table.decision_id, table.input_name, table.output_name
+    values = {
+        "id": ident, "name": quoteattr(table.decision_name), "ns": escape(namespace), "field": field,
+        "field_label": quoteattr(field_label(field)), "out": out, "out_label": quoteattr(field_label(out)),
+    }
+    return DECISION_TABLE.format(**values)
+
+
+DECISION_TABLE = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" \
+xmlns:dmndi="https://www.omg.org/spec/DMN/20191111/DMNDI/" xmlns:dc="http://www.omg.org/spec/DMN/20180521/DC/" \
+id="Definitions_{id}" name={name} namespace="http://mpp.jogjakota.go.id/dmn/{ns}">
+  <decision id="{id}" name={name}>
+    <decisionTable id="DecisionTable_{id}" hitPolicy="UNIQUE">
+      <input id="Input_{field}" label={field_label}>
+        <inputExpression id="InputExpression_{field}" typeRef="number"><text>{field}</text></inputExpression>
+      </input>
+      <output id="Output_{out}" label={out_label} name="{out}" typeRef="number" />
+      <rule id="Rule_{id}_kecil">
+        <description>Contoh: di bawah 100. Ubah batas dan nilainya.</description>
+        <inputEntry id="InputEntry_{id}_kecil"><text>&lt; 100</text></inputEntry>
+        <outputEntry id="OutputEntry_{id}_kecil"><text>50000</text></outputEntry>
+      </rule>
+      <rule id="Rule_{id}_besar">
+        <description>Contoh: 100 atau lebih.</description>
+        <inputEntry id="InputEntry_{id}_besar"><text>&gt;= 100</text></inputEntry>
+        <outputEntry id="OutputEntry_{id}_besar"><text>100000</text></outputEntry>
+      </rule>
+    </decisionTable>
+  </decision>
+  <dmndi:DMNDI>
+    <dmndi:DMNDiagram id="DMNDiagram_{id}">
+      <dmndi:DMNShape id="DMNShape_{id}" dmnElementRef="{id}">
+        <dc:Bounds height="80" width="180" x="160" y="100" />
+      </dmndi:DMNShape>
+    </dmndi:DMNDiagram>
+  </dmndi:DMNDI>
+</definitions>
+"""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.catalogue import standard
+from engine.catalogue import previews, standard, standard_checks, standard_write
 from engine.catalogue.package import from_path
 from engine.catalogue.standard import AgencyDecl, DocumentForm, Fact, Requirement, Role, Text
 from engine.errors import Problem
@@ -26,14 +26,14 @@ def test_the_catalogue_has_sixteen_services() -> None:
 @pytest.mark.parametrize("path", CATALOGUE, ids=lambda p: p.parent.name)
 def test_every_catalogue_standard_saves_unchanged_as_the_same_bytes(path: Path) -> None:
     raw = path.read_bytes()
-    assert standard.write(raw, standard.read(raw)) == raw
+    assert standard_write.write(raw, standard.read(raw)) == raw
 
 
 @pytest.mark.parametrize("path", CATALOGUE, ids=lambda p: p.parent.name)
 def test_every_catalogue_standard_passes_the_forms_checks(path: Path) -> None:
     files = from_path(path.parent).files
     std = standard.read(path.read_bytes())
-    assert standard.validate(std, forms=standard.form_choices(files), templates=list(files)) == {}
+    assert standard_checks.validate(std, forms=standard.form_choices(files), templates=list(files)) == {}
 
 
 @pytest.mark.parametrize("path", CATALOGUE, ids=lambda p: p.parent.name)
@@ -41,7 +41,7 @@ def test_the_form_posted_back_unchanged_is_the_same_file(path: Path) -> None:
     raw = path.read_bytes()
     std = standard.read(raw)
     posted = standard.from_form(_as_form(std), key=std.key, agency=std.agency)
-    assert standard.write(raw, posted) == raw
+    assert standard_write.write(raw, posted) == raw
 
 
 def _as_form(std: standard.Standard) -> list[tuple[str, str]]:
@@ -74,7 +74,7 @@ def test_an_edit_changes_only_what_changed_and_keeps_comments_and_order() -> Non
     std.sla_days = "4"
     std.requirements.append(Requirement(Text("Pas foto", "Photograph")))
     std.document.number_field = "nomor_akta"  # type: ignore[union-attr]
-    out = standard.write(AKTA, std).decode()
+    out = standard_write.write(AKTA, std).decode()
     before, after = AKTA.decode().splitlines(), out.splitlines()
     changed = [line for line in after if line not in before]
     assert changed == ['name = { id = "Akta Lahir", en = "Birth Certificate" }', "sla_days = 4",
@@ -96,7 +96,7 @@ def test_keys_the_form_does_not_know_survive_edits_of_their_rows() -> None:
     agency.roles.insert(0, Role("arsip", Text("Arsiparis", "Archivist")))
     std.sla_days = "6"
     std.document.facts.pop(0)  # type: ignore[union-attr]
-    out = standard.write(raw, std).decode()
+    out = standard_write.write(raw, std).decode()
     data = tomllib.loads(out)
     assert data["masa_berlaku"] == "5 tahun"
     assert "sla_days = 6  # working days" in out
@@ -111,26 +111,26 @@ def test_agencies_added_and_removed_keep_the_section_comment_before_the_document
     std = standard.read(AKTA)
     std.agencies.append(AgencyDecl("dpmptsp", "city_office", "", Text("DPMPTSP", "DPMPTSP"),
                                    [Role("jemput_bola", Text("Jemput bola", "Outreach"))]))
-    out = standard.write(AKTA, std).decode()
+    out = standard_write.write(AKTA, std).decode()
     data = tomllib.loads(out)
     assert [a["code"] for a in data["agencies"]] == ["disdukcapil", "dpmptsp"]
     assert out.index('code = "dpmptsp"') < out.index("# The product this service issues") < out.index("[document]")
     assert "\n\n\n" not in out
     again = standard.read(out.encode())
     again.agencies = again.agencies[1:]
-    data = tomllib.loads(standard.write(out.encode(), again).decode())
+    data = tomllib.loads(standard_write.write(out.encode(), again).decode())
     assert [a["code"] for a in data["agencies"]] == ["dpmptsp"]
 
 
 def test_the_document_table_can_be_removed_and_added() -> None:
     std = standard.read(AKTA)
     std.document = None
-    without = standard.write(AKTA, std)
+    without = standard_write.write(AKTA, std)
     assert "document" not in tomllib.loads(without.decode())
     std = standard.read(without)
     std.document = DocumentForm(Text("Surat", "Letter"), ["EndEvent_terbit"], "", "", "nama_bayi",
                                 [Fact("tempat_lahir", Text("Tempat lahir", "Place of birth"))])
-    data = tomllib.loads(standard.write(without, std).decode())
+    data = tomllib.loads(standard_write.write(without, std).decode())
     assert data["document"] == {"title": {"id": "Surat", "en": "Letter"}, "end_events": ["EndEvent_terbit"],
                                 "holder_field": "nama_bayi",
                                 "facts": [{"field": "tempat_lahir", "id": "Tempat lahir", "en": "Place of birth"}]}
@@ -139,7 +139,7 @@ def test_the_document_table_can_be_removed_and_added() -> None:
 def test_optional_texts_left_empty_are_removed() -> None:
     std = standard.read(AKTA)
     std.description = Text()
-    data = tomllib.loads(standard.write(AKTA, std).decode())
+    data = tomllib.loads(standard_write.write(AKTA, std).decode())
     assert "description" not in data
     assert data["fee"] == {"id": "Gratis (Rp0)", "en": "Free (Rp0)"}
 
@@ -156,7 +156,7 @@ def test_validation_names_each_wrong_field_in_both_languages() -> None:
                                                                           Role("x", Text("a", ""))]))
     std.document.end_events = []  # type: ignore[union-attr]
     std.document.facts.append(Fact("bukan nama", Text("", "Label")))  # type: ignore[union-attr]
-    errors = standard.validate(std, forms=["forms/permohonan.schema.json"], templates=[])
+    errors = standard_checks.validate(std, forms=["forms/permohonan.schema.json"], templates=[])
     assert errors["name_en"] == ("Nama layanan (bahasa Inggris) wajib diisi", "Service name (English) is required")
     assert errors["description_en"][1] == "Description (English) is required, or leave both languages empty"
     assert errors["sla_days"][0] == "SLA harus bilangan bulat hari kerja, 1 sampai 365"
@@ -195,7 +195,7 @@ def test_lint_problems_of_service_toml_find_their_fields() -> None:
 
     problems = [p for p in lint_package(from_files(files)) if p.file == "service.toml"]
     std = standard.read(raw)
-    fields = {standard.field_of(p.message, p.element_id, std) for p in problems}
+    fields = {standard_checks.field_of(p.message, p.element_id, std) for p in problems}
     assert {"sla_days", "name_en", "ag-0-role-1-name_en", "doc_end_events"} <= fields
 
 
@@ -211,17 +211,17 @@ def test_lint_problems_of_service_toml_find_their_fields() -> None:
     ("unknown key 'x' is ignored (a typo?)", None),
 ])
 def test_messages_map_to_fields(message: str, field: str | None) -> None:
-    assert standard.field_of(message, None, standard.read(AKTA)) == field
+    assert standard_checks.field_of(message, None, standard.read(AKTA)) == field
 
 
 def test_a_problem_that_names_its_key_needs_no_message_matching() -> None:
     problem = Problem("service.toml", "key", "the draft is for 'a'; service.toml names 'b'")
-    assert standard.field_of(problem.message, problem.element_id, standard.read(AKTA)) == "key"
+    assert standard_checks.field_of(problem.message, problem.element_id, standard.read(AKTA)) == "key"
 
 
 def test_sample_data_fills_the_start_form_and_the_documents_fields() -> None:
     files = from_path(ROOT / "processes" / "pbg").files
-    data = standard.sample_data(files)
+    data = previews.sample_data(files)
     assert len(data["nik"]) == 16
     assert data["nik"].isdigit()
     assert data["channel"] in ("tatap_muka", "drive_thru", "terpadu", "daring")
@@ -229,17 +229,17 @@ def test_sample_data_fills_the_start_form_and_the_documents_fields() -> None:
 
 
 def test_every_notification_event_has_a_label() -> None:
-    assert set(standard.EVENT_LABELS) == set(EVENTS)
-    assert standard.template_kind("notifications/id/received.txt") == "notification"
-    assert standard.template_kind("notifications/id/unknown.txt") is None
-    assert standard.template_kind("documents/pbg.html") == "document"
-    assert standard.template_kind("process.bpmn") is None
+    assert set(previews.EVENT_LABELS) == set(EVENTS)
+    assert previews.template_kind("notifications/id/received.txt") == "notification"
+    assert previews.template_kind("notifications/id/unknown.txt") is None
+    assert previews.template_kind("documents/pbg.html") == "document"
+    assert previews.template_kind("process.bpmn") is None
 
 
 def test_a_catalogue_document_template_previews_as_the_engine_prints_it() -> None:
     files = from_path(ROOT / "processes" / "pbg").files
-    data = {**standard.sample_data(files), "nomor_sppst": "SPPST/77", "retribusi": 1807500}
-    preview = standard.preview_template(files, name="documents/pbg.html",
+    data = {**previews.sample_data(files), "nomor_sppst": "SPPST/77", "retribusi": 1807500}
+    preview = previews.preview_template(files, name="documents/pbg.html",
                                         source=files["documents/pbg.html"].decode(), data=data)
     assert "SPPST/77" in preview.html
     assert "Rp1.807.500" in preview.html
@@ -248,8 +248,8 @@ def test_a_catalogue_document_template_previews_as_the_engine_prints_it() -> Non
 
 def test_a_template_the_sandbox_refuses_is_a_clear_error() -> None:
     files = from_path(ROOT / "processes" / "pbg").files
-    with pytest.raises(standard.TemplateInvalid) as caught:
-        standard.preview_template(files, name="documents/pbg.html", data={},
+    with pytest.raises(previews.TemplateInvalid) as caught:
+        previews.preview_template(files, name="documents/pbg.html", data={},
                                   source="<p>\n{{ ''.__class__.__mro__[1].__subclasses__() }}</p>")
     assert caught.value.line == 2
     assert "Templat tidak dapat ditampilkan (baris 2)" in caught.value.text("id")
@@ -258,11 +258,11 @@ def test_a_template_the_sandbox_refuses_is_a_clear_error() -> None:
 def test_a_first_agency_goes_before_the_document_table() -> None:
     std = standard.read(AKTA)
     std.agencies = []
-    without = standard.write(AKTA, std)
+    without = standard_write.write(AKTA, std)
     assert "agencies" not in tomllib.loads(without.decode())
     std = standard.read(without)
     std.agencies = [AgencyDecl("disdukcapil", "city_office", "", Text("Disdukcapil", "Civil registry"))]
-    text = standard.write(without, std).decode()
+    text = standard_write.write(without, std).decode()
     assert tomllib.loads(text)["agencies"] == [{"code": "disdukcapil", "kind": "city_office",
                                                 "name": {"id": "Disdukcapil", "en": "Civil registry"}}]
     assert text.index("[[agencies]]") < text.index("[document]")
