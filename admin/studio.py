@@ -65,8 +65,18 @@ def studio_list(request: Request, session: SessionDep, actor: ModelerPageActor,
                  if baru else
                  pick(lang, f"{diterapkan}: isinya sama dengan versi {versi}; tidak ada versi baru.",
                       f"{diterapkan}: same content as version {versi}; no new version was created."))
+    open_drafts = drafts.list_drafts(session, actor)
+    # A version deployed beside an open draft (an uploaded folder) is said aloud: the draft is now behind it.
+    behind = next((d for d in open_drafts if flash and d.key == diterapkan and versi
+                   and (d.base_version or 0) < versi), None)
+    if flash and behind is not None:
+        flash += " " + pick(language(request),
+                            f"Draf {behind.key} (revisi {behind.revision}, {behind.updated_by}) dimulai sebelum versi "
+                            "ini; bandingkan sebelum menerbitkannya.",
+                            f"The draft of {behind.key} (revision {behind.revision}, {behind.updated_by}) was started "
+                            "before this version; compare before publishing it.")
     return pages.render(request, "studio/index.html", {"processes": processes, "flash": flash,
-                                                       "drafts": drafts.list_drafts(session, actor),
+                                                       "drafts": open_drafts,
                                                        "retired": lifecycle.retirements(session)})
 
 

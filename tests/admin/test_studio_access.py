@@ -20,7 +20,7 @@ from admin import studio, studio_dmn, studio_drafts, studio_forms, studio_lifecy
 from engine.context import AppContext
 from engine.models import AuditEntry, DraftFile, PackageDraft, ProcessVersion, RetiredProcess
 from tests.admin.test_studio_drafts import analyst, draft_id, start
-from tests.admin.test_studio_routes import page_login
+from tests.admin.test_studio_routes import page_login  # noqa: F401 - fixture
 from tests.api.conftest import catalogue, client, fast_password_hashing  # noqa: F401 - fixtures
 
 Login = Callable[[str], str]

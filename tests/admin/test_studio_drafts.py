@@ -188,6 +188,8 @@ def test_publishing_over_a_newer_version_needs_a_confirmation(client: TestClient
     upload = client.post("/studio/baru", files={"files": ("skck.zip", packages.to_zip(files), "application/zip")},
                          data={"csrf_token": token}, follow_redirects=False)
     assert upload.status_code == 303, upload.text
+    announced = client.get(upload.headers["location"])
+    assert "dimulai sebelum versi ini; bandingkan sebelum menerbitkannya" in announced.text
     page = client.get(url)
     assert 'id="newer-version"' in page.text
     save(client, token, draft_id(url), "documents/catatan.md", "catatan", None)
