@@ -133,3 +133,21 @@ class Driver:
         with transaction(self.ctx.sessions) as session:
             ensure_overdue_scan(session, now=self.ctx.rt.clock(), every_s=0)
         return run_due_jobs(self.ctx.sessions, rt=self.ctx.rt)
+
+
+def make_analyst(ctx: AppContext, username: str, *agencies: str) -> None:
+    """Create an analyst who logs in with the demo password, holding the agencies' analyst roles.
+
+    An agency the directory does not hold yet is registered first (by its code alone).
+    """
+    from api.bootstrap import DEMO_PASSWORD
+    from engine.catalogue import stewards
+    from tests.conftest import fast_hasher
+
+    with transaction(ctx.sessions) as session:
+        user = directory.create_user(session, username=username, platform_role="analyst",
+                                     password_hash=fast_hasher().hash(DEMO_PASSWORD))
+        for agency in agencies:
+            directory.ensure_agency(session, code=agency)
+            stewards.ensure_analyst_role(session, agency)
+            directory.grant(session, user=user, role_key=stewards.analyst_role(agency))

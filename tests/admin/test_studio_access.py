@@ -19,9 +19,8 @@ from sqlalchemy import select
 from admin import studio, studio_dmn, studio_drafts, studio_forms, studio_lifecycle, studio_standard, studio_trial
 from engine.context import AppContext
 from engine.models import AuditEntry, DraftFile, PackageDraft, ProcessVersion, RetiredProcess
-from tests.admin.test_studio_drafts import analyst, draft_id, start
-from tests.admin.test_studio_routes import page_login  # noqa: F401 - fixture
-from tests.api.conftest import catalogue, client, fast_password_hashing  # noqa: F401 - fixtures
+from tests.admin.test_studio_drafts import draft_id, start
+from tests.factories import make_analyst
 
 Login = Callable[[str], str]
 DIAGRAM = {"xml": "<bpmn:definitions xmlns:bpmn='http://www.omg.org/spec/BPMN/20100524/MODEL'/>"}
@@ -127,7 +126,7 @@ def test_an_analyst_of_another_agency_reaches_no_draft_and_changes_no_service(
     token = page_login("analis")
     draft = draft_id(start(client, token, instansi_mode="ada", instansi="dpmptsp", peran=["front_office"],
                            peran_kode=[], peran_nama_id=[], peran_nama_en=[]))
-    analyst(catalogue, "analis_polisi", "polresta")
+    make_analyst(catalogue, "analis_polisi", "polresta")
     other = page_login("analis_polisi")
     before = snapshot(catalogue)
     for key in DRAFT_ROUTES:

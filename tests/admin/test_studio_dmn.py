@@ -16,11 +16,9 @@ from engine.catalogue import drafts
 from engine.context import AppContext
 from engine.directory.actors import SYSTEM
 from engine.models import PackageDraft
-from tests.admin.test_studio_drafts import analyst, draft_id, save, start
-from tests.admin.test_studio_routes import page_login  # noqa: F401 - fixture
-from tests.api.conftest import catalogue, client, fast_password_hashing  # noqa: F401 - fixtures
+from tests.admin.test_studio_drafts import draft_id, save, start
 from tests.engine.test_runtime_contract import END_EVENT, START_EVENT, flow_package, user_task
-from tests.factories import Driver, deploy, make_user
+from tests.factories import Driver, deploy, make_analyst, make_user
 from web.static_files import NODE_MODULES, VENDOR, MissingAssets, mount_static
 
 Login = Callable[[str], str]
@@ -141,7 +139,7 @@ def test_the_editor_shows_the_problems_of_its_own_file_by_element(
 
 def test_only_the_draft_s_analysts_open_it_and_forms_need_the_csrf_token(
         client: TestClient, catalogue: AppContext, page_login: Login) -> None:  # noqa: F811
-    analyst(catalogue, "analis_pdam", "pdam")
+    make_analyst(catalogue, "analis_pdam", "pdam")
     token = page_login("analis")
     url = start(client, token, instansi_mode="ada", instansi="dpmptsp", peran=["front_office"], peran_kode=[],
                 peran_nama_id=[], peran_nama_en=[])

@@ -11,16 +11,10 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import select
 
-from api.bootstrap import DEMO_PASSWORD
 from engine.catalogue import package as packages
-from engine.catalogue import stewards
 from engine.context import AppContext
-from engine.db import transaction
-from engine.directory import accounts
-from engine.directory import service as directory
 from engine.models import AuditEntry, DraftFile, Membership, PackageDraft, ProcessVersion, User
-from tests.admin.test_studio_routes import page_login  # noqa: F401 - fixture
-from tests.api.conftest import catalogue, client, fast_password_hashing  # noqa: F401 - fixtures
+from tests.factories import make_analyst
 
 Login = Callable[[str], str]
 NEW_SERVICE = {"kunci": "izin_uji_coba", "nama_id": "Izin Uji Coba", "nama_en": "Trial Permit", "mulai": "kosong",
@@ -30,14 +24,6 @@ NEW_SERVICE = {"kunci": "izin_uji_coba", "nama_id": "Izin Uji Coba", "nama_en": 
                "peran_nama_en": ["Counter officer", "Head of office"]}
 
 
-def analyst(ctx: AppContext, username: str, *agencies: str) -> None:
-    """Create an analyst who can log in with the demo password, holding the agencies' analyst roles."""
-    with transaction(ctx.sessions) as session:
-        user = directory.create_user(session, username=username, platform_role="analyst",
-                                     password_hash=accounts.hash_password(DEMO_PASSWORD))
-        for agency in agencies:
-            stewards.ensure_analyst_role(session, agency)
-            directory.grant(session, user=user, role_key=stewards.analyst_role(agency))
 
 
 def start(http: TestClient, token: str, **changes: object) -> str:
@@ -93,7 +79,7 @@ def test_an_analyst_starts_a_new_service_of_a_new_agency_and_publishes_it(
 
 def test_a_save_on_an_old_revision_is_a_conflict_naming_who_saved(
         client: TestClient, catalogue: AppContext, page_login: Login) -> None:
-    analyst(catalogue, "analis_dua", "dpmptsp")
+    make_analyst(catalogue, "analis_dua", "dpmptsp")
     token = page_login("analis")
     draft = draft_id(start(client, token, instansi_mode="ada", instansi="dpmptsp", peran=["front_office"],
                            peran_kode=[], peran_nama_id=[], peran_nama_en=[]))
@@ -128,7 +114,7 @@ def test_a_save_on_an_old_revision_is_a_conflict_naming_who_saved(
 
 def test_drafts_are_only_for_the_agency_s_analysts(client: TestClient, catalogue: AppContext,
                                                     page_login: Login) -> None:
-    analyst(catalogue, "analis_polisi", "polresta")
+    make_analyst(catalogue, "analis_polisi", "polresta")
     token = page_login("analis")
     url = start(client, token, instansi_mode="ada", instansi="dpmptsp", peran=["front_office"], peran_kode=[],
                 peran_nama_id=[], peran_nama_en=[])
@@ -237,7 +223,7 @@ def test_bad_input_on_the_new_service_form_keeps_what_was_typed(
 
 def test_an_upload_for_another_agency_s_service_is_refused(client: TestClient, catalogue: AppContext,
                                                            page_login: Login) -> None:
-    analyst(catalogue, "analis_polisi", "polresta")
+    make_analyst(catalogue, "analis_polisi", "polresta")
     token = page_login("analis_polisi")
     with catalogue.sessions() as session:
         version = session.scalar(select(ProcessVersion).where(ProcessVersion.key == "pbg"))

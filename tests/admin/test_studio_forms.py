@@ -11,16 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from api.bootstrap import DEMO_PASSWORD
-from engine.catalogue import drafts, stewards
+from engine.catalogue import drafts
 from engine.context import AppContext
-from engine.db import transaction
-from engine.directory import accounts
-from engine.directory import service as directory
 from engine.models import PackageDraft
 from forms.validation import FormInvalid, validate
-from tests.admin.test_studio_routes import page_login  # noqa: F401 - fixture
-from tests.api.conftest import catalogue, client, fast_password_hashing  # noqa: F401 - fixtures
+from tests.factories import make_analyst
 
 Login = Callable[[str], str]
 NEW_SERVICE = {"kunci": "izin_formulir", "nama_id": "Izin Formulir", "nama_en": "Form Permit", "mulai": "kosong",
@@ -48,14 +43,6 @@ UI = {"ui:title_en": "Application", "ui:order": ["jenis_kelamin", "lampiran_ktp"
       "lampiran_ktp": {"ui:title_en": "ID card scan", "ui:widget": "file"}}
 
 
-def analyst(ctx: AppContext, username: str, *agencies: str) -> None:
-    """Create an analyst who logs in with the demo password, holding the agencies' analyst roles."""
-    with transaction(ctx.sessions) as session:
-        user = directory.create_user(session, username=username, platform_role="analyst",
-                                     password_hash=accounts.hash_password(DEMO_PASSWORD))
-        for agency in agencies:
-            stewards.ensure_analyst_role(session, agency)
-            directory.grant(session, user=user, role_key=stewards.analyst_role(agency))
 
 
 def new_draft(http: TestClient, token: str) -> int:
@@ -119,7 +106,7 @@ def test_lint_problems_of_the_form_come_with_the_page(client: TestClient, page_l
 def test_another_agencys_analyst_gets_404(client: TestClient, catalogue: AppContext,  # noqa: F811
                                           page_login: Login) -> None:  # noqa: F811
     draft = new_draft(client, page_login("analis"))
-    analyst(catalogue, "analis_pbg", "dpmptsp")
+    make_analyst(catalogue, "analis_pbg", "dpmptsp")
     token = page_login("analis_pbg")
     assert client.get(f"/studio/draf/{draft}/formulir", params={"nama": START}).status_code == 404
     assert preview(client, draft, token, FORM, UI).status_code == 404

@@ -5,48 +5,23 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.bootstrap import DEMO_PASSWORD
 from engine.catalogue import lifecycle as lifecycle
 from engine.catalogue import stewards as stewards
 from engine.catalogue.package import from_zip
 from engine.context import AppContext
 from engine.db import transaction
-from engine.directory import service as directory
 from engine.directory.actors import actor_for
 from engine.models import AuditEntry, ProcessVersion, User
-from tests.api.conftest import catalogue, client, fast_password_hashing  # noqa: F401 - fixtures
-from tests.conftest import fast_hasher
+from tests.factories import make_analyst
 
 Login = Callable[[str], str]
 
 
-@pytest.fixture
-def page_login(client: TestClient) -> Login:  # noqa: F811 - the imported fixture
-    """Return a function that logs a user in through the login form; it returns the CSRF token."""
-
-    def login(username: str) -> str:
-        client.cookies.clear()
-        client.get("/masuk")
-        token = client.cookies["mpp_csrf"]
-        response = client.post("/masuk", data={"username": username, "password": DEMO_PASSWORD,
-                                               "csrf_token": token}, follow_redirects=False)
-        assert response.status_code == 303, response.text
-        return client.cookies["mpp_csrf"]
-
-    return login
 
 
-def analyst_of(ctx: AppContext, username: str, agency: str) -> None:
-    """Create an analyst account (demo password) who holds `<agency>.analis`."""
-    with transaction(ctx.sessions) as session:
-        stewards.ensure_analyst_role(session, agency)
-        user = directory.create_user(session, username=username, platform_role="analyst",
-                                     password_hash=fast_hasher().hash(DEMO_PASSWORD))
-        directory.grant(session, user=user, role_key=stewards.analyst_role(agency))
 
 
 def retired(ctx: AppContext, key: str) -> bool:
@@ -150,7 +125,7 @@ def test_others_may_not_retire_restore_or_download(client: TestClient, catalogue
         assert client.post("/studio/kios/pensiunkan", data={"csrf_token": token, "alasan": "x"}).status_code == 403
         assert client.get("/studio/kios/versi/1/unduh.zip").status_code == 403
 
-    analyst_of(catalogue, "analis_dlh", "dlh")  # analyst of another agency
+    make_analyst(catalogue, "analis_dlh", "dlh")  # analyst of another agency
     token = page_login("analis_dlh")
     refused = client.post("/studio/kios/pensiunkan", data={"csrf_token": token, "alasan": "x"})
     assert refused.status_code == 403
@@ -158,7 +133,7 @@ def test_others_may_not_retire_restore_or_download(client: TestClient, catalogue
     assert client.post("/studio/tidak_ada/pensiunkan", data={"csrf_token": token, "alasan": "x"}).status_code == 404
     assert not retired(catalogue, "kios")
 
-    analyst_of(catalogue, "analis_dpmptsp", "dpmptsp")
+    make_analyst(catalogue, "analis_dpmptsp", "dpmptsp")
     token = page_login("analis_dpmptsp")
     assert client.post("/studio/kios/pensiunkan", data={"csrf_token": token, "alasan": "x"}).status_code == 200
     assert retired(catalogue, "kios")

@@ -13,10 +13,8 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import func, select
 
-from api.bootstrap import DEMO_PASSWORD
 from engine.context import AppContext
 from engine.models import AuditEntry, ProcessVersion
-from tests.api.conftest import catalogue, client, fast_password_hashing  # noqa: F401 - fixtures
 from tests.conftest import ROOT
 from tests.factories import Driver, pbg_application
 from tests.packages import simple_package
@@ -25,20 +23,6 @@ PBG = (ROOT / "processes" / "pbg" / "process.bpmn").read_text(encoding="utf-8")
 Login = Callable[[str], str]
 
 
-@pytest.fixture
-def page_login(client: TestClient) -> Login:  # noqa: F811 - the imported fixture
-    """Return a function that logs a demo user in through the login form; it returns the CSRF token."""
-
-    def login(username: str) -> str:
-        client.cookies.clear()
-        client.get("/masuk")
-        token = client.cookies["mpp_csrf"]
-        response = client.post("/masuk", data={"username": username, "password": DEMO_PASSWORD,
-                                               "csrf_token": token}, follow_redirects=False)
-        assert response.status_code == 303, response.text
-        return client.cookies["mpp_csrf"]
-
-    return login
 
 
 def versions_of(ctx: AppContext, key: str) -> list[int]:

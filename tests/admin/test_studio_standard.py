@@ -12,30 +12,16 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from api.bootstrap import DEMO_PASSWORD
-from engine.catalogue import blank, drafts, stewards
+from engine.catalogue import blank, drafts
 from engine.context import AppContext
 from engine.db import transaction
-from engine.directory import accounts
 from engine.directory import service as directory
 from engine.directory.actors import actor_for
 from engine.models import PackageDraft
-from tests.admin.test_studio_routes import page_login  # noqa: F401 - fixture
-from tests.api.conftest import catalogue, client, fast_password_hashing  # noqa: F401 - fixtures
+from tests.factories import make_analyst
 
 Login = Callable[[str], str]
 AGENCY = "dinas_uji"
-
-
-def analyst(ctx: AppContext, username: str, *agencies: str) -> None:
-    """Create an analyst who logs in with the demo password and holds the agencies' analyst roles."""
-    with transaction(ctx.sessions) as session:
-        user = directory.create_user(session, username=username, platform_role="analyst",
-                                     password_hash=accounts.hash_password(DEMO_PASSWORD))
-        for agency in agencies:
-            directory.ensure_agency(session, code=agency)
-            stewards.ensure_analyst_role(session, agency)
-            directory.grant(session, user=user, role_key=stewards.analyst_role(agency))
 
 
 def new_draft(ctx: AppContext, username: str, key: str = "izin_uji") -> int:
@@ -95,8 +81,8 @@ def _grouped(values: list[tuple[str, str]]) -> dict[str, str | list[str]]:
 
 @pytest.fixture
 def draft(catalogue: AppContext) -> int:  # noqa: F811 - the imported fixture
-    analyst(catalogue, "analis_uji", AGENCY)
-    analyst(catalogue, "analis_lain", "dinas_lain")
+    make_analyst(catalogue, "analis_uji", AGENCY)
+    make_analyst(catalogue, "analis_lain", "dinas_lain")
     return new_draft(catalogue, "analis_uji")
 
 
@@ -194,7 +180,7 @@ def test_english_pages_give_english_messages(client: TestClient, page_login: Log
 
 def test_a_conflicting_save_keeps_the_analysts_values_and_can_replace_the_other(
         client: TestClient, catalogue: AppContext, page_login: Login, draft: int) -> None:  # noqa: F811
-    analyst(catalogue, "analis_kedua", AGENCY)
+    make_analyst(catalogue, "analis_kedua", AGENCY)
     token = page_login("analis_uji")
     values = form_values(client.get(f"/studio/draf/{draft}/standar").text)
     with transaction(catalogue.sessions) as session:  # another analyst saves in between

@@ -16,9 +16,8 @@ from engine.catalogue import drafts, scenarios
 from engine.context import AppContext
 from engine.directory.actors import Actor
 from engine.models import Case, DraftFile, PackageDraft
-from tests.admin.test_studio_drafts import analyst, draft_id, start
-from tests.admin.test_studio_routes import page_login  # noqa: F401 - fixture
-from tests.api.conftest import catalogue, client, fast_password_hashing  # noqa: F401 - fixtures
+from tests.admin.test_studio_drafts import draft_id, start
+from tests.factories import make_analyst
 
 Login = Callable[[str], str]
 ADMIN = Actor(None, "admin", "admin")
@@ -199,7 +198,7 @@ def test_only_the_draft_s_analysts_may_use_the_trial_and_every_post_needs_csrf(
     assert client.post(f"{url}/uji-coba/jalankan", data={"langkah": "[]"}).status_code == 403
     assert step(client, url, token, page.text, "ulang").status_code == 200
 
-    analyst(catalogue, "analis_polisi", "polresta")
+    make_analyst(catalogue, "analis_polisi", "polresta")
     other = page_login("analis_polisi")
     assert client.get(f"{url}/uji-coba").status_code == 404
     for path in ("uji-coba", "uji-coba/simpan", "uji-coba/jalankan"):

@@ -7,14 +7,11 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.bootstrap import DEMO_PASSWORD
 from engine.catalogue import stewards as stewards
 from engine.catalogue.package import from_zip
 from engine.context import AppContext
-from engine.db import transaction
-from engine.directory import service as directory
 from engine.models import AuditEntry
-from tests.conftest import fast_hasher
+from tests.factories import make_analyst
 from tests.packages import simple_package
 
 Login = Callable[[str], dict[str, str]]
@@ -22,13 +19,6 @@ PROBLEM = "application/problem+json"
 START = {"harga": 2, "jumlah": 3}
 
 
-def analyst_of(ctx: AppContext, username: str, agency: str) -> None:
-    """Create an analyst account (demo password) who holds `<agency>.analis`."""
-    with transaction(ctx.sessions) as session:
-        stewards.ensure_analyst_role(session, agency)
-        user = directory.create_user(session, username=username, platform_role="analyst",
-                                     password_hash=fast_hasher().hash(DEMO_PASSWORD))
-        directory.grant(session, user=user, role_key=stewards.analyst_role(agency))
 
 
 def keys(client: TestClient, headers: dict[str, str] | None = None) -> set[str]:
@@ -113,8 +103,8 @@ def test_zips_are_for_analysts_and_admins_only(client: TestClient, login: Login)
 
 def test_only_analysts_of_the_owning_agency_or_admins_retire(client: TestClient, login: Login,
                                                              catalogue: AppContext) -> None:
-    analyst_of(catalogue, "analis_dlh", "dlh")
-    analyst_of(catalogue, "analis_dpmptsp", "dpmptsp")
+    make_analyst(catalogue, "analis_dlh", "dlh")
+    make_analyst(catalogue, "analis_dpmptsp", "dpmptsp")
     outsider = login("analis_dlh")
     for headers in (outsider, login("warga"), login("dpmptsp_front_office")):
         response = client.delete("/api/processes/pbg", headers=headers)
