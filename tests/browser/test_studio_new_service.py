@@ -143,6 +143,15 @@ def test_a_new_service_of_a_new_agency_from_a_blank_diagram(
     assert "drive_thru" in standard["channels"]
     assert standard["requirements"][1]["en"] == "Venue permit from the venue's manager"
 
+    # Any other file: the plain text editor (a note for the next analyst, kept in the package).
+    page.goto(f"{live_server.url}/studio/draf/{draft_id(live_server)}/teks?nama=CATATAN.md")
+    page.get_by_label("Isi berkas").fill("Tarif mengikuti Perwal 12/2026.")
+    page.get_by_role("button", name="Simpan ke draf").click()
+    expect(page.locator("#studio-status")).to_contain_text("Tersimpan (revisi")
+    axe_check(page)
+    shot(page, "studio-draft-text")
+    assert draft_files(live_server)["CATATAN.md"] == "Tarif mengikuti Perwal 12/2026.".encode()
+
     # A fee table (DMN) by the number of participants, edited in dmn-js.
     page.goto(f"{live_server.url}/studio/draf/{draft_id(live_server)}/dmn/baru")
     for label, value in (("Nama berkas", "biaya"), ("Id keputusan", "biaya_keramaian"),
@@ -225,6 +234,11 @@ def test_a_new_service_of_a_new_agency_from_a_blank_diagram(
     expect(page).to_have_url(re.compile(r"/studio\?diterapkan=izin_keramaian&versi=1"))
     expect(page.locator(f'tr[data-process="{KEY}"]')).to_be_visible()
     shot(page, "studio-published")
+    # An existing service opens as a draft of its whole package from the list.
+    page.get_by_role("button", name=f"Draf paket {KEY}").click()
+    expect(page.get_by_role("heading", name="Izin Keramaian")).to_be_visible()
+    expect(page.locator("hgroup")).to_contain_text("dimulai dari versi 1")
+    expect(page.locator('tr[data-file="tests/kedaluwarsa.toml"]')).to_be_visible()
 
     # An administrator gives an officer the counter role (the directory API: no file either).
     admin = page.request.post(f"{live_server.url}/api/auth/token",
