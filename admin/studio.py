@@ -54,10 +54,13 @@ def _problems(problems: list[Problem], lang: str) -> list[dict[str, Any]]:
 def studio_list(request: Request, session: SessionDep, actor: ModelerPageActor,
                 diterapkan: Annotated[str | None, Query(max_length=120)] = None,
                 versi: Annotated[int | None, Query(ge=1)] = None,
-                baru: Annotated[int, Query(ge=0, le=1)] = 1) -> Response:
+                baru: Annotated[int, Query(ge=0, le=1)] = 1,
+                dipensiunkan: Annotated[str | None, Query(max_length=120)] = None,
+                diaktifkan: Annotated[str | None, Query(max_length=120)] = None) -> Response:
     """List every process with its versions and running cases."""
     processes = versions.overview(session)
-    flash = None
+    retired = lifecycle.retirements(session)
+    flash = _lifecycle_flash(language(request), {p.key for p in processes}, retired, dipensiunkan, diaktifkan)
     # Only a version that exists is announced: the query string alone could claim anything.
     if any(p.key == diterapkan and any(v.version == versi for v in p.versions) for p in processes):
         lang = language(request)
@@ -76,8 +79,19 @@ def studio_list(request: Request, session: SessionDep, actor: ModelerPageActor,
                             f"The draft of {behind.key} (revision {behind.revision}, {behind.updated_by}) was started "
                             "before this version; compare before publishing it.")
     return pages.render(request, "studio/index.html", {"processes": processes, "flash": flash,
-                                                       "drafts": open_drafts,
-                                                       "retired": lifecycle.retirements(session)})
+                                                       "drafts": open_drafts, "retired": retired})
+
+
+def _lifecycle_flash(lang: str, keys: set[str], retired: dict[str, Any], gone: str | None,
+                     back: str | None) -> str | None:
+    """Confirm a retirement or a restore, only when the list agrees (the query string alone claims nothing)."""
+    if gone and gone in retired:
+        return pick(lang, f"{gone} dipensiunkan: tidak tampil di katalog; perkara yang berjalan tetap diselesaikan.",
+                    f"{gone} retired: out of the catalogue; running cases still finish.")
+    if back and back in keys and back not in retired:
+        return pick(lang, f"{back} aktif kembali dan menerima permohonan.",
+                    f"{back} restored: it takes applications again.")
+    return None
 
 
 @routes.get("/studio/baru")

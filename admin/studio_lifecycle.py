@@ -22,22 +22,22 @@ def _reason(form: CsrfForm) -> str:
     return value[:lifecycle.MAX_REASON] if isinstance(value, str) else ""
 
 
-def _back(key: str) -> RedirectResponse:
-    return RedirectResponse(f"/studio#proses-{key}", status_code=303)
+def _back(key: str, done: str) -> RedirectResponse:
+    return RedirectResponse(f"/studio?{done}={key}#proses-{key}", status_code=303)
 
 
 @routes.post("/studio/{key}/pensiunkan")
 def studio_retire(session: SessionDep, actor: ModelerPageActor, form: CsrfForm, key: KeyArg) -> Response:
     """Retire a service: it leaves the catalogue and takes no new applications; running cases finish."""
     lifecycle.retire(session, key=key, actor=actor, reason=_reason(form))
-    return _back(key)
+    return _back(key, "dipensiunkan")
 
 
 @routes.post("/studio/{key}/aktifkan")
 def studio_restore(session: SessionDep, actor: ModelerPageActor, form: CsrfForm, key: KeyArg) -> Response:
     """Restore a retired service: it is listed and takes applications again."""
     lifecycle.restore(session, key=key, actor=actor, reason=_reason(form))
-    return _back(key)
+    return _back(key, "diaktifkan")
 
 
 @routes.get("/studio/{key}/versi/{version}/unduh.zip")

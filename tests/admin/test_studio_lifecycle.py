@@ -44,9 +44,13 @@ def test_retire_and_restore_through_the_studio_forms(client: TestClient, catalog
     assert "Perkara yang sedang berjalan tetap diselesaikan" in row
     response = client.post("/studio/kios/pensiunkan", data={"csrf_token": token, "alasan": "digabung ke PBG",
                                                             "yakin": "1"}, follow_redirects=False)
-    assert (response.status_code, response.headers["location"]) == (303, "/studio#proses-kios")
+    assert (response.status_code, response.headers["location"]) == (303, "/studio?dipensiunkan=kios#proses-kios")
     assert retired(catalogue, "kios")
-    assert "kios" in client.get("/studio").text  # staff still see it
+    listed = client.get(response.headers["location"]).text
+    assert "kios" in listed  # staff still see it
+    assert "kios dipensiunkan: tidak tampil di katalog" in listed
+    # The confirmation follows the state, not the query string.
+    assert "dipensiunkan: tidak tampil" not in client.get("/studio?dipensiunkan=pbg").text
 
     token = page_login("warga")
     assert "/layanan/kios" not in client.get("/").text
@@ -64,6 +68,7 @@ def test_retire_and_restore_through_the_studio_forms(client: TestClient, catalog
                            follow_redirects=False)
     assert response.status_code == 303
     assert not retired(catalogue, "kios")
+    assert "kios aktif kembali" in client.get(response.headers["location"]).text
     page_login("warga")
     assert "/layanan/kios" in client.get("/").text
     assert client.get("/layanan/kios/ajukan").status_code == 200

@@ -150,7 +150,7 @@ def test_a_new_service_of_a_new_agency_from_a_blank_diagram(
     expect(page.locator("#studio-status")).to_contain_text("Tersimpan (revisi")
     axe_check(page)
     shot(page, "studio-draft-text")
-    assert draft_files(live_server)["CATATAN.md"] == "Tarif mengikuti Perwal 12/2026.".encode()
+    assert draft_files(live_server)["CATATAN.md"] == b"Tarif mengikuti Perwal 12/2026."
 
     # A fee table (DMN) by the number of participants, edited in dmn-js.
     page.goto(f"{live_server.url}/studio/draf/{draft_id(live_server)}/dmn/baru")
@@ -282,3 +282,23 @@ def test_a_new_service_of_a_new_agency_from_a_blank_diagram(
         assert case.process_key == KEY
     case_view = Driver(live_server.ctx).case(case.id)
     assert case_view.data["biaya"] == 150000  # the fee table, as edited in the browser
+
+    # Retire the service from the studio list: the catalogue no longer lists it; restore brings it back.
+    page.goto(f"{live_server.url}/studio")
+    row = page.locator(f'tr[data-process="{KEY}"]')
+    row.get_by_text("Pensiunkan…").click()
+    row.get_by_label("Alasan").fill("Diganti layanan baru tahun depan")
+    row.get_by_label("Ya, pensiunkan layanan ini").check()
+    row.get_by_role("button", name=f"Pensiunkan {KEY}").click()
+    expect(page.locator(f'tr[data-process="{KEY}"] [data-retired="1"]')).to_have_count(1)
+    expect(page.locator("p.flash")).to_contain_text("perkara yang berjalan tetap diselesaikan")
+    axe_check(page)
+    shot(page, "studio-retired")
+    citizen.goto(f"{live_server.url}/")
+    expect(citizen.get_by_role("link", name="Izin Keramaian")).to_have_count(0)
+    page.locator(f'tr[data-process="{KEY}"]').get_by_text("Aktifkan kembali…").click()
+    page.locator(f'tr[data-process="{KEY}"]').get_by_role("button", name=f"Aktifkan kembali {KEY}").click()
+    expect(page.locator(f'tr[data-process="{KEY}"] [data-retired="1"]')).to_have_count(0)
+    expect(page.locator("p.flash")).to_contain_text("aktif kembali")
+    citizen.goto(f"{live_server.url}/")
+    expect(citizen.get_by_role("link", name="Izin Keramaian")).to_be_visible()
