@@ -12,6 +12,7 @@ from admin import routes as admin_routes
 from api import (
     auth,
     cases,
+    connectors,
     dashboard,
     directory,
     documents,
@@ -63,7 +64,7 @@ def create_app(ctx: AppContext | None = None, *, embedded_worker: bool = False) 
     app.add_middleware(metrics.HttpMetrics)
     app.add_middleware(RequestLog)
     for module in (operations, metrics, auth, processes, cases, tasks, track, directory, notifications, documents,
-                   dashboard):
+                   dashboard, connectors):
         app.include_router(module.routes)
     # The pages: api.app is the composition root; the JSON routes never import the page packages.
     mount_static(app)

@@ -426,6 +426,27 @@ class WebhookSubscription(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+class ConnectorBinding(Base):
+    """Where an admin points a partner system's calls: base URL and credential, per environment.
+
+    A package names only the system and the path; the host comes from here, so calls reach only
+    bound hosts. The credential is sealed (engine.crypto) and never shown back.
+    """
+
+    __tablename__ = "connector_binding"
+    __table_args__ = (UniqueConstraint("system", "environment"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    system: Mapped[str] = mapped_column(String(64))
+    environment: Mapped[str] = mapped_column(String(32), default="default")
+    base_url: Mapped[str] = mapped_column(String(2000))
+    auth_kind: Mapped[str] = mapped_column(String(16), default="none")  # none | bearer | header
+    auth_header: Mapped[str | None] = mapped_column(String(120))
+    secret_sealed: Mapped[str | None] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(120))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 class Notification(Base):
     """One delivery of one case event: an e-mail to a person or a POST to a webhook subscription."""
 

@@ -81,6 +81,10 @@ class Registry:
 
     adapters: dict[str, Adapter] = field(default_factory=dict)
 
+    def has(self, operation: str) -> bool:
+        """Tell whether a Python adapter is registered for an operation (else the package may describe it)."""
+        return operation in self.adapters
+
     def send(self, call: OutboundCall) -> None:
         """Hand a call to its adapter."""
         adapter = self.adapters.get(call.operation)

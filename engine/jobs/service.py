@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.bpmn.outbound import OutboundCall
 from engine.cases.steps import StepRecord, record_step
+from engine.connectors import service as connectors
 from engine.db import transaction
 from engine.directory.actors import SYSTEM
 from engine.documents import service as documents
@@ -96,8 +97,8 @@ def run_job(session: Session, *, rt: Runtime, job_id: int, worker: str) -> None:
         escalate_overdue(session, now=rt.clock())
     elif job.kind == documents.JOB_KIND and job.case_id is not None:
         documents.issue_for_case(session, rt=rt, case_id=job.case_id)
-    elif job.kind == "outbound" and job.payload is not None:
-        send_outbound(session, rt=rt, job=job)
+    elif job.kind == "outbound" and job.payload is not None and not send_outbound(session, rt=rt, job=job):
+        return  # rescheduled or given up: the connector has set the job's status
     elif job.kind in notify.JOB_KINDS and not deliver(session, rt=rt, job=job):
         return  # retried later or given up: deliver() has set the job's status
     elif job.kind == "message" and job.payload is not None and pass_message(session, rt=rt, job=job) == 0:
@@ -123,16 +124,20 @@ def fire_timer(session: Session, *, rt: Runtime, case_id: int, task_id: str) -> 
     return True
 
 
-def send_outbound(session: Session, *, rt: Runtime, job: Job) -> None:
-    """Hand a queued service call to its adapter and note it in the case's history."""
+def send_outbound(session: Session, *, rt: Runtime, job: Job) -> bool:
+    """Hand a queued service call to its adapter, or to the package's connector description; False when the
+    connector rescheduled the job or gave up on it (it sets the job's status then)."""
     payload = job.payload or {}
     tracking_number = session.scalar(select(Case.tracking_number).where(Case.id == job.case_id))
     call = OutboundCall(operation=str(payload.get("operation")), params=dict(payload.get("params") or {}),
                         ticket=str(payload.get("ticket")), case_id=job.case_id, tracking_number=tracking_number)
+    if not rt.adapters.has(call.operation):
+        return connectors.send_call(session, rt=rt, job=job, call=call)
     rt.adapters.send(call)
     if job.case_id is not None:
         session.add(CaseEvent(case_id=job.case_id, at=rt.clock(), actor="system", action="sent",
                               label=call.operation, diff={"set": {"ticket": call.ticket}}))
+    return True
 
 
 def pass_message(session: Session, *, rt: Runtime, job: Job) -> int:

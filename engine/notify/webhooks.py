@@ -12,21 +12,19 @@ MPP_SECRET_KEY with HKDF) rather than hashed, and shown once: at creation and at
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine import crypto as crypto
+from engine.crypto import SecretUnreadable as SecretUnreadable  # re-exported: delivery catches it here
 from engine.directory import audit as audit
-from engine.errors import DomainError, InvalidInput, NotFound
+from engine.errors import InvalidInput, NotFound
 from engine.models import Agency, Notification, NotificationAttempt, WebhookSubscription
 from engine.notify.service import EVENTS
 
@@ -38,26 +36,17 @@ class SubscriptionNotFound(NotFound):
     """No webhook subscription has this id."""
 
 
-class SecretUnreadable(DomainError):
-    """A sealed secret cannot be opened: MPP_SECRET_KEY changed since it was stored."""
-
-
-def _fernet(key: str) -> Fernet:
-    derived = HKDF(algorithm=SHA256(), length=32, salt=None, info=b"mpp webhook secrets").derive(key.encode())
-    return Fernet(base64.urlsafe_b64encode(derived))
+WEBHOOK_PURPOSE = "mpp webhook secrets"
 
 
 def seal(secret: str, *, key: str) -> str:
     """Encrypt a webhook secret for storage."""
-    return _fernet(key).encrypt(secret.encode()).decode()
+    return crypto.seal(secret, key=key, purpose=WEBHOOK_PURPOSE)
 
 
 def unseal(sealed: str, *, key: str) -> str:
     """Decrypt a stored webhook secret."""
-    try:
-        return _fernet(key).decrypt(sealed.encode()).decode()
-    except InvalidToken as exc:
-        raise SecretUnreadable("the webhook secret cannot be read: MPP_SECRET_KEY changed; rotate the secret") from exc
+    return crypto.unseal(sealed, key=key, purpose=WEBHOOK_PURPOSE, what="webhook secret (rotate it)")
 
 
 def sign(secret: str, *, timestamp: int, body: bytes) -> str:

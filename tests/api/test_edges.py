@@ -102,7 +102,10 @@ def test_no_exception_class_reaches_the_edge_outside_the_root() -> None:
     """Errors raised on purpose derive from DomainError; other exceptions stay inside the engine."""
     # Internal signals that become incidents or retries, never an answer to a client.
     internal = {"DeliveryFailed", "SandboxViolation", "RoutingError", "EngineBudgetExceeded", "IsolationLimit",
-                "UnknownOperation", "TimerValueError", "TemplateFailed", "TemplateProblem", "MissingAssets"}
+                "UnknownOperation", "TimerValueError", "TemplateFailed", "TemplateProblem", "MissingAssets",
+                # A connector's call refused or failed (an error reply, an incident or a retry) and an unusable
+                # connectors.toml (lint problems, or an incident at run time): engine/connectors.
+                "CallRefused", "CallFailed", "SpecInvalid"}
     pattern = re.compile(r"^class (\w+)\((?:Exception|ValueError|RuntimeError|LookupError|PermissionError)\)",
                          re.MULTILINE)
     roots = {name for package in PACKAGES for path in (ROOT / package).rglob("*.py")
