@@ -20,6 +20,7 @@ from api import (
     metrics,
     notifications,
     operations,
+    payments,
     processes,
     tasks,
     track,
@@ -64,7 +65,7 @@ def create_app(ctx: AppContext | None = None, *, embedded_worker: bool = False) 
     app.add_middleware(metrics.HttpMetrics)
     app.add_middleware(RequestLog)
     for module in (operations, metrics, auth, processes, cases, tasks, track, directory, notifications, documents,
-                   dashboard, connectors):
+                   dashboard, payments, connectors):
         app.include_router(module.routes)
     # The pages: api.app is the composition root; the JSON routes never import the page packages.
     mount_static(app)

@@ -496,3 +496,43 @@ class RateLimit(Base):
     hits: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
     not_before: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Bill(Base):
+    """A bill a case issued (a retribution, a fee): its amount, due date, payment channel and status.
+
+    Money is whole rupiah in an integer; a bank's amount with cents is compared after conversion.
+    """
+
+    __tablename__ = "bill"
+    __table_args__ = (Index("ix_bill_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id", ondelete="CASCADE"), index=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    channel: Mapped[str] = mapped_column(String(8), default="va")
+    va_number: Mapped[str | None] = mapped_column(String(40), unique=True)
+    qris_payload: Mapped[str | None] = mapped_column(Text)
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    paid_amount: Mapped[int | None] = mapped_column(BigInteger)
+    # The bank's paymentRequestId: one payment pays one bill once.
+    bank_reference: Mapped[str | None] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class PaymentEvent(Base):
+    """Append-only log of what happened to bills: created, notified, duplicate, refused, expired."""
+
+    __tablename__ = "payment_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bill_id: Mapped[int | None] = mapped_column(ForeignKey("bill.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    # The bank's X-EXTERNAL-ID: unique per day, so a replayed notification is recognised.
+    external_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)

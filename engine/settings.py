@@ -64,6 +64,15 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     notify_timeout_s: float = 10.0
     notify_max_attempts: int = 6
+    # The bank's SNAP virtual-account API (docs/payments.md). Without a client secret no bill can be
+    # created and every payment notification is refused: there is no default secret to guess.
+    bank_base_url: str = "http://127.0.0.1:8600"
+    bank_partner_id: str = "MPP-BILLER"
+    bank_partner_service_id: str = "   88899"
+    bank_channel_id: str = "95221"
+    bank_client_id: str = "mpp-local"
+    bank_client_secret: SecretStr | None = None
+    bank_timeout_s: float = 10.0
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -1,0 +1,87 @@
+"""Payments: the bank's payment notification (SNAP), a case's bills, the daily reconciliation report."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import Body, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+
+from api.deps import AdminActor, ContextDep, CurrentActor, RuntimeDep, SessionDep
+from api.routing import router
+from engine.payments import bills as bills
+from engine.payments import notifications as notifications
+
+routes = router(tags=["payments"])
+CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+NOTIFY_PATH = "/api/payments/snap/v1.0/transfer-va/payment"
+
+
+class BillItem(BaseModel):
+    """One line of a bill."""
+
+    label_id: str = ""
+    label_en: str = ""
+    amount: int = 0
+
+
+class BillRead(BaseModel):
+    """A bill as its applicant and the case's officers see it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    number: str
+    amount: int
+    items: list[BillItem]
+    due_at: datetime
+    status: str
+    channel: str
+    va_number: str | None
+    qris_payload: str | None
+    paid_at: datetime | None
+    paid_amount: int | None
+    created_at: datetime
+
+
+class ReconciliationRead(BaseModel):
+    """One day's bills against payments (Jakarta time)."""
+
+    day: date
+    bills_created: int
+    bills_created_amount: int
+    payments: int
+    payments_amount: int
+    expected_amount: int
+    refused: int
+    duplicates: int
+    mismatches: list[dict[str, Any]]
+
+
+@routes.post(NOTIFY_PATH, response_model=None, include_in_schema=True)
+def snap_payment(request: Request, body: Annotated[dict[str, Any], Body()], session: SessionDep, rt: RuntimeDep,
+                 ctx: ContextDep) -> JSONResponse:
+    """Receive a bank's signed payment notification for a virtual account (SNAP transfer-va/payment)."""
+    secret = ctx.settings.bank_client_secret
+    # The signature covers the minified JSON, which the engine rebuilds from the parsed body; a plain
+    # `def` route cannot await the raw bytes (tests/api/test_edges.py), and needs not.
+    outcome = notifications.apply_notification(
+        session, rt=rt, headers=dict(request.headers), body=json.dumps(body).encode(), path=request.url.path,
+        secret=secret.get_secret_value() if secret is not None else None, now=rt.clock())
+    # Returned, not raised: a refusal's payment_event is kept (the route commits what returns).
+    return JSONResponse(notifications.response_body(outcome), status_code=outcome.http_status)
+
+
+@routes.get("/api/cases/{case_id}/bills", response_model=list[BillRead])
+def case_bills(case_id: CaseId, actor: CurrentActor, session: SessionDep) -> list[BillRead]:
+    """List a case's bills: amount, VA number, due date and status."""
+    return [BillRead.model_validate(b) for b in bills.bills_of_case(session, case_id=case_id, actor=actor)]
+
+
+@routes.get("/api/payments/reconciliation", response_model=ReconciliationRead)
+def reconciliation(day: Annotated[date, Query()], actor: AdminActor, session: SessionDep) -> ReconciliationRead:
+    """Report one day's bills and payments and what does not match (admin)."""
+    report = bills.reconciliation(session, day=day)
+    return ReconciliationRead.model_validate(report, from_attributes=True)

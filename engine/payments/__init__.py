@@ -1,0 +1,1 @@
+"""Payments: bills of cases, a bank's virtual accounts (SNAP), payment notifications (docs/payments.md)."""
