@@ -18,6 +18,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from engine.catalogue import registry as registry
+from engine.connectors import report as calls
 from engine.errors import InvalidInput
 from engine.sla import service as sla
 from engine.sla import survey as survey
@@ -102,6 +103,7 @@ def dashboard(
         "board": board, "skm": skm, "unsur": survey.UNSUR, "service_options": services,
         "agency_options": agencies, "filters": filters, "query": _query(filters),
         "heatmap": _heatmap(session, board),
+        "connector_calls": calls.operation_report(session, now=rt.clock()) if actor.platform_role == "admin" else None,
         "service_links": {s.process_key: "/dasbor?" + _query(replace(filters, process_key=s.process_key))
                           for s in board.services}})
 

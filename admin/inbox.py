@@ -12,6 +12,7 @@ from engine.cases import access as access
 from engine.cases import service as cases
 from engine.cases import tasks as tasks
 from engine.catalogue import service as catalogue
+from engine.connectors import report as calls
 from engine.directory.actors import Actor
 from engine.documents import filestore as filestore
 from engine.errors import CaseNotFound
@@ -26,6 +27,8 @@ from web.templates import Pages
 routes = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
 pages = Pages(Path(__file__).resolve().parent / "templates")
 PAGE = 50
+CALL_OUTCOMES = {"ok": ("berhasil", "ok"), "retry": ("diulang", "retried"), "refused": ("ditolak", "refused"),
+                 "failed": ("gagal", "failed")}
 
 
 @routes.get("/kotak-tugas")
@@ -70,7 +73,8 @@ def _case_context(session: SessionDep, rt: RuntimeDep, case: Case) -> dict[str, 
     files = filestore.case_files(session, case_id=case.id)
     return {"history": cases.history(session, case.id), "files": files, "case": case,
             "labels": catalogue.field_labels(session, rt=rt, version_id=case.process_version_id),
-            "file_names": {filestore.ref(f.id): f.filename for f in files}}
+            "file_names": {filestore.ref(f.id): f.filename for f in files},
+            "calls": calls.case_calls(session, case.id), "CALL_OUTCOMES": CALL_OUTCOMES}
 
 
 @routes.get("/tugas/{task_id}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Path, Query
@@ -21,12 +22,14 @@ from api.schemas import (
     CaseSummary,
     EventRead,
     MessageCreate,
+    Model,
     TaskRead,
 )
 from engine.cases import access as access
 from engine.cases import bundles as bundles
 from engine.cases import messages as messages
 from engine.cases import service as cases
+from engine.connectors import report as calls
 from engine.directory.actors import Actor
 from engine.models import Case
 
@@ -127,3 +130,25 @@ def retry(case_id: CaseId, actor: AdminActor, session: SessionDep, rt: RuntimeDe
     status = cases.retry_incident(session, rt=rt, case_id=case_id, actor=actor)
     return CaseStatusRead(id=case_id, status=status)
 
+
+
+class ConnectorCallRead(Model):
+    id: int
+    job_id: int | None
+    operation: str
+    system: str | None
+    attempt: int
+    outcome: Literal["ok", "retry", "refused", "failed"]
+    http_status: int | None
+    duration_ms: int
+    detail: str
+    at: datetime
+
+
+@routes.get("/api/cases/{case_id}/calls", response_model=list[ConnectorCallRead])
+def connector_calls(case_id: CaseId, actor: CurrentActor, session: SessionDep) -> list[ConnectorCallRead]:
+    """Return the calls a case made to partner systems, newest first (staff who may read the case, admins)."""
+    if actor.platform_role not in ("admin", "officer"):
+        raise ApiError(NOT_FOUND, f"case {case_id} not found")
+    _visible_case(session, actor, case_id)
+    return [ConnectorCallRead.model_validate(c) for c in calls.case_calls(session, case_id)]

@@ -9,11 +9,12 @@ from typing import Annotated, Literal
 from fastapi import Path, Query
 from pydantic import BaseModel, Field
 
-from api.deps import ClientAddress, ContextDep, CurrentActor, SessionDep
+from api.deps import AdminActor, ClientAddress, ContextDep, CurrentActor, SessionDep
 from api.errors import NOT_FOUND, ApiError
 from api.routing import router
 from api.schemas import Model
 from engine.cases.tracking import normalise
+from engine.connectors import report as calls
 from engine.errors import InvalidInput
 from engine.sla import service as sla
 from engine.sla import survey as survey
@@ -148,6 +149,23 @@ def skm_figures(
     """Return the satisfaction index (SKM, PermenPAN-RB 14/2017) and grade per service, from answers in the period."""
     rows = survey.skm_dashboard(session, actor=actor, filters=filters(date_from, date_to, process_key, agency))
     return [skm_read(row) for row in rows]
+
+
+class OperationCallsRead(BaseModel):
+    operation: str
+    calls: int = Field(description="attempts in the last 24 hours")
+    errors: int = Field(description="of those, refused or failed")
+    error_rate: float = Field(description="errors / calls, between 0 and 1")
+    retries: int = Field(description="attempts that will be tried again")
+    p95_ms: int = Field(description="95th percentile of the attempts' durations, in milliseconds")
+
+
+@routes.get("/api/dashboard/connectors", response_model=list[OperationCallsRead])
+def connector_figures(session: SessionDep, ctx: ContextDep, actor: AdminActor) -> list[OperationCallsRead]:
+    """Return connector calls per operation over the last 24 hours: count, error rate, retries, p95 duration."""
+    return [OperationCallsRead(operation=r.operation, calls=r.calls, errors=r.errors, error_rate=r.error_rate,
+                               retries=r.retries, p95_ms=r.p95_ms)
+            for r in calls.operation_report(session, now=ctx.rt.clock())]
 
 
 TN = Path(min_length=4, max_length=20)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from fastapi import Request, Response
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector, disable_created_metrics
 from prometheus_client.exposition import choose_encoder
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -99,7 +99,20 @@ class _Database(Collector):
         lag = GaugeMetricFamily("mpp_job_lag_seconds",
                                 "Seconds since the oldest job a worker could claim came due (0: none waits).",
                                 value=self.snap.job_lag_s)
-        yield from (cases, open_tasks, overdue, jobs, lag)
+        yield from (cases, open_tasks, overdue, jobs, lag, *self._connector_calls())
+
+    def _connector_calls(self) -> Iterator[Metric]:
+        # Counted from connector_call rows: the worker processes that make the calls need no shared folder.
+        calls = CounterMetricFamily("mpp_connector_calls", "Connector call attempts by operation and outcome.",
+                                    labels=["operation", "outcome"])
+        for (operation, outcome), count in sorted(self.snap.connector_calls.items()):
+            calls.add_metric([operation, outcome], count)
+        seconds = HistogramMetricFamily("mpp_connector_call_seconds", "Duration of connector call attempts.",
+                                        labels=["operation"])
+        for row in self.snap.connector_seconds:
+            bounds = [(f"{b:g}", n) for b, n in zip(engine_metrics.CALL_BUCKETS_S, row.buckets, strict=True)]
+            seconds.add_metric([row.operation], [*bounds, ("+Inf", row.count)], row.sum_s)
+        yield from (calls, seconds)
 
 
 def exposition_registry(snap: engine_metrics.Snapshot) -> CollectorRegistry:

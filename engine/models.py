@@ -447,6 +447,27 @@ class ConnectorBinding(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+class ConnectorCall(Base):
+    """One attempt of an outbound call: its operation, outcome, HTTP status and duration.
+
+    Never a body or a secret: `detail` is a short reason (at most 300 characters) for the operator.
+    """
+
+    __tablename__ = "connector_call"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_record.id", ondelete="CASCADE"), index=True)
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    operation: Mapped[str] = mapped_column(String(120))
+    system: Mapped[str | None] = mapped_column(String(64))  # None: a built-in adapter
+    attempt: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(8))  # ok, retry, refused, failed
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    detail: Mapped[str] = mapped_column(String(300), default="")
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+
+
 class Notification(Base):
     """One delivery of one case event: an e-mail to a person or a POST to a webhook subscription."""
 

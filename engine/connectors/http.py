@@ -25,6 +25,10 @@ class CallRefused(Exception):
 class CallFailed(Exception):
     """The partner did not answer usefully this time (timeout, connection, 5xx); try again later."""
 
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
 
 @dataclass(frozen=True)
 class Request:
@@ -94,7 +98,8 @@ def send(request: Request, *, timeout_s: float) -> Answer:
     except httpx.HTTPError as exc:
         raise CallFailed(f"{type(exc).__name__}: the partner cannot be reached") from exc
     if response.status_code >= 500:
-        raise CallFailed(f"the partner answered {response.status_code}: {response.text[:200]}")
+        raise CallFailed(f"the partner answered {response.status_code}: {response.text[:200]}",
+                         status=response.status_code)
     return Answer(response.status_code, response.text)
 
 

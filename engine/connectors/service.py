@@ -10,6 +10,7 @@ incident on the case with the partner's answer. Nothing stalls silently.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from engine.bpmn.outbound import OutboundCall, UnknownOperation
 from engine.connectors import bindings as bindings
 from engine.connectors import http as http
+from engine.connectors import report as report
 from engine.connectors.spec import FILE, Operation, SpecInvalid, parse
 from engine.crypto import SecretUnreadable
 from engine.directory.actors import SYSTEM
@@ -56,20 +58,40 @@ def send_call(session: Session, *, rt: Runtime, job: Job, call: OutboundCall) ->
     if operation is None:
         raise UnknownOperation(f"no adapter is registered for operation '{call.operation}' and the package's "
                                f"connectors.toml does not describe it")
+    started = time.perf_counter()
     try:
         mapped, status = _call(session, rt=rt, operation=operation, job=job, call=call)
     except http.CallFailed as exc:
-        if job.attempts <= operation.retries:
+        again = job.attempts <= operation.retries
+        _note(session, rt=rt, job=job, operation=operation, outcome="retry" if again else "failed",
+              status=exc.status, started=started, detail=_reason(exc))
+        if again:
             _retry_later(job, rt=rt, error=f"{operation.name}: {exc}")
             return False
         failure = http.CallRefused(f"Mitra gagal dihubungi setelah {job.attempts} percobaan. / The partner "
                                    f"failed {job.attempts} attempts ({operation.name}): {exc}")
         return _give_up(session, rt=rt, job=job, reply=operation.error_reply, failure=failure)
     except http.CallRefused as exc:
+        _note(session, rt=rt, job=job, operation=operation, outcome="refused", status=exc.status, started=started,
+              detail=str(exc))
         return _give_up(session, rt=rt, job=job, reply=operation.error_reply, failure=exc)
+    _note(session, rt=rt, job=job, operation=operation, outcome="ok", status=status, started=started, detail="")
     session.add(CaseEvent(case_id=job.case_id, at=rt.clock(), actor="system", action="sent", label=operation.name,
                           diff={"set": {"ticket": call.ticket, "status": status, "attempt": job.attempts}}))
     return _deliver(session, rt=rt, job=job, name=operation.reply, payload=mapped)
+
+
+def _reason(exc: http.CallFailed) -> str:
+    # A 5xx message quotes the partner's body: the record keeps the status only.
+    return f"the partner answered {exc.status}" if exc.status is not None else str(exc)
+
+
+def _note(session: Session, *, rt: Runtime, job: Job, operation: Operation, outcome: str, status: int | None,
+          started: float, detail: str) -> None:
+    attempt = report.Attempt(case_id=job.case_id, job_id=job.id, operation=operation.name, system=operation.system,
+                             attempt=job.attempts, outcome=outcome, http_status=status,
+                             duration_s=time.perf_counter() - started, detail=detail)
+    report.record(session, attempt=attempt, at=rt.clock())
 
 
 def _call(session: Session, *, rt: Runtime, operation: Operation, job: Job,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.bpmn.outbound import OutboundCall
 from engine.cases.steps import StepRecord, record_step
+from engine.connectors import report as calls
 from engine.connectors import service as connectors
 from engine.db import transaction
 from engine.directory.actors import SYSTEM
@@ -126,18 +127,36 @@ def fire_timer(session: Session, *, rt: Runtime, case_id: int, task_id: str) -> 
 
 def send_outbound(session: Session, *, rt: Runtime, job: Job) -> bool:
     """Hand a queued service call to its adapter, or to the package's connector description; False when the
-    connector rescheduled the job or gave up on it (it sets the job's status then)."""
+    call is to be tried again or was given up (the job's status is set then). Each attempt is recorded."""
     payload = job.payload or {}
     tracking_number = session.scalar(select(Case.tracking_number).where(Case.id == job.case_id))
     call = OutboundCall(operation=str(payload.get("operation")), params=dict(payload.get("params") or {}),
                         ticket=str(payload.get("ticket")), case_id=job.case_id, tracking_number=tracking_number)
     if not rt.adapters.has(call.operation):
         return connectors.send_call(session, rt=rt, job=job, call=call)
-    rt.adapters.send(call)
+    started = time.perf_counter()
+    try:
+        rt.adapters.send(call)
+    except Exception as exc:  # noqa: BLE001 - handled as run_due_jobs would, but the attempt's row is kept
+        log.exception("outbound job %s: the adapter of %s failed", job.id, call.operation)
+        _note_adapter(session, rt=rt, job=job, call=call, started=started,
+                      outcome="failed" if job.attempts >= MAX_ATTEMPTS else "retry", detail=type(exc).__name__)
+        _back_off(job, error=f"{type(exc).__name__}: {exc}", now=rt.clock())
+        session.flush()
+        return False
+    _note_adapter(session, rt=rt, job=job, call=call, started=started, outcome="ok", detail="")
     if job.case_id is not None:
         session.add(CaseEvent(case_id=job.case_id, at=rt.clock(), actor="system", action="sent",
                               label=call.operation, diff={"set": {"ticket": call.ticket}}))
     return True
+
+
+def _note_adapter(session: Session, *, rt: Runtime, job: Job, call: OutboundCall, started: float, outcome: str,
+                  detail: str) -> None:
+    attempt = calls.Attempt(case_id=job.case_id, job_id=job.id, operation=call.operation, system=None,
+                            attempt=job.attempts, outcome=outcome, http_status=None,
+                            duration_s=time.perf_counter() - started, detail=detail)
+    calls.record(session, attempt=attempt, at=rt.clock())
 
 
 def pass_message(session: Session, *, rt: Runtime, job: Job) -> int:
@@ -178,12 +197,16 @@ def _fail(factory: sessionmaker[Session], job_id: int, error: str, now: datetime
         job = session.get(Job, job_id)
         if job is None:
             return
-        job.last_error = error[:2000]
-        if job.attempts >= MAX_ATTEMPTS:
-            job.status = "failed"
-        else:  # back off: 1, 2, 4, 8 minutes
-            job.status, job.due_at = "pending", now + timedelta(minutes=2 ** (job.attempts - 1))
-        job.locked_until = None
+        _back_off(job, error=error, now=now)
+
+
+def _back_off(job: Job, *, error: str, now: datetime) -> None:
+    job.last_error = error[:2000]
+    if job.attempts >= MAX_ATTEMPTS:
+        job.status = "failed"
+    else:  # back off: 1, 2, 4, 8 minutes
+        job.status, job.due_at = "pending", now + timedelta(minutes=2 ** (job.attempts - 1))
+    job.locked_until = None
 
 
 def run_due_jobs(factory: sessionmaker[Session], *, rt: Runtime, worker: str | None = None,
