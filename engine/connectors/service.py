@@ -33,6 +33,14 @@ BACKOFF_S = 30
 _CACHE: dict[str, dict[str, Operation]] = {}  # by package content hash: versions never change
 
 
+class NotBound(http.CallFailed):
+    """No binding for the operation's system yet: an admin's setting, retried, never the partner's refusal."""
+
+
+class SecretBroken(http.CallRefused):
+    """The binding's secret cannot be opened (the key changed): an incident for the admin, not a refusal."""
+
+
 def operations_of_case(session: Session, case_id: int) -> dict[str, Operation]:
     """Return the operations the package of a case's version describes (parsed once per version)."""
     version_id, content_hash = session.execute(
@@ -70,11 +78,15 @@ def send_call(session: Session, *, rt: Runtime, job: Job, call: OutboundCall) ->
             return False
         failure = http.CallRefused(f"Mitra gagal dihubungi setelah {job.attempts} percobaan. / The partner "
                                    f"failed {job.attempts} attempts ({operation.name}): {exc}")
-        return _give_up(session, rt=rt, job=job, reply=operation.error_reply, failure=failure)
+        # What the platform's own set-up lacks is the operator's to fix (an incident, retried after the
+        # fix), never the applicant's "refused by the partner" path.
+        reply = None if isinstance(exc, NotBound) else operation.error_reply
+        return _give_up(session, rt=rt, job=job, reply=reply, failure=failure)
     except http.CallRefused as exc:
         _note(session, rt=rt, job=job, operation=operation, outcome="refused", status=exc.status, started=started,
               detail=str(exc))
-        return _give_up(session, rt=rt, job=job, reply=operation.error_reply, failure=exc)
+        reply = None if isinstance(exc, SecretBroken) else operation.error_reply
+        return _give_up(session, rt=rt, job=job, reply=reply, failure=exc)
     _note(session, rt=rt, job=job, operation=operation, outcome="ok", status=status, started=started, detail="")
     session.add(CaseEvent(case_id=job.case_id, at=rt.clock(), actor="system", action="sent", label=operation.name,
                           diff={"set": {"ticket": call.ticket, "status": status, "attempt": job.attempts}}))
@@ -98,12 +110,12 @@ def _call(session: Session, *, rt: Runtime, operation: Operation, job: Job,
           call: OutboundCall) -> tuple[dict[str, Any], int]:
     binding = bindings.find(session, system=operation.system)
     if binding is None:
-        raise http.CallFailed(f"the system '{operation.system}' is not bound: an admin sets its base URL "
-                              f"(PUT /api/connectors/{operation.system})")
+        raise NotBound(f"the system '{operation.system}' is not bound: an admin sets its base URL "
+                       f"(PUT /api/connectors/{operation.system})")
     try:
         headers = bindings.auth_headers(binding, key=rt.settings.secret_key.get_secret_value())
     except SecretUnreadable as exc:
-        raise http.CallRefused(str(exc)) from exc
+        raise SecretBroken(str(exc)) from exc
     case_data = session.scalar(select(Case.data).where(Case.id == job.case_id)) or {}
     request = http.build(operation, {**case_data, **call.params}, base_url=binding.base_url, headers=headers,
                          ticket=call.ticket)

@@ -257,6 +257,24 @@ def test_an_unbound_system_is_retried_then_an_incident_not_a_silent_stall(
     assert partner.received == []
 
 
+def test_a_missing_binding_is_an_incident_even_when_the_package_has_an_error_reply(
+        ctx: AppContext, clock: FakeClock, partner: Partner) -> None:
+    deploy(ctx, connector_package())  # bpjs_tk.transfer has an error_reply, but nobody bound bpjs_tk
+    officer = make_user(ctx, "petugas4", "dinas.petugas")
+    d = Driver(ctx)
+    case = d.start("mutasi", START, officer)
+    for _ in range(5):
+        d.run_jobs()
+        clock.advance(seconds=300)
+    row = d.case(case.id)
+    assert row.status == "incident"  # the operator's set-up, not "refused by BPJS" for the applicant
+    assert row.outcome != "Ditolak BPJS"
+    assert "gagal" not in row.data
+    with ctx.sessions() as session:
+        assert "not bound" in session.query(Incident).filter_by(case_id=case.id).one().message
+    assert partner.received == []
+
+
 def test_the_secret_is_sealed_at_rest_and_not_audited(ctx: AppContext, officer: Actor) -> None:
     with ctx.sessions() as session:
         [row] = bindings.list_bindings(session)
