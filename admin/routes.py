@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from admin import (
     dashboard,
     inbox,
+    integrations,
     studio,
     studio_dmn,
     studio_drafts,
@@ -19,5 +20,5 @@ from admin import (
 routes = APIRouter(include_in_schema=False)
 # The draft and lifecycle pages come before studio's /studio/{key}/... routes they would otherwise match.
 for module in (inbox, studio_drafts, studio_forms, studio_standard, studio_dmn, studio_trial, studio_lifecycle,
-               studio, dashboard):
+               studio, dashboard, integrations):
     routes.include_router(module.routes)
