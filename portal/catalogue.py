@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import FormData
 
 from engine.cases import access as access
 from engine.cases import service as cases
@@ -15,17 +18,29 @@ from engine.cases.assignment import APPLICANT_ROLE
 from engine.cases.service import CHANNELS
 from engine.catalogue import lifecycle as lifecycle
 from engine.catalogue import service as catalogue
+from engine.connectors import identity as identity
 from engine.directory.actors import Actor
 from engine.documents import filestore as filestore
 from engine.errors import NotAllowed, NotFound
 from forms.validation import FormInvalid
-from web.deps import CsrfForm, OptionalPageActor, PageActor, RuntimeDep, SessionDep
+from web.deps import (
+    ClientAddress,
+    ContextDep,
+    CsrfForm,
+    LoginRequired,
+    OptionalPageActor,
+    PageActor,
+    RuntimeDep,
+    SessionDep,
+    optional_page_actor,
+)
 from web.grants import grant
 from web.jsonform import build_fields, errors_by_field, read_form
+from web.ratelimit import RateLimited, count_nik_check
 from web.routing import TransactionalRoute
-from web.session import language
+from web.session import language, read_session
 from web.taskflow import store_uploads
-from web.templates import Pages
+from web.templates import Pages, pick
 
 routes = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
 pages = Pages(Path(__file__).resolve().parent / "templates")
@@ -68,7 +83,8 @@ def _apply_page(request: Request, session: SessionDep, rt: RuntimeDep, actor: Ac
     file_names = {filestore.ref(r.id): r.filename for r in _own_files(session, values, actor)}
     context = {"service": catalogue.get_service(session, rt=rt, key=key), "fields": fields, "errors": errors,
                "channels": channels, "values": values, "files": file_names,
-               "on_behalf": actor.platform_role != "applicant", **(extra or {})}
+               "on_behalf": actor.platform_role != "applicant", "nik_name_field": identity.name_field(form.schema),
+               **(extra or {})}
     return pages.render(request, "apply.html", context, status=status)
 
 
@@ -122,6 +138,79 @@ def apply(request: Request, key: str, session: SessionDep, rt: RuntimeDep, actor
     response = pages.render(request, "applied.html", {"started": started, "service": start.service})
     grant(request, response, started.tracking_number)
     return response
+
+
+@routes.post("/layanan/{key}/periksa-nik")
+def check_nik(request: Request, key: str, session: SessionDep, rt: RuntimeDep, ctx: ContextDep, form: CsrfForm,
+              client: ClientAddress) -> Response:
+    """Check the typed NIK and name with the civil registry: JSON for fetch, else the apply page with the result."""
+    wants_json = "application/json" in request.headers.get("accept", "")
+    if read_session(request).user_id is None:  # before counting: visitors are not served at all
+        return _nik_login_required(key, wants_json)
+    lang = language(request)
+    name = next((str(form.get(n) or "") for n in identity.NAME_FIELDS if form.get(n)), "")
+    refused: identity.IdentityInputInvalid | None = None
+    try:
+        nik, name = identity.check_input(nik=str(form.get("nik") or ""), name=name)
+    except identity.IdentityInputInvalid as exc:
+        refused, nik = exc, ""
+    try:  # counted before the request's session reads (SQLite's first reader holds the write lock)
+        count_nik_check(session, client=client, nik=nik or None, secret=ctx.settings.secret_key.get_secret_value())
+    except RateLimited as exc:
+        text = pick(lang, f"Terlalu banyak pemeriksaan NIK; coba lagi dalam {exc.retry_after} detik.",
+                    f"Too many NIK checks; try again in {exc.retry_after} s.")
+        answer = _NikAnswer("limited", text, 429, {"Retry-After": str(exc.retry_after)})
+        return _nik_reply(request, session, rt, key=key, form=form, json=wants_json, answer=answer)
+    actor = optional_page_actor(request, session)
+    if actor is None:
+        return _nik_login_required(key, wants_json)
+    _may_apply(actor)
+    if identity.name_field(cases.start_form(session, rt=rt, process_key=key).schema) is None:
+        raise NotFound(f"service '{key}' has no NIK to check")
+    if refused is not None:
+        answer = _NikAnswer("invalid", refused.text(lang), 422)
+    else:
+        prepared = identity.prepare(session, settings=ctx.settings, nik=nik, name=name)
+        if not isinstance(prepared, identity.Verdict):
+            # The registry may take seconds: end this request's transaction first, so the database's
+            # write lock (SQLite) is not held while it answers. The page is rendered in a new one.
+            session.commit()
+            prepared = identity.ask(prepared)
+        answer = _NikAnswer(prepared.outcome.value, prepared.text(lang), 200)
+    return _nik_reply(request, session, rt, key=key, form=form, json=wants_json, answer=answer)
+
+
+@dataclass(frozen=True)
+class _NikAnswer:
+    verdict: str  # match, mismatch, unavailable; or invalid / limited before any call
+    message: str
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _nik_login_required(key: str, wants_json: bool) -> Response:
+    if wants_json:
+        return JSONResponse({"verdict": "login", "message": "Masuk dahulu. / Log in first."}, status_code=401)
+    raise LoginRequired(quote(f"/layanan/{key}/ajukan", safe="/"))
+
+
+def _nik_reply(request: Request, session: SessionDep, rt: RuntimeDep, *, key: str, form: FormData, json: bool,
+               answer: _NikAnswer) -> Response:
+    """Answer fetch with the verdict alone; answer a plain post with the apply page, everything typed kept."""
+    if json:
+        return JSONResponse({"verdict": answer.verdict, "message": answer.message}, status_code=answer.status,
+                            headers=answer.headers)
+    actor = optional_page_actor(request, session)
+    if actor is None:
+        return _nik_login_required(key, json)
+    start = cases.start_form(session, rt=rt, process_key=key)
+    data, _uploads = read_form(start.schema, start.ui_schema, form, skip=SKIP)  # a check stores no files
+    values = {**data, "channel": str(form.get("channel") or ""),
+              "applicant_username": str(form.get("applicant_username") or "")}
+    page = _apply_page(request, session, rt, actor, key, values=values, errors={}, status=answer.status,
+                       extra={"nik_check": answer})
+    page.headers.update(answer.headers)
+    return page
 
 
 @routes.get("/permohonan-saya")

@@ -16,6 +16,8 @@ own transaction.
 Limits (docs/operations.md "Rate limits, trusted proxies and session lifetime"):
 - tracking PIN: 20 guesses a minute per client, and 10 wrong guesses per 15 minutes per tracking
   number (a right PIN is given back), whatever the client;
+- NIK check against the civil registry: 10 a minute per client, and 5 per 15 minutes per NIK
+  (counted under a keyed digest, so the table never holds a NIK), whatever the client;
 - login: per username at one client, the first 5 failures are free, then the next attempt waits
   2, 4, 8 … seconds, at most 15 minutes (forgotten after an hour without attempts); per client,
   30 failures per 15 minutes across usernames. A success clears the username's failures at that
@@ -24,6 +26,8 @@ Limits (docs/operations.md "Rate limits, trusted proxies and session lifetime"):
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import secrets
 import time
@@ -62,6 +66,8 @@ class Window:
 PIN_PER_CLIENT = Window("pin-client", 20, 60)
 PIN_PER_NUMBER = Window("pin-number", 10, 15 * 60)
 LOGIN_PER_CLIENT = Window("login-client", 30, 15 * 60)
+NIK_PER_CLIENT = Window("nik-client", 10, 60)
+NIK_PER_NUMBER = Window("nik-number", 5, 15 * 60)
 LOGIN_PREFIX = "login"
 FREE_FAILURES = 5
 MAX_DELAY_S = 15 * 60
@@ -184,6 +190,15 @@ def login_succeeded(session: Session, *, username: str, client: str) -> None:
     """Clear the username's failures at this client and give the client's count back the attempt."""
     session.execute(delete(RateLimit).where(RateLimit.key == _login_key(username, client)))
     _give_back(session, f"{LOGIN_PER_CLIENT.prefix}:{client_key(client)}")
+
+
+def count_nik_check(session: Session, *, client: str, nik: str | None, secret: str, now: int | None = None) -> None:
+    """Count a NIK check for the client and (given one) for the NIK; raise RateLimited when either is spent."""
+    at = _now(now)
+    _window(session, NIK_PER_CLIENT, client_key(client), at)
+    if nik:
+        digest = hmac.new(secret.encode(), b"nik-check:" + nik.encode(), hashlib.sha256).hexdigest()[:32]
+        _window(session, NIK_PER_NUMBER, digest, at)
 
 
 def purge_expired(session: Session, *, now: int | None = None) -> int:
