@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from api.deps import AdminActor, ContextDep, CurrentActor, RuntimeDep, SessionDep
+from api.errors import PROBLEM_RESPONSES
 from api.routing import router
 from engine.payments import bills as bills
 from engine.payments import notifications as notifications
@@ -60,7 +61,19 @@ class ReconciliationRead(BaseModel):
     mismatches: list[dict[str, Any]]
 
 
-@routes.post(NOTIFY_PATH, response_model=None, include_in_schema=True)
+# The bank reads SNAP's own answer shape, also for refusals (not problem+json): documented as such.
+_SNAP_ANSWER = {"type": "object", "required": ["responseCode", "responseMessage"],
+                "properties": {"responseCode": {"type": "string"}, "responseMessage": {"type": "string"}}}
+SNAP_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": text, "content": {"application/json": {"schema": _SNAP_ANSWER}}}
+    for status, text in ((200, "paid, or a retry of a payment already recorded"), (400, "not a SNAP notification"),
+                         (401, "bad signature or timestamp"), (404, "unknown VA, wrong amount, bill closed"),
+                         (409, "a replayed X-EXTERNAL-ID"))}
+# A body that is not JSON at all is refused by the platform before SNAP's checks: problem+json.
+SNAP_RESPONSES[400]["content"] |= PROBLEM_RESPONSES[400]["content"]
+
+
+@routes.post(NOTIFY_PATH, response_model=None, include_in_schema=True, responses=SNAP_RESPONSES)
 def snap_payment(request: Request, body: Annotated[dict[str, Any], Body()], session: SessionDep, rt: RuntimeDep,
                  ctx: ContextDep) -> JSONResponse:
     """Receive a bank's signed payment notification for a virtual account (SNAP transfer-va/payment)."""

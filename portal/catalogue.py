@@ -161,22 +161,21 @@ def check_nik(request: Request, key: str, session: SessionDep, rt: RuntimeDep, c
                     f"Too many NIK checks; try again in {exc.retry_after} s.")
         answer = _NikAnswer("limited", text, 429, {"Retry-After": str(exc.retry_after)})
         return _nik_reply(request, session, rt, key=key, form=form, json=wants_json, answer=answer)
-    actor = optional_page_actor(request, session)
-    if actor is None:
-        return _nik_login_required(key, wants_json)
-    _may_apply(actor)
-    if identity.name_field(cases.start_form(session, rt=rt, process_key=key).schema) is None:
-        raise NotFound(f"service '{key}' has no NIK to check")
-    if refused is not None:
-        answer = _NikAnswer("invalid", refused.text(lang), 422)
+    # Read what the check needs in a short session of its own, closed before the registry is asked:
+    # the call may take seconds, and SQLite's write lock (taken by any transaction) must not wait on it.
+    with ctx.sessions() as reading:
+        actor = optional_page_actor(request, reading)
+        if actor is None:
+            return _nik_login_required(key, wants_json)
+        _may_apply(actor)
+        if identity.name_field(cases.start_form(reading, rt=rt, process_key=key).schema) is None:
+            raise NotFound(f"service '{key}' has no NIK to check")
+        prepared = None if refused else identity.prepare(reading, settings=ctx.settings, nik=nik, name=name)
+    if refused is not None or prepared is None:
+        answer = _NikAnswer("invalid", refused.text(lang) if refused else "", 422)
     else:
-        prepared = identity.prepare(session, settings=ctx.settings, nik=nik, name=name)
-        if not isinstance(prepared, identity.Verdict):
-            # The registry may take seconds: end this request's transaction first, so the database's
-            # write lock (SQLite) is not held while it answers. The page is rendered in a new one.
-            session.commit()
-            prepared = identity.ask(prepared)
-        answer = _NikAnswer(prepared.outcome.value, prepared.text(lang), 200)
+        found = prepared if isinstance(prepared, identity.Verdict) else identity.ask(prepared)
+        answer = _NikAnswer(found.outcome.value, found.text(lang), 200)
     return _nik_reply(request, session, rt, key=key, form=form, json=wants_json, answer=answer)
 
 
