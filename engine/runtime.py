@@ -27,6 +27,7 @@ from engine.catalogue.package import Package
 from engine.db import on_commit
 from engine.errors import CaseConflict, CaseNotFound
 from engine.models import ProcessFile, ProcessVersion
+from engine.payments import adapter as payment_adapter
 from engine.settings import Settings
 from engine.sla.calendar import ScriptHelpers, WorkingCalendar
 
@@ -231,5 +232,6 @@ def build_runtime(settings: Settings, *, clock: Clock = system_clock) -> Runtime
     runner = Runner(script_engine, step_budget=settings.engine_step_budget)
     adapters = outbound.Registry({
         "disdukcapil.serahkan": outbound.FileDropAdapter(settings.outbox_dir / "disdukcapil"),
+        payment_adapter.OPERATION: payment_adapter.CreateBillAdapter(),
     })
     return Runtime(settings, runner, calendar, SpecCache(), CaseCache(settings.case_cache_size), clock, adapters)

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from engine.cases import tasks as tasks
 from engine.directory.actors import Actor
+from engine.payments import bills as bills
 from web.deps import CsrfForm, PageActor, RuntimeDep, SessionDep
 from web.routing import TransactionalRoute
 from web.session import language
@@ -24,8 +25,9 @@ def _page(request: Request, session: SessionDep, rt: RuntimeDep, actor: Actor, t
           values: dict[str, Any] | None = None, errors: dict[str, str] | None = None, status: int = 200) -> Response:
     detail = tasks.get_task(session, rt=rt, task_id=task_id, actor=actor)
     fields, title = task_form(detail, lang=language(request), values=values, errors=errors)
+    case_bills = bills.bills_of_case(session, case_id=detail.case.id, actor=actor)
     return pages.render(request, "my_task.html", {"detail": detail, "fields": fields, "errors": errors or {},
-                                                  "title": title}, status=status)
+                                                  "title": title, "bills": case_bills}, status=status)
 
 
 @routes.get("/permohonan-saya/tugas/{task_id}")

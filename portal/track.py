@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from engine.cases import access as access
 from engine.cases import tracking as tracking
 from engine.documents import service as documents
+from engine.payments import bills as bills
 from web.deps import ClientAddress, ContextDep, CsrfForm, OptionalPageActor, SessionDep, optional_page_actor
 from web.grants import grant, tracking_granted
 from web.ratelimit import RateLimited, count_pin_guess, pin_matched
@@ -75,4 +76,6 @@ def track_page(request: Request, number: str, session: SessionDep, actor: Option
     if found is None:
         return RedirectResponse("/lacak", status_code=303)
     issued = documents.list_for_tracking(session, tracking_number=found.tracking_number)
-    return pages.render(request, "track.html", {"s": found, "documents": issued, "number": found.tracking_number})
+    case_bills = bills.bills_for_tracking(session, tracking_number=found.tracking_number)
+    return pages.render(request, "track.html", {"s": found, "documents": issued, "number": found.tracking_number,
+                                                "bills": case_bills})

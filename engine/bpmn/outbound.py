@@ -15,7 +15,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,14 @@ class Adapter(Protocol):
 
     def send(self, call: OutboundCall) -> None:
         """Deliver the call; raise to have the job retried later."""
+
+
+@runtime_checkable
+class InProcessAdapter(Protocol):
+    """Handles calls of one operation inside the platform's own transaction (e.g. opening a bill at the bank)."""
+
+    def send_in(self, session: Any, rt: Any, call: OutboundCall) -> None:
+        """Handle the call with the job's session; raise to have the job retried later."""
 
 
 class UnknownOperation(Exception):
@@ -79,15 +87,18 @@ def calls_of(workflow: Any) -> list[OutboundCall]:
 class Registry:
     """Adapters by operation name."""
 
-    adapters: dict[str, Adapter] = field(default_factory=dict)
+    adapters: dict[str, Adapter | InProcessAdapter] = field(default_factory=dict)
 
     def has(self, operation: str) -> bool:
         """Tell whether a Python adapter is registered for an operation (else the package may describe it)."""
         return operation in self.adapters
 
-    def send(self, call: OutboundCall) -> None:
-        """Hand a call to its adapter."""
+    def send(self, call: OutboundCall, *, session: Any = None, rt: Any = None) -> None:
+        """Hand a call to its adapter (an in-process adapter also gets the job's session and runtime)."""
         adapter = self.adapters.get(call.operation)
         if adapter is None:
             raise UnknownOperation(f"no adapter is registered for operation '{call.operation}'")
-        adapter.send(call)
+        if isinstance(adapter, InProcessAdapter):
+            adapter.send_in(session, rt, call)
+        else:
+            adapter.send(call)

@@ -136,7 +136,7 @@ def send_outbound(session: Session, *, rt: Runtime, job: Job) -> bool:
         return connectors.send_call(session, rt=rt, job=job, call=call)
     started = time.perf_counter()
     try:
-        rt.adapters.send(call)
+        rt.adapters.send(call, session=session, rt=rt)
     except Exception as exc:  # noqa: BLE001 - handled as run_due_jobs would, but the attempt's row is kept
         log.exception("outbound job %s: the adapter of %s failed", job.id, call.operation)
         _note_adapter(session, rt=rt, job=job, call=call, started=started,

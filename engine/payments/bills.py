@@ -61,6 +61,12 @@ def bills_of_case(session: Session, *, case_id: int, actor: Actor) -> list[Bill]
     return list(session.scalars(select(Bill).where(Bill.case_id == case_id).order_by(Bill.id)))
 
 
+def bills_for_tracking(session: Session, *, tracking_number: str) -> list[Bill]:
+    """Return the bills of the case with this tracking number, oldest first (the caller proved the PIN)."""
+    return list(session.scalars(select(Bill).join(Case, Case.id == Bill.case_id)
+                                .where(Case.tracking_number == tracking_number).order_by(Bill.id)))
+
+
 def deliver_if_waiting(session: Session, *, rt: Runtime, case_id: int, name: str, payload: dict[str, Any]) -> bool:
     """Deliver a payment message to a case when it waits for it; return whether it did.
 
