@@ -97,3 +97,28 @@ def serve(template_db: Path, folder: Path, *, workers: int = 1, embedded_worker:
             os.killpg(process.pid, 9)
             process.wait()
         log.close()
+
+
+@contextmanager
+def app_over_http(ctx: object) -> Iterator[str]:
+    """Serve the app on a context over real HTTP (uvicorn in a thread), for outside systems to call; yield its URL."""
+    import threading
+
+    import uvicorn
+
+    from api.app import create_app
+    from engine.context import AppContext
+
+    assert isinstance(ctx, AppContext)  # noqa: S101 - typed loosely to keep this module's imports light
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

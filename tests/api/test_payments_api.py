@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from api.app import create_app
 from api.bootstrap import DEMO_PASSWORD
 from engine.context import AppContext
 from engine.db import transaction
@@ -27,7 +23,7 @@ from engine.payments.snap import bank_from_settings
 from tests.conftest import FakeClock
 from tests.engine.test_payments import SECRET, waiting_package
 from tests.factories import Driver, deploy
-from tests.live import free_port
+from tests.live import app_over_http
 from tests.simulators.snap_bank import SnapBankSimulator
 
 NOTIFY_PATH = "/api/payments/snap/v1.0/transfer-va/payment"
@@ -37,16 +33,8 @@ NOTIFY_PATH = "/api/payments/snap/v1.0/transfer-va/payment"
 def platform(catalogue: AppContext) -> Iterator[str]:
     """Serve the app over real HTTP (uvicorn in a thread), for the bank to call."""
     catalogue.settings.bank_client_secret = SecretStr(SECRET)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(catalogue), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with app_over_http(catalogue) as url:
+        yield url
 
 
 @pytest.fixture

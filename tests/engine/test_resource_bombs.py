@@ -29,6 +29,7 @@ from engine.jobs import service as jobs
 from engine.models import Case, Incident, Job
 from engine.notify.templates import TemplateProblem, render_package_template
 from tests.conftest import FakeClock
+from tests.engine import worker_probe
 from tests.engine.test_runtime_contract import (
     END_EVENT,
     START,
@@ -295,16 +296,11 @@ def test_a_job_whose_worker_keeps_dying_is_parked_and_its_case_becomes_an_incide
     assert d.open_ids(case.id) == ["Task_periksa"]
 
 
-def _environment_of_a_worker() -> dict[str, str]:
-
-    return dict(os.environ)
-
-
 def test_a_worker_process_holds_none_of_the_platforms_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MPP_SECRET_KEY", "s" * 40)
     monkeypatch.setenv("SMTP_PASSWORD", "rahasia")
     isolation.pool().close()  # idle workers were started before these were set; start new ones
-    seen = isolation.run(_environment_of_a_worker, limits=isolation.ProcessLimits())
+    seen = isolation.run(worker_probe.environment, limits=isolation.ProcessLimits())
     assert seen["PATH"] == os.environ["PATH"]
     assert not any(name.startswith("MPP_") for name in seen)
     assert "SMTP_PASSWORD" not in seen

@@ -3,13 +3,10 @@ notification moves the case to signing; without a bank the counter path stays.""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select
@@ -36,7 +33,7 @@ from tests.factories import (
     make_user,
     pbg_application,
 )
-from tests.live import free_port
+from tests.live import app_over_http
 from tests.simulators.snap_bank import SnapBankSimulator
 from tests.web.test_pages import log_in
 
@@ -73,16 +70,8 @@ def cast(ctx: AppContext) -> Cast:
 def platform(ctx: AppContext) -> Iterator[str]:
     """Serve the app over real HTTP (uvicorn in a thread), for the bank to notify."""
     ctx.settings.bank_client_secret = SecretStr(SECRET)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with app_over_http(ctx) as url:
+        yield url
 
 
 @pytest.fixture
