@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import FormData, UploadFile
 
-from admin.studio_shared import KINDS, editor_url, error_json, kind_of, problems_json
+from admin.studio_shared import KINDS, editor_url, error_json, kind_of, missing_draft, problems_json
 from engine.bpmn.conventions import NOTIFY_MARKERS
 from engine.catalogue import blank, drafts, stewards, versions
 from engine.catalogue import package as packages
@@ -47,9 +47,6 @@ class EditedDiagram(BaseModel):
 
     xml: str = Field(max_length=packages.MAX_FILE_BYTES)
 
-
-def _missing(request: Request, exc: DomainError) -> Response:
-    return error_page(request, 404, "Draf tidak ditemukan", "Draft not found", exc.text(language(request)))
 
 
 # ---------------------------------------------------------------------------- new service
@@ -200,7 +197,7 @@ def draft_page(request: Request, session: SessionDep, actor: ModelerPageActor, d
     try:
         row = drafts.get(session, actor, draft_id)
     except DomainError as exc:
-        return _missing(request, exc)
+        return missing_draft(request, exc)
     lang = language(request)
     problems = drafts.lint(session, row)
     return pages.render(request, "studio/draft.html", {
@@ -309,7 +306,7 @@ def draft_text(request: Request, session: SessionDep, actor: ModelerPageActor, d
         exists = name in drafts.file_revisions(session, row)
         content = drafts.read_file(session, row, name).decode("utf-8", "replace") if exists else ""
     except DomainError as exc:
-        return _missing(request, exc)
+        return missing_draft(request, exc)
     return pages.render(request, "studio/draft_text.html", {
         "d": row, "name": name, "content": content,
         "data": {"save_url": f"/studio/draf/{row.id}/berkas?nama={name}", "revision": row.revision if exists else None,
@@ -322,7 +319,7 @@ def draft_zip(request: Request, session: SessionDep, actor: ModelerPageActor, dr
     try:
         row = drafts.get(session, actor, draft_id)
     except DomainError as exc:
-        return _missing(request, exc)
+        return missing_draft(request, exc)
     return Response(packages.to_zip(drafts.files(session, row)), media_type="application/zip",
                     headers={"Content-Disposition": content_disposition(f"{row.key}-draf-r{row.revision}.zip")})
 
@@ -340,7 +337,7 @@ def draft_modeler(request: Request, session: SessionDep, actor: ModelerPageActor
         name = nama or versions.main_bpmn_name(content, row.key)
         xml = drafts.read_file(session, row, name).decode("utf-8", "replace")
     except DomainError as exc:
-        return _missing(request, exc)
+        return missing_draft(request, exc)
     choices = versions.choices(content)
     data = {"page": "modeler", "key": row.key, "version": None, "xml": xml, "file": name,
             "forms": choices.forms, "ui_forms": choices.ui_forms, "decisions": choices.decisions,
@@ -386,7 +383,7 @@ def draft_publish(request: Request, session: SessionDep, rt: RuntimeDep, actor: 
     try:
         row = drafts.get(session, actor, draft_id)
     except DomainError as exc:
-        return _missing(request, exc)
+        return missing_draft(request, exc)
     key = row.key
     try:
         with session.begin_nested():
@@ -417,7 +414,7 @@ def draft_discard(request: Request, session: SessionDep, actor: ModelerPageActor
     try:
         row = drafts.get(session, actor, draft_id)
     except DomainError as exc:
-        return _missing(request, exc)
+        return missing_draft(request, exc)
     key = row.key
     drafts.discard(session, actor, row)
     audit.record(session, actor=actor.username, action="draft.discarded", subject=key, detail={"draft": draft_id})

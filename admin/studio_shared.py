@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from engine.catalogue import previews
 from engine.catalogue.drafts import DraftConflict
 from engine.errors import DomainError, Problem
 from engine.lint.text import localize
+from web.errors import error_page
 from web.session import language
 from web.templates import pick
 
@@ -31,6 +32,11 @@ def error_json(request: Request, exc: DomainError) -> JSONResponse:
     if isinstance(exc, DraftConflict):
         body["conflict"] = {"file": exc.name, "by": exc.by, "at": exc.at.isoformat(), "revision": exc.revision}
     return JSONResponse(body, status_code=STATUS.get(exc.code, 422))
+
+
+def missing_draft(request: Request, exc: DomainError) -> Response:
+    """Answer a draft page the actor may not open (or that does not exist): 404, in the user's language."""
+    return error_page(request, 404, "Draf tidak ditemukan", "Draft not found", exc.text(language(request)))
 
 
 def editor_url(draft_id: int, name: str) -> str | None:

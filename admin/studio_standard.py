@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from admin.studio_shared import problems_json
+from admin.studio_shared import missing_draft, problems_json
 from engine.bpmn.conventions import AGENCY_KINDS, CHANNELS
 from engine.catalogue import drafts, previews, standard, standard_checks, standard_write
 from engine.catalogue import package as packages
@@ -23,7 +23,6 @@ from engine.errors import DomainError, InvalidInput, Problem
 from engine.models import PackageDraft
 from web.deps import CsrfForm, ModelerPageActor, SessionDep
 from web.downloads import content_disposition
-from web.errors import error_page
 from web.routing import TransactionalRoute
 from web.session import language
 from web.templates import Pages, pick
@@ -33,9 +32,6 @@ pages = Pages(FsPath(__file__).resolve().parent / "templates")
 DraftId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 MAX_SAMPLE_CHARS = 64 * 1024
 
-
-def _missing(request: Request, exc: DomainError) -> Response:
-    return error_page(request, 404, "Draf tidak ditemukan", "Draft not found", exc.text(language(request)))
 
 
 # ---------------------------------------------------------------- the service standard
@@ -89,12 +85,10 @@ def standard_page(request: Request, session: SessionDep, actor: ModelerPageActor
     try:
         row = drafts.get(session, actor, draft_id)
     except DomainError as exc:
-        return _missing(request, exc)
+        return missing_draft(request, exc)
     files = drafts.files(session, row)
     try:
-        if SERVICE not in files:
-            raise StandardUnreadable("the draft has no service.toml", message_id="draf ini tidak memiliki service.toml")
-        std = standard.read(files[SERVICE])
+        std = _read_standard(files)
     except StandardUnreadable as exc:
         return _unreadable(request, row, exc)
     saved = drafts.file_revisions(session, row).get(SERVICE, (0, "", None))[0]
@@ -104,6 +98,13 @@ def standard_page(request: Request, session: SessionDep, actor: ModelerPageActor
         if tersimpan is not None and tersimpan == saved else ""
     return _standard_page(request, row, files, std, revision=row.revision, problems=drafts.lint(session, row),
                           flash=flash)
+
+
+def _read_standard(files: dict[str, bytes]) -> Standard:
+    """Read the draft's service.toml into the form model; StandardUnreadable when it is missing or broken."""
+    if SERVICE not in files:
+        raise StandardUnreadable("the draft has no service.toml", message_id="draf ini tidak memiliki service.toml")
+    return standard.read(files[SERVICE])
 
 
 def _posted(form: FormData) -> list[tuple[str, str]]:
@@ -122,12 +123,10 @@ def standard_save(request: Request, session: SessionDep, actor: ModelerPageActor
     try:
         row = drafts.get(session, actor, draft_id)
     except DomainError as exc:
-        return _missing(request, exc)
+        return missing_draft(request, exc)
     files = drafts.files(session, row)
     try:
-        if SERVICE not in files:
-            raise StandardUnreadable("the draft has no service.toml", message_id="draf ini tidak memiliki service.toml")
-        current = standard.read(files[SERVICE])
+        current = _read_standard(files)
     except StandardUnreadable as exc:
         return _unreadable(request, row, exc)
     loaded = _number(form, "revisi") or row.revision
@@ -182,7 +181,7 @@ def template_page(request: Request, session: SessionDep, actor: ModelerPageActor
     try:
         row = drafts.get(session, actor, draft_id)
     except DomainError as exc:
-        return _missing(request, exc)
+        return missing_draft(request, exc)
     files = drafts.files(session, row)
     name = _template_name(nama, dokumen, notifikasi)
     if name is None:
@@ -262,7 +261,7 @@ def template_preview(request: Request, session: SessionDep, actor: ModelerPageAc
     try:
         row = drafts.get(session, actor, draft_id)
     except DomainError as exc:
-        return _missing(request, exc)
+        return missing_draft(request, exc)
     wants_json = "application/json" in request.headers.get("accept", "")
     name, source, sample = (str(form.get(k) or "") for k in ("nama", "isi", "data"))
     revision = _number(form, "revisi")

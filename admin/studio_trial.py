@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from admin.studio_shared import problems_json
+from admin.studio_shared import missing_draft, problems_json
 from engine.catalogue import drafts, registry, scenarios
 from engine.catalogue.drafts import DraftConflict
 from engine.catalogue.scenarios import checks, record
@@ -29,7 +29,6 @@ from engine.errors import DomainError, InvalidInput, PackageInvalid
 from engine.models import PackageDraft
 from forms.validation import FormInvalid
 from web.deps import CsrfForm, ModelerPageActor, RuntimeDep, SessionDep
-from web.errors import error_page
 from web.jsonform import Field, build_fields, read_form
 from web.routing import TransactionalRoute
 from web.session import language
@@ -51,9 +50,6 @@ MONTHS_ID = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Ag
 class TrialInput(InvalidInput):
     """What the analyst posted cannot be used (bad state, bad JSON, bad number)."""
 
-
-def _missing(request: Request, exc: DomainError) -> Response:
-    return error_page(request, 404, "Draf tidak ditemukan", "Draft not found", exc.text(language(request)))
 
 
 def _local(instant: datetime) -> datetime:
@@ -232,7 +228,7 @@ def trial_page(request: Request, session: SessionDep, rt: RuntimeDep, actor: Mod
         return _render(request, session, row, result, status=422,
                        error="; ".join(p.text(language(request)) for p in exc.problems))
     except DomainError as exc:
-        return _missing(request, exc)
+        return missing_draft(request, exc)
     result = _trial(session, rt, row, steps, start)
     return _render(request, session, row, result,
                    message=request.query_params.get("pesan", "")[:200])
@@ -246,7 +242,7 @@ def trial_step(request: Request, session: SessionDep, rt: RuntimeDep, actor: Mod
     try:
         row = _draft(session, actor, draft_id)
     except DomainError as exc:
-        return _missing(request, exc)
+        return missing_draft(request, exc)
     action, chosen = _text(form, "aksi", 20), _text(form, "tugas", 255)
     try:
         steps, start = _steps_of(form), _start_of(form)
@@ -292,7 +288,7 @@ def trial_save(request: Request, session: SessionDep, rt: RuntimeDep, actor: Mod
     try:
         row = _draft(session, actor, draft_id)
     except DomainError as exc:
-        return _missing(request, exc)
+        return missing_draft(request, exc)
     save = {k: _text(form, k, 200) for k in ("berkas", "nama_id", "nama_en", "kolom_biaya", "tiap_langkah", "timpa")}
     try:
         steps, start = _steps_of(form), _start_of(form)
@@ -345,7 +341,7 @@ def trial_run_all(request: Request, session: SessionDep, rt: RuntimeDep, actor: 
     try:
         row = _draft(session, actor, draft_id)
     except DomainError as exc:
-        return _missing(request, exc)
+        return missing_draft(request, exc)
     try:
         runs = scenarios.run(drafts.package_of(session, row), known_roles=registry.known_roles(session),
                              settings=rt.settings)
