@@ -29,7 +29,9 @@ CHANNELS = {
 # Case-history actions as staff read them (the public timeline has its own plain-language lines).
 ACTIONS = {"started": ("Diajukan", "Filed"), "claimed": ("Diambil", "Claimed"), "unclaimed": ("Dilepas", "Released"),
            "completed": ("Diselesaikan", "Completed"), "timer_fired": ("Batas waktu tercapai", "Timer fired"),
-           "message_received": ("Pesan diterima", "Message received"), "cancelled": ("Dibatalkan", "Cancelled"),
+           "message_received": ("Pesan diterima", "Message received"),
+           "error_received": ("Kegagalan sistem mitra diterima", "Partner system's failure received"),
+           "cancelled": ("Dibatalkan", "Cancelled"),
            "retried": ("Dicoba ulang", "Retried"), "incident": ("Gangguan", "Incident"),
            "overdue": ("Terlambat", "Overdue"), "escalated": ("Dieskalasi", "Escalated"),
            "document_issued": ("Dokumen terbit", "Document issued"),

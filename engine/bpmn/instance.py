@@ -23,6 +23,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition as SpiffErrorEventDefinition
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
@@ -102,6 +103,14 @@ class Instance:
     def send_message(self, name: str, payload: dict[str, Any]) -> None:
         """Deliver a message from outside to the workflow's waiting catch events."""
         _send_message(self.raw, name, payload)
+
+    def error_catchers(self, code: str) -> list[str]:
+        """Name the waiting boundary error events that would catch an error with this code."""
+        return _error_catchers(self.raw, code)
+
+    def throw_error(self, code: str, payload: dict[str, Any]) -> None:
+        """Throw a BPMN error from outside (a partner's failure) to the boundary events that catch its code."""
+        self.raw.send_event(BpmnEvent(SpiffErrorEventDefinition(code, code=code), payload=payload))
 
     def cancel(self) -> None:
         """Cancel the workflow (the case is withdrawn)."""
@@ -298,6 +307,14 @@ def _listener_role(task: Any, compiled: CompiledProcess, name: str) -> str | Non
         if isinstance(definition, MessageEventDefinition) and definition.name == name:
             return compiled.lane_roles.get((process, target.name))
     return compiled.lane_roles.get((process, task.task_spec.name))
+
+
+def _error_catchers(workflow: Any, code: str) -> list[str]:
+    probe = SpiffErrorEventDefinition(code, code=code)
+    waiting = [task for task in list(workflow.event_manager.tasks.values()) if task.state == TaskState.WAITING]
+    return [task.task_spec.name for task in waiting
+            if isinstance(task.task_spec.event_definition, SpiffErrorEventDefinition)
+            and task.task_spec.event_definition == probe]
 
 
 def _send_message(workflow: Any, name: str, payload: dict[str, Any]) -> None:

@@ -37,3 +37,23 @@ def deliver_message(session: Session, *, rt: Runtime, case_id: int, name: str, p
                 record=StepRecord(actor.username, "message_received", element_id=waiting[0].element_id,
                                   label=name))
     return loaded.row.status
+
+
+def deliver_error(session: Session, *, rt: Runtime, case_id: int, code: str, payload: dict[str, Any],
+                  actor: Actor) -> str:
+    """Throw a partner's failure into a case as a BPMN error its boundary error event catches; return the status.
+
+    Only the system (the outbound job) throws: refused before anything changes when nothing waits for the code.
+    """
+    if actor.platform_role not in ("admin", "system"):
+        raise TaskNotForYourRole("only the platform throws a partner's error into a case")
+    loaded = rt.load_case(session, case_id)
+    catchers = loaded.workflow.error_catchers(code)
+    if not catchers:
+        raise InvalidInput(f"case {case_id} has no boundary error event waiting for the error code '{code}'")
+    before = loaded.workflow.data()
+    loaded.workflow.throw_error(code, payload)
+    result = rt.runner.advance(loaded.workflow)
+    record_step(session, rt, loaded, result=result, before=before,
+                record=StepRecord(actor.username, "error_received", element_id=catchers[0], label=code))
+    return loaded.row.status

@@ -90,6 +90,8 @@ def _line(event: CaseEvent) -> TimelineEntry | None:
         "retried": ("Proses dilanjutkan kembali", "Processing resumed"),
         "sent": ("Berkas diteruskan ke instansi terkait", "The file was passed to the agency concerned"),
         "message_received": ("Jawaban instansi terkait diterima", "The agency's answer arrived"),
+        "error_received": ("Sistem instansi terkait tidak dapat memproses; petugas menindaklanjuti",
+                           "The agency's system could not process it; an officer follows up"),
     }
     if event.action == "completed" and event.task_id is not None:
         return TimelineEntry(event.at, "step_done", f"{label} — selesai", f"{label} — done")

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine.models import ConnectorCall
 
-OUTCOMES = ("ok", "retry", "refused", "failed")
+OUTCOMES = ("ok", "retry", "refused", "failed", "skipped")
 ERRORS = frozenset({"refused", "failed"})
 DETAIL_MAX = 300
 WINDOW = timedelta(hours=24)

@@ -3,8 +3,10 @@
 The job that carries the call runs this. A 2xx answer is mapped into fields and delivered to the
 case as the operation's `reply` message; a timeout, a connection error or a 5xx reschedules the
 job with backoff (30 s, 60 s, 120 s, ...) while retries remain; a refusal (4xx, an answer that
-does not fit the mapping) or exhausted retries deliver `error_reply`, or, without one, open an
-incident on the case with the partner's answer. Nothing stalls silently.
+does not fit the mapping) or exhausted retries deliver `error_reply` (a message), throw `error_event`
+(a BPMN error a boundary error event catches), or, without either, open an incident on the case with
+the partner's answer. An `optional` operation whose system is not bound is skipped: the city has no
+such integration, which the call record and the case history say. Nothing stalls silently.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def send_call(session: Session, *, rt: Runtime, job: Job, call: OutboundCall) ->
     try:
         operation = operations_of_case(session, job.case_id).get(call.operation)
     except SpecInvalid as exc:
-        return _give_up(session, rt=rt, job=job, reply=None, failure=http.CallRefused(f"connectors.toml: {exc}"))
+        return _give_up(session, rt=rt, job=job, operation=None, failure=http.CallRefused(f"connectors.toml: {exc}"))
     if operation is None:
         raise UnknownOperation(f"no adapter is registered for operation '{call.operation}' and the package's "
                                f"connectors.toml does not describe it")
@@ -70,6 +72,8 @@ def send_call(session: Session, *, rt: Runtime, job: Job, call: OutboundCall) ->
     try:
         mapped, status = _call(session, rt=rt, operation=operation, job=job, call=call)
     except http.CallFailed as exc:
+        if isinstance(exc, NotBound) and operation.optional:
+            return _skip(session, rt=rt, job=job, operation=operation, started=started)
         again = job.attempts <= operation.retries
         _note(session, rt=rt, job=job, operation=operation, outcome="retry" if again else "failed",
               status=exc.status, started=started, detail=_reason(exc))
@@ -80,13 +84,13 @@ def send_call(session: Session, *, rt: Runtime, job: Job, call: OutboundCall) ->
                                    f"failed {job.attempts} attempts ({operation.name}): {exc}")
         # What the platform's own set-up lacks is the operator's to fix (an incident, retried after the
         # fix), never the applicant's "refused by the partner" path.
-        reply = None if isinstance(exc, NotBound) else operation.error_reply
-        return _give_up(session, rt=rt, job=job, reply=reply, failure=failure)
+        return _give_up(session, rt=rt, job=job, operation=None if isinstance(exc, NotBound) else operation,
+                        failure=failure)
     except http.CallRefused as exc:
         _note(session, rt=rt, job=job, operation=operation, outcome="refused", status=exc.status, started=started,
               detail=str(exc))
-        reply = None if isinstance(exc, SecretBroken) else operation.error_reply
-        return _give_up(session, rt=rt, job=job, reply=reply, failure=exc)
+        return _give_up(session, rt=rt, job=job, operation=None if isinstance(exc, SecretBroken) else operation,
+                        failure=exc)
     _note(session, rt=rt, job=job, operation=operation, outcome="ok", status=status, started=started, detail="")
     session.add(CaseEvent(case_id=job.case_id, at=rt.clock(), actor="system", action="sent", label=operation.name,
                           diff={"set": {"ticket": call.ticket, "status": status, "attempt": job.attempts}}))
@@ -132,11 +136,25 @@ def _retry_later(job: Job, *, rt: Runtime, error: str) -> None:
     log.warning("outbound job %s will be retried: %s", job.id, error)
 
 
-def _give_up(session: Session, *, rt: Runtime, job: Job, reply: str | None, failure: http.CallRefused) -> bool:
+def _skip(session: Session, *, rt: Runtime, job: Job, operation: Operation, started: float) -> bool:
+    """An optional operation whose system is not bound: no call, recorded on the case and in the call table."""
+    _note(session, rt=rt, job=job, operation=operation, outcome="skipped", status=None, started=started,
+          detail=f"the system '{operation.system}' is not bound and the operation is optional")
+    session.add(CaseEvent(case_id=job.case_id, at=rt.clock(), actor="system", action="note",
+                          label=f"{operation.system} belum terhubung / not connected: {operation.name}"[:255],
+                          diff=None))
+    return True
+
+
+def _give_up(session: Session, *, rt: Runtime, job: Job, operation: Operation | None,
+             failure: http.CallRefused) -> bool:
+    """The call failed for good: the package's error path (`operation` given), or an incident."""
     job.last_error = f"{failure} {failure.body}".strip()[:2000]
-    if reply is not None:
-        payload = {"status": failure.status, "body": failure.body, "message": str(failure)}
-        return _deliver(session, rt=rt, job=job, name=reply, payload=payload)
+    payload = {"status": failure.status, "body": failure.body, "message": str(failure)}
+    if operation is not None and operation.error_event is not None:
+        return _throw(session, rt=rt, job=job, code=operation.error_event, payload=payload)
+    if operation is not None and operation.error_reply is not None:
+        return _deliver(session, rt=rt, job=job, name=operation.error_reply, payload=payload)
     _incident(session, rt=rt, job=job, text=_with_answer(failure))
     return False
 
@@ -155,6 +173,19 @@ def _deliver(session: Session, *, rt: Runtime, job: Job, name: str, payload: dic
     except DomainError as exc:
         _incident(session, rt=rt, job=job, text=f"Pesan '{name}' tidak dapat diterima permohonan. / The case "
                                                 f"could not take the message '{name}': {exc}")
+        return False
+    return True
+
+
+def _throw(session: Session, *, rt: Runtime, job: Job, code: str, payload: dict[str, Any]) -> bool:
+    from engine.cases.messages import deliver_error
+
+    assert job.case_id is not None  # noqa: S101 - send_call checked it
+    try:  # deliver_error refuses before it changes anything, as deliver_message does
+        deliver_error(session, rt=rt, case_id=job.case_id, code=code, payload=payload, actor=SYSTEM)
+    except DomainError as exc:
+        _incident(session, rt=rt, job=job, text=f"Galat '{code}' tidak ditangkap permohonan. / The case could not "
+                                                f"catch the error '{code}': {exc}. {payload['message']}")
         return False
     return True
 

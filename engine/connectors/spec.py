@@ -17,7 +17,9 @@ BUILT_IN_OPERATIONS = frozenset({"disdukcapil.serahkan", "pembayaran.buat_tagiha
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 SYSTEM = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-KEYS = {"system", "method", "path", "body", "timeout_s", "retries", "reply", "error_reply", "response"}
+KEYS = {"system", "method", "path", "body", "timeout_s", "retries", "reply", "error_reply", "error_event", "optional",
+        "response"}
+ERROR_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 
 
 class SpecInvalid(Exception):
@@ -39,6 +41,8 @@ class Operation:
     reply: str
     body: dict[str, Any] | None = None
     error_reply: str | None = None
+    error_event: str | None = None  # the errorCode thrown into the case on a refusal or when retries run out
+    optional: bool = False  # an unbound system skips the call (the city has no such integration)
     timeout_s: float = 10.0
     retries: int = 3
     response: dict[str, str] = field(default_factory=dict)
@@ -102,6 +106,13 @@ def _operation(name: str, raw: Any) -> tuple[Operation | None, list[str]]:
     for key in ("reply", "error_reply"):
         if (key == "reply" or key in raw) and not (isinstance(raw.get(key), str) and raw.get(key)):
             out.append(f"{where}: {key} must name a message the diagram waits for")
+    error_event, optional = raw.get("error_event"), raw.get("optional", False)
+    if error_event is not None and not (isinstance(error_event, str) and ERROR_CODE.match(error_event)):
+        out.append(f"{where}: error_event must be an error code like 'LAPOR_GAGAL' (letters, digits, _ . -)")
+    if error_event is not None and "error_reply" in raw:
+        out.append(f"{where}: use error_reply (a message) or error_event (a boundary error), not both")
+    if not isinstance(optional, bool):
+        out.append(f"{where}: optional must be true or false")
     timeout, retries = raw.get("timeout_s", 10), raw.get("retries", 3)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 120:
         out.append(f"{where}: timeout_s must be a number of seconds above 0, at most 120")
@@ -116,7 +127,8 @@ def _operation(name: str, raw: Any) -> tuple[Operation | None, list[str]]:
     if out:
         return None, out
     return Operation(name=name, system=str(system), method=str(method), path=str(path), reply=str(reply),
-                     body=raw.get("body"), error_reply=raw.get("error_reply"), timeout_s=float(timeout),
+                     body=raw.get("body"), error_reply=raw.get("error_reply"), error_event=error_event,
+                     optional=bool(optional), timeout_s=float(timeout),
                      retries=int(retries), response=dict(response)), []
 
 

@@ -1,0 +1,212 @@
+"""A partner's failure as a boundary error event, and optional integrations a city may not have."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from engine.catalogue.package import Package, from_files
+from engine.connectors import bindings
+from engine.connectors.spec import SpecInvalid, parse
+from engine.context import AppContext
+from engine.db import transaction
+from engine.directory.actors import Actor
+from engine.models import ConnectorCall, Incident, Job
+from tests.conftest import FakeClock
+from tests.factories import Driver, deploy, make_user
+from tests.packages import AGENCY, FORM, SERVICE
+from tests.simulators.partner import Partner
+
+START_FORM = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+              "properties": {"nik": {"type": "string", "maxLength": 16}, "keluhan": {"type": "string"}},
+              "required": ["nik", "keluhan"]}
+START = {"nik": "3471012345678901", "keluhan": "Antrean terlalu lama"}
+
+# Service task -> receive task waiting for the reply, with a boundary error event for the partner's failure.
+BPMN = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="Defs_{key}" targetNamespace="http://mpp.test">
+  <bpmn:collaboration id="Collab_{key}"><bpmn:participant id="Part_{key}" processRef="{key}"/></bpmn:collaboration>
+  <bpmn:message id="Message_diterima" name="lapor_diterima"/>
+  <bpmn:error id="Error_gagal" name="Laporan gagal diteruskan" errorCode="LAPOR_GAGAL">
+    <bpmn:extensionElements><spiffworkflow:variableName>galat</spiffworkflow:variableName></bpmn:extensionElements>
+  </bpmn:error>
+  <bpmn:process id="{key}" isExecutable="true">
+    <bpmn:laneSet id="LaneSet_1"><bpmn:lane id="Lane_1" name="Petugas [dinas.petugas]">
+      <bpmn:flowNodeRef>StartEvent_1</bpmn:flowNodeRef><bpmn:flowNodeRef>Service_teruskan</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>Receive_tiket</bpmn:flowNodeRef><bpmn:flowNodeRef>Boundary_gagal</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>Task_periksa</bpmn:flowNodeRef><bpmn:flowNodeRef>Task_tangani</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>EndEvent_1</bpmn:flowNodeRef><bpmn:flowNodeRef>EndEvent_manual</bpmn:flowNodeRef>
+    </bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="StartEvent_1"><bpmn:outgoing>Flow_1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Service_teruskan"/>
+    <bpmn:serviceTask id="Service_teruskan" name="Teruskan ke LAPOR!"><bpmn:extensionElements>
+      <spiffworkflow:serviceTaskOperator id="lapor.teruskan" resultVariable="kirim"/></bpmn:extensionElements>
+      <bpmn:incoming>Flow_1</bpmn:incoming><bpmn:outgoing>Flow_2</bpmn:outgoing></bpmn:serviceTask>
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="Service_teruskan" targetRef="Receive_tiket"/>
+    <bpmn:receiveTask id="Receive_tiket" name="Tunggu tiket LAPOR!" messageRef="Message_diterima">
+      <bpmn:extensionElements><spiffworkflow:messageVariable>tiket</spiffworkflow:messageVariable>
+      </bpmn:extensionElements>
+      <bpmn:incoming>Flow_2</bpmn:incoming><bpmn:outgoing>Flow_3</bpmn:outgoing></bpmn:receiveTask>
+    <bpmn:boundaryEvent id="Boundary_gagal" name="Gagal diteruskan" attachedToRef="Receive_tiket">
+      <bpmn:outgoing>Flow_4</bpmn:outgoing><bpmn:errorEventDefinition id="Def_gagal" errorRef="Error_gagal"/>
+    </bpmn:boundaryEvent>
+    <bpmn:sequenceFlow id="Flow_3" sourceRef="Receive_tiket" targetRef="Task_periksa"/>
+    <bpmn:sequenceFlow id="Flow_4" sourceRef="Boundary_gagal" targetRef="Task_tangani"/>
+    <bpmn:userTask id="Task_periksa" name="Periksa"><bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="formJsonSchemaFilename" value="periksa.schema.json"/>
+      </spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>Flow_3</bpmn:incoming><bpmn:outgoing>Flow_5</bpmn:outgoing></bpmn:userTask>
+    <bpmn:userTask id="Task_tangani" name="Tangani manual"><bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="formJsonSchemaFilename" value="periksa.schema.json"/>
+      </spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>Flow_4</bpmn:incoming><bpmn:outgoing>Flow_6</bpmn:outgoing></bpmn:userTask>
+    <bpmn:sequenceFlow id="Flow_5" sourceRef="Task_periksa" targetRef="EndEvent_1"/>
+    <bpmn:sequenceFlow id="Flow_6" sourceRef="Task_tangani" targetRef="EndEvent_manual"/>
+    <bpmn:endEvent id="EndEvent_1" name="Diteruskan"><bpmn:incoming>Flow_5</bpmn:incoming></bpmn:endEvent>
+    <bpmn:endEvent id="EndEvent_manual" name="Ditangani manual"><bpmn:incoming>Flow_6</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+CONNECTORS = """
+[operations."lapor.teruskan"]
+system = "lapor"
+path = "/laporan"
+body = {{ nik = "nik", isi = "keluhan" }}
+retries = {retries}
+reply = "lapor_diterima"
+error_event = "{code}"
+optional = {optional}
+[operations."lapor.teruskan".response]
+nomor_tiket = "/data/nomor_tiket"
+"""
+
+
+def package(key: str, *, code: str = "LAPOR_GAGAL", optional: bool = False, retries: int = 1) -> Package:
+    """The complaint-forwarding package with the given error code and optionality."""
+    return from_files({
+        "service.toml": (SERVICE.format(key=key) + AGENCY).encode(),
+        "process.bpmn": BPMN.format(key=key).encode(),
+        "forms/periksa.schema.json": json.dumps(FORM).encode(),
+        "forms/start.schema.json": json.dumps(START_FORM).encode(),
+        "connectors.toml": CONNECTORS.format(code=code, optional=str(optional).lower(), retries=retries).encode(),
+    })
+
+
+@pytest.fixture
+def partner() -> Iterator[Partner]:
+    with Partner() as server:
+        yield server
+
+
+def _bind(ctx: AppContext, url: str) -> None:
+    with transaction(ctx.sessions) as session:
+        bindings.set_binding(session, system="lapor", actor="admin", change=bindings.BindingChange(url),
+                             key=ctx.settings.secret_key.get_secret_value())
+
+
+def _officer(ctx: AppContext, name: str) -> Actor:
+    return make_user(ctx, name, "dinas.petugas")
+
+
+def _calls(ctx: AppContext, case_id: int) -> list[str]:
+    with ctx.sessions() as session:
+        return [c.outcome for c in session.query(ConnectorCall).filter_by(case_id=case_id).order_by(ConnectorCall.id)]
+
+
+def test_a_refusal_is_thrown_as_the_boundary_error_with_the_partners_answer(
+        ctx: AppContext, partner: Partner) -> None:
+    deploy(ctx, package("aduan"))
+    _bind(ctx, partner.url)
+    d = Driver(ctx)
+    partner.reply(422, {"error": "kategori tidak dikenal"})
+    case = d.start("aduan", START, _officer(ctx, "petugas1"))
+    d.run_jobs()
+    row = d.case(case.id)
+    assert row.status == "running"
+    assert d.open_ids(case.id) == ["Task_tangani"]
+    assert row.data["galat"]["status"] == 422
+    assert "kategori tidak dikenal" in row.data["galat"]["body"]
+    assert "error_received" in [e.action for e in d.events(case.id)]
+    assert _calls(ctx, case.id) == ["refused"]
+
+
+def test_exhausted_retries_are_thrown_as_the_boundary_error(
+        ctx: AppContext, clock: FakeClock, partner: Partner) -> None:
+    deploy(ctx, package("aduan2", retries=1))
+    _bind(ctx, partner.url)
+    d = Driver(ctx)
+    partner.reply(503, {"error": "sibuk"})
+    partner.reply(503, {"error": "sibuk"})
+    case = d.start("aduan2", START, _officer(ctx, "petugas2"))
+    d.run_jobs()
+    clock.advance(seconds=31)
+    d.run_jobs()
+    assert d.open_ids(case.id) == ["Task_tangani"]
+    assert d.case(case.id).data["galat"]["status"] is None
+    assert _calls(ctx, case.id) == ["retry", "failed"]
+
+
+def test_the_success_path_is_unchanged_by_an_error_event(ctx: AppContext, partner: Partner) -> None:
+    deploy(ctx, package("aduan3"))
+    _bind(ctx, partner.url)
+    d = Driver(ctx)
+    partner.reply(201, {"data": {"nomor_tiket": "LAPOR-77"}})
+    case = d.start("aduan3", START, _officer(ctx, "petugas3"))
+    d.run_jobs()
+    assert d.open_ids(case.id) == ["Task_periksa"]
+    assert d.case(case.id).data["tiket"] == {"nomor_tiket": "LAPOR-77"}
+
+
+def test_an_error_code_no_boundary_catches_is_an_incident_not_a_stall(ctx: AppContext, partner: Partner) -> None:
+    deploy(ctx, package("aduan4", code="KODE_LAIN"))
+    _bind(ctx, partner.url)
+    d = Driver(ctx)
+    partner.reply(400, {"error": "ditolak"})
+    case = d.start("aduan4", START, _officer(ctx, "petugas4"))
+    d.run_jobs()
+    assert d.case(case.id).status == "incident"
+    with ctx.sessions() as session:
+        message = session.query(Incident).filter_by(case_id=case.id).one().message
+    assert "KODE_LAIN" in message
+
+
+def test_an_optional_operation_of_an_unbound_system_is_skipped_and_said(ctx: AppContext, partner: Partner) -> None:
+    deploy(ctx, package("aduan5", optional=True))
+    d = Driver(ctx)
+    case = d.start("aduan5", START, _officer(ctx, "petugas5"))
+    d.run_jobs()
+    row = d.case(case.id)
+    assert row.status == "running"  # no incident: the city has no LAPOR! integration
+    assert partner.received == []
+    assert _calls(ctx, case.id) == ["skipped"]
+    notes = [e.label for e in d.events(case.id) if e.action == "note"]
+    assert any("lapor belum terhubung" in (label or "") for label in notes)
+    with ctx.sessions() as session:
+        assert session.query(Job).filter_by(case_id=case.id, kind="outbound").one().status == "done"
+
+
+def test_an_optional_operation_of_a_bound_system_calls_it(ctx: AppContext, partner: Partner) -> None:
+    deploy(ctx, package("aduan6", optional=True))
+    _bind(ctx, partner.url)
+    d = Driver(ctx)
+    partner.reply(200, {"data": {"nomor_tiket": "LAPOR-78"}})
+    case = d.start("aduan6", START, _officer(ctx, "petugas6"))
+    d.run_jobs()
+    assert d.case(case.id).data["tiket"] == {"nomor_tiket": "LAPOR-78"}
+    assert len(partner.received) == 1
+
+
+@pytest.mark.parametrize(("extra", "problem"), [
+    ('error_reply = "x"\nerror_event = "KODE"', "not both"),
+    ('error_event = "bad code!"', "error_event must be an error code"),
+    ('optional = "ya"', "optional must be true or false"),
+])
+def test_the_new_keys_are_checked(extra: str, problem: str) -> None:
+    text = f'[operations."a.b"]\nsystem = "a"\npath = "/x"\nreply = "r"\n{extra}\n'
+    with pytest.raises(SpecInvalid) as caught:
+        parse(text)
+    assert any(problem in p for p in caught.value.problems)
