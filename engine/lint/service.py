@@ -19,6 +19,7 @@ from engine.bpmn.load import load_problems
 from engine.catalogue.package import Package
 from engine.documents.spec import document_problems
 from engine.errors import Problem, UnsafeXml
+from engine.lint.connector_paths import connector_path_problems
 from engine.lint.connectors import connector_problems
 from engine.lint.data import data_problems
 from engine.lint.diagram import (
@@ -106,6 +107,7 @@ def lint_package(package: Package, *, known_roles: set[str] | None = None) -> li
                                     [(d.name, d.root) for d in dmn]))
         report.extend(connector_problems(package, service, [(d.name, d.root) for d in bpmn],
                                          [(d.name, d.root) for d in dmn]))
+        report.extend(connector_path_problems(package, [(d.name, d.root) for d in bpmn]))
     if isinstance(key, str) and bpmn and not report.has_errors():
         report.extend(load_problems(package, key))
     return localize(report.problems, [d.root for d in bpmn])

@@ -7,13 +7,16 @@ from collections.abc import Iterator
 
 import pytest
 
+from engine.cases.messages import deliver_error
 from engine.catalogue.package import Package, from_files
 from engine.connectors import bindings
 from engine.connectors.spec import SpecInvalid, parse
 from engine.context import AppContext
 from engine.db import transaction
-from engine.directory.actors import Actor
-from engine.models import ConnectorCall, Incident, Job
+from engine.directory.actors import SYSTEM, Actor
+from engine.errors import InvalidInput
+from engine.lint.service import lint_package
+from engine.models import ConnectorCall, Job
 from tests.conftest import FakeClock
 from tests.factories import Driver, deploy, make_user
 from tests.packages import AGENCY, FORM, SERVICE
@@ -85,11 +88,28 @@ nomor_tiket = "/data/nomor_tiket"
 """
 
 
-def package(key: str, *, code: str = "LAPOR_GAGAL", optional: bool = False, retries: int = 1) -> Package:
+TIMER = ('<bpmn:boundaryEvent id="Boundary_waktu" attachedToRef="Receive_tiket"><bpmn:outgoing>Flow_7</bpmn:outgoing>'
+         '<bpmn:timerEventDefinition><bpmn:timeDuration>"P3D"</bpmn:timeDuration></bpmn:timerEventDefinition>'
+         '</bpmn:boundaryEvent><bpmn:sequenceFlow id="Flow_7" sourceRef="Boundary_waktu" targetRef="Task_tangani"/>')
+
+
+def _with_timer(text: str) -> str:
+    """Give the wait for the reply a timer way out: after 3 days the officer handles it by hand."""
+    text = text.replace("</bpmn:process>", TIMER + "</bpmn:process>")
+    text = text.replace('<bpmn:flowNodeRef>EndEvent_1</bpmn:flowNodeRef>',
+                        '<bpmn:flowNodeRef>EndEvent_1</bpmn:flowNodeRef><bpmn:flowNodeRef>Boundary_waktu</bpmn:flowNodeRef>')
+    return text.replace('<bpmn:incoming>Flow_4</bpmn:incoming><bpmn:outgoing>Flow_6</bpmn:outgoing>',
+                        '<bpmn:incoming>Flow_4</bpmn:incoming><bpmn:incoming>Flow_7</bpmn:incoming>'
+                        '<bpmn:outgoing>Flow_6</bpmn:outgoing>')
+
+
+def package(key: str, *, code: str = "LAPOR_GAGAL", optional: bool = False, retries: int = 1,
+            timer: bool = False) -> Package:
     """The complaint-forwarding package with the given error code and optionality."""
+    diagram = BPMN.format(key=key)
     return from_files({
         "service.toml": (SERVICE.format(key=key) + AGENCY).encode(),
-        "process.bpmn": BPMN.format(key=key).encode(),
+        "process.bpmn": (_with_timer(diagram) if timer else diagram).encode(),
         "forms/periksa.schema.json": json.dumps(FORM).encode(),
         "forms/start.schema.json": json.dumps(START_FORM).encode(),
         "connectors.toml": CONNECTORS.format(code=code, optional=str(optional).lower(), retries=retries).encode(),
@@ -161,21 +181,22 @@ def test_the_success_path_is_unchanged_by_an_error_event(ctx: AppContext, partne
     assert d.case(case.id).data["tiket"] == {"nomor_tiket": "LAPOR-77"}
 
 
-def test_an_error_code_no_boundary_catches_is_an_incident_not_a_stall(ctx: AppContext, partner: Partner) -> None:
-    deploy(ctx, package("aduan4", code="KODE_LAIN"))
+def test_an_error_no_waiting_boundary_catches_is_refused_and_changes_nothing(
+        ctx: AppContext, partner: Partner) -> None:
+    deploy(ctx, package("aduan4"))
     _bind(ctx, partner.url)
     d = Driver(ctx)
-    partner.reply(400, {"error": "ditolak"})
+    partner.reply(201, {"data": {"nomor_tiket": "LAPOR-76"}})
     case = d.start("aduan4", START, _officer(ctx, "petugas4"))
-    d.run_jobs()
-    assert d.case(case.id).status == "incident"
-    with ctx.sessions() as session:
-        message = session.query(Incident).filter_by(case_id=case.id).one().message
-    assert "KODE_LAIN" in message
+    d.run_jobs()  # the reply came: the case waits at Task_periksa, no longer for the partner
+    with pytest.raises(InvalidInput, match="LAPOR_GAGAL"), transaction(ctx.sessions) as session:
+        deliver_error(session, rt=ctx.rt, case_id=case.id, code="LAPOR_GAGAL", payload={}, actor=SYSTEM)
+    assert d.open_ids(case.id) == ["Task_periksa"]
+    assert "galat" not in d.case(case.id).data
 
 
 def test_an_optional_operation_of_an_unbound_system_is_skipped_and_said(ctx: AppContext, partner: Partner) -> None:
-    deploy(ctx, package("aduan5", optional=True))
+    deploy(ctx, package("aduan5", optional=True, timer=True))
     d = Driver(ctx)
     case = d.start("aduan5", START, _officer(ctx, "petugas5"))
     d.run_jobs()
@@ -190,7 +211,7 @@ def test_an_optional_operation_of_an_unbound_system_is_skipped_and_said(ctx: App
 
 
 def test_an_optional_operation_of_a_bound_system_calls_it(ctx: AppContext, partner: Partner) -> None:
-    deploy(ctx, package("aduan6", optional=True))
+    deploy(ctx, package("aduan6", optional=True, timer=True))
     _bind(ctx, partner.url)
     d = Driver(ctx)
     partner.reply(200, {"data": {"nomor_tiket": "LAPOR-78"}})
@@ -210,3 +231,28 @@ def test_the_new_keys_are_checked(extra: str, problem: str) -> None:
     with pytest.raises(SpecInvalid) as caught:
         parse(text)
     assert any(problem in p for p in caught.value.problems)
+
+
+def _errors(pkg: Package) -> list[tuple[str | None, str]]:
+    return [(p.element_id, p.message) for p in lint_package(pkg) if p.severity == "error"]
+
+
+def test_lint_accepts_an_error_event_its_boundary_catches() -> None:
+    assert _errors(package("lint1")) == []
+
+
+def test_lint_names_an_error_event_no_boundary_catches() -> None:
+    [(element, message)] = _errors(package("lint2", code="KODE_LAIN"))
+    assert element == "Receive_tiket"
+    assert "KODE_LAIN" in message
+    assert 'errorCode="KODE_LAIN"' in message
+
+
+def test_lint_refuses_an_optional_reply_waited_for_in_the_main_flow() -> None:
+    [(element, message)] = _errors(package("lint3", optional=True))
+    assert element == "Receive_tiket"
+    assert "event sub-process" in message
+
+
+def test_lint_accepts_an_optional_reply_a_timer_can_end() -> None:
+    assert _errors(package("lint4", optional=True, timer=True)) == []
