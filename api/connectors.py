@@ -1,7 +1,9 @@
 """Connector bindings (admin only): where a partner system's calls go and the credential they carry.
 
-The admin decides the hosts: a package names only a system and a path. Secrets are written here
-and never read back (the list says only whether one is set).
+The admin decides the hosts: a package names only a system and a path. A binding belongs to an
+agency (`agency` query parameter; omitted or empty: every agency) in an environment
+(`environment`; omitted: the platform's own, MPP_ENVIRONMENT). Secrets are written here and never
+read back (the answers say only whether one is set).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import Path
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import AdminActor, ContextDep, SessionDep
@@ -19,6 +21,10 @@ from engine.models import ConnectorBinding
 
 routes = router(tags=["connectors"])
 System = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,63}$", description="the partner system's code")]
+AgencyArg = Annotated[str, Query(pattern=r"^([a-z][a-z0-9_]{0,63})?$",
+                                 description="the agency whose binding this is; empty: every agency")]
+EnvironmentArg = Annotated[str | None, Query(pattern=bindings.ENVIRONMENT.pattern,
+                                             description="the environment; omitted: the platform's own")]
 
 
 class ConnectorBindingUpdate(BaseModel):
@@ -34,6 +40,7 @@ class ConnectorBindingRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     system: str
+    agency: str = Field(description="the agency whose calls use it; empty: every agency without its own")
     environment: str
     base_url: str
     auth_kind: str
@@ -44,29 +51,50 @@ class ConnectorBindingRead(BaseModel):
 
 
 def _read(row: ConnectorBinding) -> ConnectorBindingRead:
-    return ConnectorBindingRead(system=row.system, environment=row.environment, base_url=row.base_url,
-                                auth_kind=row.auth_kind, auth_header=row.auth_header,
+    return ConnectorBindingRead(system=row.system, agency=row.agency, environment=row.environment,
+                                base_url=row.base_url, auth_kind=row.auth_kind, auth_header=row.auth_header,
                                 has_secret=bool(row.secret_sealed), updated_by=row.updated_by,
                                 updated_at=row.updated_at)
 
 
+def _scope(ctx: ContextDep, agency: str, environment: str | None) -> bindings.Scope:
+    return bindings.Scope(agency, environment or ctx.settings.environment)
+
+
 @routes.get("/api/connectors", response_model=list[ConnectorBindingRead])
 def list_connectors(actor: AdminActor, session: SessionDep) -> list[ConnectorBindingRead]:
-    """List the partner systems' bindings, without their secrets."""
+    """List the partner systems' bindings in every agency and environment, without their secrets."""
     return [_read(row) for row in bindings.list_bindings(session)]
+
+
+@routes.get("/api/connectors/{system}", response_model=ConnectorBindingRead)
+def read_connector(system: System, actor: AdminActor, session: SessionDep, ctx: ContextDep,
+                   agency: AgencyArg = "", environment: EnvironmentArg = None) -> ConnectorBindingRead:
+    """Show a system's binding for exactly this agency and environment, without its secret."""
+    scope = _scope(ctx, agency, environment)
+    row = bindings.exact(session, system=system, scope=scope)
+    if row is None:
+        raise bindings.BindingNotFound(f"Sistem '{system}' belum diikat ({scope.label(system)}). / The system "
+                                       f"'{system}' is not bound ({scope.label(system)}).")
+    return _read(row)
 
 
 @routes.put("/api/connectors/{system}", response_model=ConnectorBindingRead)
 def bind_connector(system: System, body: ConnectorBindingUpdate, actor: AdminActor, session: SessionDep,
-                   ctx: ContextDep) -> ConnectorBindingRead:
+                   ctx: ContextDep, agency: AgencyArg = "", environment: EnvironmentArg = None) -> ConnectorBindingRead:
     """Bind a partner system to a base URL and credential (the secret is sealed and never shown again)."""
+    scope = _scope(ctx, agency, environment)
     change = bindings.BindingChange(body.base_url, body.auth_kind, body.auth_header, body.secret)
     row = bindings.set_binding(session, system=system, change=change, actor=actor.username,
-                               key=ctx.settings.secret_key.get_secret_value())
+                               key=ctx.settings.secret_key.get_secret_value(), agency=scope.agency,
+                               environment=scope.environment)
     return _read(row)
 
 
 @routes.delete("/api/connectors/{system}", status_code=204)
-def unbind_connector(system: System, actor: AdminActor, session: SessionDep) -> None:
-    """Remove a partner system's binding; its calls wait (and then fail) until it is bound again."""
-    bindings.delete_binding(session, system=system, actor=actor.username)
+def unbind_connector(system: System, actor: AdminActor, session: SessionDep, ctx: ContextDep,
+                     agency: AgencyArg = "", environment: EnvironmentArg = None) -> None:
+    """Remove a partner system's binding for an agency and environment; its calls then use another or wait."""
+    scope = _scope(ctx, agency, environment)
+    bindings.delete_binding(session, system=system, actor=actor.username, agency=scope.agency,
+                            environment=scope.environment)

@@ -427,17 +427,19 @@ class WebhookSubscription(Base):
 
 
 class ConnectorBinding(Base):
-    """Where an admin points a partner system's calls: base URL and credential, per environment.
+    """Where an admin points a partner system's calls: base URL and credential, per agency and environment.
 
     A package names only the system and the path; the host comes from here, so calls reach only
-    bound hosts. The credential is sealed (engine.crypto) and never shown back.
+    bound hosts. `agency` "" binds the system for every agency; an agency's own binding wins.
+    The credential is sealed (engine.crypto) and never shown back.
     """
 
     __tablename__ = "connector_binding"
-    __table_args__ = (UniqueConstraint("system", "environment"),)
+    __table_args__ = (UniqueConstraint("system", "agency", "environment"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     system: Mapped[str] = mapped_column(String(64))
+    agency: Mapped[str] = mapped_column(String(64), default="", server_default="")
     environment: Mapped[str] = mapped_column(String(32), default="default")
     base_url: Mapped[str] = mapped_column(String(2000))
     auth_kind: Mapped[str] = mapped_column(String(16), default="none")  # none | bearer | header

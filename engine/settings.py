@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     max_file_bytes: int = 10 * 1024 * 1024
     signing_key_file: Path = ROOT / "var" / "signing.key"
     public_url: str = "http://127.0.0.1:8000"
+    # The environment this platform runs in; outbound calls use the connector bindings of this one.
+    environment: str = Field(default="default", pattern=r"^[a-z][a-z0-9_-]{0,31}$")
     secret_key: SecretStr = Field(default_factory=_local_secret)
     token_minutes: int = 60
     web_session_minutes: int = 480
@@ -73,6 +75,7 @@ class Settings(BaseSettings):
     bank_client_id: str = "mpp-local"
     bank_client_secret: SecretStr | None = None
     bank_timeout_s: float = 10.0
+    bank_qris: bool = False  # also generate a QRIS (SNAP QR MPM) for each bill, beside its VA
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

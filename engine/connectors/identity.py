@@ -113,7 +113,8 @@ def prepare(session: Session, *, settings: Settings, nik: str, name: str) -> htt
     on the registry, and SQLite's write lock must not wait with it.
     """
     nik, name = check_input(nik=nik, name=name)
-    row = bindings.find(session, system=SYSTEM)
+    # The registry is the platform's, not an agency's: the all-agencies binding of this environment.
+    row = bindings.resolve(session, system=SYSTEM, agency=bindings.ALL_AGENCIES, settings=settings)
     if row is None:
         return verdict(Outcome.UNAVAILABLE)
     try:

@@ -112,7 +112,8 @@ def _note(session: Session, *, rt: Runtime, job: Job, operation: Operation, outc
 
 def _call(session: Session, *, rt: Runtime, operation: Operation, job: Job,
           call: OutboundCall) -> tuple[dict[str, Any], int]:
-    binding = bindings.find(session, system=operation.system)
+    binding = bindings.resolve(session, system=operation.system, agency=bindings.case_agency(session, job.case_id),
+                               settings=rt.settings)
     if binding is None:
         raise NotBound(f"the system '{operation.system}' is not bound: an admin sets its base URL "
                        f"(PUT /api/connectors/{operation.system})")

@@ -55,6 +55,11 @@ def data_problems(package: Package, service: dict[str, Any] | None, bpmn: list[t
 # ---------------------------------------------------------------- readers
 
 
+def case_readers(bpmn: list[tuple[str, Any]], dmn: list[tuple[str, Any]]) -> list[Read]:
+    """Return every place of the diagrams and the decisions they call that reads case data."""
+    return [*_bpmn_reads(bpmn), *_dmn_reads(bpmn, dmn)]
+
+
 def _bpmn_reads(documents: list[tuple[str, Any]]) -> Iterator[Read]:
     for file, root in documents:
         for flow in root.iter(bpmn_tag("sequenceFlow")):

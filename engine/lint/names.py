@@ -180,6 +180,36 @@ def template_reads(source: str) -> set[str]:
     return found
 
 
+DICT_METHODS = frozenset(name for name in dir(dict) if not name.startswith("_"))
+
+
+def member_reads(source: str) -> set[tuple[str, str, bool]]:
+    """Return (name, key, tolerant) for each key code reads from an object field: `x["k"]`, `x.k`, `x.get("k")`.
+
+    `tolerant` is True for `x.get("k")`, which copes with a missing key. Names bound or assigned
+    inside the code itself are left out: their keys are not the case's.
+    """
+    try:
+        tree: ast.AST = ast.parse(textwrap.dedent(source).strip())
+    except (SyntaxError, ValueError):
+        return set()
+    local = _bound_locally(tree) | (_stored(tree.body) if isinstance(tree, ast.Module) else set())
+    found: set[tuple[str, str, bool]] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and isinstance(node.ctx, ast.Load):
+            key = node.slice
+            if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                found.add((node.value.id, key.value, False))
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+              and isinstance(node.func.value, ast.Name) and node.args and isinstance(node.args[0], ast.Constant)
+              and isinstance(node.args[0].value, str)):
+            found.add((node.func.value.id, node.args[0].value, True))
+        elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and isinstance(node.ctx, ast.Load)
+              and node.attr not in DICT_METHODS):
+            found.add((node.value.id, node.attr, False))
+    return {(name, key, tolerant) for name, key, tolerant in found if name not in local}
+
+
 Fact = tuple[str, frozenset[Any]]  # a field and the values it surely has on a flow
 
 

@@ -81,7 +81,7 @@ def test_binding_through_the_form_seals_the_secret_and_never_shows_it(
         assert bindings.auth_headers(stored, key=deployed.settings.secret_key.get_secret_value()) == {
             "Authorization": f"Bearer {SECRET}"}
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "connector.bind")).one()
-        assert (entry.actor, entry.subject) == ("admin", "bpjs_tk@default")
+        assert (entry.actor, entry.subject) == ("admin", "bpjs_tk:*@default")
         assert entry.detail is not None
         assert entry.detail["secret_changed"] is True
         assert SECRET not in str(entry.detail)
@@ -145,29 +145,29 @@ def test_a_system_no_package_uses_can_be_bound_and_unbound_after_confirming(
         client: TestClient, catalogue: AppContext, page_login: Login) -> None:
     token = page_login("admin")
     bad = client.post("/admin/integrasi", data={"csrf_token": token, "sistem": "Bukan Kode",
-                                                "base_url": "https://simbg.example.id", "auth_kind": "none"})
+                                                "base_url": "https://mitra_uji.example.id", "auth_kind": "none"})
     assert bad.status_code == 422
     assert 'id="baru-sistem-error"' in bad.text
     assert 'value="Bukan Kode"' in bad.text
-    made = client.post("/admin/integrasi", data={"csrf_token": token, "sistem": "simbg",
-                                                 "base_url": "https://simbg.example.id/", "auth_kind": "none"},
+    made = client.post("/admin/integrasi", data={"csrf_token": token, "sistem": "mitra_uji",
+                                                 "base_url": "https://mitra_uji.example.id/", "auth_kind": "none"},
                        follow_redirects=False)
-    assert made.headers["location"] == "/admin/integrasi?tersambung=simbg#sistem-simbg"
-    line = row(client.get("/admin/integrasi").text, "simbg")
+    assert made.headers["location"] == "/admin/integrasi?tersambung=mitra_uji#sistem-mitra_uji"
+    line = row(client.get("/admin/integrasi").text, "mitra_uji")
     assert "belum dipakai paket" in line
-    assert "https://simbg.example.id<" in line
-    confirm = client.get("/admin/integrasi/simbg/hapus")
+    assert "https://mitra_uji.example.id<" in line
+    confirm = client.get("/admin/integrasi/mitra_uji/hapus")
     assert confirm.status_code == 200
-    assert 'action="/admin/integrasi/simbg/hapus"' in confirm.text
-    gone = client.post("/admin/integrasi/simbg/hapus", data={"csrf_token": token}, follow_redirects=False)
-    assert gone.headers["location"] == "/admin/integrasi?dihapus=simbg"
-    assert "Ikatan sistem simbg dihapus." in client.get(gone.headers["location"]).text
+    assert 'action="/admin/integrasi/mitra_uji/hapus"' in confirm.text
+    gone = client.post("/admin/integrasi/mitra_uji/hapus", data={"csrf_token": token}, follow_redirects=False)
+    assert gone.headers["location"] == "/admin/integrasi?dihapus=mitra_uji"
+    assert "Ikatan sistem mitra_uji dihapus." in client.get(gone.headers["location"]).text
     with catalogue.sessions() as session:
-        assert bindings.find(session, system="simbg") is None
-        actions = list(session.scalars(select(AuditEntry.action).where(AuditEntry.subject == "simbg@default")
+        assert bindings.find(session, system="mitra_uji") is None
+        actions = list(session.scalars(select(AuditEntry.action).where(AuditEntry.subject == "mitra_uji:*@default")
                                        .order_by(AuditEntry.id)))
         assert actions == ["connector.bind", "connector.unbind"]
-    assert client.post("/admin/integrasi/simbg/hapus", data={"csrf_token": token}).status_code == 404
+    assert client.post("/admin/integrasi/mitra_uji/hapus", data={"csrf_token": token}).status_code == 404
 
 
 def test_every_form_needs_the_csrf_token(client: TestClient, deployed: AppContext, page_login: Login) -> None:
@@ -188,5 +188,61 @@ def test_analysts_and_officers_get_403(client: TestClient, deployed: AppContext,
     assert client.get("/admin/integrasi/bpjs_tk/hapus").status_code == 403
     assert bind(client, token).status_code == 403
     assert "/admin/integrasi" not in client.get("/dasbor").text
+    with deployed.sessions() as session:
+        assert bindings.list_bindings(session) == []
+
+
+def test_an_agency_binding_in_another_environment_is_listed_edited_and_removed(
+        client: TestClient, deployed: AppContext, page_login: Login) -> None:
+    token = page_login("admin")
+    form = section(client.get("/admin/integrasi").text, "bpjs_tk")
+    assert '<option value="" selected>Semua instansi</option>' in form
+    assert 'name="lingkungan" value="default"' in form
+    response = bind(client, token, instansi="dinas", lingkungan="staging")
+    assert (response.status_code, response.headers["location"]) == (
+        303, "/admin/integrasi?tersambung=bpjs_tk&instansi=dinas&lingkungan=staging#sistem-bpjs_tk")
+    page = client.get(response.headers["location"]).text
+    assert "Sistem bpjs_tk tersambung." in page
+    # Bound only in another environment: this platform's calls still have no host.
+    assert '<span class="badge warn">belum terhubung</span>' in row(page, "bpjs_tk")
+    listed = section(page, "bpjs_tk")
+    assert "<td><code>dinas</code></td>" in listed
+    assert "<td><code>staging</code></td>" in listed
+    assert 'href="/admin/integrasi/bpjs_tk/hapus?instansi=dinas&amp;lingkungan=staging"' in listed
+    assert SECRET not in page
+    edit = section(client.get("/admin/integrasi?sistem=bpjs_tk&instansi=dinas&lingkungan=staging").text, "bpjs_tk")
+    assert '<option value="dinas" selected>' in edit
+    assert 'name="lingkungan" value="staging"' in edit
+    assert 'value="https://api.bpjs-tk.example.id/v1"' in edit
+    assert "Rahasia tersimpan dan tidak ditampilkan" in edit
+    bind(client, token, instansi="dinas")  # the agency's binding in this environment
+    assert '<span class="badge ok">terhubung</span>' in row(client.get("/admin/integrasi").text, "bpjs_tk")
+    with deployed.sessions() as session:
+        assert [(b.agency, b.environment) for b in bindings.list_bindings(session)] == [
+            ("dinas", "default"), ("dinas", "staging")]
+    confirm = client.get("/admin/integrasi/bpjs_tk/hapus?instansi=dinas&lingkungan=staging")
+    assert 'action="/admin/integrasi/bpjs_tk/hapus?instansi=dinas&amp;lingkungan=staging"' in confirm.text
+    assert client.get("/admin/integrasi/bpjs_tk/hapus").status_code == 404  # no every-agency binding here
+    gone = client.post("/admin/integrasi/bpjs_tk/hapus?instansi=dinas&lingkungan=staging",
+                       data={"csrf_token": token}, follow_redirects=False)
+    assert gone.headers["location"] == "/admin/integrasi?dihapus=bpjs_tk&instansi=dinas&lingkungan=staging"
+    assert "Ikatan sistem bpjs_tk dihapus." in client.get(gone.headers["location"]).text
+    with deployed.sessions() as session:
+        assert [(b.agency, b.environment) for b in bindings.list_bindings(session)] == [("dinas", "default")]
+        subjects = list(session.scalars(select(AuditEntry.subject).where(AuditEntry.action.like("connector.%"))
+                                        .order_by(AuditEntry.id)))
+    assert subjects == ["bpjs_tk:dinas@staging", "bpjs_tk:dinas@default", "bpjs_tk:dinas@staging"]
+
+
+def test_an_unknown_agency_is_refused_beside_its_field(client: TestClient, deployed: AppContext,
+                                                       page_login: Login) -> None:
+    token = page_login("admin")
+    response = bind(client, token, instansi="tidak_ada")
+    assert response.status_code == 422
+    assert 'id="ikat-bpjs_tk-instansi-error">Instansi &#39;tidak_ada&#39; tidak dikenal.' in response.text
+    assert SECRET not in response.text
+    bad = bind(client, token, lingkungan="Prod Uji")
+    assert 'id="ikat-bpjs_tk-lingkungan-error">Lingkungan &#39;Prod Uji&#39; tidak sah' in bad.text
+    assert 'value="Prod Uji"' in bad.text
     with deployed.sessions() as session:
         assert bindings.list_bindings(session) == []

@@ -40,7 +40,7 @@ def test_an_admin_binds_a_system_and_the_secret_is_sent_but_never_shown(
         assert Driver(catalogue).case(case.id).data["hasil"] == {"nomor_mutasi": "MUT-API-1"}
     with catalogue.sessions() as session:
         audit = list(session.scalars(select(AuditEntry).where(AuditEntry.action.like("connector.%"))))
-    assert [a.subject for a in audit] == ["bpjs_tk@default"]
+    assert [a.subject for a in audit] == ["bpjs_tk:*@default"]
     assert SECRET not in json.dumps([a.detail for a in audit])
 
 
@@ -77,5 +77,44 @@ def test_only_admins_manage_bindings_and_delete_removes_one(
     assert client.get("/api/connectors", headers=admin).json() == []
     assert client.delete("/api/connectors/simbg", headers=admin).status_code == 404
     with transaction(catalogue.sessions) as session:
-        actions = [a.action for a in session.scalars(select(AuditEntry).where(AuditEntry.subject == "simbg@default"))]
+        actions = [a.action for a in session.scalars(select(AuditEntry).where(AuditEntry.subject == "simbg:*@default"))]
     assert actions == ["connector.bind", "connector.unbind"]
+
+
+def test_bindings_per_agency_and_environment_round_trip_without_their_secrets(
+        client: TestClient, login: Login, catalogue: AppContext) -> None:
+    admin = login("admin")
+    url = "/api/connectors/oss"
+    every = client.put(url, json={"base_url": "https://oss.example.id"}, headers=admin)
+    assert (every.json()["agency"], every.json()["environment"]) == ("", "default")
+    own = client.put(f"{url}?agency=dpmptsp&environment=staging",
+                     json={"base_url": "https://oss-dpmptsp.example.id", "auth_kind": "bearer", "secret": SECRET},
+                     headers=admin)
+    assert own.status_code == 200, own.text
+    read = client.get(f"{url}?agency=dpmptsp&environment=staging", headers=admin)
+    assert read.status_code == 200
+    assert (read.json()["agency"], read.json()["environment"], read.json()["base_url"], read.json()["has_secret"]) \
+        == ("dpmptsp", "staging", "https://oss-dpmptsp.example.id", True)
+    assert client.get(f"{url}?agency=dpmptsp", headers=admin).status_code == 404  # not in this environment
+    assert client.get(url, headers=admin).json()["base_url"] == "https://oss.example.id"
+    listed = client.get("/api/connectors", headers=admin)
+    assert [(r["agency"], r["environment"]) for r in listed.json()] == [("", "default"), ("dpmptsp", "staging")]
+    assert SECRET not in own.text + read.text + listed.text
+    assert client.delete(f"{url}?agency=dpmptsp", headers=admin).status_code == 404
+    assert client.delete(f"{url}?agency=dpmptsp&environment=staging", headers=admin).status_code == 204
+    assert [r["agency"] for r in client.get("/api/connectors", headers=admin).json()] == [""]
+    with catalogue.sessions() as session:
+        subjects = list(session.scalars(select(AuditEntry.subject).where(AuditEntry.action.like("connector.%"))
+                                        .order_by(AuditEntry.id)))
+    assert subjects == ["oss:*@default", "oss:dpmptsp@staging", "oss:dpmptsp@staging"]
+
+
+def test_an_unknown_agency_or_a_malformed_environment_is_refused(client: TestClient, login: Login) -> None:
+    admin = login("admin")
+    body = {"base_url": "https://oss.example.id"}
+    unknown = client.put("/api/connectors/oss?agency=tidak_ada", json=body, headers=admin)
+    assert unknown.status_code == 400
+    assert "agency" in unknown.json()["detail"]
+    assert client.put("/api/connectors/oss?environment=Prod%20Uji", json=body, headers=admin).status_code == 422
+    assert client.put("/api/connectors/oss?agency=Bukan-Kode", json=body, headers=admin).status_code == 422
+    assert client.get("/api/connectors", headers=admin).json() == []
