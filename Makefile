@@ -29,10 +29,15 @@ browser:
 
 setup: $(STAMP) $(NODE_STAMP)
 
+# MPP_BANK_SIMULATOR=1 make run: the SNAP bank simulator beside the platform (README "Membayar tagihan").
 run: $(STAMP) $(NODE_STAMP)
 	$(BIN)/mpp migrate
 	$(BIN)/mpp bootstrap
+ifeq ($(MPP_BANK_SIMULATOR),1)
+	$(BIN)/python -m tests.simulators.snap_bank --with-platform --host $(HOST) --platform-port $(PORT)
+else
 	$(BIN)/mpp serve --host $(HOST) --port $(PORT)
+endif
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -8,6 +8,7 @@ from admin import (
     dashboard,
     inbox,
     integrations,
+    reconciliation,
     studio,
     studio_dmn,
     studio_drafts,
@@ -20,5 +21,5 @@ from admin import (
 routes = APIRouter(include_in_schema=False)
 # The draft and lifecycle pages come before studio's /studio/{key}/... routes they would otherwise match.
 for module in (inbox, studio_drafts, studio_forms, studio_standard, studio_dmn, studio_trial, studio_lifecycle,
-               studio, dashboard, integrations):
+               studio, dashboard, integrations, reconciliation):
     routes.include_router(module.routes)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import Body, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 
 from api.deps import AdminActor, ContextDep, CurrentActor, RuntimeDep, SessionDep
@@ -15,10 +15,12 @@ from api.errors import PROBLEM_RESPONSES
 from api.routing import router
 from engine.payments import bills as bills
 from engine.payments import notifications as notifications
+from engine.payments import receipts as receipts
 
 routes = router(tags=["payments"])
 CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 NOTIFY_PATH = "/api/payments/snap/v1.0/transfer-va/payment"
+QR_NOTIFY_PATH = "/api/payments/snap/v1.0/qr/qr-mpm-notify"
 
 
 class BillItem(BaseModel):
@@ -58,7 +60,9 @@ class ReconciliationRead(BaseModel):
     expected_amount: int
     refused: int
     duplicates: int
+    expired: int
     mismatches: list[dict[str, Any]]
+    unmatched: list[dict[str, Any]]
 
 
 # The bank reads SNAP's own answer shape, also for refusals (not problem+json): documented as such.
@@ -87,10 +91,31 @@ def snap_payment(request: Request, body: Annotated[dict[str, Any], Body()], sess
     return JSONResponse(notifications.response_body(outcome), status_code=outcome.http_status)
 
 
+@routes.post(QR_NOTIFY_PATH, response_model=None, include_in_schema=True, responses=SNAP_RESPONSES)
+def snap_qr_payment(request: Request, body: Annotated[dict[str, Any], Body()], session: SessionDep,
+                    rt: RuntimeDep, ctx: ContextDep) -> JSONResponse:
+    """Receive a bank's signed payment notification for a bill's QRIS (SNAP qr-mpm-notify)."""
+    secret = ctx.settings.bank_client_secret
+    outcome = notifications.apply_notification(
+        session, rt=rt, headers=dict(request.headers), body=json.dumps(body).encode(), path=request.url.path,
+        secret=secret.get_secret_value() if secret is not None else None, now=rt.clock(), channel="qris")
+    return JSONResponse(notifications.response_body(outcome), status_code=outcome.http_status)
+
+
 @routes.get("/api/cases/{case_id}/bills", response_model=list[BillRead])
 def case_bills(case_id: CaseId, actor: CurrentActor, session: SessionDep) -> list[BillRead]:
     """List a case's bills: amount, VA number, due date and status."""
     return [BillRead.model_validate(b) for b in bills.bills_of_case(session, case_id=case_id, actor=actor)]
+
+
+@routes.get("/api/cases/{case_id}/bills/{number}/receipt", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}, "description": "the receipt (PDF)"}})
+def bill_receipt(case_id: CaseId, number: Annotated[str, Path(max_length=40)], actor: CurrentActor,
+                 session: SessionDep) -> Response:
+    """Download the receipt (bukti pembayaran) of a case's paid bill."""
+    found = receipts.receipt_for_case(session, case_id=case_id, bill_number=number, actor=actor)
+    return Response(receipts.receipt_pdf(found), media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{found.number}.pdf"'})
 
 
 @routes.get("/api/payments/reconciliation", response_model=ReconciliationRead)

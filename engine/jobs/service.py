@@ -27,6 +27,7 @@ from engine.documents import service as documents
 from engine.models import Case, CaseEvent, Incident, Job, OpenTask
 from engine.notify import service as notify
 from engine.notify.delivery import deliver
+from engine.payments import bills as bills
 from engine.runtime import Runtime
 from engine.sla.escalation import escalate_overdue
 
@@ -96,6 +97,7 @@ def run_job(session: Session, *, rt: Runtime, job_id: int, worker: str) -> None:
     elif job.kind == "overdue_scan":
         flag_overdue(session, now=rt.clock())
         escalate_overdue(session, now=rt.clock())
+        scan_bills(session, rt=rt)
     elif job.kind == documents.JOB_KIND and job.case_id is not None:
         documents.issue_for_case(session, rt=rt, case_id=job.case_id)
     elif job.kind == "outbound" and job.payload is not None and not send_outbound(session, rt=rt, job=job):
@@ -176,6 +178,15 @@ def pass_message(session: Session, *, rt: Runtime, job: Job) -> int:
             deliver_message(session, rt=rt, case_id=case_id, name=name, payload=body, actor=SYSTEM)
             delivered += 1
     return delivered
+
+
+def scan_bills(session: Session, *, rt: Runtime) -> None:
+    """Expire overdue bills, close those of ended cases, remind those soon due (in a savepoint of its own)."""
+    try:
+        with session.begin_nested():  # a failing bill must not undo the task flags of the same scan
+            bills.scan(session, rt=rt, now=rt.clock())
+    except Exception:  # noqa: BLE001 - logged; the next scan tries again
+        log.exception("the bill scan failed")
 
 
 def flag_overdue(session: Session, *, now: datetime) -> int:

@@ -53,4 +53,4 @@ class CreateBillAdapter:
         with session.begin_nested():  # a refused VA leaves no half-made bill behind
             create_bill(session, case_id=call.case_id, amount=amount, items=items, channel="va",
                         due_at=now + timedelta(days=DUE_DAYS), bank=bank_from_settings(rt.settings, rt.clock),
-                        now=now, prefix="SKRD")
+                        now=now, prefix=str(call.params.get("awalan") or "SKRD"), qris=rt.settings.bank_qris)

@@ -14,7 +14,7 @@ from engine.cases.access import may_view_case
 from engine.directory.actors import Actor
 from engine.errors import CaseNotFound, InvalidInput
 from engine.models import Bill, Case, PaymentEvent
-from engine.payments.snap import WIB, PaymentChannel, VaRequest
+from engine.payments.snap import WIB, PaymentChannel, QrRequest, VaRequest
 from engine.runtime import Runtime
 
 CHANNELS = ("va", "qris")
@@ -34,8 +34,8 @@ def _check(amount: int, items: list[dict[str, Any]], channel: str) -> None:
 
 
 def create_bill(session: Session, *, case_id: int, amount: int, items: list[dict[str, Any]], due_at: datetime,
-                channel: str, bank: PaymentChannel, now: datetime, prefix: str = "TAG") -> Bill:
-    """Create a bill for a case and open its virtual account at the bank; return the bill."""
+                channel: str, bank: PaymentChannel, now: datetime, prefix: str = "TAG", qris: bool = False) -> Bill:
+    """Create a bill for a case and open its virtual account (and a QRIS when asked) at the bank; return it."""
     _check(amount, items, channel)
     case = session.get(Case, case_id)
     if case is None:
@@ -49,7 +49,10 @@ def create_bill(session: Session, *, case_id: int, amount: int, items: list[dict
     created = bank.create_va(VaRequest(bill_number=bill.number, customer_no=f"{bill.id:010d}", name=name,
                                        amount=amount, due_at=due_at))
     bill.va_number = created.va_number.strip()
-    session.add(PaymentEvent(bill_id=bill.id, kind="created", detail=f"va {bill.va_number}", at=now))
+    if qris:
+        bill.qris_payload = bank.generate_qris(QrRequest(bill_number=bill.number, amount=amount, due_at=due_at)).content
+    session.add(PaymentEvent(bill_id=bill.id, kind="created", at=now,
+                             detail=f"va {bill.va_number}" + (" + qris" if bill.qris_payload else "")))
     session.flush()
     return bill
 
@@ -65,6 +68,12 @@ def bills_for_tracking(session: Session, *, tracking_number: str) -> list[Bill]:
     """Return the bills of the case with this tracking number, oldest first (the caller proved the PIN)."""
     return list(session.scalars(select(Bill).join(Case, Case.id == Bill.case_id)
                                 .where(Case.tracking_number == tracking_number).order_by(Bill.id)))
+
+
+def open_qris_of_case(session: Session, *, case_id: int, bill_number: str) -> str | None:
+    """Return the QRIS content of a case's open bill, or None (the caller checked the case may be seen)."""
+    return session.scalar(select(Bill.qris_payload).where(Bill.case_id == case_id, Bill.number == bill_number,
+                                                          Bill.status == "open"))
 
 
 def deliver_if_waiting(session: Session, *, rt: Runtime, case_id: int, name: str, payload: dict[str, Any]) -> bool:
@@ -96,6 +105,30 @@ def expire_due_bills(session: Session, *, rt: Runtime, now: datetime) -> int:
     return len(due)
 
 
+def close_bills_of_closed_cases(session: Session, *, now: datetime) -> int:
+    """Close the open bills of cases that ended (expiry timer, cancellation); return how many.
+
+    A VA left open after its case ended would take money the case can no longer use: its bill turns
+    `expired` (case completed, e.g. by PBG's 30-day timer) or `cancelled`, so a late payment is refused.
+    """
+    rows = session.execute(select(Bill, Case.status).join(Case, Case.id == Bill.case_id).where(
+        Bill.status == "open", Case.status.in_(("completed", "cancelled"))).order_by(Bill.id)).all()
+    for bill, case_status in rows:
+        bill.status = "cancelled" if case_status == "cancelled" else "expired"
+        session.add(PaymentEvent(bill_id=bill.id, kind="expired", detail=f"case {case_status}", at=now))
+    session.flush()
+    return len(rows)
+
+
+def scan(session: Session, *, rt: Runtime, now: datetime) -> dict[str, int]:
+    """Run the periodic bill work (the worker's overdue scan): expire, close, remind; return the counts."""
+    from engine.payments.reminders import remind_due_bills
+
+    return {"expired": expire_due_bills(session, rt=rt, now=now),
+            "closed": close_bills_of_closed_cases(session, now=now),
+            "reminded": remind_due_bills(session, now=now)}
+
+
 @dataclass
 class Reconciliation:
     """One day (Jakarta time) of bills against payments, with what does not match."""
@@ -108,7 +141,9 @@ class Reconciliation:
     expected_amount: int = 0
     refused: int = 0
     duplicates: int = 0
+    expired: int = 0
     mismatches: list[dict[str, Any]] = field(default_factory=list)
+    unmatched: list[dict[str, Any]] = field(default_factory=list)
 
 
 def reconciliation(session: Session, *, day: date) -> Reconciliation:
@@ -129,6 +164,12 @@ def reconciliation(session: Session, *, day: date) -> Reconciliation:
                            .where(PaymentEvent.at >= start, PaymentEvent.at < end).group_by(PaymentEvent.kind))
     kinds: dict[str, int] = {str(row[0]): int(row[1]) for row in rows}
     report.refused, report.duplicates = kinds.get("refused", 0), kinds.get("duplicate", 0)
+    report.expired = kinds.get("expired", 0)
+    # Refused without a bill: a bad signature, an unknown VA or QR: nothing to book, but worth a look.
+    report.unmatched = [{"at": at, "reason": detail[:200]} for at, detail in session.execute(
+        select(PaymentEvent.at, PaymentEvent.detail).where(
+            PaymentEvent.kind == "refused", PaymentEvent.bill_id.is_(None), PaymentEvent.at >= start,
+            PaymentEvent.at < end).order_by(PaymentEvent.id))]
     refused = session.execute(select(PaymentEvent, Bill.number).join(Bill, Bill.id == PaymentEvent.bill_id)
                               .where(PaymentEvent.kind == "refused", PaymentEvent.at >= start, PaymentEvent.at < end)
                               .order_by(PaymentEvent.id)).all()

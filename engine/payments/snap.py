@@ -25,6 +25,7 @@ WIB = timezone(timedelta(hours=7), "WIB")
 TOKEN_PATH = "/v1.0/access-token/b2b"  # noqa: S105 (a path, not a password)
 CREATE_VA_PATH = "/v1.0/transfer-va/create-va"
 INQUIRY_VA_PATH = "/v1.0/transfer-va/inquiry-va"
+QR_GENERATE_PATH = "/v1.0/qr/qr-mpm-generate"
 
 
 class BankUnavailable(DomainError):
@@ -84,6 +85,23 @@ class VaCreated:
     reference: str
 
 
+@dataclass(frozen=True)
+class QrRequest:
+    """What the platform asks a bank for: a dynamic QRIS (MPM) for one bill."""
+
+    bill_number: str
+    amount: int
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class QrCreated:
+    """What the bank answered: the QRIS content (EMVCo text the QR image encodes) and its reference."""
+
+    content: str
+    reference: str
+
+
 class PaymentChannel(Protocol):
     """A bank (or payment provider) that opens a virtual account for a bill."""
 
@@ -92,6 +110,9 @@ class PaymentChannel(Protocol):
 
     def inquiry_va(self, va_number: str, bill_number: str) -> dict[str, Any]:
         """Return the bank's record of a VA (SNAP's virtualAccountData)."""
+
+    def generate_qris(self, request: QrRequest) -> QrCreated:
+        """Generate a dynamic QRIS for the bill; raise BankUnavailable when the bank refuses or does not answer."""
 
 
 @dataclass
@@ -164,6 +185,19 @@ class SnapBank:
                 "virtualAccountNo": self.partner_service_id + customer_no, "trxId": bill_number}
         data: dict[str, Any] = self.call(INQUIRY_VA_PATH, body).get("virtualAccountData") or {}
         return data
+
+
+    def generate_qris(self, request: QrRequest) -> QrCreated:
+        """Generate a dynamic QRIS for the bill (SNAP QR MPM generate, service 47)."""
+        body = {"partnerReferenceNo": request.bill_number, "merchantId": self.partner_id,
+                "amount": {"value": f"{request.amount}.00", "currency": "IDR"},
+                "validityPeriod": timestamp(request.due_at)}
+        found = self.call(QR_GENERATE_PATH, body)
+        content = str(found.get("qrContent", ""))
+        if not content:
+            raise BankUnavailable("the bank answered qr-mpm-generate without a QR content",
+                                  message_id="bank menjawab qr-mpm-generate tanpa isi QR")
+        return QrCreated(content=content, reference=str(found.get("referenceNo", "")))
 
 
 def bank_from_settings(settings: Settings, clock: Callable[[], datetime] | None = None) -> SnapBank:

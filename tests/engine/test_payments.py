@@ -103,7 +103,8 @@ def test_paying_the_virtual_account_pays_the_bill_and_moves_the_case_on(ctx: App
     assert kinds == ["created", "notified"]
     assert d.open_ids(case_id) == ["Task_periksa"]
     assert d.case(case_id).data["pembayaran"] == {"nomor_tagihan": bill.number, "jumlah": 1_800_000,
-                                                  "dibayar_pada": ctx.rt.clock().isoformat()}
+                                                  "dibayar_pada": ctx.rt.clock().isoformat(),
+                                                  "nomor_kuitansi": "KWT-2026-000001"}
 
 
 def test_a_duplicate_notification_pays_nothing_twice(ctx: AppContext, bank: SnapBankSimulator) -> None:
