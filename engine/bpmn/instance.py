@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
+from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -103,6 +104,12 @@ class Instance:
     def send_message(self, name: str, payload: dict[str, Any]) -> None:
         """Deliver a message from outside to the workflow's waiting catch events."""
         _send_message(self.raw, name, payload)
+
+    def store(self, name: str, value: Any) -> bool:
+        """Write a late answer into the case data as field `name`: into every open task, so the steps after
+        them carry it (SpiffWorkflow copies a task's data to the next), and into the finished workflow's data.
+        Return False when nothing of the workflow is open any more."""
+        return _store(self.raw, name, value)
 
     def error_catchers(self, code: str) -> list[str]:
         """Name the waiting boundary error events that would catch an error with this code."""
@@ -307,6 +314,20 @@ def _listener_role(task: Any, compiled: CompiledProcess, name: str) -> str | Non
         if isinstance(definition, MessageEventDefinition) and definition.name == name:
             return compiled.lane_roles.get((process, target.name))
     return compiled.lane_roles.get((process, task.task_spec.name))
+
+
+def _store(workflow: Any, name: str, value: Any) -> bool:
+    if workflow.completed:
+        return False
+    opened = [task for task in iter_tasks(workflow)
+              if task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED)]
+    for task in opened:
+        task.data[name] = deepcopy(value)
+        # The stored rows of open tasks are rewritten when their fingerprint changes (engine.bpmn.state).
+        task.internal_data["stored"] = int(task.internal_data.get("stored", 0)) + 1
+    if opened:
+        workflow.last_task = opened[0]  # the case data is the newest task's: now one that carries the field
+    return bool(opened)
 
 
 def _error_catchers(workflow: Any, code: str) -> list[str]:

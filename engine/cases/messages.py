@@ -57,3 +57,28 @@ def deliver_error(session: Session, *, rt: Runtime, case_id: int, code: str, pay
     record_step(session, rt, loaded, result=result, before=before,
                 record=StepRecord(actor.username, "error_received", element_id=catchers[0], label=code))
     return loaded.row.status
+
+
+def store_answer(session: Session, *, rt: Runtime, case_id: int, field: str, value: dict[str, Any], label: str,
+                 actor: Actor) -> bool:
+    """Write a partner's answer into a running case's data as `field` (nothing in the diagram waits for it).
+
+    A case that is no longer running keeps the answer in its history instead (nothing is lost); return
+    whether it reached the case data.
+    """
+    from engine.models import Case, CaseEvent
+
+    check_numbers(value)
+    if session.get(Case, case_id) is None:
+        raise InvalidInput(f"case {case_id} does not exist")
+    loaded = rt.load_case(session, case_id)
+    before = loaded.workflow.data()
+    if loaded.row.status not in ("running", "incident") or not loaded.workflow.store(field, value):
+        session.add(CaseEvent(case_id=case_id, at=rt.clock(), actor=actor.username, action="note",
+                              label=f"{label}: jawaban tiba setelah permohonan selesai / answered after the case ended",
+                              diff={"set": {field: value}}))
+        return False
+    result = rt.runner.advance(loaded.workflow)
+    record_step(session, rt, loaded, result=result, before=before,
+                record=StepRecord(actor.username, "answer_stored", element_id=None, label=label))
+    return True

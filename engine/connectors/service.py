@@ -5,8 +5,10 @@ case as the operation's `reply` message; a timeout, a connection error or a 5xx 
 job with backoff (30 s, 60 s, 120 s, ...) while retries remain; a refusal (4xx, an answer that
 does not fit the mapping) or exhausted retries deliver `error_reply` (a message), throw `error_event`
 (a BPMN error a boundary error event catches), or, without either, open an incident on the case with
-the partner's answer. An `optional` operation whose system is not bound is skipped: the city has no
-such integration, which the call record and the case history say. Nothing stalls silently.
+the partner's answer. An operation with `store` writes the mapped answer (or, on a failure,
+`{"galat": {...}}`) into that case field instead: nothing in the diagram waits for it. An
+`optional` operation whose system is not bound is skipped: the city has no such integration,
+which the call record and the case history say. Nothing stalls silently.
 """
 
 from __future__ import annotations
@@ -94,6 +96,9 @@ def send_call(session: Session, *, rt: Runtime, job: Job, call: OutboundCall) ->
     _note(session, rt=rt, job=job, operation=operation, outcome="ok", status=status, started=started, detail="")
     session.add(CaseEvent(case_id=job.case_id, at=rt.clock(), actor="system", action="sent", label=operation.name,
                           diff={"set": {"ticket": call.ticket, "status": status, "attempt": job.attempts}}))
+    if operation.store is not None:
+        return _store(session, rt=rt, job=job, operation=operation, value=mapped)
+    assert operation.reply is not None  # noqa: S101 - the spec gives reply or store
     return _deliver(session, rt=rt, job=job, name=operation.reply, payload=mapped)
 
 
@@ -152,6 +157,8 @@ def _give_up(session: Session, *, rt: Runtime, job: Job, operation: Operation | 
     """The call failed for good: the package's error path (`operation` given), or an incident."""
     job.last_error = f"{failure} {failure.body}".strip()[:2000]
     payload = {"status": failure.status, "body": failure.body, "message": str(failure)}
+    if operation is not None and operation.store is not None:
+        return _store(session, rt=rt, job=job, operation=operation, value={"galat": payload})
     if operation is not None and operation.error_event is not None:
         return _throw(session, rt=rt, job=job, code=operation.error_event, payload=payload)
     if operation is not None and operation.error_reply is not None:
@@ -175,6 +182,16 @@ def _deliver(session: Session, *, rt: Runtime, job: Job, name: str, payload: dic
         _incident(session, rt=rt, job=job, text=f"Pesan '{name}' tidak dapat diterima permohonan. / The case "
                                                 f"could not take the message '{name}': {exc}")
         return False
+    return True
+
+
+def _store(session: Session, *, rt: Runtime, job: Job, operation: Operation, value: dict[str, Any]) -> bool:
+    from engine.cases.messages import store_answer
+
+    assert job.case_id is not None  # noqa: S101 - send_call checked it
+    assert operation.store is not None  # noqa: S101 - only called for a stored answer
+    store_answer(session, rt=rt, case_id=job.case_id, field=operation.store, value=value, label=operation.name,
+                 actor=SYSTEM)
     return True
 
 

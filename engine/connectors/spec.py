@@ -17,8 +17,9 @@ BUILT_IN_OPERATIONS = frozenset({"disdukcapil.serahkan", "pembayaran.buat_tagiha
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 SYSTEM = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-KEYS = {"system", "method", "path", "body", "timeout_s", "retries", "reply", "error_reply", "error_event", "optional",
-        "response"}
+KEYS = {"system", "method", "path", "body", "timeout_s", "retries", "reply", "store", "error_reply", "error_event",
+        "optional", "response"}
+FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 ERROR_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -38,11 +39,12 @@ class Operation:
     system: str
     method: str
     path: str
-    reply: str
+    reply: str | None  # the message delivered on success; or None with `store`
     body: dict[str, Any] | None = None
     error_reply: str | None = None
     error_event: str | None = None  # the errorCode thrown into the case on a refusal or when retries run out
     optional: bool = False  # an unbound system skips the call (the city has no such integration)
+    store: str | None = None  # the case field the answer is written into when it comes; nothing waits for it
     timeout_s: float = 10.0
     retries: int = 3
     response: dict[str, str] = field(default_factory=dict)
@@ -103,8 +105,17 @@ def _operation(name: str, raw: Any) -> tuple[Operation | None, list[str]]:
     problem = path_problem(path) if isinstance(path, str) else f"{where}: path is required"
     if problem:
         out.append(f"{where}: {problem}" if isinstance(path, str) else problem)
+    store = raw.get("store")
+    if store is not None and not (isinstance(store, str) and FIELD.match(store)):
+        out.append(f"{where}: store must name a case field like 'simbg' (letters, digits, '_')")
+    if ("reply" in raw) == (store is not None):
+        out.append(f"{where}: give either reply (a message the diagram waits for) or store (a case field the "
+                   f"answer is written into), one of them")
+    if store is not None and ("error_reply" in raw or "error_event" in raw):
+        out.append(f"{where}: a stored answer has no error_reply or error_event: nothing waits for it, so a "
+                   f"failure is stored too, as {{ galat = {{ status, body, message }} }}")
     for key in ("reply", "error_reply"):
-        if (key == "reply" or key in raw) and not (isinstance(raw.get(key), str) and raw.get(key)):
+        if key in raw and not (isinstance(raw.get(key), str) and raw.get(key)):
             out.append(f"{where}: {key} must name a message the diagram waits for")
     error_event, optional = raw.get("error_event"), raw.get("optional", False)
     if error_event is not None and not (isinstance(error_event, str) and ERROR_CODE.match(error_event)):
@@ -126,7 +137,8 @@ def _operation(name: str, raw: Any) -> tuple[Operation | None, list[str]]:
         out.append(f"{where}.response: each field maps to a JSON pointer like \"/data/nomor\"")
     if out:
         return None, out
-    return Operation(name=name, system=str(system), method=str(method), path=str(path), reply=str(reply),
+    return Operation(name=name, system=str(system), method=str(method), path=str(path),
+                     reply=str(reply) if reply is not None else None, store=store,
                      body=raw.get("body"), error_reply=raw.get("error_reply"), error_event=error_event,
                      optional=bool(optional), timeout_s=float(timeout),
                      retries=int(retries), response=dict(response)), []

@@ -3,8 +3,8 @@
 - `error_event = "CODE"`: a boundary error event catching CODE must sit on the receive task that waits
   for the operation's reply, or the thrown error finds no catcher and the case gets an incident.
 - `optional = true`: while the system is unbound no reply ever comes, so the reply may not be waited
-  for in the main flow (a receive task or catch event with no timer beside it would stall the case);
-  it belongs in a non-interrupting event sub-process.
+  for without a timer way out (the case would stall); `store` (the answer written into a case field,
+  nothing waiting) is the way for an integration the process must not wait for.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ def connector_path_problems(package: Package, bpmn: list[tuple[str, Any]]) -> li
     roots = [root for _file, root in bpmn]
     out: list[Problem] = []
     for operation in operations.values():
-        if operation.error_event is not None:
-            out += _error_event_problems(operation, roots)
-        if operation.optional:
-            out += _optional_problems(operation, roots)
+        if operation.error_event is not None and operation.reply is not None:
+            out += _error_event_problems(operation, roots, operation.reply)
+        if operation.optional and operation.reply is not None:
+            out += _optional_problems(operation, roots, operation.reply)
     return out
 
 
@@ -66,9 +66,9 @@ def _error_codes(roots: list[Any]) -> dict[str, str]:
     return {str(e.get("id")): str(e.get("errorCode") or "") for root in roots for e in root.iter(bpmn_tag("error"))}
 
 
-def _error_event_problems(operation: Operation, roots: list[Any]) -> list[Problem]:
+def _error_event_problems(operation: Operation, roots: list[Any], reply: str) -> list[Problem]:
     code, codes = operation.error_event, _error_codes(roots)
-    receivers = _receive_tasks(roots, operation.reply)
+    receivers = _receive_tasks(roots, reply)
     for task in receivers:
         for boundary in _boundaries(roots, str(task.get("id"))):
             for definition in boundary.iter(bpmn_tag("errorEventDefinition")):
@@ -79,19 +79,13 @@ def _error_event_problems(operation: Operation, roots: list[Any]) -> list[Proble
     return [Problem(
         FILE, where,
         f"operation '{operation.name}' throws the error '{code}' when the partner fails, but no boundary error "
-        f"event with that errorCode is attached to a receive task waiting for '{operation.reply}': the case "
+        f"event with that errorCode is attached to a receive task waiting for '{reply}': the case "
         f"would stop with an incident. Wait for the reply with a receive task and attach a boundary error event "
         f"whose bpmn:error has errorCode=\"{code}\"", "error",
         f"operasi '{operation.name}' melempar galat '{code}' saat mitra gagal, tetapi tidak ada boundary error "
-        f"event dengan errorCode itu pada receive task yang menunggu '{operation.reply}': permohonan akan berhenti "
+        f"event dengan errorCode itu pada receive task yang menunggu '{reply}': permohonan akan berhenti "
         f"dengan insiden. Tunggu jawaban dengan receive task dan pasang boundary error event yang bpmn:error-nya "
         f"ber-errorCode=\"{code}\"")]
-
-
-def _in_event_subprocess(element: Any) -> bool:
-    parent = element.getparent()
-    return (parent is not None and parent.tag == bpmn_tag("subProcess")
-            and parent.get("triggeredByEvent") == "true" and element.get("isInterrupting") == "false")
 
 
 def _has_timer_way_out(roots: list[Any], element: Any) -> bool:
@@ -113,22 +107,20 @@ def _has_timer_way_out(roots: list[Any], element: Any) -> bool:
     return False
 
 
-def _optional_problems(operation: Operation, roots: list[Any]) -> list[Problem]:
+def _optional_problems(operation: Operation, roots: list[Any], reply: str) -> list[Problem]:
     out: list[Problem] = []
-    waiting = _receive_tasks(roots, operation.reply) + _catch_events(roots, operation.reply)
+    waiting = _receive_tasks(roots, reply) + _catch_events(roots, reply)
     for element in waiting:
-        if element.tag == bpmn_tag("startEvent") and _in_event_subprocess(element):
-            continue
-        if element.tag == bpmn_tag("boundaryEvent") or _has_timer_way_out(roots, element):
+        if element.tag in (bpmn_tag("boundaryEvent"), bpmn_tag("startEvent")) or _has_timer_way_out(roots, element):
             continue
         out.append(Problem(
             FILE, str(element.get("id")),
             f"operation '{operation.name}' is optional, so while no admin has bound '{operation.system}' its reply "
-            f"'{operation.reply}' never comes and the case would wait here for ever. Catch the reply in a "
-            f"non-interrupting event sub-process (message start event, isInterrupting=\"false\"), or give this "
-            f"wait a timer way out", "error",
+            f"'{reply}' never comes and the case would wait here for ever. Write the answer into a case field "
+            f"with store = \"<field>\" in connectors.toml instead of a reply (nothing waits for it), or give "
+            f"this wait a timer way out", "error",
             f"operasi '{operation.name}' bersifat opsional: selama admin belum menghubungkan '{operation.system}', "
-            f"jawaban '{operation.reply}' tidak pernah datang dan permohonan akan menunggu di sini selamanya. "
-            f"Tangkap jawabannya dalam event sub-process yang tidak menyela (message start event, "
-            f"isInterrupting=\"false\"), atau beri penantian ini jalan keluar berupa timer"))
+            f"jawaban '{reply}' tidak pernah datang dan permohonan akan menunggu di sini selamanya. Tulis "
+            f"jawabannya ke isian permohonan dengan store = \"<isian>\" di connectors.toml alih-alih reply (tidak "
+            f"ada yang menunggunya), atau beri penantian ini jalan keluar berupa timer"))
     return out

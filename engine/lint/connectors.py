@@ -156,7 +156,7 @@ def result_problems(model: Model, operations: dict[str, Operation], bpmn: list[t
     """Check every read of a reply's variable against the keys the replies carry."""
     roots = [root for _f, root in bpmn]
     carried = _carried({n: op for n, op in operations.items() if n in used}, roots)
-    replies = {op.reply for n, op in operations.items() if n in used}
+    replies = {op.reply for n, op in operations.items() if n in used and op.reply is not None}
     catchers = [replace(c, error=c.message not in replies) for c in _catchers(bpmn, carried)]
     out = [_dropped(c, operations) for c in catchers if c.variable is None and c.keys - ERROR_KEYS]
     shapes = _shapes(model, catchers)
@@ -176,7 +176,8 @@ def _carried(operations: dict[str, Operation], roots: list[Any]) -> dict[str, fr
     """Return the keys each reply message carries; a message the package also throws has no known shape."""
     carried: dict[str, frozenset[str]] = {}
     for op in operations.values():
-        carried[op.reply] = carried.get(op.reply, frozenset()) | frozenset(op.response)
+        if op.reply is not None:
+            carried[op.reply] = carried.get(op.reply, frozenset()) | frozenset(op.response)
         if op.error_reply:
             carried[op.error_reply] = carried.get(op.error_reply, frozenset()) | ERROR_KEYS
     names = _message_names(roots)

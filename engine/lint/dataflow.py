@@ -386,6 +386,9 @@ class Analyzer:
             if result:
                 effect.surely.add(result)
                 self.model.add_field(FieldInfo(result, node_id))
+            stored = self._stored_field(str(operator.get("id") or "")) if operator is not None else None
+            if stored:  # written whenever the partner answers: known, but never sure at a later element
+                self.model.add_field(FieldInfo(stored, node_id))
         for variable in node.xpath(".//spiffworkflow:messageVariable", namespaces=NSMAP):
             if variable.text and variable.text.strip():
                 effect.surely.add(variable.text.strip())
@@ -393,6 +396,19 @@ class Analyzer:
         self._loops(node, node_id, effect)
         self._scripts(node, node_id, effect, "postScript")
         return effect
+
+    def _stored_field(self, operation: str) -> str | None:
+        """Return the case field connectors.toml's `store` gives the operation's answer, if any."""
+        from engine.connectors.spec import FILE, SpecInvalid, parse
+
+        raw = self.package.files.get(FILE)
+        if raw is None:
+            return None
+        try:
+            described = parse(raw.decode("utf-8", errors="replace")).get(operation)
+        except SpecInvalid:
+            return None
+        return described.store if described is not None else None
 
     def _form(self, node: Any, node_id: str, effect: Effect) -> None:
         props = cv.element_properties(node)

@@ -253,6 +253,18 @@ def _check_unsupported(doc: Document, report: Report) -> None:
             )
         if element.get("isForCompensation") == "true":
             report.error(doc.name, element.get("id"), "compensation activities are not supported")
+        if local == "subProcess" and element.get("triggeredByEvent") == "true":
+            report.error(
+                doc.name, element.get("id"),
+                "event sub-processes are not run reliably by the engine: their start events are not offered to "
+                "messages or timers, and SpiffWorkflow 3 rewires the shared process definition when one starts, "
+                "so later cases of the version would start it at once. Use a boundary event on the tasks it "
+                "should interrupt, or, for a partner's late answer, store = \"<field>\" in connectors.toml",
+                "event sub-process belum dijalankan dengan andal oleh mesin: event awalnya tidak ditawarkan kepada "
+                "pesan atau timer, dan SpiffWorkflow 3 mengubah definisi proses bersama saat event sub-process "
+                "dimulai, sehingga permohonan berikutnya pada versi itu langsung memulainya. Gunakan boundary "
+                "event pada tugas yang hendak disela, atau, untuk jawaban mitra yang datang belakangan, "
+                "store = \"<isian>\" di connectors.toml")
 
 
 # ---------------------------------------------------------------- lanes and user tasks

@@ -123,8 +123,12 @@ def partner() -> Iterator[Partner]:
 
 
 def _bind(ctx: AppContext, url: str) -> None:
+    _bind_system(ctx, "lapor", url)
+
+
+def _bind_system(ctx: AppContext, system: str, url: str) -> None:
     with transaction(ctx.sessions) as session:
-        bindings.set_binding(session, system="lapor", actor="admin", change=bindings.BindingChange(url),
+        bindings.set_binding(session, system=system, actor="admin", change=bindings.BindingChange(url),
                              key=ctx.settings.secret_key.get_secret_value())
 
 
@@ -251,8 +255,140 @@ def test_lint_names_an_error_event_no_boundary_catches() -> None:
 def test_lint_refuses_an_optional_reply_waited_for_in_the_main_flow() -> None:
     [(element, message)] = _errors(package("lint3", optional=True))
     assert element == "Receive_tiket"
-    assert "event sub-process" in message
+    assert 'store = "<field>"' in message
 
 
 def test_lint_accepts_an_optional_reply_a_timer_can_end() -> None:
     assert _errors(package("lint4", optional=True, timer=True)) == []
+
+
+# ---------------------------------------------------------------- store: the answer written into a case field
+
+STORE_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="Defs_{key}" targetNamespace="http://mpp.test">
+  <bpmn:collaboration id="Collab_{key}"><bpmn:participant id="Part_{key}" processRef="{key}"/></bpmn:collaboration>
+  <bpmn:process id="{key}" isExecutable="true">
+    <bpmn:laneSet id="LaneSet_1"><bpmn:lane id="Lane_1" name="Petugas [dinas.petugas]">
+      <bpmn:flowNodeRef>StartEvent_1</bpmn:flowNodeRef><bpmn:flowNodeRef>Service_daftar</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>Task_periksa</bpmn:flowNodeRef><bpmn:flowNodeRef>Task_akhir</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>EndEvent_1</bpmn:flowNodeRef>
+    </bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="StartEvent_1"><bpmn:outgoing>Flow_1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Service_daftar"/>
+    <bpmn:serviceTask id="Service_daftar" name="Daftarkan ke SIMBG"><bpmn:extensionElements>
+      <spiffworkflow:serviceTaskOperator id="simbg.daftar" resultVariable="kirim"/></bpmn:extensionElements>
+      <bpmn:incoming>Flow_1</bpmn:incoming><bpmn:outgoing>Flow_2</bpmn:outgoing></bpmn:serviceTask>
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="Service_daftar" targetRef="Task_periksa"/>
+    <bpmn:userTask id="Task_periksa" name="Periksa"><bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="formJsonSchemaFilename" value="periksa.schema.json"/>
+      </spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>Flow_2</bpmn:incoming><bpmn:outgoing>Flow_3</bpmn:outgoing></bpmn:userTask>
+    <bpmn:sequenceFlow id="Flow_3" sourceRef="Task_periksa" targetRef="Task_akhir"/>
+    <bpmn:userTask id="Task_akhir" name="Akhir"><bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="formJsonSchemaFilename" value="periksa.schema.json"/>
+      </spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>Flow_3</bpmn:incoming><bpmn:outgoing>Flow_4</bpmn:outgoing></bpmn:userTask>
+    <bpmn:sequenceFlow id="Flow_4" sourceRef="Task_akhir" targetRef="EndEvent_1"/>
+    <bpmn:endEvent id="EndEvent_1" name="Selesai"><bpmn:incoming>Flow_4</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+STORE_CONNECTORS = """
+[operations."simbg.daftar"]
+system = "simbg"
+path = "/pbg/registrasi"
+body = { nik = "nik" }
+retries = 0
+store = "simbg"
+optional = true
+[operations."simbg.daftar".response]
+nomor_registrasi = "/data/nomor_registrasi"
+"""
+
+
+def store_package(key: str, connectors: str = STORE_CONNECTORS) -> Package:
+    """A service task whose answer is stored into the case field `simbg`; the flow never waits for it."""
+    return from_files({
+        "service.toml": (SERVICE.format(key=key) + AGENCY).encode(),
+        "process.bpmn": STORE_BPMN.format(key=key).encode(),
+        "forms/periksa.schema.json": json.dumps(FORM).encode(),
+        "forms/start.schema.json": json.dumps(START_FORM).encode(),
+        "connectors.toml": connectors.encode(),
+    })
+
+
+def test_a_stored_answer_reaches_the_case_data_and_every_later_step(ctx: AppContext, partner: Partner) -> None:
+    deploy(ctx, store_package("simpan1"))
+    _bind_system(ctx, "simbg", partner.url)
+    officer = _officer(ctx, "petugas7")
+    d = Driver(ctx)
+    partner.reply(201, {"data": {"nomor_registrasi": "SIMBG-001"}})
+    case = d.start("simpan1", START, officer)
+    assert d.open_ids(case.id) == ["Task_periksa"]  # the flow did not wait for SIMBG
+    d.run_jobs()
+    assert d.case(case.id).data["simbg"] == {"nomor_registrasi": "SIMBG-001"}
+    assert "answer_stored" in [e.action for e in d.events(case.id)]
+    ctx.rt.cases.clear()  # the next step loads the case from its stored rows, not from memory
+    d.complete(case.id, "Task_periksa", officer, {"catatan": "ok"})
+    d.complete(case.id, "Task_akhir", officer, {"catatan": "selesai"})
+    row = d.case(case.id)
+    assert row.status == "completed"
+    assert row.data["simbg"] == {"nomor_registrasi": "SIMBG-001"}
+
+
+def test_a_refused_stored_call_stores_the_failure_without_an_incident(ctx: AppContext, partner: Partner) -> None:
+    deploy(ctx, store_package("simpan2"))
+    _bind_system(ctx, "simbg", partner.url)
+    d = Driver(ctx)
+    partner.reply(422, {"error": "NIK wajib"})
+    case = d.start("simpan2", START, _officer(ctx, "petugas8"))
+    d.run_jobs()
+    row = d.case(case.id)
+    assert row.status == "running"
+    assert row.data["simbg"]["galat"]["status"] == 422
+    assert "NIK wajib" in row.data["simbg"]["galat"]["body"]
+
+
+def test_an_answer_after_the_case_ended_is_kept_in_its_history(ctx: AppContext, partner: Partner) -> None:
+    deploy(ctx, store_package("simpan3"))
+    _bind_system(ctx, "simbg", partner.url)
+    officer = _officer(ctx, "petugas9")
+    d = Driver(ctx)
+    partner.reply(201, {"data": {"nomor_registrasi": "SIMBG-003"}})
+    case = d.start("simpan3", START, officer)
+    d.complete(case.id, "Task_periksa", officer, {"catatan": "ok"})
+    d.complete(case.id, "Task_akhir", officer, {"catatan": "selesai"})
+    d.run_jobs()
+    assert "simbg" not in d.case(case.id).data
+    [kept] = [e for e in d.events(case.id) if e.action == "note" and "simbg.daftar" in (e.label or "")]
+    assert kept.diff == {"set": {"simbg": {"nomor_registrasi": "SIMBG-003"}}}
+
+
+def test_an_unbound_optional_stored_call_is_skipped_and_the_case_goes_on(ctx: AppContext) -> None:
+    deploy(ctx, store_package("simpan4"))
+    officer = _officer(ctx, "petugas10")
+    d = Driver(ctx)
+    case = d.start("simpan4", START, officer)
+    d.run_jobs()
+    assert "simbg" not in d.case(case.id).data
+    assert _calls(ctx, case.id) == ["skipped"]
+    d.complete(case.id, "Task_periksa", officer, {"catatan": "ok"})
+    d.complete(case.id, "Task_akhir", officer, {"catatan": "selesai"})
+    assert d.case(case.id).status == "completed"
+
+
+@pytest.mark.parametrize(("connectors", "problem"), [
+    (STORE_CONNECTORS.replace('store = "simbg"', 'store = "simbg"\nreply = "r"'), "one of them"),
+    (STORE_CONNECTORS.replace("optional = true", 'error_event = "X"'), "a stored answer has no error_reply"),
+    (STORE_CONNECTORS.replace('store = "simbg"', 'store = "bukan isian"'), "store must name a case field"),
+])
+def test_store_is_checked(connectors: str, problem: str) -> None:
+    with pytest.raises(SpecInvalid) as caught:
+        parse(connectors)
+    assert any(problem in p for p in caught.value.problems)
+
+
+def test_lint_accepts_a_stored_answer_read_later_with_get() -> None:
+    assert _errors(store_package("lint5")) == []

@@ -761,10 +761,13 @@ def test_boundary_events_and_event_subprocesses_count() -> None:
         + chain("StartEvent_1", "Task_a", "EndEvent_1")
         + flow("Flow_lewat", "Event_lewat", "EndEvent_2")
     )
-    assert lint_package(make(bpmn=definitions(process("pbg", body)))) == []
+    problems = lint_package(make(bpmn=definitions(process("pbg", body))))
+    # The event sub-process is refused (the engine does not run them), but nothing in it is "unreachable".
+    assert [(p.element_id, p.severity) for p in problems] == [("Sub_batal", "error")]
+    assert "event sub-processes are not run reliably" in problems[0].message
     dead_boundary = body.replace(flow("Flow_lewat", "Event_lewat", "EndEvent_2"), "")
     problems = lint_package(make(bpmn=definitions(process("pbg", dead_boundary))))
-    assert ids(problems) == {"Event_lewat", "EndEvent_2"}
+    assert ids(problems) == {"Event_lewat", "EndEvent_2", "Sub_batal"}
 
 
 def test_nodes_inside_a_subprocess_are_checked_there() -> None:
