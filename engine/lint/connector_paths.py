@@ -36,6 +36,18 @@ def connector_path_problems(package: Package, bpmn: list[tuple[str, Any]]) -> li
     return out
 
 
+def connector_error_codes(package: Package) -> frozenset[str]:
+    """Return the error codes the package's operations throw into a case (`error_event`)."""
+    raw = package.files.get(FILE)
+    if raw is None:
+        return frozenset()
+    try:
+        operations = parse(raw.decode("utf-8", errors="replace"))
+    except SpecInvalid:
+        return frozenset()
+    return frozenset(op.error_event for op in operations.values() if op.error_event is not None)
+
+
 def _message_names(roots: list[Any]) -> dict[str, str]:
     return {str(m.get("id")): str(m.get("name") or "") for root in roots for m in root.iter(bpmn_tag("message"))}
 

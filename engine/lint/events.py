@@ -1,7 +1,8 @@
 """Lint rules on events the platform can never trigger, so a case would wait on them for good.
 
 Only messages reach a case from outside (partner systems, integrated applications); signals,
-escalations and errors come only from throw events of the same package; a conditional event is
+escalations and errors come only from throw events of the same package, or, for errors, from a
+connector operation's `error_event` (a partner's failure thrown by the platform); a conditional event is
 evaluated once, when it is reached; a case starts from its application form, not from an event.
 """
 
@@ -18,9 +19,16 @@ _KINDS = {"signal": "signalRef", "escalation": "escalationRef", "error": "errorR
 _NAMES_ID = {"signal": "sinyal", "escalation": "eskalasi", "error": "galat"}
 
 
-def event_problems(documents: list[tuple[str, Any]]) -> list[Problem]:
-    """Report catch events nothing in the package throws, and main start events with a trigger."""
+def event_problems(documents: list[tuple[str, Any]], connector_codes: frozenset[str] = frozenset()) -> list[Problem]:
+    """Report catch events nothing in the package throws, and main start events with a trigger.
+
+    `connector_codes` are the error codes connectors.toml's operations throw (`error_event`).
+    """
     thrown: dict[str, set[str | None]] = {kind: set() for kind in _KINDS}
+    for _file, root in documents:
+        for error in root.iter(bpmn_tag("error")):
+            if error.get("errorCode") in connector_codes:
+                thrown["error"].add(error.get("id"))
     for _file, root in documents:
         for tag in _THROWS:
             for event in root.iter(bpmn_tag(tag)):

@@ -19,7 +19,7 @@ from engine.bpmn.load import load_problems
 from engine.catalogue.package import Package
 from engine.documents.spec import document_problems
 from engine.errors import Problem, UnsafeXml
-from engine.lint.connector_paths import connector_path_problems
+from engine.lint.connector_paths import connector_error_codes, connector_path_problems
 from engine.lint.connectors import connector_problems
 from engine.lint.data import data_problems
 from engine.lint.diagram import (
@@ -95,7 +95,7 @@ def lint_package(package: Package, *, known_roles: set[str] | None = None) -> li
     report.extend(role_problems(service, [(d.name, d.root) for d in bpmn], known_roles) if service else [])
     report.extend(document_problems(package, service, [(doc.name, doc.root) for doc in bpmn]))
     report.extend(call_problems([(doc.name, doc.root) for doc in bpmn]))
-    report.extend(event_problems([(doc.name, doc.root) for doc in bpmn]))
+    report.extend(event_problems([(doc.name, doc.root) for doc in bpmn], connector_error_codes(package)))
     _check_other_forms(package, report)
     report.extend(template_problems(package))
     _check_decisions(bpmn, dmn, report)

@@ -392,3 +392,10 @@ def test_store_is_checked(connectors: str, problem: str) -> None:
 
 def test_lint_accepts_a_stored_answer_read_later_with_get() -> None:
     assert _errors(store_package("lint5")) == []
+
+
+def test_a_boundary_error_an_operation_throws_is_not_called_dead() -> None:
+    warned = [p.element_id for p in lint_package(package("lint6")) if p.severity == "warning"]
+    assert "Boundary_gagal" not in warned
+    other = lint_package(package("lint7", code="KODE_LAIN"))  # the boundary catches LAPOR_GAGAL, thrown by nobody
+    assert "Boundary_gagal" in [p.element_id for p in other if p.severity == "warning"]

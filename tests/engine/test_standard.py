@@ -19,8 +19,8 @@ CATALOGUE = sorted(ROOT.glob("processes/*/service.toml"))
 AKTA = (ROOT / "processes" / "akta_kelahiran" / "service.toml").read_bytes()
 
 
-def test_the_catalogue_has_sixteen_services() -> None:
-    assert len(CATALOGUE) == 16
+def test_the_catalogue_has_seventeen_services() -> None:
+    assert len(CATALOGUE) == 17
 
 
 @pytest.mark.parametrize("path", CATALOGUE, ids=lambda p: p.parent.name)

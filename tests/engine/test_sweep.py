@@ -25,6 +25,7 @@ import random
 import re
 import string
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -40,6 +41,8 @@ from api.app import create_app
 from engine.bpmn import compile as spiff
 from engine.cases.assignment import agency_of
 from engine.catalogue.package import Package, from_path
+from engine.connectors import bindings as connector_bindings
+from engine.connectors import spec as connector_spec
 from engine.context import AppContext
 from engine.db import transaction
 from engine.directory import accounts as accounts
@@ -48,6 +51,10 @@ from engine.lint.service import lint_package
 from engine.models import Incident, Job
 from tests.conftest import ROOT, FakeClock
 from tests.factories import Driver, deploy
+from tests.simulators.base import Simulator
+from tests.simulators.lapor import Lapor
+from tests.simulators.oss import Oss
+from tests.simulators.simbg import Simbg
 
 SWEEP = ROOT / "tests" / "data" / "sweep"
 CATALOGUE = ROOT / "processes"
@@ -66,6 +73,8 @@ PARTNER_REPLIES: dict[str, tuple[str, str, list[dict[str, Any]]]] = {
     "akta_kelahiran": ("jawaban_siak", "disdukcapil.siak", [
         {"status": "diterbitkan", "nomor_akta": "3471-LU-02032026-0001"}, {"status": "ditolak"}]),
 }
+# National systems a catalogue package calls (connectors.toml), each a local simulator over real HTTP.
+SIMULATORS: dict[str, type[Simulator]] = {"lapor": Lapor, "oss": Oss, "simbg": Simbg}
 _CATEGORIES = {"CATEGORY_DIGIT": string.digits, "CATEGORY_WORD": string.ascii_letters + string.digits + "_",
                "CATEGORY_SPACE": " "}
 
@@ -373,6 +382,17 @@ class Sweeper:
         self.findings.append(f"{where}: ended '{status}' — {found}")
 
 
+def _partners(package: Package, ctx: AppContext, stack: ExitStack) -> None:
+    """Bind each system a required (not optional) operation calls to its simulator, started for the sweep."""
+    raw = package.files.get(connector_spec.FILE)
+    operations = connector_spec.parse(raw.decode()) if raw is not None else {}
+    for system in sorted({op.system for op in operations.values() if not op.optional}):
+        server = stack.enter_context(SIMULATORS[system]())
+        with transaction(ctx.sessions) as session:
+            connector_bindings.set_binding(session, system=system, actor="admin", key=ctx.settings.secret_key
+                                           .get_secret_value(), change=connector_bindings.BindingChange(server.url))
+
+
 def _bindings(package: Package) -> dict[str, str]:
     """Map each case-data key a lane binds an organisation to, to the marketplace agency of the lane's role."""
     compiled = spiff.compile_package(package)
@@ -400,7 +420,8 @@ def test_what_lint_passes_runs(folder: Path, ctx: AppContext, clock: FakeClock) 
     channels: list[str] = list(service.get("channels") or ["daring"])
     start_form = service.get("start_form")
     start_schema = spiff.compile_package(package).form(str(start_form)) if start_form else None
-    with TestClient(create_app(ctx), raise_server_exceptions=False) as client:
+    with ExitStack() as partners, TestClient(create_app(ctx), raise_server_exceptions=False) as client:
+        _partners(package, ctx, partners)
         sweeper = Sweeper(ctx, clock, client, _bindings(package))
         for run in range(max(RUNS, len(channels))):
             sweeper.run(str(service["key"]), start_schema, channels[run % len(channels)], run)
