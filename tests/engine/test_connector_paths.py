@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from engine.cases.messages import deliver_error
+from engine.catalogue import scenarios
 from engine.catalogue.package import Package, from_files
 from engine.connectors import bindings
 from engine.connectors.spec import SpecInvalid, parse
@@ -17,6 +18,7 @@ from engine.directory.actors import SYSTEM, Actor
 from engine.errors import InvalidInput
 from engine.lint.service import lint_package
 from engine.models import ConnectorCall, Job
+from engine.settings import Settings
 from tests.conftest import FakeClock
 from tests.factories import Driver, deploy, make_user
 from tests.packages import AGENCY, FORM, SERVICE
@@ -399,3 +401,26 @@ def test_a_boundary_error_an_operation_throws_is_not_called_dead() -> None:
     assert "Boundary_gagal" not in warned
     other = lint_package(package("lint7", code="KODE_LAIN"))  # the boundary catches LAPOR_GAGAL, thrown by nobody
     assert "Boundary_gagal" in [p.element_id for p in other if p.severity == "warning"]
+
+
+SCENARIO = """name = "SIMBG menjawab"
+[[steps]]
+apply = "daring"
+data = { nik = "3471012345678901", keluhan = "-" }
+[[steps]]
+answer = "OPERATION"
+data = { nomor_registrasi = "SIMBG-9" }
+[[steps]]
+expect = { status = "running", open_tasks = ["Task_periksa"], data = { simbg = { nomor_registrasi = "SIMBG-9" } } }
+"""
+
+
+def test_a_scenario_step_answers_a_stored_operation() -> None:
+    pkg = store_package("skenario1")
+    passing = from_files({**pkg.files, "tests/jawab.toml": SCENARIO.replace("OPERATION", "simbg.daftar").encode()})
+    [result] = scenarios.run(passing, settings=Settings())
+    assert result.passed, [p.text("en") for p in result.problems]
+    wrong = from_files({**pkg.files, "tests/jawab.toml": SCENARIO.replace("OPERATION", "simbg.hilang").encode()})
+    [result] = scenarios.run(wrong, settings=Settings())
+    assert not result.passed
+    assert any("does not store its answer" in p.text("en") for p in result.problems)

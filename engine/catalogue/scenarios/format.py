@@ -22,7 +22,7 @@ DEFAULT_START = datetime(2026, 3, 2, 9, 0, tzinfo=WIB)
 MAX_STEPS = 500
 STATUSES = ("running", "completed", "cancelled", "incident")
 EXPECT_KEYS = ("status", "end", "path", "stage", "open_tasks", "timers", "data", "fee", "documents", "incident")
-ACTIONS = ("apply", "act", "advance", "until", "message")
+ACTIONS = ("apply", "act", "advance", "until", "message", "answer")
 STEP_KEYS = (*ACTIONS, "task", "data", "expect", "note")
 TOP_KEYS = ("name", "start", "fee_field", "steps", "description")
 NEXT_TIMER = ("next timer", "pengatur waktu berikutnya")
@@ -72,7 +72,15 @@ class Message:
     data: dict[str, Any]
 
 
-Action = Apply | Act | Advance | Until | Message
+@dataclass(frozen=True)
+class Answer:
+    """A partner system answers a `store` operation (connectors.toml): its mapped fields land in the case."""
+
+    operation: str
+    data: dict[str, Any]
+
+
+Action = Apply | Act | Advance | Until | Message | Answer
 
 
 @dataclass(frozen=True)
@@ -227,8 +235,8 @@ def _step(number: int, entry: Any, errors: _Errors, fee_field: str | None) -> St
     data = _as_json(data)
     action = _action(number, actions[0], entry, data, errors) if len(actions) == 1 else None
     if action is None and not actions and ("data" in entry or "task" in entry):
-        errors.add(number, "data and task belong to an action (apply, act or message)",
-                   "data dan task milik suatu tindakan (apply, act atau message)")
+        errors.add(number, "data and task belong to an action (apply, act, message or answer)",
+                   "data dan task milik suatu tindakan (apply, act, message atau answer)")
     expect = entry.get("expect")
     if expect is not None:
         expect = _expect(number, expect, errors, fee_field)
@@ -251,9 +259,10 @@ def _as_json(value: Any) -> Any:
 
 def _action(number: int, kind: str, entry: dict[str, Any], data: dict[str, Any], errors: _Errors) -> Action | None:
     value = entry[kind]
-    if kind in ("apply", "act", "message") and not (isinstance(value, str) and value.strip()):
+    if kind in ("apply", "act", "message", "answer") and not (isinstance(value, str) and value.strip()):
         what = {"apply": ("the channel", "kanal"), "act": ("the role", "peran"),
-                "message": ("the message name", "nama pesan")}[kind]
+                "message": ("the message name", "nama pesan"),
+                "answer": ("the operation (connectors.toml)", "operasi (connectors.toml)")}[kind]
         errors.add(number, f"{kind} must name {what[0]}", f"{kind} harus menyebut {what[1]}")
         return None
     if "task" in entry and (kind != "act" or not isinstance(entry["task"], str)):
@@ -265,6 +274,8 @@ def _action(number: int, kind: str, entry: dict[str, Any], data: dict[str, Any],
         return Act(str(value).strip(), task.strip() if isinstance(task, str) and task.strip() else None, data)
     if kind == "message":
         return Message(str(value).strip(), data)
+    if kind == "answer":
+        return Answer(str(value).strip(), data)
     if data:
         errors.add(number, f"{kind} takes no data", f"{kind} tidak menerima data")
     if kind == "until":

@@ -16,13 +16,13 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from engine.cases.messages import deliver_message
+from engine.cases.messages import deliver_message, store_answer
 from engine.cases.service import start_case
 from engine.cases.tasks import complete_task
 from engine.catalogue.scenarios import checks as checks
 from engine.catalogue.scenarios import world as worlds
 from engine.catalogue.scenarios.checks import Labels, Snapshot, TaskView, TimerView
-from engine.catalogue.scenarios.format import WIB, Act, Advance, Apply, Message, Scenario, Step, Until
+from engine.catalogue.scenarios.format import WIB, Act, Advance, Answer, Apply, Message, Scenario, Step, Until
 from engine.db import transaction
 from engine.directory.actors import SYSTEM
 from engine.documents import service as documents
@@ -130,6 +130,8 @@ def _perform(world: worlds.World, step: Step, out: Playback, channels: list[str]
         _act(world, step.number, action, out)
     elif isinstance(action, Message):
         _message(world, step.number, action, out)
+    elif isinstance(action, Answer):
+        _answer(world, step.number, action, out)
     elif isinstance(action, Advance | Until):
         _move(world, step.number, action, out)
 
@@ -209,6 +211,28 @@ def _message(world: worlds.World, number: int, action: Message, out: Playback) -
         raise _domain(exc) from None
     out.trace.append(TraceEntry(number, world.clock(), "message", f"Pesan '{action.name}' diterima",
                                 f"Message '{action.name}' received"))
+    _run_due(world, number, out, world.clock())
+
+
+def _answer(world: worlds.World, number: int, action: Answer, out: Playback) -> None:
+    """The partner answers a `store` operation: the answer lands in its case field, as the job would put it."""
+    from engine.connectors.service import operations_of_case
+
+    assert out.case_id is not None  # noqa: S101 - _perform checks it
+    with transaction(world.sessions) as session:
+        operation = operations_of_case(session, out.case_id).get(action.operation)
+        if operation is None or operation.store is None:
+            raise StepFailed(f"the operation '{action.operation}' does not store its answer in connectors.toml "
+                             f"(answer is for store operations; a reply message is a message step)",
+                             f"operasi '{action.operation}' tidak menyimpan jawabannya di connectors.toml (answer "
+                             f"untuk operasi store; pesan balasan memakai langkah message)")
+        try:
+            store_answer(session, rt=world.rt, case_id=out.case_id, field=operation.store, value=dict(action.data),
+                         label=operation.name, actor=SYSTEM)
+        except DomainError as exc:
+            raise _domain(exc) from None
+    out.trace.append(TraceEntry(number, world.clock(), "message", f"Jawaban '{action.operation}' dicatat",
+                                f"Answer to '{action.operation}' recorded"))
     _run_due(world, number, out, world.clock())
 
 
