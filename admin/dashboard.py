@@ -1,4 +1,4 @@
-"""The SLA dashboard: figures per service, agency and step, the SKM, a heat map on the diagram, CSV export.
+"""The SLA dashboard: charts and figures per service, agency and step, the SKM, a heat map, CSV export.
 
 Managers are administrators (every agency) and agency supervisors, the holders of
 `<agency>.supervisor` in the agency itself (their agency only); anyone else gets a 403 page.
@@ -17,11 +17,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from admin import charts
 from engine.catalogue import registry as registry
 from engine.connectors import report as calls
 from engine.errors import InvalidInput
 from engine.sla import service as sla
 from engine.sla import survey as survey
+from engine.sla import trend as trend
 from web.deps import PageActor, RuntimeDep, SessionDep
 from web.downloads import content_disposition
 from web.routing import TransactionalRoute
@@ -80,7 +82,21 @@ def _heatmap(session: SessionDep, board: sla.Dashboard) -> dict[str, Any] | None
     version = registry.list_versions(session, key)[0].version
     xml = registry.main_bpmn(session, key=key, version=version).decode("utf-8")
     steps = [s for s in board.steps if s.process_key == key]
-    return {"xml": xml, "heat": board.heat(key), "names": {s.element_id: s.name for s in steps}}
+    heat = board.heat(key)
+    scale = charts.heat_scale(heat)
+    return {"xml": xml, "heat": heat, "levels": scale.levels, "scale": scale.scale, "bands": scale.bands,
+            "names": {s.element_id: s.name for s in steps}}
+
+
+def _charts(session: SessionDep, board: sla.Dashboard, today: date) -> dict[str, Any]:
+    points = trend.trend(session, filters=board.filters, keys=[s.process_key for s in board.services], today=today)
+    rows = charts.agency_rows(board)
+    return {"points": points, "weekly": bool(points) and points[0].days == 7,
+            "volume": charts.volume_chart(points), "compliance": charts.compliance_chart(points),
+            "dates": charts.axis_labels(points), "agencies": rows,
+            "agency_tasks": charts.agency_chart(rows, "tasks"),
+            "agency_compliance": charts.agency_chart(rows, "compliance", maximum=100.0),
+            "agency_median": charts.agency_chart(rows, "median_h")}
 
 
 def _today(rt: RuntimeDep) -> date:
@@ -102,7 +118,7 @@ def dashboard(
     return pages.render(request, "dashboard/index.html", {
         "board": board, "skm": skm, "unsur": survey.UNSUR, "service_options": services,
         "agency_options": agencies, "filters": filters, "query": _query(filters),
-        "heatmap": _heatmap(session, board),
+        "heatmap": _heatmap(session, board), "charts": _charts(session, board, _today(rt)),
         "connector_calls": calls.operation_report(session, now=rt.clock()) if actor.platform_role == "admin" else None,
         "service_links": {s.process_key: "/dasbor?" + _query(replace(filters, process_key=s.process_key))
                           for s in board.services}})

@@ -2,46 +2,107 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from engine.cases import access as access
+from engine.cases import assign as assign
 from engine.cases import service as cases
 from engine.cases import tasks as tasks
+from engine.cases import worklist as worklist
 from engine.catalogue import service as catalogue
 from engine.connectors import report as calls
 from engine.directory.actors import Actor
 from engine.documents import filestore as filestore
-from engine.errors import CaseNotFound
+from engine.errors import CaseNotFound, TaskClaimedByOther, TaskNotForYourRole
 from engine.models import Case
+from engine.sla.escalation import supervised_agencies
 from web.deps import CsrfForm, RowId, RuntimeDep, SessionDep, StaffPageActor
 from web.downloads import content_disposition
 from web.routing import TransactionalRoute
 from web.session import language
-from web.taskflow import checked_task_id, submit_task, task_form
-from web.templates import Pages
+from web.taskflow import case_view, checked_task_id, completion_message, submit_task, task_extras, task_form
+from web.templates import ACTIONS as BASE_ACTIONS
+from web.templates import CHANNELS, Pages
 
 routes = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
 pages = Pages(Path(__file__).resolve().parent / "templates")
 PAGE = 50
+# The case history as staff read it, with the supervisors' actions (engine/cases/assign.py).
+ACTIONS = {**BASE_ACTIONS, "reassigned": ("Dialihkan", "Reassigned"), "released": ("Dilepas penyelia",
+                                                                                  "Released by a supervisor")}
 CALL_OUTCOMES = {"ok": ("berhasil", "ok"), "retry": ("diulang", "retried"), "refused": ("ditolak", "refused"),
                  "failed": ("gagal", "failed")}
 
 
+def read_filters(request: Request) -> worklist.Filters:
+    """Read the inbox table's search, filters and sort from the query string (unknown values are ignored)."""
+    q = request.query_params
+    sort = q.get("urut") or worklist.DEFAULT_SORT
+    return worklist.Filters(
+        text=(q.get("cari") or "").strip()[:120], process_key=(q.get("layanan") or None),
+        element_id=(q.get("langkah") or None), channel=q.get("kanal") if q.get("kanal") in CHANNELS else None,
+        role=(q.get("peran") or "")[:130] or None, overdue=q.get("terlambat") == "1",
+        sort=sort if sort in worklist.SORTS else worklist.DEFAULT_SORT, descending=q.get("arah") == "turun")
+
+
+def _with(request: Request, **changes: str | None) -> str:
+    params = {k: v for k, v in request.query_params.items() if k not in changes and v}
+    params.update({k: v for k, v in changes.items() if v})
+    return f"{request.url.path}?{urlencode(params)}" if params else request.url.path
+
+
+def table_context(request: Request, session: SessionDep, *, scope: Any, now: datetime, page: int) -> dict[str, Any]:
+    """Return what the task table needs: its rows of the page, filters, choices, sort and page links."""
+    filters = read_filters(request)
+    rows, total = worklist.list_rows(session, scope=scope, filters=filters, now=now, limit=PAGE,
+                                     offset=(page - 1) * PAGE)
+    pages_total = max(1, -(-total // PAGE))
+
+    def sort_link(column: str) -> str:
+        flip = column == filters.sort and not filters.descending
+        return _with(request, urut=column, arah="turun" if flip else None, halaman=None)
+
+    def sort_state(column: str) -> str | None:
+        if column != filters.sort:
+            return None
+        return "descending" if filters.descending else "ascending"
+
+    return {"rows": rows, "total": total, "filters": filters, "page": page, "pages": pages_total, "now": now,
+            "steps": worklist.steps(session, scope=scope), "services": service_names(session),
+            "sort_link": sort_link, "sort_state": sort_state, "waiting": worklist.waiting,
+            "page_link": lambda n: _with(request, halaman=str(n) if n > 1 else None)}
+
+
+def service_names(session: SessionDep) -> dict[str, dict[str, str]]:
+    """Return each deployed service's name in both languages, by process key."""
+    return {s.key: s.standard.get("name") or {"id": s.key, "en": s.key} for s in catalogue.list_services(session)}
+
+
 @routes.get("/kotak-tugas")
 def inbox(request: Request, session: SessionDep, rt: RuntimeDep, actor: StaffPageActor,
-          peran: str | None = Query(None, max_length=130), halaman: int = Query(1, ge=1, le=100_000)) -> Response:
-    """Show the officer's queues (per role, with counts, overdue first) and the tasks of one queue."""
+          halaman: int = Query(1, ge=1, le=100_000)) -> Response:
+    """Show the officer's queues (per role, with counts) and a table of their open tasks: search, filters, sort."""
     now = rt.clock()
-    queues = tasks.queue_counts(session, actor=actor, now=now)
-    rows, total = tasks.list_tasks(session, actor=actor, role=peran or None, now=now, limit=PAGE,
-                                   offset=(halaman - 1) * PAGE)
     return pages.render(request, "inbox/inbox.html", {
-        "queues": queues, "tasks": rows, "total": total, "role": peran or "", "page": halaman,
-        "pages": max(1, -(-total // PAGE)), "now": now, "done": request.query_params.get("selesai")})
+        "queues": tasks.queue_counts(session, actor=actor, now=now),
+        **table_context(request, session, scope=access.visible_tasks(actor), now=now, page=halaman),
+        "supervises": bool(supervised_agencies(actor)) or actor.platform_role == "admin",
+        "done": request.query_params.get("selesai"), "done_message": _done_message(request, session, actor)})
+
+
+def _done_message(request: Request, session: SessionDep, actor: Actor) -> str:
+    """Say where the case of the task this officer just completed went (only to the officer who completed it)."""
+    done_task = request.query_params.get("tugas", "")
+    if not re.fullmatch(r"[0-9a-f-]{36}", done_task):
+        return ""
+    return completion_message(session, task_id=done_task, actor=actor, lang=language(request))
 
 
 @routes.post("/tugas/{task_id}/ambil")
@@ -61,18 +122,28 @@ def unclaim(task_id: str, session: SessionDep, rt: RuntimeDep, actor: StaffPageA
 def _task_page(request: Request, session: SessionDep, rt: RuntimeDep, actor: Actor, task_id: str, *,
                values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
                status: int = 200) -> Response:
-    detail = tasks.get_task(session, rt=rt, task_id=task_id, actor=actor)
+    read_only = False
+    try:
+        detail = tasks.get_task(session, rt=rt, task_id=task_id, actor=actor)
+    except (TaskNotForYourRole, TaskClaimedByOther):
+        # An admin or the agency's supervisor reads the task (to reassign it), never completes it.
+        if actor.platform_role != "admin" and not supervised_agencies(actor):
+            raise
+        detail, read_only = assign.view_task(session, rt=rt, task_id=task_id, actor=actor), True
     fields, title = task_form(detail, lang=language(request), values=values, errors=errors)
     return pages.render(request, "inbox/task.html", {
-        "detail": detail, "fields": fields, "errors": errors or {}, "title": title,
+        "detail": detail, "fields": fields, "errors": errors or {}, "title": title, "read_only": read_only,
+        "may_supervise": access.may_supervise(actor, detail.task.agency),
         "claimed_by_me": detail.task.assignee_id == actor.user_id, "now": rt.clock(),
-        **_case_context(session, rt, detail.case)}, status=status)
+        **_case_context(session, rt, detail.case), **task_extras(session, detail=detail, lang=language(request))},
+        status=status)
 
 
 def _case_context(session: SessionDep, rt: RuntimeDep, case: Case) -> dict[str, Any]:
     files = filestore.case_files(session, case_id=case.id)
-    return {"history": cases.history(session, case.id), "files": files, "case": case,
+    return {"history": cases.history(session, case.id), "files": files, "case": case, "ACTIONS": ACTIONS,
             "labels": catalogue.field_labels(session, rt=rt, version_id=case.process_version_id),
+            **case_view(session, case=case),
             "file_names": {filestore.ref(f.id): f.filename for f in files},
             "calls": calls.case_calls(session, case.id), "CALL_OUTCOMES": CALL_OUTCOMES}
 
@@ -91,7 +162,8 @@ def complete(request: Request, task_id: str, session: SessionDep, rt: RuntimeDep
     result = submit_task(session, rt=rt, actor=actor, detail=detail, form=form, lang=language(request))
     if result.completed is None:
         return _task_page(request, session, rt, actor, task_id, values=result.data, errors=result.errors, status=422)
-    return RedirectResponse(f"/kotak-tugas?selesai={detail.case.tracking_number}", status_code=303)
+    return RedirectResponse(f"/kotak-tugas?selesai={detail.case.tracking_number}&tugas={detail.task.id}",
+                            status_code=303)
 
 
 @routes.get("/kasus/{case_id}")

@@ -5,10 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from admin import (
+    casesearch,
     dashboard,
     inbox,
     integrations,
     reconciliation,
+    requirements,
     studio,
     studio_dmn,
     studio_drafts,
@@ -16,10 +18,11 @@ from admin import (
     studio_lifecycle,
     studio_standard,
     studio_trial,
+    supervision,
 )
 
 routes = APIRouter(include_in_schema=False)
 # The draft and lifecycle pages come before studio's /studio/{key}/... routes they would otherwise match.
-for module in (inbox, studio_drafts, studio_forms, studio_standard, studio_dmn, studio_trial, studio_lifecycle,
-               studio, dashboard, integrations, reconciliation):
+for module in (inbox, casesearch, supervision, studio_drafts, studio_forms, studio_standard, studio_dmn, studio_trial,
+               studio_lifecycle, studio, dashboard, integrations, reconciliation, requirements):
     routes.include_router(module.routes)

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse
 
 from admin import routes as admin_routes
 from api import (
@@ -30,7 +32,11 @@ from engine import isolation
 from engine.context import AppContext, get_context
 from portal import routes as portal_routes
 from web import pages as web_pages
-from web.static_files import mount_static
+from web.static_files import OWN, mount_static
+
+# Swagger UI from the npm package swagger-ui-dist (web/static_files.py), never from a CDN: /api/docs works offline.
+SWAGGER_JS = "/static/vendor/swagger-ui/swagger-ui-bundle.js"
+SWAGGER_CSS = "/static/vendor/swagger-ui/swagger-ui.css"
 
 
 def create_app(ctx: AppContext | None = None, *, embedded_worker: bool = False) -> FastAPI:
@@ -55,7 +61,7 @@ def create_app(ctx: AppContext | None = None, *, embedded_worker: bool = False) 
             thread.join(timeout=5)
 
     app = FastAPI(title="MPP — Mal Pelayanan Publik", version="0.1.0", lifespan=lifespan,
-                  openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None,
+                  openapi_url="/api/openapi.json", docs_url=None, redoc_url=None,
                   description="JSON API of the public-service mall platform. Errors are RFC 9457 "
                               "problem+json documents whose `type` is one of /api/problems/{slug}.")
     app.state.ctx = context
@@ -71,5 +77,23 @@ def create_app(ctx: AppContext | None = None, *, embedded_worker: bool = False) 
     mount_static(app)
     for pages in (web_pages.routes, admin_routes.routes, portal_routes.routes):
         app.include_router(pages)
-
+    _add_docs_and_icon(app)
     return app
+
+
+def _add_docs_and_icon(app: FastAPI) -> None:
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        """Browse the OpenAPI document with Swagger UI served by the platform itself."""
+        # validatorUrl off: Swagger UI would otherwise send the document to validator.swagger.io.
+        page = get_swagger_ui_html(openapi_url="/api/openapi.json", title=f"{app.title} — API",
+                                   swagger_js_url=SWAGGER_JS, swagger_css_url=SWAGGER_CSS,
+                                   swagger_favicon_url="/favicon.ico", oauth2_redirect_url=None,
+                                   swagger_ui_parameters={"validatorUrl": None})
+        return HTMLResponse(bytes(page.body).decode().replace("<html>", '<html lang="en">', 1))
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        """Answer the browsers' default icon request."""
+        return FileResponse(OWN / "favicon.ico", media_type="image/x-icon",
+                            headers={"Cache-Control": "public, max-age=86400"})

@@ -9,11 +9,13 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.bpmn.conventions import APPLICANT_ROLE, BPMN_NS, lane_info, lanes_by_node
+from engine.bpmn.xmlsafe import parse_xml
 from engine.catalogue import package as package
 from engine.catalogue import registry as registry
 from engine.catalogue import stewards
 from engine.directory import service as directory
-from engine.models import Agency, Role, User
+from engine.models import Agency, Membership, Role, User
 from engine.sla.escalation import supervisor_role
 
 DEMO_PASSWORD = "demo12345"  # noqa: S105 - printed on purpose for local demo accounts only
@@ -34,6 +36,40 @@ class DemoAccount:
     username: str
     password: str
     what: str
+
+
+@dataclass(frozen=True)
+class StepAccounts:
+    """One user task of a service and the demo accounts that may do it (its lane's role)."""
+
+    task_id: str
+    name: str
+    role: str
+    usernames: tuple[str, ...]
+
+
+def step_accounts(session: Session, process_key: str) -> list[StepAccounts]:
+    """Return each user task of a service's newest diagram, in diagram order, with who may do it.
+
+    Read from the deployed lanes and the accounts that hold their roles, so the map printed by
+    `mpp bootstrap` (and mirrored in the README) cannot drift from the package.
+    """
+    version = registry.list_versions(session, process_key)[0].version
+    root = parse_xml(registry.main_bpmn(session, key=process_key, version=version), filename="process.bpmn")
+    lanes = lanes_by_node(root)
+    steps = []
+    for task in root.iter(f"{{{BPMN_NS}}}userTask"):
+        lane = lanes.get(task.get("id", ""))
+        role = (lane_info(lane).role if lane is not None else None) or ""
+        if role == APPLICANT_ROLE:
+            users = tuple(session.scalars(select(User.username).where(User.platform_role == "applicant",
+                                                                        User.email.like("%@demo.mpp.local"))
+                                          .order_by(User.username)))
+        else:
+            users = tuple(session.scalars(select(User.username).join(Membership, Membership.user_id == User.id)
+                                          .where(Membership.role_key == role).order_by(User.username)))
+        steps.append(StepAccounts(task.get("id", ""), " ".join((task.get("name") or "").split()), role, users))
+    return steps
 
 
 def deploy_folder(session: Session, root: Path) -> list[registry.DeployResult]:

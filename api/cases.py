@@ -28,6 +28,7 @@ from api.schemas import (
 from engine.cases import access as access
 from engine.cases import bundles as bundles
 from engine.cases import messages as messages
+from engine.cases import search as search
 from engine.cases import service as cases
 from engine.connectors import report as calls
 from engine.directory.actors import Actor
@@ -94,6 +95,39 @@ def list_cases(
     rows, total = cases.list_cases(session, actor=actor, process_key=process_key, status=status,
                                    tracking_number=tracking_number, limit=limit, offset=offset)
     return CasePage(items=[CaseSummary.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+class CaseHitRead(Model):
+    id: int
+    tracking_number: str
+    process_key: str
+    status: str
+    stage_id: str
+    stage_en: str
+    channel: str
+    applicant_name: str | None
+    nik: str | None
+    created_at: datetime
+
+
+class CaseHitPage(Model):
+    items: list[CaseHitRead]
+    total: int
+    limit: int
+    offset: int
+
+
+# Declared before /api/cases/{case_id}, which would otherwise take "search" for an id.
+@routes.get("/api/cases/search", response_model=CaseHitPage)
+def search_cases(
+    actor: CurrentActor, session: SessionDep,
+    q: Annotated[str, Query(min_length=1, max_length=120, description="tracking number, NIK or applicant name")],
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> CaseHitPage:
+    """Find the cases the staff member may read by tracking number, NIK (or its start) or applicant name."""
+    hits, total = search.search_cases(session, actor=actor, text=q, limit=limit, offset=offset)
+    return CaseHitPage(items=[CaseHitRead.model_validate(h) for h in hits], total=total, limit=limit, offset=offset)
 
 
 @routes.get("/api/cases/{case_id}", response_model=CaseRead)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -24,7 +24,7 @@ def _ctx() -> Any:
     return get_context()
 
 
-def _fail(message: str, code: int = 1) -> None:
+def _fail(message: str, code: int = 1) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
 
@@ -184,7 +184,7 @@ def create_admin(
 
 @app.command()
 def bootstrap() -> None:
-    """Deploy the service catalogue in processes/ and create demo accounts; print them."""
+    """Deploy the service catalogue in processes/ and create demo accounts; print who does each PBG step."""
     from api.bootstrap import deploy_folder, seed_demo
     from engine.db import transaction
 
@@ -194,18 +194,61 @@ def bootstrap() -> None:
             for result in deploy_folder(session, ctx.settings.processes_dir):
                 typer.echo(f"service {result.key}: version {result.version}")
             accounts = seed_demo(session)
+            _echo_demo_map(session, accounts)
     except DomainError as exc:
         _report_errors(exc)
-    typer.echo(f"\nDemo accounts (password for all: {accounts[0].password}):")
-    for account in accounts:
-        typer.echo(f"  {account.username:32} {account.what}")
+
+
+DEMO_TOUR = "pbg"  # the service whose steps `mpp bootstrap` maps to demo accounts (README "Quick start")
+PLATFORM_ACCOUNTS = {"admin": "everything, including the dashboard /dasbor",
+                     "analis": "the studio /studio (builds and changes services)",
+                     "warga": "the applicant: applies from /, follows at /permohonan-saya"}
+
+
+def _echo_demo_map(session: Any, accounts: list[Any]) -> None:
+    from api.bootstrap import step_accounts
+
+    typer.echo(f"\nDemo accounts (password for all: {accounts[0].password}), log in at /masuk:")
+    for username, what in PLATFORM_ACCOUNTS.items():
+        typer.echo(f"  {username:28} {what}")
+    if any(v.key == DEMO_TOUR for v in registry.latest_versions(session)):
+        typer.echo(f"\n{DEMO_TOUR.upper()}, step by step: who logs in for each task")
+        for number, step in enumerate(step_accounts(session, DEMO_TOUR), start=1):
+            who = " or ".join(step.usernames) or "(no demo account)"
+            typer.echo(f"  {number:2}. {step.name:40} {who}")
+    typer.echo(f"\n{len(accounts)} demo accounts in all (one per role of the catalogue): `mpp accounts` lists them.")
+
+
+@app.command()
+def accounts() -> None:
+    """List every account with its platform role and the roles it holds."""
+    from sqlalchemy import select
+
+    from engine.models import Membership, User
+
+    ctx = _ctx()
+    with ctx.sessions() as session:
+        held: dict[int, list[str]] = {}
+        for user_id, role_key, org in session.execute(
+                select(Membership.user_id, Membership.role_key, Membership.organisation_code)
+                .order_by(Membership.role_key)):
+            held.setdefault(user_id, []).append(role_key if org == role_key.split(".", 1)[0] else f"{role_key} @ {org}")
+        users = list(session.scalars(select(User).order_by(User.platform_role, User.username)))
+        for user in users:
+            roles = ", ".join(held.get(user.id, []))
+            typer.echo(f"  {user.username:36} {user.platform_role:10} {roles}")
+        typer.echo(f"{len(users)} account(s)")
 
 
 def _actor(session: Any, username: str) -> Any:
     from engine.directory.actors import actor_for
     from engine.directory.service import get_user
+    from engine.errors import NotFound
 
-    return actor_for(session, get_user(session, username))
+    try:
+        return actor_for(session, get_user(session, username))
+    except NotFound:
+        _fail(f"no user '{username}' (`mpp accounts` lists them)")
 
 
 @app.command()
@@ -213,9 +256,9 @@ def start(
     process_key: str,
     data: Annotated[str, typer.Option(help="initial data as JSON, or @file.json")] = "{}",
     channel: str = "tatap_muka",
-    user: Annotated[str, typer.Option(help="acting username")] = "warga",
+    user: Annotated[str, typer.Option("--as", "--user", help="who files it (an existing username)")] = "warga",
 ) -> None:
-    """Start a case of a service with initial data."""
+    """Start a case of a service with initial data, filed as a user (default: the demo applicant)."""
     from engine.cases.service import start_case
     from engine.db import transaction
 
@@ -225,6 +268,7 @@ def start(
         with transaction(ctx.sessions) as session:
             actor = _actor(session, user)
             applicant = actor.user_id if actor.platform_role == "applicant" else None
+            typer.echo(f"filing as {user} ({actor.platform_role})")
             started = start_case(session, rt=ctx.rt, process_key=process_key, data=payload, channel=channel,
                                  actor=actor, applicant_id=applicant)
     except DomainError as exc:
@@ -234,14 +278,17 @@ def start(
 
 
 def _json_arg(text: str) -> dict[str, Any]:
-    raw = Path(text[1:]).read_text() if text.startswith("@") else text
+    try:
+        raw = Path(text[1:]).read_text() if text.startswith("@") else text
+    except OSError as exc:
+        _fail(f"cannot read {text[1:]}: {exc.strerror}")
     try:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
         _fail(f"data is not valid JSON: {exc}")
     if not isinstance(value, dict):
         _fail("data must be a JSON object")
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 @app.command()
@@ -306,8 +353,29 @@ def worker() -> None:
         sys.exit(0)
 
 
+def use_address(host: str | None, port: int | None) -> Any:
+    """Make --host/--port the settings of this process and its children (MPP_HOST, MPP_PORT); return them.
+
+    Without MPP_PUBLIC_URL the public URL (QR links of issued documents, e-mails) follows them.
+    """
+    import os
+
+    from engine.context import get_context
+    from engine.settings import get_settings
+
+    if host is not None:
+        os.environ["MPP_HOST"] = host
+    if port is not None:
+        os.environ["MPP_PORT"] = str(port)
+    get_settings.cache_clear()
+    get_context.cache_clear()
+    return get_settings()
+
+
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000, embedded_worker: bool = True,
+def serve(host: Annotated[str | None, typer.Option(help="listen address [default: MPP_HOST or 127.0.0.1]")] = None,
+          port: Annotated[int | None, typer.Option(help="port [default: MPP_PORT or 8000]")] = None,
+          embedded_worker: bool = True,
           workers: Annotated[int, typer.Option(min=1, max=64, help="API processes")] = 1) -> None:
     """Serve the web app: one process (with an embedded job worker unless --no-embedded-worker) or several."""
     import os
@@ -321,6 +389,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, embedded_worker: bool = Tru
     from api.metrics import MULTIPROC_ENV
 
     setup_logging()
+    settings = use_address(host, port)
+    host, port = settings.host, settings.port
+    typer.echo(f"serving on http://{host}:{port}/ (public URL {settings.public_url})")
     ctx = _ctx()  # migrates once, before any worker process starts
     # uvicorn applies the same JSON logging in each process; the access lines are ours (api/logs.py).
     logs: dict[str, Any] = {"log_config": logging_config(), "access_log": False, "log_level": "info"}

@@ -1,15 +1,21 @@
-"""Tasks: the caller's inbox, one task with its form, claim, unclaim, complete."""
+"""Tasks: the caller's inbox, one task with its form, claim, unclaim, complete; supervisors' reassign and release."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Path, Query
+from pydantic import Field
 
 from api.deps import CurrentActor, RuntimeDep, SessionDep
+from api.errors import FORBIDDEN, ApiError
 from api.routing import router
-from api.schemas import TaskComplete, TaskCompleted, TaskDetailRead, TaskPage, TaskRead
+from api.schemas import Model, NextStepRead, TaskComplete, TaskCompleted, TaskDetailRead, TaskPage, TaskRead
+from engine.cases import access as access
+from engine.cases import assign as assign
 from engine.cases import tasks as tasks
+from engine.cases import tracking as tracking
 
 routes = router(tags=["tasks"])
 TaskId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
@@ -56,4 +62,48 @@ def complete(task_id: TaskId, body: TaskComplete, actor: CurrentActor, session: 
              rt: RuntimeDep) -> TaskCompleted:
     """Complete a task with its form's data; the case moves on."""
     done = tasks.complete_task(session, rt=rt, task_id=task_id, actor=actor, data=body.data)
-    return TaskCompleted(task_id=task_id, case_id=done.case_id, case_status=done.status)
+    went = tracking.where_next(session, task_id=task_id, username=actor.username)
+    steps = [NextStepRead(name=st.name_id, name_en=st.name_en, role=st.role, agency=st.agency_code,
+                          agency_name=st.agency_id, agency_name_en=st.agency_en) for st in (went.steps if went else [])]
+    return TaskCompleted(task_id=task_id, case_id=done.case_id, case_status=done.status, next_steps=steps)
+
+
+class TaskReassign(Model):
+    to: str = Field(min_length=1, max_length=120, description="username of an officer holding the task's role")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class TaskRelease(Model):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class WorkloadRead(Model):
+    username: str
+    display_name: str
+    claimed: int
+    overdue: int
+    oldest_claim: datetime | None
+
+
+@routes.post("/api/tasks/{task_id}/reassign", response_model=TaskRead)
+def reassign(task_id: TaskId, body: TaskReassign, actor: CurrentActor, session: SessionDep, rt: RuntimeDep) -> TaskRead:
+    """Give a task to another officer holding its role, with a reason (the agency's supervisors, admins)."""
+    return TaskRead.model_validate(assign.reassign_task(session, rt=rt, task_id=task_id, actor=actor, to=body.to,
+                                                        reason=body.reason))
+
+
+@routes.post("/api/tasks/{task_id}/release", response_model=TaskRead)
+def release(task_id: TaskId, body: TaskRelease, actor: CurrentActor, session: SessionDep, rt: RuntimeDep) -> TaskRead:
+    """Put a claimed task back in its role's pool, with a reason (the agency's supervisors, admins)."""
+    return TaskRead.model_validate(assign.release_task(session, rt=rt, task_id=task_id, actor=actor,
+                                                       reason=body.reason))
+
+
+@routes.get("/api/supervision/workload", response_model=list[WorkloadRead])
+def workload(actor: CurrentActor, session: SessionDep, rt: RuntimeDep,
+             agency: Annotated[str, Query(min_length=1, max_length=64)]) -> list[WorkloadRead]:
+    """Return each officer's open claimed tasks (and overdue ones) in an agency (its supervisors, admins)."""
+    if not access.may_supervise(actor, agency):
+        raise ApiError(FORBIDDEN, "only the agency's supervisors and admins see its workload")
+    rows = assign.workload(session, agencies=frozenset([agency]), now=rt.clock())
+    return [WorkloadRead.model_validate(w) for w in rows]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
+import socket
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +36,11 @@ class Settings(BaseSettings):
     outbox_dir: Path = ROOT / "var" / "outbox"
     max_file_bytes: int = 10 * 1024 * 1024
     signing_key_file: Path = ROOT / "var" / "signing.key"
-    public_url: str = "http://127.0.0.1:8000"
+    # Where `mpp serve` listens (its --host/--port set these); the public URL defaults to them.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    # Printed in the QR code of issued documents and in e-mails. Empty: derived from host and port.
+    public_url: str = ""
     # The environment this platform runs in; outbound calls use the connector bindings of this one.
     environment: str = Field(default="default", pattern=r"^[a-z][a-z0-9_-]{0,31}$")
     secret_key: SecretStr = Field(default_factory=_local_secret)
@@ -83,6 +88,25 @@ class Settings(BaseSettings):
         """Split the comma-separated list and refuse anything that is not an IP address or network."""
         items = value.split(",") if isinstance(value, str) else value if isinstance(value, list | tuple) else [value]
         return [str(ipaddress.ip_network(str(item).strip(), strict=False)) for item in items if str(item).strip()]
+
+
+    @model_validator(mode="after")
+    def _derive_public_url(self) -> Settings:
+        """Without MPP_PUBLIC_URL, point at the address the platform is served on."""
+        if self.public_url:
+            self.public_url = self.public_url.rstrip("/")
+        else:
+            self.public_url = served_url(self.host, self.port)
+        return self
+
+
+def served_url(host: str, port: int) -> str:
+    """Return the URL a browser on another machine uses for a server bound to host:port."""
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - bound to every interface: name the machine instead
+        host = socket.gethostname()
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 @lru_cache

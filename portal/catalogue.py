@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import FormData
 
 from engine.cases import access as access
+from engine.cases import requirements as requirements
 from engine.cases import service as cases
 from engine.cases import tasks as tasks
 from engine.cases.assignment import APPLICANT_ROLE
@@ -23,6 +24,7 @@ from engine.directory.actors import Actor
 from engine.documents import filestore as filestore
 from engine.errors import NotAllowed, NotFound
 from forms.validation import FormInvalid
+from portal.slots import read_slots, slot_fields, slot_name
 from web.deps import (
     ClientAddress,
     ContextDep,
@@ -39,7 +41,7 @@ from web.jsonform import build_fields, errors_by_field, read_form
 from web.ratelimit import RateLimited, count_nik_check
 from web.routing import TransactionalRoute
 from web.session import language, read_session
-from web.taskflow import store_uploads
+from web.taskflow import other_errors, store_uploads
 from web.templates import Pages, pick
 
 routes = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
@@ -64,7 +66,8 @@ def service(request: Request, key: str, session: SessionDep, rt: RuntimeDep, act
                                                   "retired": lifecycle.is_retired(session, key)})
 
 
-def _may_apply(actor: Actor) -> None:
+def may_apply(actor: Actor) -> None:
+    """Refuse anyone but applicants and front-office officers (who file for walk-in applicants)."""
     if actor.platform_role != "applicant" and not access.may_file_for_others(actor):
         raise NotAllowed("only applicants and front-office officers can file applications")
 
@@ -80,15 +83,18 @@ def _apply_page(request: Request, session: SessionDep, rt: RuntimeDep, actor: Ac
         if f.name in choices:
             f.kind, f.options = "select", choices[f.name]
     channels = [c for c in CHANNELS if c in form.service.get("channels", CHANNELS)]
-    file_names = {filestore.ref(r.id): r.filename for r in _own_files(session, values, actor)}
+    file_names = {filestore.ref(r.id): r.filename for r in own_files(session, values, actor)}
+    documents = slot_fields(requirements.document_slots(form.service), lang=lang, values=values, errors=errors)
     context = {"service": catalogue.get_service(session, rt=rt, key=key), "fields": fields, "errors": errors,
+               "documents": documents,
                "channels": channels, "values": values, "files": file_names,
                "on_behalf": actor.platform_role != "applicant", "nik_name_field": identity.name_field(form.schema),
                **(extra or {})}
     return pages.render(request, "apply.html", context, status=status)
 
 
-def _own_files(session: SessionDep, values: dict[str, Any], actor: Actor) -> list[Any]:
+def own_files(session: SessionDep, values: dict[str, Any], actor: Actor) -> list[Any]:
+    """Return the stored files the values reference that this actor uploaded (their names are shown back)."""
     ids = filestore.refs_in(values)
     return [r for i in sorted(ids) if (r := session.get(filestore.StoredFile, i)) is not None
             and r.uploaded_by == actor.user_id]
@@ -97,7 +103,7 @@ def _own_files(session: SessionDep, values: dict[str, Any], actor: Actor) -> lis
 @routes.get("/layanan/{key}/ajukan")
 def apply_page(request: Request, key: str, session: SessionDep, rt: RuntimeDep, actor: PageActor) -> Response:
     """Show the application form of a service."""
-    _may_apply(actor)
+    may_apply(actor)
     lifecycle.refuse_retired(session, key)
     return _apply_page(request, session, rt, actor, key, values={"channel": "daring"}, errors={})
 
@@ -106,27 +112,38 @@ def apply_page(request: Request, key: str, session: SessionDep, rt: RuntimeDep, 
 def apply(request: Request, key: str, session: SessionDep, rt: RuntimeDep, actor: PageActor,
           form: CsrfForm) -> Response:
     """Check and file an application; show the tracking number and PIN, or the form with its errors."""
-    _may_apply(actor)
+    may_apply(actor)
     lifecycle.refuse_retired(session, key)  # before any upload is stored
     lang = language(request)
     start = cases.start_form(session, rt=rt, process_key=key)
     data, uploads = read_form(start.schema, start.ui_schema, form, skip=SKIP)
     errors: dict[str, str] = {}
     errors.update(store_uploads(session, rt=rt, actor=actor, data=data, uploads=uploads, lang=lang))
+    slots = requirements.document_slots(start.service)
+    slot_files, slot_values, slot_errors = read_slots(session, rt=rt, actor=actor, form=form, slots=slots, lang=lang)
+    errors.update(slot_errors)
     channel = str(form.get("channel") or "")
     applicant = str(form.get("applicant_username") or "").strip() or None
-    values = {**data, "channel": channel, "applicant_username": applicant or ""}
+    values = {**data, **slot_values, "channel": channel, "applicant_username": applicant or ""}
     if channel not in start.service.get("channels", CHANNELS):
         errors["channel"] = "Pilih kanal layanan." if lang == "id" else "Choose a service channel."
+    if errors:  # a refused file or channel is reported with every other error of the same submit
+        errors = {**other_errors(start.schema, {**data, "channel": channel}, lang=lang, skip=set(errors)), **errors}
     if not errors:
+        missing = requirements.missing(slots, slot_files)  # named together with the form's own errors
         try:
             with session.begin_nested():
                 applicant_id = cases.applicant_for(session, actor=actor, applicant_username=applicant)
                 started = cases.start_case(session, rt=rt, process_key=key, data=data, channel=channel, actor=actor,
                                            applicant_id=applicant_id)
+                if missing:
+                    raise FormInvalid(missing)
                 filestore.link_case_files(session, case_id=started.id, data=data, actor=actor)
+                requirements.record_files(session, rt=rt, case_id=started.id, actor=actor, slots=slots,
+                                          files=slot_files)
         except FormInvalid as exc:
-            errors = errors_by_field(exc.field_errors, lang=lang)
+            errors = errors_by_field([*exc.field_errors, *(m for m in missing if m not in exc.field_errors)],
+                                     lang=lang)
         except (NotFound, NotAllowed) as exc:
             errors = {"applicant_username": str(exc)}
         except filestore.FileRejected as exc:
@@ -167,7 +184,7 @@ def check_nik(request: Request, key: str, session: SessionDep, rt: RuntimeDep, c
         actor = optional_page_actor(request, reading)
         if actor is None:
             return _nik_login_required(key, wants_json)
-        _may_apply(actor)
+        may_apply(actor)
         if identity.name_field(cases.start_form(reading, rt=rt, process_key=key).schema) is None:
             raise NotFound(f"service '{key}' has no NIK to check")
         prepared = None if refused else identity.prepare(reading, settings=ctx.settings, nik=nik, name=name)
@@ -204,7 +221,9 @@ def _nik_reply(request: Request, session: SessionDep, rt: RuntimeDep, *, key: st
         return _nik_login_required(key, json)
     start = cases.start_form(session, rt=rt, process_key=key)
     data, _uploads = read_form(start.schema, start.ui_schema, form, skip=SKIP)  # a check stores no files
-    values = {**data, "channel": str(form.get("channel") or ""),
+    kept = {slot_name(s): [str(v) for v in form.getlist(f"{slot_name(s)}__keep")]
+            for s in requirements.document_slots(start.service)}  # files a refusal kept stay ticked
+    values = {**data, **kept, "channel": str(form.get("channel") or ""),
               "applicant_username": str(form.get("applicant_username") or "")}
     page = _apply_page(request, session, rt, actor, key, values=values, errors={}, status=answer.status,
                        extra={"nik_check": answer})

@@ -14,7 +14,7 @@ from engine.payments import bills as bills
 from web.deps import CsrfForm, PageActor, RuntimeDep, SessionDep
 from web.routing import TransactionalRoute
 from web.session import language
-from web.taskflow import checked_task_id, submit_task, task_form
+from web.taskflow import checked_task_id, submit_task, task_extras, task_form
 from web.templates import Pages
 
 routes = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
@@ -27,7 +27,9 @@ def _page(request: Request, session: SessionDep, rt: RuntimeDep, actor: Actor, t
     fields, title = task_form(detail, lang=language(request), values=values, errors=errors)
     case_bills = bills.bills_of_case(session, case_id=detail.case.id, actor=actor)
     return pages.render(request, "my_task.html", {"detail": detail, "fields": fields, "errors": errors or {},
-                                                  "title": title, "bills": case_bills}, status=status)
+                                                  "title": title, "bills": case_bills,
+                                                  **task_extras(session, detail=detail, lang=language(request))},
+                        status=status)
 
 
 @routes.get("/permohonan-saya/tugas/{task_id}")

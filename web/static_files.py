@@ -19,22 +19,24 @@ VENDOR = {
     "dmn-js": "dmn-js/dist",
     "pico": "@picocss/pico/css",
     "axe-core": "axe-core",
+    "swagger-ui": "swagger-ui-dist",
 }
-AXE_FILES = {"axe.min.js"}
+# Packages whose folder holds more than their browser files: only these files are served.
+ONLY_FILES = {"axe-core": {"axe.min.js"}, "swagger-ui": {"swagger-ui-bundle.js", "swagger-ui.css"}}
 
 
 class MissingAssets(RuntimeError):
     """The front-end packages are not installed."""
 
 
-def _axe_only(folder: Path) -> StaticFiles:
-    class AxeFiles(StaticFiles):
+def _only(folder: Path, allowed: set[str]) -> StaticFiles:
+    class SomeFiles(StaticFiles):
         def lookup_path(self, path: str) -> tuple[str, object]:  # type: ignore[override]
-            if path not in AXE_FILES:
+            if path not in allowed:
                 return "", None
             return super().lookup_path(path)
 
-    return AxeFiles(directory=folder)
+    return SomeFiles(directory=folder)
 
 
 def mount_static(app: FastAPI, *, node_modules: Path = NODE_MODULES) -> None:
@@ -45,5 +47,5 @@ def mount_static(app: FastAPI, *, node_modules: Path = NODE_MODULES) -> None:
     app.mount("/static/web", StaticFiles(directory=OWN), name="static-web")
     for name, rel in VENDOR.items():
         folder = node_modules / rel
-        files = _axe_only(folder) if name == "axe-core" else StaticFiles(directory=folder)
+        files = _only(folder, ONLY_FILES[name]) if name in ONLY_FILES else StaticFiles(directory=folder)
         app.mount(f"/static/vendor/{name}", files, name=f"vendor-{name}")

@@ -10,12 +10,18 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from engine.cases import tasks as tasks
+from engine.cases import tracking as tracking
+from engine.cases.assignment import APPLICANT_ROLE
+from engine.catalogue.labels import labels_for_version, step_names
 from engine.directory.actors import Actor
 from engine.documents import filestore as filestore
 from engine.errors import TaskNotFound
+from engine.models import Case
 from engine.runtime import Runtime
-from forms.validation import FormInvalid
+from forms.numbers import check_numbers
+from forms.validation import FormInvalid, validate
 from web.jsonform import Field, build_fields, errors_by_field, read_form
+from web.templates import pick
 
 
 @dataclass
@@ -56,8 +62,8 @@ def submit_task(session: Session, *, rt: Runtime, actor: Actor, detail: tasks.Ta
     """
     data, uploads = read_form(detail.schema or {}, detail.ui_schema, form)
     errors = store_uploads(session, rt=rt, actor=actor, data=data, uploads=uploads, lang=lang)
-    if errors:
-        return Submitted(data, errors)
+    if errors:  # a refused file is reported with every other error of the same submit
+        return Submitted(data, {**other_errors(detail.schema, data, lang=lang, skip=set(errors)), **errors})
     try:
         with session.begin_nested():
             done = tasks.complete_task(session, rt=rt, task_id=detail.task.id, actor=actor, data=data)
@@ -67,6 +73,16 @@ def submit_task(session: Session, *, rt: Runtime, actor: Actor, detail: tasks.Ta
     except filestore.FileRejected as exc:
         return Submitted(data, {"(form)": exc.text(lang)})
     return Submitted(data, completed=done)
+
+
+def other_errors(schema: dict[str, Any] | None, data: dict[str, Any], *, lang: str, skip: set[str]) -> dict[str, str]:
+    """Return the form's validation errors outside the fields in `skip` (those whose files were refused)."""
+    try:
+        check_numbers(data)
+        validate(schema, data)
+    except FormInvalid as exc:
+        return {k: v for k, v in errors_by_field(exc.field_errors, lang=lang).items() if k not in skip}
+    return {}
 
 
 def checked_task_id(value: str) -> str:
@@ -81,11 +97,53 @@ def task_form(detail: tasks.TaskDetail, *, lang: str, values: dict[str, Any] | N
     """Return a task form's fields (prefilled from the case on first show) and its title."""
     schema = detail.schema or {"type": "object", "properties": {}}
     shown = values if values is not None else initial_values(detail)
-    return build_fields(schema, detail.ui_schema, lang=lang, values=shown, errors=errors), str(
-        schema.get("title") or detail.task.name)
+    title = str(schema.get("title") or detail.task.name)
+    title_en = (detail.ui_schema or {}).get("ui:title_en")
+    return build_fields(schema, detail.ui_schema, lang=lang, values=shown, errors=errors), (
+        pick(lang, title, title_en) if isinstance(title_en, str) and schema.get("title") else title)
 
 
 def initial_values(detail: tasks.TaskDetail) -> dict[str, Any]:
     """Prefill a task form with what the case already holds for its fields (a revision edits them)."""
     props = (detail.schema or {}).get("properties") or {}
     return {name: detail.case.data[name] for name in props if name in detail.case.data}
+
+
+def task_extras(session: Session, *, detail: tasks.TaskDetail, lang: str) -> dict[str, Any]:
+    """Return what a task page shows beside its form: the task's name in the page language and the reasons.
+
+    The reasons are the send-back and refusal reasons the case holds (the package marks the fields,
+    docs/bpmn-conventions.md), each naming the step that wrote it.
+    """
+    names = step_names(session, version_id=detail.case.process_version_id)
+    name_id, name_en = names.get(detail.task.element_id, (detail.task.name, detail.task.name))
+    return {"task_name": pick(lang, detail.task.name, name_en or name_id),
+            "reasons": tracking.case_reasons(session, detail.case, names=names)}
+
+
+def completion_message(session: Session, *, task_id: str, actor: Actor, lang: str) -> str:
+    """Tell the officer who completed a task where its case went: the next open steps, or that it ended."""
+    found = tracking.where_next(session, task_id=task_id, username=actor.username)
+    if found is None:
+        return ""
+    if not found.steps:
+        finished = found.status == "completed"
+        return pick(lang, f"Tugas selesai untuk {found.tracking_number}. "
+                          + ("Kasus selesai." if finished else "Kasus tidak memiliki langkah terbuka lagi."),
+                    f"Task completed for {found.tracking_number}. "
+                    + ("The case is finished." if finished else "The case has no open step any more."))
+    parts = []
+    for step in found.steps:
+        if step.role == APPLICANT_ROLE:
+            who_id, who_en = "pemohon", "the applicant"
+        else:
+            who_id, who_en = f"{step.role_name}, {step.agency_id}", f"{step.role_name}, {step.agency_en}"
+        parts.append(pick(lang, f"“{step.name_id}” ({who_id})", f"“{step.name_en}” ({who_en})"))
+    return pick(lang, f"Tugas selesai untuk {found.tracking_number}. Kasus diteruskan ke: ",
+                f"Task completed for {found.tracking_number}. The case went on to: ") + "; ".join(parts) + "."
+
+
+def case_view(session: Session, *, case: Case) -> dict[str, Any]:
+    """Return what a case's data and history views need to show labels, not codes (in either language)."""
+    return {"field_labels": labels_for_version(session, version_id=case.process_version_id),
+            "step_names": step_names(session, version_id=case.process_version_id)}

@@ -48,7 +48,20 @@ class TaskComplete(Model):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+class NextStepRead(Model):
+    """An open step of the case after the completion: where the case went."""
+
+    name: str
+    name_en: str
+    role: str
+    agency: str
+    agency_name: str
+    agency_name_en: str
+
+
 class TaskCompleted(Model):
     task_id: str
     case_id: int
     case_status: str
+    next_steps: list[NextStepRead] = Field(default_factory=list, description="the case's open steps now; "
+                                           "none when the case ended")

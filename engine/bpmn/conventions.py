@@ -339,6 +339,31 @@ def _requirement_errors(requirements: Any) -> list[Message]:
                 for lang in ("id", "en")
                 if not isinstance(item.get(lang), str) or not item[lang].strip()
             ]
+    return errors + _document_errors([item for item in requirements if isinstance(item, dict)])
+
+
+_DOCUMENT_CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+def _document_errors(requirements: list[dict[str, Any]]) -> list[Message]:
+    """Check the upload slots: `document` is a code (the same code in two services is one shared upload)."""
+    errors: list[Message] = []
+    seen: set[str] = set()
+    for index, item in enumerate(requirements, start=1):
+        code = item.get("document")
+        if code is not None and not (isinstance(code, str) and _DOCUMENT_CODE.match(code)):
+            errors.append((f'requirements item {index}: document must be a code such as "ktp" '
+                           "(lower-case letters, digits and _)",
+                           f'requirements butir {index}: document harus berupa kode seperti "ktp" '
+                           "(huruf kecil, angka dan _)"))
+        elif code is not None and code in seen:
+            errors.append((f'requirements item {index}: document code "{code}" is used twice',
+                           f'requirements butir {index}: kode document "{code}" dipakai dua kali'))
+        if isinstance(code, str):
+            seen.add(code)
+        if "optional" in item and (not isinstance(item["optional"], bool) or code is None):
+            errors.append((f"requirements item {index}: optional must be true or false, beside a document code",
+                           f"requirements butir {index}: optional harus true atau false, bersama kode document"))
     return errors
 
 

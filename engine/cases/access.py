@@ -9,8 +9,11 @@ from sqlalchemy.orm import Session, aliased
 
 from engine.cases import assignment as routing
 from engine.directory.actors import Actor
-from engine.models import Case, CaseEvent, OpenTask
-from engine.sla.escalation import is_supervisor_role
+from engine.models import Case, CaseEvent, OpenTask, TaskSpan
+from engine.sla.escalation import is_supervisor_role, supervised_agencies
+
+# The counter role: the front office serves whoever walks in, whichever channel they filed through.
+COUNTER = "front_office"
 
 
 def visible_tasks(actor: Actor) -> Any:
@@ -38,11 +41,33 @@ def visible_tasks(actor: Actor) -> Any:
     return or_(*conditions)
 
 
+def counter_agencies(actor: Actor) -> frozenset[str]:
+    """Return the agencies whose counter (`<agency>.front_office`, held in the agency itself) the actor staffs."""
+    return frozenset(routing.agency_of(role) for role, org in actor.memberships
+                     if role == f"{routing.agency_of(role)}.{COUNTER}" and org == routing.agency_of(role))
+
+
+def agency_tasks(agencies: frozenset[str]) -> Any:
+    """SQL condition on OpenTask: the open tasks of these agencies (a supervisor's queue)."""
+    return OpenTask.agency.in_(sorted(agencies)) if agencies else false()
+
+
+def agency_cases(agencies: frozenset[str]) -> Any:
+    """SQL condition on Case: cases with a task, open or past, of one of these agencies."""
+    if not agencies:
+        return false()
+    codes = sorted(agencies)
+    return or_(Case.id.in_(select(OpenTask.case_id).where(OpenTask.agency.in_(codes))),
+               Case.id.in_(select(TaskSpan.case_id).where(TaskSpan.agency.in_(codes))))
+
+
 def visible_cases(actor: Actor) -> Any:
     """SQL condition on Case: the cases an actor may read.
 
     Admins read every case; applicants their own; officers the cases they filed, hold an open
-    task of, or acted on; analysts (who model processes) none.
+    task of, or acted on, and, as an agency's supervisor (`<agency>.supervisor`) or at its
+    counter (`<agency>.front_office`), every case with a task of that agency, open or past;
+    analysts (who model processes) none.
     """
     if actor.platform_role == "admin":
         return true()
@@ -54,7 +79,18 @@ def visible_cases(actor: Actor) -> Any:
         return false()
     with_task = select(OpenTask.case_id).where(visible_tasks(actor))
     acted = select(CaseEvent.case_id).where(CaseEvent.actor == actor.username)
-    return or_(Case.filed_by_id == actor.user_id, Case.id.in_(with_task), Case.id.in_(acted))
+    conditions = [Case.filed_by_id == actor.user_id, Case.id.in_(with_task), Case.id.in_(acted)]
+    # The front office must find the case of whoever stands at the counter, filed online or not.
+    overseen = supervised_agencies(actor) | counter_agencies(actor)
+    if overseen:
+        conditions.append(agency_cases(overseen))
+    return or_(*conditions)
+
+
+def may_supervise(actor: Actor, agency: str) -> bool:
+    """Tell whether the actor oversees an agency's tasks (reassign, release, read): its supervisors, admins."""
+    return actor.platform_role == "admin" or (actor.platform_role == "officer"
+                                              and agency in supervised_agencies(actor))
 
 
 def may_view_case(session: Session, actor: Actor, case_id: int) -> bool:

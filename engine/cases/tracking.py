@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import Agency, Bundle, Case, CaseEvent, OpenTask, ProcessVersion
+from engine.cases.assignment import APPLICANT_ROLE
+from engine.catalogue.labels import labels_for_version, step_names
+from engine.models import Agency, Bundle, Case, CaseEvent, OpenTask, ProcessVersion, Role
 
 WIB = ZoneInfo("Asia/Jakarta")
 
@@ -62,6 +64,23 @@ class TimelineEntry:
 
 
 @dataclass(frozen=True)
+class Reason:
+    """Why a case came back to the applicant or was refused, and the step that said so.
+
+    A package marks the field with `"x-mpp-role": "send_back_reason"` or `"refusal_reason"` in its
+    form's schema (docs/bpmn-conventions.md).
+    """
+
+    kind: str  # send_back_reason | refusal_reason
+    field: str
+    text_id: str
+    text_en: str
+    step_id: str
+    step_en: str
+    at: datetime | None
+
+
+@dataclass(frozen=True)
 class PublicStatus:
     """What the public may know of a case: status, stage, who holds it, when, and its timeline.
 
@@ -79,10 +98,12 @@ class PublicStatus:
     expected_completion: date | None
     timeline: list[TimelineEntry]
     parts: list[PublicStatus] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
 
 
-def _line(event: CaseEvent) -> TimelineEntry | None:
+def _line(event: CaseEvent, names: dict[str, tuple[str, str]]) -> TimelineEntry | None:
     label = event.label or ""
+    label_en = names.get(event.element_id or "", (label, label))[1] if event.task_id is not None else label
     texts = {
         "started": ("Permohonan diterima", "Application received"),
         "timer_fired": ("Batas waktu tahapan tercapai", "A stage's time limit was reached"),
@@ -94,7 +115,7 @@ def _line(event: CaseEvent) -> TimelineEntry | None:
                            "The agency's system could not process it; an officer follows up"),
     }
     if event.action == "completed" and event.task_id is not None:
-        return TimelineEntry(event.at, "step_done", f"{label} — selesai", f"{label} — done")
+        return TimelineEntry(event.at, "step_done", f"{label} — selesai", f"{label_en} — done")
     if event.action == "completed":
         return TimelineEntry(event.at, "finished", f"Selesai: {label}", f"Finished: {label}")
     if event.action in texts:
@@ -109,11 +130,49 @@ def _case_status(session: Session, case: Case) -> PublicStatus:
     agencies = sorted(set(session.scalars(select(OpenTask.agency).where(OpenTask.case_id == case.id))))
     agency_names = dict(session.execute(select(Agency.code, Agency.name_id).where(Agency.code.in_(agencies))).all())
     events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))
-    timeline = [line for line in map(_line, events) if line is not None]
+    steps = step_names(session, version_id=case.process_version_id)
+    timeline = [line for line in (_line(event, steps) for event in events) if line is not None]
     expected = case.due_at.astimezone(WIB).date() if case.due_at and case.status == "running" else None
     return PublicStatus(case.tracking_number, names.get("id", case.process_key), names.get("en", case.process_key),
                         case.status, case.stage_id, case.stage_en,
-                        [agency_names.get(code, code) for code in agencies], expected, timeline)
+                        [agency_names.get(code, code) for code in agencies], expected, timeline,
+                        reasons=case_reasons(session, case, names=steps))
+
+
+def case_reasons(session: Session, case: Case, *, names: dict[str, tuple[str, str]] | None = None) -> list[Reason]:
+    """Return the case's refusal reasons, and its send-back reasons while the applicant has a task open.
+
+    Each names the step whose completion last wrote it.
+    """
+    labels = labels_for_version(session, version_id=case.process_version_id)
+    marked = labels.reason_fields()
+    data = case.data or {}
+    present = {key: role for key, role in marked.items() if data.get(key) not in (None, "", [])}
+    if any(role == "send_back_reason" for role in present.values()) and session.scalar(select(OpenTask.id).where(
+            OpenTask.case_id == case.id, OpenTask.role == APPLICANT_ROLE).limit(1)) is None:
+        # A send-back reason explains the applicant's open task; once answered it is history, not news.
+        present = {key: role for key, role in present.items() if role != "send_back_reason"}
+    if not present:
+        return []
+    names = names if names is not None else step_names(session, version_id=case.process_version_id)
+    events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.action == "completed",
+                                                     CaseEvent.task_id.is_not(None)).order_by(CaseEvent.id.desc()))
+    writers: dict[str, CaseEvent] = {}
+    for event in events:
+        changed = ((event.diff or {}).get("set") or {}) if isinstance(event.diff, dict) else {}
+        for key in present:
+            if key in changed and key not in writers:
+                writers[key] = event
+        if len(writers) == len(present):
+            break
+    reasons = []
+    for key, role in present.items():
+        writer = writers.get(key)
+        step_id = (writer.label or "") if writer is not None else ""
+        step_en = names.get(writer.element_id or "", (step_id, step_id))[1] if writer is not None else ""
+        text_id, text_en = labels.both(key, data[key])
+        reasons.append(Reason(role, key, text_id, text_en, step_id, step_en, writer.at if writer is not None else None))
+    return sorted(reasons, key=lambda r: r.at.timestamp() if r.at is not None else float("inf"))
 
 
 def _bundle_status(session: Session, bundle: Bundle) -> PublicStatus:
@@ -129,7 +188,8 @@ def _bundle_status(session: Session, bundle: Bundle) -> PublicStatus:
     return PublicStatus(bundle.tracking_number, "Layanan terpadu: " + ", ".join(p.service_id for p in parts),
                         "Integrated application: " + ", ".join(p.service_en for p in parts), status,
                         f"{done} dari {len(parts)} layanan selesai", f"{done} of {len(parts)} services done",
-                        sorted({a for p in parts for a in p.held_by}), max(dates) if dates else None, timeline, parts)
+                        sorted({a for p in parts for a in p.held_by}), max(dates) if dates else None, timeline, parts,
+                        [r for p in parts for r in p.reasons])
 
 
 def case_id_of(session: Session, *, number: str) -> int | None:
@@ -157,3 +217,43 @@ def public_status(session: Session, *, number: str, pin: str, secret: str) -> Pu
     if not pin_matches(pin, normal, secret, stored) or found is None:
         return None
     return _case_status(session, case) if case is not None else _bundle_status(session, found)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """An open step of a case, for the officer who just handed the case on."""
+
+    name_id: str
+    name_en: str
+    role: str
+    role_name: str
+    agency_code: str
+    agency_id: str
+    agency_en: str
+
+
+@dataclass(frozen=True)
+class WhereNext:
+    """Where a case stands after a task was completed: its status and its open steps."""
+
+    tracking_number: str
+    status: str
+    steps: list[NextStep]
+
+
+def where_next(session: Session, *, task_id: str, username: str) -> WhereNext | None:
+    """Return where a case went after this person completed this task; None when they did not complete it."""
+    case_id = session.scalar(select(CaseEvent.case_id).where(
+        CaseEvent.task_id == task_id, CaseEvent.action == "completed", CaseEvent.actor == username).limit(1))
+    case = session.get(Case, case_id) if case_id is not None else None
+    if case is None:
+        return None
+    open_tasks = list(session.scalars(
+        select(OpenTask).where(OpenTask.case_id == case.id).order_by(OpenTask.created_at)))
+    steps_en = step_names(session, version_id=case.process_version_id) if open_tasks else {}
+    agencies = {code: (name_id, name_en) for code, name_id, name_en in session.execute(
+        select(Agency.code, Agency.name_id, Agency.name_en).where(Agency.code.in_({t.agency for t in open_tasks})))}
+    roles = dict(session.execute(select(Role.key, Role.name).where(Role.key.in_({t.role for t in open_tasks}))).all())
+    steps = [NextStep(t.name, steps_en.get(t.element_id, (t.name, t.name))[1], t.role, roles.get(t.role) or t.role,
+                      t.agency, *agencies.get(t.agency, (t.agency, t.agency))) for t in open_tasks]
+    return WhereNext(case.tracking_number, case.status, steps)

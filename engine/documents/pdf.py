@@ -33,6 +33,7 @@ from jinja2 import FunctionLoader, TemplateError, TemplateSyntaxError, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from engine.documents import isolate as isolate
+from forms.labels import Labels
 
 WIB = ZoneInfo("Asia/Jakarta")
 BUILTIN_PREFIX = "mpp/"
@@ -81,6 +82,11 @@ class RenderInput:
     template: str | None
     facts: list[tuple[str, str, str]] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    # field -> (Indonesian, English) label of its value, from the package's forms (forms.labels)
+    labels: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+UNLABELLED = Labels()  # no forms: the conventions that need none (money by name, yes/no, channels)
 
 
 def tanggal(value: Any) -> str:
@@ -189,7 +195,15 @@ def _context(item: RenderInput) -> dict[str, Any]:
            "service_en": item.service_en, "issued_date": item.issued_at.astimezone(WIB).date(),
            "verify_url": item.verify_url, "code": item.code}
     facts = [{"label": label_id, "label_en": label_en, "value": value} for label_id, label_en, value in item.facts]
-    return {"doc": doc, "facts": facts, "data": item.data}
+
+    def label(name: Any, lang: Any = "id") -> str:
+        """Return a case-data value as people read it (a choice's name, Rupiah, a date), not its code."""
+        key = str(name)
+        if key in item.labels:
+            return item.labels[key][1 if lang == "en" else 0]
+        return UNLABELLED.value(key, item.data.get(key), "en" if lang == "en" else "id")  # a preview's sample data
+
+    return {"doc": doc, "facts": facts, "data": item.data, "label": label}
 
 
 def render_html(item: RenderInput, files: Mapping[str, bytes]) -> str:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from engine.cases import access as access
 from engine.cases import tracking as tracking
 from engine.cases.tracking import ALPHABET
+from engine.catalogue.labels import labels_for_version
 from engine.directory.actors import Actor
 from engine.directory.audit import record as audit
 from engine.documents import filestore as filestore
@@ -133,6 +134,8 @@ def _text(value: Any) -> str:
 def _render_input(session: Session, *, settings: Settings, case: Case, spec: DocumentSpec, service: dict[str, Any],
                   code: str, key_id: str, now: datetime) -> pdf.RenderInput:
     data = case.data or {}
+    labels = labels_for_version(session, version_id=case.process_version_id)
+    shown = {key: labels.both(key, value) for key, value in data.items()}
     agency = session.scalar(select(Agency).where(Agency.code == service.get("agency")))
     names = service.get("name") or {}
     number = _text(data.get(spec.number_field)) if spec.number_field else ""
@@ -145,8 +148,13 @@ def _render_input(session: Session, *, settings: Settings, case: Case, spec: Doc
         agency_en=agency.name_en if agency else str(service.get("agency", "")),
         service_id=str(names.get("id", case.process_key)), service_en=str(names.get("en", case.process_key)),
         issued_at=now, verify_url=settings.public_url.rstrip("/") + verify_path(code), code=code, key_id=key_id,
-        template=spec.template, facts=[(f.label_id, f.label_en, _text(data.get(f.field))) for f in spec.facts],
-        data=data)
+        template=spec.template, facts=[(f.label_id, f.label_en, _fact(shown, data, f.field, 0)) for f in spec.facts],
+        data=data, labels=shown)
+
+
+def _fact(shown: dict[str, tuple[str, str]], data: dict[str, Any], name: str, index: int) -> str:
+    """Return a fact's value as its label in one language (index 0 Indonesian, 1 English), at most 255 characters."""
+    return shown[name][index][:255] if name in shown else _text(data.get(name))
 
 
 def _unused_code(session: Session) -> str:
@@ -187,7 +195,9 @@ def issue_for_case(session: Session, *, rt: Runtime, case_id: int, signer: Signe
         signature=signer.sign(digest), key_id=signer.key_id, verify_code=code, issued_at=now,
         facts={"service": {"id": item.service_id, "en": item.service_en},
                "agency": {"id": item.agency_id, "en": item.agency_en},
-               "items": [{"label_id": a, "label_en": b, "value": v} for a, b, v in item.facts]})
+               "items": [{"label_id": a, "label_en": b, "value": v,
+                          "value_en": _fact(item.labels, item.data, f.field, 1)}
+                         for (a, b, v), f in zip(item.facts, spec.facts, strict=True)]})
     session.add(row)
     session.add(CaseEvent(case_id=case.id, at=now, actor="system", action="document_issued",
                           label=f"{spec.title_id} {item.number}"[:255]))

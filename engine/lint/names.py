@@ -159,7 +159,7 @@ def _constants(stmt: ast.stmt, effect: ScriptEffect) -> None:
 
 
 def template_reads(source: str) -> set[str]:
-    """Return the case-data fields a Jinja2 template reads as `data.x` or `data['x']`."""
+    """Return the case-data fields a Jinja2 template reads as `data.x`, `data['x']` or `label('x')`."""
     from jinja2 import nodes
     from jinja2.exceptions import TemplateSyntaxError
     from jinja2.sandbox import SandboxedEnvironment
@@ -177,6 +177,10 @@ def template_reads(source: str) -> set[str]:
             found.add(str(node.attr))
         elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
             found.add(node.arg.value)
+    for call in tree.find_all(nodes.Call):  # a document template's label('x'): the label of data.x
+        if (isinstance(call.node, nodes.Name) and call.node.name == "label" and call.args
+                and isinstance(call.args[0], nodes.Const) and isinstance(call.args[0].value, str)):
+            found.add(call.args[0].value)
     return found
 
 

@@ -334,7 +334,8 @@ def test_double_completion_is_409(client: TestClient, login: Login) -> None:
     task_id = task_of(client, login, case["id"], "Task_kelengkapan")
     first = post_complete(client, login, FRONT, task_id, {"kelengkapan": "lengkap"})
     assert first.status_code == 200, first.text
-    assert first.json() == {"task_id": task_id, "case_id": case["id"], "case_status": "running"}
+    assert first.json() == {"task_id": task_id, "case_id": case["id"], "case_status": "running",
+                            "next_steps": first.json()["next_steps"]}  # their content: tests/api/test_next_steps.py
     second = post_complete(client, login, FRONT, task_id, {"kelengkapan": "lengkap"})
     assert_problem(second, 409, "task-already-completed")
     assert_problem(client.post(f"/api/tasks/{task_id}/claim", headers=login(FRONT)), 409, "task-already-completed")

@@ -87,7 +87,7 @@ def test_timeline_is_plain_language_and_hides_people(client: TestClient, login: 
     body = response.json()
     assert [line["event"] for line in body["timeline"]] == ["started", "step_done", "step_done"]
     assert body["timeline"][1]["label_id"] == "Pemeriksaan kelengkapan berkas — selesai"
-    assert body["timeline"][1]["label_en"] == "Pemeriksaan kelengkapan berkas — done"
+    assert body["timeline"][1]["label_en"] == "File check at the counter — done"  # the step's stageEn
     assert body["held_by"] == ["Dinas Pekerjaan Umum, Perumahan dan Kawasan Permukiman"]
     assert body["stage_en"] == "Consultation with the expert panel"
     for private in ("dpmptsp_front_office", "konsultan_griya_perencana", "konsultan_griya", "CV Griya",

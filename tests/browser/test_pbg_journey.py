@@ -112,7 +112,7 @@ def test_officers_of_each_lane_complete_their_tasks(browser: Browser, live_serve
     page = browser.new_page()
     login(page, "konsultan_griya_perencana")
     page.goto(f"{live_server.url}/kotak-tugas")
-    page.locator("#task-table tbody tr a").first.click()
+    page.locator("#task-table tbody tr a[href^='/tugas/']").first.click()
     expect(page.locator("#case-files")).to_contain_text("ktp.pdf")
     expect(page.locator("#case-diagram[data-ready='1']")).to_be_attached()
     axe_check(page)

@@ -67,7 +67,7 @@ def test_completed_pbg_case_yields_one_signed_pdf_that_verifies(ctx: AppContext)
     assert (view.status, view.holder, view.number) == ("authentic", "Budi Santoso", "PBG-3471-2026-0042")
     assert view.agency_id == "DPMPTSP Kota Yogyakarta"
     assert {"label_id": "Alamat bangunan", "label_en": "Building address",
-            "value": "Jl. Malioboro 10, Yogyakarta"} in view.facts
+            "value": "Jl. Malioboro 10, Yogyakarta", "value_en": "Jl. Malioboro 10, Yogyakarta"} in view.facts
     assert view.issued_at == ctx.rt.clock()
     assert row.sha256 == filestore.blob_path(ctx.settings.files_dir, row.sha256).name
 

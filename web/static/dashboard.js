@@ -1,5 +1,6 @@
 // Heat map of waiting time on a service's diagram: each user task is coloured by its median wait
-// (four levels relative to the longest) and labelled with it. The bpmn.io watermark stays visible.
+// (the level the server computed on a scale of real hours, admin/charts.py) and labelled with it.
+// The bpmn.io watermark stays visible.
 document.addEventListener("DOMContentLoaded", async () => {
   const box = document.getElementById("heatmap");
   const source = document.getElementById("heatmap-data");
@@ -15,12 +16,10 @@ document.addEventListener("DOMContentLoaded", async () => {
   const canvas = viewer.get("canvas");
   const overlays = viewer.get("overlays");
   const registry = viewer.get("elementRegistry");
-  const hours = Object.values(data.heat);
-  const longest = hours.length ? Math.max(...hours) : 0;
   const hoursLabel = document.documentElement.lang === "en" ? "h" : "jam";
   for (const [id, value] of Object.entries(data.heat)) {
     if (!registry.get(id)) continue;
-    const level = longest > 0 ? Math.max(1, Math.ceil((value / longest) * 4)) : 1;
+    const level = data.levels[id] || 1;
     canvas.addMarker(id, `heat-${level}`);
     const badge = document.createElement("div");
     badge.className = `heat-badge heat-${level}`;
