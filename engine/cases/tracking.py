@@ -101,6 +101,10 @@ class PublicStatus:
     reasons: list[Reason] = field(default_factory=list)
 
 
+# The bank's paid message (engine.payments.notifications.PAID_MESSAGE; a test keeps them equal).
+PAID_MESSAGE = "tagihan_lunas"
+
+
 def _line(event: CaseEvent, names: dict[str, tuple[str, str]]) -> TimelineEntry | None:
     label = event.label or ""
     label_en = names.get(event.element_id or "", (label, label))[1] if event.task_id is not None else label
@@ -118,6 +122,8 @@ def _line(event: CaseEvent, names: dict[str, tuple[str, str]]) -> TimelineEntry 
         return TimelineEntry(event.at, "step_done", f"{label} — selesai", f"{label_en} — done")
     if event.action == "completed":
         return TimelineEntry(event.at, "finished", f"Selesai: {label}", f"Finished: {label}")
+    if event.action == "message_received" and label == PAID_MESSAGE:
+        return TimelineEntry(event.at, event.action, "Pembayaran diterima bank", "Payment received by the bank")
     if event.action in texts:
         text_id, text_en = texts[event.action]
         return TimelineEntry(event.at, event.action, text_id, text_en)

@@ -67,6 +67,7 @@ def test_the_applicant_sees_the_bill_pays_at_the_bank_and_downloads_the_receipt(
     expect(bill_box).to_contain_text("Rp1.807.500")
     expect(bill_box).to_contain_text(bill.va_number)
     expect(bill_box).to_contain_text(bill.number)
+    expect(page.get_by_role("heading", name="Sudah membayar dengan cara lain?")).to_be_visible()
     qris = page.locator("img[src*='qris.svg']")
     expect(qris).to_be_visible()
     assert qris.get_attribute("alt")  # the QR code says what it is
@@ -83,6 +84,7 @@ def test_the_applicant_sees_the_bill_pays_at_the_bank_and_downloads_the_receipt(
 
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(f"{live_server.url}/lacak/{d.case(case_id).tracking_number}")
+    expect(page.locator("main")).to_contain_text("Pembayaran diterima bank")
     receipt = page.get_by_role("link", name="Bukti pembayaran")
     expect(receipt.first).to_be_visible()
     href = receipt.first.get_attribute("href")

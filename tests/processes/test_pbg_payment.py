@@ -167,6 +167,7 @@ def test_the_applicant_s_task_page_shows_the_bill(ctx: AppContext, cast: Cast, b
         assert bill.va_number
         assert bill.va_number in page.text
         assert bill.number in page.text
+        assert "Sudah membayar dengan cara lain?" in page.text  # the counter form is the alternative, said so
         tracking = client.get(f"/lacak/{Driver(ctx).case(case_id).tracking_number}")
         assert "Rp1.807.500" in tracking.text
 
@@ -189,11 +190,15 @@ def test_a_paid_bill_issues_a_receipt_the_applicant_downloads_from_tracking(
     url = f"/lacak/{number}/kuitansi/{bill.number}"
     with TestClient(create_app(ctx), raise_server_exceptions=False) as client:
         log_in(client, "warga_bayar")
-        assert url not in client.get(f"/lacak/{number}").text  # no receipt before the bank pays
+        before = client.get(f"/lacak/{number}").text
+        assert url not in before  # no receipt before the bank pays
+        assert "Pembayaran diterima bank" not in before
         assert client.get(url).status_code == 404
         bank.pay(bill.va_number or "")
         [paid] = _bills(ctx, case_id)
-        assert url in client.get(f"/lacak/{number}").text
+        after = client.get(f"/lacak/{number}").text
+        assert url in after
+        assert "Pembayaran diterima bank" in after  # the timeline names the payment, not "an agency's answer"
         answer = client.get(url)
         assert answer.status_code == 200
         assert answer.headers["content-type"] == "application/pdf"
@@ -257,3 +262,10 @@ def test_a_bill_with_a_qris_is_paid_by_scanning_it(ctx: AppContext, cast: Cast, 
     with ctx.sessions() as session:
         kinds = list(session.scalars(select(PaymentEvent.kind).where(PaymentEvent.bill_id == bill.id)))
     assert kinds.count("notified") == 1
+
+
+def test_tracking_names_the_bank_s_paid_message() -> None:
+    from engine.cases import tracking
+    from engine.payments import notifications
+
+    assert tracking.PAID_MESSAGE == notifications.PAID_MESSAGE
