@@ -66,12 +66,10 @@ def store_answer(session: Session, *, rt: Runtime, case_id: int, field: str, val
     A case that is no longer running keeps the answer in its history instead (nothing is lost); return
     whether it reached the case data.
     """
-    from engine.models import Case, CaseEvent
+    from engine.models import CaseEvent
 
     check_numbers(value)
-    if session.get(Case, case_id) is None:
-        raise InvalidInput(f"case {case_id} does not exist")
-    loaded = rt.load_case(session, case_id)
+    loaded = rt.load_case(session, case_id)  # CaseNotFound for a case that does not exist
     before = loaded.workflow.data()
     if loaded.row.status not in ("running", "incident") or not loaded.workflow.store(field, value):
         session.add(CaseEvent(case_id=case_id, at=rt.clock(), actor=actor.username, action="note",

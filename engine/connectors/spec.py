@@ -163,3 +163,17 @@ def parse(text: str) -> dict[str, Operation]:
     if problems:
         raise SpecInvalid(problems)
     return found
+
+
+def described(raw: bytes | None) -> dict[str, Operation]:
+    """Return the operations a package's connectors.toml describes; {} when it is absent or invalid.
+
+    For readers that only need what is described (lint's other rules, the data-flow model): the
+    shape's problems are reported once, by engine.lint.connectors.
+    """
+    if raw is None:
+        return {}
+    try:
+        return parse(raw.decode("utf-8", errors="replace"))
+    except SpecInvalid:
+        return {}

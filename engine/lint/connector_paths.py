@@ -12,20 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from engine.catalogue.package import Package
-from engine.connectors.spec import FILE, Operation, SpecInvalid, parse
+from engine.connectors.spec import FILE, Operation, described
 from engine.errors import Problem
 from engine.lint.diagram import bpmn_tag
 
 
 def connector_path_problems(package: Package, bpmn: list[tuple[str, Any]]) -> list[Problem]:
     """Check the error and optional paths of every operation connectors.toml describes."""
-    raw = package.files.get(FILE)
-    if raw is None:
-        return []
-    try:
-        operations = parse(raw.decode("utf-8", errors="replace"))
-    except SpecInvalid:
-        return []  # engine.lint.connectors reports the shape
+    operations = described(package.files.get(FILE))  # engine.lint.connectors reports a broken shape
     roots = [root for _file, root in bpmn]
     out: list[Problem] = []
     for operation in operations.values():
@@ -38,13 +32,7 @@ def connector_path_problems(package: Package, bpmn: list[tuple[str, Any]]) -> li
 
 def connector_error_codes(package: Package) -> frozenset[str]:
     """Return the error codes the package's operations throw into a case (`error_event`)."""
-    raw = package.files.get(FILE)
-    if raw is None:
-        return frozenset()
-    try:
-        operations = parse(raw.decode("utf-8", errors="replace"))
-    except SpecInvalid:
-        return frozenset()
+    operations = described(package.files.get(FILE))
     return frozenset(op.error_event for op in operations.values() if op.error_event is not None)
 
 

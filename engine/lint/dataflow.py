@@ -252,6 +252,7 @@ class Analyzer:
         self.model = Model()
         self._effects: dict[str, Effect] = {}
         self._calling: list[str] = []
+        self._operations: dict[str, str | None] | None = None  # operation -> stored field (connectors.toml)
 
     def run(self, key: str, entry: State) -> Model:
         """Analyse the main process from its entry state, and every process no call reaches."""
@@ -399,16 +400,11 @@ class Analyzer:
 
     def _stored_field(self, operation: str) -> str | None:
         """Return the case field connectors.toml's `store` gives the operation's answer, if any."""
-        from engine.connectors.spec import FILE, SpecInvalid, parse
+        from engine.connectors.spec import FILE, described
 
-        raw = self.package.files.get(FILE)
-        if raw is None:
-            return None
-        try:
-            described = parse(raw.decode("utf-8", errors="replace")).get(operation)
-        except SpecInvalid:
-            return None
-        return described.store if described is not None else None
+        if self._operations is None:  # parsed once per package, not per service task
+            self._operations = {name: op.store for name, op in described(self.package.files.get(FILE)).items()}
+        return self._operations.get(operation)
 
     def _form(self, node: Any, node_id: str, effect: Effect) -> None:
         props = cv.element_properties(node)
