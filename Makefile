@@ -45,19 +45,21 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 # The suite runs on SQLite and, in the same run, on a throwaway PostgreSQL cluster
-# (installed from Debian's packages when missing; skipped with a warning when that is impossible).
+# (installed from Debian's packages when missing; skipped with a warning when that is impossible),
+# on every core (pytest-xdist; TEST_WORKERS=0 runs it in one process).
+TEST_WORKERS ?= auto
 test: $(STAMP) $(NODE_STAMP) browser lint
 	$(BIN)/mpp lint processes/*/
 	@pgdir=$$(mktemp -d /tmp/mpp-pgtest.XXXXXX); chmod 755 $$pgdir; \
 	url=$$(tests/pg_cluster.sh start $$pgdir/cluster $(PGPORT)) || { echo "warning: no PostgreSQL; SQLite only" >&2; url=""; }; \
-	MPP_TEST_POSTGRES_URL=$$url $(BIN)/pytest; status=$$?; \
+	MPP_TEST_POSTGRES_URL=$$url $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup; status=$$?; \
 	tests/pg_cluster.sh stop $$pgdir/cluster; rm -rf $$pgdir; exit $$status
 
 # The loop while working (under 3 minutes on 2 cores): ruff, then the unit and SQLite tests without
 # the slow ones. Markers (tests/conftest.py): unit, db, pg, browser, slow. `make test` is what CI runs.
 test-fast: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check .
-	MPP_TEST_POSTGRES_URL= $(BIN)/pytest -m "not browser and not pg and not slow"
+	MPP_TEST_POSTGRES_URL= $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup -m "not browser and not pg and not slow"
 
 # Writes bench/REPORT.md (committed) and bench/results/*.json; starts and removes its own PostgreSQL
 # cluster on BENCH_PGPORT. Larger sizes: make bench BENCH_ARGS="--cases 5000000 --open-tasks 500000".

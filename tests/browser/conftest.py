@@ -7,6 +7,7 @@ so journeys that change the catalogue (the studio deploys a version) do not leak
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import threading
 import time
@@ -20,7 +21,6 @@ import uvicorn
 from playwright.sync_api import Page, expect
 
 from api.app import create_app
-from api.bootstrap import deploy_folder, seed_demo
 from engine.context import AppContext, build_context
 from engine.settings import Settings
 
@@ -55,21 +55,21 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                catalogue_template_db: Path) -> Iterator[LiveServer]:
     """Start the platform on a fresh SQLite database with the catalogue and demo accounts.
 
-    A test module that sets `EMBEDDED_WORKER = True` gets a job worker inside the server too
-    (timers, issued documents, notifications), as `mpp serve` runs it.
+    The database is a copy of the session's catalogue template (tests/conftest.py: migrated, catalogue
+    deployed, demo accounts seeded as `make run` does), so each module starts from the same state
+    without deploying again. A test module that sets `EMBEDDED_WORKER = True` gets a job worker
+    inside the server too (timers, issued documents, notifications), as `mpp serve` runs it.
     """
     folder = tmp_path_factory.mktemp("live")
+    shutil.copy(catalogue_template_db, folder / "mpp.db")
     settings = Settings(database_url=f"sqlite:///{folder / 'mpp.db'}", files_dir=folder / "files",
                         outbox_dir=folder / "outbox", secret_key="browser-test-secret-" + "x" * 32,  # noqa: S106
                         signing_key_file=folder / "signing.key", worker_poll_s=0.2)
     ctx = build_context(settings)
-    with ctx.sessions() as session:
-        deploy_folder(session, settings.processes_dir)
-        seed_demo(session)
-        session.commit()
     port = _free_port()
     app = create_app(ctx, embedded_worker=bool(getattr(request.module, "EMBEDDED_WORKER", False)))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
