@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -75,6 +76,32 @@ def _query(filters: sla.Filters) -> str:
     return urlencode(parts)
 
 
+def drill_links(filters: sla.Filters) -> Callable[..., str]:
+    """Return a maker of links to the staff case list behind a figure: the board's period plus the given filters.
+
+    The parameters are those of /kasus (admin/casesearch.py); None or "" leaves one out.
+    """
+    period = {"dari": filters.date_from.isoformat() if filters.date_from else "",
+              "sampai": filters.date_to.isoformat() if filters.date_to else ""}
+
+    def link(**params: str | None) -> str:
+        return "/kasus?" + urlencode({k: v for k, v in {**period, **params}.items() if v})
+
+    return link
+
+
+def _trend_links(filters: sla.Filters, points: list[trend.TrendPoint], drill: Callable[..., str]) -> list[str]:
+    """Link each day (or week) of the trend to the cases started in it, within the board's period."""
+    links = []
+    for p in points:
+        end = p.start + timedelta(days=p.days - 1)
+        if filters.date_to and end > filters.date_to:
+            end = filters.date_to
+        start = max(p.start, filters.date_from) if filters.date_from else p.start
+        links.append(drill(layanan=filters.process_key, dari=start.isoformat(), sampai=end.isoformat()))
+    return links
+
+
 def _heatmap(session: SessionDep, board: sla.Dashboard) -> dict[str, Any] | None:
     key = board.filters.process_key
     if key is None or not any(s.process_key == key for s in board.services):
@@ -84,14 +111,18 @@ def _heatmap(session: SessionDep, board: sla.Dashboard) -> dict[str, Any] | None
     steps = [s for s in board.steps if s.process_key == key]
     heat = board.heat(key)
     scale = charts.heat_scale(heat)
+    drill = drill_links(board.filters)
     return {"xml": xml, "heat": heat, "levels": scale.levels, "scale": scale.scale, "bands": scale.bands,
-            "names": {s.element_id: s.name for s in steps}}
+            "names": {s.element_id: s.name for s in steps},
+            "links": {s.element_id: drill(layanan=key, instansi=board.filters.agency, langkah=s.element_id)
+                      for s in steps}}
 
 
 def _charts(session: SessionDep, board: sla.Dashboard, today: date) -> dict[str, Any]:
     points = trend.trend(session, filters=board.filters, keys=[s.process_key for s in board.services], today=today)
     rows = charts.agency_rows(board)
     return {"points": points, "weekly": bool(points) and points[0].days == 7,
+            "point_links": _trend_links(board.filters, points, drill_links(board.filters)),
             "volume": charts.volume_chart(points), "compliance": charts.compliance_chart(points),
             "dates": charts.axis_labels(points), "agencies": rows,
             "agency_tasks": charts.agency_chart(rows, "tasks"),
@@ -121,7 +152,7 @@ def dashboard(
         "heatmap": _heatmap(session, board), "charts": _charts(session, board, _today(rt)),
         "connector_calls": calls.operation_report(session, now=rt.clock()) if actor.platform_role == "admin" else None,
         "service_links": {s.process_key: "/dasbor?" + _query(replace(filters, process_key=s.process_key))
-                          for s in board.services}})
+                          for s in board.services}, "drill": drill_links(filters)})
 
 
 @routes.get("/dasbor/ekspor.csv")

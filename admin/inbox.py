@@ -11,8 +11,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from admin import signing as signing
 from engine.cases import access as access
 from engine.cases import assign as assign
+from engine.cases import casefiles as casefiles
 from engine.cases import service as cases
 from engine.cases import tasks as tasks
 from engine.cases import worklist as worklist
@@ -22,9 +24,10 @@ from engine.directory.actors import Actor
 from engine.documents import filestore as filestore
 from engine.errors import CaseNotFound, TaskClaimedByOther, TaskNotForYourRole
 from engine.models import Case
+from engine.sla import clock as sla_clock
 from engine.sla.escalation import supervised_agencies
 from web.deps import CsrfForm, RowId, RuntimeDep, SessionDep, StaffPageActor
-from web.downloads import content_disposition
+from web.downloads import stored_file
 from web.routing import TransactionalRoute
 from web.session import language
 from web.taskflow import case_view, checked_task_id, completion_message, submit_task, task_extras, task_form
@@ -49,6 +52,7 @@ def read_filters(request: Request) -> worklist.Filters:
         text=(q.get("cari") or "").strip()[:120], process_key=(q.get("layanan") or None),
         element_id=(q.get("langkah") or None), channel=q.get("kanal") if q.get("kanal") in CHANNELS else None,
         role=(q.get("peran") or "")[:130] or None, overdue=q.get("terlambat") == "1",
+        priority=q.get("prioritas") == "1", outreach=q.get("jemput") == "1",
         sort=sort if sort in worklist.SORTS else worklist.DEFAULT_SORT, descending=q.get("arah") == "turun")
 
 
@@ -135,12 +139,13 @@ def _task_page(request: Request, session: SessionDep, rt: RuntimeDep, actor: Act
         "detail": detail, "fields": fields, "errors": errors or {}, "title": title, "read_only": read_only,
         "may_supervise": access.may_supervise(actor, detail.task.agency),
         "claimed_by_me": detail.task.assignee_id == actor.user_id, "now": rt.clock(),
-        **_case_context(session, rt, detail.case), **task_extras(session, detail=detail, lang=language(request))},
+        **_case_context(session, rt, detail.case), **task_extras(session, detail=detail, lang=language(request)),
+        **signing.signing_context(session, rt, detail)},
         status=status)
 
 
 def _case_context(session: SessionDep, rt: RuntimeDep, case: Case) -> dict[str, Any]:
-    files = filestore.case_files(session, case_id=case.id)
+    files = casefiles.case_files(session, case=case)
     return {"history": cases.history(session, case.id), "files": files, "case": case, "ACTIONS": ACTIONS,
             "labels": catalogue.field_labels(session, rt=rt, version_id=case.process_version_id),
             **case_view(session, case=case),
@@ -171,8 +176,12 @@ def case_page(request: Request, case_id: RowId, session: SessionDep, rt: Runtime
     """Show a case to staff who may read it: data, open tasks, documents, history and diagram."""
     _may_view(session, actor, case_id)
     case = cases.get_case(session, case_id)
+    calendar = rt.calendars.refresh(session)
+    running = case.status == "running"
+    clock = sla_clock.status(session, calendar=calendar, case=case, now=rt.clock()) if running else None
     return pages.render(request, "inbox/case.html", {
-        "open_tasks": cases.open_tasks(session, case_id), "now": rt.clock(), **_case_context(session, rt, case)})
+        "open_tasks": cases.open_tasks(session, case_id), "now": rt.clock(), "sla": clock,
+        **_case_context(session, rt, case)})
 
 
 def _may_view(session: SessionDep, actor: Actor, case_id: int) -> None:
@@ -193,9 +202,4 @@ def case_diagram(case_id: RowId, session: SessionDep, rt: RuntimeDep, actor: Sta
 @routes.get("/berkas/{file_id}")
 def download(file_id: RowId, session: SessionDep, rt: RuntimeDep, actor: StaffPageActor) -> Response:
     """Send a stored document to staff who may read its case."""
-    if not filestore.may_read_file(session, actor=actor, file_id=file_id):
-        raise filestore.FileNotFound(f"file {file_id} not found")
-    row, content = filestore.open_file(session, settings=rt.settings, file_id=file_id)
-    return Response(content, media_type=row.content_type, headers={
-        "Content-Disposition": content_disposition(row.filename, inline=True), "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "no-store"})
+    return stored_file(session, settings=rt.settings, actor=actor, file_id=file_id)

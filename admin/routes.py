@@ -5,12 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from admin import (
+    calendar,
     casesearch,
+    complaints,
     dashboard,
     inbox,
     integrations,
     reconciliation,
     requirements,
+    signing,
     studio,
     studio_dmn,
     studio_drafts,
@@ -23,6 +26,7 @@ from admin import (
 
 routes = APIRouter(include_in_schema=False)
 # The draft and lifecycle pages come before studio's /studio/{key}/... routes they would otherwise match.
-for module in (inbox, casesearch, supervision, studio_drafts, studio_forms, studio_standard, studio_dmn, studio_trial,
-               studio_lifecycle, studio, dashboard, integrations, reconciliation, requirements):
+for module in (inbox, signing, casesearch, supervision, studio_drafts, studio_forms, studio_standard, studio_dmn,
+               studio_trial, studio_lifecycle, studio, dashboard, integrations, reconciliation, requirements,
+               complaints, calendar):
     routes.include_router(module.routes)

@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 
 from admin.studio_shared import missing_draft, problems_json
 from engine.bpmn.conventions import AGENCY_KINDS, CHANNELS
-from engine.catalogue import drafts, previews, standard, standard_checks, standard_write
+from engine.catalogue import drafts, previews, standard, standard_checks, standard_components, standard_write
 from engine.catalogue import package as packages
 from engine.catalogue.drafts import DraftConflict
 from engine.catalogue.previews import TemplateInvalid
@@ -70,6 +70,7 @@ def _standard_page(request: Request, row: PackageDraft, files: dict[str, bytes],
         "lint": _lint_view(problems or [], std, lang), "forms": standard.form_choices(files),
         "templates": templates, "ends": ends, "fields": standard.data_fields(files),
         "channels": list(CHANNELS), "kinds": [(k, pick(lang, *standard.KIND_LABELS[k])) for k in AGENCY_KINDS],
+        "components": standard_components.COMPONENTS,
     }, status=status)
 
 

@@ -14,11 +14,13 @@ from admin import routes as admin_routes
 from api import (
     auth,
     cases,
+    complaints,
     connectors,
     dashboard,
     directory,
     documents,
     errors,
+    files,
     metrics,
     notifications,
     operations,
@@ -71,7 +73,7 @@ def create_app(ctx: AppContext | None = None, *, embedded_worker: bool = False) 
     app.add_middleware(metrics.HttpMetrics)
     app.add_middleware(RequestLog)
     for module in (operations, metrics, auth, processes, cases, tasks, track, directory, notifications, documents,
-                   dashboard, payments, connectors):
+                   files, dashboard, payments, connectors, complaints):
         app.include_router(module.routes)
     # The pages: api.app is the composition root; the JSON routes never import the page packages.
     mount_static(app)

@@ -25,9 +25,12 @@ from api.schemas import (
     Model,
     TaskRead,
 )
+from api.schemas.cases import OutreachRead
 from engine.cases import access as access
 from engine.cases import bundles as bundles
+from engine.cases import filing as filing
 from engine.cases import messages as messages
+from engine.cases import priority as priority
 from engine.cases import search as search
 from engine.cases import service as cases
 from engine.connectors import report as calls
@@ -47,10 +50,14 @@ def _visible_case(session: SessionDep, actor: Actor, case_id: int) -> Case:
 
 @routes.post("/api/cases", response_model=CaseCreated, status_code=201)
 def start(body: CaseCreate, actor: CurrentActor, session: SessionDep, rt: RuntimeDep) -> CaseCreated:
-    """Apply for a service; the front office may file for a walk-in applicant."""
+    """Apply for a service with its required documents; the front office may file for a walk-in applicant."""
     applicant_id = cases.applicant_for(session, actor=actor, applicant_username=body.applicant_username)
-    started = cases.start_case(session, rt=rt, process_key=body.process_key, data=body.data, channel=body.channel,
-                               actor=actor, applicant_id=applicant_id)
+    asked = body.outreach
+    outreach = priority.Outreach(asked.reason, asked.address, asked.contact) if asked else None
+    needs = priority.Needs(body.priority, outreach)
+    started = filing.file_application(session, rt=rt, process_key=body.process_key, data=body.data,
+                                      channel=body.channel, actor=actor, applicant_id=applicant_id,
+                                      documents=body.documents, needs=needs)
     return CaseCreated(id=started.id, tracking_number=started.tracking_number, pin=started.pin,
                        status=started.status, stage=started.stage)
 
@@ -60,7 +67,8 @@ def start_bundle(body: BundleCreate, actor: CurrentActor, session: SessionDep, r
     """Apply for several services at once (integrated one-stop): one tracking number and PIN for all."""
     applicant_id = cases.applicant_for(session, actor=actor, applicant_username=body.applicant_username)
     started = bundles.start_bundle(session, rt=rt, services=[(s.process_key, s.data) for s in body.services],
-                                   channel=body.channel, actor=actor, applicant_id=applicant_id)
+                                   channel=body.channel, actor=actor, applicant_id=applicant_id,
+                                   documents=[dict(s.documents) for s in body.services])
     return BundleCreated(id=started.id, tracking_number=started.tracking_number, pin=started.pin, cases=[
         CaseCreated(id=c.id, tracking_number=c.tracking_number, pin="", status=c.status, stage=c.stage)
         for c in started.cases])
@@ -108,6 +116,8 @@ class CaseHitRead(Model):
     applicant_name: str | None
     nik: str | None
     created_at: datetime
+    priority: str | None = None
+    outreach_for: str | None = None
 
 
 class CaseHitPage(Model):
@@ -141,7 +151,9 @@ def read(case_id: CaseId, actor: CurrentActor, session: SessionDep) -> CaseRead:
                     stage_en=case.stage_en, outcome=case.outcome, channel=case.channel,
                     applicant_id=case.applicant_id, filed_by_id=case.filed_by_id, created_at=case.created_at,
                     updated_at=case.updated_at, due_at=case.due_at, completed_at=case.completed_at,
-                    data=case.data, open_tasks=open_tasks)
+                    data=case.data, open_tasks=open_tasks, priority=case.priority,
+                    outreach=OutreachRead(reason=case.outreach_for, address=case.outreach_address or "",
+                                          contact=case.outreach_contact or "") if case.outreach_for else None)
 
 
 @routes.get("/api/cases/{case_id}/events", response_model=list[EventRead])

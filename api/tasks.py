@@ -16,6 +16,7 @@ from engine.cases import access as access
 from engine.cases import assign as assign
 from engine.cases import tasks as tasks
 from engine.cases import tracking as tracking
+from engine.documents import filestore as filestore
 
 routes = router(tags=["tasks"])
 TaskId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
@@ -62,6 +63,8 @@ def complete(task_id: TaskId, body: TaskComplete, actor: CurrentActor, session: 
              rt: RuntimeDep) -> TaskCompleted:
     """Complete a task with its form's data; the case moves on."""
     done = tasks.complete_task(session, rt=rt, task_id=task_id, actor=actor, data=body.data)
+    # Files the form references (POST /api/files) become readable by the case's officers.
+    filestore.link_case_files(session, case_id=done.case_id, data=body.data, actor=actor)
     went = tracking.where_next(session, task_id=task_id, username=actor.username)
     steps = [NextStepRead(name=st.name_id, name_en=st.name_en, role=st.role, agency=st.agency_code,
                           agency_name=st.agency_id, agency_name_en=st.agency_en) for st in (went.steps if went else [])]

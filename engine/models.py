@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -205,6 +206,15 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The SLA clock (engine/sla/clock.py): stopped since when (None: running), and the service
+    # hours it has stood still so far; due_at moves forward by each pause when it ends.
+    sla_paused_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    sla_paused_s: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Priority service and a jemput bola request (engine/cases/priority.py); NULL when not asked.
+    priority: Mapped[str | None] = mapped_column(String(16))
+    outreach_for: Mapped[str | None] = mapped_column(String(16))
+    outreach_address: Mapped[str | None] = mapped_column(String(500))
+    outreach_contact: Mapped[str | None] = mapped_column(String(120))
 
 
 class CaseState(Base):
@@ -408,6 +418,26 @@ class IssuedDocument(Base):
     revoked_by: Mapped[str | None] = mapped_column(String(120))
 
 
+class DocumentNumber(Base):
+    """A number the platform gave a case's document from its service's `number_format` (a register).
+
+    One per case; (process_key, year, seq) is unique, so two signings never share a number: the
+    loser of a race gets an integrity error and draws again (engine/documents/numbering.py).
+    """
+
+    __tablename__ = "document_number"
+    __table_args__ = (UniqueConstraint("process_key", "year", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id", ondelete="CASCADE"), unique=True)
+    process_key: Mapped[str] = mapped_column(String(120))
+    # The sequence's year (WIB); 0 for a format without a year, whose sequence never restarts.
+    year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 class WebhookSubscription(Base):
     """A partner system's subscription to an agency's case events, delivered as signed POSTs."""
 
@@ -559,3 +589,74 @@ class PaymentEvent(Base):
     external_id: Mapped[str | None] = mapped_column(String(64), index=True)
     detail: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+
+
+class Complaint(Base):
+    """A complaint case (service `pengaduan`) and what it is about: a service, and a case when filed from tracking.
+
+    The answer stays in the complaint case's data; this row holds what routing and the public pages need.
+    """
+
+    __tablename__ = "complaint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id", ondelete="CASCADE"), unique=True)
+    about_case_id: Mapped[int | None] = mapped_column(ForeignKey("case_record.id", ondelete="SET NULL"), index=True)
+    service_key: Mapped[str] = mapped_column(String(120), index=True)
+    agency: Mapped[str] = mapped_column(String(64))  # the agency it was filed to (the service's publisher)
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A confidential complainant's name: kept out of the case data the agency's officers read.
+    complainant_name: Mapped[str | None] = mapped_column(String(200))
+    response_days: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class WorkingCalendarRow(Base):
+    """The working calendar's one row: weekly service hours and a revision that changes with every edit."""
+
+    __tablename__ = "working_calendar"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    week: Mapped[list[Any]] = mapped_column(JSON)  # engine.sla.hours.week_to_json
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class CalendarHoliday(Base):
+    """A national holiday or cuti bersama day: offices are closed."""
+
+    __tablename__ = "calendar_holiday"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))  # national | cuti_bersama
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False)  # the year's list is an estimate
+    source: Mapped[str] = mapped_column(String(16), default="bundled")  # bundled | import | admin
+
+
+class CalendarHoursRange(Base):
+    """Special service hours for a date range (Ramadan)."""
+
+    __tablename__ = "calendar_hours_range"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    starts: Mapped[date] = mapped_column(Date)
+    ends: Mapped[date] = mapped_column(Date)
+    week: Mapped[list[Any]] = mapped_column(JSON)
+
+
+class SlaPause(Base):
+    """One stretch of time a case's SLA clock stood still, and why (the applicant's turn, a bill, a marked stage)."""
+
+    __tablename__ = "sla_pause"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(String(16))  # applicant | payment | marked
+    element_id: Mapped[str | None] = mapped_column(String(255))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    paused_s: Mapped[int | None] = mapped_column(Integer)  # service hours paused, in seconds, once ended

@@ -30,6 +30,7 @@ from engine.models import ProcessFile, ProcessVersion
 from engine.payments import adapter as payment_adapter
 from engine.settings import Settings
 from engine.sla.calendar import ScriptHelpers, WorkingCalendar
+from engine.sla.calendar_store import CalendarCache
 
 Clock = Callable[[], datetime]
 
@@ -157,9 +158,15 @@ class Runtime:
     cases: CaseCache
     clock: Clock = system_clock
     adapters: outbound.Registry = field(default_factory=outbound.Registry)
+    # Follows the database's working calendar: refreshed as a step loads its case (engine.sla.calendar_store).
+    calendars: CalendarCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.calendars = CalendarCache(self.calendar)
 
     def load_case(self, session: Session, case_id: int, head: CaseHead | None = None) -> LoadedCase:
         """Load a case's workflow from the hot cache or the database."""
+        self.calendars.refresh(session)
         if head is None:
             found = hotsql.fetch_one(session, "case_head", {"case_id": case_id})
             if found is None:
@@ -222,7 +229,7 @@ def write_rows(session: Session, case_id: int, changes: state.Changes) -> None:
 
 def build_runtime(settings: Settings, *, clock: Clock = system_clock) -> Runtime:
     """Build the engine runtime from settings: the one factory everything uses."""
-    calendar = WorkingCalendar.default()
+    calendar = WorkingCalendar.bundled()  # its contents are swapped for the database's on first use
     # Scripts see the engine's clock, so "today" agrees with timers and due dates (and tests).
     helpers = ScriptHelpers(clock, calendar)
     isolation.configure(workers=settings.isolation_workers, inline=settings.isolation == "inline")

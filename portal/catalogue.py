@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import FormData
 
 from engine.cases import access as access
+from engine.cases import filing as filing
+from engine.cases import priority as priority
 from engine.cases import requirements as requirements
 from engine.cases import service as cases
 from engine.cases import tasks as tasks
@@ -24,6 +26,7 @@ from engine.directory.actors import Actor
 from engine.documents import filestore as filestore
 from engine.errors import NotAllowed, NotFound
 from forms.validation import FormInvalid
+from portal import needs as needs_form
 from portal.slots import read_slots, slot_fields, slot_name
 from web.deps import (
     ClientAddress,
@@ -78,7 +81,8 @@ def _apply_page(request: Request, session: SessionDep, rt: RuntimeDep, actor: Ac
     lang = language(request)
     form = cases.start_form(session, rt=rt, process_key=key)
     choices = cases.provider_choices(session, rt=rt, process_key=key)
-    fields = build_fields(form.schema, form.ui_schema, lang=lang, values=values, errors=errors, skip=SKIP)
+    skip = (*SKIP, *needs_form.skipped(form.service))
+    fields = build_fields(form.schema, form.ui_schema, lang=lang, values=values, errors=errors, skip=skip)
     for f in fields:  # a provider firm is chosen from the registered ones, not typed
         if f.name in choices:
             f.kind, f.options = "select", choices[f.name]
@@ -88,6 +92,7 @@ def _apply_page(request: Request, session: SessionDep, rt: RuntimeDep, actor: Ac
     context = {"service": catalogue.get_service(session, rt=rt, key=key), "fields": fields, "errors": errors,
                "documents": documents,
                "channels": channels, "values": values, "files": file_names,
+               "outreach_groups": priority.outreach_groups(form.service), "need_labels": needs_form.labels(lang),
                "on_behalf": actor.platform_role != "applicant", "nik_name_field": identity.name_field(form.schema),
                **(extra or {})}
     return pages.render(request, "apply.html", context, status=status)
@@ -116,34 +121,29 @@ def apply(request: Request, key: str, session: SessionDep, rt: RuntimeDep, actor
     lifecycle.refuse_retired(session, key)  # before any upload is stored
     lang = language(request)
     start = cases.start_form(session, rt=rt, process_key=key)
-    data, uploads = read_form(start.schema, start.ui_schema, form, skip=SKIP)
-    errors: dict[str, str] = {}
+    data, uploads = read_form(start.schema, start.ui_schema, form, skip=(*SKIP, *needs_form.skipped(start.service)))
+    needs, need_values = needs_form.read_needs(form)
+    data = priority.with_form_fields(start.schema, data, needs)
+    errors: dict[str, str] = errors_by_field(priority.check(start.service, needs), lang=lang)
     errors.update(store_uploads(session, rt=rt, actor=actor, data=data, uploads=uploads, lang=lang))
     slots = requirements.document_slots(start.service)
     slot_files, slot_values, slot_errors = read_slots(session, rt=rt, actor=actor, form=form, slots=slots, lang=lang)
     errors.update(slot_errors)
     channel = str(form.get("channel") or "")
     applicant = str(form.get("applicant_username") or "").strip() or None
-    values = {**data, **slot_values, "channel": channel, "applicant_username": applicant or ""}
+    values = {**data, **slot_values, **need_values, "channel": channel, "applicant_username": applicant or ""}
     if channel not in start.service.get("channels", CHANNELS):
         errors["channel"] = "Pilih kanal layanan." if lang == "id" else "Choose a service channel."
     if errors:  # a refused file or channel is reported with every other error of the same submit
         errors = {**other_errors(start.schema, {**data, "channel": channel}, lang=lang, skip=set(errors)), **errors}
     if not errors:
-        missing = requirements.missing(slots, slot_files)  # named together with the form's own errors
-        try:
-            with session.begin_nested():
-                applicant_id = cases.applicant_for(session, actor=actor, applicant_username=applicant)
-                started = cases.start_case(session, rt=rt, process_key=key, data=data, channel=channel, actor=actor,
-                                           applicant_id=applicant_id)
-                if missing:
-                    raise FormInvalid(missing)
-                filestore.link_case_files(session, case_id=started.id, data=data, actor=actor)
-                requirements.record_files(session, rt=rt, case_id=started.id, actor=actor, slots=slots,
-                                          files=slot_files)
+        try:  # a missing required document is named together with the form's own errors
+            applicant_id = cases.applicant_for(session, actor=actor, applicant_username=applicant)
+            started = filing.file_application(session, rt=rt, process_key=key, data=data, channel=channel,
+                                              actor=actor, applicant_id=applicant_id, documents=slot_files,
+                                              needs=needs)
         except FormInvalid as exc:
-            errors = errors_by_field([*exc.field_errors, *(m for m in missing if m not in exc.field_errors)],
-                                     lang=lang)
+            errors = errors_by_field(exc.field_errors, lang=lang)
         except (NotFound, NotAllowed) as exc:
             errors = {"applicant_username": str(exc)}
         except filestore.FileRejected as exc:
@@ -220,10 +220,11 @@ def _nik_reply(request: Request, session: SessionDep, rt: RuntimeDep, *, key: st
     if actor is None:
         return _nik_login_required(key, json)
     start = cases.start_form(session, rt=rt, process_key=key)
-    data, _uploads = read_form(start.schema, start.ui_schema, form, skip=SKIP)  # a check stores no files
+    data, _uploads = read_form(start.schema, start.ui_schema, form,  # a check stores no files
+                               skip=(*SKIP, *needs_form.skipped(start.service)))
     kept = {slot_name(s): [str(v) for v in form.getlist(f"{slot_name(s)}__keep")]
             for s in requirements.document_slots(start.service)}  # files a refusal kept stay ticked
-    values = {**data, **kept, "channel": str(form.get("channel") or ""),
+    values = {**data, **kept, **needs_form.read_needs(form)[1], "channel": str(form.get("channel") or ""),
               "applicant_username": str(form.get("applicant_username") or "")}
     page = _apply_page(request, session, rt, actor, key, values=values, errors={}, status=answer.status,
                        extra={"nik_check": answer})

@@ -1,4 +1,4 @@
-"""The applicant's download of an issued document, from the tracking page."""
+"""The applicant's downloads from the tracking page: the issued document, and the files they uploaded."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from engine.cases import tracking as tracking
+from engine.documents import filestore as filestore
 from engine.documents import service as documents
-from web.deps import ContextDep, OptionalPageActor, RowId, SessionDep
-from web.downloads import content_disposition
+from web.deps import ContextDep, OptionalPageActor, PageActor, RowId, SessionDep
+from web.downloads import content_disposition, stored_file
 from web.errors import error_page
 from web.grants import tracking_granted
 from web.routing import TransactionalRoute
@@ -32,3 +33,9 @@ def download(request: Request, number: str, document_id: RowId, session: Session
     return Response(data, media_type="application/pdf", headers={
         "Content-Disposition": content_disposition(f"{row.process_key}-{normal}.pdf"),
         "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+
+
+@routes.get("/permohonan-saya/berkas/{file_id}")
+def own_file(file_id: RowId, session: SessionDep, ctx: ContextDep, actor: PageActor) -> Response:
+    """Send a stored file to a logged-in user who may read it (its uploader, or whoever may read its case)."""
+    return stored_file(session, settings=ctx.settings, actor=actor, file_id=file_id)

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from engine.cases import access as access
+from engine.cases import casefiles as casefiles
+from engine.cases import complaint_views as complaint_views
 from engine.cases import tracking as tracking
+from engine.catalogue.labels import labels_for_version
 from engine.documents import service as documents
+from engine.models import Case
 from engine.payments import bills as bills
 from web.deps import ClientAddress, ContextDep, CsrfForm, OptionalPageActor, SessionDep, optional_page_actor
 from web.grants import grant, tracking_granted
@@ -78,4 +83,21 @@ def track_page(request: Request, number: str, session: SessionDep, actor: Option
     issued = documents.list_for_tracking(session, tracking_number=found.tracking_number)
     case_bills = bills.bills_for_tracking(session, tracking_number=found.tracking_number)
     return pages.render(request, "track.html", {"s": found, "documents": issued, "number": found.tracking_number,
-                                                "bills": case_bills})
+                                                "bills": case_bills, **_own_files(session, actor, number),
+                                                **_complaints(session, found.tracking_number)})
+
+
+def _complaints(session: SessionDep, number: str) -> dict[str, Any]:
+    """Return the complaint this case is (its answer), or the complaints filed on it (docs/complaints.md)."""
+    return {"complaint": complaint_views.complaint_of(session, tracking_number=number),
+            "complaints_on": complaint_views.complaints_on(session, tracking_number=number)}
+
+
+def _own_files(session: SessionDep, actor: OptionalPageActor, number: str) -> dict[str, Any]:
+    """Return the files the logged-in user uploaded to this case, with field labels (none for a PIN-only visitor)."""
+    case_id = tracking.case_id_of(session, number=number) if actor is not None else None
+    case = session.get(Case, case_id) if case_id is not None else None
+    if actor is None or case is None or not access.may_view_case(session, actor, case.id):
+        return {"own_files": []}
+    files = [f for f in casefiles.case_files(session, case=case) if f.uploaded_by == actor.user_id]
+    return {"own_files": files, "file_labels": labels_for_version(session, version_id=case.process_version_id)}

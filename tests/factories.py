@@ -61,10 +61,45 @@ def pbg_application(**overrides: Any) -> dict[str, Any]:
     return data
 
 
+# A small real PDF: the file store accepts it (engine/documents/filestore.py checks the magic number).
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+PBG_REQUIRED = ("ktp", "bukti_tanah")  # processes/pbg/service.toml: the requirements not optional at filing
+DRAWING_FIELDS = ("gambar_arsitektur", "gambar_struktur", "gambar_mep")
+
+
+def api_upload(client: Any, headers: dict[str, str], name: str = "berkas.pdf") -> str:
+    """Upload a small PDF through POST /api/files as the headers' user; return its `file:<id>` reference."""
+    response = client.post("/api/files", files={"file": (name, PDF, "application/pdf")}, headers=headers)
+    assert response.status_code == 201, response.text
+    return str(response.json()["ref"])
+
+
+def pbg_documents(client: Any, headers: dict[str, str]) -> dict[str, list[str]]:
+    """Upload the documents a PBG application requires at filing (ID card, land proof); return them by code."""
+    return {code: [api_upload(client, headers, f"{code}.pdf")] for code in PBG_REQUIRED}
+
+
+def api_drawings(client: Any, headers: dict[str, str]) -> dict[str, Any]:
+    """Upload the three drawings as the consultant (headers) through the API; return the task's form data."""
+    return {**DRAWINGS, **{name: [api_upload(client, headers, f"{name}.pdf")] for name in DRAWING_FIELDS}}
+
+
+def pbg_slot_files() -> list[tuple[str, tuple[str, bytes, str]]]:
+    """Return the uploads of the PBG apply form's required documents (its `doc__<code>` file inputs)."""
+    return [(f"doc__{code}", (f"{code}.pdf", PDF, "application/pdf")) for code in PBG_REQUIRED]
+
+
 # What each PBG officer enters on the way to a signed approval (the scenario tests share them).
-DRAWINGS = {"gambar_arsitektur": "ars-v1.pdf", "gambar_struktur": "str-v1.pdf", "gambar_mep": "mep-v1.pdf",
+# File fields hold `file:<id>` references (engine/documents/filestore.py); the engine does not open them.
+DRAWINGS = {"gambar_arsitektur": ["file:1"], "gambar_struktur": ["file:2"], "gambar_mep": ["file:3"],
             "nama_penanggung_jawab": "Ir. Sri Wahyuni", "nomor_sertifikat_keahlian": "SKA-1-2345"}
-APPROVED = {"hasil_tpa": "disetujui", "nomor_berita_acara": "BA/TPA/2026/017", "tanggal_berita_acara": "2026-03-10"}
+# The panel's classification of the building feeds the PP 16/2021 retribution formula (processes/pbg/retribution.dmn).
+CLASSIFIED = {"klasifikasi_kompleksitas": "sederhana", "klasifikasi_permanensi": "permanen",
+              "klasifikasi_risiko_kebakaran": "rendah", "klasifikasi_zonasi_gempa": "zona_4",
+              "klasifikasi_lokasi": "sedang", "klasifikasi_ketinggian": "rendah",
+              "klasifikasi_kepemilikan": "perorangan", "indeks_bangunan_terbangun": "baru"}
+APPROVED = {"hasil_tpa": "disetujui", "nomor_berita_acara": "BA/TPA/2026/017", "tanggal_berita_acara": "2026-03-10",
+            **CLASSIFIED}
 SPPST = {"nomor_sppst": "SPPST/2026/088", "tanggal_sppst": "2026-03-11", "retribusi_dikonfirmasi": True}
 SKRD = {"nomor_skrd": "SKRD/2026/311", "tanggal_skrd": "2026-03-12"}
 PAID = {"nomor_ssrd": "SSRD-99812", "bank_pembayaran": "Bank BPD DIY", "tanggal_pembayaran": "2026-03-13"}

@@ -18,14 +18,38 @@ channels = ["tatap_muka", "daring"]
 requirements = [{{ id = "KTP", en = "ID card" }}]
 start_form = "forms/start.schema.json"
 """
-# The agency and role the test diagrams' lanes use; appended after SERVICE's top-level keys.
+# Every service-standard component lint requires (engine/catalogue/standard_components.py).
+STANDARD = """
+[standard]
+legal_basis = [{ id = "UU Nomor 25 Tahun 2009 tentang Pelayanan Publik", en = "Law 25/2009 on Public Services" }]
+hours = { id = "Senin-Jumat 08.00-15.00", en = "Monday-Friday 08:00-15:00" }
+complaints = { id = "Pengaduan melalui SP4N-LAPOR!", en = "Complaints through SP4N-LAPOR!", response_days = 3 }
+facilities = [{ id = "Ruang tunggu", en = "Waiting room" }]
+competence = [{ id = "Memahami peraturan layanan", en = "Knows the service's regulations" }]
+supervision = { id = "Atasan langsung", en = "The direct superior" }
+staffing = { id = "2 orang", en = "2 officers" }
+guarantee = { id = "Layanan sesuai standar", en = "Service as the standard says" }
+security = { id = "Data pemohon dijaga kerahasiaannya", en = "Applicants' data is kept confidential" }
+evaluation = { id = "SKM tiap semester", en = "SKM survey each semester" }
+"""
+
+
+def fill_standard(service_toml: str) -> str:
+    """Write the service standard's components over a new draft's placeholders, as an analyst must to publish."""
+    head, found, _placeholders = service_toml.partition("\n[standard]\n")
+    assert found, "service.toml has no [standard] table"
+    return head + STANDARD
+
+
+# The agency and role the test diagrams' lanes use, then the service standard's other components;
+# appended after SERVICE's top-level keys.
 AGENCY = """
 [[agencies]]
 code = "dinas"
 kind = "city_office"
 name = { id = "Dinas Uji", en = "Test Office" }
 roles = [{ key = "petugas", name = { id = "Petugas", en = "Officer" } }]
-"""
+""" + STANDARD
 
 FORM = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
         "properties": {"catatan": {"type": "string", "title": "Catatan", "maxLength": 200}},

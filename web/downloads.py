@@ -1,10 +1,18 @@
-"""The name a download is saved under: a Content-Disposition header any file name survives."""
+"""Downloads: the name a file is saved under (a Content-Disposition header any file name survives),
+and a stored file sent to a user who may read it."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from urllib.parse import quote
+
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from engine.directory.actors import Actor
+from engine.documents import filestore as filestore
+from engine.settings import Settings
 
 # What a quoted ASCII filename may hold without any client misreading it: no quotes, backslashes,
 # path separators, semicolons or control characters (RFC 6266 section 4.3).
@@ -41,3 +49,16 @@ def _ascii_fallback(name: str) -> str:
 def _ascii(text: str) -> str:
     plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     return _UNSAFE_ASCII.sub("_", plain)
+
+
+def stored_file(session: Session, *, settings: Settings, actor: Actor, file_id: int) -> Response:
+    """Send a stored file inline to a user who may read it (its uploader, or whoever may read its case).
+
+    Anyone else gets the same not-found answer as for a file that does not exist.
+    """
+    if not filestore.may_read_file(session, actor=actor, file_id=file_id):
+        raise filestore.FileNotFound(f"file {file_id} not found")
+    row, content = filestore.open_file(session, settings=settings, file_id=file_id)
+    return Response(content, media_type=row.content_type, headers={
+        "Content-Disposition": content_disposition(row.filename, inline=True), "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-store"})

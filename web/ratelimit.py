@@ -22,6 +22,7 @@ Limits (docs/operations.md "Rate limits, trusted proxies and session lifetime"):
   2, 4, 8 … seconds, at most 15 minutes (forgotten after an hour without attempts); per client,
   30 failures per 15 minutes across usernames. A success clears the username's failures at that
   client. Another client is never slowed by them, so an attacker cannot lock the owner out.
+- complaints (filed without logging in, too): 5 per 15 minutes per client.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ PIN_PER_NUMBER = Window("pin-number", 10, 15 * 60)
 LOGIN_PER_CLIENT = Window("login-client", 30, 15 * 60)
 NIK_PER_CLIENT = Window("nik-client", 10, 60)
 NIK_PER_NUMBER = Window("nik-number", 5, 15 * 60)
+COMPLAINT_PER_CLIENT = Window("complaint-client", 5, 15 * 60)
 LOGIN_PREFIX = "login"
 FREE_FAILURES = 5
 MAX_DELAY_S = 15 * 60
@@ -199,6 +201,11 @@ def count_nik_check(session: Session, *, client: str, nik: str | None, secret: s
     if nik:
         digest = hmac.new(secret.encode(), b"nik-check:" + nik.encode(), hashlib.sha256).hexdigest()[:32]
         _window(session, NIK_PER_NUMBER, digest, at)
+
+
+def count_complaint(session: Session, *, client: str, now: int | None = None) -> None:
+    """Count one complaint filed from a client; raise RateLimited when the client's window is spent."""
+    _window(session, COMPLAINT_PER_CLIENT, client_key(client), _now(now))
 
 
 def purge_expired(session: Session, *, now: int | None = None) -> int:

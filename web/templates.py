@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
+from engine.cases import priority as priority
 from engine.sla.escalation import supervised_agencies
 from web.session import LANG_COOKIE, csrf_token, issue_csrf, language
 
@@ -64,6 +65,9 @@ class Pages:
         self.env.filters["rupiah"] = rupiah
         self.env.filters["wib"] = wib
         self.env.globals.update(CHANNELS=CHANNELS, STATUS=STATUS, ACTIONS=ACTIONS, sees_dashboard=sees_dashboard)
+        # Priority service and jemput bola labels (engine/cases/priority.py).
+        self.env.globals.update(PRIORITY=priority.PRIORITY, OUTREACH=priority.OUTREACH,
+                                OUTREACH_REASON=priority.OUTREACH_REASON)
 
     def render(self, request: Request, name: str, context: dict[str, Any] | None = None, *,
                status: int = 200) -> HTMLResponse:

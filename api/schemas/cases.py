@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from api.schemas.common import Channel, Model, Text
 from api.schemas.tasks import TaskRead
+
+Priority = Literal["disabilitas", "lansia", "hamil"]
+OutreachGroup = Literal["disabilitas", "lansia", "sakit"]
+
+
+class OutreachCreate(Model):
+    reason: OutreachGroup = Field(description="why an officer must come; one of the service's `outreach.for`")
+    address: str = Field(min_length=1, max_length=500, description="where the officer should visit")
+    contact: str = Field(min_length=1, max_length=120, description="a phone number to agree the visit")
+
+
+class OutreachRead(Model):
+    reason: str
+    address: str
+    contact: str
+
+
+# The files answering one document requirement: references returned by POST /api/files.
+FileRefs = Annotated[list[Annotated[str, Field(pattern=r"^file:[1-9][0-9]{0,9}$")]], Field(max_length=30)]
 
 
 class CaseCreate(Model):
@@ -18,11 +37,23 @@ class CaseCreate(Model):
     applicant_username: str | None = Field(
         default=None, max_length=120,
         description="front office only: the applicant's account when filing on their behalf (walk-in)")
+    documents: dict[Annotated[str, Field(pattern=r"^[a-z0-9_]{1,64}$")], FileRefs] = Field(
+        default_factory=dict, max_length=30,
+        description="the files answering the service's document requirements, by requirement code "
+                    "(service.toml `document`); every requirement not marked optional needs one")
+    priority: Priority | None = Field(
+        default=None, description="priority service for the applicant: disability, 60 or over, pregnant")
+    outreach: OutreachCreate | None = Field(
+        default=None, description="jemput bola: ask an officer to visit; only where the service offers it")
 
 
 class BundleItem(Model):
     process_key: str = Field(min_length=1, max_length=120)
     data: dict[str, Any] = Field(default_factory=dict)
+    documents: dict[Annotated[str, Field(pattern=r"^[a-z0-9_]{1,64}$")], FileRefs] = Field(
+        default_factory=dict, max_length=30,
+        description="this service's requirement documents by code (as in POST /api/cases); a file two services "
+                    "ask for may be given to both")
 
 
 class BundleCreate(Model):
@@ -62,6 +93,8 @@ class CaseRead(Model):
     completed_at: datetime | None
     data: dict[str, Any]
     open_tasks: list[TaskRead]
+    priority: str | None = None
+    outreach: OutreachRead | None = None
 
 
 class CaseSummary(Model):
@@ -74,6 +107,7 @@ class CaseSummary(Model):
     channel: str
     created_at: datetime
     due_at: datetime | None
+    priority: str | None = None
 
 
 class CasePage(Model):

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 Channel = Literal["tatap_muka", "drive_thru", "terpadu", "daring"]
 PlatformRole = Literal["admin", "analyst", "officer", "applicant"]
-AgencyKind = Literal["city_office", "vertical", "state_company", "private"]
+AgencyKind = Literal["city_office", "provincial_office", "vertical", "state_company", "private"]
 
 
 class Model(BaseModel):

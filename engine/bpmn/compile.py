@@ -41,6 +41,8 @@ class TaskMeta:
     stage: str | None
     stage_en: str | None
     notify: str | None = None  # a notification marker (engine/notify/service.py)
+    sla_clock: str | None = None  # slaClock: "paused" stops the SLA clock, "running" keeps it (engine/sla/clock.py)
+    bind_agency: str | None = None  # the lane's bindAgency data key (assignment.py)
 
 
 @dataclass
@@ -154,12 +156,14 @@ def _task_meta(process_id: str, spec: Any, routing: _Routing) -> TaskMeta:
         role=role,
         bind_organisation=lane.bind_organisation if lane else None,
         bind_user=lane.bind_user if lane else None,
+        bind_agency=lane.bind_agency if lane else None,
         form=props.get("formJsonSchemaFilename"),
         ui_form=props.get("formUiSchemaFilename"),
         sla_days=int(sla) if sla and sla.isdigit() else None,
         stage=props.get("stage"),
         stage_en=props.get("stageEn"),
         notify=props.get("notify"),
+        sla_clock=props.get("slaClock"),
     )
 
 

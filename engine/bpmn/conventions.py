@@ -43,6 +43,8 @@ class LaneInfo:
     role: str | None
     bind_organisation: str | None
     bind_user: str | None
+    # A data key naming an agency: the lane's role moves to that agency's role of the same key (when it has it).
+    bind_agency: str | None = None
 
 
 def is_role(value: str) -> bool:
@@ -93,6 +95,7 @@ def lane_info(lane: Any) -> LaneInfo:
         role=role,
         bind_organisation=_binding(props.get("bindOrganisation")),
         bind_user=_binding(props.get("bindUser")),
+        bind_agency=_binding(props.get("bindAgency")),
     )
 
 
@@ -227,8 +230,11 @@ SERVICE_KEYS = (
     "agencies",
     "document",
     "scenarios_required",  # docs/scenarios.md: deployment refuses the package unless its scenarios pass
+    "standard",  # the other service-standard components: engine/catalogue/standard_components.py
+    "outreach",  # jemput bola: officers visit these groups of applicants (engine/cases/priority.py)
 )
-AGENCY_KINDS = ("city_office", "vertical", "state_company", "private")
+OUTREACH_GROUPS = ("disabilitas", "lansia", "sakit")
+AGENCY_KINDS = ("city_office", "provincial_office", "vertical", "state_company", "private")
 _PROCESS_ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _CODE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 # The part of a role key after the agency: `front_office` in `dpmptsp.front_office`.
@@ -271,6 +277,8 @@ def service_errors(service: dict[str, Any]) -> list[Message]:
             "scenarios_required must be true or false",
             "scenarios_required harus berupa true atau false",
         ))
+    if "outreach" in service:
+        errors += _outreach_errors(service["outreach"])
     if "start_form" in service and not (isinstance(service["start_form"], str) and service["start_form"].strip()):
         errors.append((
             'start_form must be the path of a JSON Schema file, e.g. "forms/application.schema.json"',
@@ -316,6 +324,27 @@ def _channel_errors(channels: Any) -> list[Message]:
         ))
     if len(set(map(str, channels))) != len(channels):
         errors.append(("channels lists a channel twice", "channels mencantumkan satu kanal dua kali"))
+    return errors
+
+
+def _outreach_errors(outreach: Any) -> list[Message]:
+    groups = ", ".join(OUTREACH_GROUPS)
+    shape = (f'outreach must be a table: outreach = {{ id = "...", en = "...", for = ["disabilitas", ...] }} '
+             f'with for drawn from {groups}',
+             f'outreach harus berupa tabel: outreach = {{ id = "...", en = "...", for = ["disabilitas", ...] }} '
+             f'dengan for dari {groups}')
+    if not isinstance(outreach, dict):
+        return [shape]
+    errors = _bilingual({"outreach": outreach}, "outreach", required=True)
+    chosen = outreach.get("for")
+    if not isinstance(chosen, list) or not chosen or any(g not in OUTREACH_GROUPS for g in chosen):
+        errors.append(shape)
+    elif len(set(chosen)) != len(chosen):
+        errors.append(("outreach.for lists a group twice", "outreach.for mencantumkan satu kelompok dua kali"))
+    unknown = sorted(str(k) for k in outreach if k not in ("id", "en", "for"))
+    if unknown:
+        errors.append((f"outreach: unknown key(s) {', '.join(unknown)}; use id, en and for",
+                       f"outreach: kunci tidak dikenal {', '.join(unknown)}; gunakan id, en, dan for"))
     return errors
 
 

@@ -285,7 +285,7 @@ def check_script(source: str) -> str | None:
 IN_PROCESS_MAX_CHARS = 400
 _CHEAP_CALLS = frozenset(
     "len abs bool float int str round isinstance Decimal money date timedelta today now "
-    "add_working_days after_working_days working_days_between".split())
+    "add_working_days after_working_days working_days_between add_working_hours after_working_hours".split())
 _CHEAP_PAIRWISE = frozenset({"min", "max"})  # only as min(a, b, ...): over one iterable they walk all of it
 _CHEAP_METHODS = frozenset(
     "get keys values items lower upper casefold strip lstrip rstrip startswith endswith isdigit isalpha "

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 APPLICANT_ROLE = "applicant"
+AGENCY_CODE = re.compile(r"^[a-z0-9_]{1,64}$")
 
 
 @dataclass(frozen=True)
@@ -39,14 +41,19 @@ def route(
     bind_user: str | None,
     data: Mapping[str, Any],
     organisation_exists: Callable[[str, str], bool],
+    bind_agency: str | None = None,
+    role_exists: Callable[[str], bool] | None = None,
 ) -> Route:
     """Route a task from its lane's role and bindings and the case data.
 
     `organisation_exists(code, marketplace)` tells whether `code` is an organisation that may
-    take tasks of the marketplace agency `marketplace` (the role's agency).
+    take tasks of the marketplace agency `marketplace` (the role's agency). `role_exists(key)`
+    tells whether the directory holds a role, for a lane that binds its agency (`bind_agency`).
     """
     if not role:
         raise RoutingError("the task's lane names no role")
+    if bind_agency and role_exists is not None:
+        role = agency_role(role=role, value=data.get(bind_agency), field=bind_agency, role_exists=role_exists)
     agency = agency_of(role)
     bound_org = None
     if bind_organisation:
@@ -63,6 +70,20 @@ def route(
             raise RoutingError(f"no person chosen in '{bind_user}'", bind_user)
         assignee = value
     return Route(role=role, agency=agency, bound_org=bound_org, assignee=assignee)
+
+
+def agency_role(*, role: str, value: Any, field: str, role_exists: Callable[[str], bool]) -> str:
+    """Return the same role of the agency named in `value` (`pupr` + `dpmptsp.pengaduan` → `pupr.pengaduan`).
+
+    No agency named keeps the lane's role; so does an agency without that role (the lane's role is
+    the fallback, e.g. the mall's complaints officer). A value that is not an agency code is refused.
+    """
+    if value is None or value == "":
+        return role
+    if not isinstance(value, str) or not AGENCY_CODE.match(value):
+        raise RoutingError(f"'{value}' is not an agency code", field)
+    moved = f"{value}.{role.split('.', 1)[1]}" if "." in role else role
+    return moved if role_exists(moved) else role
 
 
 def may_work_on(

@@ -2,7 +2,9 @@
 
 A service.toml requirement such as `{ id = "Fotokopi KTP", en = "ID card copy", document = "ktp" }` asks
 for an upload (required unless `optional = true`). The code (`ktp`) names the kind of document, so two
-services of one integrated application that ask for the same code share one upload. Which file answers
+services of one integrated application that ask for the same code share one upload. A required slot is
+enforced when the application is filed (engine/cases/filing.py, engine/cases/bundles.py): the API, the
+portal and the front office refuse an application without it, naming the requirement. Which file answers
 which requirement is written in the case's history (`requirement_files`); the officer's verdict per
 requirement (matches or not, with a note) is a `checklist` event, the latest one per requirement wins.
 """
@@ -26,6 +28,7 @@ from forms.validation import FieldError
 
 FILES_ACTION = "requirement_files"
 CHECK_ACTION = "checklist"
+SLOT_PREFIX = "doc__"  # the error path (and the form input) of a requirement's documents: doc__<code>
 MAX_NOTE = 500
 
 
@@ -52,7 +55,7 @@ def document_slots(service: dict[str, Any]) -> list[DocumentSlot]:
 
 def missing(slots: list[DocumentSlot], files: dict[str, list[str]], *, prefix: str = "") -> list[FieldError]:
     """Return an error naming each required slot that has no file (the path is `<prefix>doc__<code>`)."""
-    return [FieldError(f"{prefix}doc__{slot.code}", "required",
+    return [FieldError(f"{prefix}{SLOT_PREFIX}{slot.code}", "required",
                        f"Dokumen persyaratan wajib diunggah: {slot.text_id}.",
                        f"Required document missing: {slot.text_en}.")
             for slot in slots if not slot.optional and not files.get(slot.code)]

@@ -1,20 +1,26 @@
-"""Staff case search: find a case by tracking number, NIK or applicant name, within what the actor may read."""
+"""Staff case search: find a case by tracking number, NIK or applicant name, within what the actor may read.
+
+The same list answers the dashboard's drill-down: filters by service, agency, step, status, overdue
+and period (`CaseFilters`), each meaning what the dashboard's figure counts (engine/sla/service.py).
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, fields
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from engine.cases import tracking as tracking
 from engine.cases.access import visible_cases
+from engine.cases.assignment import APPLICANT_ROLE
 from engine.directory.actors import Actor
 from engine.errors import NotAllowed
-from engine.models import Case, User
+from engine.models import Case, OpenTask, TaskSpan, User
 
 # The start-form fields that name the applicant and hold their NIK, across the catalogue's services
 # (docs/daily-work.md). The first name field a case has is the name shown for it.
@@ -24,6 +30,73 @@ NIK_FIELDS = ("nik", "nik_pemilik", "nik_calon_suami", "nik_calon_istri", "nik_a
 TRACKING = re.compile(r"^\s*(MPP)?[\s-]*[0-9A-Z]{4}[\s-]*[0-9A-Z]{4}\s*$", re.IGNORECASE)
 MIN_NAME = 2
 MIN_DIGITS = 4
+WIB = ZoneInfo("Asia/Jakarta")
+# Case status as the dashboard groups it: running (or stopped on an incident), and completed.
+STATUSES = {"berjalan": ("running", "incident"), "selesai": ("completed",)}
+# What a task filter asks of the agency's or step's tasks: open, open past due, or completed.
+TASK_STATES = ("terbuka", "terlambat", "selesai")
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    """The drill-down filters of the staff case list; every one optional, all of them together."""
+
+    process_key: str | None = None
+    agency: str | None = None  # with `task`: the agency's tasks; alone: the cases it took part in
+    element_id: str | None = None  # a step (user task) of the service
+    task: str | None = None  # one of TASK_STATES, for the agency's or step's tasks
+    status: str | None = None  # one of STATUSES
+    overdue: bool = False  # open past the service's due time
+    date_from: date | None = None  # started on or after (WIB)
+    date_to: date | None = None  # started on or before (WIB)
+
+    def given(self) -> bool:
+        """Tell whether any filter is set."""
+        return any(getattr(self, f.name) for f in fields(self))
+
+
+def _task_condition(filters: CaseFilters, now: datetime) -> ColumnElement[bool] | None:
+    if not (filters.agency or filters.element_id or filters.task):
+        return None
+
+    def about(table: Any) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = [table.case_id == Case.id]
+        if filters.agency:
+            conditions += [table.agency == filters.agency, table.role != APPLICANT_ROLE]
+        if filters.element_id:
+            conditions.append(table.element_id == filters.element_id)
+        return conditions
+
+    open_task = about(OpenTask)
+    if filters.task == "terlambat":
+        open_task += [OpenTask.due_at.is_not(None), OpenTask.due_at < now]
+    done = [*about(TaskSpan), TaskSpan.completed.is_(True)]
+    if filters.task in ("terbuka", "terlambat"):
+        return exists().where(*open_task)
+    if filters.task == "selesai":
+        return exists().where(*done)
+    return or_(exists().where(*open_task), exists().where(*done))
+
+
+def filter_conditions(filters: CaseFilters, *, now: datetime) -> list[ColumnElement[bool]]:
+    """SQL conditions on Case for the drill-down filters."""
+    conditions: list[ColumnElement[bool]] = []
+    if filters.process_key:
+        conditions.append(Case.process_key == filters.process_key)
+    if filters.status:
+        conditions.append(Case.status.in_(STATUSES[filters.status]))
+    if filters.overdue:
+        # As the dashboard counts them: a case whose SLA clock stands still (the applicant's turn) is not late.
+        conditions.append(and_(Case.status.in_(STATUSES["berjalan"]), Case.due_at.is_not(None), Case.due_at < now,
+                               Case.sla_paused_since.is_(None)))
+    if filters.date_from:
+        conditions.append(Case.created_at >= datetime.combine(filters.date_from, time(0), tzinfo=WIB))
+    if filters.date_to:
+        conditions.append(Case.created_at < datetime.combine(filters.date_to + timedelta(days=1), time(0), tzinfo=WIB))
+    task = _task_condition(filters, now)
+    if task is not None:
+        conditions.append(task)
+    return conditions
 
 
 def _field(case: Any, name: str) -> ColumnElement[Any]:
@@ -76,25 +149,33 @@ class CaseHit:
     applicant_name: str | None
     nik: str | None
     created_at: datetime
+    priority: str | None = None
+    outreach_for: str | None = None
 
 
-def search_cases(session: Session, *, actor: Actor, text: str, limit: int = 50,
-                 offset: int = 0) -> tuple[list[CaseHit], int]:
-    """Return a page of the cases the actor may read that match the text, newest first, and the total.
+def search_cases(session: Session, *, actor: Actor, text: str, filters: CaseFilters | None = None,
+                 now: datetime | None = None, limit: int = 50, offset: int = 0) -> tuple[list[CaseHit], int]:
+    """Return a page of the cases the actor may read that match the text and filters, newest first, and the total.
 
     Staff only: an applicant finds their own cases through tracking, never by another person's NIK.
+    Filters alone list cases (the dashboard's drill-down); a text too short to search finds nothing.
     """
     if actor.platform_role not in ("admin", "officer"):
         raise NotAllowed("only staff search cases")
     applicant = aliased(User)
+    filters = filters or CaseFilters()
     condition = matches(text, Case, applicant)
-    if condition is None:
+    if condition is None and (text.strip() or not filters.given()):
         return [], 0
+    conditions = filter_conditions(filters, now=now or datetime.now(WIB))
+    if condition is not None:
+        conditions.append(condition)
     nik = func.coalesce(*[_field(Case, f) for f in NIK_FIELDS])
     stmt = (select(Case.id, Case.tracking_number, Case.process_key, Case.status, Case.stage_id, Case.stage_en,
-                   Case.channel, applicant_name(Case, applicant), nik, Case.created_at)
+                   Case.channel, applicant_name(Case, applicant), nik, Case.created_at, Case.priority,
+                   Case.outreach_for)
             .outerjoin(applicant, applicant.id == Case.applicant_id)
-            .where(visible_cases(actor), condition))
+            .where(visible_cases(actor), *conditions))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.execute(stmt.order_by(Case.id.desc()).limit(limit).offset(offset))
     return [CaseHit(*row) for row in rows], total

@@ -13,6 +13,7 @@ from engine.bpmn import compile as spiff
 from engine.bpmn.compile import RunResult
 from engine.bpmn.state import SERIALIZER_VERSION
 from engine.cases import access as access
+from engine.cases import priority as priority
 from engine.cases import tracking as tracking
 from engine.cases.access import visible_cases
 from engine.cases.assignment import agency_of
@@ -44,9 +45,12 @@ class StartedCase:
 
 def start_case(
     session: Session, *, rt: Runtime, process_key: str, data: dict[str, Any], channel: str, actor: Actor,
-    applicant_id: int | None = None, bundle_id: int | None = None,
+    applicant_id: int | None = None, bundle_id: int | None = None, needs: priority.Needs | None = None,
 ) -> StartedCase:
-    """Start a case of the latest version of a service and run it until it waits."""
+    """Start a case of the latest version of a service and run it until it waits.
+
+    `needs` carries priority service and a jemput bola request (engine/cases/priority.py).
+    """
     if channel not in CHANNELS:
         raise InvalidInput(f"unknown channel '{channel}'; use one of {', '.join(CHANNELS)}")
     lifecycle.refuse_retired(session, process_key)  # running cases of a retired service still finish
@@ -56,12 +60,17 @@ def start_case(
     version, compiled = found
     if channel not in compiled.service.get("channels", CHANNELS):
         raise InvalidInput(f"service '{process_key}' is not offered through channel '{channel}'")
+    needs = needs or priority.Needs()
+    priority.refuse_invalid(compiled.service, needs)
     check_numbers(data)  # before the schema: jsonschema fails on infinities and on integers no double holds
+    form = compiled.form(compiled.service.get("start_form"))
+    data = priority.with_form_fields(form or {}, data, needs)
     # The start form sees the channel too, so its rules may depend on it.
-    clean = validate(compiled.form(compiled.service.get("start_form")), {**data, "channel": channel})
+    clean = validate(form, {**data, "channel": channel})
     _check_bindings(session, compiled, clean)
     now = rt.clock()
     number, pin = unique_tracking_number(session), tracking.new_pin()
+    rt.calendars.refresh(session)
     sla = int(compiled.service.get("sla_days", 0) or 0)
     pin_hash = tracking.hash_pin(pin, number, rt.settings.secret_key.get_secret_value())
     row = Case(tracking_number=number, pin_hash=pin_hash,
@@ -69,6 +78,7 @@ def start_case(
                applicant_id=applicant_id, filed_by_id=actor.user_id, bundle_id=bundle_id, data=clean, wf_meta="{}",
                serializer_version=SERIALIZER_VERSION, version=0, created_at=now, updated_at=now,
                due_at=rt.calendar.due_at(now, sla) if sla else None)
+    priority.record(row, needs)
     session.add(row)
     session.flush()
     workflow = rt.runner.new_workflow(compiled, clean)

@@ -26,6 +26,7 @@ from engine.documents import service as documents
 from engine.models import Incident, Job
 from engine.notify import service as notify
 from engine.runtime import LoadedCase, Runtime
+from engine.sla import clock as sla_clock
 from forms.validation import FieldError, FormInvalid
 
 MAX_INT_DIGITS = sys.get_int_max_str_digits() or sys.maxsize
@@ -104,7 +105,8 @@ def _route(session: Session, loaded: LoadedCase, task: spiff.ReadyTask) -> routi
     try:
         return routing.route(role=meta.role, bind_organisation=meta.bind_organisation, bind_user=meta.bind_user,
                              data=task.data,
-                             organisation_exists=lambda code, mk: directory.is_provider(session, code, mk))
+                             organisation_exists=lambda code, mk: directory.is_provider(session, code, mk),
+                             bind_agency=meta.bind_agency, role_exists=lambda key: directory.role_exists(session, key))
     except RoutingError as exc:
         field = exc.field or "(form)"
         raise FormInvalid([FieldError(field, "routing", f"Tidak dapat meneruskan tugas: {exc}",
@@ -130,6 +132,16 @@ def _sync_tasks(session: Session, rt: Runtime, loaded: LoadedCase, ready: list[s
                      "assignee_id": assignee, "created_at": now, "due_at": due, "overdue": False})
     hotsql.execute_many(session, "task_insert", rows)
     loaded.open_before = open_now
+
+
+def _sync_clock(session: Session, rt: Runtime, loaded: LoadedCase, ready: list[spiff.ReadyTask],
+                now: datetime) -> None:
+    """Stop the case's SLA clock while the applicant must act (or a bill waits), start it again after."""
+    steps = [sla_clock.OpenStep(t.meta.element_id, t.meta.role, t.meta.sla_clock) for t in ready]
+    hold = sla_clock.hold_for(steps, bill_open=False)
+    if hold is None and sla_clock.bill_open(session, loaded.row.id):
+        hold = sla_clock.Hold("payment")
+    sla_clock.sync(session, calendar=rt.calendar, case_id=loaded.row.id, hold=hold, now=now)
 
 
 def _due(timer: spiff.PendingTimer, now: datetime) -> datetime:
@@ -272,6 +284,7 @@ def record_step(
         _queue_outbound(session, loaded, now, calls)
         _queue_messages(session, loaded, outcome.thrown, now)
         _wake_parked(session, loaded, outcome, now)
+        _sync_clock(session, rt, loaded, ready, now)
     diff = record.diff if record.diff is not None else data_diff(before, after)
     case_id = loaded.row.id
     events = [_event(case_id, now, record.actor, record.action, task_id=record.task_id,
@@ -284,7 +297,7 @@ def record_step(
     elif values["status"] == "completed":
         events.append(_event(case_id, now, "system", "completed", label=values["outcome"]))
         documents.queue_issue(session, case_id=case_id, service=loaded.compiled.service,
-                              end_event=outcome.end_event_id, now=now)
+                              end_event=outcome.end_event_id, now=now, data=after)
     hotsql.execute_many(session, "event_insert", events)
     loaded.row.status = values["status"]
     return version

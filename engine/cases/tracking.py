@@ -14,7 +14,11 @@ from sqlalchemy.orm import Session
 
 from engine.cases.assignment import APPLICANT_ROLE
 from engine.catalogue.labels import labels_for_version, step_names
-from engine.models import Agency, Bundle, Case, CaseEvent, OpenTask, ProcessVersion, Role
+from engine.models import Agency, Bundle, Case, CaseEvent, OpenTask, ProcessVersion, Role, utcnow
+from engine.sla import calendar_store as calendar_store
+from engine.sla import clock as sla_clock
+from engine.sla.calendar import WorkingCalendar
+from engine.sla.clock import ClockStatus
 
 WIB = ZoneInfo("Asia/Jakarta")
 
@@ -99,6 +103,7 @@ class PublicStatus:
     timeline: list[TimelineEntry]
     parts: list[PublicStatus] = field(default_factory=list)
     reasons: list[Reason] = field(default_factory=list)
+    clock: ClockStatus | None = None  # the SLA clock of a running case: paused or not, days used and left
 
 
 # The bank's paid message (engine.payments.notifications.PAID_MESSAGE; a test keeps them equal).
@@ -139,10 +144,14 @@ def _case_status(session: Session, case: Case) -> PublicStatus:
     steps = step_names(session, version_id=case.process_version_id)
     timeline = [line for line in (_line(event, steps) for event in events) if line is not None]
     expected = case.due_at.astimezone(WIB).date() if case.due_at and case.status == "running" else None
+    clock = None
+    if case.status == "running":
+        calendar = calendar_store.load(session) or WorkingCalendar.default()
+        clock = sla_clock.status(session, calendar=calendar, case=case, now=utcnow())
     return PublicStatus(case.tracking_number, names.get("id", case.process_key), names.get("en", case.process_key),
                         case.status, case.stage_id, case.stage_en,
                         [agency_names.get(code, code) for code in agencies], expected, timeline,
-                        reasons=case_reasons(session, case, names=steps))
+                        reasons=case_reasons(session, case, names=steps), clock=clock)
 
 
 def case_reasons(session: Session, case: Case, *, names: dict[str, tuple[str, str]] | None = None) -> list[Reason]:

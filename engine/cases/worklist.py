@@ -17,7 +17,8 @@ from engine.cases.search import applicant_name, matches
 from engine.models import Case, OpenTask, User
 
 # Sortable columns by their URL name. "menunggu" (waiting) sorts by how long the task has waited,
-# so ascending means the newest task first.
+# so ascending means the newest task first. "batas", the default, is the priority queue: cases of
+# applicants with priority service (engine/cases/priority.py) first, then by due date.
 SORTS = ("nomor", "layanan", "langkah", "pemohon", "kanal", "menunggu", "batas", "diambil")
 DEFAULT_SORT = "batas"
 
@@ -32,6 +33,8 @@ class Filters:
     channel: str | None = None
     role: str | None = None
     overdue: bool = False
+    priority: bool = False
+    outreach: bool = False
     sort: str = DEFAULT_SORT
     descending: bool = False
 
@@ -45,6 +48,8 @@ class Row:
     channel: str
     applicant_name: str | None
     claimed_by: str | None
+    priority: str | None
+    outreach_for: str | None
 
 
 @dataclass(frozen=True)
@@ -65,9 +70,9 @@ def _order(sort: str, descending: bool, applicant: Any, claimant: Any) -> list[A
     if sort in columns:
         column = columns[sort]
         return [column.is_(None), column.desc() if descending else column.asc(), OpenTask.created_at, OpenTask.id]
-    # By due date: tasks without one last, then the oldest.
+    # The priority queue: priority cases first, then by due date (tasks without one last), then the oldest.
     due = OpenTask.due_at.desc() if descending else OpenTask.due_at.asc()
-    return [OpenTask.due_at.is_(None), due, OpenTask.created_at, OpenTask.id]
+    return [Case.priority.is_(None), OpenTask.due_at.is_(None), due, OpenTask.created_at, OpenTask.id]
 
 
 def list_rows(session: Session, *, scope: Any, filters: Filters, now: datetime, limit: int = 50,
@@ -76,7 +81,7 @@ def list_rows(session: Session, *, scope: Any, filters: Filters, now: datetime, 
     applicant, claimant = aliased(User), aliased(User)
     name = applicant_name(Case, applicant)
     claimed_by = func.coalesce(func.nullif(claimant.display_name, ""), claimant.username)
-    stmt = (select(OpenTask, Case.tracking_number, Case.channel, name, claimed_by)
+    stmt = (select(OpenTask, Case.tracking_number, Case.channel, name, claimed_by, Case.priority, Case.outreach_for)
             .join(Case, Case.id == OpenTask.case_id)
             .outerjoin(applicant, applicant.id == Case.applicant_id)
             .outerjoin(claimant, claimant.id == OpenTask.assignee_id)
@@ -94,6 +99,10 @@ def list_rows(session: Session, *, scope: Any, filters: Filters, now: datetime, 
         stmt = stmt.where(OpenTask.role == filters.role)
     if filters.overdue:
         stmt = stmt.where(and_(OpenTask.due_at.is_not(None), OpenTask.due_at < now))
+    if filters.priority:
+        stmt = stmt.where(Case.priority.is_not(None))
+    if filters.outreach:
+        stmt = stmt.where(Case.outreach_for.is_not(None))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     ordered = stmt.order_by(*_order(filters.sort, filters.descending, name, claimed_by)).limit(limit).offset(offset)
     return [Row(*row) for row in session.execute(ordered)], total

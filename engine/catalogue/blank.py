@@ -2,7 +2,9 @@
 
 What an analyst gets from "Layanan baru" before drawing anything: a package that lints clean
 (a start event in the applicant's lane, one review task in the first officer lane, an end event),
-so every later problem lint reports is one the analyst made, not one the template left. A new
+so every later problem lint reports is one the analyst made, not one the template left; the one
+exception is the `[standard]` components (legal basis, complaints, hours, ...), which no template
+can know: they start as placeholders, and lint names each one until the analyst writes it. A new
 decision table (`decision_table`) starts the same way: two example rules that lint clean.
 """
 
@@ -15,6 +17,8 @@ from pathlib import Path as FsPath
 from xml.sax.saxutils import escape, quoteattr
 
 import tomlkit
+
+from engine.catalogue import standard_components as components
 
 LANE_HEIGHT = 160
 QUOTES = {"\"": "&quot;"}
@@ -78,7 +82,25 @@ def service_toml(new: NewService) -> str:
         entry["roles"] = roles
         agencies.append(entry)
         doc["agencies"] = agencies
+    doc["standard"] = _standard_placeholders()
     return tomlkit.dumps(doc)
+
+
+def _standard_placeholders() -> tomlkit.items.Table:
+    """Return `[standard]` with every component present and still to be written (lint names each one)."""
+    table = tomlkit.table()
+    table.add(tomlkit.comment("The other service-standard components: replace each placeholder (docs/onboarding.md)."))
+    placeholder: dict[str, object] = {"id": components.PLACEHOLDER[0], "en": components.PLACEHOLDER[1]}
+    for component in components.COMPONENTS:
+        if component.kind == "list":
+            items = tomlkit.array()
+            items.append(_inline(placeholder))
+            table[component.key] = items
+        elif component.kind == "complaints":
+            table[component.key] = _inline({**placeholder, "response_days": 3})
+        else:
+            table[component.key] = _inline(placeholder)
+    return table
 
 
 def _inline(values: dict[str, object]) -> tomlkit.items.InlineTable:

@@ -9,6 +9,7 @@ and template previews in `previews`.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.bpmn import conventions as cv
+from engine.catalogue.standard_components import COMPONENTS, SIGNATORY
 from engine.errors import InvalidInput
 
 SERVICE = "service.toml"
@@ -23,6 +25,7 @@ Message = tuple[str, str]
 """A message in Bahasa Indonesia and in English, in that order."""
 
 KIND_LABELS = {"city_office": ("Perangkat daerah kota", "City office"),
+               "provincial_office": ("Perangkat daerah provinsi", "Provincial office"),
                "vertical": ("Instansi vertikal", "Central-government agency"),
                "state_company": ("BUMN/BUMD", "State-owned company"), "private": ("Swasta", "Private")}
 _ROW = re.compile(r"^(req|ag|fact)-(\d{1,3})-(.+)$")
@@ -99,6 +102,27 @@ class DocumentForm:
 
 
 @dataclass
+class OutreachForm:
+    """The `outreach` table: jemput bola, what the visit is and which groups of applicants it is for."""
+
+    text: Text = field(default_factory=Text)
+    groups: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Components:
+    """The `[standard]` table: one text per component, a list of texts for the list components.
+
+    In the form a list is two textareas, one item per line; items pair up by line.
+    """
+
+    texts: dict[str, Text] = field(default_factory=dict)
+    lists: dict[str, list[Text]] = field(default_factory=dict)
+    response_days: str = ""
+    signatory: Text = field(default_factory=Text)
+
+
+@dataclass
 class Standard:
     """Every field of service.toml the form shows. `sla_days` is kept as typed, to show it back."""
 
@@ -114,6 +138,8 @@ class Standard:
     requirements: list[Requirement] = field(default_factory=list)
     agencies: list[AgencyDecl] = field(default_factory=list)
     document: DocumentForm | None = None
+    outreach: OutreachForm | None = None
+    components: Components = field(default_factory=Components)
     other_keys: list[str] = field(default_factory=list)
 
 
@@ -161,7 +187,48 @@ def read(raw: bytes) -> Standard:
         requirements=[Requirement(as_text(item), i) for i, item in enumerate(as_dicts(data.get("requirements")))],
         agencies=[_read_agency(item, i) for i, item in enumerate(as_dicts(data.get("agencies")))],
         document=read_document(document) if isinstance(document, dict) else None,
+        outreach=read_outreach(data.get("outreach")),
+        components=read_components(data.get("standard")),
         other_keys=cv.unknown_service_keys(data))
+
+
+def read_components(table: Any) -> Components:
+    """Read the `[standard]` table into the form's model (a missing component reads as empty)."""
+    table = table if isinstance(table, dict) else {}
+    out = Components(signatory=as_text(table.get(SIGNATORY)))
+    for component in COMPONENTS:
+        value = table.get(component.key)
+        if component.kind == "list":
+            out.lists[component.key] = [as_text(item) for item in value] if isinstance(value, list) else []
+        else:
+            out.texts[component.key] = as_text(value)
+    complaints = table.get("complaints")
+    out.response_days = as_str(complaints.get("response_days")) if isinstance(complaints, dict) else ""
+    return out
+
+
+def components_from_form(values: Mapping[str, str]) -> Components:
+    """Build the `[standard]` model from the posted `c_<key>_id` / `c_<key>_en` fields."""
+    out = Components(response_days=values.get("c_complaints_days", "").strip(),
+                     signatory=Text(values.get("c_signatory_id", "").strip(), values.get("c_signatory_en", "").strip()))
+    for component in COMPONENTS:
+        ids, ens = (values.get(f"c_{component.key}_{lang}", "") for lang in ("id", "en"))
+        if component.kind == "list":
+            id_lines = [line.strip() for line in ids.split("\n") if line.strip()][:MAX_ROWS]
+            en_lines = [line.strip() for line in ens.split("\n") if line.strip()][:MAX_ROWS]
+            out.lists[component.key] = [Text(*pair) for pair in
+                                        itertools.zip_longest(id_lines, en_lines, fillvalue="")]
+        else:
+            out.texts[component.key] = Text(ids.strip(), ens.strip())
+    return out
+
+
+def read_outreach(value: Any) -> OutreachForm | None:
+    """Read the `outreach` table into the form's model; None when the service offers no jemput bola."""
+    if not isinstance(value, dict):
+        return None
+    groups = value.get("for")
+    return OutreachForm(as_text(value), [g for g in groups if isinstance(g, str)] if isinstance(groups, list) else [])
 
 
 def _read_agency(item: dict[str, Any], origin: int) -> AgencyDecl:
@@ -215,6 +282,9 @@ def from_form(items: Iterable[tuple[str, str]], *, key: str, agency: str) -> Sta
     std.requirements = [Requirement(Text(row.get("id", "").strip(), row.get("en", "").strip()),
                                     _origin(row.get("asal"))) for row in _rows(values, "req")]
     std.agencies = [_agency_from(row) for row in _rows(values, "ag")]
+    std.components = components_from_form(values)
+    if values.get("outreach_on"):
+        std.outreach = OutreachForm(text("outreach"), [g for g in multi.get("outreach_for", []) if g])
     if values.get("doc_on"):
         document = DocumentForm(text("doc_title"), [e for e in multi.get("doc_end_events", []) if e],
                                 values.get("doc_template", "").strip(), values.get("doc_number_field", "").strip(),

@@ -6,7 +6,8 @@ import re
 from collections.abc import Callable, Iterable
 
 from engine.bpmn import conventions as cv
-from engine.catalogue.standard import AgencyDecl, DocumentForm, Message, Standard, Text
+from engine.catalogue import standard_components as components
+from engine.catalogue.standard import AgencyDecl, Components, DocumentForm, Message, Standard, Text
 
 # ---------------------------------------------------------------- checking the posted values
 
@@ -15,6 +16,8 @@ LABELS: dict[str, Message] = {
     "product": ("Produk layanan", "Product"), "fee": ("Biaya/tarif", "Fee"), "req": ("Persyaratan", "Requirement"),
     "ag-name": ("Nama instansi", "Agency name"), "role-name": ("Nama peran", "Role name"),
     "doc_title": ("Judul dokumen", "Document title"), "fact": ("Label data", "Fact label"),
+    "signatory": ("Jabatan penanda tangan maklumat", "Title of the maklumat's signatory"),
+    "outreach": ("Uraian jemput bola", "Jemput bola description"),
 }
 LANGS: dict[str, Message] = {"id": ("bahasa Indonesia", "Indonesian"), "en": ("bahasa Inggris", "English")}
 MAX_TEXT = 4000
@@ -56,10 +59,49 @@ def validate(std: Standard, *, forms: Iterable[str] = (), templates: Iterable[st
                                 "Choose the start form among this draft's forms")
     for index, requirement in enumerate(std.requirements):
         _bilingual(errors, f"req-{index}", requirement.text, required=True, label="req", sep="-")
+    if std.outreach is not None:
+        _bilingual(errors, "outreach", std.outreach.text, required=True)
+        if not std.outreach.groups or any(g not in cv.OUTREACH_GROUPS for g in std.outreach.groups):
+            errors["outreach_for"] = ("Pilih sekurang-kurangnya satu kelompok pemohon jemput bola",
+                                      "Choose at least one group of applicants for jemput bola")
+    _check_components(errors, std.components)
     _check_agencies(errors, std.agencies)
     if std.document is not None:
         _check_document(errors, std.document, set(templates))
     return errors
+
+
+def _check_components(errors: dict[str, Message], form: Components) -> None:
+    """Check `[standard]`: every component in both languages, and a response deadline.
+
+    A new draft's placeholders are saved as they are: lint names each one (next to its field) and
+    deployment refuses them, but the analyst may save other fields first.
+    """
+    for component in components.COMPONENTS:
+        name, (what_id, what_en) = f"c_{component.key}", component.label
+        texts = form.lists.get(component.key, []) if component.kind == "list" else \
+            [form.texts.get(component.key, Text())]
+        if not texts or all(t.empty() for t in texts):
+            errors[f"{name}_id"] = (f"{what_id} wajib diisi dalam kedua bahasa", f"{what_en} is required in both "
+                                    "languages")
+            continue
+        for lang, other in (("id", "en"), ("en", "id")):
+            lines = [i for i, t in enumerate(texts, 1) if not getattr(t, lang) and getattr(t, other)]
+            if lines and f"{name}_{lang}" not in errors:
+                lang_id, lang_en = LANGS[lang]
+                where_id, where_en = (f" (baris {lines[0]})", f" (line {lines[0]})") if component.kind == "list" \
+                    else ("", "")
+                errors[f"{name}_{lang}"] = (f"{what_id} ({lang_id}) wajib diisi{where_id}",
+                                            f"{what_en} ({lang_en}) is required{where_en}")
+        if any(max(len(t.id), len(t.en)) > MAX_TEXT for t in texts):
+            errors[f"{name}_id"] = (f"{what_id} paling panjang {MAX_TEXT} karakter per baris",
+                                    f"{what_en} takes at most {MAX_TEXT} characters a line")
+    days = form.response_days
+    if not (days.isascii() and days.isdecimal() and 1 <= int(days) <= components.MAX_RESPONSE_DAYS):
+        errors["c_complaints_days"] = (f"Batas waktu jawaban pengaduan: bilangan bulat hari kerja, 1 sampai "
+                                       f"{components.MAX_RESPONSE_DAYS}", "The complaint response deadline must be "
+                                       f"a whole number of working days, 1 to {components.MAX_RESPONSE_DAYS}")
+    _bilingual(errors, "c_signatory", form.signatory, required=False, label="signatory")
 
 
 def _check_agencies(errors: dict[str, Message], agencies: list[AgencyDecl]) -> None:
@@ -125,6 +167,8 @@ _TOP: list[tuple[re.Pattern[str], Callable[[re.Match[str], Standard], str | None
     (re.compile(r"^sla_days"), lambda m, std: "sla_days"),
     (re.compile(r"^channels|^unknown channel"), lambda m, std: "channels"),
     (re.compile(r"^start_form"), lambda m, std: "start_form"),
+    (re.compile(r"^outreach\.(id|en) is missing"), lambda m, std: f"outreach_{m[1]}"),
+    (re.compile(r"^outreach"), lambda m, std: "outreach_for"),
     (re.compile(r"^requirements item (\d+): the (id|en) text"), lambda m, std: f"req-{int(m[1]) - 1}-{m[2]}"),
     (re.compile(r"^requirements item (\d+)"), lambda m, std: f"req-{int(m[1]) - 1}-id"),
     (re.compile(r"^document\.title"), lambda m, std: "doc_title_id"),
@@ -173,7 +217,18 @@ def field_of(message: str, element_id: str | None, std: Standard) -> str | None:
         if named in ("key", "agency", "sla_days", "channels", "start_form") or re.match(
                 r"^(name|product|description|fee)_(id|en)$", named):
             return named
+    if element_id and element_id.startswith("standard."):
+        return _component_field(element_id.removeprefix("standard."), message)
     for pattern, where in _TOP:
         if match := pattern.match(message):
             return where(match, std)
     return None
+
+
+def _component_field(key: str, message: str) -> str | None:
+    """Return the form field of a lint problem on a `[standard]` component."""
+    if key not in components.KNOWN_KEYS:
+        return None
+    if "response_days" in message:
+        return "c_complaints_days"
+    return f"c_{key}_en" if re.search(r"\bthe en text\b", message) else f"c_{key}_id"

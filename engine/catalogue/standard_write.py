@@ -14,7 +14,17 @@ import tomlkit
 from tomlkit.items import AoT, Comment, InlineTable, Table, Whitespace
 
 from engine.bpmn import conventions as cv
-from engine.catalogue.standard import AgencyDecl, DocumentForm, Standard, Text, as_dicts, parse
+from engine.catalogue import standard_components as components
+from engine.catalogue.standard import (
+    AgencyDecl,
+    Components,
+    DocumentForm,
+    OutreachForm,
+    Standard,
+    Text,
+    as_dicts,
+    parse,
+)
 from engine.errors import InvalidInput
 
 
@@ -39,9 +49,17 @@ def _item(value: Any) -> Any:
     return tomlkit.item(value)
 
 
-ORDER = {"": tuple(k for k in cv.SERVICE_KEYS if k not in ("agencies", "document")),
+def _top_order() -> tuple[str, ...]:
+    """Top-level keys in their usual order: `outreach` goes right after `channels`."""
+    keys = [k for k in cv.SERVICE_KEYS if k not in ("agencies", "document", "outreach", "standard")]
+    keys.insert(keys.index("channels") + 1, "outreach")
+    return tuple(keys)
+
+
+ORDER = {"": _top_order(),
          "agencies": ("code", "kind", "parent", "name", "roles"),
-         "document": ("title", "end_events", "template", "number_field", "holder_field", "facts")}
+         "document": ("title", "end_events", "template", "number_field", "holder_field", "facts"),
+         "standard": components.KNOWN_KEYS}
 
 
 def _set(container: Any, key: str, value: Any, order: str = "") -> None:
@@ -109,11 +127,23 @@ def write(raw: bytes, std: Standard) -> bytes:
     _set(doc, "sla_days", int(std.sla_days))
     _set_text(doc, "fee", std.fee, required=False)
     _set(doc, "channels", list(std.channels))
+    _write_outreach(doc, std.outreach)
     _set(doc, "start_form", std.start_form or None)
     _set(doc, "requirements", _merged(doc.get("requirements"), [(r.origin, r.text.plain()) for r in std.requirements]))
     _write_agencies(doc, std.agencies)
     _write_document(doc, std.document)
+    _write_components(doc, std.components)
     return tomlkit.dumps(doc).encode("utf-8")
+
+
+def _write_outreach(doc: Any, form: OutreachForm | None) -> None:
+    """Write `outreach = { id, en, for }`, keeping other keys of the table; remove it when the form turned it off."""
+    if form is None:
+        _set(doc, "outreach", None)
+        return
+    current = _plain(doc.get("outreach"))
+    value = {**(current if isinstance(current, dict) else {}), **form.text.plain(), "for": list(form.groups)}
+    _set(doc, "outreach", value)
 
 
 def _fill_agency(table: Any, agency: AgencyDecl) -> None:
@@ -200,3 +230,24 @@ def _write_document(doc: Any, form: DocumentForm | None) -> None:
     if table is not current:
         _set(doc, "document", None)
         doc.append("document", table)
+
+
+def _write_components(doc: Any, form: Components) -> None:
+    """Write the `[standard]` table (new ones go at the end of the file), keeping keys the form does not show."""
+    table = doc.get("standard")
+    if not isinstance(table, Table):
+        _set(doc, "standard", None)
+        table = tomlkit.table()
+        doc.append("standard", table)
+    for component in components.COMPONENTS:
+        if component.kind == "list":
+            rows: list[tuple[int | None, dict[str, Any]]] = [
+                (i, t.plain()) for i, t in enumerate(form.lists.get(component.key, []))]
+            _set(table, component.key, _merged(table.get(component.key), rows), "standard")
+            continue
+        _set_text(table, component.key, form.texts.get(component.key, Text()), order="standard")
+        if component.kind == "complaints" and form.response_days.isascii() and form.response_days.isdecimal():
+            days, current = int(form.response_days), table[component.key]
+            if _plain(current.get("response_days")) != days:
+                current["response_days"] = days
+    _set_text(table, components.SIGNATORY, form.signatory, required=False, order="standard")

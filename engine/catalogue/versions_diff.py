@@ -195,6 +195,7 @@ _PROPERTY_FIELDS = {
     "role": "roleProperty",
     "bindOrganisation": "bindOrganisation",
     "bindUser": "bindUser",
+    "bindAgency": "bindAgency",
     "notify": "notify",
 }
 # What a modeller writes as text inside an element (its own, not its children's).

@@ -15,7 +15,7 @@ from engine.errors import AlreadyExists, InvalidInput, NotFound
 from engine.models import Agency, Membership, Role, User
 
 PLATFORM_ROLES = ("admin", "analyst", "officer", "applicant")
-AGENCY_KINDS = ("city_office", "vertical", "state_company", "private")
+AGENCY_KINDS = ("city_office", "provincial_office", "vertical", "state_company", "private")
 
 
 def ensure_agency(
@@ -134,6 +134,11 @@ def providers_of(session: Session, marketplace: str) -> list[tuple[str, str]]:
     rows = session.execute(select(Agency.code, Agency.name_id).where(Agency.parent_code == marketplace)
                            .order_by(Agency.name_id))
     return [(code, name) for code, name in rows]
+
+
+def role_exists(session: Session, key: str) -> bool:
+    """Tell whether the directory holds a role."""
+    return session.scalar(select(Role.id).where(Role.key == key)) is not None
 
 
 def is_provider(session: Session, code: str, marketplace: str) -> bool:

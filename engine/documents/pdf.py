@@ -84,6 +84,8 @@ class RenderInput:
     data: dict[str, Any] = field(default_factory=dict)
     # field -> (Indonesian, English) label of its value, from the package's forms (forms.labels)
     labels: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # A preview's mark, printed across every page and in place of the QR code; "" on an issued document.
+    watermark: str = ""
 
 
 UNLABELLED = Labels()  # no forms: the conventions that need none (money by name, yes/no, channels)
@@ -283,6 +285,35 @@ def _verification_block(pdf: FPDF, item: RenderInput) -> None:
     pdf.set_text_color(0, 0, 0)
 
 
+def _preview_block(pdf: FPDF, item: RenderInput) -> None:
+    """Say, where the QR code goes, that a preview is neither signed nor verifiable."""
+    if pdf.get_y() > pdf.h - 50:
+        pdf.add_page()
+    pdf.set_y(pdf.h - 45)
+    pdf.set_font("helvetica", "B", 11)
+    pdf.set_text_color(170, 0, 0)
+    pdf.multi_cell(0, 6, latin1(item.watermark), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("helvetica", "", 9)
+    pdf.multi_cell(0, 4.5, latin1(
+        "Pratinjau dari data kasus saat ini: belum ditandatangani, tanpa kode QR dan kode verifikasi. / "
+        "A preview from the case's current data: not signed, no QR code or verification code."),
+        align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(0, 0, 0)
+
+
+def _watermark(pdf: FPDF, text: str) -> None:
+    """Print the mark diagonally, translucent, across every page (one line per language, split at " / ")."""
+    lines = [latin1(line.strip()) for line in text.split(" / ")]
+    for page in range(1, pdf.pages_count + 1):
+        pdf.page = page
+        with pdf.local_context(fill_opacity=0.2, text_color=(200, 0, 0)):
+            pdf.set_font("helvetica", "B", 28)
+            with pdf.rotation(55, x=pdf.w / 2, y=pdf.h / 2):
+                for n, line in enumerate(lines):
+                    y = pdf.h / 2 + (n - (len(lines) - 1) / 2) * 14 + 4
+                    pdf.text(pdf.w / 2 - pdf.get_string_width(line) / 2, y, line)
+
+
 def render_document(item: RenderInput, files: Mapping[str, bytes]) -> bytes:
     """Render a document to PDF bytes (deterministic for the same input) in a bounded child process."""
     limits = isolate.ChildLimits(timeout_s=RENDER_TIMEOUT_S, memory_mb=RENDER_MEMORY_MB)
@@ -317,5 +348,9 @@ def _render_pdf(item: RenderInput, files: dict[str, bytes]) -> bytes:
     except (FPDFException, ValueError, TypeError, KeyError, IndexError, NotImplementedError, OSError) as exc:
         raise TemplateFailed(f"the HTML cannot be laid out: {type(exc).__name__}: {exc}",
                              item.template or DEFAULT_TEMPLATE) from exc
-    _verification_block(pdf, item)
+    if item.watermark:
+        _preview_block(pdf, item)
+        _watermark(pdf, item.watermark)
+    else:
+        _verification_block(pdf, item)
     return bytes(pdf.output())

@@ -8,6 +8,9 @@ child process, see `engine.documents.pdf`) costs 0.1-0.2 s that the officer fini
 wait for, and a broken template must not undo the decision it prints: the job retries with
 back-off and a failure shows as a failed job, while the case stays completed. Exactly once per case: the job is unique
 per (kind, case), `issued_document.case_id` is unique, and a re-run finds the row and stops.
+A service with a `number_format` gets its number drawn in the step's transaction, not the job's
+(engine/documents/numbering.py): the number is fixed at the signature and a failing render
+retries with it.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from engine.catalogue.labels import labels_for_version
 from engine.directory.actors import Actor
 from engine.directory.audit import record as audit
 from engine.documents import filestore as filestore
+from engine.documents import numbering as numbering
 from engine.documents import pdf as pdf
 from engine.documents.signing import Signer, signer_for
 from engine.documents.spec import DocumentSpec, spec_of
@@ -112,11 +116,17 @@ def verify_path(code: str) -> str:
 
 
 def queue_issue(session: Session, *, case_id: int, service: dict[str, Any], end_event: str | None,
-                now: datetime) -> bool:
-    """Queue the issue job when a case ended at an end event that yields its service's product."""
+                now: datetime, data: dict[str, Any] | None = None) -> bool:
+    """Queue the issue job when a case ended at an end event that yields its service's product.
+
+    A service with a `number_format` gets the document's number here, in the step's transaction,
+    unless the case data already holds one in `number_field`.
+    """
     spec = spec_of(service)
     if spec is None or end_event not in spec.end_events:
         return False
+    if spec.number_format and not _typed_number(spec, data or {}):
+        numbering.draw(session, case_id=case_id, fmt=spec.number_format, ctx=_number_context(service, now))
     exists = session.scalar(select(Job.id).where(Job.kind == JOB_KIND, Job.case_id == case_id, Job.task_id == JOB_TASK))
     if exists is None:
         session.add(Job(kind=JOB_KIND, case_id=case_id, task_id=JOB_TASK, due_at=now, status="pending",
@@ -125,20 +135,33 @@ def queue_issue(session: Session, *, case_id: int, service: dict[str, Any], end_
     return True
 
 
+def _typed_number(spec: DocumentSpec, data: dict[str, Any]) -> str:
+    return _text(data.get(spec.number_field)).strip() if spec.number_field else ""
+
+
+def _number_context(service: dict[str, Any], now: datetime) -> numbering.NumberContext:
+    return numbering.NumberContext(process_key=str(service.get("key", "")), agency=str(service.get("agency", "")),
+                                   at=now)
+
+
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "Ya" if value else "Tidak"
     return "" if value is None else str(value)[:255]
 
 
-def _render_input(session: Session, *, settings: Settings, case: Case, spec: DocumentSpec, service: dict[str, Any],
-                  code: str, key_id: str, now: datetime) -> pdf.RenderInput:
-    data = case.data or {}
+def render_input(session: Session, *, settings: Settings, case: Case, spec: DocumentSpec, service: dict[str, Any],
+                 code: str, key_id: str, now: datetime, number: str = "", watermark: str = "",
+                 ) -> pdf.RenderInput:
+    """Gather what a case's document prints: the number (typed, drawn or by default), holder, facts, data."""
+    data = dict(case.data or {})
+    number = number or _typed_number(spec, data) or numbering.number_of(session, case_id=case.id) or ""
+    if spec.number_field and not _typed_number(spec, data) and number:
+        data[spec.number_field] = number  # the platform's number fills the field the form left empty
     labels = labels_for_version(session, version_id=case.process_version_id)
     shown = {key: labels.both(key, value) for key, value in data.items()}
     agency = session.scalar(select(Agency).where(Agency.code == service.get("agency")))
     names = service.get("name") or {}
-    number = _text(data.get(spec.number_field)) if spec.number_field else ""
     if not number:
         number = f"{case.process_key.upper()}/{now.year}/{case.id:06d}"
     return pdf.RenderInput(
@@ -149,12 +172,18 @@ def _render_input(session: Session, *, settings: Settings, case: Case, spec: Doc
         service_id=str(names.get("id", case.process_key)), service_en=str(names.get("en", case.process_key)),
         issued_at=now, verify_url=settings.public_url.rstrip("/") + verify_path(code), code=code, key_id=key_id,
         template=spec.template, facts=[(f.label_id, f.label_en, _fact(shown, data, f.field, 0)) for f in spec.facts],
-        data=data, labels=shown)
+        data=data, labels=shown, watermark=watermark)
 
 
 def _fact(shown: dict[str, tuple[str, str]], data: dict[str, Any], name: str, index: int) -> str:
     """Return a fact's value as its label in one language (index 0 Indonesian, 1 English), at most 255 characters."""
     return shown[name][index][:255] if name in shown else _text(data.get(name))
+
+
+def template_files(session: Session, *, version_id: int) -> dict[str, bytes]:
+    """Return a process version's document templates (its .html files) by package path."""
+    return dict(session.execute(select(ProcessFile.name, ProcessFile.content).where(
+        ProcessFile.version_id == version_id, ProcessFile.name.like("%.html"))).all())
 
 
 def _unused_code(session: Session) -> str:
@@ -180,11 +209,9 @@ def issue_for_case(session: Session, *, rt: Runtime, case_id: int, signer: Signe
         return None
     signer = signer or signer_for(rt.settings)
     now, code = rt.clock(), _unused_code(session)
-    item = _render_input(session, settings=rt.settings, case=case, spec=spec, service=service, code=code,
-                         key_id=signer.key_id, now=now)
-    files = dict(session.execute(select(ProcessFile.name, ProcessFile.content).where(
-        ProcessFile.version_id == case.process_version_id, ProcessFile.name.like("%.html"))).all())
-    data = pdf.render_document(item, files)
+    item = render_input(session, settings=rt.settings, case=case, spec=spec, service=service, code=code,
+                        key_id=signer.key_id, now=now)
+    data = pdf.render_document(item, template_files(session, version_id=case.process_version_id))
     digest = hashlib.sha256(data).digest()
     stored = filestore.store(session, settings=rt.settings, data=data, content_type="application/pdf",
                              filename=f"{case.process_key}-{case.tracking_number}.pdf", uploaded_by=None,

@@ -6,6 +6,7 @@ title = { id = "Persetujuan Bangunan Gedung", en = "Building Approval" }
 end_events = ["EndEvent_terbit"]          # end events (ids) that yield the product
 template = "documents/pbg.html"           # optional: the platform's standard layout otherwise
 number_field = "nomor_pbg"                # optional: case-data field with the document number
+number_format = "SK-PBG-{yyyy}-{seq:04}"  # optional: the platform numbers it (engine/documents/numbering.py)
 holder_field = "nama_pemohon"             # case-data field naming the holder
 facts = [{ field = "alamat_bangunan", id = "Alamat bangunan", en = "Building address" }]
 ```
@@ -21,10 +22,11 @@ from typing import Any
 
 from engine.bpmn.conventions import BPMN_NS
 from engine.catalogue.package import Package
+from engine.documents import numbering as numbering
 from engine.errors import Problem
 
 SERVICE = "service.toml"
-DOCUMENT_KEYS = ("title", "end_events", "template", "number_field", "holder_field", "facts")
+DOCUMENT_KEYS = ("title", "end_events", "template", "number_field", "number_format", "holder_field", "facts")
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class DocumentSpec:
     number_field: str | None
     holder_field: str | None
     facts: tuple[Fact, ...]
+    number_format: str | None = None
 
 
 def spec_of(service: dict[str, Any]) -> DocumentSpec | None:
@@ -59,7 +62,8 @@ def spec_of(service: dict[str, Any]) -> DocumentSpec | None:
                   for f in table.get("facts") or [] if isinstance(f, dict))
     return DocumentSpec(str(title.get("id", "")), str(title.get("en", "")),
                         tuple(str(e) for e in table.get("end_events") or []), table.get("template"),
-                        table.get("number_field"), table.get("holder_field"), facts)
+                        table.get("number_field"), table.get("holder_field"), facts,
+                        table.get("number_format"))
 
 
 def _field_errors(table: dict[str, Any]) -> list[str]:
@@ -117,6 +121,10 @@ def document_problems(package: Package, service: dict[str, Any] | None, bpmn: li
         return []
     problems = [Problem(SERVICE, None, m, "warning" if "unknown key" in m else "error")
                 for m in table_errors(service["document"], bpmn)]
+    table = service["document"]
+    if isinstance(table, dict) and "number_format" in table:
+        problems += [Problem(SERVICE, "document.number_format", en, message_id=id_)
+                     for en, id_ in numbering.format_errors(table["number_format"])]
     spec = spec_of(service)
     if spec is None or any(p.severity == "error" for p in problems):
         return problems
@@ -133,6 +141,14 @@ def document_problems(package: Package, service: dict[str, Any] | None, bpmn: li
     return problems
 
 
+def _sample_number(spec: DocumentSpec, service: dict[str, Any]) -> str:
+    if not spec.number_format:
+        return "CONTOH/0001"
+    ctx = numbering.NumberContext(process_key=str(service.get("key", "")), agency=str(service.get("agency", "")),
+                                  at=datetime(2026, 1, 5, 3, tzinfo=UTC))
+    return numbering.render(spec.number_format, seq=1, ctx=ctx)
+
+
 def sample_input(spec: DocumentSpec, service: dict[str, Any]) -> Any:
     """Build render input with placeholder values, to try a template at lint time."""
     from engine.documents import pdf as pdf
@@ -142,7 +158,7 @@ def sample_input(spec: DocumentSpec, service: dict[str, Any]) -> Any:
     if spec.holder_field:
         data[spec.holder_field] = "Nama Pemegang"
     return pdf.RenderInput(
-        title_id=spec.title_id, title_en=spec.title_en, number="CONTOH/0001", holder="Nama Pemegang",
+        title_id=spec.title_id, title_en=spec.title_en, number=_sample_number(spec, service), holder="Nama Pemegang",
         agency_id=str(service.get("agency", "")), agency_en=str(service.get("agency", "")),
         service_id=str(names.get("id", "")), service_en=str(names.get("en", "")),
         issued_at=datetime(2026, 1, 5, 3, tzinfo=UTC), verify_url="https://mpp.example/verifikasi/CONTOH",

@@ -139,10 +139,12 @@ def _lane_reads(file: str, root: Any) -> Iterator[Read]:
         if node_id not in tasks:
             continue  # a binding routes work items; other elements of the lane read nothing
         info = cv.lane_info(lane)
-        for key, prop in ((info.bind_organisation, "bindOrganisation"), (info.bind_user, "bindUser")):
-            if key:
+        for key, prop in ((info.bind_organisation, "bindOrganisation"), (info.bind_user, "bindUser"),
+                          (info.bind_agency, "bindAgency")):
+            if key:  # without a bindAgency value the lane's own role takes the task: missing is fine there
                 yield Read(file, node_id, f"the {prop} '{key}' of lane '{info.name or info.lane_id}'",
-                           f"{prop} '{key}' pada lajur '{info.name or info.lane_id}'", frozenset({key}))
+                           f"{prop} '{key}' pada lajur '{info.name or info.lane_id}'", frozenset({key}),
+                           partial_ok=prop == "bindAgency")
 
 
 def _dmn_reads(bpmn: list[tuple[str, Any]], dmn: list[tuple[str, Any]]) -> Iterator[Read]:

@@ -468,6 +468,8 @@ def start_state(model: Model, service: dict[str, Any], package: Package) -> Stat
     infos, required = form_fields(schema, str(service.get("start_form") or "service.toml"))
     for info in infos:
         model.add_field(info)
+    for name, value, fields in conditional_requirements(schema):  # the start form's if/then, as a task form's
+        model.implied.setdefault((name, value), set()).update(fields)
     channels = service.get("channels")
     values = frozenset(c for c in channels if isinstance(c, str)) if isinstance(channels, list) else None
     model.add_field(FieldInfo("channel", PLATFORM, frozenset({"string"}), values or frozenset(cv.CHANNELS)))

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Helpers the runtime adds to every script (engine/runtime.py build_runtime); not case data.
-RUNTIME_HELPERS = frozenset({"add_working_days", "working_days_between", "today", "now", "after_working_days"})
+RUNTIME_HELPERS = frozenset({"add_working_days", "working_days_between", "today", "now", "after_working_days",
+                             "add_working_hours", "after_working_hours"})
 
 
 @functools.cache

@@ -16,6 +16,7 @@ from typing import Any
 from engine.bpmn import conventions as cv
 from engine.bpmn.conventions import BPMN_NS, CAMUNDA_NS, NSMAP, UNSUPPORTED_ELEMENTS
 from engine.bpmn.load import load_problems
+from engine.catalogue import standard_components as components
 from engine.catalogue.package import Package
 from engine.documents.spec import document_problems
 from engine.errors import Problem, UnsafeXml
@@ -37,6 +38,7 @@ from engine.lint.forms import form_file_problems
 from engine.lint.roles import role_problems
 from engine.lint.text import localize
 from engine.notify.templates import template_problems
+from engine.sla.clock import SLA_CLOCK_VALUES
 
 __all__ = ["UNSUPPORTED_ELEMENTS", "Report", "check_form_file", "check_service", "lint_package"]
 
@@ -136,6 +138,11 @@ def check_service(package: Package, report: Report) -> dict[str, Any] | None:
     for key in cv.unknown_service_keys(service):
         report.warning(SERVICE, None, f"unknown key '{key}' is ignored (a typo?)",
                        f"kunci '{key}' tidak dikenal dan diabaikan (salah ketik?)")
+    for component, (english, indonesian) in components.standard_errors(service):
+        report.error(SERVICE, f"standard.{component}" if component else None, english, indonesian)
+    for key in components.unknown_keys(service):
+        report.warning(SERVICE, None, f"unknown key 'standard.{key}' is ignored (a typo?)",
+                       f"kunci 'standard.{key}' tidak dikenal dan diabaikan (salah ketik?)")
     start_form = service.get("start_form")
     if isinstance(start_form, str) and start_form.strip():
         # The runtime looks start_form up as a package path, and loads only forms/*.json.
@@ -344,6 +351,12 @@ def _check_task_properties(package: Package, doc: Document, task: Any, report: R
             doc.name, task_id, f"{HUMAN_TASKS[split_tag(task.tag)[1]]} '{task_id}': slaDays '{sla}' must be a whole "
             "number of working days above 0"
         )
+    clock = props.get("slaClock")
+    if clock is not None and clock not in SLA_CLOCK_VALUES:
+        report.error(
+            doc.name, task_id, f"{HUMAN_TASKS[split_tag(task.tag)[1]]} '{task_id}': slaClock '{clock}' must be one of "
+            f"{', '.join(SLA_CLOCK_VALUES)}"
+        )
     marker = props.get("notify")
     if marker is not None and marker not in cv.NOTIFY_MARKERS:
         report.error(
@@ -364,7 +377,7 @@ def _check_lanes(docs: list[Document], report: Report) -> None:
                     info.lane_id,
                     f"lane '{info.name}': role property '{props['role']}' is not a role like 'pupr.tpa' or 'applicant'",
                 )
-            for prop in ("bindOrganisation", "bindUser"):
+            for prop in ("bindOrganisation", "bindUser", "bindAgency"):
                 if prop in props and not cv.is_identifier(props[prop].strip()):
                     report.error(
                         doc.name,
@@ -384,8 +397,8 @@ def _check_lanes(docs: list[Document], report: Report) -> None:
                 )
 
 
-def _routing(info: cv.LaneInfo) -> tuple[str | None, str | None, str | None]:
-    return info.role, info.bind_organisation, info.bind_user
+def _routing(info: cv.LaneInfo) -> tuple[str | None, str | None, str | None, str | None]:
+    return info.role, info.bind_organisation, info.bind_user, info.bind_agency
 
 
 # ---------------------------------------------------------------- decisions

@@ -59,6 +59,8 @@ _TABLE_SOURCE: list[tuple[str, str]] = [
      "tugas '{t}': candidateGroups {b} bukan peran seperti 'pupr.tpa'"),
     (r"(?:user task|manual task|task) {t}: slaDays {s} must be a whole number of working days above 0",
      "tugas '{t}': slaDays '{s}' harus bilangan bulat hari kerja di atas 0"),
+    (r"(?:user task|manual task|task) {t}: slaClock {c} must be one of (?P<x>.*)",
+     "tugas '{t}': slaClock '{c}' harus salah satu dari {x}"),
     (r"(?:user task|manual task|task) {t}: notify {n} must be one of (?P<x>.*)",
      "tugas '{t}': notify '{n}' harus salah satu dari {x}"),
     (r"lane {l} holds user task\(s\) (?P<t>.*) but has no name; name it, e\.g\. (?P<x>.*)",

@@ -131,7 +131,8 @@ _TIMER_ACCEPTS = {"timeDuration": {"str", "timedelta"}, "timeDate": {"str", "dat
 _CALL_TYPES = {"timedelta": "timedelta", "add_working_days": "date", "after_working_days": "datetime",
                "now": "datetime", "today": "date", "date": "date", "str": "str", "int": "number", "float": "number",
                "len": "number", "round": "number", "sum": "number", "money": "number", "Decimal": "number",
-               "working_days_between": "number", "bool": "bool"}
+               "working_days_between": "number", "bool": "bool", "add_working_hours": "datetime",
+               "after_working_hours": "datetime"}
 _JSON_TYPES = {"string": "str", "integer": "number", "number": "number", "boolean": "bool"}
 _TIMER_FIX = {
     ("timeDuration", "date"): ("it gives a date, not a duration. For a deadline in working days use a timeDate "

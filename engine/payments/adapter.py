@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from engine.bpmn.outbound import OutboundCall
 from engine.models import Bill, CaseEvent
+from engine.sla import clock as sla_clock
 
 OPERATION = "pembayaran.buat_tagihan"
 DUE_DAYS = 30
@@ -54,3 +55,5 @@ class CreateBillAdapter:
             create_bill(session, case_id=call.case_id, amount=amount, items=items, channel="va",
                         due_at=now + timedelta(days=DUE_DAYS), bank=bank_from_settings(rt.settings, rt.clock),
                         now=now, prefix=str(call.params.get("awalan") or "SKRD"), qris=rt.settings.bank_qris)
+        # The applicant's turn: the SLA clock stands still until the bill is paid (engine/sla/clock.py).
+        sla_clock.hold_for_payment(session, calendar=rt.calendar, case_id=call.case_id, now=now)

@@ -5,9 +5,15 @@ What the figures mean (docs/operations.md, "Dashboard"):
   both inclusive). Every figure counts those cases and their tasks, so each row adds up.
 - Volume: cases started. Open: of those, still running (or stopped on an incident). Overdue
   cases: open past the service's due time (`case_record.due_at`, close of office on the
-  `sla_days`-th working day, engine/sla/calendar.py). Overdue tasks: open tasks past their due time.
-- SLA compliance: of the completed cases that have an SLA, the share completed by their due time.
+  `sla_days`-th working day, engine/sla/calendar.py), moved forward by every pause of the SLA
+  clock (the applicant's turn, a bill waiting: engine/sla/clock.py); a case whose clock stands
+  still now is not overdue. Overdue tasks: open tasks past their due time.
+- SLA compliance: of the completed cases that have an SLA, the share completed by their due time
+  (which excludes the applicant's time, as the due time moved on by each pause).
   Per agency, the same over its completed tasks that had a due time (`slaDays` of the step).
+- Working days (median): of the completed cases, the working days from filing to completion on
+  the working calendar, each day counted as the share of its service hours that passed, less the
+  pauses of the SLA clock.
 - Per step (BPMN user-task element): duration = opened → completed; waiting = opened → claimed
   (→ completed when nobody claimed it; → now for an open unclaimed task). Median and p90 use
   linear interpolation between closest ranks (numpy's default, `statistics.quantiles` inclusive).
@@ -31,6 +37,9 @@ from engine.catalogue.registry import latest_versions
 from engine.directory.actors import Actor
 from engine.errors import NotAllowed
 from engine.models import Agency, Case, OpenTask, ProcessVersion, TaskSpan
+from engine.sla import calendar_store as calendar_store
+from engine.sla import clock as sla_clock
+from engine.sla.calendar import WorkingCalendar
 from engine.sla.escalation import supervised_agencies
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -72,6 +81,8 @@ class ServiceFigures:
     completed: int
     measured: int  # completed cases that had an SLA
     on_time: int
+    # Median working days a completed case took, its SLA pauses (the applicant's time) left out.
+    working_days_median: float | None = None
 
     @property
     def compliance(self) -> float | None:
@@ -208,17 +219,23 @@ def _service_figures(session: Session, versions: list[ProcessVersion], filters: 
     done = Case.status == "completed"
     measured = and_(done, Case.due_at.is_not(None))
     stmt = (select(Case.process_key, func.count(), _count(is_open),
-                   _count(and_(is_open, Case.due_at.is_not(None), Case.due_at < now)), _count(done),
+                   _count(and_(is_open, Case.due_at.is_not(None), Case.due_at < now,
+                               Case.sla_paused_since.is_(None))), _count(done),
                    _count(measured), _count(and_(measured, Case.completed_at <= Case.due_at)))
             .where(*_cohort(filters, [v.key for v in versions])).group_by(Case.process_key))
     counts = {row[0]: [int(x) for x in row[1:]] for row in session.execute(stmt)}
+    calendar = calendar_store.load(session) or WorkingCalendar.default()
+    used = sla_clock.working_days_used(session, calendar=calendar,
+                                       conditions=_cohort(filters, [v.key for v in versions]))
     figures = []
     for v in versions:
         names = v.service.get("name", {})
         sla = v.service.get("sla_days")
+        volume, opened, overdue, done_, measured_, on_time = counts.get(v.key, [0] * 6)
         figures.append(ServiceFigures(v.key, str(names.get("id", v.key)), str(names.get("en", v.key)),
                                       str(v.service.get("agency", "")), int(sla) if sla else None,
-                                      *counts.get(v.key, [0] * 6)))
+                                      volume, opened, overdue, done_, measured_, on_time,
+                                      percentile(used.get(v.key, []), 0.5)))
     return figures
 
 

@@ -81,7 +81,7 @@ def test_the_dashboard_draws_the_seeded_cases(catalogue: AppContext, clock: Fake
     compliance = html[html.index('id="chart-compliance"'):html.index('id="trend-table"')]
     assert '<circle class="point"' not in compliance  # no case has completed yet
     assert "Belum ada kasus selesai yang punya SLA" in compliance
-    rows = re.findall(r'<tr><th scope="row">([0-9-]+)</th><td>(\d+)</td>', html)
+    rows = re.findall(r'<tr><th scope="row">([0-9-]+)</th><td><a href="[^"]+" data-drill="day">(\d+)</a></td>', html)
     assert rows == [("01-03-2026", "0"), ("02-03-2026", "2"), ("03-03-2026", "0"), ("04-03-2026", "1"),
                     ("05-03-2026", "0"), ("06-03-2026", "0"), ("07-03-2026", "0")]
     agencies = re.findall(r'<tr data-agency="([a-z_]+)">', html)

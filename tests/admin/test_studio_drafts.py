@@ -15,6 +15,7 @@ from engine.catalogue import package as packages
 from engine.context import AppContext
 from engine.models import AuditEntry, DraftFile, Membership, PackageDraft, ProcessVersion, User
 from tests.factories import make_analyst
+from tests.packages import fill_standard
 
 Login = Callable[[str], str]
 NEW_SERVICE = {"kunci": "izin_uji_coba", "nama_id": "Izin Uji Coba", "nama_en": "Trial Permit", "mulai": "kosong",
@@ -26,12 +27,22 @@ NEW_SERVICE = {"kunci": "izin_uji_coba", "nama_id": "Izin Uji Coba", "nama_en": 
 
 
 
-def start(http: TestClient, token: str, **changes: object) -> str:
-    """Post the new-service form; return the draft page's URL."""
+def start(http: TestClient, token: str, *, standard: bool = True, **changes: object) -> str:
+    """Post the new-service form; return the draft page's URL.
+
+    With `standard`, then write the service standard's components over the blank's placeholders
+    (lint refuses placeholders), as the analyst does before trying or publishing the service.
+    """
     response = http.post("/studio/draf/baru", data={**NEW_SERVICE, **changes, "csrf_token": token},
                          follow_redirects=False)
     assert response.status_code == 303, response.text
-    return str(response.headers["location"])
+    url = str(response.headers["location"])
+    if standard:
+        current = http.get(f"{url}/berkas", params={"nama": "service.toml"})
+        saved = save(http, token, draft_id(url), "service.toml", fill_standard(current.text),
+                     int(current.headers["X-Draft-Revision"]))
+        assert saved.status_code == 200, saved.text
+    return url
 
 
 def draft_id(url: str) -> int:
@@ -190,7 +201,7 @@ def test_publishing_over_a_newer_version_needs_a_confirmation(client: TestClient
 def test_a_draft_downloads_as_a_zip_deploy_reads_back(client: TestClient, catalogue: AppContext,
                                                       page_login: Login) -> None:
     token = page_login("analis")
-    url = start(client, token)
+    url = start(client, token, standard=False)  # revision 1: the blank as created
     response = client.get(f"{url}/unduh.zip")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/zip"

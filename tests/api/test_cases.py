@@ -14,9 +14,9 @@ from api.bootstrap import DEMO_PASSWORD
 from engine.catalogue.package import from_files
 from engine.context import AppContext
 from engine.models import Incident
-from tests.factories import deploy, pbg_application
+from tests.factories import api_drawings, api_upload, deploy, pbg_application, pbg_documents
 from tests.packages import money_package, simple_package
-from tests.processes.test_pbg import APPROVED, DRAWINGS
+from tests.processes.test_pbg import APPROVED
 
 Login = Callable[[str], dict[str, str]]
 PROBLEM = "application/problem+json"
@@ -24,7 +24,8 @@ TRACKING = re.compile(r"^MPP-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
 
 
 def apply(client: TestClient, login: Login, username: str = "warga", **body: Any) -> Response:
-    payload = {"process_key": "pbg", "data": pbg_application(), "channel": "daring", **body}
+    payload = {"process_key": "pbg", "data": pbg_application(), "channel": "daring",
+               "documents": pbg_documents(client, login(username)), **body}
     return client.post("/api/cases", json=payload, headers=login(username))
 
 
@@ -68,7 +69,8 @@ def complete(client: TestClient, login: Login, username: str, case_id: int, elem
 
 def to_tpa(client: TestClient, login: Login, case_id: int) -> None:
     complete(client, login, "dpmptsp_front_office", case_id, "Task_kelengkapan", {"kelengkapan": "lengkap"})
-    complete(client, login, "konsultan_griya_perencana", case_id, "Task_gambar_teknis", DRAWINGS)
+    complete(client, login, "konsultan_griya_perencana", case_id, "Task_gambar_teknis",
+             api_drawings(client, login("konsultan_griya_perencana")))
 
 
 def assert_problem(response: Response, status: int, slug: str) -> dict[str, Any]:
@@ -109,6 +111,40 @@ def test_applicant_applies_and_gets_a_tracking_number_and_pin(client: TestClient
     assert [t["element_id"] for t in read["open_tasks"]] == ["Task_kelengkapan"]
     assert "pin" not in read
     assert "pin_hash" not in case.text
+
+
+def test_an_application_without_its_required_documents_is_refused_naming_them(client: TestClient,
+                                                                              login: Login) -> None:
+    warga = login("warga")
+    documents = pbg_documents(client, warga)
+    # The ID card alone: the land proof is named, in both languages, with the form's own errors; nothing is filed.
+    response = client.post("/api/cases", headers={**warga, "Accept-Language": "id"}, json={
+        "process_key": "pbg", "data": pbg_application(nik="123"), "documents": {"ktp": documents["ktp"]}})
+    body = assert_problem(response, 422, "form-invalid")
+    errors = {e["field"]: (e["message"], e["message_en"]) for e in body["errors"]}
+    assert set(errors) == {"nik", "doc__bukti_tanah"}
+    assert errors["doc__bukti_tanah"] == (
+        "Dokumen persyaratan wajib diunggah: Bukti kepemilikan tanah (sertifikat) atau perjanjian pemanfaatan tanah.",
+        "Required document missing: Proof of land ownership (land certificate) or land-use agreement.")
+    assert total_cases(client, login) == 0
+    # A name instead of an uploaded file, an unknown requirement, someone else's file: each refused, nothing filed.
+    for wrong, field in (({**documents, "ktp": ["ktp.pdf"]}, "documents.ktp.0"),
+                         ({**documents, "paspor": documents["ktp"]}, "doc__paspor")):
+        refused = client.post("/api/cases", headers=warga,
+                              json={"process_key": "pbg", "data": pbg_application(), "documents": wrong})
+        assert refused.status_code == 422, refused.text
+        assert field in {e["field"] for e in refused.json()["errors"]}
+    theirs = {"ktp": [api_upload(client, login("dpmptsp_front_office"))], "bukti_tanah": documents["bukti_tanah"]}
+    stolen = client.post("/api/cases", headers=warga,
+                         json={"process_key": "pbg", "data": pbg_application(), "documents": theirs})
+    assert stolen.status_code == 400, stolen.text
+    assert total_cases(client, login) == 0
+    # With both, the case is filed and the officers see which file answers which requirement.
+    created = client.post("/api/cases", headers=warga,
+                          json={"process_key": "pbg", "data": pbg_application(), "documents": documents})
+    assert created.status_code == 201, created.text
+    events = client.get(f"/api/cases/{created.json()['id']}/events", headers=login("admin")).json()
+    assert [e["action"] for e in events] == ["started", "requirement_files"]
 
 
 def test_invalid_application_lists_each_bad_field_and_saves_nothing(client: TestClient, login: Login) -> None:
@@ -309,7 +345,7 @@ def test_list_filters_and_pagination(client: TestClient, login: Login) -> None:
     assert everything["total"] == 4
     assert [c["id"] for c in everything["items"]] == [walk_in["id"], *reversed(ids)]
     assert set(everything["items"][0]) == {"id", "tracking_number", "process_key", "status", "stage_id",
-                                           "stage_en", "channel", "created_at", "due_at"}
+                                           "stage_en", "channel", "created_at", "due_at", "priority"}
     page = client.get("/api/cases", params={"limit": 2, "offset": 1}, headers=admin).json()
     assert (page["total"], page["limit"], page["offset"]) == (4, 2, 1)
     assert [c["id"] for c in page["items"]] == [ids[2], ids[1]]

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from api.bootstrap import DEMO_PASSWORD
 from engine.context import AppContext
 from engine.models import AuditEntry
+from tests.factories import pbg_documents
 
 Login = Callable[[str], dict[str, str]]
 PROBLEM = "application/problem+json"
@@ -91,7 +92,8 @@ def test_agencies_list_and_create_with_a_private_provider(client: TestClient, lo
     case = client.post("/api/cases", json={"process_key": "pbg", "data": {
         "nama_pemohon": "Budi", "nik": "3471012345678901", "email": "b@example.id", "telepon": "081234567890",
         "alamat_bangunan": "Jl. Kaliurang 5", "fungsi_bangunan": "hunian", "luas_bangunan": 90,
-        "jumlah_lantai": 1, "rumah_mbr": False, "consultant": "konsultan_sleman"}}, headers=login("warga"))
+        "jumlah_lantai": 1, "rumah_mbr": False, "consultant": "konsultan_sleman"},
+        "documents": pbg_documents(client, login("warga"))}, headers=login("warga"))
     assert case.status_code == 201, case.text
 
 
@@ -134,7 +136,7 @@ def test_users_create_list_read_and_patch(client: TestClient, login: Login, cata
     assert "kata-sandi-kuat" not in created.text
     [entry] = audit(catalogue, "user.created")
     assert (entry.actor, entry.subject, entry.detail) == ("admin", "sri.wahyuni", {"platform_role": "officer"})
-    listed = client.get("/api/users", headers=admin)
+    listed = client.get("/api/users", params={"limit": 500}, headers=admin)  # the demo has over 100 accounts
     assert listed.status_code == 200
     names = [u["username"] for u in listed.json()]
     assert names == sorted(names)

@@ -17,7 +17,7 @@ from api.app import create_app
 from api.bootstrap import DEMO_PASSWORD
 from engine.catalogue import registry as registry
 from engine.context import AppContext, build_context
-from tests.factories import pbg_application
+from tests.factories import pbg_application, pbg_documents
 
 Login = Callable[[str], dict[str, str]]
 PROBLEM = "application/problem+json"
@@ -116,7 +116,8 @@ def test_each_problem_type_is_described(client: TestClient) -> None:
 
 
 def test_problem_types_in_responses_are_all_documented(client: TestClient, login: Login) -> None:
-    created = client.post("/api/cases", json={"process_key": "pbg", "data": pbg_application()},
+    created = client.post("/api/cases", json={"process_key": "pbg", "data": pbg_application(),
+                                              "documents": pbg_documents(client, login("warga"))},
                           headers=login("warga")).json()
     task = client.get(f"/api/cases/{created['id']}", headers=login("admin")).json()["open_tasks"][0]["id"]
     responses = [

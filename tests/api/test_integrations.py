@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
-from tests.factories import pbg_application
+from tests.factories import pbg_application, pbg_documents
 
 AKTA = {"nama_bayi": "Sekar Ayu", "tanggal_lahir": "2026-02-20", "tempat_lahir": "Yogyakarta",
         "jenis_kelamin": "perempuan", "nik_ayah": "3471010101900001", "nik_ibu": "3471014101920002",
@@ -16,8 +16,9 @@ AKTA = {"nama_bayi": "Sekar Ayu", "tanggal_lahir": "2026-02-20", "tempat_lahir":
 def test_an_integrated_application_has_one_number_and_a_combined_status(
     client: TestClient, login: Callable[[str], dict[str, str]],
 ) -> None:
+    documents = pbg_documents(client, login("warga"))
     created = client.post("/api/bundles", headers=login("warga"), json={
-        "channel": "terpadu", "services": [{"process_key": "pbg", "data": pbg_application()},
+        "channel": "terpadu", "services": [{"process_key": "pbg", "data": pbg_application(), "documents": documents},
                                            {"process_key": "akta_kelahiran", "data": AKTA}]})
     assert created.status_code == 201, created.text
     bundle = created.json()
@@ -26,9 +27,10 @@ def test_an_integrated_application_has_one_number_and_a_combined_status(
     assert tracked["status"] == "running"
     assert [p["service"]["en"] for p in tracked["parts"]] == ["Building Approval (PBG)", "Birth Certificate"]
     assert tracked["stage_en"] == "0 of 2 services done"
+    documents = pbg_documents(client, login("warga"))
     bad = client.post("/api/bundles", headers=login("warga"), json={
-        "services": [{"process_key": "pbg", "data": pbg_application()}, {"process_key": "akta_kelahiran",
-                                                                         "data": {**AKTA, "nik_ibu": "12"}}]})
+        "services": [{"process_key": "pbg", "data": pbg_application(), "documents": documents},
+                     {"process_key": "akta_kelahiran", "data": {**AKTA, "nik_ibu": "12"}}]})
     assert bad.status_code == 422
     assert [e["field"] for e in bad.json()["errors"]] == ["services.1.data.nik_ibu"]
     single = client.post("/api/bundles", headers=login("warga"), json={

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from engine.context import AppContext
 from engine.models import AuditEntry, User
-from tests.factories import Driver, pbg_application
+from tests.factories import Driver, pbg_application, pbg_documents
 from tests.notify_servers import Received, webhook_receiver
 
 Login = Callable[[str], dict[str, str]]
@@ -24,7 +24,8 @@ HOOKS = "/api/notifications/webhooks"
 
 
 def apply(client: TestClient, login: Login) -> dict[str, Any]:
-    response = client.post("/api/cases", json={"process_key": "pbg", "data": pbg_application(), "channel": "daring"},
+    response = client.post("/api/cases", json={"process_key": "pbg", "data": pbg_application(), "channel": "daring",
+                                               "documents": pbg_documents(client, login("warga"))},
                            headers=login("warga"))
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()

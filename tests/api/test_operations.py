@@ -27,7 +27,7 @@ from engine.context import AppContext
 from engine.db import transaction
 from engine.models import Job
 from tests.conftest import ROOT, FakeClock
-from tests.factories import pbg_application
+from tests.factories import pbg_application, pbg_documents
 
 Login = Callable[[str], dict[str, str]]
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -47,7 +47,8 @@ def sample(samples: Samples, name: str, **labels: str) -> float | None:
 
 
 def apply(client: TestClient, login: Login) -> dict[str, str]:
-    response = client.post("/api/cases", json={"process_key": "pbg", "data": pbg_application(), "channel": "daring"},
+    response = client.post("/api/cases", json={"process_key": "pbg", "data": pbg_application(), "channel": "daring",
+                                               "documents": pbg_documents(client, login("warga"))},
                            headers=login("warga"))
     assert response.status_code == 201, response.text
     return dict(response.json())
@@ -181,8 +182,9 @@ def test_errors_stay_problem_json_and_carry_the_request_id(client: TestClient, m
 def test_each_request_writes_one_json_access_line_with_its_id(client: TestClient, login: Login,
                                                               lines: Callable[[str], list[dict[str, object]]]) -> None:
     headers = {**login("warga"), "X-Request-ID": "trace-42"}
-    response = client.post("/api/cases", json={"process_key": "pbg", "data": pbg_application(), "channel": "daring"},
-                           headers=headers)
+    documents = pbg_documents(client, login("warga"))
+    response = client.post("/api/cases", json={"process_key": "pbg", "data": pbg_application(), "channel": "daring",
+                                               "documents": documents}, headers=headers)
     assert response.status_code == 201, response.text
     [line] = [doc for doc in lines("mpp.access") if doc["request_id"] == "trace-42"]
     assert line["level"] == "INFO"

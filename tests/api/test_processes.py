@@ -13,7 +13,7 @@ from sqlalchemy import select
 from engine.catalogue.package import from_path
 from engine.context import AppContext
 from engine.models import AuditEntry
-from tests.factories import PBG, pbg_application
+from tests.factories import PBG, pbg_application, pbg_documents
 from tests.packages import simple_package
 
 Login = Callable[[str], dict[str, str]]
@@ -100,7 +100,8 @@ def test_anonymous_catalogue_lists_services_without_counts(client: TestClient) -
 
 def test_staff_see_running_case_counts_and_applicants_do_not(client: TestClient, login: Login) -> None:
     for _ in range(2):
-        started = client.post("/api/cases", json={"process_key": "pbg", "data": pbg_application()},
+        started = client.post("/api/cases", json={"process_key": "pbg", "data": pbg_application(),
+                                                  "documents": pbg_documents(client, login("warga"))},
                               headers=login("warga"))
         assert started.status_code == 201, started.text
     for staff in ("admin", "analis", "pupr_tpa"):
@@ -151,7 +152,8 @@ def test_analyst_deploys_a_changed_package_as_version_2(client: TestClient, logi
     [entry] = audit_actions(catalogue, "process.deployed")
     assert (entry.actor, entry.subject) == ("analis", "pbg")
     # New applications start on the newest version.
-    case = client.post("/api/cases", json={"process_key": "pbg", "data": pbg_application()}, headers=login("warga"))
+    case = client.post("/api/cases", json={"process_key": "pbg", "data": pbg_application(),
+                                           "documents": pbg_documents(client, login("warga"))}, headers=login("warga"))
     assert case.status_code == 201, case.text
     read = client.get(f"/api/cases/{case.json()['id']}", headers=login("warga")).json()
     assert read["process_version"] == 2

@@ -6,11 +6,12 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
-from tests.factories import pbg_application
+from tests.factories import pbg_application, pbg_documents
 
 
 def test_apply_work_and_track(client: TestClient, login: Callable[[str], dict[str, str]]) -> None:
-    created = client.post("/api/cases", json={"process_key": "pbg", "data": pbg_application(), "channel": "daring"},
+    created = client.post("/api/cases", json={"process_key": "pbg", "data": pbg_application(), "channel": "daring",
+                                              "documents": pbg_documents(client, login("warga"))},
                           headers=login("warga"))
     assert created.status_code == 201, created.text
     case = created.json()

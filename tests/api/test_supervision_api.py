@@ -20,7 +20,7 @@ from tests.api.test_tasks import (
     start,
     task_of,
 )
-from tests.processes.test_pbg import DRAWINGS
+from tests.factories import api_drawings
 
 Login = Callable[[str], dict[str, str]]
 NIK = "3471012345678901"
@@ -63,7 +63,7 @@ def test_search_keeps_to_the_cases_the_officer_may_read(client: TestClient, logi
     assert search(client, login, "pupr_tpa", NIK) == []
     assert client.get(f"/api/cases/{case['id']}", headers=login("pupr_tpa")).status_code == 404
     complete(client, login, FRONT, case["id"], "Task_kelengkapan", {"kelengkapan": "lengkap"})
-    complete(client, login, GRIYA, case["id"], "Task_gambar_teknis", DRAWINGS)
+    complete(client, login, GRIYA, case["id"], "Task_gambar_teknis", api_drawings(client, login(GRIYA)))
     assert search(client, login, "pupr_tpa", NIK) == [case["tracking_number"]]
     assert search(client, login, "admin", NIK) == [case["tracking_number"]]
 
@@ -135,7 +135,7 @@ def test_reassigning_is_refused_to_outsiders_and_to_officers_without_the_role(cl
     assert_problem(reassign(client, login, SUPERVISOR, task_id, "tidak_ada"), 400, "bad-request")
     assert_problem(reassign(client, login, SUPERVISOR, task_id, "petugas_b", reason="   "), 400, "bad-request")
     assert_problem(reassign(client, login, SUPERVISOR, task_id, "petugas_b", reason=""), 422, "validation")
-    assert [e["action"] for e in events(client, login, case["id"])] == ["started"]
+    assert [e["action"] for e in events(client, login, case["id"])] == ["started", "requirement_files"]
     # An admin may, like the agency's supervisor.
     assert reassign(client, login, "admin", task_id, "petugas_b").status_code == 200
 

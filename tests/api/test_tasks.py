@@ -12,7 +12,7 @@ from httpx import Response
 from api.bootstrap import DEMO_PASSWORD
 from engine.context import AppContext
 from tests.conftest import FakeClock
-from tests.factories import Driver, deploy, pbg_application
+from tests.factories import Driver, api_drawings, deploy, pbg_application, pbg_documents
 from tests.packages import money_package
 from tests.processes.test_pbg import APPROVED, DRAWINGS, PAID, SIGNED, SKRD, SPPST
 
@@ -24,7 +24,8 @@ MATARAM = "konsultan_mataram_perencana"
 
 
 def start(client: TestClient, login: Login, username: str = "warga", **data: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"process_key": "pbg", "data": pbg_application(**data), "channel": "daring"}
+    body: dict[str, Any] = {"process_key": "pbg", "data": pbg_application(**data), "channel": "daring",
+                            "documents": pbg_documents(client, login(username))}
     response = client.post("/api/cases", json=body, headers=login(username))
     assert response.status_code == 201, response.text
     return dict(response.json())
@@ -114,7 +115,8 @@ def test_inbox_filters_sorting_and_pagination(client: TestClient, login: Login, 
     make_officer(client, login, "petugas_ganda", "dpmptsp.front_office", "pupr.tpa")
     case_a = start(client, login)
     complete(client, login, FRONT, case_a["id"], "Task_kelengkapan", {"kelengkapan": "lengkap"})
-    complete(client, login, GRIYA, case_a["id"], "Task_gambar_teknis", DRAWINGS)  # Task_tpa: 10 working days
+    complete(client, login, GRIYA, case_a["id"], "Task_gambar_teknis",
+             api_drawings(client, login(GRIYA)))  # Task_tpa: 10 working days
     clock.advance(days=1)
     case_b = start(client, login)  # Task_kelengkapan: 2 working days, created later but due earlier
     a_tpa, b_check = (case_a["id"], "Task_tpa"), (case_b["id"], "Task_kelengkapan")
@@ -278,7 +280,7 @@ def test_invalid_completion_lists_field_errors_and_leaves_the_task_open(client: 
     assert_problem(not_an_object, 422, "validation")
     assert open_elements(client, login, case["id"]) == ["Task_kelengkapan"]
     assert task_of(client, login, case["id"], "Task_kelengkapan") == task_id
-    assert [e["action"] for e in events(client, login, case["id"])] == ["started"]
+    assert [e["action"] for e in events(client, login, case["id"])] == ["started", "requirement_files"]
     case_data = client.get(f"/api/cases/{case['id']}", headers=login("admin")).json()["data"]
     assert "kelengkapan" not in case_data
     assert post_complete(client, login, FRONT, task_id, {"kelengkapan": "lengkap"}).status_code == 200
@@ -317,7 +319,7 @@ def test_completion_by_the_wrong_role_is_403(client: TestClient, login: Login) -
         response = post_complete(client, login, username, task_id, {"kelengkapan": "lengkap"})
         assert_problem(response, 403, "forbidden")
     assert open_elements(client, login, case["id"]) == ["Task_kelengkapan"]
-    assert [e["action"] for e in events(client, login, case["id"])] == ["started"]
+    assert [e["action"] for e in events(client, login, case["id"])] == ["started", "requirement_files"]
 
 
 def test_analyst_and_admin_without_roles_complete_nothing(client: TestClient, login: Login) -> None:
@@ -360,7 +362,7 @@ def test_consultant_task_is_bound_to_the_chosen_firm(client: TestClient, login: 
     assert_problem(post_complete(client, login, MATARAM, task_id, DRAWINGS), 403, "forbidden")
     assert open_elements(client, login, case["id"]) == ["Task_gambar_teknis"]
     assert client.get(f"/api/tasks/{task_id}", headers=login(GRIYA)).status_code == 200
-    assert post_complete(client, login, GRIYA, task_id, DRAWINGS).status_code == 200
+    assert post_complete(client, login, GRIYA, task_id, api_drawings(client, login(GRIYA))).status_code == 200
     assert open_elements(client, login, case["id"]) == ["Task_tpa"]
 
 
@@ -369,7 +371,7 @@ def test_the_other_firm_gets_the_cases_that_chose_it(client: TestClient, login: 
     complete(client, login, FRONT, case["id"], "Task_kelengkapan", {"kelengkapan": "lengkap"})
     assert inbox(client, login, GRIYA)["total"] == 0
     assert inbox_elements(client, login, MATARAM) == [(case["id"], "Task_gambar_teknis")]
-    complete(client, login, MATARAM, case["id"], "Task_gambar_teknis", DRAWINGS)
+    complete(client, login, MATARAM, case["id"], "Task_gambar_teknis", api_drawings(client, login(MATARAM)))
 
 
 def test_applicant_task_goes_to_that_applicant_only(client: TestClient, login: Login) -> None:
@@ -410,7 +412,7 @@ def test_a_whole_pbg_case_through_http(client: TestClient, login: Login) -> None
     case = start(client, login)
     steps = [
         (FRONT, "Task_kelengkapan", {"kelengkapan": "lengkap"}),
-        (GRIYA, "Task_gambar_teknis", DRAWINGS),
+        (GRIYA, "Task_gambar_teknis", api_drawings(client, login(GRIYA))),
         ("pupr_tpa", "Task_tpa", APPROVED),
         ("pupr_teknis", "Task_sppst", SPPST),
         ("dpmptsp_back_office", "Task_skrd", SKRD),
@@ -430,7 +432,7 @@ def test_a_whole_pbg_case_through_http(client: TestClient, login: Login) -> None
     assert read["completed_at"] is not None
     assert read["open_tasks"] == []
     assert read["data"]["nomor_pbg"] == SIGNED["nomor_pbg"]
-    assert read["data"]["retribusi"] == 1_807_500
+    assert read["data"]["retribusi"] == 275_644
     history = client.get(f"/api/cases/{case['id']}/events", headers=login("warga")).json()
     done = [(e["actor"], e["element_id"]) for e in history if e["action"] == "completed" and e["task_id"]]
     assert done == [(username, element_id) for username, element_id, _data in steps]

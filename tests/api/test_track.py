@@ -11,8 +11,7 @@ from httpx import Response
 
 from api.app import create_app
 from engine.context import AppContext
-from tests.factories import pbg_application
-from tests.processes.test_pbg import DRAWINGS
+from tests.factories import api_drawings, pbg_application, pbg_documents
 
 Login = Callable[[str], dict[str, str]]
 PROBLEM = "application/problem+json"
@@ -23,7 +22,8 @@ TIMELINE_KEYS = {"at", "event", "label_id", "label_en"}
 
 
 def start(client: TestClient, login: Login, username: str = "warga") -> dict[str, Any]:
-    body = {"process_key": "pbg", "data": pbg_application(), "channel": "daring"}
+    body = {"process_key": "pbg", "data": pbg_application(), "channel": "daring",
+            "documents": pbg_documents(client, login(username))}
     response = client.post("/api/cases", json=body, headers=login(username))
     assert response.status_code == 201, response.text
     return dict(response.json())
@@ -81,7 +81,8 @@ def test_timeline_is_plain_language_and_hides_people(client: TestClient, login: 
     task = client.get(f"/api/cases/{case['id']}", headers=login("admin")).json()["open_tasks"][0]["id"]
     assert client.post(f"/api/tasks/{task}/claim", headers=login("dpmptsp_front_office")).status_code == 200
     complete(client, login, "dpmptsp_front_office", case["id"], "Task_kelengkapan", {"kelengkapan": "lengkap"})
-    complete(client, login, "konsultan_griya_perencana", case["id"], "Task_gambar_teknis", DRAWINGS)
+    complete(client, login, "konsultan_griya_perencana", case["id"], "Task_gambar_teknis",
+             api_drawings(client, login("konsultan_griya_perencana")))
     response = track(client, number.lower(), pin)
     assert response.status_code == 200, response.text
     body = response.json()

@@ -128,3 +128,15 @@ def shot() -> Callable[[Page, str], Path]:
         return path
 
     return take
+
+
+WIDTHS = {"desktop": (1280, 900), "mobile": (390, 844)}
+
+
+def at_both_widths(page: Page, name: str, axe_check: Callable[..., None], shot: Callable[[Page, str], Path]) -> None:
+    """Run axe-core and take a screenshot at 1280 and 390 px (`<name>-desktop`, `<name>-mobile`); end at 1280."""
+    for label, (width, height) in WIDTHS.items():
+        page.set_viewport_size({"width": width, "height": height})
+        axe_check(page)
+        shot(page, f"{name}-{label}")
+    page.set_viewport_size({"width": 1280, "height": 900})

@@ -10,11 +10,10 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import LiveServer, at_both_widths
 from tests.factories import Driver, make_user, pbg_application
 
 NIK = "3471055566667777"
-WIDTHS = {"desktop": (1280, 900), "mobile": (390, 844)}
 
 
 def _seed(server: LiveServer) -> str:
@@ -26,14 +25,6 @@ def _seed(server: LiveServer) -> str:
     make_user(server.ctx, "petugas_cadangan", "dpmptsp.front_office")
     return first.tracking_number
 
-
-def _check(page: Page, name: str, axe_check: Callable[..., None], shot: Callable[[Page, str], Path]) -> None:
-    """Run axe-core and take the screenshots at both widths, back at desktop width after."""
-    for label, (width, height) in WIDTHS.items():
-        page.set_viewport_size({"width": width, "height": height})
-        axe_check(page)
-        shot(page, f"{name}-{label}")
-    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def test_counter_search_inbox_filters_and_supervisor_reassigns(
@@ -53,7 +44,7 @@ def test_counter_search_inbox_filters_and_supervisor_reassigns(
     expect(hits).to_have_count(1)
     expect(hits.first).to_contain_text("Rina Wulandari")
     expect(hits.first).to_contain_text(number)
-    _check(page, "case-search", axe_check, shot)
+    at_both_widths(page, "case-search", axe_check, shot)
     hits.first.get_by_role("link", name=number).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(number)
 
@@ -83,19 +74,19 @@ def test_counter_search_inbox_filters_and_supervisor_reassigns(
     expect(page.get_by_role("heading", level=1)).to_have_text("Pemeriksaan kelengkapan berkas")
     page.goto(f"{live_server.url}/kotak-tugas?cari=rina&kanal=daring")
     expect(rows.first).to_contain_text("Anda")
-    _check(page, "inbox-table", axe_check, shot)
+    at_both_widths(page, "inbox-table", axe_check, shot)
     page.context.clear_cookies()
 
     # The supervisor sees the workload, opens the claimed task and gives it to the other officer.
     login(page, "dpmptsp_supervisor")
     page.goto(f"{live_server.url}/pengawasan")
     expect(page.locator("#workload tr[data-officer=dpmptsp_front_office] td").first).to_have_text("1")
-    _check(page, "supervision", axe_check, shot)
+    at_both_widths(page, "supervision", axe_check, shot)
     page.locator(f"#task-table tr[data-tracking='{number}']").get_by_role("button", name="Alihkan").click()
     expect(page.locator("#holder")).to_contain_text("dpmptsp_front_office")
     page.get_by_label("Petugas yang memegang peran").select_option("petugas_cadangan")
     page.get_by_label("Alasan (dicatat di riwayat kasus dan log audit)").fill("Petugas loket sedang cuti")
-    _check(page, "supervision-task", axe_check, shot)
+    at_both_widths(page, "supervision-task", axe_check, shot)
     page.get_by_role("button", name="Alihkan").click()
     expect(page.get_by_role("status").first).to_contain_text("Tugas dialihkan")
     expect(page.locator("#workload tr[data-officer=petugas_cadangan] td").first).to_have_text("1")

@@ -88,7 +88,9 @@ def test_the_officer_ticks_the_requirements_of_the_skck_from_the_task(
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     login(page, "polresta_identifikasi")
     page.goto(live_server.url + "/kotak-tugas")
-    page.get_by_role("link", name="Perekaman sidik jari").first.click()
+    task = page.get_by_role("link", name="Perekaman sidik jari").first
+    assert task.count() == 1, "the SKCK fingerprint task is not in the inbox:\n" + page.inner_text("main")[:3000]
+    task.click()
     page.locator("#checklist-link").click()
     ktp = page.locator("#req-ktp")
     expect(ktp.get_by_role("link", name="ktp.pdf")).to_be_visible()

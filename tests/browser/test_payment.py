@@ -64,7 +64,7 @@ def test_the_applicant_sees_the_bill_pays_at_the_bank_and_downloads_the_receipt(
     login(page, "warga")
     page.goto(f"{live_server.url}/permohonan-saya/tugas/{task.id}")
     bill_box = page.locator("main")
-    expect(bill_box).to_contain_text("Rp1.807.500")
+    expect(bill_box).to_contain_text("Rp275.644")
     expect(bill_box).to_contain_text(bill.va_number)
     expect(bill_box).to_contain_text(bill.number)
     expect(page.get_by_role("heading", name="Sudah membayar dengan cara lain?")).to_be_visible()

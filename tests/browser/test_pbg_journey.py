@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import LiveServer
+from tests.factories import CLASSIFIED
 
 EMBEDDED_WORKER = True  # the signed PBG document is issued by a job once the case completes
 
@@ -80,14 +81,19 @@ def test_applicant_applies_with_a_document(page: Page, live_server: LiveServer, 
     page.goto(f"{live_server.url}/layanan/pbg/ajukan")
     for name, value in {**APPLICATION, "nik": "347101010180"}.items():
         set_field(page, name, value)
-    page.locator("#f-dokumen").set_input_files([{"name": "ktp.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+    page.locator("#f-dokumen").set_input_files([{"name": "imb-lama.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+    # The requirements PBG needs at filing: the ID card and the land proof.
+    page.locator("#f-doc__ktp").set_input_files([{"name": "ktp.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+    page.locator("#f-doc__bukti_tanah").set_input_files([{"name": "sertifikat.pdf", "mimeType": "application/pdf",
+                                                          "buffer": PDF}])
     page.get_by_role("button", name="Kirim permohonan").click()
     # The short NIK is refused beside its field; everything typed (and the uploaded file) is kept.
     expect(page.locator("#f-nik-error")).to_be_visible()
     expect(page.locator("#f-nik")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#f-nama_pemohon")).to_have_value("Budi Santoso")
     expect(page.locator("input[name=dokumen__keep]")).to_be_checked()
-    expect(page.locator(".kept-files")).to_contain_text("ktp.pdf")
+    expect(page.locator("input[name=doc__ktp__keep]")).to_be_checked()
+    expect(page.locator(".kept-files").first).to_contain_text("imb-lama.pdf")
     axe_check(page)
     shot(page, "apply-with-error")
     set_field(page, "nik", APPLICATION["nik"])
@@ -108,7 +114,7 @@ def test_officers_of_each_lane_complete_their_tasks(browser: Browser, live_serve
     officer_completes(browser, live_server, login, axe_check, "dpmptsp_front_office", {"kelengkapan": "lengkap"},
                       check_a11y=True)
 
-    # The consultant forgets a required drawing: the field error shows and the typed values stay.
+    # The consultant forgets a required drawing: the field error shows and the uploaded ones stay.
     page = browser.new_page()
     login(page, "konsultan_griya_perencana")
     page.goto(f"{live_server.url}/kotak-tugas")
@@ -117,20 +123,24 @@ def test_officers_of_each_lane_complete_their_tasks(browser: Browser, live_serve
     expect(page.locator("#case-diagram[data-ready='1']")).to_be_attached()
     axe_check(page)
     shot(page, "task-page")
-    drawings = {"gambar_arsitektur": "ars-v1.pdf", "gambar_mep": "mep-v1.pdf",
-                "nama_penanggung_jawab": "Ir. Sri Wahyuni", "nomor_sertifikat_keahlian": "SKA-1-2345"}
-    for name, value in drawings.items():
+    for name in ("gambar_arsitektur", "gambar_mep"):
+        page.locator(f"#f-{name}").set_input_files([{"name": f"{name}-v1.pdf", "mimeType": "application/pdf",
+                                                     "buffer": PDF}])
+    for name, value in {"nama_penanggung_jawab": "Ir. Sri Wahyuni", "nomor_sertifikat_keahlian": "SKA-1-2345"}.items():
         set_field(page, name, value)
     page.get_by_role("button", name="Selesaikan tugas").click()
     expect(page.locator("#f-gambar_struktur-error")).to_be_visible()
-    expect(page.locator("#f-gambar_arsitektur")).to_have_value("ars-v1.pdf")
+    expect(page.locator("input[name=gambar_arsitektur__keep]")).to_be_checked()
+    expect(page.locator("#f-nama_penanggung_jawab")).to_have_value("Ir. Sri Wahyuni")
     axe_check(page)
-    set_field(page, "gambar_struktur", "str-v1.pdf")
+    page.locator("#f-gambar_struktur").set_input_files([{"name": "struktur-v1.pdf", "mimeType": "application/pdf",
+                                                        "buffer": PDF}])
     page.get_by_role("button", name="Selesaikan tugas").click()
     expect(page.get_by_role("status")).to_contain_text(journey["number"])
 
     officer_completes(browser, live_server, login, axe_check, "pupr_tpa", {
-        "hasil_tpa": "disetujui", "nomor_berita_acara": "BA/TPA/2026/017", "tanggal_berita_acara": "2026-03-10"})
+        "hasil_tpa": "disetujui", "nomor_berita_acara": "BA/TPA/2026/017", "tanggal_berita_acara": "2026-03-10",
+        **CLASSIFIED})  # the building's classification for the PP 16/2021 retribution formula
     officer_completes(browser, live_server, login, axe_check, "pupr_teknis", {
         "nomor_sppst": "SPPST/2026/088", "tanggal_sppst": "2026-03-11", "retribusi_dikonfirmasi": True})
     officer_completes(browser, live_server, login, axe_check, "dpmptsp_back_office", {
@@ -144,13 +154,16 @@ def test_officers_of_each_lane_complete_their_tasks(browser: Browser, live_serve
     for name, value in {"nomor_ssrd": "SSRD-99812", "bank_pembayaran": "Bank BPD DIY",
                         "tanggal_pembayaran": "2026-03-13"}.items():
         set_field(page, name, value)
+    page.locator("#f-bukti_pembayaran").set_input_files([{"name": "bukti-setor.pdf", "mimeType": "application/pdf",
+                                                          "buffer": PDF}])
     axe_check(page)
     page.get_by_role("button", name="Kirim").click()
     expect(page).to_have_url(re.compile(r"/lacak/MPP-"))
+    expect(page.locator("#own-files")).to_contain_text("bukti-setor.pdf")  # the applicant's uploads, listed
 
     officer_completes(browser, live_server, login, axe_check, "dpmptsp_kasir", {"pembayaran_valid": True})
-    officer_completes(browser, live_server, login, axe_check, "dpmptsp_kepala", {
-        "nomor_pbg": "PBG-3471-2026-0042", "tanggal_pbg": "2026-03-16"})
+    # The PBG number is the platform's (service.toml number_format): the head of office types only the date.
+    officer_completes(browser, live_server, login, axe_check, "dpmptsp_kepala", {"tanggal_pbg": "2026-03-16"})
 
 
 def test_tracking_page_shows_the_finished_timeline(page: Page, live_server: LiveServer,
@@ -175,7 +188,7 @@ def test_tracking_page_shows_the_finished_timeline(page: Page, live_server: Live
             break
         page.wait_for_timeout(500)
         page.reload()
-    expect(page.locator("#issued-documents")).to_contain_text("PBG-3471-2026-0042")
+    expect(page.locator("#issued-documents")).to_contain_text(re.compile(r"SK-PBG-3471-\d{8}-\d{3}"))
     axe_check(page)
     shot(page, "tracking-finished")
     with page.expect_download() as download:

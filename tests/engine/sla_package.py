@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from engine.catalogue.package import Package, from_files
+from tests.packages import STANDARD
 
 SERVICE = """key = "sla_uji"
 agency = "dinas"
@@ -98,6 +99,6 @@ def sla_package() -> Package:
     """Build the two-step, two-agency service `sla_uji` (SLA 3 working days; steps 1 and 2 days)."""
     start = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
              "properties": {"perihal": {"type": "string", "maxLength": 100}}}
-    return from_files({"service.toml": SERVICE.encode(), "process.bpmn": BPMN.encode(),
+    return from_files({"service.toml": (SERVICE + STANDARD).encode(), "process.bpmn": BPMN.encode(),
                        "forms/catatan.schema.json": json.dumps(FORM).encode(),
                        "forms/start.schema.json": json.dumps(start).encode()})

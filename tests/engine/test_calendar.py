@@ -157,3 +157,41 @@ def test_adding_an_absurd_number_of_working_days_is_refused() -> None:
 
     with pytest.raises(ValueError, match="at most"):
         WorkingCalendar.default().add_working_days(date(2026, 1, 5), MAX_WORKING_DAYS + 1)
+
+
+def test_the_bundled_file_imports_as_it_parses() -> None:
+    from engine.sla.calendar import provisional_years
+    from engine.sla.holiday_import import read_holiday_file
+
+    raw = load_holiday_data()
+    imported = read_holiday_file(raw, filename="holidays_id.toml")
+    assert {h.day: (h.name, h.kind) for h in imported} == parse_holidays(raw)
+    assert provisional_years(raw) == frozenset({2027})
+
+
+def test_a_toml_import_names_the_line_of_each_bad_entry() -> None:
+    from engine.sla.holiday_import import HolidayFileInvalid, read_holiday_file
+
+    raw = (b'[[holiday]]\ndate = 2027-01-01\nname = "Tahun Baru"\nkind = "national"\n\n'
+           b'[[holiday]]\ndate = 2027-01-02\nname = ""\nkind = "regional"\n')
+    with pytest.raises(HolidayFileInvalid) as caught:
+        read_holiday_file(raw, filename="skb.TOML")
+    assert [(e.line, e.message_en) for e in caught.value.errors] == [
+        (6, "the holiday's name is missing"), (6, "kind 'regional' must be national or cuti_bersama")]
+    with pytest.raises(HolidayFileInvalid) as broken:
+        read_holiday_file(b'[[holiday]]\ndate = 2027-01-01\nname = "A\n', filename="skb.toml")
+    assert broken.value.errors[0].line == 3
+
+
+def test_friday_and_special_hours_set_the_closing_time() -> None:
+    from engine.sla.hours import RAMADAN_WEEK, HoursRange
+
+    ramadan = HoursRange(date(2027, 2, 8), date(2027, 3, 9), RAMADAN_WEEK)
+    cal = WorkingCalendar({}, ranges=[ramadan])
+    wednesday = datetime(2027, 2, 10, 9, 0, tzinfo=WIB)  # in Ramadan
+    assert cal.due_at(wednesday, 1).astimezone(WIB) == datetime(2027, 2, 11, 15, 0, tzinfo=WIB)
+    assert cal.due_at(wednesday, 2).astimezone(WIB) == datetime(2027, 2, 12, 15, 30, tzinfo=WIB)  # a Friday
+    assert cal.due_at(datetime(2027, 3, 17, 9, 0, tzinfo=WIB), 2).astimezone(WIB) == datetime(
+        2027, 3, 19, 16, 30, tzinfo=WIB)
+    assert cal.working_time_between(datetime(2027, 2, 12, 8, 0, tzinfo=WIB),
+                                    datetime(2027, 2, 12, 14, 0, tzinfo=WIB)) == timedelta(hours=4.5)

@@ -50,8 +50,9 @@ def test_rows_written_step_by_step_rebuild_the_exact_workflow(ctx: AppContext, c
         ("Task_kelengkapan", officer, {"kelengkapan": "tidak_lengkap", "catatan_kelengkapan": "KTP buram"}),
         ("Task_melengkapi", applicant, {"keterangan_perbaikan": "KTP baru"}),
         ("Task_kelengkapan", officer, {"kelengkapan": "lengkap"}),
-        ("Task_gambar_teknis", griya, {"gambar_arsitektur": "a", "gambar_struktur": "s", "gambar_mep": "m",
-                                       "nama_penanggung_jawab": "X", "nomor_sertifikat_keahlian": "1"}),
+        ("Task_gambar_teknis", griya, {"gambar_arsitektur": ["file:1"], "gambar_struktur": ["file:2"],
+                                       "gambar_mep": ["file:3"], "nama_penanggung_jawab": "X",
+                                       "nomor_sertifikat_keahlian": "1"}),
         ("Task_tpa", officer, {"hasil_tpa": "revisi", "catatan_tpa": "kurang detail"}),
         ("Task_revisi", griya, {"catatan_revisi": "diperbaiki"}),
     ]
@@ -156,8 +157,8 @@ def test_a_due_timer_fires_after_a_restart(ctx: AppContext, clock: FakeClock) ->
     case = d.start("pbg", pbg_application(), applicant)
     d.complete(case.id, "Task_kelengkapan", officer, {"kelengkapan": "lengkap"})
     d.complete(case.id, "Task_gambar_teknis", griya, {
-        "gambar_arsitektur": "a", "gambar_struktur": "s", "gambar_mep": "m", "nama_penanggung_jawab": "X",
-        "nomor_sertifikat_keahlian": "1"})
+        "gambar_arsitektur": ["file:1"], "gambar_struktur": ["file:2"], "gambar_mep": ["file:3"],
+        "nama_penanggung_jawab": "X", "nomor_sertifikat_keahlian": "1"})
     ctx.engine.dispose()
     clock.advance(days=12)
     restarted = build_context(ctx.settings, migrate=False, clock=clock)  # a new process: empty caches

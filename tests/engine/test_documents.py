@@ -59,7 +59,7 @@ def test_completed_pbg_case_yields_one_signed_pdf_that_verifies(ctx: AppContext)
     assert url in text  # printed under the QR code
     assert "PBG-3471-2026-0042" in text
     assert "Budi Santoso" in text
-    assert "Retribusi PBG: Rp1.807.500" in text  # the package's own template
+    assert "Retribusi PBG: Rp275.644" in text  # the package's own template
     assert pypdf.PdfReader(io.BytesIO(data)).metadata.subject == url
     assert qr_image(data) == qr_of(url)  # the QR code printed is exactly the one of this URL
     assert qr_image(data) != qr_of(url[:-1] + "X")

@@ -11,6 +11,7 @@ from engine.bpmn.conventions import role_from_lane_name
 from engine.catalogue.package import Package, from_files
 from engine.errors import Problem
 from engine.lint.service import UNSUPPORTED_ELEMENTS, lint_package
+from tests.packages import STANDARD
 
 # ---------------------------------------------------------------- builders
 
@@ -140,7 +141,7 @@ def make(
 ) -> Package:
     """Build a package: a clean single-task process unless parts are replaced."""
     base: dict[str, bytes | str] = {
-        "service.toml": service + AGENCIES,
+        "service.toml": service + AGENCIES + STANDARD,
         "process.bpmn": bpmn if bpmn is not None else definitions(simple_process()),
         "forms/application.schema.json": json.dumps(SCHEMA),
         "forms/verifikasi.schema.json": json.dumps(SCHEMA),

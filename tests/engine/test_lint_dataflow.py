@@ -16,6 +16,7 @@ from engine.context import AppContext
 from engine.errors import Problem
 from engine.lint.service import lint_package
 from tests.factories import Driver, deploy, make_user
+from tests.packages import STANDARD
 
 SERVICE = """key = "izin_uji"
 agency = "dinas"
@@ -129,7 +130,7 @@ DMN = """<?xml version="1.0" encoding="UTF-8"?>
 def files(**changes: tuple[str, str]) -> dict[str, bytes]:
     """Return the clean package's files; each change is (old, new) text replaced in that file."""
     out = {
-        "service.toml": SERVICE, "process.bpmn": BPMN, "tarif.dmn": DMN,
+        "service.toml": SERVICE + STANDARD, "process.bpmn": BPMN, "tarif.dmn": DMN,
         "forms/permohonan.schema.json": json.dumps(START), "forms/periksa.schema.json": json.dumps(PERIKSA),
         "forms/ttd.schema.json": json.dumps(TTD),
     }
@@ -300,6 +301,21 @@ def test_a_field_required_under_a_condition_the_flow_proves_is_set() -> None:
     # On the other branch the same read is only "maybe": a warning.
     changed["process.bpmn"] = changed["process.bpmn"].replace(b"total = biaya * jumlah_klaim",
                                                               b"total = biaya * len(catatan)")
+    assert [p.severity for p in lint_package(from_files(changed))] == ["warning"]
+
+
+def test_the_start_forms_condition_a_flow_proves_sets_its_field() -> None:
+    # merek is required when jenis_usaha is "toko" (the start form's if/then): a flow proving it may read it.
+    start = dict(START, properties=dict(START["properties"], merek={"type": "string", "minLength": 1}),
+                 allOf=[{"if": {"properties": {"jenis_usaha": {"const": "toko"}}, "required": ["jenis_usaha"]},
+                         "then": {"required": ["merek"]}}])
+    changed = files(process_dot_bpmn=('hasil == "lengkap"', 'hasil == "lengkap" and jenis_usaha == "toko"'))
+    changed["forms/permohonan.schema.json"] = json.dumps(start).encode()
+    changed["process.bpmn"] = changed["process.bpmn"].replace(b"total = biaya * jumlah_klaim",
+                                                              b"total = biaya * len(merek)")
+    assert lint_package(from_files(changed)) == []
+    # Without the condition the read is only "maybe": a warning.
+    changed["process.bpmn"] = changed["process.bpmn"].replace(b' and jenis_usaha == "toko"', b"")
     assert [p.severity for p in lint_package(from_files(changed))] == ["warning"]
 
 

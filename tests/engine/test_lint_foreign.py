@@ -20,6 +20,7 @@ from engine.errors import Problem
 from engine.lint.foreign import diagram_package, first_process_id, is_cron
 from engine.lint.service import lint_package
 from tests.engine.test_lint import HEAD, definitions, flow, make, process
+from tests.packages import STANDARD
 
 FOREIGN = Path(__file__).resolve().parents[1] / "data" / "foreign"
 DIAGRAMS = sorted(FOREIGN.glob("*.bpmn"))
@@ -44,7 +45,7 @@ _OPEN_ENDINGS = re.compile(r"(\b(of|to|the|a|an|for|type|and|or|with|in|on|by|fr
 def wrap(path: Path) -> Package:
     raw = path.read_bytes()
     key = first_process_id(etree.fromstring(raw)) or "main"
-    return from_files({"service.toml": SERVICE.format(key=key).encode(), path.name: raw})
+    return from_files({"service.toml": (SERVICE.format(key=key) + STANDARD).encode(), path.name: raw})
 
 
 def one_process(body: str, pid: str = "pbg") -> Package:

@@ -13,7 +13,7 @@ from engine.errors import NotFound, PackageInvalid, Problem
 from engine.lint.service import lint_package
 from engine.models import Agency, Role
 from tests.factories import deploy
-from tests.packages import AGENCY, simple_package
+from tests.packages import AGENCY, STANDARD, simple_package
 
 CUSTOMS = """
 [[agencies]]
@@ -75,7 +75,7 @@ def test_a_role_of_an_undeclared_agency_is_refused() -> None:
 
 def test_the_publishing_agency_must_be_declared() -> None:
     # The lane's role is the applicant's, so only the publisher `dinas` is missing.
-    problems = errors(lint_package(package("Pemohon [applicant]", service_tail="")))
+    problems = errors(lint_package(package("Pemohon [applicant]", service_tail=STANDARD)))
     assert [(p.file, p.element_id) for p in problems] == [("service.toml", None)]
     assert "publishing agency 'dinas'" in problems[0].message
     assert problems[0].message_id

@@ -29,7 +29,7 @@ BUSINESS = {"nama_usaha": "Bakpia Pathok Bu Sri", "nib": "9120301234567", "skala
             "alamat_usaha": "Jl. KS Tubun 12, Ngampilan, Yogyakarta", "telepon": "081804445566",
             "jenis_produk": "makanan_ringan", "nama_produk": ["Bakpia kacang hijau"],
             "proses_produksi": "Adonan tepung, isian kacang hijau, dipanggang dengan oven gas",
-            "pendamping_halal": "pph_ugm", "jemput_bola": False}
+            "jalur": "self_declare", "pendamping_halal": "pph_ugm", "jemput_bola": False}
 
 
 @pytest.fixture
@@ -196,10 +196,13 @@ def test_after_one_answer_the_next_cases_of_the_version_still_finish(ctx: AppCon
     officers = {role: make_user(ctx, role.replace(".", "_"), role)
                 for role in ("bpjph.verifikator", "komite_fatwa.anggota", "bpjph.kepala")}
     pph = make_user(ctx, "pph", "pendamping_halal.pendamping", org="pph_ugm")
+    reviewer = make_user(ctx, "penelaah", "pendamping_halal.penelaah", org="pph_ugm")
     steps: list[tuple[str, Actor, dict[str, Any]]] = [
         ("Task_verifikasi_lapangan", pph, {"tanggal_kunjungan": "2026-03-03", "nama_pendamping": "Fatimah Azzahra",
                                            "nomor_registrasi_pendamping": "PPH-3471-00821",
                                            "hasil_verifikasi_lapangan": "memenuhi"}),
+        ("Task_tinjau_pendamping", reviewer,
+         {"nama_penyelia": "Dr. Nurul Hidayah", "hasil_tinjauan_pendamping": "sesuai"}),
         ("Task_verifikasi_dokumen", officers["bpjph.verifikator"], {"hasil_verifikasi_dokumen": "sesuai"}),
         ("Task_sidang_fatwa", officers["komite_fatwa.anggota"],
          {"tanggal_sidang": "2026-03-06", "ketetapan_fatwa": "halal", "nomor_ketetapan": "KF-2026-0311"}),

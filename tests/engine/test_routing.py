@@ -60,3 +60,26 @@ def test_who_may_work_on_a_task() -> None:
     assert _may("pupr.tpa", assignee=1, user=1, memberships=tpa)
     assert _may("applicant", user=5, applicant=5)
     assert not _may("applicant", user=6, applicant=5, memberships=tpa)
+
+
+ROLES = {"dpmptsp.pengaduan", "polresta.pengaduan"}
+
+
+@pytest.mark.parametrize(("agency", "expected"), [
+    ("polresta", "polresta.pengaduan"),  # the agency holds the lane's role key: it takes the task
+    ("bapenda", "dpmptsp.pengaduan"),  # it does not: the lane's own role is the fallback
+    (None, "dpmptsp.pengaduan"), ("", "dpmptsp.pengaduan"),  # no agency named
+])
+def test_a_lane_bound_to_an_agency_moves_its_role_there(agency: str | None, expected: str) -> None:
+    where = route(role="dpmptsp.pengaduan", bind_organisation=None, bind_user=None,
+                  data={"instansi_pengaduan": agency}, organisation_exists=_exists,
+                  bind_agency="instansi_pengaduan", role_exists=ROLES.__contains__)
+    assert (where.role, where.agency) == (expected, expected.split(".")[0])
+
+
+@pytest.mark.parametrize("agency", ["Polresta", "polresta.pengaduan", 7, "a b"])
+def test_a_lane_bound_to_an_agency_refuses_what_is_not_an_agency_code(agency: object) -> None:
+    with pytest.raises(RoutingError) as info:
+        route(role="dpmptsp.pengaduan", bind_organisation=None, bind_user=None, data={"instansi_pengaduan": agency},
+              organisation_exists=_exists, bind_agency="instansi_pengaduan", role_exists=ROLES.__contains__)
+    assert info.value.field == "instansi_pengaduan"

@@ -15,7 +15,7 @@ from engine.directory.actors import SYSTEM
 from engine.models import Incident, Job, ProcessFile, ProcessVersion
 from tests.conftest import FakeClock
 from tests.factories import Driver, deploy, make_user
-from tests.packages import FORM, SERVICE, START_FORM
+from tests.packages import FORM, SERVICE, STANDARD, START_FORM
 
 START = {"harga": 2, "jumlah": 3}
 # The shared test service, publishing agency declared (lint asks for it).
@@ -64,7 +64,7 @@ def flow_package(key: str, nodes: list[tuple[str, str]], lanes: dict[str, list[s
     lane_xml = "".join(_lane(i, name, ids) for i, (name, ids) in enumerate(lanes.items()))
     bpmn = HEAD.format(key=key, lanes=lane_xml, body=_chain(nodes))
     return from_files({
-        "service.toml": (SERVICE.format(key=key) + AGENCY).encode(),
+        "service.toml": (SERVICE.format(key=key) + AGENCY + STANDARD).encode(),
         "process.bpmn": bpmn.encode(),
         "forms/periksa.schema.json": json.dumps(FORM).encode(),
         "forms/start.schema.json": json.dumps(START_FORM).encode(),

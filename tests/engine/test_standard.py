@@ -19,8 +19,8 @@ CATALOGUE = sorted(ROOT.glob("processes/*/service.toml"))
 AKTA = (ROOT / "processes" / "akta_kelahiran" / "service.toml").read_bytes()
 
 
-def test_the_catalogue_has_seventeen_services() -> None:
-    assert len(CATALOGUE) == 17
+def test_the_catalogue_has_sixteen_services() -> None:
+    assert len(CATALOGUE) == 16  # the kiosk permit was retired (PP 16/2021)
 
 
 @pytest.mark.parametrize("path", CATALOGUE, ids=lambda p: p.parent.name)
@@ -65,7 +65,19 @@ def _as_form(std: standard.Standard) -> list[tuple[str, str]]:
         for k, f in enumerate(d.facts):
             items += [(f"fact-{k}-asal", str(f.origin)), (f"fact-{k}-field", f.field), (f"fact-{k}-id", f.label.id),
                       (f"fact-{k}-en", f.label.en)]
-    return items
+    if std.outreach:
+        items += [("outreach_on", "1"), ("outreach_id", std.outreach.text.id), ("outreach_en", std.outreach.text.en)]
+        items += [("outreach_for", g) for g in std.outreach.groups]
+    return items + _components_form(std.components)
+
+
+def _components_form(comps: standard.Components) -> list[tuple[str, str]]:
+    """Return the `[standard]` fields: a textarea per language, a list component one item per line."""
+    items = [(f"c_{key}_{lang}", getattr(text, lang)) for key, text in comps.texts.items() for lang in ("id", "en")]
+    items += [(f"c_{key}_{lang}", "\r\n".join(getattr(t, lang) for t in texts))
+              for key, texts in comps.lists.items() for lang in ("id", "en")]
+    return [*items, ("c_complaints_days", comps.response_days), ("c_signatory_id", comps.signatory.id),
+            ("c_signatory_en", comps.signatory.en)]
 
 
 def test_an_edit_changes_only_what_changed_and_keeps_comments_and_order() -> None:

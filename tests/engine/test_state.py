@@ -18,8 +18,8 @@ def test_fast_task_encoding_matches_the_serializer_for_every_task(ctx: AppContex
     d.complete(case.id, "Task_kelengkapan", officer, {"kelengkapan": "tidak_lengkap", "catatan_kelengkapan": "x"})
     d.complete(case.id, "Task_melengkapi", applicant, {"keterangan_perbaikan": "ok"})
     d.complete(case.id, "Task_kelengkapan", officer, {"kelengkapan": "lengkap"})
-    d.complete(case.id, "Task_gambar_teknis", griya, {"gambar_arsitektur": "a", "gambar_struktur": "s",
-                                                      "gambar_mep": "m", "nama_penanggung_jawab": "X",
+    d.complete(case.id, "Task_gambar_teknis", griya, {"gambar_arsitektur": ["file:1"], "gambar_struktur": ["file:2"],
+                                                      "gambar_mep": ["file:3"], "nama_penanggung_jawab": "X",
                                                       "nomor_sertifikat_keahlian": "1"})
     with ctx.sessions() as session:
         workflow = ctx.rt.load_case(session, case.id).workflow.raw

@@ -40,6 +40,7 @@ from sqlalchemy import select
 from api.app import create_app
 from engine.bpmn import compile as spiff
 from engine.cases.assignment import agency_of
+from engine.cases.requirements import document_slots
 from engine.catalogue.package import Package, from_path
 from engine.connectors import bindings as connector_bindings
 from engine.connectors import spec as connector_spec
@@ -50,7 +51,7 @@ from engine.directory import service as directory
 from engine.lint.service import lint_package
 from engine.models import Incident, Job
 from tests.conftest import ROOT, FakeClock
-from tests.factories import Driver, deploy
+from tests.factories import Driver, api_upload, deploy
 from tests.simulators.base import Simulator
 from tests.simulators.lapor import Lapor
 from tests.simulators.oss import Oss
@@ -267,6 +268,7 @@ class Sweeper:
     clock: FakeClock
     client: TestClient
     bindings: dict[str, str]  # case-data key → marketplace agency whose provider it names
+    documents: list[str] = field(default_factory=list)  # the codes of the documents filing requires
     tokens: dict[tuple[str, str | None], dict[str, str]] = field(default_factory=dict)
     findings: list[str] = field(default_factory=list)
 
@@ -312,8 +314,10 @@ class Sweeper:
         idle = 0
         data.pop("channel", None)  # the platform adds the case's channel itself
         self.providers(data)
+        files = {code: [api_upload(self.client, applicant, f"{code}.pdf")] for code in self.documents}
         created = self.call("post", "/api/cases", headers=applicant,
-                            json={"process_key": process_key, "channel": channel, "data": data}).json()
+                            json={"process_key": process_key, "channel": channel, "data": data,
+                                  "documents": files}).json()
         case_id = int(created["id"])
         where = f"{process_key} run {run} ({channel}), case {case_id}"
         for _round in range(ROUNDS):
@@ -341,6 +345,9 @@ class Sweeper:
         detail = self.call("get", f"/api/tasks/{task['id']}", headers=headers).json()
         data = FormData(run, task["element_id"]).form(detail["form_schema"])
         self.providers(data)
+        for name, value in data.items():  # a file field holds references: upload that many real files
+            if isinstance(value, list) and value and all(isinstance(v, str) and v.startswith("file:") for v in value):
+                data[name] = [api_upload(self.client, headers, f"{name}-{i}.pdf") for i in range(len(value))]
         self.call("post", f"/api/tasks/{task['id']}/complete", headers=headers, json={"data": data})
 
     def reply(self, process_key: str, case_id: int, run: int) -> bool:
@@ -422,7 +429,8 @@ def test_what_lint_passes_runs(folder: Path, ctx: AppContext, clock: FakeClock) 
     start_schema = spiff.compile_package(package).form(str(start_form)) if start_form else None
     with ExitStack() as partners, TestClient(create_app(ctx), raise_server_exceptions=False) as client:
         _partners(package, ctx, partners)
-        sweeper = Sweeper(ctx, clock, client, _bindings(package))
+        required = [slot.code for slot in document_slots(service) if not slot.optional]
+        sweeper = Sweeper(ctx, clock, client, _bindings(package), documents=required)
         for run in range(max(RUNS, len(channels))):
             sweeper.run(str(service["key"]), start_schema, channels[run % len(channels)], run)
     assert sweeper.findings == [], "\n".join(sweeper.findings)

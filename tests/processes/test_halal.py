@@ -1,4 +1,4 @@
-"""Halal certification, self-declare route: every path of the procedure, driven as the real roles."""
+"""Halal certification, self-declare and regular (LPH) routes: every path of the procedure, driven as the real roles."""
 
 from __future__ import annotations
 
@@ -16,7 +16,12 @@ from tests.factories import ROOT, Driver, deploy, make_user
 
 HALAL = ROOT / "processes" / "halal"
 PENDAMPING = "pendamping_halal.pendamping"
-ROLES = ("dpmptsp.jemput_bola", "dpmptsp.front_office", "bpjph.verifikator", "komite_fatwa.anggota", "bpjph.kepala")
+PENELAAH = "pendamping_halal.penelaah"  # the assistance body checks its assistant's work
+AUDITOR = "lph.auditor"
+ROLES = ("dpmptsp.jemput_bola", "dpmptsp.front_office", "bpjph.verifikator", "komite_fatwa.anggota", "bpjph.kepala",
+         "mui.komisi_fatwa")
+FIRMS = {PENDAMPING: ("pph_ugm", "pph_muhammadiyah"), PENELAAH: ("pph_ugm", "pph_muhammadiyah"),
+         AUDITOR: ("lph_lppom", "lph_sucofindo")}
 
 
 @dataclass
@@ -24,15 +29,16 @@ class Cast:
     applicant: Actor
     stranger: Actor
     officers: dict[str, Actor]
-    pph: dict[str, Actor]  # one halal-process assistant per assistance body
+    firms: dict[str, dict[str, Actor]]  # per bound role, one officer per firm (assistance body or LPH)
 
 
 @pytest.fixture
 def cast(ctx: AppContext) -> Cast:
     deploy(ctx, HALAL)  # also registers the marketplace and its two assistance bodies
     officers = {role: make_user(ctx, role.replace(".", "_"), role) for role in ROLES}
-    pph = {org: make_user(ctx, f"pendamping_{org}", PENDAMPING, org=org) for org in ("pph_ugm", "pph_muhammadiyah")}
-    return Cast(make_user(ctx, "umkm"), make_user(ctx, "tetangga"), officers, pph)
+    firms = {role: {org: make_user(ctx, f"{role.split('.')[1]}_{org}", role, org=org) for org in orgs}
+             for role, orgs in FIRMS.items()}
+    return Cast(make_user(ctx, "umkm"), make_user(ctx, "tetangga"), officers, firms)
 
 
 def application(**overrides: Any) -> dict[str, Any]:
@@ -42,7 +48,7 @@ def application(**overrides: Any) -> dict[str, Any]:
         "telepon": "081804445566", "jenis_produk": "makanan_ringan", "nama_produk": ["Bakpia kacang hijau",
                                                                                      "Bakpia keju"],
         "proses_produksi": "Adonan tepung, isian kacang hijau, dipanggang dengan oven gas",
-        "pendamping_halal": "pph_ugm", "jemput_bola": False,
+        "jalur": "self_declare", "pendamping_halal": "pph_ugm", "jemput_bola": False,
     }
     data.update(overrides)
     return data
@@ -51,6 +57,7 @@ def application(**overrides: Any) -> dict[str, Any]:
 ENTERED = {"nomor_registrasi_sihalal": "SH2026-1-004512", "nib_terverifikasi": True}
 SITE_OK = {"tanggal_kunjungan": "2026-03-03", "nama_pendamping": "Fatimah Azzahra",
            "nomor_registrasi_pendamping": "PPH-3471-00821", "hasil_verifikasi_lapangan": "memenuhi"}
+REVIEWED = {"nama_penyelia": "Dr. Nurul Hidayah", "hasil_tinjauan_pendamping": "sesuai"}
 DOCS_OK = {"hasil_verifikasi_dokumen": "sesuai"}
 HALAL_RULING = {"tanggal_sidang": "2026-03-06", "ketetapan_fatwa": "halal", "nomor_ketetapan": "KF-2026-0311"}
 ISSUED = {"nomor_sertifikat_halal": "ID34110012345670326", "tanggal_terbit": "2026-03-09", "ditandatangani": True}
@@ -62,9 +69,9 @@ def step(d: Driver, c: Cast, case_id: int, element_id: str, data: dict[str, Any]
     outsiders = [c.stranger]
     if task.role == "applicant":
         actor = c.applicant
-    elif task.role == PENDAMPING:
-        actor = c.pph[task.bound_org]
-        outsiders += [a for org, a in c.pph.items() if org != task.bound_org]  # same role, other firm
+    elif task.role in c.firms:
+        actor = c.firms[task.role][task.bound_org]
+        outsiders += [a for org, a in c.firms[task.role].items() if org != task.bound_org]  # same role, other firm
     else:
         actor = c.officers[task.role]
     outsiders.append(next(a for r, a in c.officers.items() if r != task.role))
@@ -83,9 +90,12 @@ def test_counter_application_is_certified_halal(ctx: AppContext, cast: Cast) -> 
     step(d, cast, case.id, "Task_input_sihalal", ENTERED)
     site = d.task(case.id, "Task_verifikasi_lapangan")
     assert (site.role, site.bound_org) == (PENDAMPING, "pph_ugm")
-    assert [t.id for t in d.inbox(cast.pph["pph_ugm"])] == [site.id]
-    assert d.inbox(cast.pph["pph_muhammadiyah"]) == []
+    assert [t.id for t in d.inbox(cast.firms[PENDAMPING]["pph_ugm"])] == [site.id]
+    assert d.inbox(cast.firms[PENDAMPING]["pph_muhammadiyah"]) == []
     step(d, cast, case.id, "Task_verifikasi_lapangan", SITE_OK)
+    review = d.task(case.id, "Task_tinjau_pendamping")
+    assert (review.role, review.bound_org) == (PENELAAH, "pph_ugm")
+    step(d, cast, case.id, "Task_tinjau_pendamping", REVIEWED)
     assert d.task(case.id, "Task_verifikasi_dokumen").role == "bpjph.verifikator"
     step(d, cast, case.id, "Task_verifikasi_dokumen", DOCS_OK)
     assert d.task(case.id, "Task_sidang_fatwa").role == "komite_fatwa.anggota"
@@ -105,9 +115,9 @@ def test_online_application_skips_the_counter_and_goes_to_the_chosen_body(ctx: A
     site = d.task(case.id, "Task_verifikasi_lapangan")
     assert d.open_ids(case.id) == ["Task_verifikasi_lapangan"]
     assert site.bound_org == "pph_muhammadiyah"
-    assert d.inbox(cast.pph["pph_ugm"]) == []
+    assert d.inbox(cast.firms[PENDAMPING]["pph_ugm"]) == []
     step(d, cast, case.id, "Task_verifikasi_lapangan", SITE_OK)
-    assert d.open_ids(case.id) == ["Task_verifikasi_dokumen"]
+    assert d.open_ids(case.id) == ["Task_tinjau_pendamping"]
     with pytest.raises(FormInvalid) as raised:  # only a registered assistance body can be chosen
         d.start("halal", application(pendamping_halal="pph_fiktif"), cast.applicant, channel="daring")
     assert "pendamping_halal" in raised.value.errors
@@ -118,7 +128,7 @@ def test_business_outside_the_self_declare_criteria_is_stopped(ctx: AppContext, 
     case = d.start("halal", application(), cast.applicant, channel="terpadu")
     step(d, cast, case.id, "Task_input_sihalal", ENTERED)
     with pytest.raises(FormInvalid):  # the reason is required
-        d.complete(case.id, "Task_verifikasi_lapangan", cast.pph["pph_ugm"],
+        d.complete(case.id, "Task_verifikasi_lapangan", cast.firms[PENDAMPING]["pph_ugm"],
                    {**SITE_OK, "hasil_verifikasi_lapangan": "tidak_memenuhi"})
     step(d, cast, case.id, "Task_verifikasi_lapangan",
          {**SITE_OK, "hasil_verifikasi_lapangan": "tidak_memenuhi",
@@ -131,6 +141,7 @@ def test_documents_sent_back_for_fixing_loop_until_in_order(ctx: AppContext, cas
     d = Driver(ctx)
     case = d.start("halal", application(), cast.applicant, channel="daring")
     step(d, cast, case.id, "Task_verifikasi_lapangan", SITE_OK)
+    step(d, cast, case.id, "Task_tinjau_pendamping", REVIEWED)
     for round_no in (1, 2):
         step(d, cast, case.id, "Task_verifikasi_dokumen",
              {"hasil_verifikasi_dokumen": "perbaikan", "catatan_perbaikan": f"Foto produk buram ({round_no})"})
@@ -147,6 +158,7 @@ def test_fatwa_committee_can_rule_the_product_not_halal(ctx: AppContext, cast: C
     d = Driver(ctx)
     case = d.start("halal", application(), cast.applicant, channel="daring")
     step(d, cast, case.id, "Task_verifikasi_lapangan", SITE_OK)
+    step(d, cast, case.id, "Task_tinjau_pendamping", REVIEWED)
     step(d, cast, case.id, "Task_verifikasi_dokumen", DOCS_OK)
     with pytest.raises(FormInvalid):
         d.complete(case.id, "Task_sidang_fatwa", cast.officers["komite_fatwa.anggota"],
@@ -176,3 +188,69 @@ def test_outreach_visit_channels_form_and_free_of_charge(ctx: AppContext, cast: 
     case = d.start("halal", application(), cast.applicant)
     # 12 working days from Monday 2 March, skipping the Idul Fitri holidays and leave of 18-24 March
     assert d.case(case.id).due_at.date().isoformat() == "2026-03-25"
+
+
+def test_the_assistance_body_sends_its_assistants_work_back(ctx: AppContext, cast: Cast) -> None:
+    d = Driver(ctx)
+    case = d.start("halal", application(), cast.applicant, channel="daring")
+    step(d, cast, case.id, "Task_verifikasi_lapangan", SITE_OK)
+    with pytest.raises(FormInvalid):  # sending back needs a note for the assistant
+        d.complete(case.id, "Task_tinjau_pendamping", cast.firms[PENELAAH]["pph_ugm"],
+                   {**REVIEWED, "hasil_tinjauan_pendamping": "perlu_perbaikan"})
+    step(d, cast, case.id, "Task_tinjau_pendamping",
+         {**REVIEWED, "hasil_tinjauan_pendamping": "perlu_perbaikan",
+          "catatan_tinjauan": "Foto dapur produksi dan daftar bahan belum dilampirkan"})
+    site = d.task(case.id, "Task_verifikasi_lapangan")
+    assert (site.role, site.bound_org) == (PENDAMPING, "pph_ugm")
+    step(d, cast, case.id, "Task_verifikasi_lapangan", SITE_OK)
+    step(d, cast, case.id, "Task_tinjau_pendamping", REVIEWED)
+    assert d.open_ids(case.id) == ["Task_verifikasi_dokumen"]
+
+
+def regular(**overrides: Any) -> dict[str, Any]:
+    data = application(jalur="reguler", skala_usaha="menengah", lph="lph_sucofindo")
+    del data["pendamping_halal"]
+    data.update(overrides)
+    return data
+
+
+AUDITED = {"tanggal_audit": "2026-03-09", "nama_auditor_halal": "Ir. Siti Khotimah",
+           "nomor_laporan_audit": "SCI/LHP/2026/0312", "ringkasan_audit": "Bahan dan fasilitas memenuhi kriteria"}
+
+
+def test_the_regular_route_goes_through_the_chosen_lph_and_the_mui_fatwa(ctx: AppContext, cast: Cast) -> None:
+    d = Driver(ctx)
+    case = d.start("halal", regular(), cast.applicant, channel="daring")
+    assert d.open_ids(case.id) == ["Task_verifikasi_dokumen"]  # no assistant on this route
+    step(d, cast, case.id, "Task_verifikasi_dokumen", DOCS_OK)
+    audit = d.task(case.id, "Task_audit_lph")
+    assert (audit.role, audit.bound_org) == (AUDITOR, "lph_sucofindo")
+    step(d, cast, case.id, "Task_audit_lph", AUDITED)
+    assert d.task(case.id, "Task_sidang_fatwa_mui").role == "mui.komisi_fatwa"
+    step(d, cast, case.id, "Task_sidang_fatwa_mui", {**HALAL_RULING, "nomor_ketetapan": "MUI-KF/2026/0441"})
+    assert step(d, cast, case.id, "Task_penerbitan", ISSUED) == "completed"
+    row = d.case(case.id)
+    assert (row.status, row.outcome) == ("completed", "Sertifikat halal terbit")
+    assert [e.element_id for e in d.events(case.id) if e.element_id == "Task_tinjau_pendamping"] == []
+
+
+def test_the_mui_can_rule_a_regular_product_not_halal(ctx: AppContext, cast: Cast) -> None:
+    d = Driver(ctx)
+    case = d.start("halal", regular(lph="lph_lppom"), cast.applicant, channel="daring")
+    step(d, cast, case.id, "Task_verifikasi_dokumen", DOCS_OK)
+    step(d, cast, case.id, "Task_audit_lph", AUDITED)
+    step(d, cast, case.id, "Task_sidang_fatwa_mui", {**HALAL_RULING, "ketetapan_fatwa": "tidak_halal",
+                                                     "alasan_tidak_halal": "Perisa mengandung etanol dari khamr"})
+    row = d.case(case.id)
+    assert (row.status, row.outcome) == ("completed", "Produk tidak difatwakan halal oleh MUI")
+
+
+def test_each_route_asks_for_its_own_body(ctx: AppContext, cast: Cast) -> None:
+    d = Driver(ctx)
+    with pytest.raises(FormInvalid):  # the regular route needs an LPH
+        d.start("halal", {k: v for k, v in regular().items() if k != "lph"}, cast.applicant, channel="daring")
+    with pytest.raises(FormInvalid):  # the self-declare route needs an assistance body
+        d.start("halal", {k: v for k, v in application().items() if k != "pendamping_halal"}, cast.applicant,
+                channel="daring")
+    with pytest.raises(FormInvalid):  # a medium business cannot self-declare
+        d.start("halal", application(skala_usaha="menengah"), cast.applicant, channel="daring")

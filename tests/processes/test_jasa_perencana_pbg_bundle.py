@@ -1,4 +1,8 @@
-"""Integrated application: the design consultant's finished drawings reach the kiosk permit that waits for them."""
+"""Integrated application: the design consultant's finished drawings reach a waiting case of another service.
+
+The receiving service is a test fixture (tests/data/penerima_gambar): the kiosk permit it models was
+retired from the catalogue, as PP 16/2021 replaced the IMB with the PBG.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,8 @@ from tests.conftest import FakeClock
 from tests.factories import ROOT, Driver, add_provider, deploy, make_user
 
 JASA = ROOT / "processes" / "jasa_perencana"
-KIOS = ROOT / "processes" / "izin_mendirikan_kios"
+# The retired kiosk permit (PP 16/2021) kept as a test fixture: a case that waits for the drawings.
+KIOS = ROOT / "tests" / "data" / "penerima_gambar"
 
 
 @dataclass

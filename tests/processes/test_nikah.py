@@ -53,7 +53,9 @@ def registration(**overrides: Any) -> dict[str, Any]:
         "nama_wali": "H. Abdul Karim", "hubungan_wali": "ayah_kandung",
         "tanggal_nikah": WEDDING_DAY.isoformat(), "jam_nikah": "09:00",
         "lokasi_nikah": "kua", "hari_kerja": True, "tidak_mampu": False, "telepon": "081390001122",
-        "jemput_bola": False,
+        "jemput_bola": False, "nomor_sertifikat_bimbingan_perkawinan": "BIMWIN/3471/2026/0456",
+        "nomor_surat_keterangan_sehat": "PKM-MGS/SKS/2026/117", "domisili_calon_istri": "wilayah_kua",
+        "dispensasi_pengadilan": False, "dispensasi_camat": False,
     }
     data.update(overrides)
     return data
@@ -212,3 +214,66 @@ def test_outreach_visit_channels_and_registration_form(ctx: AppContext, cast: Ca
         d.start("nikah", registration(lokasi_nikah="luar_kua"), cast.applicant)
     with pytest.raises(FormInvalid):
         d.start("nikah", registration(jam_nikah="25:00"), cast.applicant)
+
+
+def sent_back_with(d: Driver, c: Cast, case_id: int, reason: str) -> None:
+    step(d, c, case_id, "Task_pemeriksaan_berkas", FILE_OK)
+    assert [(t.element_id, t.role) for t in d.open_tasks(case_id)] == [("Task_lengkapi_berkas", "applicant")]
+    assert reason in d.case(case_id).data["catatan_berkas"]
+
+
+def test_a_partner_under_19_needs_the_religious_courts_dispensation(ctx: AppContext, cast: Cast) -> None:
+    # UU 16/2019: 19 is the minimum age for both partners on the wedding day.
+    eighteen = WEDDING_DAY.replace(year=WEDDING_DAY.year - 19) + timedelta(days=1)
+    d = Driver(ctx)
+    case = d.start("nikah", registration(tanggal_lahir_calon_istri=eighteen.isoformat()), cast.applicant)
+    sent_back_with(d, cast, case.id, "Pengadilan Agama")
+    assert d.case(case.id).data["usia_calon_istri"] == 18
+    with pytest.raises(FormInvalid):  # a dispensation needs its number
+        d.complete(case.id, "Task_lengkapi_berkas", cast.applicant,
+                   {"keterangan_perbaikan": "Dispensasi", "dispensasi_pengadilan": True})
+    step(d, cast, case.id, "Task_lengkapi_berkas", {"keterangan_perbaikan": "Melampirkan penetapan dispensasi",
+                                                    "dispensasi_pengadilan": True,
+                                                    "nomor_dispensasi_pengadilan": "0123/Pdt.P/2026/PA.Yk"})
+    step(d, cast, case.id, "Task_pemeriksaan_berkas", FILE_OK)
+    assert d.open_ids(case.id) == ["Task_pemeriksaan_nikah"]
+
+
+def test_a_partner_of_19_on_the_wedding_day_needs_no_dispensation(ctx: AppContext, cast: Cast) -> None:
+    nineteen = WEDDING_DAY.replace(year=WEDDING_DAY.year - 19)
+    d = Driver(ctx)
+    case = d.start("nikah", registration(tanggal_lahir_calon_suami=nineteen.isoformat()), cast.applicant)
+    step(d, cast, case.id, "Task_pemeriksaan_berkas", FILE_OK)
+    assert d.open_ids(case.id) == ["Task_pemeriksaan_nikah"]
+
+
+def test_a_wedding_within_10_working_days_moves_or_needs_the_camats_dispensation(ctx: AppContext, cast: Cast) -> None:
+    # PMA 22/2024: the wedding is at least 10 working days after the notice; the clock starts Monday 2 March 2026.
+    d = Driver(ctx)
+    case = d.start("nikah", registration(tanggal_nikah="2026-03-13"), cast.applicant)  # 9 working days on
+    sent_back_with(d, cast, case.id, "10 hari kerja")
+    assert d.case(case.id).data["hari_kerja_sebelum_akad"] == 9
+    step(d, cast, case.id, "Task_lengkapi_berkas", {"keterangan_perbaikan": "Tanggal akad diundur",
+                                                    "tanggal_nikah": WEDDING_DAY.isoformat()})
+    step(d, cast, case.id, "Task_pemeriksaan_berkas", FILE_OK)
+    assert d.open_ids(case.id) == ["Task_pemeriksaan_nikah"]
+
+    dispensed = d.start("nikah", registration(tanggal_nikah="2026-03-13", dispensasi_camat=True,
+                                              nomor_dispensasi_camat="400/112/MG/2026"), cast.applicant)
+    step(d, cast, dispensed.id, "Task_pemeriksaan_berkas", FILE_OK)
+    assert d.open_ids(dispensed.id) == ["Task_pemeriksaan_nikah"]
+
+
+def test_the_registration_asks_the_certificates_and_an_out_of_district_recommendation(ctx: AppContext,
+                                                                                      cast: Cast) -> None:
+    d = Driver(ctx)
+    for missing in ("nomor_sertifikat_bimbingan_perkawinan", "nomor_surat_keterangan_sehat"):
+        data = registration()
+        del data[missing]
+        with pytest.raises(FormInvalid):
+            d.start("nikah", data, cast.applicant)
+    with pytest.raises(FormInvalid):  # the bride lives elsewhere: her KUA's recommendation is needed
+        d.start("nikah", registration(domisili_calon_istri="luar_wilayah"), cast.applicant)
+    case = d.start("nikah", registration(domisili_calon_istri="luar_wilayah",
+                                         nomor_rekomendasi_nikah="B-118/Kua.12.02.3/PW.01/2026"), cast.applicant)
+    assert d.open_ids(case.id) == ["Task_pemeriksaan_berkas"]

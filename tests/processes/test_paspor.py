@@ -36,7 +36,8 @@ def cast(ctx: AppContext) -> Cast:
 def application(**overrides: Any) -> dict[str, Any]:
     data = {
         "nama_lengkap": "Bagus Wicaksono", "nik": "3471011203880001", "tempat_lahir": "Sleman",
-        "tanggal_lahir": "1988-03-12", "jenis_kelamin": "laki_laki", "alamat": "Jl. Kusumanegara 45, Yogyakarta",
+        "tanggal_lahir": "1988-03-12", "jenis_kelamin": "laki_laki",
+        "status_perkawinan": "kawin", "alamat": "Jl. Kusumanegara 45, Yogyakarta",
         "telepon": "081328765432", "email": "bagus@example.id", "jenis_permohonan": "baru", "jenis_paspor": "biasa",
         "layanan_percepatan": False, "tujuan_perjalanan": "ibadah", "tanggal_kedatangan": "2026-03-02",
         "jemput_bola": False,
@@ -93,7 +94,8 @@ def test_happy_path_hands_over_the_passport_at_the_counter(ctx: AppContext, cast
     step(d, cast, case.id, "Task_adjudikasi", ADJUDICATED)
     assert d.task(case.id, "Task_pencetakan").role == "imigrasi.pencetakan"
     step(d, cast, case.id, "Task_pencetakan", PRINTED)
-    assert d.case(case.id).data["tanggal_habis_berlaku"] == "2036-03-05"  # valid 10 years
+    issued = d.case(case.id).data
+    assert (issued["masa_berlaku_tahun"], issued["tanggal_habis_berlaku"]) == (10, "2036-03-05")  # an adult: 10 years
     assert [(t.element_id, t.role) for t in d.open_tasks(case.id)] == [("Task_pengambilan", "imigrasi.penyerahan")]
     assert step(d, cast, case.id, "Task_pengambilan", {"tanggal_pengambilan": "2026-03-09", "diambil_oleh": "pemohon",
                                                        "nama_penerima": "Bagus Wicaksono"}) == "completed"
@@ -197,7 +199,9 @@ def test_outreach_visit_channels_and_start_form(ctx: AppContext, cast: Cast) -> 
     d = Driver(ctx)
     case = d.start("paspor", application(jemput_bola=True, alamat_kunjungan="Panti Wreda Budi Dharma, Umbulharjo",
                                          kebutuhan_khusus="Lansia, pengguna kursi roda"), cast.applicant)
-    assert [(t.element_id, t.role) for t in d.open_tasks(case.id)] == [("Task_jemput_bola", "dpmptsp.jemput_bola")]
+    # The visit is made by an immigration officer with a mobile biometric kit; the generic DPMPTSP
+    # outreach officer (the first other role `step` tries) is refused.
+    assert [(t.element_id, t.role) for t in d.open_tasks(case.id)] == [("Task_jemput_bola", "imigrasi.biometrik")]
     step(d, cast, case.id, "Task_jemput_bola", {"tanggal_kunjungan": "2026-03-03", "petugas_kunjungan": "Rina",
                                                 "hasil_kunjungan": "Dokumen diperiksa awal, pemohon diantar ke loket"})
     assert d.open_ids(case.id) == ["Task_verifikasi_berkas"]
@@ -208,3 +212,21 @@ def test_outreach_visit_channels_and_start_form(ctx: AppContext, cast: Cast) -> 
     case = d.start("paspor", application(jenis_permohonan="penggantian_habis_berlaku", nomor_paspor_lama="B7654321"),
                    cast.applicant)
     assert d.case(case.id).due_at.date().isoformat() == "2026-03-06"  # 4 working days from Monday 2 March
+
+
+@pytest.mark.parametrize(("born", "status", "years", "until"), [
+    ("2012-06-01", "belum_kawin", 5, "2031-03-05"),   # a child: 5 years
+    ("2009-03-06", "belum_kawin", 5, "2031-03-05"),   # 17 the day after issue: still a child
+    ("2009-03-05", "belum_kawin", 10, "2036-03-05"),  # 17 on the day of issue: an adult
+    ("2009-12-01", "kawin", 10, "2036-03-05"),        # married under 17: 10 years
+    ("1988-03-12", "belum_kawin", 10, "2036-03-05"),  # an unmarried adult: 10 years
+])
+def test_validity_follows_age_and_marital_status(ctx: AppContext, cast: Cast, born: str, status: str, years: int,
+                                                 until: str) -> None:
+    # Permenkumham 18/2022: the 10-year passport is for citizens aged 17 or over or married; others get 5 years.
+    d = Driver(ctx)
+    case = d.start("paspor", application(tanggal_lahir=born, status_perkawinan=status), cast.applicant,
+                   channel="tatap_muka")
+    through_printing(d, cast, case.id)
+    data = d.case(case.id).data
+    assert (data["masa_berlaku_tahun"], data["tanggal_habis_berlaku"]) == (years, until)

@@ -9,6 +9,7 @@ import pytest
 from engine.context import AppContext
 from engine.directory.actors import Actor
 from engine.errors import TaskNotForYourRole
+from forms.validation import FormInvalid
 from tests.conftest import FakeClock
 from tests.factories import (
     APPROVED,
@@ -74,7 +75,9 @@ def test_happy_path_with_payment_issues_the_pbg(ctx: AppContext, cast: Cast) -> 
     assert case.tracking_number.startswith("MPP-")
     assert [t.role for t in d.open_tasks(case.id)] == ["dpmptsp.front_office"]
     _through_tpa(d, cast, case.id)
-    assert d.case(case.id).data["retribusi"] == 1_807_500  # 120.5 m2 x Rp15,000 (hunian 100-499 m2)
+    data = d.case(case.id).data
+    # PP 16/2021: 120.5 m2 x It 0.0915 (hunian 0.15 x classification 0.61) x Ibg 1 x (Ilo 0.5% x SHST Rp5,000,000)
+    assert (data["indeks_klasifikasi"], data["indeks_terintegrasi"], data["retribusi"]) == (0.61, 0.0915, 275_644)
     d.complete(case.id, "Task_sppst", cast.teknis, SPPST)
     d.complete(case.id, "Task_skrd", cast.back, SKRD)
     d.complete(case.id, "Task_pembayaran", cast.applicant, PAID)
@@ -115,11 +118,11 @@ def test_expert_panel_revision_rounds_loop_back_to_the_consultant(ctx: AppContex
     for round_no in (1, 2):
         d.complete(case.id, "Task_tpa", cast.tpa, {"hasil_tpa": "revisi", "catatan_tpa": f"Revisi ke-{round_no}"})
         d.complete(case.id, "Task_revisi", cast.griya,
-                   {"catatan_revisi": f"Perbaikan {round_no}", "gambar_struktur": f"str-v{round_no + 1}.pdf"})
+                   {"catatan_revisi": f"Perbaikan {round_no}", "gambar_struktur": [f"file:{round_no + 10}"]})
     d.complete(case.id, "Task_tpa", cast.tpa, APPROVED)
     row = d.case(case.id)
-    assert row.data["gambar_struktur"] == "str-v3.pdf"
-    assert row.data["gambar_arsitektur"] == "ars-v1.pdf"
+    assert row.data["gambar_struktur"] == ["file:12"]
+    assert row.data["gambar_arsitektur"] == ["file:1"]
     assert [t.element_id for t in d.open_tasks(case.id)] == ["Task_sppst"]
     rounds = [e for e in d.events(case.id) if e.element_id == "Task_revisi" and e.action == "completed"]
     assert len(rounds) == 2
@@ -223,3 +226,37 @@ def test_endless_revision_rounds_end_in_an_incident_not_a_crash(ctx: AppContext,
     row = d.case(case.id)
     assert row.status == "incident"
     assert any(e.action == "incident" and "too deep" in (e.label or "") for e in d.events(case.id))
+
+
+def test_the_expert_panel_can_refuse_with_a_reason(ctx: AppContext, cast: Cast) -> None:
+    d = Driver(ctx)
+    case = d.start("pbg", pbg_application(), cast.applicant)
+    d.complete(case.id, "Task_kelengkapan", cast.front, {"kelengkapan": "lengkap"})
+    d.complete(case.id, "Task_gambar_teknis", cast.griya, DRAWINGS)
+    with pytest.raises(FormInvalid):  # a refusal states its reason
+        d.complete(case.id, "Task_tpa", cast.tpa, {"hasil_tpa": "ditolak"})
+    d.complete(case.id, "Task_tpa", cast.tpa,
+               {"hasil_tpa": "ditolak", "alasan_penolakan_tpa": "Di sempadan sungai: standar teknis tidak terpenuhi"})
+    row = d.case(case.id)
+    assert (row.status, row.outcome) == ("completed", "Permohonan ditolak TPA")
+    assert "retribusi" not in row.data
+
+
+def test_an_approval_needs_the_building_classification(ctx: AppContext, cast: Cast) -> None:
+    d = Driver(ctx)
+    case = d.start("pbg", pbg_application(fungsi_bangunan="keagamaan"), cast.applicant)
+    d.complete(case.id, "Task_kelengkapan", cast.front, {"kelengkapan": "lengkap"})
+    d.complete(case.id, "Task_gambar_teknis", cast.griya, DRAWINGS)
+    with pytest.raises(FormInvalid):
+        d.complete(case.id, "Task_tpa", cast.tpa,
+                   {k: v for k, v in APPROVED.items() if k != "klasifikasi_zonasi_gempa"})
+    d.complete(case.id, "Task_tpa", cast.tpa, APPROVED)
+    assert d.case(case.id).data["retribusi"] == 0  # religious buildings: function index 0 (PP 16/2021)
+
+
+def test_low_income_housing_keeps_its_ten_day_promise_on_the_case(ctx: AppContext, cast: Cast) -> None:
+    d = Driver(ctx)
+    mbr = d.start("pbg", pbg_application(rumah_mbr=True, luas_bangunan=36), cast.applicant)
+    assert d.case(mbr.id).data["batas_janji_mbr"] == "2026-03-16"  # 10 working days from Monday 2 March
+    other = d.start("pbg", pbg_application(), cast.applicant)
+    assert "batas_janji_mbr" not in d.case(other.id).data

@@ -42,7 +42,7 @@ from tests.web.test_pages import log_in
 
 SECRET = "pbg-bank-shared-secret-0123456789"
 NOTIFY_PATH = "/api/payments/snap/v1.0/transfer-va/payment"
-RETRIBUTION = 1_807_500  # 120.5 m2 x Rp15,000 (retribution.dmn, hunian 100-499 m2)
+RETRIBUTION = 275_644  # 120.5 m2 under the PP 16/2021 formula (retribution.dmn, factories.CLASSIFIED)
 
 
 @dataclass
@@ -163,13 +163,13 @@ def test_the_applicant_s_task_page_shows_the_bill(ctx: AppContext, cast: Cast, b
         log_in(client, "warga_bayar")
         page = client.get(f"/permohonan-saya/tugas/{task.id}")
         assert page.status_code == 200, page.text
-        assert "Rp1.807.500" in page.text
+        assert "Rp275.644" in page.text
         assert bill.va_number
         assert bill.va_number in page.text
         assert bill.number in page.text
         assert "Sudah membayar dengan cara lain?" in page.text  # the counter form is the alternative, said so
         tracking = client.get(f"/lacak/{Driver(ctx).case(case_id).tracking_number}")
-        assert "Rp1.807.500" in tracking.text
+        assert "Rp275.644" in tracking.text
 
 
 def test_a_zero_retribution_case_has_no_bill(ctx: AppContext, cast: Cast, bank: SnapBankSimulator) -> None:
@@ -203,7 +203,7 @@ def test_a_paid_bill_issues_a_receipt_the_applicant_downloads_from_tracking(
         assert answer.status_code == 200
         assert answer.headers["content-type"] == "application/pdf"
         text = _pdf_text(answer.content)
-        for fact in ("KWT-2026-000001", bill.number, number, "Rp1.807.500", paid.bank_reference or "?",
+        for fact in ("KWT-2026-000001", bill.number, number, "Rp275.644", paid.bank_reference or "?",
                      "Retribusi PBG", bill.va_number or "?", "02-03-2026"):
             assert fact in text, fact
         assert Driver(ctx).case(case_id).data["pembayaran_bank"]["nomor_kuitansi"] == "KWT-2026-000001"

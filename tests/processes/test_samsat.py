@@ -90,16 +90,17 @@ def test_counter_visit_pays_on_time_and_both_offices_finish_in_parallel(ctx: App
         case.id, "Task_periksa_loket", cast.pendaftaran, {"nomor_antrean": "B-017", **MATCH}, refused=[cast.penetap]
     )
     data = d.case(case.id).data  # motorcycle up to 125 cc, not overdue
-    assert (data["pkb_pokok"], data["denda_pkb"], data["swdkllj"], data["pnbp_pengesahan"]) == (
+    assert (data["pkb_pokok"], data["opsen_pkb"], data["denda_pkb"], data["swdkllj"], data["pnbp_pengesahan"]) == (
         225_000,
+        148_500,  # the city's opsen: 66% of the PKB (UU 1/2022)
         0,
         35_000,
         25_000,
     )
-    assert data["total_bayar"] == 285_000
+    assert data["total_bayar"] == 433_500
     d.complete_checked(case.id, "Task_penetapan", cast.penetap, ASSESSED, refused=[cast.kasir])
     assert open_roles(d, case.id) == {"Task_pembayaran": "applicant"}
-    d.complete_checked(case.id, "Task_pembayaran", cast.wp, paid(285_000), refused=[cast.tetangga])
+    d.complete_checked(case.id, "Task_pembayaran", cast.wp, paid(433_500), refused=[cast.tetangga])
     d.complete_checked(case.id, "Task_verifikasi_pembayaran", cast.kasir, VALID, refused=[cast.pengesah])
     assert open_roles(d, case.id) == {
         "Task_pengesahan_stnk": "polda.pengesah",
@@ -134,10 +135,11 @@ def test_drive_thru_checks_at_the_car_window_and_charges_the_late_penalty(ctx: A
     assert open_roles(d, case.id) == {"Task_periksa_drive_thru": "bapenda.pendaftaran"}  # no queue ticket
     d.complete_checked(case.id, "Task_periksa_drive_thru", cast.pendaftaran, MATCH, refused=[cast.kasir])
     data = d.case(case.id).data
-    assert (data["pkb_pokok"], data["denda_pkb"]) == (3_850_000, 231_000)  # 2% x 3 months
-    assert (data["swdkllj"], data["pnbp_pengesahan"], data["total_bayar"]) == (143_000, 50_000, 4_274_000)
+    assert (data["pkb_pokok"], data["opsen_pkb"]) == (3_850_000, 2_541_000)
+    assert (data["denda_pkb"], data["denda_opsen_pkb"]) == (115_500, 76_230)  # 1% x 3 months on each
+    assert (data["swdkllj"], data["pnbp_pengesahan"], data["total_bayar"]) == (143_000, 50_000, 6_775_730)
     d.complete(case.id, "Task_penetapan", cast.penetap, ASSESSED)
-    d.complete(case.id, "Task_pembayaran", cast.wp, {**paid(4_274_000), "metode_pembayaran": "qris"})
+    d.complete(case.id, "Task_pembayaran", cast.wp, {**paid(6_775_730), "metode_pembayaran": "qris"})
     d.complete(case.id, "Task_verifikasi_pembayaran", cast.kasir, VALID)
     d.complete_checked(case.id, "Task_pengesahan_stnk", cast.pengesah, RATIFIED, refused=[cast.pendaftaran])
     assert open_roles(d, case.id) == {"Task_bukti_jasa_raharja": "jasa_raharja.petugas"}
@@ -150,9 +152,9 @@ def test_e_samsat_pays_online_and_ratifies_later_at_a_counter(ctx: AppContext, c
     d = Driver(ctx)
     case = d.start(KEY, application(bulan_terlambat=1), cast.wp, channel="daring")
     assert open_roles(d, case.id) == {"Task_penetapan": "bapenda.penetap"}  # no document check online
-    assert d.case(case.id).data["denda_pkb"] == 4_500
+    assert (d.case(case.id).data["denda_pkb"], d.case(case.id).data["denda_opsen_pkb"]) == (2_250, 1_485)
     d.complete_checked(case.id, "Task_penetapan", cast.penetap, ASSESSED, refused=[cast.pendaftaran])
-    d.complete(case.id, "Task_pembayaran", cast.wp, {**paid(289_500), "metode_pembayaran": "e_samsat"})
+    d.complete(case.id, "Task_pembayaran", cast.wp, {**paid(437_235), "metode_pembayaran": "e_samsat"})
     d.complete_checked(case.id, "Task_verifikasi_pembayaran", cast.kasir, VALID, refused=[cast.wp])
     assert open_roles(d, case.id) == {
         "Task_datang_pengesahan": "applicant",
@@ -212,7 +214,7 @@ def test_tax_tables_cover_every_vehicle_band(ctx: AppContext, cast: Cast) -> Non
         data = d.case(case.id).data
         assert data["pkb_pokok"] == pkb, (jenis, cc)
         assert (data["swdkllj"], data["pnbp_pengesahan"]) == SWDKLLJ[jenis]
-        assert data["total_bayar"] == pkb + sum(SWDKLLJ[jenis])
+        assert data["total_bayar"] == pkb + round(pkb * 0.66) + sum(SWDKLLJ[jenis])
 
 
 def test_invalid_payment_is_paid_again(ctx: AppContext, cast: Cast) -> None:
@@ -221,7 +223,7 @@ def test_invalid_payment_is_paid_again(ctx: AppContext, cast: Cast) -> None:
     d.complete(case.id, "Task_periksa_loket", cast.pendaftaran, {"nomor_antrean": "B-019", **MATCH})
     d.complete(case.id, "Task_penetapan", cast.penetap, ASSESSED)
     for round_no in (1, 2):
-        d.complete(case.id, "Task_pembayaran", cast.wp, paid(285_000, f"KB-{round_no}"))
+        d.complete(case.id, "Task_pembayaran", cast.wp, paid(433_500, f"KB-{round_no}"))
         d.complete_checked(
             case.id,
             "Task_verifikasi_pembayaran",
@@ -230,7 +232,7 @@ def test_invalid_payment_is_paid_again(ctx: AppContext, cast: Cast) -> None:
             refused=[cast.penetap],
         )
         assert open_roles(d, case.id) == {"Task_pembayaran": "applicant"}
-    d.complete(case.id, "Task_pembayaran", cast.wp, paid(285_000, "KB-3"))
+    d.complete(case.id, "Task_pembayaran", cast.wp, paid(433_500, "KB-3"))
     d.complete(case.id, "Task_verifikasi_pembayaran", cast.kasir, VALID)
     assert set(open_roles(d, case.id)) == {"Task_pengesahan_stnk", "Task_bukti_jasa_raharja"}
     assert d.case(case.id).data["nomor_referensi_pembayaran"] == "KB-3"
@@ -268,3 +270,12 @@ def test_outreach_officer_visits_a_taxpayer_with_a_disability(ctx: AppContext, c
         refused=[cast.pendaftaran],
     )
     assert open_roles(d, case.id) == {"Task_periksa_loket": "bapenda.pendaftaran"}
+
+
+def test_the_late_payment_interest_stops_at_24_months(ctx: AppContext, cast: Cast) -> None:
+    # UU 1/2022: 1% a month on the PKB and on the opsen PKB, for at most 24 months.
+    d = Driver(ctx)
+    case = d.start(KEY, application(bulan_terlambat=30), cast.wp, channel="daring")
+    data = d.case(case.id).data
+    assert (data["bulan_sanksi"], data["denda_pkb"], data["denda_opsen_pkb"]) == (24, 54_000, 35_640)
+    assert data["total_bayar"] == 225_000 + 148_500 + 54_000 + 35_640 + 35_000 + 25_000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +45,7 @@ def application(**overrides: Any) -> dict[str, Any]:
     data = {
         "nama_pemohon": "Ani Lestari, A.Md.Keb.", "nik": "3471046006900004", "email": "ani@example.id",
         "telepon": "085712345678", "profesi": "bidan", "nomor_str": "3471-0123-4567",
-        "nomor_rekomendasi_organisasi_profesi": "IBI/KOTA-YK/2026/112", "nomor_surat_keterangan_sehat": "SKS/2026/88",
+        "nomor_surat_keterangan_sehat": "SKS/2026/88",
         "jenis_tempat_praktik": "mandiri", "nama_tempat_praktik": "Praktik Mandiri Bidan Ani",
         "alamat_tempat_praktik": "Jl. Parangtritis 45, Mantrijeron", "sip_ke": 1, "jemput_bola": False,
     }
@@ -151,7 +152,7 @@ def test_health_office_refuses_at_verification(ctx: AppContext, cast: Cast) -> N
     d.complete(case.id, "Task_admin", cast.back, LENGKAP)
     assert d.complete(case.id, "Task_verifikasi", cast.verifikator,
                       {"hasil_verifikasi": "ditolak",
-                       "catatan_verifikasi": "Rekomendasi organisasi profesi sudah tidak berlaku"}) == "completed"
+                       "catatan_verifikasi": "STR dinonaktifkan oleh Konsil"}) == "completed"
     row = d.case(case.id)
     assert (row.status, row.outcome) == ("completed", "Permohonan ditolak")
     assert d.open_tasks(case.id) == []
@@ -179,3 +180,10 @@ def test_outreach_visit_comes_first_when_asked(ctx: AppContext, cast: Cast) -> N
                {"tanggal_kunjungan_jemput_bola": "2026-03-03", "petugas_jemput_bola": "Dewi",
                 "berkas_diterima_jemput_bola": True})
     assert d.open_ids(case.id) == ["Task_admin"]
+
+
+def test_the_application_asks_no_recommendation_and_no_str_expiry() -> None:
+    # UU 17/2023: a SIP needs an STR and a practice location (Art. 264(1)); the STR is valid for life (Art. 260(4)).
+    fields = json.loads((SIP / "forms" / "permohonan.schema.json").read_text())["properties"]
+    assert "nomor_str" in fields
+    assert not [name for name in fields if "rekomendasi" in name or name.startswith("str_")]

@@ -183,7 +183,9 @@ def test_outreach_visit_comes_before_fingerprinting(ctx: AppContext, cast: Cast)
         d.start("skck", application(jemput_bola=True), cast.applicant)
     case = d.start("skck", application(jemput_bola=True, alamat_kunjungan="Jl. Parangtritis 21, Mantrijeron",
                                        kebutuhan_khusus="Pengguna kursi roda"), cast.applicant)
-    assert [(t.element_id, t.role) for t in d.open_tasks(case.id)] == [("Task_jemput_bola", "dpmptsp.jemput_bola")]
+    # The visit is made by the police identification unit, which takes fingerprints; the generic DPMPTSP
+    # outreach officer (the first other role `step` tries) is refused.
+    assert [(t.element_id, t.role) for t in d.open_tasks(case.id)] == [("Task_jemput_bola", "polresta.identifikasi")]
     step(d, cast, case.id, "Task_jemput_bola", {"tanggal_kunjungan": "2026-03-03", "petugas_kunjungan": "Dwi Lestari",
                                                 "hasil_kunjungan": "Berkas diperiksa, sidik jari dijadwalkan di rumah"})
     assert d.open_ids(case.id) == ["Task_sidik_jari"]

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from engine.context import AppContext
 from engine.documents import service as documents
 from tests.documents import actor_named, issued_pbg, pbg_cast
+from tests.factories import pbg_slot_files
 from tests.web.test_pages import APPLICATION, PDF, apply, csrf, front_office_task, log_in
 
 pytestmark = pytest.mark.postgres
@@ -113,7 +114,7 @@ def test_the_issued_document_and_its_verification_show_labels(client: TestClient
     text = " ".join("\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(data)).pages).split())
     assert "fungsi hunian" in text
     assert "CV Griya Rancang Yogya" in text
-    assert "Retribusi PBG: Rp1.807.500" in text
+    assert "Retribusi PBG: Rp275.644" in text
     assert "konsultan_griya" not in text
     assert re.search(r"Fungsi bangunan / Building function\s*Hunian", text)
     page = client.get(f"/verifikasi/{doc.verify_code}")
@@ -132,9 +133,10 @@ def test_apply_page_summary_names_fields_by_label(client: TestClient) -> None:
     assert ">consultant</a>" not in summary.group(0)
     token = csrf(client, "/layanan/pbg/ajukan")
     both = client.post("/layanan/pbg/ajukan", data={**APPLICATION, "consultant": "", "csrf_token": token},
-                       files={"dokumen": ("evil.html", b"<script>alert(1)</script>", "application/pdf")})
+                       files=[("dokumen", ("evil.html", b"<script>alert(1)</script>", "application/pdf")),
+                              *pbg_slot_files()])
     assert both.status_code == 422
     summary = re.search(r'id="error-summary".*?</div>', both.text, re.S)
     assert summary, "no error summary"
     assert ">Konsultan perencana</a>" in summary.group(0)  # not hidden by the refused file
-    assert ">Dokumen persyaratan</a>: evil.html" in summary.group(0)
+    assert ">Dokumen pendukung lain</a>: evil.html" in summary.group(0)

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from api.bootstrap import DEMO_PASSWORD
 from engine.context import AppContext
-from tests.factories import deploy
+from tests.factories import deploy, pbg_slot_files
 from tests.packages import money_package
 
 pytestmark = pytest.mark.postgres
@@ -36,7 +36,7 @@ def log_in(client: TestClient, username: str) -> None:
 def apply(client: TestClient, **changes: str) -> tuple[int, str]:
     token = csrf(client, "/layanan/pbg/ajukan")
     response = client.post("/layanan/pbg/ajukan", data={**APPLICATION, **changes, "csrf_token": token},
-                           files={"dokumen": ("ktp.pdf", PDF, "application/pdf")})
+                           files=[("dokumen", ("ktp.pdf", PDF, "application/pdf")), *pbg_slot_files()])
     return response.status_code, response.text
 
 
@@ -93,8 +93,12 @@ def test_apply_keeps_input_and_files_on_error_then_files_once(client: TestClient
     assert len(kept) == 1
     assert client.get("/permohonan-saya").text.count("MPP-") == 0  # nothing was filed
 
+    # The required documents were kept too: sent back ticked, they answer their requirements.
+    slots = dict(re.findall(r'name="(doc__\w+__keep)" value="(file:\d+)"', html))
+    assert set(slots) == {"doc__ktp__keep", "doc__bukti_tanah__keep"}
     token = csrf(client, "/layanan/pbg/ajukan")
-    response = client.post("/layanan/pbg/ajukan", data={**APPLICATION, "dokumen__keep": kept[0], "csrf_token": token})
+    response = client.post("/layanan/pbg/ajukan",
+                           data={**APPLICATION, **slots, "dokumen__keep": kept[0], "csrf_token": token})
     assert response.status_code == 200
     number = re.search(r'id="tracking-number">(MPP-[0-9A-Z-]+)<', response.text)
     assert number
@@ -158,7 +162,7 @@ def test_a_file_with_any_name_opens_for_the_officer(client: TestClient) -> None:
     log_in(client, "warga")
     token = csrf(client, "/layanan/pbg/ajukan")
     filed = client.post("/layanan/pbg/ajukan", data={**APPLICATION, "csrf_token": token},
-                        files={"dokumen": ("文件 KTP.pdf", PDF, "application/pdf")})
+                        files=[("dokumen", ("文件 KTP.pdf", PDF, "application/pdf")), *pbg_slot_files()])
     assert filed.status_code == 200
     front = TestClient(client.app)
     log_in(front, "dpmptsp_front_office")

@@ -37,7 +37,7 @@ def test_a_refused_application_keeps_its_uploaded_file_and_nothing_else(client: 
     status, html = apply(client, nik="12345")
     assert status == 422
     assert len(re.findall(r'name="dokumen__keep" value="(file:\d+)"', html)) == 1
-    assert _changed(before, _counts(client)) == {"stored_file": 1}
+    assert _changed(before, _counts(client)) == {"stored_file": 3}  # the document and the two requirements
 
 
 def test_a_refused_task_form_writes_nothing_and_a_completed_one_commits(client: TestClient) -> None:

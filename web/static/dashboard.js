@@ -21,7 +21,13 @@ document.addEventListener("DOMContentLoaded", async () => {
     if (!registry.get(id)) continue;
     const level = data.levels[id] || 1;
     canvas.addMarker(id, `heat-${level}`);
-    const badge = document.createElement("div");
+    // A badge links to the cases at its step (the staff case list, filtered), when the server gave a link.
+    const link = (data.links || {})[id];
+    const badge = document.createElement(link ? "a" : "div");
+    if (link) {
+      badge.href = link;
+      badge.title = document.documentElement.lang === "en" ? "Cases at this step" : "Kasus di tahapan ini";
+    }
     badge.className = `heat-badge heat-${level}`;
     badge.dataset.element = id;
     badge.textContent = `${value.toFixed(1)} ${hoursLabel}`;

@@ -1,0 +1,148 @@
+"""The SLA clock of a case: it stands still while the applicant must act, and the due date moves on by as much.
+
+Service standards (PermenPAN-RB 15/2014) count the time limit from a complete file and leave out the
+applicant's time. The clock pauses while (docs/bpmn-conventions.md, "The SLA clock"):
+- a task in an `applicant` lane is open (unless the task says `slaClock = running`);
+- a task marked `slaClock = paused` is open (e.g. waiting for a date the applicant chose);
+- a bill of the case waits to be paid (engine/payments).
+Each pause is a `sla_pause` row; when it ends, the service hours it lasted are added to the case's
+`sla_paused_s` and its `due_at` moves forward by them on the working calendar. A paused case is
+never overdue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.orm import Session
+
+from engine.models import Bill, Case, SlaPause
+from engine.sla.calendar import WorkingCalendar
+
+APPLICANT_ROLE = "applicant"
+SLA_CLOCK_VALUES = ("paused", "running")
+REASONS = {"applicant": ("menunggu pemohon", "waiting for the applicant"),
+           "payment": ("menunggu pembayaran", "waiting for payment"),
+           "marked": ("menunggu pemohon", "waiting for the applicant")}
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Why the clock stands still now: a reason and the step that holds it (None for a bill)."""
+
+    reason: str
+    element_id: str | None = None
+
+
+@dataclass(frozen=True)
+class OpenStep:
+    """What the clock needs to know of an open task."""
+
+    element_id: str
+    role: str | None
+    sla_clock: str | None
+
+
+def hold_for(steps: Iterable[OpenStep], *, bill_open: bool) -> Hold | None:
+    """Return why the clock should stand still with these tasks open, or None when it runs."""
+    for step in steps:
+        if step.sla_clock == "paused":
+            return Hold("marked", step.element_id)
+        if step.role == APPLICANT_ROLE and step.sla_clock != "running":
+            return Hold("applicant", step.element_id)
+    return Hold("payment") if bill_open else None
+
+
+def bill_open(session: Session, case_id: int) -> bool:
+    """Tell whether a bill of the case waits to be paid."""
+    return session.scalar(select(Bill.id).where(Bill.case_id == case_id, Bill.status == "open").limit(1)) is not None
+
+
+def sync(session: Session, *, calendar: WorkingCalendar, case_id: int, hold: Hold | None, now: datetime) -> None:
+    """Start, keep, switch or end the case's pause so that it matches `hold`."""
+    current = session.scalar(select(SlaPause).where(SlaPause.case_id == case_id, SlaPause.ended_at.is_(None)))
+    if current is None and hold is None:
+        return
+    if current is not None and hold is not None and (current.reason, current.element_id) == (hold.reason,
+                                                                                              hold.element_id):
+        return
+    if current is not None:
+        _end(session, calendar=calendar, pause=current, now=now, keep_paused=hold is not None)
+    if hold is not None:
+        session.add(SlaPause(case_id=case_id, reason=hold.reason, element_id=hold.element_id, started_at=now))
+        if current is None:
+            session.execute(update(Case).where(Case.id == case_id).values(sla_paused_since=now))
+    session.flush()
+
+
+def hold_for_payment(session: Session, *, calendar: WorkingCalendar, case_id: int, now: datetime) -> None:
+    """Stop the clock for a bill just issued, unless it stands still already."""
+    if session.scalar(select(SlaPause.id).where(SlaPause.case_id == case_id, SlaPause.ended_at.is_(None))) is None:
+        sync(session, calendar=calendar, case_id=case_id, hold=Hold("payment"), now=now)
+
+
+def _end(session: Session, *, calendar: WorkingCalendar, pause: SlaPause, now: datetime, keep_paused: bool) -> None:
+    paused = calendar.working_time_between(pause.started_at, now) if now > pause.started_at else None
+    seconds = int(paused.total_seconds()) if paused is not None else 0
+    pause.ended_at, pause.paused_s = now, seconds
+    due, total = session.execute(select(Case.due_at, Case.sla_paused_s).where(Case.id == pause.case_id)).one()
+    values: dict[str, object] = {"sla_paused_s": (total or 0) + seconds}
+    if due is not None and paused is not None and seconds:
+        values["due_at"] = calendar.add_working_time(due, paused)
+    if not keep_paused:
+        values["sla_paused_since"] = None
+    session.execute(update(Case).where(Case.id == pause.case_id).values(**values))
+
+
+@dataclass(frozen=True)
+class ClockStatus:
+    """A case's SLA clock as its pages show it: paused or not, working days used and left."""
+
+    paused: bool
+    reason: tuple[str, str] | None  # (Indonesian, English)
+    used_days: float
+    remaining_days: float | None  # None: no time limit; negative: overdue by so many
+    due_at: datetime | None
+
+
+def status(session: Session, *, calendar: WorkingCalendar, case: Case, now: datetime) -> ClockStatus:
+    """Return the case's clock: used = working days since filing less the pauses; left = up to the due time."""
+    pauses = list(session.scalars(select(SlaPause).where(SlaPause.case_id == case.id).order_by(SlaPause.id)))
+    current = next((p for p in pauses if p.ended_at is None), None)
+    end = case.completed_at or now
+    if current is not None:
+        end = min(end, current.started_at)
+    used = calendar.working_days_used(case.created_at, end) - sum(
+        calendar.working_days_used(p.started_at, p.ended_at) for p in pauses if p.ended_at is not None)
+    remaining = None
+    if case.due_at is not None:
+        remaining = (calendar.working_days_used(end, case.due_at) if case.due_at >= end
+                     else -calendar.working_days_used(case.due_at, end))
+    reason = REASONS.get(current.reason) if current is not None else None
+    return ClockStatus(current is not None, reason, round(max(used, 0.0), 1),
+                       None if remaining is None else round(remaining, 1), case.due_at)
+
+
+def working_days_used(session: Session, *, calendar: WorkingCalendar,
+                      conditions: list[ColumnElement[bool]]) -> dict[str, list[float]]:
+    """Return, per service, the working days each completed case matching `conditions` used, less its pauses."""
+    cases = session.execute(select(Case.id, Case.process_key, Case.created_at, Case.completed_at).where(
+        *conditions, Case.status == "completed", Case.completed_at.is_not(None))).all()
+    paused: dict[int, float] = {}
+    rows = session.execute(select(SlaPause.case_id, SlaPause.started_at, SlaPause.ended_at)
+                           .join(Case, Case.id == SlaPause.case_id)
+                           .where(*conditions, Case.status == "completed", SlaPause.ended_at.is_not(None)))
+    for case_id, started, ended in rows:
+        if ended is None:
+            continue
+        paused[case_id] = paused.get(case_id, 0.0) + calendar.working_days_used(started, ended)
+    used: dict[str, list[float]] = {}
+    for case_id, key, created, completed in cases:
+        if completed is None:
+            continue
+        days = calendar.working_days_used(created, completed) - paused.get(case_id, 0.0)
+        used.setdefault(key, []).append(max(days, 0.0))
+    return used
