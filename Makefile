@@ -52,14 +52,14 @@ test: $(STAMP) $(NODE_STAMP) browser lint
 	$(BIN)/mpp lint processes/*/
 	@pgdir=$$(mktemp -d /tmp/mpp-pgtest.XXXXXX); chmod 755 $$pgdir; \
 	url=$$(tests/pg_cluster.sh start $$pgdir/cluster $(PGPORT)) || { echo "warning: no PostgreSQL; SQLite only" >&2; url=""; }; \
-	MPP_TEST_POSTGRES_URL=$$url $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup; status=$$?; \
+	MPP_TEST_POSTGRES_URL=$$url $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile; status=$$?; \
 	tests/pg_cluster.sh stop $$pgdir/cluster; rm -rf $$pgdir; exit $$status
 
 # The loop while working (under 3 minutes on 2 cores): ruff, then the unit and SQLite tests without
 # the slow ones. Markers (tests/conftest.py): unit, db, pg, browser, slow. `make test` is what CI runs.
 test-fast: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check .
-	MPP_TEST_POSTGRES_URL= $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup -m "not browser and not pg and not slow"
+	MPP_TEST_POSTGRES_URL= $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not browser and not pg and not slow"
 
 # Writes bench/REPORT.md (committed) and bench/results/*.json; starts and removes its own PostgreSQL
 # cluster on BENCH_PGPORT. Larger sizes: make bench BENCH_ARGS="--cases 5000000 --open-tasks 500000".

@@ -39,17 +39,12 @@ SLOW_TESTS = {"test_mpp_serve_with_workers_logs_json_and_sums_metrics_over_its_p
               "test_endless_revision_rounds_end_in_an_incident_not_a_crash"}
 
 
-# `make test` runs the suite on every core (pytest-xdist, --dist loadgroup). The tests of one of these
-# modules share a module-scoped server or database and run in order, so they stay on one worker.
-SHARED_MODULE_PATHS = ("tests/browser/", "tests/test_cli.py", "tests/api/test_abuse_live.py")
-
-
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test unit or db, pg, browser and slow from its path and fixtures.
 
     The slow and browser tests are moved to the front (in their order), so that with several workers
-    the long ones start first and the short ones fill the gaps instead of a long one ending the run.
+    (`make test`: pytest-xdist, `--dist loadfile`, a module's tests on one worker in order, since some
+    share a module-scoped server) the long ones start first and the short ones fill the gaps.
     """
     for item in items:
         path = Path(item.path).relative_to(ROOT).as_posix()
@@ -65,8 +60,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
         uses_database = bool(names & DATABASE_FIXTURES) or path.startswith(DATABASE_PATHS)
         item.add_marker(pytest.mark.db if uses_database else pytest.mark.unit)
-        if path.startswith(SHARED_MODULE_PATHS):
-            item.add_marker(pytest.mark.xdist_group(Path(item.path).stem))
     items.sort(key=lambda item: 0 if item.get_closest_marker("slow") or item.get_closest_marker("browser") else 1)
 
 
