@@ -19,10 +19,14 @@ from typing import Any
 import pytest
 import uvicorn
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
 from api.app import create_app
 from engine.context import AppContext, build_context
+from engine.directory.actors import actor_for
+from engine.models import User
 from engine.settings import Settings
+from tests.factories import APPROVED, DRAWINGS, PAID, SKRD, SPPST, Driver, make_user, pbg_application
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,3 +144,28 @@ def at_both_widths(page: Page, name: str, axe_check: Callable[..., None], shot: 
         axe_check(page)
         shot(page, f"{name}-{label}")
     page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def pbg_case_to(live: LiveServer, element_id: str) -> int:
+    """File a PBG case as the demo applicant `warga` and complete its steps up to `element_id` (left open).
+
+    Each step is completed by an officer made for this case; the jobs the steps queue (the bill) are run.
+    """
+    ctx = live.ctx
+    with ctx.sessions() as session:
+        applicant = actor_for(session, session.scalars(select(User).where(User.username == "warga")).one())
+    d = Driver(ctx)
+    case_id = d.start("pbg", pbg_application(), applicant, channel="daring").id
+    steps: list[tuple[str, str, str | None, dict[str, Any]]] = [
+        ("Task_kelengkapan", "dpmptsp.front_office", None, {"kelengkapan": "lengkap"}),
+        ("Task_gambar_teknis", "konsultan.perencana", "konsultan_griya", DRAWINGS),
+        ("Task_tpa", "pupr.tpa", None, APPROVED), ("Task_sppst", "pupr.teknis", None, SPPST),
+        ("Task_skrd", "dpmptsp.back_office", None, SKRD), ("Task_pembayaran", "applicant", None, PAID),
+        ("Task_verifikasi", "dpmptsp.kasir", None, {"pembayaran_valid": True})]
+    for element, role, org, data in steps:
+        if element == element_id:
+            break
+        who = applicant if role == "applicant" else make_user(ctx, f"c{case_id}_{element.lower()}", role, org=org)
+        d.complete(case_id, element, who, data)
+        d.run_jobs()
+    return case_id

@@ -8,12 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
 
-from engine.directory.actors import actor_for
-from engine.models import User
-from tests.browser.conftest import LiveServer
-from tests.factories import DRAWINGS, Driver, make_user, pbg_application
+from tests.browser.conftest import LiveServer, pbg_case_to
+from tests.factories import Driver
 
 
 def _both_widths(page: Page, shot: Callable[[Page, str], Any], name: str) -> None:
@@ -39,14 +36,7 @@ def test_the_marriage_notice_asks_for_certificates_and_dispensations(
 def test_the_expert_panel_classifies_or_refuses(
         page: Page, live_server: LiveServer, login: Callable[[Page, str], None], axe_check: Callable[..., None],
         shot: Callable[[Page, str], Any]) -> None:
-    ctx = live_server.ctx
-    with ctx.sessions() as session:
-        applicant = actor_for(session, session.scalars(select(User).where(User.username == "warga")).one())
-    d = Driver(ctx)
-    case_id = d.start("pbg", pbg_application(), applicant, channel="daring").id
-    d.complete(case_id, "Task_kelengkapan", make_user(ctx, "c_fo", "dpmptsp.front_office"), {"kelengkapan": "lengkap"})
-    d.complete(case_id, "Task_gambar_teknis", make_user(ctx, "c_griya", "konsultan.perencana",
-                                                        org="konsultan_griya"), DRAWINGS)
+    case_id = pbg_case_to(live_server, "Task_tpa")
     login(page, "pupr_tpa")
     page.goto(f"{live_server.url}/kotak-tugas")
     page.locator("#task-table tbody tr").get_by_role("button", name="Ambil").click()
@@ -59,5 +49,5 @@ def test_the_expert_panel_classifies_or_refuses(
     page.get_by_label("Alasan penolakan").fill("Di sempadan Sungai Code: standar teknis tidak terpenuhi")
     page.get_by_role("button", name="Selesaikan tugas").click()
     expect(page.get_by_role("status")).to_contain_text("Tugas selesai")
-    row = d.case(case_id)
+    row = Driver(live_server.ctx).case(case_id)
     assert (row.status, row.outcome) == ("completed", "Permohonan ditolak TPA")

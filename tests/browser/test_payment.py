@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from engine.directory.actors import Actor, actor_for
 from engine.models import Bill, User
-from tests.browser.conftest import LiveServer
-from tests.factories import APPROVED, DRAWINGS, SKRD, SPPST, Driver, make_user, pbg_application
+from tests.browser.conftest import LiveServer, pbg_case_to
+from tests.factories import Driver
 from tests.simulators.snap_bank import SnapBankSimulator
 
 SECRET = "browser-bank-shared-secret-0123456789"
@@ -38,17 +38,7 @@ def _applicant(live_server: LiveServer) -> Actor:
 
 def _to_payment(live_server: LiveServer) -> int:
     """File a PBG case as the demo applicant `warga` and take it through the SKRD (the bill's job run)."""
-    ctx = live_server.ctx
-    d = Driver(ctx)
-    case_id = d.start("pbg", pbg_application(), _applicant(live_server), channel="daring").id
-    d.complete(case_id, "Task_kelengkapan", make_user(ctx, "b_fo", "dpmptsp.front_office"), {"kelengkapan": "lengkap"})
-    d.complete(case_id, "Task_gambar_teknis", make_user(ctx, "b_griya", "konsultan.perencana",
-                                                        org="konsultan_griya"), DRAWINGS)
-    d.complete(case_id, "Task_tpa", make_user(ctx, "b_tpa", "pupr.tpa"), APPROVED)
-    d.complete(case_id, "Task_sppst", make_user(ctx, "b_teknis", "pupr.teknis"), SPPST)
-    d.complete(case_id, "Task_skrd", make_user(ctx, "b_bo", "dpmptsp.back_office"), SKRD)
-    d.run_jobs()
-    return case_id
+    return pbg_case_to(live_server, "Task_pembayaran")
 
 
 def test_the_applicant_sees_the_bill_pays_at_the_bank_and_downloads_the_receipt(

@@ -9,13 +9,10 @@ from collections.abc import Callable
 
 import pypdf
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
 
-from engine.directory.actors import actor_for
 from engine.documents import service as documents
-from engine.models import User
-from tests.browser.conftest import LiveServer
-from tests.factories import APPROVED, DRAWINGS, PAID, SKRD, SPPST, Driver, make_user, pbg_application
+from tests.browser.conftest import LiveServer, pbg_case_to
+from tests.factories import Driver, make_user, pbg_application
 
 
 def _pdf_text(data: bytes) -> str:
@@ -24,20 +21,7 @@ def _pdf_text(data: bytes) -> str:
 
 def _to_signing(live_server: LiveServer) -> int:
     """File a PBG case as the demo applicant and take it up to the head of office's signature."""
-    ctx = live_server.ctx
-    with ctx.sessions() as session:
-        applicant = actor_for(session, session.scalars(select(User).where(User.username == "warga")).one())
-    d = Driver(ctx)
-    case_id = d.start("pbg", pbg_application(), applicant, channel="daring").id
-    d.complete(case_id, "Task_kelengkapan", make_user(ctx, "s_fo", "dpmptsp.front_office"), {"kelengkapan": "lengkap"})
-    d.complete(case_id, "Task_gambar_teknis", make_user(ctx, "s_griya", "konsultan.perencana",
-                                                        org="konsultan_griya"), DRAWINGS)
-    d.complete(case_id, "Task_tpa", make_user(ctx, "s_tpa", "pupr.tpa"), APPROVED)
-    d.complete(case_id, "Task_sppst", make_user(ctx, "s_teknis", "pupr.teknis"), SPPST)
-    d.complete(case_id, "Task_skrd", make_user(ctx, "s_bo", "dpmptsp.back_office"), SKRD)
-    d.complete(case_id, "Task_pembayaran", applicant, PAID)
-    d.complete(case_id, "Task_verifikasi", make_user(ctx, "s_kasir", "dpmptsp.kasir"), {"pembayaran_valid": True})
-    return case_id
+    return pbg_case_to(live_server, "Task_tanda_tangan")
 
 
 def test_the_head_of_office_previews_then_signs_and_the_pdf_carries_the_number(
