@@ -11,7 +11,12 @@ page, issued documents and their verification page. Conventions (docs/bpmn-conve
 - dates (`"format": "date"`, or ISO date text in such a field) print as 16 Maret 2026 / 16 March 2026;
 - the case's `channel` prints as the channel's name even where no form lists it;
 - `"x-mpp-role": "send_back_reason"` / `"refusal_reason"` marks the field that tells the applicant
-  why the case came back to them or was refused (`reason_fields`).
+  why the case came back to them or was refused (`reason_fields`);
+- `"x-mpp-personal": "personal"` / `"sensitive"` classifies a field as personal data (UU 27/2022).
+  Personal (a name, an address, a phone number, an e-mail, a birth date) is masked where it is not
+  needed (forms.personal); sensitive (NIK and KK numbers, health, religion, biometrics, criminal
+  records, finances, children's data) is also encrypted at rest, with a lookup hash where the
+  counter searches by it (NIK).
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ CHANNEL_NAMES = {"tatap_muka": ("Tatap muka", "Face-to-face"),
 MONEY_PREFIXES = ("retribusi", "biaya", "tarif")
 REASON_ROLES = ("send_back_reason", "refusal_reason")
 ROLE_KEY = "x-mpp-role"
+PERSONAL_KEY = "x-mpp-personal"
+PERSONAL_LEVELS = ("personal", "sensitive")
 MAX_REF_HOPS = 8
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}$")
 
@@ -47,6 +54,8 @@ class FieldLabel:
     money: bool = False
     is_date: bool = False
     role: str | None = None
+    # "personal" or "sensitive" (`x-mpp-personal`), None for data that identifies no one.
+    personal: str | None = None
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -97,7 +106,8 @@ def field_label(schema: dict[str, Any], name: str, prop: dict[str, Any], ui: dic
     number = prop.get("type") in ("number", "integer")
     money = number and (prop.get("x-mpp-money") is True or title.rstrip().endswith("(Rp)"))
     role = prop.get(ROLE_KEY) if prop.get(ROLE_KEY) in REASON_ROLES else None
-    return FieldLabel(title, title_en, _options(prop, ui), money, prop.get("format") == "date", role)
+    personal = prop.get(PERSONAL_KEY) if prop.get(PERSONAL_KEY) in PERSONAL_LEVELS else None
+    return FieldLabel(title, title_en, _options(prop, ui), money, prop.get("format") == "date", role, personal)
 
 
 def long_date(value: date, lang: str) -> str:
@@ -113,6 +123,13 @@ def rupiah(value: Any) -> str:
     except (TypeError, ValueError, OverflowError):
         return str(value)
     return "Rp" + f"{amount:,}".replace(",", ".")
+
+
+def _stricter(first: str | None, second: str | None) -> str | None:
+    """Return the stricter of two classifications: two forms that disagree keep the stronger mark."""
+    if "sensitive" in (first, second):
+        return "sensitive"
+    return first or second
 
 
 class Labels:
@@ -136,11 +153,15 @@ class Labels:
                 known = fields.get(name)
                 if known is None:
                     fields[name] = found
-                else:  # a later form may add choices or a reason mark the first one lacked
+                else:  # a later form may add choices, a reason or a personal mark the first one lacked
                     fields[name] = FieldLabel(known.title_id, known.title_en, {**found.options, **known.options},
                                               known.money or found.money, known.is_date or found.is_date,
-                                              known.role or found.role)
+                                              known.role or found.role, _stricter(known.personal, found.personal))
         return cls(fields, organisations)
+
+    def personal_fields(self) -> dict[str, str]:
+        """Return field name → "personal" / "sensitive" for every classified field of the forms."""
+        return {name: found.personal for name, found in self.fields.items() if found.personal is not None}
 
     def title(self, name: str, lang: str) -> str:
         """Return a field's title in the language (its key with spaces when no form names it)."""
