@@ -19,9 +19,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from admin import charts
+from engine.cases import complaint_views as complaint_views
 from engine.catalogue import registry as registry
 from engine.connectors import report as calls
 from engine.errors import InvalidInput
+from engine.queue import figures as queue_figures
 from engine.sla import service as sla
 from engine.sla import survey as survey
 from engine.sla import trend as trend
@@ -130,8 +132,38 @@ def _charts(session: SessionDep, board: sla.Dashboard, today: date) -> dict[str,
             "agency_median": charts.agency_chart(rows, "median_h")}
 
 
+@dataclass(frozen=True)
+class AgencyComplaints:
+    """Complaint figures of one agency (all its services), as the dashboard shows them."""
+
+    agency: str
+    filed: int
+    answered: int
+    on_time: int
+    open: int
+    open_overdue: int
+
+
+def complaint_rows(rows: list[complaint_views.ServiceFigures]) -> list[AgencyComplaints]:
+    """Add up the per-service complaint figures per agency."""
+    sums: dict[str, list[int]] = {}
+    for r in rows:
+        c = sums.setdefault(r.agency, [0, 0, 0, 0, 0])
+        for i, value in enumerate((r.filed, r.answered, r.on_time, r.open, r.open_overdue)):
+            c[i] += value
+    return [AgencyComplaints(agency, *c) for agency, c in sorted(sums.items())]
+
+
 def _today(rt: RuntimeDep) -> date:
     return rt.clock().astimezone(sla.WIB).date()
+
+
+def queue_rows(session: SessionDep, board: sla.Dashboard, today: date) -> queue_figures.QueueFigures:
+    """Return the hall's queue figures for the board's period, agency filter and scope."""
+    start = board.filters.date_from or today - timedelta(days=DEFAULT_DAYS - 1)
+    return queue_figures.figures(session, date_from=start, date_to=board.filters.date_to or today,
+                                 agencies=None if board.scope is None else set(board.scope),
+                                 agency=board.filters.agency)
 
 
 @routes.get("/dasbor")
@@ -146,8 +178,10 @@ def dashboard(
     board = sla.build_dashboard(session, actor=actor, filters=filters, now=rt.clock())
     services, agencies = sla.filter_options(session, actor=actor)
     skm = survey.skm_dashboard(session, actor=actor, filters=filters)
+    complaints = complaint_rows(complaint_views.figures(session, actor=actor, now=rt.clock()))
     return pages.render(request, "dashboard/index.html", {
-        "board": board, "skm": skm, "unsur": survey.UNSUR, "service_options": services,
+        "board": board, "skm": skm, "unsur": survey.UNSUR, "complaints": complaints, "service_options": services,
+        "queue": queue_rows(session, board, _today(rt)),
         "agency_options": agencies, "filters": filters, "query": _query(filters),
         "heatmap": _heatmap(session, board), "charts": _charts(session, board, _today(rt)),
         "connector_calls": calls.operation_report(session, now=rt.clock()) if actor.platform_role == "admin" else None,

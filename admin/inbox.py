@@ -24,13 +24,25 @@ from engine.directory.actors import Actor
 from engine.documents import filestore as filestore
 from engine.errors import CaseNotFound, TaskClaimedByOther, TaskNotForYourRole
 from engine.models import Case
+from engine.privacy import access as privacy
+from engine.privacy import retention as retention
 from engine.sla import clock as sla_clock
 from engine.sla.escalation import supervised_agencies
+from forms.personal import mask
 from web.deps import CsrfForm, RowId, RuntimeDep, SessionDep, StaffPageActor
 from web.downloads import stored_file
+from web.privacy import AccessClient
 from web.routing import TransactionalRoute
 from web.session import language
-from web.taskflow import case_view, checked_task_id, completion_message, submit_task, task_extras, task_form
+from web.taskflow import (
+    case_view,
+    checked_task_id,
+    completion_message,
+    initial_values,
+    submit_task,
+    task_extras,
+    task_form,
+)
 from web.templates import ACTIONS as BASE_ACTIONS
 from web.templates import CHANNELS, Pages
 
@@ -124,8 +136,8 @@ def unclaim(task_id: str, session: SessionDep, rt: RuntimeDep, actor: StaffPageA
 
 
 def _task_page(request: Request, session: SessionDep, rt: RuntimeDep, actor: Actor, task_id: str, *,
-               values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
-               status: int = 200) -> Response:
+               client: privacy.Client, values: dict[str, Any] | None = None,
+               errors: dict[str, str] | None = None, status: int = 200) -> Response:
     read_only = False
     try:
         detail = tasks.get_task(session, rt=rt, task_id=task_id, actor=actor)
@@ -134,54 +146,94 @@ def _task_page(request: Request, session: SessionDep, rt: RuntimeDep, actor: Act
         if actor.platform_role != "admin" and not supervised_agencies(actor):
             raise
         detail, read_only = assign.view_task(session, rt=rt, task_id=task_id, actor=actor), True
+    # Only the officer who may work the task sees the citizen's data in full (recorded); an overseer, masked.
+    view = case_view(session, case=detail.case)
+    classified = view["field_labels"].personal_fields()
+    if read_only:
+        values = privacy.masked(initial_values(detail), classified) if values is None else values
+    elif privacy.holds_personal(detail.case.data, classified):
+        privacy.record_view(session, actor=actor, case=detail.case, how=privacy.TASK, client=client, task=detail.task)
     fields, title = task_form(detail, lang=language(request), values=values, errors=errors)
     return pages.render(request, "inbox/task.html", {
         "detail": detail, "fields": fields, "errors": errors or {}, "title": title, "read_only": read_only,
         "may_supervise": access.may_supervise(actor, detail.task.agency),
         "claimed_by_me": detail.task.assignee_id == actor.user_id, "now": rt.clock(),
-        **_case_context(session, rt, detail.case), **task_extras(session, detail=detail, lang=language(request)),
+        **_case_context(session, rt, detail.case, view=view, full=not read_only),
+        **task_extras(session, detail=detail, lang=language(request)),
         **signing.signing_context(session, rt, detail)},
         status=status)
 
 
-def _case_context(session: SessionDep, rt: RuntimeDep, case: Case) -> dict[str, Any]:
+def _case_context(session: SessionDep, rt: RuntimeDep, case: Case, *, view: dict[str, Any],
+                  full: bool) -> dict[str, Any]:
     files = casefiles.case_files(session, case=case)
+    classified = view["field_labels"].personal_fields()
+    # A jemput bola request's address and phone are the applicant's too (engine/cases/priority.py).
+    shown_masked = not full and (privacy.holds_personal(case.data, classified) or bool(case.outreach_for))
     return {"history": cases.history(session, case.id), "files": files, "case": case, "ACTIONS": ACTIONS,
+            "case_data": case.data if full else privacy.masked(case.data, classified),
+            "personal_masked": shown_masked, "mask": mask, "reveal_action": f"/kasus/{case.id}/data-pribadi",
             "labels": catalogue.field_labels(session, rt=rt, version_id=case.process_version_id),
-            **case_view(session, case=case),
+            **view,
             "file_names": {filestore.ref(f.id): f.filename for f in files},
             "calls": calls.case_calls(session, case.id), "CALL_OUTCOMES": CALL_OUTCOMES}
 
 
 @routes.get("/tugas/{task_id}")
-def task_page(request: Request, task_id: str, session: SessionDep, rt: RuntimeDep, actor: StaffPageActor) -> Response:
+def task_page(request: Request, task_id: str, session: SessionDep, rt: RuntimeDep, actor: StaffPageActor,
+              client: AccessClient) -> Response:
     """Show a task: its form, the case data, documents, history and diagram."""
-    return _task_page(request, session, rt, actor, checked_task_id(task_id))
+    return _task_page(request, session, rt, actor, checked_task_id(task_id), client=client)
 
 
 @routes.post("/tugas/{task_id}")
 def complete(request: Request, task_id: str, session: SessionDep, rt: RuntimeDep, actor: StaffPageActor,
-             form: CsrfForm) -> Response:
+             form: CsrfForm, client: AccessClient) -> Response:
     """Complete a task with its form; on a refused input, show the form again with the errors."""
     detail = tasks.get_task(session, rt=rt, task_id=checked_task_id(task_id), actor=actor)
     result = submit_task(session, rt=rt, actor=actor, detail=detail, form=form, lang=language(request))
     if result.completed is None:
-        return _task_page(request, session, rt, actor, task_id, values=result.data, errors=result.errors, status=422)
+        return _task_page(request, session, rt, actor, task_id, client=client, values=result.data,
+                          errors=result.errors, status=422)
     return RedirectResponse(f"/kotak-tugas?selesai={detail.case.tracking_number}&tugas={detail.task.id}",
                             status_code=303)
 
 
 @routes.get("/kasus/{case_id}")
-def case_page(request: Request, case_id: RowId, session: SessionDep, rt: RuntimeDep, actor: StaffPageActor) -> Response:
-    """Show a case to staff who may read it: data, open tasks, documents, history and diagram."""
+def case_page(request: Request, case_id: RowId, session: SessionDep, rt: RuntimeDep, actor: StaffPageActor,
+              client: AccessClient) -> Response:
+    """Show a case to staff who may read it: data (personal values masked but for a task's officer), tasks, history."""
     _may_view(session, actor, case_id)
     case = cases.get_case(session, case_id)
+    # An officer who may work one of the case's open tasks reads it in full here too, as on the task page.
+    task = privacy.workable_task(session, actor, case_id)
+    view = case_view(session, case=case)
+    if task is not None and privacy.holds_personal(case.data, view["field_labels"].personal_fields()):
+        privacy.record_view(session, actor=actor, case=case, how=privacy.TASK, client=client, task=task)
+    return _case_page(request, session, rt, case, view=view, full=task is not None)
+
+
+@routes.post("/kasus/{case_id}/data-pribadi")
+def reveal(request: Request, case_id: RowId, session: SessionDep, rt: RuntimeDep, actor: StaffPageActor,
+           form: CsrfForm, client: AccessClient) -> Response:
+    """Show a case with its personal data in full, for this view only, after a reason (recorded)."""
+    _may_view(session, actor, case_id)
+    case = cases.get_case(session, case_id)
+    reason = privacy.reason_given(str(form.get("reason") or ""))
+    privacy.record_view(session, actor=actor, case=case, how=privacy.REVEAL, client=client, reason=reason)
+    return _case_page(request, session, rt, case, view=case_view(session, case=case), full=True, revealed=True)
+
+
+def _case_page(request: Request, session: SessionDep, rt: RuntimeDep, case: Case, *, view: dict[str, Any], full: bool,
+               revealed: bool = False) -> Response:
     calendar = rt.calendars.refresh(session)
     running = case.status == "running"
     clock = sla_clock.status(session, calendar=calendar, case=case, now=rt.clock()) if running else None
+    context = _case_context(session, rt, case, view=view, full=full)
     return pages.render(request, "inbox/case.html", {
-        "open_tasks": cases.open_tasks(session, case_id), "now": rt.clock(), "sla": clock,
-        **_case_context(session, rt, case)})
+        "open_tasks": cases.open_tasks(session, case.id), "now": rt.clock(), "sla": clock, "revealed": revealed,
+        "holds": retention.holds_of(session, case_id=case.id),
+        **context})
 
 
 def _may_view(session: SessionDep, actor: Actor, case_id: int) -> None:
@@ -200,6 +252,28 @@ def case_diagram(case_id: RowId, session: SessionDep, rt: RuntimeDep, actor: Sta
 
 
 @routes.get("/berkas/{file_id}")
-def download(file_id: RowId, session: SessionDep, rt: RuntimeDep, actor: StaffPageActor) -> Response:
-    """Send a stored document to staff who may read its case."""
+def download(request: Request, file_id: RowId, session: SessionDep, rt: RuntimeDep, actor: StaffPageActor,
+             client: AccessClient) -> Response:
+    """Send a stored document to staff who may read its case; a personal one (a KTP scan) needs a task or a reason."""
+    return _send_file(request, session, rt, actor, file_id, client=client, reason=None)
+
+
+@routes.post("/berkas/{file_id}")
+def reveal_file(request: Request, file_id: RowId, session: SessionDep, rt: RuntimeDep, actor: StaffPageActor,
+                form: CsrfForm, client: AccessClient) -> Response:
+    """Send a personal document to staff who may read its case, after a reason (recorded)."""
+    if not filestore.may_read_file(session, actor=actor, file_id=file_id):
+        raise filestore.FileNotFound(f"file {file_id} not found")
+    reason = privacy.reason_given(str(form.get("reason") or ""))
+    return _send_file(request, session, rt, actor, file_id, client=client, reason=reason)
+
+
+def _send_file(request: Request, session: SessionDep, rt: RuntimeDep, actor: Actor, file_id: int, *,
+               client: privacy.Client, reason: str | None) -> Response:
+    case = privacy.personal_file(session, file_id=file_id)
+    if case is not None and filestore.may_read_file(session, actor=actor, file_id=file_id):
+        if reason is None and not privacy.sees_file_in_full(session, actor, case=case, file_id=file_id):
+            return pages.render(request, "inbox/reveal_file.html", {"file_id": file_id, "case": case}, status=403)
+        privacy.record_view(session, actor=actor, case=case, how=privacy.FILE if reason is None else privacy.REVEAL,
+                            client=client, file_id=file_id, reason=reason)
     return stored_file(session, settings=rt.settings, actor=actor, file_id=file_id)

@@ -26,6 +26,8 @@ from api import (
     operations,
     payments,
     processes,
+    queue,
+    skm,
     tasks,
     track,
 )
@@ -73,7 +75,7 @@ def create_app(ctx: AppContext | None = None, *, embedded_worker: bool = False) 
     app.add_middleware(metrics.HttpMetrics)
     app.add_middleware(RequestLog)
     for module in (operations, metrics, auth, processes, cases, tasks, track, directory, notifications, documents,
-                   files, dashboard, payments, connectors, complaints):
+                   files, dashboard, skm, payments, connectors, complaints, queue):
         app.include_router(module.routes)
     # The pages: api.app is the composition root; the JSON routes never import the page packages.
     mount_static(app)

@@ -16,6 +16,8 @@ from engine.catalogue import registry as registry
 from engine.catalogue import stewards
 from engine.directory import service as directory
 from engine.models import Agency, Membership, Role, User
+from engine.privacy import access as privacy
+from engine.queue import setup as queue_setup
 from engine.sla.escalation import supervisor_role
 
 DEMO_PASSWORD = "demo12345"  # noqa: S105 - printed on purpose for local demo accounts only
@@ -88,6 +90,16 @@ def _user(session: Session, password_hash: str, username: str, platform_role: st
                                  email=f"{username}@demo.mpp.local", password_hash=password_hash)
 
 
+def _seed_dpo(session: Session, demo_hash: str) -> DemoAccount:
+    """Create the local government's data-protection officer (UU 27/2022 art. 53) and its demo account."""
+    directory.ensure_agency(session, code=privacy.DPO_AGENCY, name_id="Pemerintah Daerah", name_en="Local Government",
+                            kind="city_office")
+    directory.ensure_roles(session, [privacy.DPO_ROLE], {privacy.DPO_ROLE: "Pejabat Pelindungan Data Pribadi"})
+    user = _user(session, demo_hash, "ppdp", "officer", "Pejabat Pelindungan Data Pribadi")
+    directory.grant(session, user=user, role_key=privacy.DPO_ROLE)
+    return DemoAccount("ppdp", DEMO_PASSWORD, f"data-protection officer {privacy.DPO_ROLE}")
+
+
 def seed_demo(session: Session) -> list[DemoAccount]:
     """Create providers and one demo account per role of the deployed catalogue (idempotent)."""
     # One hash for the one demo password: argon2 is slow on purpose, and these accounts share it.
@@ -104,10 +116,11 @@ def seed_demo(session: Session) -> list[DemoAccount]:
             directory.ensure_agency(session, code=code, name_id=name, name_en=name, kind="private",
                                     parent_code=marketplace)
     # Every agency with roles gets its supervisor, who receives overdue tasks (engine/sla/escalation.py).
-    agencies = set(session.scalars(select(Role.agency_code)))
+    agencies = set(session.scalars(select(Role.agency_code).where(Role.agency_code != privacy.DPO_AGENCY)))
     supervisors = {supervisor_role(code): "Penyelia" for code in agencies}
     directory.ensure_roles(session, supervisors, supervisors)
-    for role in session.scalars(select(Role).where(Role.key.not_like(f"%.{stewards.ANALYST}")).order_by(Role.key)):
+    for role in session.scalars(select(Role).where(Role.key.not_like(f"%.{stewards.ANALYST}"),
+                                                   Role.agency_code != privacy.DPO_AGENCY).order_by(Role.key)):
         providers = session.scalars(select(Agency.code).where(Agency.parent_code == role.agency_code)
                                     .order_by(Agency.code))
         orgs = list(providers) or [role.agency_code]
@@ -116,9 +129,11 @@ def seed_demo(session: Session) -> list[DemoAccount]:
             user = _user(session, demo_hash, username, "officer", f"Petugas {role.key} ({org})")
             directory.grant(session, user=user, role_key=role.key, organisation_code=org)
             accounts.append(DemoAccount(username, DEMO_PASSWORD, f"officer {role.key} @ {org}"))
+    accounts.append(_seed_dpo(session, demo_hash))
     # The demo analyst edits the services of every agency that has roles (engine/catalogue/stewards.py).
     analyst = _user(session, demo_hash, "analis", "analyst", "Analis Proses")
     for code in sorted(agencies):
         stewards.ensure_analyst_role(session, code)
         directory.grant(session, user=analyst, role_key=stewards.analyst_role(code))
+    queue_setup.seed_demo_hall(session)  # the hall's booths and counters (docs/queue.md)
     return accounts

@@ -26,16 +26,21 @@ from api.schemas import (
     TaskRead,
 )
 from api.schemas.cases import OutreachRead
+from api.schemas.tasks import next_task_reads
 from engine.cases import access as access
 from engine.cases import bundles as bundles
 from engine.cases import filing as filing
 from engine.cases import messages as messages
+from engine.cases import next_tasks as upcoming
 from engine.cases import priority as priority
 from engine.cases import search as search
 from engine.cases import service as cases
 from engine.connectors import report as calls
 from engine.directory.actors import Actor
 from engine.models import Case
+from engine.privacy import access as privacy
+from forms.personal import mask
+from web.privacy import AccessClient
 
 routes = router(tags=["cases"])
 CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -48,18 +53,24 @@ def _visible_case(session: SessionDep, actor: Actor, case_id: int) -> Case:
     return cases.get_case(session, case_id)
 
 
+def _needs(body: CaseCreate | BundleCreate) -> priority.Needs:
+    """Return the priority-service and jemput bola request of an application."""
+    asked = body.outreach
+    outreach = priority.Outreach(asked.reason, asked.address, asked.contact) if asked else None
+    return priority.Needs(body.priority, outreach)
+
+
 @routes.post("/api/cases", response_model=CaseCreated, status_code=201)
 def start(body: CaseCreate, actor: CurrentActor, session: SessionDep, rt: RuntimeDep) -> CaseCreated:
     """Apply for a service with its required documents; the front office may file for a walk-in applicant."""
     applicant_id = cases.applicant_for(session, actor=actor, applicant_username=body.applicant_username)
-    asked = body.outreach
-    outreach = priority.Outreach(asked.reason, asked.address, asked.contact) if asked else None
-    needs = priority.Needs(body.priority, outreach)
     started = filing.file_application(session, rt=rt, process_key=body.process_key, data=body.data,
                                       channel=body.channel, actor=actor, applicant_id=applicant_id,
-                                      documents=body.documents, needs=needs)
+                                      documents=body.documents, needs=_needs(body),
+                                      notice_accepted=body.privacy_notice_accepted)
     return CaseCreated(id=started.id, tracking_number=started.tracking_number, pin=started.pin,
-                       status=started.status, stage=started.stage)
+                       status=started.status, stage=started.stage,
+                       next_tasks=next_task_reads(upcoming.next_tasks(session, case_id=started.id, actor=actor)))
 
 
 @routes.post("/api/bundles", response_model=BundleCreated, status_code=201)
@@ -68,9 +79,11 @@ def start_bundle(body: BundleCreate, actor: CurrentActor, session: SessionDep, r
     applicant_id = cases.applicant_for(session, actor=actor, applicant_username=body.applicant_username)
     started = bundles.start_bundle(session, rt=rt, services=[(s.process_key, s.data) for s in body.services],
                                    channel=body.channel, actor=actor, applicant_id=applicant_id,
-                                   documents=[dict(s.documents) for s in body.services])
+                                   documents=[dict(s.documents) for s in body.services],
+                                   notice_accepted=body.privacy_notice_accepted, needs=_needs(body))
     return BundleCreated(id=started.id, tracking_number=started.tracking_number, pin=started.pin, cases=[
-        CaseCreated(id=c.id, tracking_number=c.tracking_number, pin="", status=c.status, stage=c.stage)
+        CaseCreated(id=c.id, tracking_number=c.tracking_number, pin="", status=c.status, stage=c.stage,
+                    next_tasks=next_task_reads(upcoming.next_tasks(session, case_id=c.id, actor=actor)))
         for c in started.cases])
 
 
@@ -131,19 +144,48 @@ class CaseHitPage(Model):
 @routes.get("/api/cases/search", response_model=CaseHitPage)
 def search_cases(
     actor: CurrentActor, session: SessionDep,
-    q: Annotated[str, Query(min_length=1, max_length=120, description="tracking number, NIK or applicant name")],
+    q: Annotated[str, Query(min_length=1, max_length=120,
+                            description="tracking number, full NIK (16 digits) or applicant name")],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> CaseHitPage:
-    """Find the cases the staff member may read by tracking number, NIK (or its start) or applicant name."""
+    """Find the cases the staff member may read by tracking number, full 16-digit NIK or applicant name."""
     hits, total = search.search_cases(session, actor=actor, text=q, limit=limit, offset=offset)
     return CaseHitPage(items=[CaseHitRead.model_validate(h) for h in hits], total=total, limit=limit, offset=offset)
 
 
+Reveal = Annotated[bool, Query(description="show the personal data in full (staff; needs a reason, recorded)")]
+Reason = Annotated[str | None, Query(max_length=privacy.REASON_MAX, description="why the personal data is revealed")]
+
+
+def _full_view(session: SessionDep, actor: Actor, case: Case, *, reveal: bool, reason: str | None,
+               client: privacy.Client) -> tuple[dict[str, str], bool]:
+    """Return the case's classified fields and whether this answer shows them in full (a reveal is recorded)."""
+    classified = privacy.classified(session, case)
+    if privacy.is_data_subject(actor, case):
+        return classified, True
+    task = privacy.workable_task(session, actor, case.id)
+    if task is not None:  # as on the task page: the officer the work needs it from
+        if privacy.holds_personal(case.data, classified):
+            privacy.record_view(session, actor=actor, case=case, how=privacy.TASK, client=client, task=task)
+        return classified, True
+    if not reveal:
+        return classified, False
+    why = privacy.reason_given(reason)
+    privacy.record_view(session, actor=actor, case=case, how=privacy.API, client=client, reason=why)
+    return classified, True
+
+
+def _shown(value: str | None, full: bool) -> str:
+    return (value or "") if full else mask(value)
+
+
 @routes.get("/api/cases/{case_id}", response_model=CaseRead)
-def read(case_id: CaseId, actor: CurrentActor, session: SessionDep) -> CaseRead:
-    """Return a case the caller may read, with its data and open tasks."""
+def read(case_id: CaseId, actor: CurrentActor, session: SessionDep, client: AccessClient, reveal: Reveal = False,
+         reason: Reason = None) -> CaseRead:
+    """Return a case the caller may read, with its data (personal values masked for staff unless revealed)."""
     case = _visible_case(session, actor, case_id)
+    classified, full = _full_view(session, actor, case, reveal=reveal, reason=reason, client=client)
     version = cases.version_number(session, case)
     open_tasks = [TaskRead.model_validate(t) for t in cases.open_tasks(session, case.id)]
     return CaseRead(id=case.id, tracking_number=case.tracking_number, process_key=case.process_key,
@@ -151,16 +193,20 @@ def read(case_id: CaseId, actor: CurrentActor, session: SessionDep) -> CaseRead:
                     stage_en=case.stage_en, outcome=case.outcome, channel=case.channel,
                     applicant_id=case.applicant_id, filed_by_id=case.filed_by_id, created_at=case.created_at,
                     updated_at=case.updated_at, due_at=case.due_at, completed_at=case.completed_at,
-                    data=case.data, open_tasks=open_tasks, priority=case.priority,
-                    outreach=OutreachRead(reason=case.outreach_for, address=case.outreach_address or "",
-                                          contact=case.outreach_contact or "") if case.outreach_for else None)
+                    data=case.data if full else privacy.masked(case.data, classified), open_tasks=open_tasks,
+                    priority=case.priority,
+                    outreach=OutreachRead(reason=case.outreach_for, address=_shown(case.outreach_address, full),
+                                          contact=_shown(case.outreach_contact, full)) if case.outreach_for else None)
 
 
 @routes.get("/api/cases/{case_id}/events", response_model=list[EventRead])
-def events(case_id: CaseId, actor: CurrentActor, session: SessionDep) -> list[EventRead]:
-    """Return a case's history, oldest first: who did what, when, with which data change."""
-    _visible_case(session, actor, case_id)
-    return [EventRead.model_validate(e) for e in cases.history(session, case_id)]
+def events(case_id: CaseId, actor: CurrentActor, session: SessionDep, client: AccessClient, reveal: Reveal = False,
+           reason: Reason = None) -> list[EventRead]:
+    """Return a case's history, oldest first: who did what, when, with which data change (masked as the case)."""
+    case = _visible_case(session, actor, case_id)
+    classified, full = _full_view(session, actor, case, reveal=reveal, reason=reason, client=client)
+    read = [EventRead.model_validate(e) for e in cases.history(session, case_id)]
+    return read if full else [e.model_copy(update={"diff": privacy.masked_diff(e.diff, classified)}) for e in read]
 
 
 @routes.post("/api/cases/{case_id}/cancel", response_model=CaseStatusRead)

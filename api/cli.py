@@ -202,7 +202,8 @@ def bootstrap() -> None:
 DEMO_TOUR = "pbg"  # the service whose steps `mpp bootstrap` maps to demo accounts (README "Quick start")
 PLATFORM_ACCOUNTS = {"admin": "everything, including the dashboard /dasbor",
                      "analis": "the studio /studio (builds and changes services)",
-                     "warga": "the applicant: applies from /, follows at /permohonan-saya"}
+                     "warga": "the applicant: applies from /, follows at /permohonan-saya",
+                     "ppdp": "the data-protection officer: who opened citizens' data, /admin/akses-data"}
 
 
 def _echo_demo_map(session: Any, accounts: list[Any]) -> None:
@@ -412,6 +413,26 @@ def serve(host: Annotated[str | None, typer.Option(help="listen address [default
             shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
+retention_app = typer.Typer(help="Retention of closed cases (docs/privacy.md).", no_args_is_help=True)
+app.add_typer(retention_app, name="retention")
+
+
+@retention_app.command("run")
+def retention_run(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="count what is due, change nothing")] = False,
+) -> None:
+    """Anonymise or delete the closed cases past their service's retention, except those under a legal hold."""
+    from engine.privacy.retention import run_retention
+
+    ctx = _ctx()
+    report = run_retention(ctx.sessions, settings=ctx.settings, now=ctx.rt.clock(), dry_run=dry_run)
+    verb = "would be" if dry_run else "were"
+    typer.echo(f"{report.anonymised} case(s) {verb} anonymised, {report.deleted} deleted, {report.files} file(s) "
+               f"removed; {report.held} kept under a legal hold")
+    for key, count in sorted(report.by_service.items()):
+        typer.echo(f"  {key:20} {count}")
+
+
 @app.command()
 def backup(file: Annotated[Path, typer.Argument(help="where to write the backup (replaced if it exists)")]) -> None:
     """Back up the database to FILE while the platform runs (SQLite online backup, or pg_dump)."""
@@ -442,6 +463,60 @@ def restore(
     except BackupFailed as exc:
         _fail(exc.message)
     typer.echo(f"restored from {file}; database is up to date")
+
+
+keys_app = typer.Typer(help="Data keys: the keys sealing sensitive personal data at rest (docs/operations.md).",
+                       no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+def _echo_counts(title: str, counts: dict[str, int]) -> None:
+    typer.echo(f"{title}: " + (", ".join(f"{kid} {n}" for kid, n in sorted(counts.items())) or "none"))
+
+
+@keys_app.command("status")
+def keys_status() -> None:
+    """Show the active key and how many sealed values and stored files each key id holds."""
+    from engine.privacy import keys, rotate
+
+    ctx = _ctx()
+    ring = keys.current()
+    typer.echo(f"active key: {ring.active}; configured: {', '.join(ring.keys)}")
+    counts = rotate.status(ctx.sessions, files_dir=ctx.settings.files_dir)
+    _echo_counts("sealed values", counts.values)
+    _echo_counts("stored files", counts.files)
+    missing = sorted((set(counts.values) | set(counts.files)) - set(ring.keys) - {rotate.PLAIN})
+    if missing:
+        _fail(f"stored data uses key(s) not configured: {', '.join(missing)}; add them back to MPP_DATA_KEYS")
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    batch: Annotated[int, typer.Option(min=1, help="cases per transaction")] = 200,
+) -> None:
+    """Re-seal every value and file under the active key (and seal values stored before encryption)."""
+    from engine.privacy import keys, rotate
+
+    ctx = _ctx()
+    typer.echo(f"rotating to key {keys.current().active}")
+    try:
+        counts = rotate.rotate(ctx.sessions, files_dir=ctx.settings.files_dir, batch_size=batch, progress=typer.echo)
+    except DomainError as exc:
+        _fail(str(exc))
+    typer.echo(f"done: {counts.cases} case(s) re-sealed")
+    _echo_counts("values re-sealed, by former key", counts.values)
+    _echo_counts("files re-sealed, by former key", counts.files)
+
+
+@keys_app.command("new")
+def keys_new(kid: Annotated[str, typer.Argument(help="the new key's id, e.g. k2")]) -> None:
+    """Print a fresh key item to put first in MPP_DATA_KEYS."""
+    from engine.privacy import keys
+
+    try:
+        typer.echo(keys.new_key_text(kid))
+    except DomainError as exc:
+        _fail(str(exc))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -13,9 +13,11 @@ from api.deps import AdminActor, ClientAddress, ContextDep, CurrentActor, Sessio
 from api.errors import NOT_FOUND, ApiError
 from api.routing import router
 from api.schemas import Model
+from api.schemas.queue import AgencyQueueRead, QueueFiguresRead, VisitorsPerDay
 from engine.cases.tracking import normalise
 from engine.connectors import report as calls
 from engine.errors import InvalidInput
+from engine.queue import figures as queue_figures
 from engine.sla import service as sla
 from engine.sla import survey as survey
 from web.ratelimit import count_pin_guess, pin_matched
@@ -128,6 +130,28 @@ def sla_figures(
                for s in board.steps])
 
 
+@routes.get("/api/dashboard/queue", response_model=QueueFiguresRead)
+def queue_figures_read(
+    session: SessionDep, ctx: ContextDep, actor: CurrentActor, date_from: Annotated[date | None, FROM] = None,
+    date_to: Annotated[date | None, TO] = None, agency: Annotated[str | None, AGENCY] = None,
+) -> QueueFiguresRead:
+    """Return the hall queue: visitors per day, tickets, no-shows, waiting and service minutes per agency.
+
+    The period defaults to the last 30 days; a supervisor sees their agency only, like the SLA figures.
+    """
+    scope = sla.dashboard_scope(actor)
+    today = ctx.rt.clock().astimezone(sla.WIB).date()
+    end = date_to or today
+    start = date_from or end - timedelta(days=29)
+    filters(start, end, None, agency)  # refuses a period that ends before it starts
+    got = queue_figures.figures(session, date_from=start, date_to=end, agency=agency,
+                                agencies=None if scope is None else set(scope))
+    return QueueFiguresRead(date_from=start, date_to=end,
+                            per_day=[VisitorsPerDay(day=d, tickets=n) for d, n in got.per_day],
+                            agencies=[AgencyQueueRead.model_validate(a) for a in got.agencies],
+                            total=AgencyQueueRead.model_validate(got.total))
+
+
 def skm_read(row: survey.ServiceSkm) -> SkmRead:
     """Shape one service's SKM for the API."""
     index = row.index
@@ -173,9 +197,15 @@ TN = Path(min_length=4, max_length=20)
 
 class SurveyAnswer(BaseModel):
     pin: str = Field(min_length=1, max_length=12)
-    answers: dict[str, int] = Field(description="u1..u9, each 1 (tidak baik) to 4 (sangat baik)")
+    answers: dict[str, int] = Field(description="u1..u9, each 1 to 4: the element's four answers, lowest "
+                                    "first (e.g. u4: sangat mahal, cukup mahal, murah, gratis)")
     comment: str | None = Field(default=None, max_length=survey.COMMENT_MAX)
     language: Literal["id", "en"] = "id"
+    profile: dict[str, str] | None = Field(
+        default=None, description="the respondent profile, each a code of engine/sla/survey.py PROFILE: gender "
+        "(l, p, x), age_group (lt20, 20_29, 30_39, 40_49, 50_59, 60p, x), education (sd, smp, sma, d1_d3, d4_s1, "
+        "s2p, x), occupation (pns, tni, polri, swasta, wirausaha, lainnya, x); x = prefer not to say. Given, all "
+        "four are required; omitted, the answers are recorded without a profile")
 
 
 class SurveyStatusRead(BaseModel):
@@ -216,5 +246,5 @@ def answer_survey(session: SessionDep, ctx: ContextDep, client: ClientAddress, t
     """Record the applicant's satisfaction survey (nine scores 1–4) once the service is finished; once per case."""
     _pin_checked(session, ctx, client, tracking_number, body.pin)
     rows = survey.submit_survey(session, tracking_number=tracking_number, answers=body.answers, comment=body.comment,
-                                language=body.language, now=ctx.rt.clock())
+                                language=body.language, now=ctx.rt.clock(), profile=body.profile)
     return SurveyDone(tracking_number=normalise(tracking_number), rated=len(rows))

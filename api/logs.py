@@ -19,6 +19,8 @@ from typing import Any
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from forms.personal import mask_numbers
+
 HEADER = "X-Request-ID"
 SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 REQUEST_FIELDS = ("method", "path", "status", "duration_ms")
@@ -28,14 +30,18 @@ access_log = logging.getLogger("mpp.access")
 
 
 class JsonFormatter(logging.Formatter):
-    """Format a record as one JSON object on one line."""
+    """Format a record as one JSON object on one line, any NIK-long number in it masked (forms.personal).
+
+    The platform logs ids, never personal data; the masking is the net under that rule, for a value
+    that reaches a message through an exception's text.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         doc: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": mask_numbers(record.getMessage()),
         }
         # Formatting happens in the logging call's own thread and context, so the contextvar is the
         # request's; a record may also carry the id itself (the access line does).
@@ -47,9 +53,9 @@ class JsonFormatter(logging.Formatter):
             if value is not None:
                 doc[name] = value
         if record.exc_info:
-            doc["exc_info"] = self.formatException(record.exc_info)
+            doc["exc_info"] = mask_numbers(self.formatException(record.exc_info))
         elif record.exc_text:
-            doc["exc_info"] = record.exc_text
+            doc["exc_info"] = mask_numbers(record.exc_text)
         if record.stack_info:
             doc["stack_info"] = self.formatStack(record.stack_info)
         return json.dumps(doc, ensure_ascii=False, default=str)
@@ -71,6 +77,9 @@ def logging_config(level: str = "INFO") -> dict[str, Any]:
             "uvicorn.access": {"handlers": [], "propagate": False},
             # SpiffWorkflow logs every task state change at INFO: several lines per request.
             "spiff": {"level": "WARNING"},
+            # httpx logs each request's full URL at INFO: a partner's path may carry a NIK (/peserta/{nik}).
+            "httpx": {"level": "WARNING"},
+            "httpcore": {"level": "WARNING"},
         },
     }
 

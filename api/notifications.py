@@ -19,6 +19,7 @@ from api.schemas import (
 )
 from engine.models import Notification, NotificationAttempt, WebhookSubscription
 from engine.notify import webhooks as webhooks
+from forms.personal import mask
 
 routes = router(tags=["notifications"])
 SubscriptionId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -33,8 +34,10 @@ def _with_secret(row: WebhookSubscription, secret: str) -> WebhookWithSecret:
 def _page(found: tuple[list[tuple[Notification, list[NotificationAttempt]]], int], limit: int,
           offset: int) -> DeliveryPage:
     rows, total = found
+    # A list shows a person's e-mail address masked (b***@example.id): enough to check the domain.
     items = [DeliveryRead.model_validate({
         **{k: getattr(note, k) for k in DeliveryRead.model_fields if k != "attempt_log"},
+        "recipient": mask(note.recipient) if note.channel == "email" else note.recipient,
         "attempt_log": [AttemptRead.model_validate(a) for a in attempts]}) for note, attempts in rows]
     return DeliveryPage(items=items, total=total, limit=limit, offset=offset)
 

@@ -6,13 +6,15 @@ from typing import Annotated, Any
 
 from fastapi import File, Path, Query, UploadFile
 from fastapi.responses import Response
+from pydantic import Field
 
-from api.deps import ModelerActor, OptionalActor, SessionDep, StaffActor
+from api.deps import ModelerActor, OptionalActor, RuntimeDep, SessionDep, StaffActor
 from api.errors import BAD_REQUEST, TOO_LARGE, ApiError
 from api.routing import router
 from api.schemas import (
     DeployRead,
     LintRead,
+    Model,
     ProblemItem,
     ProcessDetailRead,
     ProcessLifecycleRead,
@@ -21,6 +23,7 @@ from api.schemas import (
     RetirementRead,
     Text,
 )
+from engine.cases import service as cases
 from engine.catalogue import lifecycle as lifecycle
 from engine.catalogue import package as package
 from engine.catalogue import registry as registry
@@ -29,6 +32,7 @@ from engine.directory import audit as audit
 from engine.directory.actors import Actor
 from engine.errors import PackageInvalid, ProcessNotFound
 from engine.models import ProcessVersion
+from engine.privacy import notice as notice
 from web.downloads import content_disposition
 
 routes = router(tags=["processes"])
@@ -139,6 +143,19 @@ def process_versions(session: SessionDep, actor: OptionalActor, key: Annotated[s
         ProcessVersionRead(version=v.version, content_hash=v.content_hash, deployed_at=v.deployed_at,
                            deployed_by=v.deployed_by if staff else "", roles=v.roles, files=names[v.id])
         for v in versions])
+
+
+class PrivacyNoticeRead(Model):
+    text_hash: str = Field(description="names this wording; the case records the one its applicant accepted")
+    text_id: str
+    text_en: str
+
+
+@routes.get("/api/processes/{key}/privacy-notice", response_model=PrivacyNoticeRead)
+def privacy_notice(session: SessionDep, rt: RuntimeDep, key: Annotated[str, KEY]) -> PrivacyNoticeRead:
+    """Return the privacy notice an applicant accepts when applying for the service (UU 27/2022), in both languages."""
+    found = notice.notice_for(cases.start_form(session, rt=rt, process_key=key).service)
+    return PrivacyNoticeRead(text_hash=found.text_hash, text_id=found.text_id, text_en=found.text_en)
 
 
 @routes.delete("/api/processes/{key}", response_model=ProcessLifecycleRead)

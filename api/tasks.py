@@ -12,11 +12,15 @@ from api.deps import CurrentActor, RuntimeDep, SessionDep
 from api.errors import FORBIDDEN, ApiError
 from api.routing import router
 from api.schemas import Model, NextStepRead, TaskComplete, TaskCompleted, TaskDetailRead, TaskPage, TaskRead
+from api.schemas.tasks import next_task_reads
 from engine.cases import access as access
 from engine.cases import assign as assign
+from engine.cases import next_tasks as upcoming
 from engine.cases import tasks as tasks
 from engine.cases import tracking as tracking
 from engine.documents import filestore as filestore
+from engine.privacy import access as privacy
+from web.privacy import AccessClient
 
 routes = router(tags=["tasks"])
 TaskId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
@@ -29,19 +33,23 @@ def inbox(
     role: Annotated[str | None, Query(max_length=130)] = None,
     overdue: bool | None = None,
     claimed: bool | None = None,
+    case_id: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="only this case's tasks")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> TaskPage:
     """List the open tasks the caller may work on: overdue first, then by due date."""
     rows, total = tasks.list_tasks(session, actor=actor, limit=limit, offset=offset, process_key=process_key,
-                                   role=role, overdue=overdue, claimed=claimed, now=rt.clock())
+                                   role=role, overdue=overdue, claimed=claimed, case_id=case_id, now=rt.clock())
     return TaskPage(items=[TaskRead.model_validate(t) for t in rows], total=total, limit=limit, offset=offset)
 
 
 @routes.get("/api/tasks/{task_id}", response_model=TaskDetailRead)
-def read(task_id: TaskId, actor: CurrentActor, session: SessionDep, rt: RuntimeDep) -> TaskDetailRead:
-    """Return an open task the caller may work on, with its form and the case data."""
+def read(task_id: TaskId, actor: CurrentActor, session: SessionDep, rt: RuntimeDep,
+         client: AccessClient) -> TaskDetailRead:
+    """Return an open task the caller may work on, with its form and the case data in full (recorded)."""
     detail = tasks.get_task(session, rt=rt, task_id=task_id, actor=actor)
+    if privacy.holds_personal(detail.case.data, privacy.classified(session, detail.case)):
+        privacy.record_view(session, actor=actor, case=detail.case, how=privacy.TASK, client=client, task=detail.task)
     return TaskDetailRead(task=TaskRead.model_validate(detail.task), tracking_number=detail.case.tracking_number,
                           form_schema=detail.schema, ui_schema=detail.ui_schema, case_data=detail.case.data)
 
@@ -61,14 +69,16 @@ def unclaim(task_id: TaskId, actor: CurrentActor, session: SessionDep, rt: Runti
 @routes.post("/api/tasks/{task_id}/complete", response_model=TaskCompleted)
 def complete(task_id: TaskId, body: TaskComplete, actor: CurrentActor, session: SessionDep,
              rt: RuntimeDep) -> TaskCompleted:
-    """Complete a task with its form's data; the case moves on."""
-    done = tasks.complete_task(session, rt=rt, task_id=task_id, actor=actor, data=body.data)
+    """Complete a task with its form's data (claiming it when unclaimed); answer the caller's next tasks of the case."""
+    done = tasks.complete_task(session, rt=rt, task_id=task_id, actor=actor, data=body.data, claim=True)
     # Files the form references (POST /api/files) become readable by the case's officers.
     filestore.link_case_files(session, case_id=done.case_id, data=body.data, actor=actor)
     went = tracking.where_next(session, task_id=task_id, username=actor.username)
     steps = [NextStepRead(name=st.name_id, name_en=st.name_en, role=st.role, agency=st.agency_code,
                           agency_name=st.agency_id, agency_name_en=st.agency_en) for st in (went.steps if went else [])]
-    return TaskCompleted(task_id=task_id, case_id=done.case_id, case_status=done.status, next_steps=steps)
+    mine = next_task_reads(upcoming.next_tasks(session, case_id=done.case_id, actor=actor))
+    return TaskCompleted(task_id=task_id, case_id=done.case_id, case_status=done.status, next_steps=steps,
+                         next_tasks=mine)
 
 
 class TaskReassign(Model):

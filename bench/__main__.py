@@ -2,7 +2,8 @@
 
 Starts its own throwaway PostgreSQL cluster (tests/pg_cluster.sh) and SQLite files, and removes
 them at the end. Sections: engine steps (SQLite and PostgreSQL), the cost of running package code
-in worker processes (engine.isolation, SQLite), HTTP under load (PostgreSQL),
+in worker processes (engine.isolation, SQLite), requests and server CPU per PBG case over HTTP
+(bench/pbg_requests.py, SQLite), HTTP under load (PostgreSQL),
 queries at scale with growth (a tenth of the cases first, then all of them, on both databases).
 Default sizes fit in 20 minutes on a 2-core machine; larger ones by flags, e.g.
 `python -m bench --cases 5000000 --open-tasks 500000`.
@@ -23,7 +24,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import cluster, engine_bench, isolation_bench, lint_bench, report
+from bench import cluster, encryption_bench, engine_bench, isolation_bench, lint_bench, pbg_requests, report
 from bench import http_load as http_bench
 from bench import queries as query_bench
 from bench import seed as seeding
@@ -37,8 +38,8 @@ SLOW_WITHOUT_0008 = ("inbox_page", "case_search_officer")
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--sections", default="engine,isolation,http,queries,lint",
-                        help="any of engine, isolation, http, queries, lint")
+    parser.add_argument("--sections", default="engine,isolation,encryption,requests,http,queries,lint",
+                        help="any of engine, isolation, encryption, requests, http, queries, lint")
     parser.add_argument("--cases", type=int, default=1_000_000, help="cases to seed (a tenth first, for growth)")
     parser.add_argument("--open-tasks", type=int, default=100_000)
     parser.add_argument("--query-samples", type=int, default=100)
@@ -46,6 +47,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--engine-steps", type=int, default=10)
     parser.add_argument("--engine-repeats", type=int, default=3)
     parser.add_argument("--isolation-cases", type=int, default=20, help="PBG cases per mode and repeat")
+    parser.add_argument("--requests-cases", type=int, default=10, help="PBG cases per way, requests per case")
     parser.add_argument("--http-cases", type=int, default=600)
     parser.add_argument("--http-clients", type=int, default=32)
     parser.add_argument("--http-workers", type=int, default=3, help="API processes of `mpp serve --workers`")
@@ -144,6 +146,19 @@ def main(argv: list[str] | None = None) -> int:
             print("\nisolation: PBG cases with and without worker processes ...", flush=True)
             run["isolation"] = isolation_bench.run(cases=args.isolation_cases, repeats=3)
             run["timings_s"]["isolation"] = round(time.perf_counter() - mark)
+        if "encryption" in sections:
+            mark = time.perf_counter()
+            print("\nencryption at rest: PBG cases with sealing on and off ...", flush=True)
+            run["encryption"] = encryption_bench.run(cases=10, repeats=5, pg_url=pg_url)
+            run["timings_s"]["encryption"] = round(time.perf_counter() - mark)
+        if "requests" in sections:
+            mark = time.perf_counter()
+            print("\nrequests per PBG case over HTTP ...", flush=True)
+            try:
+                run["requests"] = pbg_requests.run(cases=args.requests_cases, workdir=Path(tmp) / "requests")
+            except Exception as exc:  # report what stopped it rather than lose the other sections
+                run["requests"] = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
+            run["timings_s"]["requests"] = round(time.perf_counter() - mark)
         if "http" in sections and "postgresql" in urls:
             mark = time.perf_counter()
             print("\nHTTP under load ...", flush=True)

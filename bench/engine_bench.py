@@ -18,7 +18,12 @@ SpiffWorkflow: it reports no READY task (or the workflow complete) well before. 
 records the step at which stock SpiffWorkflow stopped, then measures the in-memory figures with
 the iterators' depth limit raised (the same code otherwise), and says so in the report.
 
-    .venv/bin/python -m bench.engine_bench [--lengths 5,50,200,1000] [--steps 20] [--repeats 3]
+Our engine bounds its task tree (engine/bpmn/fastflow.py, compaction): at each length the
+persisted mode also reports the depth of the case's task tree and its number of stored rows, loaded
+fresh from the database, which stay flat however long the case runs (a PBG revision round is two
+steps: 2,500 steps are 1,250 rounds).
+
+    .venv/bin/python -m bench.engine_bench [--lengths 5,50,200,1000,2500] [--steps 20] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -40,8 +45,9 @@ from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskIterator, TaskState
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
+from engine.bpmn.instance import iter_tasks
 from engine.cases.service import start_case
 from engine.cases.tasks import complete_task
 from engine.catalogue import registry as registry
@@ -50,10 +56,10 @@ from engine.context import AppContext, build_context
 from engine.db import transaction
 from engine.directory import service as directory
 from engine.directory.actors import actor_for
-from engine.models import OpenTask
+from engine.models import CaseState, OpenTask
 from engine.settings import Settings
 
-LENGTHS = (5, 50, 200, 1000)
+LENGTHS = (5, 50, 200, 1000, 2500)
 
 
 @dataclass(frozen=True)
@@ -121,10 +127,9 @@ def long_package(key: str = "bench_panjang", tasks: int = LONG_TASKS) -> Package
 def scenarios() -> dict[str, Scenario]:
     """Return the benchmark's diagrams by name."""
     from engine.catalogue.package import from_path
-    from tests.factories import PBG, pbg_application
+    from tests.factories import DRAWINGS, PBG, pbg_application
 
-    drawings = {"gambar_arsitektur": "a", "gambar_struktur": "s", "gambar_mep": "m",
-                "nama_penanggung_jawab": "X", "nomor_sertifikat_keahlian": "1"}
+    drawings = DRAWINGS  # the drawings are file references (`file:<id>`), as the form asks
     lanjut = {"catatan": "lanjut"}
     return {
         "pbg": Scenario("PBG (building approval), expert-panel revision rounds", from_path(PBG), "pbg",
@@ -237,6 +242,7 @@ class Series:
 
     seconds: dict[int, float]
     failed: dict[str, Any] | None = None
+    shape: dict[int, tuple[int, int]] | None = None  # persisted: (task tree depth, stored rows) at each length
 
 
 def _memory_and_naive(ctx: AppContext, scenario: Scenario, lengths: list[int], steps: int) -> tuple[Series, Series]:
@@ -270,9 +276,18 @@ def _memory_and_naive(ctx: AppContext, scenario: Scenario, lengths: list[int], s
     return mem_out, naive_out
 
 
+def _shape(ctx: AppContext, case_id: int) -> tuple[int, int]:
+    """Load a case from its rows alone (no cache); return its task tree's depth and its number of stored rows."""
+    ctx.rt.cases.clear()
+    with ctx.sessions() as session:
+        workflow = ctx.rt.load_case(session, case_id).workflow.raw
+        rows = session.scalar(select(func.count()).select_from(CaseState).where(CaseState.case_id == case_id))
+    return max(task.depth for task in iter_tasks(workflow)), int(rows or 0)
+
+
 def _persisted(ctx: AppContext, actor: Any, scenario: Scenario, lengths: list[int], steps: int) -> Series:
     case_id = _new_case(ctx, actor, scenario)
-    out, done = Series({}), 0
+    out, done = Series({}, shape={}), 0
     try:
         for length in lengths:
             while done < length:
@@ -283,6 +298,7 @@ def _persisted(ctx: AppContext, actor: Any, scenario: Scenario, lengths: list[in
                 timings.append(_persisted_step(ctx, actor, case_id, scenario))
                 done += 1
             out.seconds[length] = statistics.median(timings)
+            out.shape[length] = _shape(ctx, case_id)  # type: ignore[index]
     except Exception as exc:  # a failure is a result: report where it happened
         out.failed = {"at_step": done, "error": f"{type(exc).__name__}: {exc}"[:300]}
     return out
@@ -316,6 +332,9 @@ def measure(url: str, scenario: Scenario, lengths: list[int], steps: int, repeat
         if row["naive_ms"] and row["persisted_ms"]:
             row["persisted_vs_naive"] = row["naive_ms"] / row["persisted_ms"]
         row["memory_beyond_stock_depth"] = length + 2 * steps > limit["reached"]
+        shapes = [s.shape[length] for s in runs["persisted"] if s.shape and length in s.shape]
+        row["persisted_depth"], row["persisted_rows"] = (max(d for d, _ in shapes), max(r for _, r in shapes)) \
+            if shapes else (None, None)
         results[str(length)] = row
     failures = {mode: s[0].failed for mode, s in runs.items() if s and s[0].failed}
     return {"results": results, "stock": limit, "failures": failures}
@@ -344,14 +363,16 @@ def print_table(title: str, measured: dict[str, Any]) -> None:
     stock = measured["stock"]
     print(f"\n{title} (stock SpiffWorkflow " + (f"stopped after {stock['reached']} steps)" if stock["stopped"]
                                                 else f"ran all {stock['reached']} steps tried)"))
-    print(f"{'history':>8} {'memory ms':>10} {'ours ms':>9} {'naive ms':>9} {'ours/mem':>9} {'ours/naive':>10}")
+    print(f"{'history':>8} {'memory ms':>10} {'ours ms':>9} {'naive ms':>9} {'ours/mem':>9} {'ours/naive':>10}"
+          f" {'depth':>6} {'rows':>5}")
     def cell(value: float | None, fmt: str, width: int) -> str:
         return format(value, fmt).rjust(width) if value is not None else "failed".rjust(width)
 
     for length, row in measured["results"].items():
         print(f"{length:>8} {cell(row['memory_ms'], '.3f', 10)} {cell(row['persisted_ms'], '.3f', 9)} "
               f"{cell(row['naive_ms'], '.3f', 9)} {cell(row.get('persisted_vs_memory'), '.0%', 9)} "
-              f"{cell(row.get('persisted_vs_naive'), '.1f', 10)}")
+              f"{cell(row.get('persisted_vs_naive'), '.1f', 10)} {cell(row.get('persisted_depth'), 'd', 6)} "
+              f"{cell(row.get('persisted_rows'), 'd', 5)}")
     for mode, failure in measured["failures"].items():
         print(f"  {mode} failed at step {failure['at_step']}: {failure['error']}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from bench.queries import TIMEOUT_S
@@ -33,11 +34,14 @@ def _pct(value: float | None) -> str:
 
 def render(run: dict[str, Any]) -> str:
     """Return the whole report as Markdown."""
-    from bench import lint_bench
+    from bench import encryption_bench, lint_bench, pbg_requests
 
     lint = lint_bench.render(run["lint"]) if run.get("lint") else ""
-    parts = [_header(run), _engine(run.get("engine")), _isolation(run.get("isolation")), _queries(run.get("queries")),
-             _http(run.get("http")),
+    encryption = encryption_bench.render(run["encryption"], run["command"]) if run.get("encryption") else ""
+    requests = pbg_requests.render(run["requests"], run["command"]) if run.get("requests") else ""
+    parts = [_header(run), _engine(run.get("engine")), _isolation(run.get("isolation")), encryption,
+             _queries(run.get("queries")),
+             requests, _http(run.get("http")),
              _growth(run), lint, _findings(run), _targets(run)]
     return "\n\n".join(p for p in parts if p) + "\n"
 
@@ -334,6 +338,13 @@ def verdicts(run: dict[str, Any]) -> list[dict[str, Any]]:
     if isolation:
         out.append({"what": "engine step with package code isolated in worker processes within 20 % of in-process",
                     "met": isolation["overhead_pct"] <= 20, "measured": f"{isolation['overhead_pct']:+.1f} %"})
+    for db, row in ((run.get("encryption") or {}).get("databases") or {}).items():
+        out.append({"what": f"{db}: persisted engine step with encryption at rest within 10 % of without",
+                    "met": row["step_pct"] <= 10, "measured": f"{row['step_pct']:+.1f} %"})
+    from bench import pbg_requests
+
+    if run.get("requests") and (found := pbg_requests.verdict(run["requests"])):
+        out.append(found)
     lint = run.get("lint")
     if lint:
         largest = next(r for r in lint["rows"] if r["package"] == lint["largest"])
@@ -346,3 +357,15 @@ def verdicts(run: dict[str, Any]) -> list[dict[str, Any]]:
                     "measured": _ms(p95)})
         out.append({"what": "HTTP errors = 0", "met": http["errors"] == 0, "measured": str(http["errors"])})
     return out
+
+
+def write_section(report: Path, section: str, *, start: str, end: str) -> None:
+    """Replace a marked section of the report (between `start` and `end`), or add it before the findings."""
+    body = report.read_text()
+    if start in body and end in body:
+        head, rest = body.split(start, 1)
+        body = head + section + rest.split(end, 1)[1]
+    else:
+        anchor = "\n## Findings"
+        body = body.replace(anchor, "\n" + section + "\n" + anchor, 1) if anchor in body else body + "\n" + section
+    report.write_text(body)

@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base, UtcDateTime
+from engine.privacy.column import SealedJSON, SealedString
 
 
 def utcnow() -> datetime:
@@ -197,7 +198,8 @@ class Case(Base):
     applicant_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     bundle_id: Mapped[int | None] = mapped_column(ForeignKey("bundle.id"), index=True)
-    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Sensitive fields hold sealed `enc:1:` values, opened as the row is read (engine.privacy).
+    data: Mapped[dict[str, Any]] = mapped_column(SealedJSON, default=dict)
     # Workflow-level state (not tasks); small and rewritten each step.
     wf_meta: Mapped[str] = mapped_column(Text, default="{}")
     serializer_version: Mapped[str] = mapped_column(String(8))
@@ -215,6 +217,8 @@ class Case(Base):
     outreach_for: Mapped[str | None] = mapped_column(String(16))
     outreach_address: Mapped[str | None] = mapped_column(String(500))
     outreach_contact: Mapped[str | None] = mapped_column(String(120))
+    # When the retention job removed its personal data (engine/privacy/retention.py); NULL: still whole.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class CaseState(Base):
@@ -287,13 +291,16 @@ class TaskSpan(Base):
 
 
 class SurveyResponse(Base):
-    """One applicant's answers to the satisfaction survey (SKM) on one completed case: nine scores 1-4."""
+    """One respondent's answers to the satisfaction survey (SKM): nine scores 1-4 and the profile.
+
+    Online answers belong to one completed case (once per case); kiosk answers may name no case.
+    """
 
     __tablename__ = "survey_response"
     __table_args__ = (Index("ix_survey_response_process_submitted", "process_key", "submitted_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id", ondelete="CASCADE"), unique=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_record.id", ondelete="CASCADE"), unique=True)
     process_key: Mapped[str] = mapped_column(String(120))
     u1: Mapped[int] = mapped_column(Integer)
     u2: Mapped[int] = mapped_column(Integer)
@@ -307,6 +314,12 @@ class SurveyResponse(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str] = mapped_column(String(5), default="id")
     submitted_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # The respondent profile as category codes (engine/sla/survey.py PROFILE); None: not asked.
+    gender: Mapped[str | None] = mapped_column(String(8))
+    age_group: Mapped[str | None] = mapped_column(String(8))
+    education: Mapped[str | None] = mapped_column(String(8))
+    occupation: Mapped[str | None] = mapped_column(String(12))
+    channel: Mapped[str] = mapped_column(String(8), default="daring", server_default="daring")
 
 
 class CaseEvent(Base):
@@ -324,7 +337,41 @@ class CaseEvent(Base):
     task_id: Mapped[str | None] = mapped_column(String(36))
     element_id: Mapped[str | None] = mapped_column(String(255))
     label: Mapped[str | None] = mapped_column(String(255))
-    diff: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    diff: Mapped[dict[str, Any] | None] = mapped_column(SealedJSON)
+
+
+class CaseLookup(Base):
+    """A keyed hash (HMAC-SHA256) of a case's NIK-like field: search by the full number while it is sealed."""
+
+    __tablename__ = "case_lookup"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id", ondelete="CASCADE"), primary_key=True)
+    field: Mapped[str] = mapped_column(String(120), primary_key=True)
+    hash: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class PersonalDataAccess(Base):
+    """One view of a case's personal data in full: who, when, how and from where (engine/privacy/access.py)."""
+
+    __tablename__ = "personal_data_access"
+    # The data-protection officer's page reads by date, by officer and by agency.
+    __table_args__ = (Index("ix_personal_data_access_at", "at"),
+                      Index("ix_personal_data_access_user_at", "user_id", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    username: Mapped[str] = mapped_column(String(120))
+    how: Mapped[str] = mapped_column(String(16))  # task | reveal | file | api
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    file_id: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    # The role and agency the officer acted in (shown to the applicant instead of the officer's name).
+    role: Mapped[str | None] = mapped_column(String(130))
+    agency: Mapped[str | None] = mapped_column(String(64), index=True)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
 
 
 class Job(Base):
@@ -346,7 +393,8 @@ class Job(Base):
     locked_by: Mapped[str | None] = mapped_column(String(120))
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
-    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Outbound call parameters and messages: sensitive values sealed (engine.privacy), opened on read.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(SealedJSON)
     # A message job's address, "bundle:<id>:<name>": parked messages wait here for a receiver.
     topic: Mapped[str | None] = mapped_column(String(160), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -405,8 +453,10 @@ class IssuedDocument(Base):
     title_id: Mapped[str] = mapped_column(String(255))
     title_en: Mapped[str] = mapped_column(String(255))
     number: Mapped[str] = mapped_column(String(120))
-    holder: Mapped[str] = mapped_column(String(255), default="")
-    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Sealed (engine.privacy) when the holder field is sensitive, e.g. a newborn's name; opened on read.
+    holder: Mapped[str] = mapped_column(SealedString(255, field="holder"), default="")
+    # Facts of sensitive fields hold sealed values (engine.privacy), opened on read.
+    facts: Mapped[dict[str, Any]] = mapped_column(SealedJSON, default=dict)
     file_id: Mapped[int] = mapped_column(ForeignKey("stored_file.id"))
     sha256: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(Text)
@@ -612,6 +662,90 @@ class Complaint(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+class QueueBooth(Base):
+    """An agency's booth in the hall: its ticket prefix and its visit slots (length and places per slot)."""
+
+    __tablename__ = "queue_booth"
+
+    agency: Mapped[str] = mapped_column(String(64), primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(4))
+    slot_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    capacity: Mapped[int] = mapped_column(Integer, default=4)  # bookings per slot at the counters
+    drive_thru_capacity: Mapped[int] = mapped_column(Integer, default=0)  # per slot at the drive-thru lane
+
+
+class QueueCounter(Base):
+    """A numbered counter (loket) of an agency's booth: the services it serves (none listed: all of them)."""
+
+    __tablename__ = "queue_counter"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    agency: Mapped[str] = mapped_column(String(64), index=True)
+    services: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The ticket at the counter now (no foreign key: the two tables would point at each other).
+    # Claimed with a conditional update, so two officers at one counter cannot call two tickets.
+    current_ticket_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class QueueBooking(Base):
+    """A visit slot an applicant booked: its code, service, slot start and channel (counter or drive-thru).
+
+    `place` is the booking's place in its slot (1..capacity), unique per slot: two applicants racing
+    for the last place cannot both get it. A cancelled booking gives its place back (NULL).
+    """
+
+    __tablename__ = "queue_booking"
+    __table_args__ = (UniqueConstraint("agency", "starts_at", "channel", "place"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    agency: Mapped[str] = mapped_column(String(64))
+    service_key: Mapped[str] = mapped_column(String(120))
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    channel: Mapped[str] = mapped_column(String(16))  # tatap_muka | drive_thru
+    place: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="booked")  # booked | checked_in | cancelled
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class QueueTicket(Base):
+    """A numbered ticket taken at the kiosk: whose queue, why first (priority, booking), and its calls.
+
+    Numbers restart every day per prefix; (day, prefix, seq) is unique, so two kiosks cannot print
+    the same number (engine/queue/numbers.py draws again on a lost race).
+    """
+
+    __tablename__ = "queue_ticket"
+    __table_args__ = (UniqueConstraint("day", "prefix", "seq"), Index("ix_queue_ticket_day_agency", "day", "agency"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)  # the ticket page's address
+    day: Mapped[date] = mapped_column(Date)  # the day in WIB
+    prefix: Mapped[str] = mapped_column(String(4))
+    seq: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(16))
+    agency: Mapped[str] = mapped_column(String(64))  # the queue it waits in (changes on a transfer)
+    service_key: Mapped[str | None] = mapped_column(String(120))
+    priority: Mapped[str | None] = mapped_column(String(16))  # engine.cases.priority.PRIORITY key
+    # waiting | called | serving | done | no_show | cancelled
+    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    taken_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    slot_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # a booking's slot: called first from then on
+    called_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("queue_counter.id", ondelete="SET NULL"))
+    served_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    transferred_from: Mapped[str | None] = mapped_column(String(64))
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("queue_booking.id", ondelete="SET NULL"), unique=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_record.id", ondelete="SET NULL"))
+
+
 class WorkingCalendarRow(Base):
     """The working calendar's one row: weekly service hours and a revision that changes with every edit."""
 
@@ -660,3 +794,43 @@ class SlaPause(Base):
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     paused_s: Mapped[int | None] = mapped_column(Integer)  # service hours paused, in seconds, once ended
+
+
+class LegalHold(Base):
+    """A legal hold on a case: while not lifted, the retention job leaves the case whole (docs/privacy.md)."""
+
+    __tablename__ = "legal_hold"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    placed_by: Mapped[str] = mapped_column(String(120))
+    placed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    lifted_by: Mapped[str | None] = mapped_column(String(120))
+    lifted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    lift_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class PrivacyNotice(Base):
+    """One wording of a service's privacy notice, stored once by the hash of its text."""
+
+    __tablename__ = "privacy_notice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    process_key: Mapped[str] = mapped_column(String(120))
+    text_id: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class NoticeAcceptance(Base):
+    """The privacy notice the applicant accepted when a case was filed, with when and through which channel."""
+
+    __tablename__ = "notice_acceptance"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id", ondelete="CASCADE"), primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("privacy_notice.id"), index=True)
+    accepted_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    accepted_by: Mapped[str] = mapped_column(String(120))
+    channel: Mapped[str] = mapped_column(String(16))

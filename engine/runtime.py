@@ -28,6 +28,9 @@ from engine.db import on_commit
 from engine.errors import CaseConflict, CaseNotFound
 from engine.models import ProcessFile, ProcessVersion
 from engine.payments import adapter as payment_adapter
+from engine.privacy import keys as privacy_keys
+from engine.privacy.cipher import seal_fields
+from engine.privacy.fields import NO_SEALING, Sealer, sensitive_fields
 from engine.settings import Settings
 from engine.sla.calendar import ScriptHelpers, WorkingCalendar
 from engine.sla.calendar_store import CalendarCache
@@ -158,11 +161,23 @@ class Runtime:
     cases: CaseCache
     clock: Clock = system_clock
     adapters: outbound.Registry = field(default_factory=outbound.Registry)
+    # Seal sensitive fields at rest (engine.privacy); only the benchmark turns it off, to measure its cost.
+    encrypt_at_rest: bool = True
     # Follows the database's working calendar: refreshed as a step loads its case (engine.sla.calendar_store).
     calendars: CalendarCache = field(init=False)
 
     def __post_init__(self) -> None:
         self.calendars = CalendarCache(self.calendar)
+        self._sealers: dict[int, Sealer] = {}
+
+    def sealer(self, compiled: spiff.CompiledProcess) -> Sealer:
+        """Return the sealer of a version's sensitive fields (versions are immutable: computed once)."""
+        if not self.encrypt_at_rest:
+            return NO_SEALING
+        found = self._sealers.get(compiled.version_id)
+        if found is None:
+            found = self._sealers.setdefault(compiled.version_id, Sealer(sensitive_fields(compiled.forms)))
+        return found
 
     def load_case(self, session: Session, case_id: int, head: CaseHead | None = None) -> LoadedCase:
         """Load a case's workflow from the hot cache or the database."""
@@ -203,6 +218,9 @@ class Runtime:
         """
         row = loaded.row
         new_version = row.version + 1
+        sensitive = self.sealer(loaded.compiled).sensitive
+        if sensitive and values.get("data"):
+            values = {**values, "data": seal_fields(values["data"], sensitive)}
         updated = hotsql.execute(session, "case_update", {
             **values, "new_version": new_version, "wf_meta": changes.meta, "now": self.clock(),
             "case_id": row.id, "version": row.version})
@@ -235,10 +253,14 @@ def build_runtime(settings: Settings, *, clock: Clock = system_clock) -> Runtime
     isolation.configure(workers=settings.isolation_workers, inline=settings.isolation == "inline")
     script_engine = scripting.make_script_engine(
         limits=sandbox.Limits(timeout_s=settings.script_timeout_s, max_memory_mb=settings.script_memory_mb),
-        extra=helpers, clock=clock)
+        extra=helpers, clock=clock, closing=calendar.closing_time)  # a bare-date timer fires at that day's close
     runner = Runner(script_engine, step_budget=settings.engine_step_budget)
+    privacy_keys.install(privacy_keys.keyring_from(settings))
+    from engine.privacy import corrections as corrections  # it files and applies cases: imports the runtime
+
     adapters = outbound.Registry({
         "disdukcapil.serahkan": outbound.FileDropAdapter(settings.outbox_dir / "disdukcapil"),
         payment_adapter.OPERATION: payment_adapter.CreateBillAdapter(),
+        corrections.OPERATION: corrections.CorrectionAdapter(),
     })
     return Runtime(settings, runner, calendar, SpecCache(), CaseCache(settings.case_cache_size), clock, adapters)

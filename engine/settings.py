@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # The environment this platform runs in; outbound calls use the connector bindings of this one.
     environment: str = Field(default="default", pattern=r"^[a-z][a-z0-9_-]{0,31}$")
     secret_key: SecretStr = Field(default_factory=_local_secret)
+    # Keys sealing sensitive personal data at rest, "kid:<base64 32 bytes>,..." newest (active) first;
+    # unset: one key derived from secret_key (docs/privacy.md "Encryption at rest").
+    data_keys: SecretStr | None = None
     token_minutes: int = 60
     web_session_minutes: int = 480
     cookie_secure: bool = False
@@ -81,6 +84,9 @@ class Settings(BaseSettings):
     bank_client_secret: SecretStr | None = None
     bank_timeout_s: float = 10.0
     bank_qris: bool = False  # also generate a QRIS (SNAP QR MPM) for each bill, beside its VA
+    # Every application must carry the applicant's acceptance of the service's privacy notice (UU 27/2022;
+    # engine/privacy/notice.py). Turn off only while old API clients learn to send `privacy_notice_accepted`.
+    privacy_notice_required: bool = True
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -16,7 +16,9 @@ page, issued documents and their verification page. Conventions (docs/bpmn-conve
   Personal (a name, an address, a phone number, an e-mail, a birth date) is masked where it is not
   needed (forms.personal); sensitive (NIK and KK numbers, health, religion, biometrics, criminal
   records, finances, children's data) is also encrypted at rest, with a lookup hash where the
-  counter searches by it (NIK).
+  counter searches by it (NIK). `false` says a field that looks personal identifies no one (a
+  factory's address); lint (engine/lint/personal.py) refuses other values and warns on
+  personal-looking fields left unmarked.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from engine.documents import filestore as filestore
 from engine.errors import NotAllowed, NotFound
 from forms.validation import FormInvalid
 from portal import needs as needs_form
+from portal import notice_form as notice_form
 from portal.slots import read_slots, slot_fields, slot_name
 from web.deps import (
     ClientAddress,
@@ -92,7 +93,9 @@ def _apply_page(request: Request, session: SessionDep, rt: RuntimeDep, actor: Ac
     context = {"service": catalogue.get_service(session, rt=rt, key=key), "fields": fields, "errors": errors,
                "documents": documents,
                "channels": channels, "values": values, "files": file_names,
-               "outreach_groups": priority.outreach_groups(form.service), "need_labels": needs_form.labels(lang),
+               "outreach_groups": priority.outreach_groups(form.service),
+               "need_labels": [*needs_form.labels(lang), notice_form.label(lang)],
+               **notice_form.context([form.service]),
                "on_behalf": actor.platform_role != "applicant", "nik_name_field": identity.name_field(form.schema),
                **(extra or {})}
     return pages.render(request, "apply.html", context, status=status)
@@ -131,7 +134,10 @@ def apply(request: Request, key: str, session: SessionDep, rt: RuntimeDep, actor
     errors.update(slot_errors)
     channel = str(form.get("channel") or "")
     applicant = str(form.get("applicant_username") or "").strip() or None
-    values = {**data, **slot_values, **need_values, "channel": channel, "applicant_username": applicant or ""}
+    accepted = notice_form.read(form)
+    values = {**data, **slot_values, **need_values, "channel": channel, "applicant_username": applicant or "",
+              notice_form.FIELD: accepted}
+    errors.update(notice_form.errors(rt, accepted, lang=lang))
     if channel not in start.service.get("channels", CHANNELS):
         errors["channel"] = "Pilih kanal layanan." if lang == "id" else "Choose a service channel."
     if errors:  # a refused file or channel is reported with every other error of the same submit
@@ -141,7 +147,7 @@ def apply(request: Request, key: str, session: SessionDep, rt: RuntimeDep, actor
             applicant_id = cases.applicant_for(session, actor=actor, applicant_username=applicant)
             started = filing.file_application(session, rt=rt, process_key=key, data=data, channel=channel,
                                               actor=actor, applicant_id=applicant_id, documents=slot_files,
-                                              needs=needs)
+                                              needs=needs, notice_accepted=accepted)
         except FormInvalid as exc:
             errors = errors_by_field(exc.field_errors, lang=lang)
         except (NotFound, NotAllowed) as exc:
@@ -225,7 +231,8 @@ def _nik_reply(request: Request, session: SessionDep, rt: RuntimeDep, *, key: st
     kept = {slot_name(s): [str(v) for v in form.getlist(f"{slot_name(s)}__keep")]
             for s in requirements.document_slots(start.service)}  # files a refusal kept stay ticked
     values = {**data, **kept, **needs_form.read_needs(form)[1], "channel": str(form.get("channel") or ""),
-              "applicant_username": str(form.get("applicant_username") or "")}
+              "applicant_username": str(form.get("applicant_username") or ""),
+              notice_form.FIELD: notice_form.read(form)}
     page = _apply_page(request, session, rt, actor, key, values=values, errors={}, status=answer.status,
                        extra={"nik_check": answer})
     page.headers.update(answer.headers)

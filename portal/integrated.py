@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from engine.cases import bundles as bundles
+from engine.cases import priority as priority
 from engine.cases import requirements as requirements
 from engine.cases import service as cases
 from engine.catalogue import lifecycle as lifecycle
@@ -18,11 +19,14 @@ from engine.directory.actors import Actor
 from engine.documents import filestore as filestore
 from engine.errors import InvalidInput, NotAllowed, NotFound
 from forms.validation import FormInvalid
+from portal import needs as needs_form
+from portal import notice_form as notice_form
 from portal.catalogue import may_apply, own_files
 from portal.integrated_form import Layout, errors_by_input, layout, own_fields, read_own, read_shared, shared_fields
 from portal.slots import read_slots, slot_fields
 from web.deps import CsrfForm, PageActor, RuntimeDep, SessionDep
 from web.grants import grant
+from web.jsonform import errors_by_field
 from web.routing import TransactionalRoute
 from web.session import language
 from web.taskflow import store_uploads
@@ -63,8 +67,19 @@ def _form_page(request: Request, session: SessionDep, rt: RuntimeDep, actor: Act
                "shared": shared_fields(lay, lang=lang, values=values, errors=errors),
                "shared_documents": slot_fields(lay.shared_slots, lang=lang, values=values, errors=errors),
                "files": {filestore.ref(r.id): r.filename for r in own_files(session, values, actor)},
-               "on_behalf": actor.platform_role != "applicant"}
+               "on_behalf": actor.platform_role != "applicant",
+               **_needs_context(lay, lang),
+               **notice_form.context([part.form.service for part in lay.parts])}
     return pages.render(request, "integrated_apply.html", context, status=status)
+
+
+def _needs_context(lay: Layout, lang: str) -> dict[str, Any]:
+    """Return the priority and jemput bola section's context: the groups and the services that offer a visit."""
+    services = [part.form.service for part in lay.parts]
+    offers = [(pick(lang, part.name_id, part.name_en), part.form.service.get("outreach"), groups)
+              for part in lay.parts if (groups := priority.outreach_groups(part.form.service))]
+    return {"outreach_groups": priority.bundle_groups(services), "outreach_offers": offers,
+            "need_labels": needs_form.labels(lang)}
 
 
 @routes.get(PATH)
@@ -118,13 +133,18 @@ def integrated_apply(request: Request, session: SessionDep, rt: RuntimeDep, acto
     datas, documents, values, errors = _read(session, rt, actor, lay, form, lang)
     applicant = str(form.get("applicant_username") or "").strip() or None
     values["applicant_username"] = applicant or ""
+    accepted = values[notice_form.FIELD] = notice_form.read(form)
+    errors.update(notice_form.errors(rt, accepted, lang=lang))
+    needs, need_values = needs_form.read_needs(form)
+    values.update(need_values)
+    errors.update(errors_by_field(priority.check_bundle([p.form.service for p in lay.parts], needs), lang=lang))
     if not errors:
         try:
             with session.begin_nested():  # every case starts, or none (a refusal rolls the savepoint back)
                 applicant_id = cases.applicant_for(session, actor=actor, applicant_username=applicant)
                 started = bundles.start_bundle(session, rt=rt, services=list(zip(keys, datas, strict=True)),
                                                channel=bundles.INTEGRATED, actor=actor, applicant_id=applicant_id,
-                                               documents=documents)
+                                               documents=documents, notice_accepted=accepted, needs=needs)
         except FormInvalid as exc:
             errors = errors_by_input(lay, exc.field_errors, lang=lang)
         except (NotFound, NotAllowed) as exc:

@@ -18,6 +18,8 @@ from starlette.datastructures import FormData
 from engine.cases.requirements import DocumentSlot, document_slots
 from engine.cases.service import StartForm
 from forms.validation import FieldError
+from portal.needs import FIELDS as NEED_FIELDS
+from portal.needs import skipped
 from web.jsonform import Field, build_fields, read_form
 from web.templates import pick
 
@@ -61,7 +63,8 @@ def layout(forms: list[StartForm]) -> Layout:
         name = form.service.get("name") or {}
         parts.append(Part(form.process_key, str(name.get("id", form.process_key)),
                           str(name.get("en", name.get("id", form.process_key))), form))
-        fields = build_fields(form.schema, form.ui_schema, lang="id", values={}, skip=SKIP)
+        # A service that offers jemput bola takes the visit from the application's one request (portal/needs.py).
+        fields = build_fields(form.schema, form.ui_schema, lang="id", values={}, skip=(*SKIP, *skipped(form.service)))
         shapes.append({f.name: _shape(f) for f in fields})
     counts = Counter((n, s) for shape in shapes for n, s in shape.items())
     shared: dict[str, int] = {}
@@ -152,8 +155,8 @@ def errors_by_input(lay: Layout, field_errors: list[FieldError], *, lang: str) -
     grouped: dict[str, dict[str, list[str]]] = {}
     for error in field_errors:
         match = _PATH.match(error.path)
-        if match is None:
-            name, service = "(form)", ""
+        if match is None:  # the application's own inputs (priority, jemput bola) keep their names
+            name, service = error.path if error.path in NEED_FIELDS else "(form)", ""
         else:
             index, top = int(match[1]), match[2]
             part = lay.parts[index]

@@ -16,6 +16,8 @@ from engine.catalogue.labels import labels_for_version
 from engine.documents import service as documents
 from engine.models import Case
 from engine.payments import bills as bills
+from engine.privacy import access_review as access_review
+from engine.privacy import notice as notice
 from web.deps import ClientAddress, ContextDep, CsrfForm, OptionalPageActor, SessionDep, optional_page_actor
 from web.grants import grant, tracking_granted
 from web.ratelimit import RateLimited, count_pin_guess, pin_matched
@@ -84,6 +86,10 @@ def track_page(request: Request, number: str, session: SessionDep, actor: Option
     case_bills = bills.bills_for_tracking(session, tracking_number=found.tracking_number)
     return pages.render(request, "track.html", {"s": found, "documents": issued, "number": found.tracking_number,
                                                 "bills": case_bills, **_own_files(session, actor, number),
+                                                "openings": access_review.openings(session,
+                                                                                   tracking_number=found.tracking_number),
+                                                "accepted_notices": notice.accepted_by_number(
+                                                    session, tracking_number=found.tracking_number),
                                                 **_complaints(session, found.tracking_number)})
 
 

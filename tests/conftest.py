@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Every fast task query of the engine is checked against SpiffWorkflow's own tree walk.
 fastflow.SELFCHECK["on"] = True
 PG_URL = os.environ.get("MPP_TEST_POSTGRES_URL")
+# The log scan: every log of the run is read for the tests' NIKs at the end (tests/logscan.py).
+pytest_plugins = ("tests.logscan",)
 
 
 # Markers, given by where a test lives and what it uses (registered in pyproject.toml):
@@ -36,7 +38,7 @@ SLOW_PATHS = ("tests/production/", "tests/api/test_schemathesis.py", "tests/engi
               "tests/test_backup.py", "tests/bench/", "tests/test_cli.py",
               "tests/test_cli_scenarios.py")
 SLOW_TESTS = {"test_mpp_serve_with_workers_logs_json_and_sums_metrics_over_its_processes",
-              "test_endless_revision_rounds_end_in_an_incident_not_a_crash"}
+              "test_a_thousand_revision_rounds_run_to_the_end_with_a_bounded_tree"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -18,8 +18,16 @@ channels = ["tatap_muka", "daring"]
 requirements = [{{ id = "KTP", en = "ID card" }}]
 start_form = "forms/start.schema.json"
 """
-# Every service-standard component lint requires (engine/catalogue/standard_components.py).
-STANDARD = """
+# How long closed cases are kept (engine/privacy/retention.py); lint warns when a package declares none.
+RETENTION = """
+[retention]
+years = 5
+after = "closed"
+action = "anonymise"
+basis = { id = "UU 43/2009 tentang Kearsipan", en = "Law 43/2009 on Archives" }
+"""
+# Every service-standard component lint requires (engine/catalogue/standard_components.py), after the retention.
+STANDARD = RETENTION + """
 [standard]
 legal_basis = [{ id = "UU Nomor 25 Tahun 2009 tentang Pelayanan Publik", en = "Law 25/2009 on Public Services" }]
 hours = { id = "Senin-Jumat 08.00-15.00", en = "Monday-Friday 08:00-15:00" }

@@ -23,6 +23,8 @@ Limits (docs/operations.md "Rate limits, trusted proxies and session lifetime"):
   30 failures per 15 minutes across usernames. A success clears the username's failures at that
   client. Another client is never slowed by them, so an attacker cannot lock the owner out.
 - complaints (filed without logging in, too): 5 per 15 minutes per client.
+- queue tickets (kiosk, booking check-in, the ticket API): 120 per 15 minutes per client.
+- satisfaction survey at the counter kiosk (no login): 30 answers per 10 minutes per client.
 """
 
 from __future__ import annotations
@@ -70,6 +72,11 @@ LOGIN_PER_CLIENT = Window("login-client", 30, 15 * 60)
 NIK_PER_CLIENT = Window("nik-client", 10, 60)
 NIK_PER_NUMBER = Window("nik-number", 5, 15 * 60)
 COMPLAINT_PER_CLIENT = Window("complaint-client", 5, 15 * 60)
+# A kiosk is one client that prints every visitor's ticket: generous, but a script cannot empty the day.
+TICKET_PER_CLIENT = Window("ticket-client", 120, 15 * 60)
+# A kiosk is one device (one address) that every visitor uses in turn: a visitor needs a minute or more,
+# so 30 per 10 minutes never stops the hall, while a script posting answers is cut off after 30.
+SURVEY_KIOSK_PER_CLIENT = Window("skm-kiosk-client", 30, 10 * 60)
 LOGIN_PREFIX = "login"
 FREE_FAILURES = 5
 MAX_DELAY_S = 15 * 60
@@ -206,6 +213,16 @@ def count_nik_check(session: Session, *, client: str, nik: str | None, secret: s
 def count_complaint(session: Session, *, client: str, now: int | None = None) -> None:
     """Count one complaint filed from a client; raise RateLimited when the client's window is spent."""
     _window(session, COMPLAINT_PER_CLIENT, client_key(client), _now(now))
+
+
+def count_kiosk_survey(session: Session, *, client: str, now: int | None = None) -> None:
+    """Count one survey answer sent from a counter kiosk; raise RateLimited when the client's window is spent."""
+    _window(session, SURVEY_KIOSK_PER_CLIENT, client_key(client), _now(now))
+
+
+def count_ticket(session: Session, *, client: str, now: int | None = None) -> None:
+    """Count one queue ticket taken from a client; raise RateLimited when the client's window is spent."""
+    _window(session, TICKET_PER_CLIENT, client_key(client), _now(now))
 
 
 def purge_expired(session: Session, *, now: int | None = None) -> int:

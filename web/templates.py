@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
 from engine.cases import priority as priority
+from engine.privacy.access import is_dpo
 from engine.sla.escalation import supervised_agencies
 from web.session import LANG_COOKIE, csrf_token, issue_csrf, language
 
@@ -37,6 +38,7 @@ ACTIONS = {"started": ("Diajukan", "Filed"), "claimed": ("Diambil", "Claimed"), 
            "retried": ("Dicoba ulang", "Retried"), "incident": ("Gangguan", "Incident"),
            "overdue": ("Terlambat", "Overdue"), "escalated": ("Dieskalasi", "Escalated"),
            "document_issued": ("Dokumen terbit", "Document issued"),
+           "corrected": ("Data dikoreksi atas permintaan pemohon", "Data corrected at the applicant's request"),
            "document_revoked": ("Dokumen dicabut", "Document revoked"), "sent": ("Dikirim", "Sent")}
 STATUS = {"running": ("Diproses", "In progress"), "completed": ("Selesai", "Completed"),
           "incident": ("Tertunda (gangguan sistem)", "Held (system incident)"),
@@ -64,7 +66,8 @@ class Pages:
         self.env.globals.update(static=lambda p: f"/static/web/{p}", vendor=lambda p: f"/static/vendor/{p}")
         self.env.filters["rupiah"] = rupiah
         self.env.filters["wib"] = wib
-        self.env.globals.update(CHANNELS=CHANNELS, STATUS=STATUS, ACTIONS=ACTIONS, sees_dashboard=sees_dashboard)
+        self.env.globals.update(CHANNELS=CHANNELS, STATUS=STATUS, ACTIONS=ACTIONS, sees_dashboard=sees_dashboard,
+                                sees_access_record=sees_access_record)
         # Priority service and jemput bola labels (engine/cases/priority.py).
         self.env.globals.update(PRIORITY=priority.PRIORITY, OUTREACH=priority.OUTREACH,
                                 OUTREACH_REASON=priority.OUTREACH_REASON)
@@ -89,6 +92,11 @@ class Pages:
         # Pages carry personal data: never cache them in shared caches or the back-forward cache.
         response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def sees_access_record(actor: Any) -> bool:
+    """Tell whether the navigation offers the personal-data access record: the data-protection officer, admins."""
+    return actor is not None and is_dpo(actor)
 
 
 def sees_dashboard(actor: Any) -> bool:

@@ -51,13 +51,22 @@ from api.schemas.processes import (
     ProcessVersionRead,
     RetirementRead,
 )
-from api.schemas.tasks import NextStepRead, TaskComplete, TaskCompleted, TaskDetailRead, TaskPage, TaskRead
+from api.schemas.tasks import (
+    NextStepRead,
+    NextTaskRead,
+    TaskComplete,
+    TaskCompleted,
+    TaskDetailRead,
+    TaskPage,
+    TaskRead,
+)
 
 __all__ = [
     "AgencyCreate", "AgencyKind", "AgencyRead", "AttemptRead", "BundleCreate", "BundleCreated", "BundleItem",
     "CaseCancel", "CaseCreate", "CaseCreated", "CasePage", "CaseRead", "CaseStatusRead", "CaseSummary",
     "Channel", "DeliveryPage", "DeliveryRead", "DeployRead", "EventRead", "LintRead", "MeRead",
-    "MembershipCreate", "MembershipPair", "MembershipRead", "MessageCreate", "Model", "NextStepRead", "NotifyEvent",
+    "MembershipCreate", "MembershipPair", "MembershipRead", "MessageCreate", "Model", "NextStepRead", "NextTaskRead",
+    "NotifyEvent",
     "PlatformRole", "ProblemItem", "ProcessDetailRead", "ProcessLifecycleRead", "ProcessRead", "ProcessVersionRead",
     "ROLE_KEY", "RetirementRead", "RoleCreate", "RoleRead", "TaskComplete", "TaskCompleted", "TaskDetailRead",
     "TaskPage", "TaskRead", "Text",

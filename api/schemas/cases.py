@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from api.schemas.common import Channel, Model, Text
-from api.schemas.tasks import TaskRead
+from api.schemas.tasks import NextTaskRead, TaskRead
 
 Priority = Literal["disabilitas", "lansia", "hamil"]
 OutreachGroup = Literal["disabilitas", "lansia", "sakit"]
@@ -45,6 +45,9 @@ class CaseCreate(Model):
         default=None, description="priority service for the applicant: disability, 60 or over, pregnant")
     outreach: OutreachCreate | None = Field(
         default=None, description="jemput bola: ask an officer to visit; only where the service offers it")
+    privacy_notice_accepted: bool | None = Field(
+        default=None, description="the applicant read and accepted the service's privacy notice "
+                                  "(GET /api/processes/{key}/privacy-notice); required: without it the filing is a 422")
 
 
 class BundleItem(Model):
@@ -60,6 +63,14 @@ class BundleCreate(Model):
     services: list[BundleItem] = Field(min_length=2, max_length=10)
     channel: Channel = "terpadu"
     applicant_username: str | None = Field(default=None, max_length=120)
+    privacy_notice_accepted: bool | None = Field(
+        default=None, description="the applicant accepted the privacy notice of every service in the bundle")
+    priority: Priority | None = Field(
+        default=None, description="priority service for the applicant, on every case of the bundle")
+    outreach: OutreachCreate | None = Field(
+        default=None, description="jemput bola: ask an officer to visit; at least one service of the bundle must "
+                                  "offer it to the reason's group, and the request goes onto each case whose "
+                                  "service does")
 
 
 class MessageCreate(Model):
@@ -73,6 +84,8 @@ class CaseCreated(Model):
     pin: str = Field(description="shown once: the applicant needs it to track the case")
     status: str
     stage: str
+    next_tasks: list[NextTaskRead] = Field(default_factory=list, description=(
+        "the case's open tasks the caller may work on now (the filer of a walk-in case acts for the applicant)"))
 
 
 class CaseRead(Model):

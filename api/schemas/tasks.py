@@ -59,9 +59,30 @@ class NextStepRead(Model):
     agency_name_en: str
 
 
+class NextTaskRead(Model):
+    """An open task of the case the caller may work on now: complete it without reading the inbox."""
+
+    id: str
+    case_id: int
+    element_id: str
+    name: str
+    role: str
+    due_at: datetime | None
+    form: str = Field(description="where the task's form and the case data are read: GET /api/tasks/{id}")
+
+
+def next_task_reads(found: list[Any]) -> list[NextTaskRead]:
+    """Shape the engine's next tasks (engine.cases.next_tasks.NextTask) with the link to each task's form."""
+    return [NextTaskRead(id=t.id, case_id=t.case_id, element_id=t.element_id, name=t.name, role=t.role,
+                         due_at=t.due_at, form=f"/api/tasks/{t.id}") for t in found]
+
+
 class TaskCompleted(Model):
     task_id: str
     case_id: int
     case_status: str
     next_steps: list[NextStepRead] = Field(default_factory=list, description="the case's open steps now; "
                                            "none when the case ended")
+    next_tasks: list[NextTaskRead] = Field(default_factory=list, description=(
+        "the case's open tasks the caller may work on now (other roles' tasks are not listed: their "
+        "officers find them with GET /api/tasks?case_id=)"))

@@ -232,6 +232,8 @@ SERVICE_KEYS = (
     "scenarios_required",  # docs/scenarios.md: deployment refuses the package unless its scenarios pass
     "standard",  # the other service-standard components: engine/catalogue/standard_components.py
     "outreach",  # jemput bola: officers visit these groups of applicants (engine/cases/priority.py)
+    "retention",  # how long closed cases are kept, and the legal basis (engine/privacy/retention.py)
+    "privacy",  # the service's purpose in its privacy notice (engine/privacy/notice.py)
 )
 OUTREACH_GROUPS = ("disabilitas", "lansia", "sakit")
 AGENCY_KINDS = ("city_office", "provincial_office", "vertical", "state_company", "private")

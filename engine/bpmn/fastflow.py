@@ -14,6 +14,9 @@ parallel branches no order, so nothing may depend on it.
 
 With `selfcheck` on (the test suite turns it on) every fast query is compared with
 SpiffWorkflow's own answer and a difference raises.
+
+`MppWorkflow.compact` (called after every step) bounds the task tree's depth: long chains of
+finished tasks that nothing still needs are spliced out (see the comment above `KEEP`).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class TaskDict(dict[UUID, Any]):
         self.added: dict[UUID, None] = {}
         self.removed: set[UUID] = set()
         self.open: dict[UUID, Any] = {}
+        self.rewritten: set[UUID] = set()  # finished tasks whose parent or children changed: store them again
 
     def __setitem__(self, key: UUID, value: Any) -> None:
         if key not in self:
@@ -147,3 +151,98 @@ class MppWorkflow(_Journaled, BpmnWorkflow):  # type: ignore[misc]
         """Recompute the open tasks of every workflow (call after resetting or migrating tasks)."""
         for wf in self.all_workflows():
             wf.tasks.rebuild_open()
+
+    def compact(self) -> int:
+        """Bound the task tree's depth: cut the finished history above what is still needed; return tasks dropped."""
+        if self.completed:  # its end events and data are read once more by the step that finished it
+            return 0
+        dropped = 0
+        for wf in [self, *self.subprocesses.values()]:
+            if not wf.completed:  # a finished sub-process is never stepped again; it goes with its calling task
+                dropped += _compact(self, wf)
+        return dropped
+
+
+# Compaction (see docs/architecture.md, "Cases of any length"). SpiffWorkflow keeps every task it ever made:
+# a loop adds its tasks under the previous round's, so the tree deepens with every step, and recursive ancestor
+# checks (Task.is_descendant_of, the iterators' depth limit) fail near depth 1000. The case's history is ours
+# (case_event), so the engine keeps only the tasks still needed (unfinished, waiting on an event, the last one,
+# a live sub-process's caller), every ancestor of theirs, and the root; and where the chain between two of those
+# runs through more than KEEP + SLACK finished tasks that lead nowhere else, it keeps the KEEP nearest each end
+# and splices the middle out (with the dead branches hanging off it). Ancestry among the kept tasks is unchanged,
+# so joins and boundary events see what they saw; most steps only mark the needed tasks' bounded ancestry.
+KEEP = 8
+SLACK = 24  # at least KEEP, so that a run long enough to cut has a middle
+
+
+def _needed(top: Any, wf: Any) -> list[Any]:
+    """The tasks of `wf` that the workflow may still touch: unfinished, waiting on events, last, live sub-process."""
+    needed = list(wf.tasks.open_tasks())
+    if wf.last_task is not None and wf.last_task.id in wf.tasks:
+        needed.append(wf.last_task)
+    needed.extend(t for t in list(top.event_manager.tasks.values()) if t.id in wf.tasks)
+    needed.extend(wf.tasks[tid] for tid, sub in top.subprocesses.items() if tid in wf.tasks and not sub.completed)
+    return needed
+
+
+def _skeleton(needed: list[Any]) -> dict[UUID, list[UUID]]:
+    """Map every needed task and ancestor of one to its children on the way to needed tasks."""
+    below: dict[UUID, list[UUID]] = {}
+    for task in needed:
+        child = None
+        while task is not None:
+            known = task.id in below
+            kids = below.setdefault(task.id, [])
+            if child is not None and child not in kids:
+                kids.append(child)
+            if known:
+                break
+            child, task = task.id, task.parent
+    return below
+
+
+def _compact(top: Any, wf: Any) -> int:
+    needed = _needed(top, wf)
+    if not needed:
+        return 0
+    below = _skeleton(needed)
+    keep = {t.id for t in needed} | {wf.task_tree.id}
+    tasks = wf.tasks
+    dropped: list[UUID] = []
+    frontier = [wf.task_tree.id]
+    while frontier:
+        tid = frontier.pop()
+        run = []  # the finished tasks with a single way down, from tid down
+        while tid not in keep and len(below[tid]) == 1:
+            run.append(tid)
+            tid = below[tid][0]
+        if len(run) > KEEP + SLACK:
+            dropped.extend(_splice(tasks, run[KEEP - 1], run[KEEP:-KEEP], run[-KEEP]))
+        frontier.extend(below[tid])
+    for tid in dropped:
+        tasks.pop(tid)
+    _drop_subprocesses(top, set(dropped))
+    return len(dropped)
+
+
+def _splice(tasks: TaskDict, upper: UUID, middle: list[UUID], lower: UUID) -> list[UUID]:
+    """Hang `lower` under `upper` in place of `middle`; return the middle and its dead branches."""
+    parent, child = tasks[upper], tasks[lower]
+    parent._children = [lower if c == middle[0] else c for c in parent._children]
+    child._parent = upper
+    tasks.rewritten.update((upper, lower))
+    gone, frontier = [], list(middle)
+    spared = set(middle[1:]) | {lower}
+    while frontier:
+        tid = frontier.pop()
+        gone.append(tid)
+        frontier.extend(c for c in tasks[tid]._children if c not in spared)
+    return gone
+
+
+def _drop_subprocesses(top: Any, dropped: set[UUID]) -> None:
+    """Forget the finished sub-processes whose calling task was cut away (and the ones they called)."""
+    gone = [tid for tid in top.subprocesses if tid in dropped]
+    while gone:
+        sub = top.subprocesses.pop(gone.pop())
+        gone.extend(tid for tid in top.subprocesses if tid in sub.tasks)

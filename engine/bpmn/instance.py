@@ -40,6 +40,7 @@ from engine.bpmn.compile import (
     WaitingMessage,
 )
 from engine.bpmn.fastflow import MppWorkflow
+from engine.privacy.fields import NO_SEALING, Sealer
 
 
 @dataclass(frozen=True)
@@ -81,11 +82,12 @@ class Instance:
         """List the messages the workflow waits for."""
         return _waits(self.raw, self.compiled)
 
-    def outcome(self, tracker: state.Tracker) -> StepOutcome:
+    def outcome(self, tracker: state.Tracker, sealer: Sealer = NO_SEALING) -> StepOutcome:
         """Answer everything a step's record needs, once per step: it takes the thrown messages and
-        the changed rows (so `tracker` moves on to the new state)."""
+        the changed rows, sealed by `sealer` (so `tracker` moves on to the new state)."""
         thrown = _thrown(self.raw)  # before the state is diffed: the events leave the workflow's meta
-        changes = state.diff(self.raw, tracker)
+        self.raw.compact()  # the history is ours (case_event): the tree keeps what open tasks need (fastflow)
+        changes = state.diff(self.raw, tracker, sealer)
         finished = _finished(self.raw)
         return StepOutcome(
             changes=changes, ready=self.ready(tracker.open), timers=self.timers(), waits=self.waits(),

@@ -30,9 +30,10 @@ class PlatformEnvironment(SandboxEnvironment):
 class PlatformScriptEngine(PythonScriptEngine):  # type: ignore[misc]
     """SpiffWorkflow's engine with a service-call path and timer values whose failures name the task."""
 
-    def __init__(self, *, environment: PlatformEnvironment, clock: Callable[[], datetime] = _wall_clock) -> None:
+    def __init__(self, *, environment: PlatformEnvironment, clock: Callable[[], datetime] = _wall_clock,
+                 closing: timers.Closing = timers.default_closing) -> None:
         super().__init__(environment=environment)
-        self.clock = clock
+        self.clock, self.closing = clock, closing
 
     def call_service(self, task: Any, **kwargs: Any) -> Any:
         """Run a service task's call; a failure becomes an incident on that task."""
@@ -58,7 +59,8 @@ class PlatformScriptEngine(PythonScriptEngine):  # type: ignore[misc]
         if kind is None:
             return value
         try:
-            return timers.timer_value(kind, value, engine_now=self.clock(), wall_now=_wall_clock())
+            return timers.timer_value(kind, value, engine_now=self.clock(), wall_now=_wall_clock(),
+                                      closing=self.closing)
         except timers.TimerValueError as exc:
             raise WorkflowTaskException(f"timer {kind}: {exc}", task=task, exception=exc) from exc
 
@@ -77,6 +79,8 @@ def _timer_kind(task: Any, expression: str) -> str | None:
 
 
 def make_script_engine(*, limits: Limits = DEFAULT_LIMITS, extra: Mapping[str, Any] | None = None,
-                       clock: Callable[[], datetime] = _wall_clock) -> Any:
-    """Build the script engine every workflow of the platform runs with (timers on `clock`)."""
-    return PlatformScriptEngine(environment=PlatformEnvironment(limits=limits, extra=extra), clock=clock)
+                       clock: Callable[[], datetime] = _wall_clock,
+                       closing: timers.Closing = timers.default_closing) -> Any:
+    """Build the script engine every workflow runs with (timers on `clock`, a bare date at `closing`)."""
+    return PlatformScriptEngine(environment=PlatformEnvironment(limits=limits, extra=extra), clock=clock,
+                                closing=closing)

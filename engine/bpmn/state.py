@@ -5,7 +5,13 @@ workflow-level document (`case_record.wf_meta`). The spec is never stored: it is
 process version and re-attached on load. After each step only the tasks that changed are
 written. Finished tasks never change, so a `Tracker` remembers a fingerprint of the unfinished
 ones only and the ids of all persisted ones; finding what changed costs a set difference on
-task ids (done in C) plus a look at the unfinished tasks, which the diagram bounds.
+task ids (done in C) plus a look at the unfinished tasks, which the diagram bounds. The tasks
+the engine cuts from the tree (`fastflow.MppWorkflow.compact`) are deleted, and the two a splice
+re-links (`TaskDict.rewritten`) written again, so the rows stay as few as the tree.
+
+Sensitive fields (engine.privacy) are sealed as rows are encoded and opened as they are loaded:
+the workflow in memory holds plain values, the rows hold `enc:1:` strings. Change detection uses
+fingerprints, never row text, so a fresh nonce never makes a row look changed.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn.fastflow import MppSubWorkflow, MppWorkflow
+from engine.privacy.cipher import open_fields
+from engine.privacy.fields import NO_SEALING, Sealer
 
 SERIALIZER_VERSION = BpmnWorkflowSerializer.VERSION if hasattr(BpmnWorkflowSerializer, "VERSION") else "1.5"
 TOP = ""
@@ -80,10 +88,10 @@ def _workflows(workflow: Any) -> dict[str, Any]:
     return owners
 
 
-def _workflow_meta(workflow: Any) -> dict[str, Any]:
+def _workflow_meta(workflow: Any, sealer: Sealer = NO_SEALING) -> dict[str, Any]:
     def common(wf: Any) -> dict[str, Any]:
         return {
-            "data": _registry.clean(wf.data),
+            "data": sealer.seal(_registry.clean(wf.data), dumps),
             "correlations": wf.correlations,
             "last_task": str(wf.last_task.id) if wf.last_task is not None else None,
             "success": wf.success,
@@ -115,19 +123,21 @@ def _differs(old: Any, new: Any) -> bool:
         return True
 
 
-def _encode(task: Any) -> str:
+def _encode(task: Any, sealer: Sealer = NO_SEALING) -> str:
     """Encode one task exactly as the serializer's TaskConverter does, without its dispatch overhead.
 
     Data is stored as a delta from the parent task's data (serializer format 1.5); a test
-    checks this encoding against the serializer's own for every task of real cases.
+    checks this encoding (opened again) against the serializer's own for every task of real cases.
+    Sensitive values in the data and the delta's updates are sealed.
     """
     parent = task.parent
+    delta: dict[str, Any]
     if parent is None:
-        data, delta = _registry.clean(task.data), {}
+        data, delta = sealer.seal(_registry.clean(task.data), dumps), {}
     else:
         before, after = parent.data, task.data
         data = {}
-        delta = {"updates": changed_items(before, after),
+        delta = {"updates": sealer.seal(changed_items(before, after), dumps),
                  "deletions": [k for k in before if k not in after]}
     internal = task.internal_data
     return dumps({
@@ -144,8 +154,8 @@ def reference_encode(task: Any) -> str:
     return dumps(_registry.convert(task))
 
 
-def diff(workflow: Any, tracker: Tracker) -> Changes:
-    """Compute the rows that changed since the tracker last saw the workflow, and update it."""
+def diff(workflow: Any, tracker: Tracker, sealer: Sealer = NO_SEALING) -> Changes:
+    """Compute the rows that changed since the tracker last saw the workflow, and update it (sealing as it encodes)."""
     changes = Changes()
     owners = _workflows(workflow)
     for owner in tracker.owners - owners.keys():
@@ -159,19 +169,22 @@ def diff(workflow: Any, tracker: Tracker) -> Changes:
             tracker.open.pop(tid, None)
             if tid not in added:
                 changes.deletes.append(str(tid))
+        for tid in [t for t in tasks.rewritten if t in tasks and t not in added]:  # spliced (fastflow.compact)
+            changes.updates.append((str(tid), _encode(tasks[tid], sealer)))
+        tasks.rewritten = set()
         for tid in [t for t in tracker.open if t in tasks and t not in added]:
             task = tasks[tid]
             now = _fingerprint(task)
             if now != tracker.open[tid]:
-                changes.updates.append((str(tid), _encode(task)))
+                changes.updates.append((str(tid), _encode(task, sealer)))
             _remember(tracker, task, now)
         for tid in added:
             task = tasks.get(tid)
             if task is not None:
-                changes.inserts.append((str(tid), owner, _encode(task), tracker.next_seq))
+                changes.inserts.append((str(tid), owner, _encode(task, sealer), tracker.next_seq))
                 tracker.next_seq += 1
                 _remember(tracker, task, _fingerprint(task))
-    changes.meta = dumps(_workflow_meta(workflow))
+    changes.meta = dumps(_workflow_meta(workflow, sealer))
     return changes
 
 
@@ -185,7 +198,7 @@ def _remember(tracker: Tracker, task: Any, fingerprint: tuple[Any, ...]) -> None
 def forget_journals(workflow: Any) -> None:
     """Treat the workflow as fully persisted: clear what its task journals recorded."""
     for wf in _workflows(workflow).values():
-        wf.tasks.added, wf.tasks.removed = {}, set()
+        wf.tasks.added, wf.tasks.removed, wf.tasks.rewritten = {}, set(), set()
 
 
 def rewrite_all(workflow: Any) -> Tracker:
@@ -219,6 +232,16 @@ def full_dict(workflow: Any) -> dict[str, Any]:
     }
 
 
+def open_row(row: dict[str, Any]) -> dict[str, Any]:
+    """Open the sealed values of one encoded task (its data and its delta's updates)."""
+    if row.get("data"):
+        row["data"] = open_fields(row["data"])
+    delta = row.get("delta")
+    if delta and delta.get("updates"):
+        delta["updates"] = open_fields(delta["updates"])
+    return row
+
+
 def _restore_tasks(wf: Any, rows: list[dict[str, Any]], root: str) -> None:
     # Rows come in creation order: parents before children, as a delta restore needs.
     wf.tasks = {}
@@ -233,7 +256,7 @@ def _set_common(wf: Any, meta: dict[str, Any]) -> None:
     wf.completed = meta.get("completed", False)
     wf.correlations = meta.get("correlations", {})
     wf.last_task = wf.tasks.get(UUID(meta["last_task"])) if meta.get("last_task") else None
-    wf.data = _registry.restore(meta.get("data", {}))
+    wf.data = _registry.restore(open_fields(meta.get("data") or {}))
 
 
 def load(
@@ -247,7 +270,7 @@ def load(
     meta = json.loads(meta_json)
     by_owner: dict[str, list[dict[str, Any]]] = {}
     for _task_id, owner, payload, _seq in rows:
-        by_owner.setdefault(owner, []).append(json.loads(payload))
+        by_owner.setdefault(owner, []).append(open_row(json.loads(payload)))
     workflow = MppWorkflow(spec, subprocess_specs, script_engine=script_engine, deserializing=True)
     _restore_tasks(workflow, by_owner.get(TOP, []), meta["root"])
     _set_common(workflow, meta)

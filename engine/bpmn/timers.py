@@ -2,8 +2,9 @@
 
 A timer expression is Python, evaluated in the sandbox when the timer starts. Accepted values:
 - timeDuration: an ISO-8601 duration ("P2D", "PT1H") or a `timedelta` (`timedelta(hours=2)`);
-- timeDate: an ISO-8601 date-time, a `datetime` (naive means WIB) or a `date`, meaning the close of
-  service hours that day (16:00 WIB), e.g. `add_working_days(today(), 3)` or `after_working_days(3)`;
+- timeDate: an ISO-8601 date-time, a `datetime` (naive means WIB), or a bare date (a `date` or a
+  "2026-12-01" string), meaning the close of service hours that day on the working calendar (16:00
+  WIB, 16:30 on a Friday, the Ramadan closing time in Ramadan), e.g. `add_working_days(today(), 3)`;
 - timeCycle: an ISO-8601 repeating interval ("R3/PT1H").
 Anything else raises TimerValueError, which the script engine turns into an incident on the timer.
 
@@ -16,6 +17,7 @@ stores the timer's job places it back on the engine's clock (engine.cases.steps)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,9 +49,17 @@ def kind_of(definition: Any) -> str | None:
     return KINDS.get(type(definition))
 
 
-def end_of_service_day(day: date) -> datetime:
-    """Return the close of service hours (16:00 WIB) on a day."""
-    return datetime.combine(day, SERVICE_HOURS_END, WIB)
+Closing = Callable[[date], time]
+
+
+def default_closing(_day: date) -> time:
+    """Return 16:00, the closing time when no working calendar is at hand (lint's checks)."""
+    return SERVICE_HOURS_END
+
+
+def end_of_service_day(day: date, closing: Closing = default_closing) -> datetime:
+    """Return the close of service hours (WIB) on a day, by the calendar's closing time of that date."""
+    return datetime.combine(day, closing(day), WIB)
 
 
 def as_duration(value: Any, *, wall_now: datetime) -> str:
@@ -90,8 +100,14 @@ def _days_left(wall_now: datetime) -> int:
     return (datetime.max.replace(tzinfo=UTC) - wall_now.astimezone(UTC)).days - 1
 
 
-def as_instant(value: Any) -> datetime:
-    """Return the aware instant a timeDate value names."""
+def as_instant(value: Any, closing: Closing = default_closing) -> datetime:
+    """Return the aware instant a timeDate value names; a bare date is that day's closing time."""
+    if isinstance(value, str):
+        if len(value.strip()) == len("2026-12-01"):
+            try:
+                value = date.fromisoformat(value.strip())
+            except ValueError:
+                pass  # not a bare date: parsed (or refused) as a date-time below
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value)
@@ -101,7 +117,7 @@ def as_instant(value: Any) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo is not None else value.replace(tzinfo=WIB)
     if isinstance(value, date):
-        return end_of_service_day(value)
+        return end_of_service_day(value, closing)
     raise TimerValueError(_wrong_type("timeDate", value, "a date-time, a date or an ISO-8601 date-time string"))
 
 
@@ -128,13 +144,17 @@ def as_cycle(value: Any, *, wall_now: datetime) -> str:
     return value
 
 
-def timer_value(kind: str, value: Any, *, engine_now: datetime, wall_now: datetime) -> str:
-    """Turn an evaluated timer expression into the string SpiffWorkflow schedules; TimerValueError if unfit."""
+def timer_value(kind: str, value: Any, *, engine_now: datetime, wall_now: datetime,
+                closing: Closing = default_closing) -> str:
+    """Turn an evaluated timer expression into the string SpiffWorkflow schedules; TimerValueError if unfit.
+
+    `closing` gives a date's closing time on the working calendar (a bare date fires then).
+    """
     if kind == "timeDuration":
         return as_duration(value, wall_now=wall_now)
     if kind == "timeDate":
         try:
-            return (as_instant(value) + (wall_now - engine_now)).isoformat()
+            return (as_instant(value, closing) + (wall_now - engine_now)).isoformat()
         except OverflowError as exc:  # a date at the very edge of the calendar, moved onto the wall clock
             raise TimerValueError(f"the date {value!r:.60} is out of range") from exc
     return as_cycle(value, wall_now=wall_now)

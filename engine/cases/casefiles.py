@@ -59,6 +59,12 @@ def _origins(session: Session, case_id: int) -> dict[int, tuple[str | None, str,
     return found
 
 
+def file_origin(session: Session, *, case_id: int, file_id: int) -> tuple[str, bool] | None:
+    """Return the form field (or requirement code) that brought a file to its case, and whether it is a requirement."""
+    found = _origins(session, case_id).get(file_id)
+    return (found[1], found[2]) if found is not None else None
+
+
 def case_files(session: Session, *, case: Case) -> list[CaseFile]:
     """Return a case's files, oldest first, each with its step, field or requirement and uploader."""
     rows = filestore.case_files(session, case_id=case.id)

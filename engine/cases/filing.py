@@ -17,6 +17,7 @@ from engine.cases.priority import Needs
 from engine.cases.service import StartedCase, start_case, start_form
 from engine.directory.actors import Actor
 from engine.documents import filestore as filestore
+from engine.privacy import notice as notice
 from engine.runtime import Runtime
 from forms.validation import FieldError, FormInvalid
 
@@ -38,15 +39,20 @@ def document_errors(slots: list[requirements.DocumentSlot], documents: dict[str,
 def file_application(
     session: Session, *, rt: Runtime, process_key: str, data: dict[str, Any], channel: str, actor: Actor,
     applicant_id: int | None, documents: dict[str, list[str]], needs: Needs | None = None,
+    notice_accepted: bool | None = None,
 ) -> StartedCase:
     """Start a case with its requirement documents; refuse a missing one (with the form's errors), writing nothing.
 
+    `notice_accepted` says the applicant accepted the service's privacy notice (recorded with the case);
+    without it the filing is refused while `privacy_notice_required` is on (engine/privacy/notice.py).
     `documents` maps a requirement code to `file:<id>` references of files the actor uploaded. The
     refusal is a FormInvalid naming every wrong field and document (paths `doc__<code>`), in both
     languages; the case, its history and the file links are written in a savepoint it rolls back.
     """
-    slots = requirements.document_slots(start_form(session, rt=rt, process_key=process_key).service)
+    service = start_form(session, rt=rt, process_key=process_key).service
+    slots = requirements.document_slots(service)
     wrong = document_errors(slots, documents)
+    wrong += notice.acceptance_errors(notice_accepted, required=rt.settings.privacy_notice_required)
     try:
         with session.begin_nested():
             started = start_case(session, rt=rt, process_key=process_key, data=data, channel=channel, actor=actor,
@@ -55,6 +61,9 @@ def file_application(
                 raise FormInvalid(wrong)
             filestore.link_case_files(session, case_id=started.id, data=data, actor=actor)
             requirements.record_files(session, rt=rt, case_id=started.id, actor=actor, slots=slots, files=documents)
+            if notice_accepted:
+                notice.record_acceptance(session, case_id=started.id, process_key=process_key, service=service,
+                                         actor=actor.username, channel=channel, now=rt.clock())
     except FormInvalid as exc:
         if not wrong:
             raise

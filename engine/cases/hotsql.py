@@ -31,6 +31,9 @@ STATEMENTS = {
     "state_delete": "DELETE FROM case_state WHERE case_id = :case_id AND task_id = :tid",
     "state_delete_owner": "DELETE FROM case_state WHERE case_id = :case_id AND owner = :owner",
     "task_delete": "DELETE FROM task WHERE id = :tid",
+    # Completing an unclaimed task claims it first (POST /api/tasks/{id}/complete): a race loses here.
+    "task_claim": (
+        "UPDATE task SET assignee_id = :uid, claimed_at = :now WHERE id = :tid AND assignee_id IS NULL"),
     # A task leaving the open-task table keeps its times in task_span, for SLA figures.
     "task_archive": (
         "INSERT INTO task_span (task_id, case_id, process_key, element_id, name, role, agency, bound_org, "

@@ -74,7 +74,7 @@ def store_answer(session: Session, *, rt: Runtime, case_id: int, field: str, val
     if loaded.row.status not in ("running", "incident") or not loaded.workflow.store(field, value):
         session.add(CaseEvent(case_id=case_id, at=rt.clock(), actor=actor.username, action="note",
                               label=f"{label}: jawaban tiba setelah permohonan selesai / answered after the case ended",
-                              diff={"set": {field: value}}))
+                              diff=rt.sealer(loaded.compiled).seal_diff({"set": {field: value}})))
         return False
     result = rt.runner.advance(loaded.workflow)
     record_step(session, rt, loaded, result=result, before=before,

@@ -96,6 +96,37 @@ def check(service: dict[str, Any], needs: Needs) -> list[FieldError]:
     return errors
 
 
+def bundle_groups(services: list[dict[str, Any]]) -> list[str]:
+    """Return the groups any service of an integrated application offers jemput bola to, in the usual order."""
+    offered = {g for service in services for g in outreach_groups(service)}
+    return [g for g in OUTREACH_GROUPS if g in offered]
+
+
+def check_bundle(services: list[dict[str, Any]], needs: Needs) -> list[FieldError]:
+    """Return what is wrong with one request for every service of an integrated application.
+
+    Priority service applies to every case; a jemput bola visit needs at least one service that
+    offers it to the applicant's group, and goes only onto the cases of those services (for_service).
+    """
+    groups = bundle_groups(services)
+    if needs.outreach is not None and not groups:
+        errors = check({}, Needs(needs.priority))
+        return [*errors, FieldError("outreach", "not-offered",
+                                    "Tidak ada layanan dalam permohonan ini yang menyediakan jemput bola.",
+                                    "No service in this application offers jemput bola (an officer's visit).")]
+    return check({"outreach": {"for": groups}}, needs)
+
+
+def for_service(service: dict[str, Any], needs: Needs) -> Needs:
+    """Return the part of an integrated application's request that one of its services takes.
+
+    The visit is kept only when the service offers jemput bola to the applicant's group.
+    """
+    if needs.outreach is not None and needs.outreach.reason in outreach_groups(service):
+        return needs
+    return Needs(needs.priority)
+
+
 def refuse_invalid(service: dict[str, Any], needs: Needs) -> None:
     """Raise FormInvalid when the request does not fit the service."""
     errors = check(service, needs)

@@ -1,18 +1,22 @@
 """Staff case search: find a case by tracking number, NIK or applicant name, within what the actor may read.
 
+A NIK is sealed at rest (engine.privacy), so it is found through its lookup hash: by the full 16
+digits only. Names stay in clear and match any part.
+
 The same list answers the dashboard's drill-down: filters by service, agency, step, status, overdue
 and period (`CaseFilters`), each meaning what the dashboard's figure counts (engine/sla/service.py).
 """
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from engine.cases import tracking as tracking
@@ -21,12 +25,15 @@ from engine.cases.assignment import APPLICANT_ROLE
 from engine.directory.actors import Actor
 from engine.errors import NotAllowed
 from engine.models import Case, OpenTask, TaskSpan, User
+from engine.privacy import cipher as cipher
+from engine.privacy import lookup as lookup
+from forms.personal import mask
 
 # The start-form fields that name the applicant and hold their NIK, across the catalogue's services
 # (docs/daily-work.md). The first name field a case has is the name shown for it.
 NAME_FIELDS = ("nama_pemohon", "nama_lengkap", "nama_peserta", "nama_pemilik", "nama_pelapor", "nama_calon_suami",
                "nama_penanggung_jawab")
-NIK_FIELDS = ("nik", "nik_pemilik", "nik_calon_suami", "nik_calon_istri", "nik_ayah", "nik_ibu", "nik_anggota")
+NIK_FIELDS = lookup.LOOKUP_FIELDS
 TRACKING = re.compile(r"^\s*(MPP)?[\s-]*[0-9A-Z]{4}[\s-]*[0-9A-Z]{4}\s*$", re.IGNORECASE)
 MIN_NAME = 2
 MIN_DIGITS = 4
@@ -115,8 +122,9 @@ def applicant_name(case: Any = Case, applicant: Any = None) -> ColumnElement[Any
 def matches(text: str, case: Any = Case, applicant: Any = None) -> ColumnElement[bool] | None:
     """SQL condition on a case (and its applicant's account): what a search text finds; None when too short.
 
-    A tracking number matches exactly (as `tracking.normalise` reads it), digits match a NIK from its
-    start, anything else matches a part of the applicant's name, case-insensitively.
+    A tracking number matches exactly (as `tracking.normalise` reads it), a full 16-digit NIK matches
+    through its lookup hash (a part of a NIK finds nothing: it is sealed), anything else matches a
+    part of the applicant's name, case-insensitively.
     """
     text = " ".join(text.split())
     if not text:
@@ -124,10 +132,12 @@ def matches(text: str, case: Any = Case, applicant: Any = None) -> ColumnElement
     conditions: list[ColumnElement[bool]] = []
     if TRACKING.match(text):
         conditions.append(case.tracking_number == tracking.normalise(text))
-    if text.isdigit():
+    if lookup.is_full_nik(text):
+        conditions.append(lookup.nik_condition(text, case))
+    elif text.replace(" ", "").replace(".", "").isdigit():
         if len(text) < MIN_DIGITS:
             return None
-        conditions += [_field(case, f).startswith(text, autoescape=True) for f in NIK_FIELDS]
+        conditions.append(false())  # part of a NIK: searched, but a sealed NIK is found whole or not at all
     elif len(text) >= MIN_NAME:
         conditions += [_field(case, f).icontains(text, autoescape=True) for f in NAME_FIELDS]
         if applicant is not None:
@@ -170,12 +180,33 @@ def search_cases(session: Session, *, actor: Actor, text: str, filters: CaseFilt
     conditions = filter_conditions(filters, now=now or datetime.now(WIB))
     if condition is not None:
         conditions.append(condition)
-    nik = func.coalesce(*[_field(Case, f) for f in NIK_FIELDS])
+    niks = [_field(Case, f) for f in NIK_FIELDS]
     stmt = (select(Case.id, Case.tracking_number, Case.process_key, Case.status, Case.stage_id, Case.stage_en,
-                   Case.channel, applicant_name(Case, applicant), nik, Case.created_at, Case.priority,
-                   Case.outreach_for)
+                   Case.channel, applicant_name(Case, applicant), Case.created_at, Case.priority,
+                   Case.outreach_for, *niks)
             .outerjoin(applicant, applicant.id == Case.applicant_id)
             .where(visible_cases(actor), *conditions))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.execute(stmt.order_by(Case.id.desc()).limit(limit).offset(offset))
-    return [CaseHit(*row) for row in rows], total
+    return [masked_hit(_hit(row)) for row in rows], total
+
+
+def _hit(row: Any) -> CaseHit:
+    """Build a hit, opening the first NIK field the case has (sealed at rest)."""
+    niks = row[11:]
+    nik = next(((name, value) for name, value in zip(NIK_FIELDS, niks, strict=True) if value is not None), None)
+    shown = None
+    if nik is not None:
+        shown = str(json.loads(cipher.open_text(*nik))) if cipher.is_sealed(nik[1]) else nik[1]
+    return CaseHit(id=row[0], tracking_number=row[1], process_key=row[2], status=row[3], stage_id=row[4],
+                   stage_en=row[5], channel=row[6], applicant_name=row[7], nik=shown, created_at=row[8],
+                   priority=row[9], outreach_for=row[10])
+
+
+def masked_hit(hit: CaseHit) -> CaseHit:
+    """Return a hit with the applicant's name and NIK masked: a list shows enough to recognise a case, no more.
+
+    The search still finds a case by the full NIK or the name (`matches`); the case page shows them.
+    """
+    return replace(hit, applicant_name=mask(hit.applicant_name) if hit.applicant_name else None,
+                   nik=mask(hit.nik, "sensitive") if hit.nik else None)

@@ -75,7 +75,8 @@ def start_case(
     pin_hash = tracking.hash_pin(pin, number, rt.settings.secret_key.get_secret_value())
     row = Case(tracking_number=number, pin_hash=pin_hash,
                process_key=process_key, process_version_id=version.id, channel=channel,
-               applicant_id=applicant_id, filed_by_id=actor.user_id, bundle_id=bundle_id, data=clean, wf_meta="{}",
+               applicant_id=applicant_id, filed_by_id=actor.user_id, bundle_id=bundle_id,
+               data=rt.sealer(compiled).seal(clean), wf_meta="{}",
                serializer_version=SERIALIZER_VERSION, version=0, created_at=now, updated_at=now,
                due_at=rt.calendar.due_at(now, sla) if sla else None)
     priority.record(row, needs)

@@ -25,8 +25,11 @@ from engine.directory import service as directory
 from engine.documents import service as documents
 from engine.models import Incident, Job
 from engine.notify import service as notify
+from engine.privacy import lookup as lookup
+from engine.privacy.fields import Sealer
 from engine.runtime import LoadedCase, Runtime
 from engine.sla import clock as sla_clock
+from engine.sla import limit as sla_limit
 from forms.validation import FieldError, FormInvalid
 
 MAX_INT_DIGITS = sys.get_int_max_str_digits() or sys.maxsize
@@ -135,13 +138,17 @@ def _sync_tasks(session: Session, rt: Runtime, loaded: LoadedCase, ready: list[s
 
 
 def _sync_clock(session: Session, rt: Runtime, loaded: LoadedCase, ready: list[spiff.ReadyTask],
-                now: datetime) -> None:
-    """Stop the case's SLA clock while the applicant must act (or a bill waits), start it again after."""
+                now: datetime, data: dict[str, Any]) -> None:
+    """Stop the case's SLA clock while the applicant must act (or a bill waits), start it again after.
+
+    Then put the due date at the case's own time limit when its data sets one (engine/sla/limit.py).
+    """
     steps = [sla_clock.OpenStep(t.meta.element_id, t.meta.role, t.meta.sla_clock) for t in ready]
     hold = sla_clock.hold_for(steps, bill_open=False)
     if hold is None and sla_clock.bill_open(session, loaded.row.id):
         hold = sla_clock.Hold("payment")
     sla_clock.sync(session, calendar=rt.calendar, case_id=loaded.row.id, hold=hold, now=now)
+    sla_limit.apply(session, calendar=rt.calendar, case_id=loaded.row.id, data=data)
 
 
 def _due(timer: spiff.PendingTimer, now: datetime) -> datetime:
@@ -172,24 +179,27 @@ def _sync_timers(session: Session, loaded: LoadedCase, outcome: StepOutcome, now
     loaded.timers_before = timers
 
 
-def _queue_outbound(session: Session, loaded: LoadedCase, now: datetime, calls: list[outbound.OutboundCall]) -> None:
+def _queue_outbound(session: Session, loaded: LoadedCase, now: datetime, calls: list[outbound.OutboundCall],
+                    sealer: Sealer) -> None:
     if calls:
         session.execute(insert(Job), [
             {"kind": "outbound", "case_id": loaded.row.id, "task_id": call.ticket, "due_at": now, "status": "pending",
              "attempts": 0, "created_at": now,
-             "payload": jsonable({"operation": call.operation, "params": call.params, "ticket": call.ticket})}
+             "payload": {"operation": call.operation, "params": sealer.seal(jsonable(call.params)),
+                         "ticket": call.ticket}}
             for call in calls])
 
 
-def _queue_messages(session: Session, loaded: LoadedCase, thrown: list[tuple[str, Any]], now: datetime) -> None:
+def _queue_messages(session: Session, loaded: LoadedCase, thrown: list[tuple[str, Any]], now: datetime,
+                    sealer: Sealer) -> None:
     # Messages a case throws go to the other cases of its integrated application (bundle).
     if not thrown or loaded.row.bundle_id is None:
         return
     session.execute(insert(Job), [
         {"kind": "message", "case_id": loaded.row.id, "task_id": str(uuid.uuid4()), "due_at": now,
          "status": "pending", "attempts": 0, "created_at": now, "topic": topic(loaded.row.bundle_id, name),
-         "payload": jsonable({"name": name, "payload": payload if isinstance(payload, dict) else {"value": payload},
-                              "bundle_id": loaded.row.bundle_id})}
+         "payload": {"name": name, "bundle_id": loaded.row.bundle_id,
+                     "payload": sealer.seal(jsonable(payload if isinstance(payload, dict) else {"value": payload}))}}
         for name, payload in thrown])
 
 
@@ -263,7 +273,8 @@ def record_step(
 ) -> int:
     """Persist the step: state, open tasks, timers, status, history and any incident; return the new version."""
     now = rt.clock()
-    outcome = loaded.workflow.outcome(loaded.tracker)
+    sealer = rt.sealer(loaded.compiled)
+    outcome = loaded.workflow.outcome(loaded.tracker, sealer)
     calls = loaded.workflow.take_calls()
     ready = outcome.ready
     if result.error_element is None and (stopped := _stalled(session, loaded, outcome, calls)) is not None:
@@ -281,14 +292,16 @@ def record_step(
     else:
         _sync_tasks(session, rt, loaded, ready, now, done)
         _sync_timers(session, loaded, outcome, now)
-        _queue_outbound(session, loaded, now, calls)
-        _queue_messages(session, loaded, outcome.thrown, now)
+        _queue_outbound(session, loaded, now, calls, sealer)
+        _queue_messages(session, loaded, outcome.thrown, now, sealer)
         _wake_parked(session, loaded, outcome, now)
-        _sync_clock(session, rt, loaded, ready, now)
+        _sync_clock(session, rt, loaded, ready, now, after)
     diff = record.diff if record.diff is not None else data_diff(before, after)
+    if lookup.changed(before, after):
+        lookup.write_lookups(session, case_id=loaded.row.id, data=after)
     case_id = loaded.row.id
     events = [_event(case_id, now, record.actor, record.action, task_id=record.task_id,
-                     element_id=record.element_id, label=record.label, diff=diff)]
+                     element_id=record.element_id, label=record.label, diff=sealer.seal_diff(diff))]
     if incident:
         session.add(Incident(case_id=case_id, element_id=result.error_element or "",
                              message=result.error_message or "", created_at=now))

@@ -57,10 +57,12 @@ class TaskDetail:
 
 def inbox_query(
     actor: Actor, *, process_key: str | None = None, role: str | None = None, overdue: bool | None = None,
-    claimed: bool | None = None, now: datetime | None = None,
+    claimed: bool | None = None, now: datetime | None = None, case_id: int | None = None,
 ) -> Select[OpenTask]:
     """Build the query of open tasks an actor may work on, with filters, overdue first then by due date."""
     stmt = select(OpenTask).where(visible_tasks(actor))
+    if case_id is not None:
+        stmt = stmt.where(OpenTask.case_id == case_id)
     if process_key:
         stmt = stmt.where(OpenTask.process_key == process_key)
     if role:
@@ -198,8 +200,13 @@ class Completed:
     status: str
 
 
-def complete_task(session: Session, *, rt: Runtime, task_id: str, actor: Actor, data: dict[str, Any]) -> Completed:
-    """Complete an open task with data valid for its form; return its case and the case's status."""
+def complete_task(session: Session, *, rt: Runtime, task_id: str, actor: Actor, data: dict[str, Any],
+                  claim: bool = False) -> Completed:
+    """Complete an open task with data valid for its form; return its case and the case's status.
+
+    With `claim`, an unclaimed task is claimed for the actor first, in the same transaction
+    (history: claimed, then completed), so the task's span keeps when it was taken.
+    """
     if not isinstance(data, dict):
         raise InvalidInput("task data must be an object")
     row = hotsql.fetch_one(session, "task_context", {"tid": task_id})
@@ -213,9 +220,23 @@ def complete_task(session: Session, *, rt: Runtime, task_id: str, actor: Actor, 
     loaded = rt.load_case(session, row.id, CaseHead.of(row))
     if task_id not in loaded.open_before:
         raise TaskAlreadyCompleted("this task has already been completed")
+    if claim and row.assignee_id is None:  # after validation: a refused form writes nothing
+        _claim_row(session, rt, row, task_id, actor)
     before = loaded.workflow.data()
     result = rt.runner.complete(loaded.workflow, task_id, clean)
     record_step(session, rt, loaded, result=result, before=before,
                 record=StepRecord(actor.username, "completed", task_id=task_id, element_id=row.element_id,
                                   label=row.name))
     return Completed(row.id, loaded.row.status)
+
+
+def _claim_row(session: Session, rt: Runtime, row: Any, task_id: str, actor: Actor) -> None:
+    now = rt.clock()
+    if hotsql.execute(session, "task_claim", {"uid": actor.user_id, "now": now, "tid": task_id}) != 1:
+        # The claim waited for a concurrent completion of the same task (PostgreSQL's row lock): it is done, not taken.
+        if session.get(OpenTask, task_id, populate_existing=True) is None:
+            raise TaskAlreadyCompleted("this task has already been completed")
+        raise TaskClaimedByOther("another officer has claimed this task")
+    hotsql.execute(session, "event_insert", {"case_id": row.id, "at": now, "actor": actor.username,
+                                             "action": "claimed", "task_id": task_id, "element_id": row.element_id,
+                                             "label": row.name, "diff": None})

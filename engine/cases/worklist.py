@@ -6,7 +6,7 @@ tasks of their agency (`access.agency_tasks`). Both read only the `task` and `ca
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, aliased
 
 from engine.cases.search import applicant_name, matches
 from engine.models import Case, OpenTask, User
+from forms.personal import mask
 
 # Sortable columns by their URL name. "menunggu" (waiting) sorts by how long the task has waited,
 # so ascending means the newest task first. "batas", the default, is the priority queue: cases of
@@ -105,7 +106,12 @@ def list_rows(session: Session, *, scope: Any, filters: Filters, now: datetime, 
         stmt = stmt.where(Case.outreach_for.is_not(None))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     ordered = stmt.order_by(*_order(filters.sort, filters.descending, name, claimed_by)).limit(limit).offset(offset)
-    return [Row(*row) for row in session.execute(ordered)], total
+    # The list shows the applicant's name masked (forms.personal); the task page shows it in full.
+    return [_masked(Row(*row)) for row in session.execute(ordered)], total
+
+
+def _masked(row: Row) -> Row:
+    return replace(row, applicant_name=mask(row.applicant_name) if row.applicant_name else None)
 
 
 def steps(session: Session, *, scope: Any) -> list[Step]:

@@ -161,8 +161,9 @@ def start_form() -> tuple[str, str]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "Permohonan", "type": "object", "required": ["nama_pemohon", "nik"],
         "properties": {
-            "nama_pemohon": {"type": "string", "title": "Nama pemohon", "minLength": 1, "maxLength": 120},
-            "nik": {"type": "string", "title": "NIK", "pattern": "^[0-9]{16}$"},
+            "nama_pemohon": {"type": "string", "title": "Nama pemohon", "minLength": 1, "maxLength": 120,
+                             "x-mpp-personal": "personal"},
+            "nik": {"type": "string", "title": "NIK", "pattern": "^[0-9]{16}$", "x-mpp-personal": "sensitive"},
         },
     }
     ui = {"ui:order": ["nama_pemohon", "nik"], "nik": {"ui:help": "16 digit sesuai KTP"}}

@@ -110,6 +110,15 @@ class OutreachForm:
 
 
 @dataclass
+class RetentionForm:
+    """The `[retention]` table: keep closed cases `years`, then `action` them, on the legal `basis`."""
+
+    years: str = ""
+    action: str = "anonymise"
+    basis: Text = field(default_factory=Text)
+
+
+@dataclass
 class Components:
     """The `[standard]` table: one text per component, a list of texts for the list components.
 
@@ -139,6 +148,7 @@ class Standard:
     agencies: list[AgencyDecl] = field(default_factory=list)
     document: DocumentForm | None = None
     outreach: OutreachForm | None = None
+    retention: RetentionForm | None = None
     components: Components = field(default_factory=Components)
     other_keys: list[str] = field(default_factory=list)
 
@@ -188,6 +198,7 @@ def read(raw: bytes) -> Standard:
         agencies=[_read_agency(item, i) for i, item in enumerate(as_dicts(data.get("agencies")))],
         document=read_document(document) if isinstance(document, dict) else None,
         outreach=read_outreach(data.get("outreach")),
+        retention=read_retention(data.get("retention")),
         components=read_components(data.get("standard")),
         other_keys=cv.unknown_service_keys(data))
 
@@ -229,6 +240,14 @@ def read_outreach(value: Any) -> OutreachForm | None:
         return None
     groups = value.get("for")
     return OutreachForm(as_text(value), [g for g in groups if isinstance(g, str)] if isinstance(groups, list) else [])
+
+
+def read_retention(value: Any) -> RetentionForm | None:
+    """Read the `[retention]` table into the form's model; None when the service declares none."""
+    if not isinstance(value, dict):
+        return None
+    return RetentionForm(as_str(value.get("years")), as_str(value.get("action")) or "anonymise",
+                         as_text(value.get("basis")))
 
 
 def _read_agency(item: dict[str, Any], origin: int) -> AgencyDecl:
@@ -285,6 +304,9 @@ def from_form(items: Iterable[tuple[str, str]], *, key: str, agency: str) -> Sta
     std.components = components_from_form(values)
     if values.get("outreach_on"):
         std.outreach = OutreachForm(text("outreach"), [g for g in multi.get("outreach_for", []) if g])
+    if values.get("retention_on"):
+        std.retention = RetentionForm(values.get("retention_years", "").strip(),
+                                      values.get("retention_action", "anonymise"), text("retention_basis"))
     if values.get("doc_on"):
         document = DocumentForm(text("doc_title"), [e for e in multi.get("doc_end_events", []) if e],
                                 values.get("doc_template", "").strip(), values.get("doc_number_field", "").strip(),

@@ -7,7 +7,16 @@ from collections.abc import Callable, Iterable
 
 from engine.bpmn import conventions as cv
 from engine.catalogue import standard_components as components
-from engine.catalogue.standard import AgencyDecl, Components, DocumentForm, Message, Standard, Text
+from engine.catalogue.standard import (
+    AgencyDecl,
+    Components,
+    DocumentForm,
+    Message,
+    RetentionForm,
+    Standard,
+    Text,
+)
+from engine.privacy import retention as retention
 
 # ---------------------------------------------------------------- checking the posted values
 
@@ -18,6 +27,7 @@ LABELS: dict[str, Message] = {
     "doc_title": ("Judul dokumen", "Document title"), "fact": ("Label data", "Fact label"),
     "signatory": ("Jabatan penanda tangan maklumat", "Title of the maklumat's signatory"),
     "outreach": ("Uraian jemput bola", "Jemput bola description"),
+    "retention_basis": ("Dasar hukum masa simpan", "Legal basis of the retention"),
 }
 LANGS: dict[str, Message] = {"id": ("bahasa Indonesia", "Indonesian"), "en": ("bahasa Inggris", "English")}
 MAX_TEXT = 4000
@@ -64,11 +74,23 @@ def validate(std: Standard, *, forms: Iterable[str] = (), templates: Iterable[st
         if not std.outreach.groups or any(g not in cv.OUTREACH_GROUPS for g in std.outreach.groups):
             errors["outreach_for"] = ("Pilih sekurang-kurangnya satu kelompok pemohon jemput bola",
                                       "Choose at least one group of applicants for jemput bola")
+    if std.retention is not None:
+        _check_retention(errors, std.retention)
     _check_components(errors, std.components)
     _check_agencies(errors, std.agencies)
     if std.document is not None:
         _check_document(errors, std.document, set(templates))
     return errors
+
+
+def _check_retention(errors: dict[str, Message], form: RetentionForm) -> None:
+    """Check `[retention]` as lint does (engine/privacy/retention.py), naming the form's fields."""
+    _bilingual(errors, "retention_basis", form.basis, required=True)
+    years = int(form.years) if form.years.isascii() and form.years.isdecimal() else form.years or None
+    table = {"years": years, "action": form.action, "basis": {"id": form.basis.id or "-", "en": form.basis.en or "-"}}
+    for english, indonesian in retention.retention_errors({"retention": table}):
+        name = "retention_action" if "action" in english else "retention_years"
+        errors.setdefault(name, (indonesian, english))
 
 
 def _check_components(errors: dict[str, Message], form: Components) -> None:
@@ -169,6 +191,9 @@ _TOP: list[tuple[re.Pattern[str], Callable[[re.Match[str], Standard], str | None
     (re.compile(r"^start_form"), lambda m, std: "start_form"),
     (re.compile(r"^outreach\.(id|en) is missing"), lambda m, std: f"outreach_{m[1]}"),
     (re.compile(r"^outreach"), lambda m, std: "outreach_for"),
+    (re.compile(r"^retention\.(years|action)"), lambda m, std: f"retention_{m[1]}"),
+    (re.compile(r"^retention\.basis"), lambda m, std: "retention_basis_id"),
+    (re.compile(r"^no \[retention\] table|^\[retention\]|^retention\."), lambda m, std: "retention_on"),
     (re.compile(r"^requirements item (\d+): the (id|en) text"), lambda m, std: f"req-{int(m[1]) - 1}-{m[2]}"),
     (re.compile(r"^requirements item (\d+)"), lambda m, std: f"req-{int(m[1]) - 1}-id"),
     (re.compile(r"^document\.title"), lambda m, std: "doc_title_id"),

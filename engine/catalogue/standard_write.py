@@ -20,6 +20,7 @@ from engine.catalogue.standard import (
     Components,
     DocumentForm,
     OutreachForm,
+    RetentionForm,
     Standard,
     Text,
     as_dicts,
@@ -133,6 +134,7 @@ def write(raw: bytes, std: Standard) -> bytes:
     _write_agencies(doc, std.agencies)
     _write_document(doc, std.document)
     _write_components(doc, std.components)
+    _write_retention(doc, std.retention)
     return tomlkit.dumps(doc).encode("utf-8")
 
 
@@ -144,6 +146,34 @@ def _write_outreach(doc: Any, form: OutreachForm | None) -> None:
     current = _plain(doc.get("outreach"))
     value = {**(current if isinstance(current, dict) else {}), **form.text.plain(), "for": list(form.groups)}
     _set(doc, "outreach", value)
+
+
+def _write_retention(doc: Any, form: RetentionForm | None) -> None:
+    """Write the `[retention]` table, keeping its other keys and comments; remove it when the form turned it off."""
+    if form is None:
+        _set(doc, "retention", None)
+        return
+    value: dict[str, Any] = {"years": int(form.years)} if form.years.isdecimal() else {}
+    value |= {"action": form.action, "basis": form.basis.plain()}
+    current = doc.get("retention")
+    if current is not None and not isinstance(current, Table):  # written inline: stays inline
+        _set(doc, "retention", {**(_plain(current) if isinstance(_plain(current), dict) else {}), **value})
+        return
+    if current is None:
+        table = tomlkit.table()
+        for key, item in ({"years": value["years"]} if "years" in value else {}).items():
+            table.add(key, item)
+        table.add("after", "closed")
+        table.add("action", value["action"])
+        table.add("basis", _item(value["basis"]))
+        doc.add(tomlkit.nl())
+        doc["retention"] = table
+        return
+    if "years" not in value and "years" in current:
+        del current["years"]
+    for key, item in value.items():
+        if _plain(current.get(key)) != item:
+            current[key] = _item(item)
 
 
 def _fill_agency(table: Any, agency: AgencyDecl) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 FILE = "connectors.toml"
 # Operations with a Python adapter registered by engine.runtime.build_runtime; a test keeps them equal.
-BUILT_IN_OPERATIONS = frozenset({"disdukcapil.serahkan", "pembayaran.buat_tagihan"})
+BUILT_IN_OPERATIONS = frozenset({"disdukcapil.serahkan", "pembayaran.buat_tagihan", "koreksi_data.terapkan"})
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 SYSTEM = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")

@@ -10,6 +10,10 @@ case data stays small JSON and every read goes through `may_read_file`.
 
 A transaction that rolls back after `store` leaves its bytes on disk without a row: harmless
 (the next upload of the same content reuses them) and cheap to sweep by sha256.
+
+On disk the bytes are sealed with the active data key (engine.privacy: AES-256-GCM bound to the
+plaintext's sha256, the key id in the header); the path stays the plaintext's sha256, for
+deduplication, and the hash is checked after opening. Files written before sealing read as they are.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from engine.directory.actors import Actor
 from engine.errors import InvalidInput, NotFound
 from engine.models import StoredFile as StoredFile  # re-exported: callers type their rows with it
 from engine.models import utcnow
+from engine.privacy import cipher as cipher
 from engine.settings import Settings
 
 # Magic numbers of the accepted types: what the bytes are, whatever the client says.
@@ -132,8 +137,13 @@ def check_upload(data: bytes, *, content_type: str | None, max_bytes: int) -> st
 
 def _write_blob(root: Path, sha256: str, data: bytes) -> None:
     path = blob_path(root, sha256)
-    if path.exists() and path.stat().st_size == len(data):
-        return  # content-addressed: the same bytes are already there
+    if path.exists():
+        return  # content-addressed: the same bytes are already there (sealed; `read_bytes` checks them)
+    write_sealed(path, cipher.seal_bytes(data, sha256=sha256))
+
+
+def write_sealed(path: Path, data: bytes) -> None:
+    """Write a blob's (sealed) bytes beside its path and rename, so a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     # Write beside the target and rename, so a reader never sees half a file.
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -180,9 +190,13 @@ def open_file(session: Session, *, settings: Settings, file_id: int) -> tuple[St
 def read_bytes(settings: Settings, row: StoredFile) -> bytes:
     """Read a stored file's bytes and check them against the hash they were stored under."""
     try:
-        data = blob_path(settings.files_dir, row.sha256).read_bytes()
+        stored = blob_path(settings.files_dir, row.sha256).read_bytes()
     except FileNotFoundError as exc:
         raise FileCorrupt(f"the content of file {row.id} is missing from the file store") from exc
+    try:
+        data = cipher.open_bytes(stored, sha256=row.sha256)
+    except cipher.SealBroken as exc:
+        raise FileCorrupt(f"the content of file {row.id} no longer matches its hash") from exc
     if hashlib.sha256(data).hexdigest() != row.sha256:
         raise FileCorrupt(f"the content of file {row.id} no longer matches its hash")
     return data

@@ -38,6 +38,7 @@ from engine.documents.signing import Signer, signer_for
 from engine.documents.spec import DocumentSpec, spec_of
 from engine.errors import InvalidInput, NotFound
 from engine.models import Agency, Bundle, Case, CaseEvent, IssuedDocument, Job, ProcessFile, ProcessVersion
+from engine.privacy import cipher as cipher
 
 if TYPE_CHECKING:
     from engine.runtime import Runtime
@@ -194,6 +195,11 @@ def _unused_code(session: Session) -> str:
     raise RuntimeError("could not draw a free verification code")  # 80 random bits: practically unreachable
 
 
+def _sealed_fact(sensitive: frozenset[str], field: str, fact: dict[str, str]) -> dict[str, Any]:
+    """Seal a printed fact's values at rest when its field is sensitive (the column opens them on read)."""
+    return cipher.seal_fields(fact, ("value", "value_en")) if field in sensitive else dict(fact)
+
+
 def issue_for_case(session: Session, *, rt: Runtime, case_id: int, signer: Signer | None = None,
                    ) -> IssuedDocument | None:
     """Render, store and sign the product of a completed case; return it (the existing one if issued)."""
@@ -208,6 +214,7 @@ def issue_for_case(session: Session, *, rt: Runtime, case_id: int, signer: Signe
     if spec is None or service is None:
         return None
     signer = signer or signer_for(rt.settings)
+    sensitive = rt.sealer(rt.specs.get(session, case.process_version_id)).sensitive
     now, code = rt.clock(), _unused_code(session)
     item = render_input(session, settings=rt.settings, case=case, spec=spec, service=service, code=code,
                         key_id=signer.key_id, now=now)
@@ -218,12 +225,14 @@ def issue_for_case(session: Session, *, rt: Runtime, case_id: int, signer: Signe
                              case_id=case.id)
     row = IssuedDocument(
         case_id=case.id, process_key=case.process_key, title_id=spec.title_id, title_en=spec.title_en,
-        number=item.number, holder=item.holder, file_id=stored.id, sha256=digest.hex(),
+        number=item.number, file_id=stored.id, sha256=digest.hex(),
+        holder=cipher.seal_fields({"holder": item.holder}, ("holder",))["holder"]
+        if spec.holder_field in sensitive and item.holder else item.holder,
         signature=signer.sign(digest), key_id=signer.key_id, verify_code=code, issued_at=now,
         facts={"service": {"id": item.service_id, "en": item.service_en},
                "agency": {"id": item.agency_id, "en": item.agency_en},
-               "items": [{"label_id": a, "label_en": b, "value": v,
-                          "value_en": _fact(item.labels, item.data, f.field, 1)}
+               "items": [_sealed_fact(sensitive, f.field, {"label_id": a, "label_en": b, "value": v,
+                                                           "value_en": _fact(item.labels, item.data, f.field, 1)})
                          for (a, b, v), f in zip(item.facts, spec.facts, strict=True)]})
     session.add(row)
     session.add(CaseEvent(case_id=case.id, at=now, actor="system", action="document_issued",

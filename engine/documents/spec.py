@@ -16,6 +16,7 @@ page. Lint checks all of it, and renders the template once with sample data in t
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -128,6 +129,7 @@ def document_problems(package: Package, service: dict[str, Any] | None, bpmn: li
     spec = spec_of(service)
     if spec is None or any(p.severity == "error" for p in problems):
         return problems
+    problems += typed_number_problems(package, spec)
     if spec.template is not None and spec.template not in package.files:
         return [*problems, Problem(SERVICE, None, f"document.template '{spec.template}' is not in the package")]
     from engine.documents import pdf as pdf
@@ -139,6 +141,34 @@ def document_problems(package: Package, service: dict[str, Any] | None, bpmn: li
     except pdf.TemplateFailed as exc:
         problems.append(Problem(exc.file or where, None, f"document template: {exc.message}"))
     return problems
+
+
+def typed_number_problems(package: Package, spec: DocumentSpec) -> list[Problem]:
+    """Warn where the platform draws the number (number_format) but a form still lets the officer type it.
+
+    The signing step's form declares the number field `"readOnly": true`: its page then shows the
+    number the document will get and offers the unsigned preview (engine/documents/preview.py).
+    """
+    if not spec.number_format or not spec.number_field:
+        return []
+    out = []
+    for name, raw in sorted(package.files.items()):
+        if not (name.startswith("forms/") and name.endswith(".schema.json")):
+            continue
+        try:
+            prop = ((json.loads(raw).get("properties") or {}).get(spec.number_field))
+        except (ValueError, AttributeError):
+            continue  # the form lint names a form that is not a JSON object
+        if isinstance(prop, dict) and prop.get("readOnly") is not True:
+            out.append(Problem(
+                name, spec.number_field,
+                f"the platform gives the document number ([document] number_format), but this form lets the officer "
+                f"type '{spec.number_field}': declare it \"readOnly\": true (the signing page then shows the number "
+                "and a preview of the document), or drop number_format", "warning",
+                f"platform memberi nomor dokumen ([document] number_format), tetapi formulir ini meminta petugas "
+                f"mengetik '{spec.number_field}': nyatakan \"readOnly\": true (halaman penandatanganan lalu "
+                "menampilkan nomornya dan pratinjau dokumen), atau hapus number_format"))
+    return out
 
 
 def _sample_number(spec: DocumentSpec, service: dict[str, Any]) -> str:

@@ -28,7 +28,9 @@ from engine.models import Case, CaseEvent, Incident, Job, OpenTask
 from engine.notify import service as notify
 from engine.notify.delivery import deliver
 from engine.payments import bills as bills
+from engine.privacy import retention as retention
 from engine.runtime import Runtime
+from engine.sla import clock as sla_clock
 from engine.sla.escalation import escalate_overdue
 
 log = logging.getLogger("mpp.jobs")
@@ -98,6 +100,8 @@ def run_job(session: Session, *, rt: Runtime, job_id: int, worker: str) -> None:
         flag_overdue(session, now=rt.clock())
         escalate_overdue(session, now=rt.clock())
         scan_bills(session, rt=rt)
+    elif job.kind == retention.JOB_KIND:
+        retention.run_scheduled(session, settings=rt.settings, now=rt.clock())
     elif job.kind == documents.JOB_KIND and job.case_id is not None:
         documents.issue_for_case(session, rt=rt, case_id=job.case_id)
     elif job.kind == "outbound" and job.payload is not None and not send_outbound(session, rt=rt, job=job):
@@ -190,9 +194,14 @@ def scan_bills(session: Session, *, rt: Runtime) -> None:
 
 
 def flag_overdue(session: Session, *, now: datetime) -> int:
-    """Flag open tasks past their due time and record it in each case's history; return how many."""
+    """Flag open tasks past their due time and record it in each case's history; return how many.
+
+    An officer's task of a case whose SLA clock stands still is not late: its due date moves on when
+    the pause ends (engine/sla/clock.py).
+    """
     late = list(session.execute(select(OpenTask.id, OpenTask.case_id, OpenTask.element_id, OpenTask.name).where(
-        OpenTask.overdue.is_(False), OpenTask.due_at.is_not(None), OpenTask.due_at < now)))
+        OpenTask.overdue.is_(False), OpenTask.due_at.is_not(None), OpenTask.due_at < now,
+        sla_clock.task_clock_runs())))
     if not late:
         return 0
     session.execute(update(OpenTask).where(OpenTask.id.in_([r.id for r in late])).values(overdue=True))
@@ -256,6 +265,7 @@ def work_forever(factory: sessionmaker[Session], *, rt: Runtime, stop: object | 
         try:
             with transaction(factory) as session:
                 ensure_overdue_scan(session, now=rt.clock())
+                retention.ensure_scheduled(session, now=rt.clock())
             ran = run_due_jobs(factory, rt=rt, worker=worker)
         except Exception:  # noqa: BLE001 - keep polling through a database hiccup
             log.exception("worker loop failed")

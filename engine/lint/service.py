@@ -35,9 +35,13 @@ from engine.lint.diagram import (
 )
 from engine.lint.events import event_problems
 from engine.lint.forms import form_file_problems
+from engine.lint.personal import personal_problems
 from engine.lint.roles import role_problems
+from engine.lint.sla_limit import sla_limit_problems
 from engine.lint.text import localize
 from engine.notify.templates import template_problems
+from engine.privacy import notice as notice
+from engine.privacy import retention as retention
 from engine.sla.clock import SLA_CLOCK_VALUES
 
 __all__ = ["UNSUPPORTED_ELEMENTS", "Report", "check_form_file", "check_service", "lint_package"]
@@ -99,6 +103,9 @@ def lint_package(package: Package, *, known_roles: set[str] | None = None) -> li
     report.extend(call_problems([(doc.name, doc.root) for doc in bpmn]))
     report.extend(event_problems([(doc.name, doc.root) for doc in bpmn], connector_error_codes(package)))
     _check_other_forms(package, report)
+    refused = frozenset(p.file for p in report.problems if p.severity == "error")
+    report.extend(personal_problems(package, skip=refused))
+    report.extend(sla_limit_problems(package, [(doc.name, doc.root) for doc in bpmn]))
     report.extend(template_problems(package))
     _check_decisions(bpmn, dmn, report)
     for doc in dmn:
@@ -143,6 +150,7 @@ def check_service(package: Package, report: Report) -> dict[str, Any] | None:
     for key in components.unknown_keys(service):
         report.warning(SERVICE, None, f"unknown key 'standard.{key}' is ignored (a typo?)",
                        f"kunci 'standard.{key}' tidak dikenal dan diabaikan (salah ketik?)")
+    _check_privacy(service, report)
     start_form = service.get("start_form")
     if isinstance(start_form, str) and start_form.strip():
         # The runtime looks start_form up as a package path, and loads only forms/*.json.
@@ -152,6 +160,14 @@ def check_service(package: Package, report: Report) -> dict[str, Any] | None:
         else:
             check_form_file(package, report, SERVICE, None, start_form, schema=True)
     return service
+
+
+def _check_privacy(service: dict[str, Any], report: Report) -> None:
+    # A missing [retention] only warns: an error would refuse every package written before it existed.
+    for english, indonesian in retention.retention_errors(service) + notice.notice_errors(service):
+        report.error(SERVICE, None, english, indonesian)
+    if "retention" not in service:
+        report.warning(SERVICE, None, *retention.MISSING)
 
 
 def check_form_file(

@@ -33,6 +33,7 @@ from engine.notify import webhooks as webhooks
 from engine.notify.templates import render
 from engine.runtime import Runtime
 from engine.settings import Settings
+from forms.personal import mask
 from forms.validation import EMAIL_ADDRESS
 
 log = logging.getLogger("mpp.notify")
@@ -74,7 +75,9 @@ def deliver(session: Session, *, rt: Runtime, job: Job) -> bool:
 def _failed(session: Session, *, rt: Runtime, job: Job, note: Notification, exc: DeliveryFailed, now: datetime,
             ) -> bool:
     error = str(exc)[:2000]
-    log.warning("notification %s (%s to %s) attempt %s failed: %s", note.uid, note.channel, note.recipient,
+    # An e-mail address is personal data: the log names it masked (the notification row keeps it).
+    recipient = mask(note.recipient) if note.channel == "email" else note.recipient
+    log.warning("notification %s (%s to %s) attempt %s failed: %s", note.uid, note.channel, recipient,
                 job.attempts, error)
     session.add(NotificationAttempt(notification_id=note.id, at=now, outcome="failed", status_code=exc.status_code,
                                     error=error))

@@ -24,11 +24,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import isolation
+from engine.catalogue.labels import labels_for_version
 from engine.catalogue.package import Package
 from engine.errors import Problem
 from engine.isolation import IsolationLimit, ProcessLimits
-from engine.models import Case, Notification, ProcessFile
+from engine.models import Case, Notification, ProcessFile, User
 from engine.notify.service import EVENTS, LANGUAGES
+from forms.personal import mask_data, mask_sensitive
 
 log = logging.getLogger("mpp.notify")
 TEMPLATES = Path(__file__).resolve().parents[1] / "data" / "notifications"
@@ -99,11 +101,15 @@ def _platform_template(language: str, event: str) -> Template:
 
 
 def template_values(session: Session, *, note: Notification, public_url: str) -> dict[str, Any]:
-    """Return what a template sees: the event snapshot in the recipient's language, and the case data."""
+    """Return what a template sees: the event snapshot in the recipient's language, and the case data.
+
+    The case data comes masked where the forms classify it (forms.personal): a message never carries a
+    NIK, a KK number or another sensitive value; the applicant's own name and address reach only them.
+    """
     lang, context = note.language, note.context
     case = context["case"]
     task = context.get("task")
-    data = session.scalar(select(Case.data).where(Case.id == case["id"])) if note.case_id else None
+    data = _shown_data(session, note=note) if note.case_id else None
     return {
         "lang": lang, "event": note.event, "tracking_number": case["tracking_number"],
         "service": case["service"][lang], "stage": case["stage"][lang], "status": case["status"],
@@ -111,6 +117,19 @@ def template_values(session: Session, *, note: Notification, public_url: str) ->
         "task": None if task is None else {"name": task["name"], "due": format_due(task.get("due_at"), lang)},
         "data": data or {},
     }
+
+
+def _shown_data(session: Session, *, note: Notification) -> dict[str, Any]:
+    row = session.execute(select(Case.data, Case.applicant_id).where(Case.id == note.case_id)).one_or_none()
+    if row is None or not isinstance(row[0], dict):
+        return {}
+    data, applicant_id = row
+    classified = labels_for_version(session, version_id=note.context["case"]["version_id"]).personal_fields()
+    applicant = session.scalar(select(User.email).where(User.id == applicant_id)) if applicant_id else None
+    addresses = {str(a).strip().lower() for a in (applicant, data.get("email")) if isinstance(a, str)}
+    if note.channel == "email" and note.recipient.strip().lower() in addresses:
+        return mask_sensitive(data, classified)
+    return mask_data(data, classified)
 
 
 def format_due(value: str | None, lang: str) -> str:

@@ -6,20 +6,22 @@ applicant's time. The clock pauses while (docs/bpmn-conventions.md, "The SLA clo
 - a task marked `slaClock = paused` is open (e.g. waiting for a date the applicant chose);
 - a bill of the case waits to be paid (engine/payments).
 Each pause is a `sla_pause` row; when it ends, the service hours it lasted are added to the case's
-`sla_paused_s` and its `due_at` moves forward by them on the working calendar. A paused case is
-never overdue.
+`sla_paused_s` and its `due_at` moves forward by them on the working calendar. The open officer
+tasks' due dates move the same way, each by the service hours of the pause it was open for (from the
+pause's start, or from the task's opening when it opened inside the pause); an applicant's own task
+keeps its date. A paused case is never overdue, and neither are its tasks (the overdue scan skips them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
-from engine.models import Bill, Case, SlaPause
+from engine.models import Bill, Case, OpenTask, SlaPause
 from engine.sla.calendar import WorkingCalendar
 
 APPLICANT_ROLE = "applicant"
@@ -54,6 +56,15 @@ def hold_for(steps: Iterable[OpenStep], *, bill_open: bool) -> Hold | None:
         if step.role == APPLICANT_ROLE and step.sla_clock != "running":
             return Hold("applicant", step.element_id)
     return Hold("payment") if bill_open else None
+
+
+def task_clock_runs() -> ColumnElement[bool]:
+    """Return the condition an open task meets when its clock runs (the overdue scan and escalation).
+
+    An officer's task in a paused case stands still: its due date moves on when the pause ends.
+    """
+    paused_cases = select(Case.id).where(Case.sla_paused_since.is_not(None))
+    return or_(OpenTask.role == APPLICANT_ROLE, OpenTask.case_id.not_in(paused_cases))
 
 
 def bill_open(session: Session, case_id: int) -> bool:
@@ -95,6 +106,20 @@ def _end(session: Session, *, calendar: WorkingCalendar, pause: SlaPause, now: d
     if not keep_paused:
         values["sla_paused_since"] = None
     session.execute(update(Case).where(Case.id == pause.case_id).values(**values))
+    if seconds:
+        _move_task_dues(session, calendar=calendar, pause=pause, now=now)
+
+
+def _move_task_dues(session: Session, *, calendar: WorkingCalendar, pause: SlaPause, now: datetime) -> None:
+    """Move each open officer task's due date by the service hours of the pause it stood still in."""
+    rows = session.execute(select(OpenTask.id, OpenTask.created_at, OpenTask.due_at).where(
+        OpenTask.case_id == pause.case_id, OpenTask.due_at.is_not(None), OpenTask.role != APPLICANT_ROLE,
+        OpenTask.created_at < now)).all()
+    for task_id, created, due in rows:
+        paused = calendar.working_time_between(max(created, pause.started_at), now)
+        if due is not None and paused > timedelta(0):
+            session.execute(update(OpenTask).where(OpenTask.id == task_id).values(
+                due_at=calendar.add_working_time(due, paused)))
 
 
 @dataclass(frozen=True)

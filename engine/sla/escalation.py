@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from engine.cases.assignment import APPLICANT_ROLE, agency_of
 from engine.directory.actors import Actor
 from engine.models import CaseEvent, OpenTask
+from engine.sla import clock as sla_clock
 
 SUPERVISOR = "supervisor"
 
@@ -44,7 +45,7 @@ def escalate_overdue(session: Session, *, now: datetime) -> int:
     """Escalate open tasks past their due time to their agency's supervisor, once each; return how many."""
     stmt = select(OpenTask.id, OpenTask.case_id, OpenTask.element_id, OpenTask.role, OpenTask.agency).where(
         OpenTask.escalated_at.is_(None), OpenTask.due_at.is_not(None), OpenTask.due_at < now,
-        OpenTask.role != APPLICANT_ROLE)
+        OpenTask.role != APPLICANT_ROLE, sla_clock.task_clock_runs())
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)  # two scans never escalate one task twice
     # A task already in a supervisor's lane has nobody above it on this platform.

@@ -5,7 +5,8 @@ What the figures mean (docs/operations.md, "Dashboard"):
   both inclusive). Every figure counts those cases and their tasks, so each row adds up.
 - Volume: cases started. Open: of those, still running (or stopped on an incident). Overdue
   cases: open past the service's due time (`case_record.due_at`, close of office on the
-  `sla_days`-th working day, engine/sla/calendar.py), moved forward by every pause of the SLA
+  `sla_days`-th working day, engine/sla/calendar.py, or on the case's own `sla_working_days`-th,
+  engine/sla/limit.py), moved forward by every pause of the SLA
   clock (the applicant's turn, a bill waiting: engine/sla/clock.py); a case whose clock stands
   still now is not overdue. Overdue tasks: open tasks past their due time.
 - SLA compliance: of the completed cases that have an SLA, the share completed by their due time

@@ -7,7 +7,17 @@ computation in a published local report: https://e-smile.tubaba.go.id/main/skm/l
 - Nine elements (unsur), in the regulation's order: persyaratan; sistem, mekanisme dan prosedur;
   waktu penyelesaian; biaya/tarif; produk spesifikasi jenis pelayanan; kompetensi pelaksana;
   perilaku pelaksana; penanganan pengaduan, saran dan masukan; sarana dan prasarana.
-  Each is answered on a scale of 1 (tidak baik) to 4 (sangat baik).
+  Each is answered on a scale of 1 to 4, in the words of the annex's sample questionnaire
+  ("Kuesioner SKM", answers a–d scored 1–4; a filled-in copy:
+  https://pdfcoffee.com/permen-14-2017-okkk-pdf-free.html): e.g. persyaratan tidak sesuai / kurang
+  sesuai / sesuai / sangat sesuai; biaya sangat mahal / cukup mahal / murah / gratis; pengaduan
+  tidak ada / ada tetapi tidak berfungsi / berfungsi kurang maksimal / dikelola dengan baik. The
+  questionnaire asks sarana (question 8) before pengaduan (question 9); we keep the element order
+  (U8 pengaduan, U9 sarana) so that stored columns and reports follow the element list.
+- The questionnaire's respondent profile (jenis kelamin, usia, pendidikan, pekerjaan) is stored
+  with each answer as a category code (PROFILE below), with "tidak ingin menyebutkan" where a
+  respondent may decline; no name or contact is ever asked. The age is asked as a group, not in
+  years, so that a profile never narrows down to one person in a small office.
 - NRR per unsur (nilai rata-rata) = total of its scores / number of answers to it.
 - Every unsur has the same weight, "bobot nilai rata-rata tertimbang = jumlah bobot / jumlah
   unsur = 1/X", so 1/9 for nine (the regulation's worked example rounds it to 0,11; reports often
@@ -16,7 +26,9 @@ computation in a published local report: https://e-smile.tubaba.go.id/main/skm/l
 - Grades (mutu pelayanan) on the converted value: A 88,31–100,00 Sangat Baik; B 76,61–88,30 Baik;
   C 65,00–76,60 Kurang Baik; D 25,00–64,99 Tidak Baik. We round the converted value half-up to two
   decimals first, so every value falls in exactly one interval.
-One applicant answers once per completed case (an integrated application: once per service).
+One applicant answers once per completed case (an integrated application: once per service), online
+(channel "daring", after the tracking number and PIN) or at the counter kiosk (channel "kiosk", for a
+chosen service, with or without the case's tracking number and PIN).
 """
 
 from __future__ import annotations
@@ -32,6 +44,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.cases.tracking import hash_pin, normalise, pin_matches
+from engine.catalogue.registry import latest_versions
 from engine.directory.actors import Actor
 from engine.errors import AlreadyExists, InvalidInput, NotFound
 from engine.models import Bundle, Case, SurveyResponse
@@ -41,41 +54,100 @@ from forms.validation import FieldError, FormInvalid
 
 @dataclass(frozen=True)
 class Unsur:
-    """One element of the survey: its column, its name and its question, in both languages."""
+    """One element of the survey: its column, its name, its question and its four answers, in both languages."""
 
     key: str
     name_id: str
     name_en: str
     question_id: str
     question_en: str
+    answers: tuple[tuple[str, str], ...]  # (id, en) for scores 1, 2, 3, 4
+
+    @property
+    def choices(self) -> list[tuple[int, str, str]]:
+        """Return (score, id, en) for the four answers, lowest first."""
+        return [(score, text_id, text_en) for score, (text_id, text_en) in enumerate(self.answers, start=1)]
+
+
+def _fit(word_id: str, word_en: str) -> tuple[tuple[str, str], ...]:
+    return ((f"Tidak {word_id}", f"Not {word_en}"), (f"Kurang {word_id}", f"Not quite {word_en}"),
+            (word_id.capitalize(), word_en.capitalize()), (f"Sangat {word_id}", f"Very {word_en}"))
 
 
 UNSUR: tuple[Unsur, ...] = (
     Unsur("u1", "Persyaratan", "Requirements",
-          "Bagaimana kesesuaian persyaratan pelayanan dengan jenis pelayanannya?",
-          "How well did the requirements fit the service?"),
+          "Bagaimana pendapat Saudara tentang kesesuaian persyaratan pelayanan dengan jenis pelayanannya?",
+          "How well did the service's requirements fit the kind of service?", _fit("sesuai", "fitting")),
     Unsur("u2", "Sistem, mekanisme, dan prosedur", "System, mechanism and procedure",
-          "Bagaimana kemudahan prosedur pelayanan di unit ini?", "How easy was the procedure?"),
+          "Bagaimana pemahaman Saudara tentang kemudahan prosedur pelayanan di unit ini?",
+          "How easy was the service's procedure at this office?", _fit("mudah", "easy")),
     Unsur("u3", "Waktu penyelesaian", "Completion time",
-          "Bagaimana kecepatan waktu dalam memberikan pelayanan?", "How fast was the service delivered?"),
+          "Bagaimana pendapat Saudara tentang kecepatan waktu dalam memberikan pelayanan?",
+          "How fast was the service delivered?", _fit("cepat", "fast")),
     Unsur("u4", "Biaya/tarif", "Fee",
-          "Bagaimana kewajaran biaya/tarif dalam pelayanan?", "How reasonable was the fee?"),
+          "Bagaimana pendapat Saudara tentang kewajaran biaya/tarif dalam pelayanan?",
+          "How reasonable was the fee for the service?",
+          (("Sangat mahal", "Very expensive"), ("Cukup mahal", "Rather expensive"), ("Murah", "Cheap"),
+           ("Gratis", "Free of charge"))),
     Unsur("u5", "Produk spesifikasi jenis pelayanan", "Service product",
-          "Bagaimana kesesuaian produk pelayanan antara yang tercantum dalam standar pelayanan dengan hasil "
-          "yang diberikan?", "How well did the result match the published service standard?"),
+          "Bagaimana pendapat Saudara tentang kesesuaian produk pelayanan antara yang tercantum dalam standar "
+          "pelayanan dengan hasil yang diberikan?",
+          "How well did the result match the product published in the service standard?", _fit("sesuai", "fitting")),
     Unsur("u6", "Kompetensi pelaksana", "Staff competence",
-          "Bagaimana kompetensi/kemampuan petugas dalam pelayanan?", "How competent were the staff?"),
+          "Bagaimana pendapat Saudara tentang kompetensi/kemampuan petugas dalam pelayanan?",
+          "How competent were the staff?", _fit("kompeten", "competent")),
     Unsur("u7", "Perilaku pelaksana", "Staff behaviour",
-          "Bagaimana perilaku petugas dalam pelayanan terkait kesopanan dan keramahan?",
-          "How polite and friendly were the staff?"),
+          "Bagaimana pendapat Saudara tentang perilaku petugas dalam pelayanan terkait kesopanan dan keramahan?",
+          "How polite and friendly were the staff?", _fit("sopan dan ramah", "polite and friendly")),
     Unsur("u8", "Penanganan pengaduan, saran, dan masukan", "Handling of complaints and suggestions",
-          "Bagaimana kualitas penanganan pengaduan, saran, dan masukan?",
-          "How well were complaints and suggestions handled?"),
+          "Bagaimana pendapat Saudara tentang penanganan pengaduan pengguna layanan?",
+          "How are service users' complaints handled?",
+          (("Tidak ada", "There is none"), ("Ada tetapi tidak berfungsi", "There is one, but it does not work"),
+           ("Berfungsi kurang maksimal", "It works, but not well enough"),
+           ("Dikelola dengan baik", "It is well managed"))),
     Unsur("u9", "Sarana dan prasarana", "Facilities",
-          "Bagaimana kualitas sarana dan prasarana pelayanan?", "How good were the facilities?"),
+          "Bagaimana pendapat Saudara tentang kualitas sarana dan prasarana?",
+          "How good were the facilities and infrastructure?",
+          (("Buruk", "Poor"), ("Cukup", "Fair"), ("Baik", "Good"), ("Sangat baik", "Very good"))),
 )
-SCALE: tuple[tuple[int, str, str], ...] = (
-    (1, "Tidak baik", "Poor"), (2, "Kurang baik", "Fair"), (3, "Baik", "Good"), (4, "Sangat baik", "Very good"))
+
+
+@dataclass(frozen=True)
+class ProfileField:
+    """One question of the respondent profile: its column, its label and its choices (code, id, en)."""
+
+    key: str
+    label_id: str
+    label_en: str
+    choices: tuple[tuple[str, str, str], ...]
+
+    def label_of(self, code: str | None) -> tuple[str, str]:
+        """Return a stored code's label (id, en); None is an answer given without a profile."""
+        for value, text_id, text_en in self.choices:
+            if value == code:
+                return text_id, text_en
+        return "Tidak diisi", "Not given"
+
+
+DECLINE = ("x", "Tidak ingin menyebutkan", "Prefer not to say")
+PROFILE: tuple[ProfileField, ...] = (
+    ProfileField("gender", "Jenis kelamin", "Sex",
+                 (("l", "Laki-laki", "Male"), ("p", "Perempuan", "Female"), DECLINE)),
+    ProfileField("age_group", "Usia", "Age",
+                 (("lt20", "Di bawah 20 tahun", "Under 20"), ("20_29", "20–29 tahun", "20–29"),
+                  ("30_39", "30–39 tahun", "30–39"), ("40_49", "40–49 tahun", "40–49"),
+                  ("50_59", "50–59 tahun", "50–59"), ("60p", "60 tahun ke atas", "60 or over"), DECLINE)),
+    ProfileField("education", "Pendidikan terakhir", "Highest education",
+                 (("sd", "SD ke bawah", "Primary school or less"), ("smp", "SMP/sederajat", "Junior high school"),
+                  ("sma", "SMA/sederajat", "Senior high school"), ("d1_d3", "D1–D3", "Diploma (D1–D3)"),
+                  ("d4_s1", "D4–S1", "Bachelor (D4–S1)"), ("s2p", "S2 ke atas", "Master or higher"), DECLINE)),
+    ProfileField("occupation", "Pekerjaan", "Occupation",
+                 (("pns", "PNS", "Civil servant"), ("tni", "TNI", "Armed forces"), ("polri", "POLRI", "Police"),
+                  ("swasta", "Pegawai swasta", "Private employee"), ("wirausaha", "Wirausaha", "Self-employed"),
+                  ("lainnya", "Lainnya", "Other"), DECLINE)),
+)
+SERVICE_ERROR = FieldError("service", "required", "Pilih layanan yang Anda terima.", "Choose the service you received.")
+CHANNELS = (("daring", "Daring", "Online"), ("kiosk", "Kios layanan", "Counter kiosk"))
 COMMENT_MAX = 1000
 
 
@@ -137,8 +209,8 @@ def validate_answers(answers: Mapping[str, Any], comment: str | None) -> dict[st
         raw = answers.get(unsur.key)
         value = int(raw) if isinstance(raw, int | str) and str(raw).strip() in ("1", "2", "3", "4") else None
         if value is None:
-            errors.append(FieldError(unsur.key, "required", f"Pilih nilai 1–4 untuk \"{unsur.name_id}\".",
-                                     f"Choose a score of 1–4 for \"{unsur.name_en}\"."))
+            errors.append(FieldError(unsur.key, "required", f"Pilih salah satu jawaban untuk \"{unsur.name_id}\".",
+                                     f"Choose an answer for \"{unsur.name_en}\"."))
         else:
             scores[unsur.key] = value
     if comment is not None and len(comment) > COMMENT_MAX:
@@ -147,6 +219,32 @@ def validate_answers(answers: Mapping[str, Any], comment: str | None) -> dict[st
     if errors:
         raise FormInvalid(errors)
     return scores
+
+
+def profile_errors(profile: Mapping[str, Any]) -> list[FieldError]:
+    """Return an error for every profile question without one of its choices."""
+    errors = []
+    for question in PROFILE:
+        if str(profile.get(question.key) or "") not in {code for code, _, _ in question.choices}:
+            errors.append(FieldError(question.key, "required",
+                                     f"Pilih salah satu jawaban untuk \"{question.label_id}\" "
+                                     f"(boleh \"{DECLINE[1]}\").",
+                                     f"Choose an answer for \"{question.label_en}\" (\"{DECLINE[2]}\" is fine)."))
+    return errors
+
+
+def validate_response(answers: Mapping[str, Any], comment: str | None,
+                      profile: Mapping[str, Any] | None) -> tuple[dict[str, int], dict[str, str | None]]:
+    """Return the scores and the profile codes, or raise FormInvalid naming every bad field (profile first)."""
+    errors = profile_errors(profile) if profile is not None else []
+    try:
+        scores = validate_answers(answers, comment)
+    except FormInvalid as exc:
+        raise FormInvalid(errors + exc.field_errors) from None
+    if errors:
+        raise FormInvalid(errors)
+    codes = {q.key: (str(profile[q.key]) if profile is not None else None) for q in PROFILE}
+    return scores, codes
 
 
 class SurveyNotOpen(InvalidInput):
@@ -205,21 +303,48 @@ def survey_status(session: Session, *, tracking_number: str) -> SurveyStatus:
 
 
 def submit_survey(session: Session, *, tracking_number: str, answers: Mapping[str, Any], comment: str | None,
-                  language: str, now: datetime) -> list[SurveyResponse]:
-    """Record the applicant's answers for every finished, unanswered case of the tracking number."""
+                  language: str, now: datetime, profile: Mapping[str, Any] | None = None,
+                  channel: str = "daring", process_key: str | None = None) -> list[SurveyResponse]:
+    """Record the answers for every finished, unanswered case of the tracking number (of one service if given).
+
+    `profile` None records the answers without a respondent profile (API clients that do not ask it).
+    """
     status = survey_status(session, tracking_number=tracking_number)
-    if not status.pending:
-        if status.answered:
+    pending = [c for c in status.pending if process_key is None or c.process_key == process_key]
+    if not pending:
+        if status.answered and len(status.pending) == len(pending):
             raise SurveyAlreadyAnswered("the survey for this application has been answered already")
+        if process_key is not None and status.pending:
+            raise SurveyNotOpen("this tracking number has no finished, unrated case of the chosen service")
         raise SurveyNotOpen("the survey opens when the service is finished")
-    scores = validate_answers(answers, comment)
-    text = (comment or "").strip() or None
-    rows = [SurveyResponse(case_id=case.id, process_key=case.process_key, comment=text,
-                           language="en" if language == "en" else "id", submitted_at=now, **scores)
-            for case in status.pending]
+    scores, codes = validate_response(answers, comment, profile)
+    rows = [_row(case.process_key, scores, codes, comment, language, now, channel, case.id) for case in pending]
     session.add_all(rows)
     session.flush()  # the unique case_id refuses a second answer that raced this one
     return rows
+
+
+def _row(process_key: str, scores: Mapping[str, int], codes: Mapping[str, str | None], comment: str | None,
+         language: str, now: datetime, channel: str, case_id: int | None) -> SurveyResponse:
+    return SurveyResponse(case_id=case_id, process_key=process_key, comment=(comment or "").strip() or None,
+                          language="en" if language == "en" else "id", submitted_at=now, channel=channel,
+                          **scores, **codes)
+
+
+def submit_kiosk(session: Session, *, process_key: str, answers: Mapping[str, Any], profile: Mapping[str, Any],
+                 comment: str | None, language: str, now: datetime) -> SurveyResponse:
+    """Record one visitor's answers given at the counter kiosk for a service, without a case."""
+    unknown = process_key not in {v.key for v in latest_versions(session)}
+    try:
+        scores, codes = validate_response(answers, comment, profile)
+    except FormInvalid as exc:
+        raise FormInvalid(([SERVICE_ERROR] if unknown else []) + exc.field_errors) from None
+    if unknown:
+        raise FormInvalid([SERVICE_ERROR])
+    row = _row(process_key, scores, codes, comment, language, now, "kiosk", None)
+    session.add(row)
+    session.flush()
+    return row
 
 
 @dataclass(frozen=True)

@@ -331,3 +331,30 @@ def test_a_service_toml_that_is_not_toml_is_explained_not_a_500(
     assert f'href="/studio/draf/{draft}/teks?nama=service.toml"' in page.text
     posted = client.post(f"/studio/draf/{draft}/standar", data={"csrf_token": token, "sla_days": "3"})
     assert posted.status_code == 422
+
+
+def test_the_retention_is_declared_in_the_form_and_checked_like_lint(
+        client: TestClient, catalogue: AppContext, page_login: Login, draft: int) -> None:  # noqa: F811
+    token = page_login("analis_uji")
+    page = client.get(f"/studio/draf/{draft}/standar").text
+    assert "Masa simpan data" in page
+    assert 'id="f-retention_on"' in page
+    assert "tidak ada tabel [retention]" in page  # lint's warning, on the box that adds the table
+    values = form_values(page)
+    bad = post(client, draft, values, csrf_token=token, retention_on="1", retention_years="0",
+               retention_basis_id="UU 43/2009 tentang Kearsipan", retention_basis_en="")
+    assert bad.status_code == 422
+    assert 'id="e-retention_years"' in bad.text
+    assert 'id="e-retention_basis_en"' in bad.text
+    good = post(client, draft, values, csrf_token=token, retention_on="1", retention_years="5",
+                retention_action="anonymise", retention_basis_id="UU 43/2009 tentang Kearsipan",
+                retention_basis_en="Law 43/2009 on Archives")
+    assert good.status_code == 303, good.text
+    data = tomllib.loads(stored(catalogue, draft).decode())
+    assert data["retention"] == {"years": 5, "after": "closed", "action": "anonymise",
+                                 "basis": {"id": "UU 43/2009 tentang Kearsipan", "en": "Law 43/2009 on Archives"}}
+    page = client.get(f"/studio/draf/{draft}/standar").text
+    assert "tidak ada tabel [retention]" not in page
+    kept = post(client, draft, form_values(page), csrf_token=token, retention_years="10")
+    assert kept.status_code == 303, kept.text
+    assert tomllib.loads(stored(catalogue, draft).decode())["retention"]["years"] == 10

@@ -25,7 +25,7 @@ TRACKING = re.compile(r"^MPP-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
 
 def apply(client: TestClient, login: Login, username: str = "warga", **body: Any) -> Response:
     payload = {"process_key": "pbg", "data": pbg_application(), "channel": "daring",
-               "documents": pbg_documents(client, login(username)), **body}
+               "documents": pbg_documents(client, login(username)), "privacy_notice_accepted": True, **body}
     return client.post("/api/cases", json=payload, headers=login(username))
 
 
@@ -95,7 +95,8 @@ def test_applicant_applies_and_gets_a_tracking_number_and_pin(client: TestClient
     response = apply(client, login)
     assert response.status_code == 201, response.text
     body = response.json()
-    assert set(body) == {"id", "tracking_number", "pin", "status", "stage"}
+    assert set(body) == {"id", "tracking_number", "pin", "status", "stage", "next_tasks"}
+    assert body["next_tasks"] == []  # the first task is the front office's (tests/api/test_next_tasks.py)
     assert TRACKING.match(body["tracking_number"]), body["tracking_number"]
     assert re.fullmatch(r"\d{6}", body["pin"])
     assert body["status"] == "running"
@@ -119,7 +120,8 @@ def test_an_application_without_its_required_documents_is_refused_naming_them(cl
     documents = pbg_documents(client, warga)
     # The ID card alone: the land proof is named, in both languages, with the form's own errors; nothing is filed.
     response = client.post("/api/cases", headers={**warga, "Accept-Language": "id"}, json={
-        "process_key": "pbg", "data": pbg_application(nik="123"), "documents": {"ktp": documents["ktp"]}})
+        "process_key": "pbg", "data": pbg_application(nik="123"), "documents": {"ktp": documents["ktp"]},
+        "privacy_notice_accepted": True})
     body = assert_problem(response, 422, "form-invalid")
     errors = {e["field"]: (e["message"], e["message_en"]) for e in body["errors"]}
     assert set(errors) == {"nik", "doc__bukti_tanah"}
@@ -131,17 +133,20 @@ def test_an_application_without_its_required_documents_is_refused_naming_them(cl
     for wrong, field in (({**documents, "ktp": ["ktp.pdf"]}, "documents.ktp.0"),
                          ({**documents, "paspor": documents["ktp"]}, "doc__paspor")):
         refused = client.post("/api/cases", headers=warga,
-                              json={"process_key": "pbg", "data": pbg_application(), "documents": wrong})
+                              json={"process_key": "pbg", "data": pbg_application(), "documents": wrong,
+                                    "privacy_notice_accepted": True})
         assert refused.status_code == 422, refused.text
         assert field in {e["field"] for e in refused.json()["errors"]}
     theirs = {"ktp": [api_upload(client, login("dpmptsp_front_office"))], "bukti_tanah": documents["bukti_tanah"]}
     stolen = client.post("/api/cases", headers=warga,
-                         json={"process_key": "pbg", "data": pbg_application(), "documents": theirs})
+                         json={"process_key": "pbg", "data": pbg_application(), "documents": theirs,
+                               "privacy_notice_accepted": True})
     assert stolen.status_code == 400, stolen.text
     assert total_cases(client, login) == 0
     # With both, the case is filed and the officers see which file answers which requirement.
     created = client.post("/api/cases", headers=warga,
-                          json={"process_key": "pbg", "data": pbg_application(), "documents": documents})
+                          json={"process_key": "pbg", "data": pbg_application(), "documents": documents,
+                                "privacy_notice_accepted": True})
     assert created.status_code == 201, created.text
     events = client.get(f"/api/cases/{created.json()['id']}/events", headers=login("admin")).json()
     assert [e["action"] for e in events] == ["started", "requirement_files"]
@@ -151,7 +156,8 @@ def test_invalid_application_lists_each_bad_field_and_saves_nothing(client: Test
     before = total_cases(client, login)
     data = pbg_application(nik="123", email="not-an-email", jumlah_lantai=0)
     del data["nama_pemohon"]
-    response = client.post("/api/cases", json={"process_key": "pbg", "data": data}, headers=login("warga"))
+    response = client.post("/api/cases", json={"process_key": "pbg", "data": data, "privacy_notice_accepted": True},
+                           headers=login("warga"))
     body = assert_problem(response, 422, "form-invalid")
     fields = {e["field"] for e in body["errors"]}
     assert {"nik", "email", "jumlah_lantai", "nama_pemohon"} <= fields
@@ -168,12 +174,14 @@ def test_a_number_too_large_to_hold_is_named_beside_its_field_and_saves_nothing(
     before = total_cases(client, login)
     headers = {**login("warga"), "Content-Type": "application/json"}
     for number in ("1" + "0" * 400, "9" * 5000, "9.99e+999999", "-1e999999", "NaN"):
-        body = '{"process_key": "uang", "data": {"harga": ' + number + ', "jumlah": 2}}'
+        body = ('{"process_key": "uang", "privacy_notice_accepted": true, '
+                '"data": {"harga": ' + number + ', "jumlah": 2}}')
         problem = assert_problem(client.post("/api/cases", content=body, headers=headers), 422, "form-invalid")
         assert [e["field"] for e in problem["errors"]] == ["harga"], number
         assert problem["errors"][0]["message"] in ("Angka terlalu besar.", "Bukan angka yang sah.")
     assert total_cases(client, login) == before
-    ok = client.post("/api/cases", json={"process_key": "uang", "data": {"harga": 1500.25, "jumlah": 2}},
+    ok = client.post("/api/cases", json={"process_key": "uang", "data": {"harga": 1500.25, "jumlah": 2},
+                                         "privacy_notice_accepted": True},
                      headers=login("warga"))
     assert ok.status_code == 201, ok.text
 
@@ -184,14 +192,16 @@ def test_a_script_making_a_number_no_json_holds_is_an_incident_on_the_script(
     files = dict(simple_package("nominal", script="total = Decimal(nominal)").files)
     deploy(catalogue, from_files({**files, "forms/start.schema.json": json.dumps(form).encode()}))
     for typed in ("Infinity", "-Infinity", "NaN", "sNaN"):
-        response = client.post("/api/cases", json={"process_key": "nominal", "data": {"nominal": typed}},
+        response = client.post("/api/cases", json={"process_key": "nominal", "data": {"nominal": typed},
+                                                   "privacy_notice_accepted": True},
                                headers=login("warga"))
         assert response.status_code == 201, response.text
         assert response.json()["status"] == "incident", typed
         with catalogue.sessions() as session:
             incident = session.query(Incident).filter_by(case_id=response.json()["id"]).one()
         assert (incident.element_id, "not a finite number" in incident.message) == ("Script_hitung", True), typed
-    response = client.post("/api/cases", json={"process_key": "nominal", "data": {"nominal": "1500.25"}},
+    response = client.post("/api/cases", json={"process_key": "nominal", "data": {"nominal": "1500.25"},
+                                               "privacy_notice_accepted": True},
                            headers=login("warga"))
     case = client.get(f"/api/cases/{response.json()['id']}", headers=login("warga")).json()
     assert (case["status"], case["data"]["total"]) == ("running", 1500.25)

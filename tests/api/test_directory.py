@@ -93,7 +93,7 @@ def test_agencies_list_and_create_with_a_private_provider(client: TestClient, lo
         "nama_pemohon": "Budi", "nik": "3471012345678901", "email": "b@example.id", "telepon": "081234567890",
         "alamat_bangunan": "Jl. Kaliurang 5", "fungsi_bangunan": "hunian", "luas_bangunan": 90,
         "jumlah_lantai": 1, "rumah_mbr": False, "consultant": "konsultan_sleman"},
-        "documents": pbg_documents(client, login("warga"))}, headers=login("warga"))
+        "documents": pbg_documents(client, login("warga")), "privacy_notice_accepted": True}, headers=login("warga"))
     assert case.status_code == 201, case.text
 
 

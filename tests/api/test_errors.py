@@ -117,14 +117,16 @@ def test_each_problem_type_is_described(client: TestClient) -> None:
 
 def test_problem_types_in_responses_are_all_documented(client: TestClient, login: Login) -> None:
     created = client.post("/api/cases", json={"process_key": "pbg", "data": pbg_application(),
-                                              "documents": pbg_documents(client, login("warga"))},
+                                              "documents": pbg_documents(client, login("warga")),
+                                              "privacy_notice_accepted": True},
                           headers=login("warga")).json()
     task = client.get(f"/api/cases/{created['id']}", headers=login("admin")).json()["open_tasks"][0]["id"]
     responses = [
         client.get("/api/me"),
         client.get("/api/users", headers=login("warga")),
         client.get("/api/cases/424242", headers=login("admin")),
-        client.post("/api/cases", json={"process_key": "pbg", "data": {}}, headers=login("warga")),
+        client.post("/api/cases", json={"process_key": "pbg", "data": {}, "privacy_notice_accepted": True},
+                    headers=login("warga")),
         client.post("/api/users", json={"username": "warga", "password": "long-enough"}, headers=login("admin")),
         client.post(f"/api/tasks/{task}/complete", json={"data": {}}, headers=login("dpmptsp_front_office")),
         client.post(f"/api/tasks/{uuid.uuid4()}/complete", json={"data": {}}, headers=login("dpmptsp_front_office")),

@@ -19,7 +19,8 @@ def test_an_integrated_application_has_one_number_and_a_combined_status(
     documents = pbg_documents(client, login("warga"))
     created = client.post("/api/bundles", headers=login("warga"), json={
         "channel": "terpadu", "services": [{"process_key": "pbg", "data": pbg_application(), "documents": documents},
-                                           {"process_key": "akta_kelahiran", "data": AKTA}]})
+                                           {"process_key": "akta_kelahiran", "data": AKTA}],
+        "privacy_notice_accepted": True})
     assert created.status_code == 201, created.text
     bundle = created.json()
     assert len(bundle["cases"]) == 2
@@ -30,17 +31,19 @@ def test_an_integrated_application_has_one_number_and_a_combined_status(
     documents = pbg_documents(client, login("warga"))
     bad = client.post("/api/bundles", headers=login("warga"), json={
         "services": [{"process_key": "pbg", "data": pbg_application(), "documents": documents},
-                     {"process_key": "akta_kelahiran", "data": {**AKTA, "nik_ibu": "12"}}]})
+                     {"process_key": "akta_kelahiran", "data": {**AKTA, "nik_ibu": "12"}}],
+        "privacy_notice_accepted": True})
     assert bad.status_code == 422
     assert [e["field"] for e in bad.json()["errors"]] == ["services.1.data.nik_ibu"]
     single = client.post("/api/bundles", headers=login("warga"), json={
-        "services": [{"process_key": "pbg", "data": pbg_application()}]})
+        "services": [{"process_key": "pbg", "data": pbg_application()}], "privacy_notice_accepted": True})
     assert single.status_code == 422
 
 
 def test_the_civil_registry_answers_a_waiting_case(client: TestClient, login: Callable[[str], dict[str, str]]) -> None:
     case = client.post("/api/cases", headers=login("warga"),
-                       json={"process_key": "akta_kelahiran", "channel": "daring", "data": AKTA}).json()
+                       json={"process_key": "akta_kelahiran", "channel": "daring", "data": AKTA,
+                             "privacy_notice_accepted": True}).json()
     officer = login("disdukcapil_petugas")
     task = client.get("/api/tasks", headers=officer).json()["items"][0]
     client.post(f"/api/tasks/{task['id']}/complete", headers=officer, json={"data": {"berkas_lengkap": True}})

@@ -53,7 +53,8 @@ def _token(base: str, username: str) -> str:
 
 
 def _apply(base: str, token: str, key: str, into: dict[str, Any]) -> None:
-    response = httpx.post(f"{base}/api/cases", json={"process_key": key, "data": START, "channel": "daring"},
+    response = httpx.post(f"{base}/api/cases", json={"process_key": key, "data": START, "channel": "daring",
+                                                     "privacy_notice_accepted": True},
                           headers={"Authorization": f"Bearer {token}"}, timeout=30)
     into["status"], into["body"] = response.status_code, response.json()
 

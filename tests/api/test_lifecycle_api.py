@@ -67,7 +67,8 @@ def test_retired_service_leaves_the_public_catalogue_and_refuses_applications(
     assert restored.status_code == 200, restored.text
     assert restored.json() == {"key": "uji", "retired": None}
     assert "uji" in keys(client)
-    started = client.post("/api/cases", json={"process_key": "uji", "data": START, "channel": "daring"},
+    started = client.post("/api/cases", json={"process_key": "uji", "data": START, "channel": "daring",
+                                              "privacy_notice_accepted": True},
                           headers=warga)
     assert started.status_code == 201, started.text
     with catalogue.sessions() as session:

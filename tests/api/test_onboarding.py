@@ -47,7 +47,8 @@ def test_a_partner_package_deployed_at_run_time_serves_applicants(
 
     case = client.post("/api/cases", headers=login("warga"), json={
         "process_key": "cek_sertifikat", "channel": "daring",
-        "data": {"nomor_sertifikat": "12.03.04.05.1.00123", "nama_pemilik": "Budi Santoso"}})
+        "data": {"nomor_sertifikat": "12.03.04.05.1.00123", "nama_pemilik": "Budi Santoso"},
+        "privacy_notice_accepted": True})
     assert case.status_code == 201, case.text
     for role, element, data in (("bpn.loket", "Task_terima", {"sertifikat_asli_diterima": True}),
                                 ("bpn.pemeriksa", "Task_cek", {"hasil": "sesuai"})):

@@ -63,7 +63,7 @@ def _officer(client: TestClient, login: Login) -> dict[str, str]:
 def _apply_and_verify(client: TestClient, login: Login, officer: dict[str, str]) -> int:
     """Apply as the citizen; the officer finds the verification in the inbox and approves it."""
     case = client.post("/api/cases", headers=login("warga"), json={
-        "process_key": "pemindahbukuan_jht", "channel": "daring", "data": APPLICATION})
+        "process_key": "pemindahbukuan_jht", "channel": "daring", "data": APPLICATION, "privacy_notice_accepted": True})
     assert case.status_code == 201, case.text
     inbox = client.get("/api/tasks", headers=officer).json()["items"]
     [task] = [t for t in inbox if t["case_id"] == case.json()["id"]]

@@ -48,7 +48,8 @@ def sample(samples: Samples, name: str, **labels: str) -> float | None:
 
 def apply(client: TestClient, login: Login) -> dict[str, str]:
     response = client.post("/api/cases", json={"process_key": "pbg", "data": pbg_application(), "channel": "daring",
-                                               "documents": pbg_documents(client, login("warga"))},
+                                               "documents": pbg_documents(client, login("warga")),
+                                               "privacy_notice_accepted": True},
                            headers=login("warga"))
     assert response.status_code == 201, response.text
     return dict(response.json())
@@ -184,7 +185,8 @@ def test_each_request_writes_one_json_access_line_with_its_id(client: TestClient
     headers = {**login("warga"), "X-Request-ID": "trace-42"}
     documents = pbg_documents(client, login("warga"))
     response = client.post("/api/cases", json={"process_key": "pbg", "data": pbg_application(), "channel": "daring",
-                                               "documents": documents}, headers=headers)
+                                               "documents": documents, "privacy_notice_accepted": True},
+                           headers=headers)
     assert response.status_code == 201, response.text
     [line] = [doc for doc in lines("mpp.access") if doc["request_id"] == "trace-42"]
     assert line["level"] == "INFO"

@@ -23,7 +23,8 @@ VISIT = {"reason": "disabilitas", "address": "Jl. Kaliurang 5, Sleman", "contact
 
 def file_pbg(client: TestClient, login: Login, username: str = "warga", **extra: Any) -> Any:
     body = {"process_key": "pbg", "data": pbg_application(nama_pemohon=extra.pop("name", "Budi Santoso")),
-            "channel": "daring", "documents": pbg_documents(client, login(username)), **extra}
+            "channel": "daring", "documents": pbg_documents(client, login(username)), "privacy_notice_accepted": True,
+            **extra}
     return client.post("/api/cases", json=body, headers=login(username))
 
 
@@ -34,7 +35,7 @@ def rows(html: str) -> list[str]:
 def test_priority_and_jemput_bola_are_kept_on_the_case(client: TestClient, login: Login) -> None:
     created = client.post("/api/cases", headers=login("warga"), json={
         "process_key": "akta_kelahiran", "channel": "tatap_muka", "data": AKTA, "priority": "lansia",
-        "outreach": {**VISIT, "reason": "sakit"}})
+        "outreach": {**VISIT, "reason": "sakit"}, "privacy_notice_accepted": True})
     assert created.status_code == 201, created.text
     case = client.get(f"/api/cases/{created.json()['id']}", headers=login("warga")).json()
     assert case["priority"] == "lansia"
@@ -50,7 +51,8 @@ def test_jemput_bola_is_refused_where_the_service_does_not_offer_it(client: Test
     assert "does not offer jemput bola" in problem["detail"]
     assert client.get("/api/cases", headers=login("warga")).json()["total"] == 0  # nothing was filed
     wrong_group = client.post("/api/cases", headers=login("warga"), json={
-        "process_key": "skck", "channel": "tatap_muka", "data": {}, "outreach": {**VISIT, "reason": "sakit"}})
+        "process_key": "skck", "channel": "tatap_muka", "data": {}, "outreach": {**VISIT, "reason": "sakit"},
+        "privacy_notice_accepted": True})
     assert wrong_group.status_code == 422
     assert "only to: disabilitas, lansia" in wrong_group.json()["detail"]
     unknown = file_pbg(client, login, priority="vip")
@@ -92,10 +94,11 @@ def test_the_inbox_puts_priority_cases_first_and_filters_them(client: TestClient
 def test_the_front_office_sees_jemput_bola_requests(client: TestClient, login: Login,
                                                     page_login: PageLogin) -> None:
     asked = client.post("/api/cases", headers=login("warga"), json={
-        "process_key": "akta_kelahiran", "channel": "tatap_muka", "data": AKTA, "outreach": VISIT})
+        "process_key": "akta_kelahiran", "channel": "tatap_muka", "data": AKTA, "outreach": VISIT,
+        "privacy_notice_accepted": True})
     assert asked.status_code == 201, asked.text
     client.post("/api/cases", headers=login("warga"), json={"process_key": "akta_kelahiran", "channel": "daring",
-                                                          "data": AKTA})
+                                                          "data": AKTA, "privacy_notice_accepted": True})
     page_login("disdukcapil_petugas")
     listed = client.get("/kotak-tugas", params={"jemput": "1"}).text
     assert rows(listed) == [asked.json()["tracking_number"]]

@@ -101,7 +101,8 @@ def test_anonymous_catalogue_lists_services_without_counts(client: TestClient) -
 def test_staff_see_running_case_counts_and_applicants_do_not(client: TestClient, login: Login) -> None:
     for _ in range(2):
         started = client.post("/api/cases", json={"process_key": "pbg", "data": pbg_application(),
-                                                  "documents": pbg_documents(client, login("warga"))},
+                                                  "documents": pbg_documents(client, login("warga")),
+                                                  "privacy_notice_accepted": True},
                               headers=login("warga"))
         assert started.status_code == 201, started.text
     for staff in ("admin", "analis", "pupr_tpa"):
@@ -153,7 +154,8 @@ def test_analyst_deploys_a_changed_package_as_version_2(client: TestClient, logi
     assert (entry.actor, entry.subject) == ("analis", "pbg")
     # New applications start on the newest version.
     case = client.post("/api/cases", json={"process_key": "pbg", "data": pbg_application(),
-                                           "documents": pbg_documents(client, login("warga"))}, headers=login("warga"))
+                                           "documents": pbg_documents(client, login("warga")),
+                                           "privacy_notice_accepted": True}, headers=login("warga"))
     assert case.status_code == 201, case.text
     read = client.get(f"/api/cases/{case.json()['id']}", headers=login("warga")).json()
     assert read["process_version"] == 2

@@ -11,7 +11,8 @@ from tests.factories import pbg_application, pbg_documents
 
 def test_apply_work_and_track(client: TestClient, login: Callable[[str], dict[str, str]]) -> None:
     created = client.post("/api/cases", json={"process_key": "pbg", "data": pbg_application(), "channel": "daring",
-                                              "documents": pbg_documents(client, login("warga"))},
+                                              "documents": pbg_documents(client, login("warga")),
+                                              "privacy_notice_accepted": True},
                           headers=login("warga"))
     assert created.status_code == 201, created.text
     case = created.json()

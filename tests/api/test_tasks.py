@@ -25,7 +25,7 @@ MATARAM = "konsultan_mataram_perencana"
 
 def start(client: TestClient, login: Login, username: str = "warga", **data: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"process_key": "pbg", "data": pbg_application(**data), "channel": "daring",
-                            "documents": pbg_documents(client, login(username))}
+                            "documents": pbg_documents(client, login(username)), "privacy_notice_accepted": True}
     response = client.post("/api/cases", json=body, headers=login(username))
     assert response.status_code == 201, response.text
     return dict(response.json())
@@ -294,7 +294,8 @@ def test_a_number_too_large_to_hold_is_named_beside_its_field_and_nothing_moves(
         client: TestClient, login: Login, catalogue: AppContext) -> None:
     deploy(catalogue, money_package())
     make_officer(client, login, "petugas_uang", "dinas.petugas")
-    case = client.post("/api/cases", json={"process_key": "uang", "data": {"harga": 1500.25, "jumlah": 2}},
+    case = client.post("/api/cases", json={"process_key": "uang", "data": {"harga": 1500.25, "jumlah": 2},
+                                           "privacy_notice_accepted": True},
                        headers=login("warga")).json()
     task_id = task_of(client, login, case["id"], "Task_periksa")
     headers = {**login("petugas_uang"), "Content-Type": "application/json"}
@@ -337,7 +338,8 @@ def test_double_completion_is_409(client: TestClient, login: Login) -> None:
     first = post_complete(client, login, FRONT, task_id, {"kelengkapan": "lengkap"})
     assert first.status_code == 200, first.text
     assert first.json() == {"task_id": task_id, "case_id": case["id"], "case_status": "running",
-                            "next_steps": first.json()["next_steps"]}  # their content: tests/api/test_next_steps.py
+                            "next_steps": first.json()["next_steps"],  # their content: tests/api/test_next_steps.py
+                            "next_tasks": []}  # the drawings are the firm's: tests/api/test_next_tasks.py
     second = post_complete(client, login, FRONT, task_id, {"kelengkapan": "lengkap"})
     assert_problem(second, 409, "task-already-completed")
     assert_problem(client.post(f"/api/tasks/{task_id}/claim", headers=login(FRONT)), 409, "task-already-completed")

@@ -23,7 +23,7 @@ TIMELINE_KEYS = {"at", "event", "label_id", "label_en"}
 
 def start(client: TestClient, login: Login, username: str = "warga") -> dict[str, Any]:
     body = {"process_key": "pbg", "data": pbg_application(), "channel": "daring",
-            "documents": pbg_documents(client, login(username))}
+            "documents": pbg_documents(client, login(username)), "privacy_notice_accepted": True}
     response = client.post("/api/cases", json=body, headers=login(username))
     assert response.status_code == 201, response.text
     return dict(response.json())

@@ -7,6 +7,7 @@ so journeys that change the catalogue (the studio deploys a version) do not leak
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import socket
 import threading
@@ -144,6 +145,11 @@ def at_both_widths(page: Page, name: str, axe_check: Callable[..., None], shot: 
         axe_check(page)
         shot(page, f"{name}-{label}")
     page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def accept_privacy_notice(page: Page) -> None:
+    """Tick the privacy notice's box on an application form (portal/templates/_privacy_notice.html)."""
+    page.get_by_role("checkbox", name=re.compile("menyetujui pemberitahuan privasi ini")).check()
 
 
 def pbg_case_to(live: LiveServer, element_id: str) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import LiveServer, accept_privacy_notice
 
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
@@ -52,6 +52,7 @@ def test_an_applicant_files_two_services_in_one_application_and_tracks_both(
     pdam.locator("#f-pdam_sambungan__kelompok_pelanggan").get_by_label("Rumah tangga").check()
     pdam.locator("#f-pdam_sambungan__diameter_pipa").select_option("1/2")
     pdam.locator("#f-doc__denah_lokasi").set_input_files(_pdf(tmp_path, "denah"))
+    accept_privacy_notice(page)
     page.set_viewport_size({"width": 1280, "height": 900})
     axe_check(page)
     shot(page, "integrated-form-1280")

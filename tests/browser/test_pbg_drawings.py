@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from engine.directory.actors import Actor, actor_for
 from engine.models import User
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import LiveServer, accept_privacy_notice
 from tests.browser.test_pbg_journey import APPLICATION, set_field
 from tests.factories import Driver
 
@@ -95,6 +95,7 @@ def test_the_applicant_must_give_the_required_documents(page: Page, live_server:
     for name, value in APPLICATION.items():
         set_field(page, name, value)
     page.locator("#f-doc__ktp").set_input_files(payload("ktp.pdf", "application/pdf", pdf("KTP")))
+    accept_privacy_notice(page)
     page.get_by_role("button", name="Kirim permohonan").click()
     # The missing land proof is named beside its upload and in the summary; the ID card stays uploaded.
     expect(page.locator("#f-doc__bukti_tanah-error")).to_contain_text("Dokumen persyaratan wajib diunggah")

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import LiveServer, accept_privacy_notice
 from tests.factories import CLASSIFIED
 
 EMBEDDED_WORKER = True  # the signed PBG document is issued by a job once the case completes
@@ -86,6 +86,7 @@ def test_applicant_applies_with_a_document(page: Page, live_server: LiveServer, 
     page.locator("#f-doc__ktp").set_input_files([{"name": "ktp.pdf", "mimeType": "application/pdf", "buffer": PDF}])
     page.locator("#f-doc__bukti_tanah").set_input_files([{"name": "sertifikat.pdf", "mimeType": "application/pdf",
                                                           "buffer": PDF}])
+    accept_privacy_notice(page)
     page.get_by_role("button", name="Kirim permohonan").click()
     # The short NIK is refused beside its field; everything typed (and the uploaded file) is kept.
     expect(page.locator("#f-nik-error")).to_be_visible()

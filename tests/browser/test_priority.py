@@ -10,7 +10,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import LiveServer, at_both_widths
+from tests.browser.conftest import LiveServer, accept_privacy_notice, at_both_widths
 from tests.factories import Driver, make_user
 
 AKTA = {"nama_bayi": "Bagus Pratama", "tanggal_lahir": "2026-02-20", "tempat_lahir": "Yogyakarta",
@@ -48,6 +48,7 @@ def test_a_disabled_applicant_asks_for_jemput_bola_and_is_served_first(
     page.get_by_label("Alamat yang dikunjungi petugas").fill("Jl. Kaliurang 5, Sleman")
     # The phone is left out: the form comes back with the error named and everything kept.
     page.locator("#channel-tatap_muka").check()
+    accept_privacy_notice(page)
     page.get_by_role("button", name="Kirim permohonan").click()
     expect(page.locator("#error-summary")).to_contain_text("Nomor telepon")
     expect(page.get_by_label("Penyandang disabilitas", exact=True)).to_be_checked()

@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from engine.models import Case, DraftFile, PackageDraft
-from tests.browser.conftest import PASSWORD
+from tests.browser.conftest import PASSWORD, accept_privacy_notice
 from tests.browser.test_pbg_journey import PDF, officer_completes
 from tests.browser.test_service_standard_page import COMPONENT_TEXTS, fill_standard_components
 from tests.browser.test_studio import open_mpp_group, select_on_canvas
@@ -140,6 +140,12 @@ def test_a_new_service_of_a_new_agency_from_a_blank_diagram(
     page.get_by_label("Persyaratan 2: Teks bahasa Indonesia").fill("Surat izin tempat dari pengelola lokasi")
     page.get_by_label("Persyaratan 2: Teks bahasa Inggris").fill("Venue permit from the venue's manager")
     fill_standard_components(page)  # the legal basis, hours, complaints, ... over the placeholders
+    # How long closed cases are kept, and why (without it lint warns: docs/privacy.md).
+    page.locator("#f-retention_on").check()
+    page.locator("#f-retention_years").fill("5")
+    page.locator("#f-retention_action").select_option("anonymise")
+    page.locator("#f-retention_basis_id").fill("UU 43/2009 tentang Kearsipan")
+    page.locator("#f-retention_basis_en").fill("Law 43/2009 on Archives")
     page.get_by_role("button", name="Simpan standar").first.click()
     expect(page.get_by_role("status").filter(has_text="Standar pelayanan disimpan")).to_be_visible()
     expect(page.locator("main")).not_to_contain_text("BELUM DIISI")  # no placeholder, no lint problem on it
@@ -147,6 +153,7 @@ def test_a_new_service_of_a_new_agency_from_a_blank_diagram(
     shot(page, "studio-standard-components")
     standard = tomllib.loads(draft_files(live_server)["service.toml"].decode())
     assert standard["sla_days"] == 3
+    assert standard["retention"]["years"] == 5
     assert "drive_thru" in standard["channels"]
     assert standard["requirements"][1]["en"] == "Venue permit from the venue's manager"
     assert standard["standard"]["legal_basis"] == [{"id": COMPONENT_TEXTS["legal_basis"][0],
@@ -276,6 +283,7 @@ def test_a_new_service_of_a_new_agency_from_a_blank_diagram(
     citizen.locator("#f-jumlah_peserta").fill("250")
     citizen.locator("#f-surat_izin_tempat").set_input_files(
         [{"name": "izin-tempat.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+    accept_privacy_notice(citizen)
     citizen.get_by_role("button", name="Kirim permohonan").click()
     expect(citizen.get_by_role("heading", name="Permohonan diterima")).to_be_visible()
     number = citizen.locator("#tracking-number").inner_text().strip()

@@ -37,7 +37,7 @@ def test_the_applicant_rates_a_finished_service_once(page: Page, live_server: Li
     page.get_by_role("button", name="Kirim penilaian").click()
     summary = page.locator("#error-summary")
     expect(summary).to_be_focused()
-    expect(summary.locator("li")).to_have_count(8)  # u2..u9 are missing; u1 is kept
+    expect(summary.locator("li")).to_have_count(12)  # the four profile questions and u2..u9; u1 is kept
     expect(page.locator("#u1-4")).to_be_checked()
     expect(page.locator("#u2")).to_have_attribute("aria-invalid", "true")
     axe_check(page)
@@ -48,6 +48,8 @@ def test_the_applicant_rates_a_finished_service_once(page: Page, live_server: Li
         page.keyboard.press("ArrowRight")
         page.keyboard.press("ArrowRight")
         expect(page.locator(f"#{key}-3")).to_be_checked()
+    for choice in ("gender-p", "age_group-30_39", "education-sma", "occupation-x"):
+        page.locator(f"label[for={choice}]").click()
     page.get_by_label("Saran dan masukan (tidak wajib)").fill("Petugas ramah, antrean singkat.")
     page.get_by_role("button", name="Kirim penilaian").click()
     expect(page.locator("#survey-thanks")).to_contain_text("Terima kasih")

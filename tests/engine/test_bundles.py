@@ -20,7 +20,7 @@ from tests.packages import message_package
 def _bundle(ctx: AppContext, actor: object, services: list[tuple[str, dict[str, int]]]) -> object:
     with transaction(ctx.sessions) as session:
         return start_bundle(session, rt=ctx.rt, services=services, channel="terpadu", actor=actor,  # type: ignore[arg-type]
-                            applicant_id=getattr(actor, "user_id", None))
+                            applicant_id=getattr(actor, "user_id", None), notice_accepted=True)
 
 
 def _permits(ctx: AppContext, receiver: str) -> tuple[Actor, Any, Any, Any]:

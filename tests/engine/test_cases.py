@@ -80,7 +80,9 @@ def test_a_step_writes_only_the_rows_that_changed(ctx: AppContext) -> None:
         with ctx.sessions() as session:
             after = {r.task_id: r.payload for r in session.query(CaseState).filter_by(case_id=case.id)}
         written.append(sum(1 for k, v in after.items() if before.get(k) != v))
-    assert len(set(written[5:])) == 1, f"rows written per step must not grow with history: {written}"
+    # Now and then a compaction splice (engine/bpmn/fastflow.py) re-links two finished tasks: two rows more.
+    steady = min(written[5:])
+    assert all(steady <= n <= steady + 2 for n in written[5:]), f"rows written per step must not grow: {written}"
     assert written[-1] < 10
 
 

@@ -28,7 +28,7 @@ def _file(ctx: AppContext, actor: Actor, documents: dict[str, list[str]]) -> int
     with transaction(ctx.sessions) as session:
         return filing.file_application(session, rt=ctx.rt, process_key="pbg", data=pbg_application(),
                                        channel="daring", actor=actor, applicant_id=actor.user_id,
-                                       documents=documents).id
+                                       documents=documents, notice_accepted=True).id
 
 
 def _cases(ctx: AppContext) -> int:

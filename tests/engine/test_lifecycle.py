@@ -100,7 +100,7 @@ def test_an_integrated_application_with_a_retired_service_starts_nothing(ctx: Ap
     _retire(ctx, make_user(ctx, "admin1", platform_role="admin"))
     with pytest.raises(lifecycle.ServiceRetired), transaction(ctx.sessions) as session:
         start_bundle(session, rt=ctx.rt, services=[("aktif", START), ("pensiun", START)], channel="tatap_muka",
-                     actor=applicant, applicant_id=applicant.user_id)
+                     actor=applicant, applicant_id=applicant.user_id, notice_accepted=True)
     assert Driver(ctx).inbox(make_user(ctx, "petugas", "dinas.petugas")) == []
 
 

@@ -47,7 +47,7 @@ facts = [{ field = "jenis_usaha", id = "Jenis usaha", en = "Kind of business" }]
 START = {
     "$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
     "properties": {
-        "nama_pemohon": {"type": "string", "minLength": 1},
+        "nama_pemohon": {"type": "string", "minLength": 1, "x-mpp-personal": "personal"},
         "jumlah_klaim": {"type": "integer", "minimum": 1},
         "jenis_usaha": {"type": "string", "enum": ["warung", "toko"]},
         "channel": {"type": "string", "enum": ["tatap_muka", "drive_thru", "daring"]},

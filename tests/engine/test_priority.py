@@ -48,3 +48,20 @@ def test_a_package_with_its_own_jemput_bola_step_follows_the_case_request() -> N
     assert priority.with_form_fields(schema, {}, priority.Needs()) == {"jemput_bola": False}
     assert priority.with_form_fields(schema, {"jemput_bola": True}, priority.Needs()) == {"jemput_bola": True}
     assert priority.with_form_fields({"properties": {}}, {"a": 1}, asked) == {"a": 1}
+
+
+def test_an_integrated_application_asks_once_and_each_service_takes_what_it_offers() -> None:
+    skck = {"outreach": {"id": "a", "en": "b", "for": ["lansia", "disabilitas"]}}
+    akta = {"outreach": {"id": "a", "en": "b", "for": ["sakit", "disabilitas", "lansia"]}}
+    pbg: dict[str, Any] = {}
+    assert priority.bundle_groups([skck, pbg, akta]) == ["disabilitas", "lansia", "sakit"]
+    ill = priority.Needs("hamil", priority.Outreach("sakit", "Jl. Solo 1", "0812"))
+    assert priority.check_bundle([skck, pbg, akta], ill) == []
+    # The visit goes onto the services that offer it to the applicant's group; priority onto every one.
+    assert [priority.for_service(s, ill) for s in (skck, pbg, akta)] == [priority.Needs("hamil"),
+                                                                         priority.Needs("hamil"), ill]
+    none_offers = priority.check_bundle([pbg, {}], priority.Needs(outreach=VISIT))
+    assert [(e.path, e.message_en) for e in none_offers] == [
+        ("outreach", "No service in this application offers jemput bola (an officer's visit).")]
+    assert [e.path for e in priority.check_bundle([skck, pbg], priority.Needs("vip", ill.outreach))] == [
+        "priority", "outreach_for"]

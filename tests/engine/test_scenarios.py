@@ -80,7 +80,7 @@ timers = ["Timer_pembayaran"]
 fee = 50000
 documents = ["Paspor"]
 incident = "Task_penelitian"
-data = { nomor_skck = "salah", tidak_ada = 1 }
+data = { nomor_seri_blanko = "salah", tidak_ada = 1 }
 """
     result = one(with_tests(packages.from_files({k: v for k, v in skck.files.items() if not k.startswith("tests/")}),
                             salah=wrong), settings)
@@ -96,9 +96,9 @@ data = { nomor_skck = "salah", tidak_ada = 1 }
     assert 'step 9: waiting timers: expected ["Timer_pembayaran"], got []' in found
     assert "step 9: fee (biaya_pnbp): expected 50000, got 30000" in found
     assert ('step 9: documents issued: expected ["Paspor"], got '
-            '["Surat Keterangan Catatan Kepolisian (SKCK) SKCK/YAN.2.3/1234/III/2026/INTELKAM"]') in found
+            '["Surat Keterangan Catatan Kepolisian (SKCK) SKCK/YAN.2.3/0001/III/2026/INTELKAM"]') in found
     assert 'step 9: incident: expected "Task_penelitian", got null' in found
-    assert 'step 9: data \'nomor_skck\': expected "salah", got "SKCK/YAN.2.3/1234/III/2026/INTELKAM"' in found
+    assert 'step 9: data \'nomor_seri_blanko\': expected "salah", got "BL-0099123"' in found
     assert "step 9: data 'tidak_ada': expected 1, but it is not set" in found
     assert len(found) == 11
     assert 'langkah 9: status: diharapkan "running", ternyata "completed"' in messages(result, "id")
@@ -164,7 +164,7 @@ def test_steps_that_cannot_be_done_fail_the_scenario_with_what_to_change(setting
         'step 2: advance "sebentar": write "3 working days", "2 days", "4 hours", an ISO duration ("P2D", "PT4H") '
         'or "next timer"',
         "step 2: expect: unknown key 'warna' (allowed: status, end, path, stage, open_tasks, timers, data, fee, "
-        "documents, incident)"]
+        "documents, incident, due)"]
     assert found["toml"][0].startswith("not valid TOML: ")
 
 

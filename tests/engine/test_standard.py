@@ -19,8 +19,10 @@ CATALOGUE = sorted(ROOT.glob("processes/*/service.toml"))
 AKTA = (ROOT / "processes" / "akta_kelahiran" / "service.toml").read_bytes()
 
 
-def test_the_catalogue_has_sixteen_services() -> None:
-    assert len(CATALOGUE) == 16  # the kiosk permit was retired (PP 16/2021)
+def test_the_catalogue_has_twenty_services() -> None:
+    # The kiosk permit was retired (PP 16/2021); business licensing added PKKPR, SLHS and the trade licence
+    # (docs/business-licensing.md); koreksi_data is the personal-data correction request.
+    assert len(CATALOGUE) == 20
 
 
 @pytest.mark.parametrize("path", CATALOGUE, ids=lambda p: p.parent.name)
@@ -68,6 +70,10 @@ def _as_form(std: standard.Standard) -> list[tuple[str, str]]:
     if std.outreach:
         items += [("outreach_on", "1"), ("outreach_id", std.outreach.text.id), ("outreach_en", std.outreach.text.en)]
         items += [("outreach_for", g) for g in std.outreach.groups]
+    if std.retention:
+        items += [("retention_on", "1"), ("retention_years", std.retention.years),
+                  ("retention_action", std.retention.action), ("retention_basis_id", std.retention.basis.id),
+                  ("retention_basis_en", std.retention.basis.en)]
     return items + _components_form(std.components)
 
 

@@ -13,7 +13,7 @@ from engine.catalogue.package import from_files, from_path
 from engine.catalogue.standard import Text
 from engine.errors import Problem
 from engine.lint.service import lint_package
-from tests.packages import STANDARD, simple_package
+from tests.packages import RETENTION, STANDARD, simple_package
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = sorted(ROOT.glob("processes/*/service.toml"))
@@ -53,7 +53,7 @@ def test_a_missing_component_is_an_error_that_names_it_and_the_fix(key: str) -> 
 
 
 def test_a_package_without_the_table_gets_one_error_per_component() -> None:
-    service = simple_service().replace(STANDARD, "")
+    service = simple_service().replace(STANDARD, RETENTION)
     problems = service_problems(service)
     assert sorted(p.element_id or "" for p in problems) == sorted(f"standard.{k}" for k in KEYS)
     assert all(p.severity == "error" for p in problems)

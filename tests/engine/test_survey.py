@@ -119,7 +119,7 @@ def test_an_integrated_application_rates_each_finished_service(ctx: AppContext, 
     petugas = make_user(ctx, "petugas", "dinas.petugas")
     with transaction(ctx.sessions) as session:
         bundle = start_bundle(session, rt=ctx.rt, services=[("sla_uji", {}), ("uji", {"harga": 1, "jumlah": 1})],
-                              channel="daring", actor=applicant, applicant_id=applicant.user_id)
+                              channel="daring", actor=applicant, applicant_id=applicant.user_id, notice_accepted=True)
     first, second = (c.id for c in bundle.cases)
     d = Driver(ctx)
     with pytest.raises(survey.SurveyNotOpen):

@@ -317,7 +317,7 @@ class Sweeper:
         files = {code: [api_upload(self.client, applicant, f"{code}.pdf")] for code in self.documents}
         created = self.call("post", "/api/cases", headers=applicant,
                             json={"process_key": process_key, "channel": channel, "data": data,
-                                  "documents": files}).json()
+                                  "documents": files, "privacy_notice_accepted": True}).json()
         case_id = int(created["id"])
         where = f"{process_key} run {run} ({channel}), case {case_id}"
         for _round in range(ROUNDS):

@@ -46,7 +46,8 @@ def deploy(client: TestClient, login: Login, key: str, start: dict[str, Any] | s
 
 
 def apply(client: TestClient, login: Login, key: str, **data: Any) -> Response:
-    body = {"process_key": key, "channel": "daring", "data": {"harga": 1, "jumlah": 1, **data}}
+    body = {"process_key": key, "channel": "daring", "data": {"harga": 1, "jumlah": 1, **data},
+            "privacy_notice_accepted": True}
     return client.post("/api/cases", json=body, headers=login("warga"))
 
 

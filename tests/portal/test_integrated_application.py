@@ -28,7 +28,8 @@ def _files(*codes: str) -> list[tuple[str, tuple[str, bytes, str]]]:
 
 def _post(client: TestClient, data: dict[str, str], codes: tuple[str, ...] = DOCS):
     token = csrf(client, FORM)
-    body = {**SHARED, **SKCK, **PDAM, **data, "csrf_token": token, "layanan": ["skck", "pdam_sambungan"]}
+    body = {**SHARED, **SKCK, **PDAM, "privacy_notice_accepted": "1", **data, "csrf_token": token,
+            "layanan": ["skck", "pdam_sambungan"]}
     return client.post("/terpadu", data=body, files=_files(*codes))
 
 
@@ -124,7 +125,8 @@ def test_a_single_service_application_needs_its_required_documents(client: TestC
     page = client.get("/layanan/skck/ajukan").text
     assert 'name="doc__ktp"' in page
     assert 'name="doc__kartu_sidik_jari"' in page
-    data = {k.removeprefix("skck__"): v for k, v in SKCK.items()} | SHARED | {"channel": "daring"}
+    data = {k.removeprefix("skck__"): v for k, v in SKCK.items()} | SHARED | {"channel": "daring",
+                                                                              "privacy_notice_accepted": "1"}
     before = _count(catalogue, Case)
     refused = client.post("/layanan/skck/ajukan", data={**data, "csrf_token": csrf(client, "/layanan/skck/ajukan")},
                           files=_files("ktp", "kk", "pas_foto"))

@@ -11,7 +11,8 @@ from tests.portal.test_integrated_application import SHARED, SKCK, _files
 from tests.web.test_pages import csrf, log_in
 
 APPLY = "/layanan/skck/ajukan"
-DATA = {k.removeprefix("skck__"): v for k, v in SKCK.items()} | SHARED | {"channel": "tatap_muka"}
+DATA = {k.removeprefix("skck__"): v for k, v in SKCK.items()} | SHARED | {"channel": "tatap_muka",
+                                                                          "privacy_notice_accepted": "1"}
 DOCS = ("ktp", "kk", "akta_atau_ijazah", "pas_foto")
 
 

@@ -73,7 +73,7 @@ SIGNED = {"nomor_izin": "IMK/3471/2026/0009", "tanggal_izin": "2026-03-12", "tte
 def bundle(ctx: AppContext, actor: Actor) -> StartedBundle:
     with transaction(ctx.sessions) as session:
         return start_bundle(session, rt=ctx.rt, services=[("jasa_perencana", jasa()), ("kios", KIOS_DATA)],
-                            channel="terpadu", actor=actor, applicant_id=actor.user_id)
+                            channel="terpadu", actor=actor, applicant_id=actor.user_id, notice_accepted=True)
 
 
 def finish_drawings(d: Driver, c: Cast, case_id: int, contract: str) -> None:

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.postgres
 
 APPLICATION = {"nama_pemohon": "Budi Santoso", "nik": "3471010101800001", "email": "budi@example.id",
                "telepon": "081234567890", "alamat_bangunan": "Jl. Malioboro 12", "fungsi_bangunan": "hunian",
-               "luas_bangunan": "120.5", "jumlah_lantai": "2", "consultant": "konsultan_griya", "channel": "daring"}
+               "luas_bangunan": "120.5", "jumlah_lantai": "2", "consultant": "konsultan_griya", "channel": "daring",
+               "privacy_notice_accepted": "1"}
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
 
@@ -184,14 +185,14 @@ def test_a_number_too_large_to_hold_is_named_beside_its_field_on_the_forms(
     for number in ("9.99e+999999", "1" + "0" * 400):
         token = csrf(client, "/layanan/uang/ajukan")
         refused = client.post("/layanan/uang/ajukan", data={"harga": number, "jumlah": "2", "channel": "daring",
-                                                             "csrf_token": token})
+                                                             "privacy_notice_accepted": "1", "csrf_token": token})
         assert refused.status_code == 422, number
         assert 'id="f-harga-error"' in refused.text
         assert "Angka terlalu besar" in refused.text
     assert "MPP-" not in client.get("/permohonan-saya").text  # nothing was filed
     token = csrf(client, "/layanan/uang/ajukan")
     filed = client.post("/layanan/uang/ajukan", data={"harga": "1500.25", "jumlah": "2", "channel": "daring",
-                                                      "csrf_token": token})
+                                                      "privacy_notice_accepted": "1", "csrf_token": token})
     assert filed.status_code == 200
 
     admin = {"Authorization": "Bearer " + client.post(

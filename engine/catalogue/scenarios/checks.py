@@ -10,7 +10,7 @@ from typing import Any
 from lxml import etree
 
 from engine.catalogue.package import Package
-from engine.catalogue.scenarios.format import Scenario
+from engine.catalogue.scenarios.format import WIB, Scenario
 from engine.errors import DomainError, Problem
 
 SHOWN_CHARS = 300
@@ -55,6 +55,7 @@ class Snapshot:
     data: dict[str, Any] = field(default_factory=dict)
     documents: list[tuple[str, str, str]] = field(default_factory=list)  # title id, title en, number
     incident: tuple[str, str] | None = None  # element id, message
+    due_at: datetime | None = None  # the case's due date (engine/sla: sla_days or the case's own time limit)
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ WHAT = {
     "path": ("completed tasks in order", "urutan tugas yang selesai"), "stage": ("stage", "tahap"),
     "open_tasks": ("open tasks", "tugas terbuka"), "timers": ("waiting timers", "pengatur waktu yang menunggu"),
     "documents": ("documents issued", "dokumen terbit"), "incident": ("incident", "insiden"),
+    "due": ("due date (WIB)", "batas waktu (WIB)"),
 }
 
 
@@ -169,7 +171,19 @@ def compare(scenario: Scenario, number: int, expect: dict[str, Any], shot: Snaps
         _documents(report, expect["documents"], shot)
     if "incident" in expect:
         _incident(report, expect["incident"], shot)
+    if "due" in expect:
+        _due(report, expect["due"], shot)
     return report.problems
+
+
+def _due(report: _Report, expected: date | datetime, shot: Snapshot) -> None:
+    # A date compares with the due date's day in WIB; a date-time with the instant (no offset: WIB).
+    if isinstance(expected, datetime) and expected.tzinfo is None:
+        expected = expected.replace(tzinfo=WIB)
+    local = shot.due_at.astimezone(WIB) if shot.due_at is not None else None
+    actual: date | datetime | None = local if isinstance(expected, datetime) or local is None else local.date()
+    if actual != expected:
+        report.mismatch(WHAT["due"], show(expected.isoformat()), show(actual.isoformat() if actual else None))
 
 
 def _data(report: _Report, what: tuple[str, str], key: str, value: Any, data: dict[str, Any]) -> None:

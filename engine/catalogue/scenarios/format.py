@@ -21,7 +21,8 @@ FOLDER = "tests/"
 DEFAULT_START = datetime(2026, 3, 2, 9, 0, tzinfo=WIB)
 MAX_STEPS = 500
 STATUSES = ("running", "completed", "cancelled", "incident")
-EXPECT_KEYS = ("status", "end", "path", "stage", "open_tasks", "timers", "data", "fee", "documents", "incident")
+EXPECT_KEYS = ("status", "end", "path", "stage", "open_tasks", "timers", "data", "fee", "documents", "incident",
+               "due")
 ACTIONS = ("apply", "act", "advance", "until", "message", "answer")
 STEP_KEYS = (*ACTIONS, "task", "data", "expect", "note")
 TOP_KEYS = ("name", "start", "fee_field", "steps", "description")
@@ -339,6 +340,9 @@ def _expect(number: int, value: Any, errors: _Errors, fee_field: str | None) -> 
                    'expect.open_tasks berisi id tugas atau { task = "...", role = "..." }')
     if "data" in value and not isinstance(value["data"], dict):
         errors.add(number, "expect.data must be a table", "expect.data harus berupa tabel")
+    if "due" in value and not isinstance(value["due"], date | datetime):
+        errors.add(number, "expect.due must be a TOML date (2026-03-16) or date-time with offset",
+                   "expect.due harus berupa tanggal TOML (2026-03-16) atau tanggal-waktu dengan zona")
     if "fee" in value:
         if isinstance(value["fee"], bool) or not isinstance(value["fee"], int | float):
             errors.add(number, "expect.fee must be a number", "expect.fee harus berupa angka")

@@ -374,7 +374,7 @@ def snapshot(world: worlds.World, case_id: int | None, labels: Labels) -> Snapsh
         return Snapshot(now, case.id, case.tracking_number, case.status, case.stage_id, case.stage_en, case.outcome,
                         checks.end_id(case.outcome, labels) if case.status == "completed" else None,
                         [p for p in path if p], tasks, timers, dict(case.data or {}), docs,
-                        (incident.element_id, incident.message) if incident else None)
+                        (incident.element_id, incident.message) if incident else None, case.due_at)
 
 
 def _timers(world: worlds.World, session: Any, case_id: int, labels: Labels) -> list[TimerView]:

@@ -1,0 +1,52 @@
+"""The next tasks of one case for the actor who just moved it: what their client works on next, without the inbox.
+
+A start or a completion answers with them, so a client that continues with the same case needs
+no inbox read to find its next task. Only the case's own open tasks are read (one query by
+`case_id`), and each is checked with `routing.may_work_on`, the rule `access.visible_tasks`
+mirrors for the inbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.cases import assignment as routing
+from engine.directory.actors import Actor
+from engine.models import Case, OpenTask
+
+
+@dataclass(frozen=True)
+class NextTask:
+    """An open task of the case the actor may work on now."""
+
+    id: str
+    case_id: int
+    element_id: str
+    name: str
+    role: str
+    due_at: datetime | None
+
+
+def next_tasks(session: Session, *, case_id: int, actor: Actor) -> list[NextTask]:
+    """Return the case's open tasks the actor may work on now, oldest first."""
+    if actor.user_id is None:
+        return []
+    rows = session.execute(
+        select(OpenTask.id, OpenTask.element_id, OpenTask.name, OpenTask.role, OpenTask.bound_org,
+               OpenTask.assignee_id, OpenTask.escalated_to, OpenTask.due_at, Case.applicant_id, Case.filed_by_id)
+        .join(Case, Case.id == OpenTask.case_id)
+        .where(OpenTask.case_id == case_id)
+        .order_by(OpenTask.created_at, OpenTask.id))
+    memberships = set(actor.memberships)
+    found = []
+    for row in rows:
+        applicant = row.applicant_id if row.applicant_id is not None else row.filed_by_id
+        if routing.may_work_on(task_role=row.role, task_bound_org=row.bound_org, task_assignee=row.assignee_id,
+                               user_id=actor.user_id, memberships=memberships, applicant_id=applicant,
+                               task_escalated_to=row.escalated_to):
+            found.append(NextTask(row.id, case_id, row.element_id, row.name, row.role, row.due_at))
+    return found
