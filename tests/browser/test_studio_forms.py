@@ -76,6 +76,8 @@ def test_analyst_builds_the_start_form_previews_saves_and_sees_lint_on_the_field
     alamat = add_field(page, "Alamat usaha", "Business address")
     expect(alamat.get_by_label("Kunci (nama data)")).to_have_value("alamat_usaha")
     alamat.get_by_label("Panjang maksimum (karakter)").fill("300")
+    # An address of a micro business is often the owner's home: the analyst marks it personal (lint asks for it).
+    alamat.get_by_label("Data pribadi (UU PDP)").select_option("personal")
 
     jenis = add_field(page, "Jenis usaha", "Kind of business")
     jenis.get_by_label("Jenis isian").select_option(label="Pilihan (satu jawaban)")
@@ -240,7 +242,9 @@ def test_edits_keep_what_the_builder_does_not_manage(page: Page, live_server: An
     saved, saved_ui = out["schema"], out["uischema"]
     assert "keperluan" not in saved["properties"]
     assert saved["properties"]["tujuan"] == schema["properties"]["keperluan"]
-    assert saved["properties"]["pekerjaan"] == {"type": "string", "title": "Pekerjaan", "maxLength": 2000}
+    # The new kind's keywords replace the old ones; the personal-data mark is not the kind's and stays.
+    assert saved["properties"]["pekerjaan"] == {"type": "string", "title": "Pekerjaan", "maxLength": 2000,
+                                                "x-mpp-personal": "personal"}
     assert saved["properties"]["sidik_jari_terdaftar"]["default"] is False  # an unmanaged keyword stays
     assert saved["$schema"] == schema["$schema"]
     assert "tujuan" in saved["required"]

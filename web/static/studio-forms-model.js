@@ -44,9 +44,10 @@
     file: { prop: { type: "array", items: { type: "string", maxLength: 500 }, maxItems: 10 },
             ui: { "ui:widget": "file" } },
     lines: { prop: { type: "array", items: { type: "string", maxLength: 200 }, maxItems: 50 }, ui: {} },
-    email: { prop: { type: "string", format: "email", maxLength: 254 }, ui: { "ui:widget": "email" } },
-    phone: { prop: { type: "string", pattern: PHONE, maxLength: 16 }, ui: {} },
-    nik: { prop: { type: "string", pattern: NIK, minLength: 16, maxLength: 16 }, ui: {} }
+    email: { prop: { type: "string", format: "email", maxLength: 254, "x-mpp-personal": "personal" },
+             ui: { "ui:widget": "email" } },
+    phone: { prop: { type: "string", pattern: PHONE, maxLength: 16, "x-mpp-personal": "personal" }, ui: {} },
+    nik: { prop: { type: "string", pattern: NIK, minLength: 16, maxLength: 16, "x-mpp-personal": "sensitive" }, ui: {} }
   };
   // What a kind's own keywords are: changing the kind drops these, and keeps every other one.
   var TYPED = ["$ref", "type", "enum", "const", "items", "format", "pattern", "minLength", "maxLength", "minimum", "maximum",

@@ -242,6 +242,7 @@
             function (raw) { setUi(f, "ui:title_en", raw); changed(); })
     ]));
     editor.appendChild(requiredBox(f));
+    editor.appendChild(personalSelect(f));
     editor.appendChild(el("div", { "class": "grid" }, [
       input(f, "help-id", T("Bantuan (Indonesia)", "Help text (Indonesian)"),
             text(f.ui["ui:help"]) || text(f.prop.description), {}, function (raw) { setUi(f, "ui:help", raw); changed(); }),
@@ -276,6 +277,33 @@
     }));
     select.disabled = !isObj(f.prop);
     return labelled(selectId, T("Jenis isian", "Kind of field"), select);
+  }
+
+  /* The field's personal-data class (`x-mpp-personal`, docs/privacy.md): masked where not needed; sensitive is also
+     encrypted at rest. "Bukan" writes `false`, which tells lint a field that looks personal is not. */
+  var PERSONAL = [
+    ["", "Tidak ditandai", "Not marked"],
+    ["personal", "Data pribadi (nama, alamat, telepon, email)", "Personal data (name, address, phone, e-mail)"],
+    ["sensitive", "Data pribadi spesifik (NIK, KK, kesehatan, agama, …)", "Sensitive personal data (NIK, KK, health, religion, …)"],
+    ["none", "Bukan data pribadi", "Not personal data"]
+  ];
+
+  function personalSelect(f) {
+    var selectId = id(f, "personal");
+    var mark = f.prop["x-mpp-personal"];
+    var current = mark === false ? "none" : (mark === "personal" || mark === "sensitive" ? mark : "");
+    var select = el("select", { id: selectId, "aria-describedby": selectId + "-help", onchange: function (e) {
+      var value = e.target.value;
+      if (value === "") { delete f.prop["x-mpp-personal"]; }
+      else { f.prop["x-mpp-personal"] = value === "none" ? false : value; }
+      changed();
+    } }, PERSONAL.map(function (p) {
+      return el("option", { value: p[0], selected: p[0] === current, text: T(p[1], p[2]) });
+    }));
+    return labelled(selectId, T("Data pribadi (UU PDP)", "Personal data (PDP law)"), select,
+                    el("small", { id: selectId + "-help", text: T(
+                      "Data pribadi disamarkan di daftar; data spesifik juga dienkripsi di basis data.",
+                      "Personal data is masked in lists; sensitive data is also encrypted in the database.") }));
   }
 
   function requiredBox(f) {
