@@ -121,8 +121,8 @@ def record_view(session: Session, *, actor: Actor, case: Case, how: str, client:
     role, agency = (task.role, task.agency) if task is not None else acting_in(session, actor, case.id)
     row = PersonalDataAccess(case_id=case.id, user_id=actor.user_id, username=actor.username, how=how,
                              task_id=task.id if task is not None else None, file_id=file_id, reason=reason,
-                             role=role, agency=agency, ip=(client.ip or None) and client.ip[:64],
-                             user_agent=(client.user_agent or None) and (client.user_agent or "")[:255])
+                             role=role, agency=agency, ip=client.ip[:64] if client.ip else None,
+                             user_agent=client.user_agent[:255] if client.user_agent else None)
     session.add(row)
     return row
 
