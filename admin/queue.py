@@ -88,7 +88,9 @@ def _run(session: Session, rt: Runtime, actor: Actor, counter: QueueCounter, act
     elif action == "layani":
         queue.serve(session, counter=counter, now=now)
     elif action == "selesai":
-        queue.finish(session, counter=counter, now=now)
+        number = _text(form, "nomor_permohonan", 64)
+        case_id = queue.case_for_ticket(session, actor=actor, tracking_number=number) if number else None
+        queue.finish(session, counter=counter, now=now, case_id=case_id)
     elif action == "tidak-hadir":
         queue.no_show(session, counter=counter, now=now)
     else:

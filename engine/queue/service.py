@@ -24,10 +24,12 @@ from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from engine.cases import access as access
+from engine.cases import tracking as tracking
 from engine.cases.assignment import agency_of
 from engine.cases.priority import PRIORITY
 from engine.directory.actors import Actor
-from engine.models import QueueCounter, QueueTicket
+from engine.models import Case, QueueCounter, QueueTicket
 from engine.queue import setup as setup
 from engine.queue.errors import (
     CounterBusy,
@@ -210,6 +212,15 @@ def finish(session: Session, *, counter: QueueCounter, now: datetime, case_id: i
         ticket.case_id = case_id
     _release(session, counter, ticket)
     return ticket
+
+
+def case_for_ticket(session: Session, *, actor: Actor, tracking_number: str) -> int:
+    """Return the id of the case with this tracking number if the officer may read it (what a visit led to)."""
+    found = session.scalar(select(Case.id).where(Case.tracking_number == tracking.normalise(tracking_number)))
+    if found is None or not access.may_view_case(session, actor, found):
+        raise QueueInputInvalid(f"Tidak ada permohonan bernomor '{tracking_number}' yang dapat Anda buka.",
+                                f"No application numbered '{tracking_number}' that you may open.")
+    return found
 
 
 def no_show(session: Session, *, counter: QueueCounter, now: datetime) -> QueueTicket:

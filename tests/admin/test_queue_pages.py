@@ -12,7 +12,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from engine.context import AppContext
-from engine.models import QueueBooking, QueueCounter
+from engine.directory.actors import actor_for
+from engine.directory.service import get_user
+from engine.models import Case, QueueBooking, QueueCounter, QueueTicket
+from tests.factories import Driver, pbg_application
 
 Login = Callable[[str], str]
 
@@ -62,6 +65,28 @@ def test_the_kiosk_prints_a_ticket_with_its_place_and_the_desk_calls_it(
     assert "Silakan menuju" in client.get(first.url.path).text
     done = client.post(f"/loket/{desk}/selesai", data={"csrf_token": token})
     assert "Tiket selesai dilayani." in done.text
+
+
+def test_a_finished_visit_records_the_application_it_led_to(
+        client: TestClient, catalogue: AppContext, page_login: Login) -> None:
+    with catalogue.sessions() as session:
+        warga = actor_for(session, get_user(session, "warga"))
+    case = Driver(catalogue).start("pbg", pbg_application(), warga)
+    with catalogue.sessions() as session:
+        number = session.get_one(Case, case.id).tracking_number
+    _take(client, layanan="pbg")
+    token = page_login("dpmptsp_front_office")
+    desk = _counter_id(catalogue, "A1")
+    client.post(f"/loket/{desk}/panggil", data={"csrf_token": token})
+    unknown = client.post(f"/loket/{desk}/selesai", data={"csrf_token": token, "nomor_permohonan": "MPP-NOPE-0000"})
+    assert unknown.status_code == 422
+    assert "Tidak ada permohonan bernomor &#39;MPP-NOPE-0000&#39;" in unknown.text
+    assert 'id="desk-number">A-001<' in unknown.text  # the ticket is still at the counter: nothing was lost
+    done = client.post(f"/loket/{desk}/selesai", data={"csrf_token": token, "nomor_permohonan": number.lower()})
+    assert "Tiket selesai dilayani." in done.text
+    with catalogue.sessions() as session:
+        ticket = session.scalars(select(QueueTicket).where(QueueTicket.number == "A-001")).one()
+        assert (ticket.status, ticket.case_id) == ("done", case.id)
 
 
 def test_bad_kiosk_input_is_named_and_a_counter_refuses_other_agencies(
