@@ -406,8 +406,10 @@ def serve(host: Annotated[str | None, typer.Option(help="listen address [default
     if not os.environ.get(MULTIPROC_ENV):
         metrics_dir = os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="mpp-metrics-")
     try:
+        # uvicorn restarts a process that misses its health ping for 5 s (the default); a process still
+        # importing and building its app on a loaded machine missed it and was restarted again and again.
         uvicorn.run("api.asgi:create_from_env", factory=True, host=host, port=port, workers=workers,
-                    proxy_headers=False, **logs)
+                    proxy_headers=False, timeout_worker_healthcheck=60, **logs)
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
