@@ -19,9 +19,9 @@ def form(**properties: Any) -> dict[str, Any]:
 
 
 def errors_of(schema: dict[str, Any], data: dict[str, Any]) -> set[tuple[str, str]]:
-    """Validate in a thread that must finish within a second; return (path, code) of each error."""
-    done, outcome = finishes_within(1.0, lambda: validate(schema, data))
-    assert done, "validation was still running after 1 s"
+    """Validate in a thread that must finish (a stall never does); return (path, code) of each error."""
+    done, outcome = finishes_within(30.0, lambda: validate(schema, data))
+    assert done, "validation was still running after 30 s: a stall (backtracking), not a busy machine"
     if isinstance(outcome, FormSchemaUnsafe):
         raise outcome
     assert isinstance(outcome, FormInvalid), outcome
@@ -96,7 +96,7 @@ def test_a_nested_schema_dialect_is_refused() -> None:
     # A nested "$schema" made jsonschema switch to that dialect's validator, with Python's re.
     schema = {**form(kode={"$ref": "#/$defs/kode"}),
               "$defs": {"kode": {"$schema": DRAFT, "type": "string", "pattern": EVIL}}}
-    done, outcome = finishes_within(1.0, lambda: validate(schema, {"kode": TYPED}))
+    done, outcome = finishes_within(30.0, lambda: validate(schema, {"kode": TYPED}))
     assert done
     assert isinstance(outcome, FormSchemaUnsafe)
     assert "/$defs/kode/$schema" in outcome.message
