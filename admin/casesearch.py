@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from admin.inbox import service_names
+from engine.cases import listing as listing
 from engine.cases import search as search
 from engine.errors import InvalidInput
 from web.deps import RuntimeDep, SessionDep, StaffPageActor
@@ -56,6 +57,14 @@ def read_filters(request: Request) -> search.CaseFilters:
         overdue=_choice(q["terlambat"], ("1",), "Terlambat", "Overdue") == "1", date_from=start, date_to=end)
 
 
+def page_count(total: int, *, page: int, full: bool) -> tuple[int, bool]:
+    """Return how many pages the list has as far as known, and whether there are more than the total counted."""
+    if total <= listing.TOTAL_CAP:
+        return max(1, -(-total // PAGE)), False
+    # Beyond the cap the count is a floor: offer the next page while this one is full.
+    return max(-(-total // PAGE), page + 1 if full else page), True
+
+
 @routes.get("/kasus")
 def case_search(request: Request, session: SessionDep, rt: RuntimeDep, actor: StaffPageActor,
                 cari: str = Query("", max_length=120), halaman: int = Query(1, ge=1, le=100_000)) -> Response:
@@ -65,8 +74,10 @@ def case_search(request: Request, session: SessionDep, rt: RuntimeDep, actor: St
     hits, total = search.search_cases(session, actor=actor, text=text, filters=filters, now=rt.clock(),
                                       limit=PAGE, offset=(halaman - 1) * PAGE)
     kept = {k: v for k, v in request.query_params.items() if k in (*FILTER_PARAMS, "cari") and v}
+    count, more = page_count(total, page=halaman, full=len(hits) == PAGE)
     return pages.render(request, "search/cases.html", {
-        "text": text, "hits": hits, "total": total, "page": halaman, "pages": max(1, -(-total // PAGE)),
+        "text": text, "hits": hits, "page": halaman, "pages": count, "pages_label": f"{count}+" if more else count,
+        "total_label": f"{listing.TOTAL_CAP:,}+".replace(",", ".") if more else total,
         "services": service_names(session), "too_short": bool(text) and search.matches(text) is None,
         "filters": filters, "listed": filters.given() or bool(text), "query": urlencode(kept),
         "filter_query": urlencode({k: v for k, v in kept.items() if k != "cari"})})

@@ -15,6 +15,7 @@ from admin import signing as signing
 from engine.cases import access as access
 from engine.cases import assign as assign
 from engine.cases import casefiles as casefiles
+from engine.cases import inbox as inbox_pages
 from engine.cases import service as cases
 from engine.cases import tasks as tasks
 from engine.cases import worklist as worklist
@@ -49,6 +50,7 @@ from web.templates import CHANNELS, Pages
 routes = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
 pages = Pages(Path(__file__).resolve().parent / "templates")
 PAGE = 50
+CAP_LABEL = f"{inbox_pages.CAP:,}+"  # "1,000+" ("1.000+" in Indonesian): the table counts no further
 # The case history as staff read it, with the supervisors' actions (engine/cases/assign.py).
 ACTIONS = {**BASE_ACTIONS, "reassigned": ("Dialihkan", "Reassigned"), "released": ("Dilepas penyelia",
                                                                                   "Released by a supervisor")}
@@ -77,9 +79,9 @@ def _with(request: Request, **changes: str | None) -> str:
 def table_context(request: Request, session: SessionDep, *, scope: Any, now: datetime, page: int) -> dict[str, Any]:
     """Return what the task table needs: its rows of the page, filters, choices, sort and page links."""
     filters = read_filters(request)
-    rows, total = worklist.list_rows(session, scope=scope, filters=filters, now=now, limit=PAGE,
-                                     offset=(page - 1) * PAGE)
-    pages_total = max(1, -(-total // PAGE))
+    table = worklist.list_rows(session, scope=scope, filters=filters, now=now, limit=PAGE, offset=(page - 1) * PAGE)
+    # Past the counting cap the last page is unknown: "next" stays while the page is full.
+    pages_total = max(1, -(-table.total // PAGE), page + 1 if table.capped and len(table.rows) == PAGE else page)
 
     def sort_link(column: str) -> str:
         flip = column == filters.sort and not filters.descending
@@ -90,7 +92,8 @@ def table_context(request: Request, session: SessionDep, *, scope: Any, now: dat
             return None
         return "descending" if filters.descending else "ascending"
 
-    return {"rows": rows, "total": total, "filters": filters, "page": page, "pages": pages_total, "now": now,
+    return {"rows": table.rows, "total": table.total, "total_capped": table.capped, "total_cap_label": CAP_LABEL,
+            "filters": filters, "page": page, "pages": pages_total, "now": now,
             "steps": worklist.steps(session, scope=scope), "services": service_names(session),
             "sort_link": sort_link, "sort_state": sort_state, "waiting": worklist.waiting,
             "page_link": lambda n: _with(request, halaman=str(n) if n > 1 else None)}
@@ -270,7 +273,7 @@ def reveal_file(request: Request, file_id: RowId, session: SessionDep, rt: Runti
 
 def _send_file(request: Request, session: SessionDep, rt: RuntimeDep, actor: Actor, file_id: int, *,
                client: privacy.Client, reason: str | None) -> Response:
-    case = privacy.personal_file(session, file_id=file_id)
+    case = privacy.personal_file(session, file_id=file_id, rt=rt)
     if case is not None and filestore.may_read_file(session, actor=actor, file_id=file_id):
         if reason is None and not privacy.sees_file_in_full(session, actor, case=case, file_id=file_id):
             return pages.render(request, "inbox/reveal_file.html", {"file_id": file_id, "case": case}, status=403)

@@ -20,6 +20,7 @@ from api import (
     directory,
     documents,
     errors,
+    feed,
     files,
     metrics,
     notifications,
@@ -74,7 +75,8 @@ def create_app(ctx: AppContext | None = None, *, embedded_worker: bool = False) 
     # transactional route still commits before it leaves. The last added is the outermost.
     app.add_middleware(metrics.HttpMetrics)
     app.add_middleware(RequestLog)
-    for module in (operations, metrics, auth, processes, cases, tasks, track, directory, notifications, documents,
+    # feed before tasks: /api/tasks/feed must not be read as /api/tasks/{task_id}.
+    for module in (operations, metrics, auth, processes, cases, feed, tasks, track, directory, notifications, documents,
                    files, dashboard, skm, payments, connectors, complaints, queue):
         app.include_router(module.routes)
     # The pages: api.app is the composition root; the JSON routes never import the page packages.

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Path, Query
+from pydantic import Field
 
 from api.deps import AdminActor, CurrentActor, RuntimeDep, SessionDep
 from api.errors import FORBIDDEN, NOT_FOUND, ApiError
@@ -30,6 +31,7 @@ from api.schemas.tasks import next_task_reads
 from engine.cases import access as access
 from engine.cases import bundles as bundles
 from engine.cases import filing as filing
+from engine.cases import listing as listing
 from engine.cases import messages as messages
 from engine.cases import next_tasks as upcoming
 from engine.cases import priority as priority
@@ -115,7 +117,8 @@ def list_cases(
     """List the cases the caller may read, newest first, with filters and pagination."""
     rows, total = cases.list_cases(session, actor=actor, process_key=process_key, status=status,
                                    tracking_number=tracking_number, limit=limit, offset=offset)
-    return CasePage(items=[CaseSummary.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
+    return CasePage(items=[CaseSummary.model_validate(r) for r in rows], total=total,
+                    total_capped=total > listing.TOTAL_CAP, limit=limit, offset=offset)
 
 
 class CaseHitRead(Model):
@@ -135,7 +138,8 @@ class CaseHitRead(Model):
 
 class CaseHitPage(Model):
     items: list[CaseHitRead]
-    total: int
+    total: int = Field(description=f"exact up to {listing.TOTAL_CAP}; {listing.TOTAL_CAP + 1} means more")
+    total_capped: bool = Field(description=f"more than {listing.TOTAL_CAP} cases match: page on to a short page")
     limit: int
     offset: int
 
@@ -151,17 +155,18 @@ def search_cases(
 ) -> CaseHitPage:
     """Find the cases the staff member may read by tracking number, full 16-digit NIK or applicant name."""
     hits, total = search.search_cases(session, actor=actor, text=q, limit=limit, offset=offset)
-    return CaseHitPage(items=[CaseHitRead.model_validate(h) for h in hits], total=total, limit=limit, offset=offset)
+    return CaseHitPage(items=[CaseHitRead.model_validate(h) for h in hits], total=total,
+                       total_capped=total > listing.TOTAL_CAP, limit=limit, offset=offset)
 
 
 Reveal = Annotated[bool, Query(description="show the personal data in full (staff; needs a reason, recorded)")]
 Reason = Annotated[str | None, Query(max_length=privacy.REASON_MAX, description="why the personal data is revealed")]
 
 
-def _full_view(session: SessionDep, actor: Actor, case: Case, *, reveal: bool, reason: str | None,
+def _full_view(session: SessionDep, rt: RuntimeDep, actor: Actor, case: Case, *, reveal: bool, reason: str | None,
                client: privacy.Client) -> tuple[dict[str, str], bool]:
     """Return the case's classified fields and whether this answer shows them in full (a reveal is recorded)."""
-    classified = privacy.classified(session, case)
+    classified = privacy.classified(session, case, rt=rt)
     if privacy.is_data_subject(actor, case):
         return classified, True
     task = privacy.workable_task(session, actor, case.id)
@@ -181,11 +186,11 @@ def _shown(value: str | None, full: bool) -> str:
 
 
 @routes.get("/api/cases/{case_id}", response_model=CaseRead)
-def read(case_id: CaseId, actor: CurrentActor, session: SessionDep, client: AccessClient, reveal: Reveal = False,
-         reason: Reason = None) -> CaseRead:
+def read(case_id: CaseId, actor: CurrentActor, session: SessionDep, rt: RuntimeDep, client: AccessClient,
+         reveal: Reveal = False, reason: Reason = None) -> CaseRead:
     """Return a case the caller may read, with its data (personal values masked for staff unless revealed)."""
     case = _visible_case(session, actor, case_id)
-    classified, full = _full_view(session, actor, case, reveal=reveal, reason=reason, client=client)
+    classified, full = _full_view(session, rt, actor, case, reveal=reveal, reason=reason, client=client)
     version = cases.version_number(session, case)
     open_tasks = [TaskRead.model_validate(t) for t in cases.open_tasks(session, case.id)]
     return CaseRead(id=case.id, tracking_number=case.tracking_number, process_key=case.process_key,
@@ -200,11 +205,11 @@ def read(case_id: CaseId, actor: CurrentActor, session: SessionDep, client: Acce
 
 
 @routes.get("/api/cases/{case_id}/events", response_model=list[EventRead])
-def events(case_id: CaseId, actor: CurrentActor, session: SessionDep, client: AccessClient, reveal: Reveal = False,
-           reason: Reason = None) -> list[EventRead]:
+def events(case_id: CaseId, actor: CurrentActor, session: SessionDep, rt: RuntimeDep, client: AccessClient,
+           reveal: Reveal = False, reason: Reason = None) -> list[EventRead]:
     """Return a case's history, oldest first: who did what, when, with which data change (masked as the case)."""
     case = _visible_case(session, actor, case_id)
-    classified, full = _full_view(session, actor, case, reveal=reveal, reason=reason, client=client)
+    classified, full = _full_view(session, rt, actor, case, reveal=reveal, reason=reason, client=client)
     read = [EventRead.model_validate(e) for e in cases.history(session, case_id)]
     return read if full else [e.model_copy(update={"diff": privacy.masked_diff(e.diff, classified)}) for e in read]
 

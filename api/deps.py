@@ -9,8 +9,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from api.errors import FORBIDDEN, UNAUTHENTICATED, ApiError
 from api.security import read_token
-from engine.directory.actors import Actor, actor_for
-from engine.models import User
+from engine.directory.actors import Actor, logged_in_actor
 from web.deps import ClientAddress, ContextDep, RuntimeDep, SessionDep, get_context, get_runtime, get_session
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
@@ -19,19 +18,20 @@ oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 __all__ = ["ClientAddress", "ContextDep", "RuntimeDep", "SessionDep", "get_context", "get_session", "get_runtime"]
 
 
+# The dependencies that only compute are `async def`: FastAPI runs a plain `def` dependency in the
+# thread pool, a hop each. This one reads the database (blocking), so it stays a `def`: one hop.
 def optional_actor(session: SessionDep, ctx: ContextDep, token: Annotated[str | None, Depends(oauth2)]) -> Actor | None:
     """Return the caller's actor when a valid token is given, else None."""
     if not token:
         return None
     claims = read_token(token, secret=ctx.settings.secret_key.get_secret_value())
-    user = session.get(User, claims.user_id) if claims is not None else None
-    # A token from an earlier epoch was ended by a logout, a password change or a deactivation.
-    if claims is None or user is None or not user.active or user.session_epoch != claims.epoch:
+    actor = logged_in_actor(session, user_id=claims.user_id, epoch=claims.epoch) if claims is not None else None
+    if actor is None:  # a bad or expired token, or one a logout, password change or deactivation ended
         raise ApiError(UNAUTHENTICATED, "the token is invalid or expired", {"WWW-Authenticate": "Bearer"})
-    return actor_for(session, user)
+    return actor
 
 
-def current_actor(actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:
+async def current_actor(actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:
     """Return the caller's actor; 401 without a valid token."""
     if actor is None:
         raise ApiError(UNAUTHENTICATED, "log in first: send a bearer token", {"WWW-Authenticate": "Bearer"})
@@ -43,7 +43,7 @@ OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
 
 
 def _require(*roles: str) -> object:
-    def check(actor: CurrentActor) -> Actor:
+    async def check(actor: CurrentActor) -> Actor:
         if actor.platform_role not in roles:
             raise ApiError(FORBIDDEN, f"this needs one of the platform roles: {', '.join(roles)}")
         return actor

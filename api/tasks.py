@@ -15,6 +15,7 @@ from api.schemas import Model, NextStepRead, TaskComplete, TaskCompleted, TaskDe
 from api.schemas.tasks import next_task_reads
 from engine.cases import access as access
 from engine.cases import assign as assign
+from engine.cases import inbox as inbox_pages
 from engine.cases import next_tasks as upcoming
 from engine.cases import tasks as tasks
 from engine.cases import tracking as tracking
@@ -35,12 +36,15 @@ def inbox(
     claimed: bool | None = None,
     case_id: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="only this case's tasks")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000, description="rows to skip (after `cursor`, if given)")] = 0,
+    cursor: Annotated[str | None, Query(max_length=400, description="`next_cursor` of the page before")] = None,
 ) -> TaskPage:
-    """List the open tasks the caller may work on: overdue first, then by due date."""
-    rows, total = tasks.list_tasks(session, actor=actor, limit=limit, offset=offset, process_key=process_key,
-                                   role=role, overdue=overdue, claimed=claimed, case_id=case_id, now=rt.clock())
-    return TaskPage(items=[TaskRead.model_validate(t) for t in rows], total=total, limit=limit, offset=offset)
+    """List the open tasks the caller may work on: overdue first, then by due date; page on with `next_cursor`."""
+    filters = inbox_pages.Filters(process_key=process_key, role=role, overdue=overdue, claimed=claimed,
+                                  case_id=case_id, now=rt.clock())
+    page = inbox_pages.inbox_page(session, actor=actor, filters=filters, limit=limit, offset=offset, cursor=cursor)
+    return TaskPage(items=[TaskRead.model_validate(t) for t in page.rows], total=page.total,
+                    total_capped=page.capped, limit=limit, offset=offset, next_cursor=page.next_cursor)
 
 
 @routes.get("/api/tasks/{task_id}", response_model=TaskDetailRead)
@@ -48,7 +52,7 @@ def read(task_id: TaskId, actor: CurrentActor, session: SessionDep, rt: RuntimeD
          client: AccessClient) -> TaskDetailRead:
     """Return an open task the caller may work on, with its form and the case data in full (recorded)."""
     detail = tasks.get_task(session, rt=rt, task_id=task_id, actor=actor)
-    if privacy.holds_personal(detail.case.data, privacy.classified(session, detail.case)):
+    if privacy.holds_personal(detail.case.data, privacy.classified(session, detail.case, rt=rt)):
         privacy.record_view(session, actor=actor, case=detail.case, how=privacy.TASK, client=client, task=detail.task)
     return TaskDetailRead(task=TaskRead.model_validate(detail.task), tracking_number=detail.case.tracking_number,
                           form_schema=detail.schema, ui_schema=detail.ui_schema, case_data=detail.case.data)
@@ -73,9 +77,9 @@ def complete(task_id: TaskId, body: TaskComplete, actor: CurrentActor, session: 
     done = tasks.complete_task(session, rt=rt, task_id=task_id, actor=actor, data=body.data, claim=True)
     # Files the form references (POST /api/files) become readable by the case's officers.
     filestore.link_case_files(session, case_id=done.case_id, data=body.data, actor=actor)
-    went = tracking.where_next(session, task_id=task_id, username=actor.username)
     steps = [NextStepRead(name=st.name_id, name_en=st.name_en, role=st.role, agency=st.agency_code,
-                          agency_name=st.agency_id, agency_name_en=st.agency_en) for st in (went.steps if went else [])]
+                          agency_name=st.agency_id, agency_name_en=st.agency_en)
+             for st in tracking.next_steps(session, case_id=done.case_id, rt=rt)]
     mine = next_task_reads(upcoming.next_tasks(session, case_id=done.case_id, actor=actor))
     return TaskCompleted(task_id=task_id, case_id=done.case_id, case_status=done.status, next_steps=steps,
                          next_tasks=mine)

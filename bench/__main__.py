@@ -3,8 +3,10 @@
 Starts its own throwaway PostgreSQL cluster (tests/pg_cluster.sh) and SQLite files, and removes
 them at the end. Sections: engine steps (SQLite and PostgreSQL), the cost of running package code
 in worker processes (engine.isolation, SQLite), requests and server CPU per PBG case over HTTP
-(bench/pbg_requests.py, SQLite), HTTP under load (PostgreSQL),
-queries at scale with growth (a tenth of the cases first, then all of them, on both databases).
+(bench/pbg_requests.py, SQLite), whole PBG cases over HTTP under load at 1, 8 and 32 clients
+on SQLite and PostgreSQL with the engine's and stock SpiffWorkflow's CPU per case beside them
+(bench/http_load.py; `--sections http` runs just that), queries at scale with growth (a tenth of
+the cases first, then all of them, on both databases).
 Default sizes fit in 20 minutes on a 2-core machine; larger ones by flags, e.g.
 `python -m bench --cases 5000000 --open-tasks 500000`.
 """
@@ -48,9 +50,10 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--engine-repeats", type=int, default=3)
     parser.add_argument("--isolation-cases", type=int, default=20, help="PBG cases per mode and repeat")
     parser.add_argument("--requests-cases", type=int, default=10, help="PBG cases per way, requests per case")
-    parser.add_argument("--http-cases", type=int, default=600)
-    parser.add_argument("--http-clients", type=int, default=32)
-    parser.add_argument("--http-workers", type=int, default=3, help="API processes of `mpp serve --workers`")
+    parser.add_argument("--http-cases", type=int, default=50, help="whole PBG cases per set-up and client count")
+    parser.add_argument("--http-clients", default="1,8,32", help="concurrent clients, one point each")
+    parser.add_argument("--http-cost-cases", type=int, default=20,
+                        help="PBG cases for the engine's and stock SpiffWorkflow's CPU per case")
     parser.add_argument("--pg-port", type=int, default=55452)
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--report", type=Path, default=ROOT / "bench" / "REPORT.md")
@@ -159,15 +162,15 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as exc:  # report what stopped it rather than lose the other sections
                 run["requests"] = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
             run["timings_s"]["requests"] = round(time.perf_counter() - mark)
-        if "http" in sections and "postgresql" in urls:
+        if "http" in sections:
             mark = time.perf_counter()
-            print("\nHTTP under load ...", flush=True)
+            print("\nwhole PBG cases over HTTP under load ...", flush=True)
             try:
-                run["http"] = http_bench.run(urls["postgresql"], cases=args.http_cases, clients=args.http_clients,
-                                             api_workers=args.http_workers, workdir=Path(tmp) / "http")
+                run["http"] = http_bench.run(urls, cases=args.http_cases, workdir=Path(tmp) / "http",
+                                             clients=tuple(int(n) for n in args.http_clients.split(",")),
+                                             cost_cases=args.http_cost_cases)
             except Exception as exc:  # report what stopped it rather than lose the other sections
                 run["http"] = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
-            print(json.dumps({k: v for k, v in run["http"].items() if k != "statuses"}, indent=1), flush=True)
             run["timings_s"]["http"] = round(time.perf_counter() - mark)
         if "queries" in sections:
             run["queries"] = {}

@@ -1,76 +1,273 @@
-"""HTTP under load: `mpp serve --workers N` and `mpp worker` on PostgreSQL, driven by concurrent officers.
+"""Whole PBG cases over HTTP under load (issue 18): cases/s, latency and server CPU per case.
 
-The processes, accounts, packages and clients are those of the scale harness
-(tests/production/scale.py), imported, not copied: 32 asyncio httpx clients, each an officer who
-files walk-in cases (`POST /api/cases`), finds their task in the inbox (`GET /api/tasks`) and
-completes it (`POST /api/tasks/{id}/complete`); half the cases loop once more, the other half
-wait on a two-second timer that the job worker fires. Nothing is killed and no two officers race
-for one task, so every non-2xx answer counts as an error. The load generator runs in this
-process; the server runs in its own processes.
+Three set-ups on this machine, each on a fresh database with PBG deployed and the demo accounts:
+SQLite with one `mpp serve` (job worker embedded, as `make run` does), SQLite with
+`mpp serve --workers 2` plus one `mpp worker`, and PostgreSQL with `mpp serve --workers 2` (as many
+API processes as cores) plus one `mpp worker`. Against each, 1, 8 and 32 concurrent clients (threads
+of this process, one httpx connection each) drive whole PBG cases with bench/pbg_requests.py's
+client code (`drive_case`, way `lean`: apply, then each task completed by the user holding its role,
+found from the last answer's `next_tasks` or one `GET /api/tasks?case_id=`). Every request is timed;
+the server processes' CPU (every process of the set-up and their children, from /proc) is read
+before and after each point. `python -m bench --sections http` runs just this.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
+import itertools
 import os
+import re
 import tempfile
+import threading
 import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.queries import percentiles
+import httpx
+
+from bench import cluster, pbg_requests
+from bench.http_table import summarise, window
 from tests.production import scale
 
+CLIENTS = (1, 8, 32)
+IDLE_S = 5.0  # how long the idle server's CPU is read
+ID_SEGMENT = re.compile(r"/(?=[0-9a-fA-F-]*\d)[0-9a-fA-F-]+(?=/|$)")
 
-def run(url: str, *, cases: int = 600, clients: int = 32, api_workers: int = 3, officers: int = 8,
-        workdir: Path | None = None) -> dict[str, Any]:
-    """Run the load against the PostgreSQL database at `url` (which it wipes); return figures per route."""
-    workdir = Path(workdir or tempfile.mkdtemp(prefix="mpp-bench-http-"))
+
+@dataclass(frozen=True)
+class Setup:
+    """One way of running the platform: its database, API processes and where jobs run."""
+
+    database: str
+    api_workers: int
+    job_worker: bool  # a separate `mpp worker` process; else the one API process runs jobs in a thread
+
+    @property
+    def title(self) -> str:
+        """Return the set-up as the commands that run it."""
+        serve = "`mpp serve`" + (f" `--workers {self.api_workers}`" if self.api_workers > 1 else "")
+        return f"{self.database}, " + (f"{serve} + `mpp worker`" if self.job_worker else f"{serve}, embedded worker")
+
+
+SETUPS = (Setup("sqlite", 1, job_worker=False), Setup("sqlite", 2, job_worker=True),
+          Setup("postgresql", 2, job_worker=True))
+
+
+@dataclass
+class Samples:
+    """What the clients saw at one point: latencies per route, statuses, when requests and cases ended."""
+
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    statuses: Counter[int] = field(default_factory=Counter)
+    ends: list[tuple[float, float]] = field(default_factory=list)  # (perf_counter at the answer, latency)
+    case_ends: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    all_busy_until: float | None = None  # when the first client found no case left
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, route: str, seconds: float, status: int) -> None:
+        """Record one answered request."""
+        with self.lock:
+            self.latencies.setdefault(route, []).append(seconds)
+            self.statuses[status] += 1
+            self.ends.append((time.perf_counter(), seconds))
+
+    def finished(self, error: Exception | None) -> None:
+        """Record one case driven to its end, or the error that stopped it."""
+        with self.lock:
+            if error is None:
+                self.case_ends.append(time.perf_counter())
+            else:
+                self.failures.append(f"{type(error).__name__}: {error}"[:300])
+
+    def idle(self) -> None:
+        """Record that a client found no case left: from now on fewer clients than asked are busy."""
+        with self.lock:
+            self.all_busy_until = self.all_busy_until or time.perf_counter()
+
+
+class TimedClient(httpx.Client):
+    """An httpx client that times every request it sends into `samples`, by route."""
+
+    def __init__(self, samples: Samples, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.samples = samples
+
+    def request(self, method: str, url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
+        """Send the request and record its latency and status."""
+        started = time.perf_counter()
+        response = super().request(method, url, **kwargs)
+        self.samples.add(route_of(method, str(url)), time.perf_counter() - started, response.status_code)
+        return response
+
+
+def route_of(method: str, url: str) -> str:
+    """Return `METHOD /path` with ids replaced by `{id}`, e.g. `POST /api/tasks/{id}/complete`."""
+    return f"{method.upper()} {ID_SEGMENT.sub('/{id}', httpx.URL(url).path)}"
+
+
+def process_tree_cpu(roots: list[int]) -> float:
+    """Return the CPU seconds (user + system) the processes `roots` and all their descendants have used."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    tree, frontier = set(roots), list(roots)
+    while frontier:
+        pid = frontier.pop()
+        children = [child for child, parent in parents.items() if parent == pid and child not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    total = 0.0
+    for pid in tree:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            total += pbg_requests.cpu_seconds(pid)
+    return total
+
+
+def drive(base: str, tokens: dict[str, str], *, cases: int, clients: int, server: dict[str, list[int]],
+          settle: Callable[[], int]) -> dict[str, Any]:
+    """Drive `cases` whole PBG cases with `clients` concurrent clients; return the point's figures.
+
+    `settle` waits until the jobs the cases queued (documents, mail) are done, and returns how many
+    were still due when it gave up, so that the server CPU read after it holds their cost.
+    """
+    samples, numbers = Samples(), itertools.count()
+
+    def client() -> None:
+        with TimedClient(samples, base_url=base, timeout=300) as http:
+            while next(numbers) < cases:
+                try:
+                    pbg_requests.drive_case(http, tokens, "lean")
+                except Exception as exc:  # noqa: BLE001 - an error is a figure of the point, not the end of it
+                    samples.finished(exc)
+                else:
+                    samples.finished(None)
+            samples.idle()
+
+    threads = [threading.Thread(target=client, name=f"client-{n}") for n in range(clients)]
+    cpu = {role: process_tree_cpu(pids) for role, pids in server.items()}
+    client_cpu, started = time.process_time(), time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    unsettled = settle()
+    spent = {role: process_tree_cpu(pids) - cpu[role] for role, pids in server.items()}
+    busy = window(samples.ends, samples.case_ends, started=started, until=samples.all_busy_until or started)
+    return summarise(samples.latencies, samples.statuses, cases_done=len(samples.case_ends),
+                     failures=samples.failures, clients=clients, elapsed_s=elapsed, busy=busy, server_cpu_s=spent,
+                     client_cpu_s=time.process_time() - client_cpu) | {"load": round(os.getloadavg()[0], 2),
+                                                                       "jobs_left": unsettled}
+
+
+def due_jobs(url: str, *, timeout_s: float = 120) -> int:
+    """Wait until no job is due or running (the worker has caught up); return how many still are after the wait."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func, or_, select
+
+    from engine.db import make_engine
+    from engine.models import Job
+
+    engine = make_engine(url)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with engine.connect() as conn:
+                left = conn.scalar(select(func.count()).select_from(Job).where(or_(
+                    Job.status == "running", (Job.status == "pending") & (Job.due_at <= datetime.now(UTC)))))
+            if not left or time.monotonic() > deadline:
+                return int(left or 0)
+            time.sleep(0.25)
+    finally:
+        engine.dispose()
+
+
+def _prepare(url: str) -> None:
+    """Empty the database, migrate it, deploy PBG and make the demo accounts."""
+    cluster.reset(url)
+    pbg_requests.deploy_pbg(url)
+
+
+@contextlib.contextmanager
+def platform(setup: Setup, url: str, workdir: Path) -> Iterator[tuple[str, dict[str, list[int]]]]:
+    """Run the set-up's processes on `url`; yield the API's base URL and the server's process ids by role."""
     workdir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "MPP_DATABASE_URL": url, "MPP_WORKER_POLL_S": "0.2", "MPP_SECRET_KEY": "bench-" + "k" * 40,
+    _prepare(url)
+    env = {**os.environ, "MPP_DATABASE_URL": url, "MPP_SECRET_KEY": "bench-" + "k" * 40,
            "MPP_FILES_DIR": str(workdir / "files"), "MPP_OUTBOX_DIR": str(workdir / "outbox"),
-           "PYTHONUNBUFFERED": "1"}
+           "MPP_SIGNING_KEY_FILE": str(workdir / "signing.key"), "PYTHONUNBUFFERED": "1"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     procs = scale.Processes(workdir, env)
     try:
-        scale.reset_schema(url)
-        scale.run_cli(env, workdir, "migrate")
-        scale.run_cli(env, workdir, "create-admin", scale.ADMIN, "--password", scale.PASSWORD)
-        scale.run_cli(env, workdir, "deploy", *map(str, scale._write_packages(workdir / "packages", '"PT2S"')))
         port = scale.free_port()
-        server = procs.start("api", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers",
-                             str(api_workers), "--no-embedded-worker", base=f"http://127.0.0.1:{port}")
-        worker = procs.start("worker", "worker")
-        scale.wait_ready([server, worker], what="server and worker", timeout_s=120)
-        stats = scale.Stats()
-        drive_s = asyncio.run(_drive(server.base or "", stats, cases, clients, officers))
-        failed = sum(n for status, n in stats.statuses.items() if int(status.rsplit(" ", 1)[1]) >= 400)
-        return {
-            "cases": cases, "clients": clients, "api_workers": api_workers, "job_workers": 1, "officers": officers,
-            "drive_s": round(drive_s, 2), "requests": stats.requests,
-            "requests_per_s": round(stats.requests / drive_s, 1), "cases_per_s": round(cases / drive_s, 1),
-            "statuses": dict(sorted(stats.statuses.items())),
-            "errors": failed + sum(stats.transport_errors.values()),
-            "error_examples": (stats.server_errors + stats.unexpected + stats.transport_log)[:10],
-            "routes": {route: percentiles(values) | {"per_s": round(len(values) / drive_s, 1)}
-                       for route, values in sorted(stats.latencies.items()) if not route.endswith("/auth/token")},
-        }
+        base = f"http://127.0.0.1:{port}"
+        serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(setup.api_workers)]
+        started = [procs.start("api", *serve, *(["--no-embedded-worker"] if setup.job_worker else []), base=base)]
+        if setup.job_worker:
+            started.append(procs.start("worker", "worker"))
+        scale.wait_ready(started, what=setup.title, timeout_s=120)
+        yield base, {proc.name: [proc.pid] for proc in started}
     finally:
         procs.stop_all()
 
 
-async def _drive(base: str, stats: scale.Stats, cases: int, clients: int, officers: int) -> float:
-    api = scale.Api([base], stats)
-    try:
-        tokens = await scale._setup_accounts(api, officers)
-        # The harness races two officers on every `race_every`-th case, counting from 0: start at 1, never race.
-        driver = scale.Driver(api, tokens, cases + 1, clients, race_every=10**9, kill_at=None, stats=stats)
-        driver.next_index = 1
-        for key in list(stats.latencies):  # account set-up is not part of the load
-            del stats.latencies[key]
-        stats.requests = 0
-        stats.statuses.clear()
-        started = time.perf_counter()
-        await driver.run()
-        return time.perf_counter() - started
-    finally:
-        await api.close()
+def run_setup(setup: Setup, url: str, *, cases: int, clients: tuple[int, ...], workdir: Path) -> dict[str, Any]:
+    """Measure one set-up at each number of clients, on the same server; return its points."""
+    out: dict[str, Any] = {"database": setup.database, "api_workers": setup.api_workers,
+                           "job_worker": setup.job_worker, "title": setup.title, "points": []}
+    with platform(setup, url, workdir) as (base, server), httpx.Client(base_url=base, timeout=60) as http:
+        tokens = pbg_requests.login(http, pbg_requests.users("lean"))
+        pbg_requests.drive_case(http, tokens, "lean")  # warm: caches, connections, script workers; not counted
+        due_jobs(url)  # the worker issues the warm-up case's document and sends its mail first
+        time.sleep(IDLE_S)  # and starts what it starts on first use (the PDF render server, script workers)
+        every = [pid for pids in server.values() for pid in pids]
+        idle = process_tree_cpu(every)
+        time.sleep(IDLE_S)
+        out["idle_cpu_ms_per_s"] = round(1000 * (process_tree_cpu(every) - idle) / IDLE_S, 1)
+        for n in clients:
+            # At least three cases per client, so that every client stays busy for most of the point.
+            point = drive(base, tokens, cases=max(cases, 3 * n), clients=n, server=server,
+                          settle=lambda: due_jobs(url))
+            out["points"].append(point)
+            print(f"  {setup.title}, {n} clients: {point['cases_per_s']} cases/s, {point['requests_per_s']} req/s, "
+                  f"complete p95 {point['complete'].get('p95_ms')} ms, errors {point['errors']}, "
+                  f"server CPU {point['server_cpu_ms_per_case']} ms/case, load {point['load']}", flush=True)
+    if any(p["errors"] or p["failed_cases"] for p in out["points"]):
+        out["log_tail"] = scale.tail(workdir / "api.log", 40)
+        print(out["log_tail"], flush=True)
+    return out
+
+
+def run(urls: dict[str, str], *, cases: int = 50, clients: tuple[int, ...] = CLIENTS, cost_cases: int = 20,
+        workdir: Path | None = None) -> dict[str, Any]:
+    """Measure every set-up whose database is in `urls` (which it wipes), and the engine's cost per case."""
+    from bench import step_cost
+
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="mpp-bench-http-"))
+    out: dict[str, Any] = {"cases": cases, "clients": list(clients), "cores": os.cpu_count(),
+                           "load_at_start": round(os.getloadavg()[0], 2), "setups": [], "cost": {}}
+    for number, setup in enumerate(s for s in SETUPS if s.database in urls):
+        folder = workdir / f"setup-{number}"
+        try:
+            out["setups"].append(run_setup(setup, urls[setup.database], cases=cases, clients=clients, workdir=folder))
+        except Exception as exc:  # report what stopped it rather than lose the other set-ups
+            out["setups"].append({"database": setup.database, "api_workers": setup.api_workers,
+                                  "job_worker": setup.job_worker, "title": setup.title, "points": [],
+                                  "error": f"{type(exc).__name__}: {exc}"[:1000]})
+            print(f"  {setup.title} failed: {exc}\n{scale.tail(folder / 'api.log', 40)}", flush=True)
+    for database, url in urls.items():
+        print(f"  engine and stock SpiffWorkflow CPU per PBG case on {database} ...", flush=True)
+        try:
+            cluster.reset(url)
+            out["cost"][database] = step_cost.run(url, cost_cases)
+        except Exception as exc:  # report what stopped it rather than lose the other figures
+            out["cost"][database] = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
+    out["load_at_end"] = round(os.getloadavg()[0], 2)
+    return out

@@ -2,8 +2,8 @@
 
 Each sample opens a session, calls the function the API and pages call, reads the result and
 closes the session, the way a request does. Measured:
-- inbox page: `engine.cases.tasks.list_tasks` (first page of 50, with the total) for officers of the
-  roles with the most open tasks;
+- inbox page: `engine.cases.inbox.inbox_page` (first page of 50, with the total counted up to 1,000),
+  what `GET /api/tasks` calls, for officers of the roles with the most open tasks;
 - inbox counts per role: `engine.cases.tasks.inbox_query` (the inbox's own access condition) counted
   per role, for a supervisor holding every role of the busiest agency;
 - case history: `engine.cases.service.history` of a random case;
@@ -27,6 +27,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from bench.seed import Catalogue, pin, tracking_number
+from engine.cases import inbox as inbox
 from engine.cases import service as cases
 from engine.cases import tasks as tasks
 from engine.cases import tracking as tracking
@@ -36,7 +37,7 @@ from engine.directory import service as directory
 from engine.directory.actors import Actor, actor_for
 from engine.models import Case, OpenTask, Role, User
 
-TARGETS_MS = {"inbox_page": 20.0, "tracking": 10.0}
+TARGETS_MS = {"inbox_page": 20.0, "tracking": 10.0, "case_search_officer": 50.0}
 SUPERVISOR = "bench_kepala"
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 
@@ -120,8 +121,8 @@ def _samplers(ctx: AppContext, actors: Actors, rnd: random.Random, max_id: int, 
     pools.update(inbox_page=Pool(list(actors.officers)), case_search_officer=Pool(list(actors.officers)))
 
     def inbox_page(session: Session) -> int:
-        rows, total = tasks.list_tasks(session, actor=pools["inbox_page"].pick(rnd), limit=50, now=NOW)
-        return len(rows) if total >= len(rows) else -1
+        page = inbox.inbox_page(session, actor=pools["inbox_page"].pick(rnd), filters=inbox.Filters(now=NOW), limit=50)
+        return len(page.rows) if page.total >= len(page.rows) else -1
 
     def counts(session: Session) -> int:
         return sum(inbox_counts(session, actors.supervisor).values())

@@ -1,15 +1,30 @@
-"""Database engine and sessions: SQLite (WAL) by default, PostgreSQL via MPP_DATABASE_URL."""
+"""Database engine and sessions: SQLite (WAL) by default, PostgreSQL via MPP_DATABASE_URL.
+
+On SQLite a transaction begins DEFERRED: it reads a snapshot without any lock and takes the one
+write lock at its first write (with autoflush off, usually the flush at commit), so reads never
+wait for writers and a write holds the lock only while it writes. A writer whose snapshot went
+stale, or that finds the lock taken, gets "database is locked" at once (SQLite cannot wait there);
+the unit of work is then run again from the start (`is_retryable`, `run_in_transaction`, and
+web.routing for requests), its last attempt taking the lock at BEGIN so it cannot lose again.
+See docs/architecture.md, "SQLite locking".
+"""
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Dialect, Engine, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import Connection, DateTime, Dialect, Engine, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+T = TypeVar("T")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -32,6 +47,61 @@ def on_commit(session: Session, callback: Callable[[], None]) -> None:
     session.info.setdefault(AFTER_COMMIT, []).append(callback)
 
 
+APPEND = "mpp_append"
+
+
+def append(session: Session, row: Base) -> None:
+    """Add a row that depends on nothing the transaction read (a log entry); it is written at commit.
+
+    A transaction that wrote nothing else (a page view that records who saw personal data) would
+    otherwise need the write lock on its read snapshot, which fails whenever another writer
+    committed meanwhile. Its appended rows are written instead, at commit, in a short write
+    transaction begun after the reads end; a transaction that wrote anyway commits them with its
+    own writes.
+    """
+    session.info.setdefault(APPEND, []).append(row)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_appended(session: Session) -> None:
+    rows = session.info.pop(APPEND, None)
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "sqlite" and not _wrote(session):
+        conn = session.connection()
+        # Read-only so far: end the snapshot (nothing is lost) and wait for the write lock afresh.
+        conn.exec_driver_sql("COMMIT")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.info[_CHANGES_AT_BEGIN] = _total_changes(conn)
+    session.add_all(rows)
+
+
+def _wrote(session: Session) -> bool:
+    """Tell whether the session's SQLite transaction has written or has ORM changes still to write."""
+    if session.new or session.dirty or session.deleted:
+        return True
+    conn = session.connection()
+    return _total_changes(conn) != conn.info.get(_CHANGES_AT_BEGIN)
+
+
+def ends_at_once(session: Session) -> bool:
+    """Tell whether ending the session's transaction cannot wait: none begun, or SQLite with nothing to write.
+
+    Such a transaction may end on an event loop (no thread hop): its COMMIT only drops a read snapshot.
+    """
+    transaction = session.get_transaction()
+    if transaction is None:
+        return True
+    if not transaction.is_active or session.get_bind().dialect.name != "sqlite" or session.info.get(APPEND):
+        return False
+    return not _wrote(session)
+
+
+def _total_changes(conn: Connection) -> int:
+    """Return how many rows the SQLite connection has changed since it opened."""
+    return int(conn.connection.driver_connection.total_changes)  # type: ignore[union-attr]
+
+
 TRANSACTION_SCOPED = ("mpp_hotsql",)
 
 
@@ -46,6 +116,7 @@ def _run_after_commit(session: Session) -> None:
 def _drop_after_commit(session: Session, previous_transaction: Any) -> None:
     _forget_transaction(session)
     session.info.pop(AFTER_COMMIT, None)
+    session.info.pop(APPEND, None)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -59,8 +130,13 @@ def _forget_transaction(session: Session) -> None:
         session.info.pop(key, None)
 
 
-def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", sqlite_busy_timeout_s: float = 30.0) -> Engine:
-    """Create a SQLAlchemy engine; SQLite gets WAL, a busy timeout and foreign keys."""
+def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", sqlite_busy_timeout_s: float = 30.0,
+                sqlite_begin: str = "DEFERRED") -> Engine:
+    """Create a SQLAlchemy engine; SQLite gets WAL, a busy timeout, foreign keys and deferred BEGIN.
+
+    `sqlite_begin="IMMEDIATE"` makes every transaction take the write lock at BEGIN, as before
+    issue 18 (bench/sqlite_locks.py compares the two).
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -80,9 +156,9 @@ def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", sqlite_busy_tim
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            # IMMEDIATE takes the write lock up front so two writers queue instead of
-            # deadlocking on a read-to-write upgrade.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            immediate = sqlite_begin == "IMMEDIATE" or _WRITE_LOCK_FIRST.get()
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            conn.info[_CHANGES_AT_BEGIN] = _total_changes(conn)
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -94,17 +170,68 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """Open a session, commit when the block succeeds, roll back when it raises."""
+def transaction(factory: sessionmaker[Session], *, lock_first: bool = True) -> Iterator[Session]:
+    """Open a session, commit when the block succeeds, roll back when it raises.
+
+    A block cannot be run again, so by default it takes SQLite's write lock at BEGIN and waits for
+    it rather than fail; a unit of work that can be re-run goes through `run_in_transaction`.
+    """
     session = factory()
     try:
-        yield session
-        session.commit()
+        with write_lock_first(lock_first):
+            yield session
+            session.commit()
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+
+
+_CHANGES_AT_BEGIN = "mpp_changes_at_begin"
+_WRITE_LOCK_FIRST: ContextVar[bool] = ContextVar("mpp_write_lock_first", default=False)
+# A unit of work runs at most this often: deferred, then taking the write lock at BEGIN. A third,
+# deferred run did not lose less often under load (bench/sqlite_locks.py) and costs a third run's CPU.
+ATTEMPTS = 2
+_SQLITE_BUSY = 5  # with its extended codes: BUSY_SNAPSHOT (517), BUSY_RECOVERY, BUSY_TIMEOUT
+_PG_RETRY = ("40001", "40P01")  # serialization failure, deadlock detected
+
+
+@contextmanager
+def write_lock_first(on: bool = True) -> Iterator[None]:
+    """Within the block (and threads it starts work in), SQLite transactions take the write lock at BEGIN."""
+    token = _WRITE_LOCK_FIRST.set(on)
+    try:
+        yield
+    finally:
+        _WRITE_LOCK_FIRST.reset(token)
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Tell whether an error means "run the unit of work again": SQLite busy, PostgreSQL serialization or deadlock."""
+    error = exc.orig if isinstance(exc, DBAPIError) else exc
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF == _SQLITE_BUSY
+    return getattr(error, "sqlstate", None) in _PG_RETRY
+
+
+def retry_delay(failures: int) -> float:
+    """Return a jittered wait in seconds before the next attempt, after `failures` failed ones."""
+    return random.uniform(0.0, 0.004 * 2 ** failures)  # noqa: S311 - spreads retries; no secret
+
+
+def run_in_transaction(factory: sessionmaker[Session], work: Callable[[Session], T]) -> T:
+    """Run `work` in a transaction and commit; run it afresh (at most ATTEMPTS times) when the database asks."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with transaction(factory, lock_first=attempt == ATTEMPTS) as session:
+                return work(session)
+        except Exception as exc:
+            if attempt == ATTEMPTS or not is_retryable(exc):
+                raise
+        time.sleep(retry_delay(attempt))
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -183,6 +183,8 @@ class Case(Base):
         Index("ix_case_record_status_process", "status", "process_key"),
         # Walk-in cases an officer filed: the inbox's own-cases condition and the staff case search.
         Index("ix_case_record_filed_by_applicant", "filed_by_id", "applicant_id"),
+        # The officer's case list walks each source of their cases newest first (engine/cases/listing.py).
+        Index("ix_case_record_filed_by_id", "filed_by_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -239,8 +241,14 @@ class OpenTask(Base):
 
     __tablename__ = "task"
     __table_args__ = (
-        Index("ix_task_role_due", "role", "due_at"),
+        # The inbox walks a role's (or a supervisor's escalated) tasks in its order (engine/cases/inbox.py);
+        # bound_org and assignee_id let it filter and count a role's tasks from the index alone.
+        Index("ix_task_role_order", "role", "due_at", "created_at", "id", "bound_org", "assignee_id"),
+        Index("ix_task_escalated_order", "escalated_to", "due_at", "created_at", "id"),
         Index("ix_task_assignee", "assignee_id"),
+        Index("ix_task_role_case", "role", "case_id"),
+        Index("ix_task_escalated_case", "escalated_to", "case_id"),
+        Index("ix_task_agency_case", "agency", "case_id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -262,6 +270,26 @@ class OpenTask(Base):
     escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
+class TaskFeed(Base):
+    """Change log of open tasks, written by database triggers (migration 0026): the task feed's source.
+
+    One row per task opened, claimed, released, reassigned, escalated or closed, with the columns
+    that decide who could see it. `tx` is the writing transaction's id on PostgreSQL (0 on SQLite,
+    whose writers take turns), so `(tx, seq)` orders rows as they commit (engine/cases/feed.py).
+    """
+
+    __tablename__ = "task_feed"
+    __table_args__ = (Index("ix_task_feed_tx_seq", "tx", "seq"), {"sqlite_autoincrement": True})
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tx: Mapped[int] = mapped_column(BigInteger, default=0)
+    task_id: Mapped[str] = mapped_column(String(36))
+    case_id: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(130))
+    bound_org: Mapped[str | None] = mapped_column(String(64))
+    escalated_to: Mapped[str | None] = mapped_column(String(130))
+
+
 class TaskSpan(Base):
     """Read model: a user task that left the open-task table, with when it opened, was claimed and closed."""
 
@@ -269,6 +297,7 @@ class TaskSpan(Base):
     __table_args__ = (
         Index("ix_task_span_process_closed", "process_key", "closed_at"),
         Index("ix_task_span_agency_closed", "agency", "closed_at"),
+        Index("ix_task_span_agency_case", "agency", "case_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

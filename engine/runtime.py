@@ -23,6 +23,7 @@ from engine.bpmn import scripting as scripting
 from engine.bpmn import state as state
 from engine.bpmn.instance import Instance, Runner
 from engine.cases import hotsql as hotsql
+from engine.catalogue.labels import labels_for_version, step_names
 from engine.catalogue.package import Package
 from engine.db import on_commit
 from engine.errors import CaseConflict, CaseNotFound
@@ -169,6 +170,9 @@ class Runtime:
     def __post_init__(self) -> None:
         self.calendars = CalendarCache(self.calendar)
         self._sealers: dict[int, Sealer] = {}
+        # Read from a version's stored files, which never change once deployed: once per version.
+        self._classified: dict[int, dict[str, str]] = {}
+        self._step_names: dict[int, dict[str, tuple[str, str]]] = {}
 
     def sealer(self, compiled: spiff.CompiledProcess) -> Sealer:
         """Return the sealer of a version's sensitive fields (versions are immutable: computed once)."""
@@ -178,6 +182,21 @@ class Runtime:
         if found is None:
             found = self._sealers.setdefault(compiled.version_id, Sealer(sensitive_fields(compiled.forms)))
         return found
+
+    def classified(self, session: Session, version_id: int) -> dict[str, str]:
+        """Return a version's classified fields, name → "personal" / "sensitive" (read once per version)."""
+        found = self._classified.get(version_id)
+        if found is None:
+            fields = labels_for_version(session, version_id=version_id).personal_fields()
+            found = self._classified.setdefault(version_id, fields)
+        return dict(found)  # a copy: the caller may not change what the next request reads
+
+    def step_names(self, session: Session, version_id: int) -> dict[str, tuple[str, str]]:
+        """Return a version's element id → (Indonesian, English) task names (read once per version)."""
+        found = self._step_names.get(version_id)
+        if found is None:
+            found = self._step_names.setdefault(version_id, step_names(session, version_id=version_id))
+        return dict(found)
 
     def load_case(self, session: Session, case_id: int, head: CaseHead | None = None) -> LoadedCase:
         """Load a case's workflow from the hot cache or the database."""
@@ -235,14 +254,7 @@ class Runtime:
 
 def write_rows(session: Session, case_id: int, changes: state.Changes) -> None:
     """Apply one step's task-state row changes."""
-    hotsql.execute_many(session, "state_delete_owner", [
-        {"case_id": case_id, "owner": owner} for owner in changes.deleted_owners])
-    hotsql.execute_many(session, "state_delete", [{"case_id": case_id, "tid": tid} for tid in changes.deletes])
-    hotsql.execute_many(session, "state_insert", [
-        {"case_id": case_id, "tid": tid, "owner": owner, "seq": seq, "body": body}
-        for tid, owner, body, seq in changes.inserts])
-    hotsql.execute_many(session, "state_update", [
-        {"case_id": case_id, "tid": tid, "body": body} for tid, body in changes.updates])
+    hotsql.write_state(session, case_id, changes)
 
 
 def build_runtime(settings: Settings, *, clock: Clock = system_clock) -> Runtime:

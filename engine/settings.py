@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     isolation_workers: int = Field(default=2, ge=1, le=64)
     engine_step_budget: int = 10_000
     worker_poll_s: float = 1.0
+    # How often each API process looks for task changes other processes committed (GET /api/tasks/feed).
+    feed_poll_s: float = Field(default=1.0, gt=0, le=60)
     job_lease_s: int = 60
     sqlite_synchronous: str = "NORMAL"
     sqlite_busy_timeout_s: float = 30.0

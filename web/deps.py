@@ -12,9 +12,8 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from engine.context import AppContext
-from engine.directory.actors import Actor, actor_for
+from engine.directory.actors import Actor, logged_in_actor
 from engine.errors import DomainError
-from engine.models import User
 from engine.runtime import Runtime
 from web.routing import SESSION
 from web.session import csrf_ok, read_session
@@ -51,7 +50,9 @@ class CsrfFailed(DomainError):
         super().__init__("Reload the page and submit again.", message_id="Muat ulang halaman lalu kirim lagi.")
 
 
-def get_context(request: Request) -> AppContext:
+# Dependencies that only compute are `async def`: FastAPI runs each plain `def` dependency in the
+# thread pool, one hop per dependency per request. Those that read the database stay `def`.
+async def get_context(request: Request) -> AppContext:
     """Return the application context the app was built with."""
     ctx: AppContext = request.app.state.ctx
     return ctx
@@ -60,8 +61,8 @@ def get_context(request: Request) -> AppContext:
 ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
-def get_session(request: Request, ctx: ContextDep) -> Session:
-    """Open the request's session; the transactional route commits and closes it."""
+async def get_session(request: Request, ctx: ContextDep) -> Session:
+    """Open the request's session (no I/O before its first statement); the transactional route commits and closes it."""
     session = request.scope.get(SESSION)
     if session is None:
         session = ctx.sessions()
@@ -72,7 +73,7 @@ def get_session(request: Request, ctx: ContextDep) -> Session:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_runtime(ctx: ContextDep) -> Runtime:
+async def get_runtime(ctx: ContextDep) -> Runtime:
     """Return the engine runtime."""
     return ctx.rt
 
@@ -83,10 +84,9 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 def optional_page_actor(request: Request, session: SessionDep) -> Actor | None:
     """Return the actor of the session cookie's user, or None for a visitor (or an ended session)."""
     cookie = read_session(request)
-    user = session.get(User, cookie.user_id) if cookie.user_id is not None else None
-    if user is None or not user.active or user.session_epoch != cookie.epoch:
+    actor = logged_in_actor(session, user_id=cookie.user_id, epoch=cookie.epoch) if cookie.user_id is not None else None
+    if actor is None:
         return None
-    actor = actor_for(session, user)
     request.scope["mpp.actor"] = actor
     return actor
 
@@ -108,7 +108,7 @@ def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     return address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped else address
 
 
-def client_address(request: Request) -> str:
+async def client_address(request: Request) -> str:
     """Return the client's address: the socket peer, or behind a trusted proxy the right-most untrusted hop.
 
     X-Forwarded-For is believed only when the peer is one of `trusted_proxies`: anyone else could
@@ -137,7 +137,7 @@ def client_address(request: Request) -> str:
 ClientAddress = Annotated[str, Depends(client_address)]
 
 
-def page_actor(request: Request, actor: OptionalPageActor) -> Actor:
+async def page_actor(request: Request, actor: OptionalPageActor) -> Actor:
     """Return the logged-in actor; send a visitor to the login page and back here after."""
     if actor is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -149,7 +149,7 @@ PageActor = Annotated[Actor, Depends(page_actor)]
 
 
 def _require(*roles: str) -> Any:
-    def check(actor: PageActor) -> Actor:
+    async def check(actor: PageActor) -> Actor:
         if actor.platform_role not in roles:
             raise PageForbidden("Halaman ini tidak tersedia untuk akun Anda.",
                                 "This page is not available to your account.")

@@ -10,7 +10,7 @@ from engine.privacy.access import Client
 from web.deps import ClientAddress
 
 
-def access_client(request: Request, address: ClientAddress) -> Client:
+async def access_client(request: Request, address: ClientAddress) -> Client:
     """Return the request's client address and user agent, as the access record keeps them."""
     return Client(ip=address, user_agent=request.headers.get("user-agent"))
 

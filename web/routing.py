@@ -6,10 +6,13 @@ import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import anyio
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
+from engine import db as db
 from forms.numbers import read_json_int
 
 SESSION = "db_session"
@@ -24,6 +27,13 @@ class TransactionalRoute(APIRoute):
     (`session.begin_nested()`); a domain error raised anywhere undoes the whole request. The commit
     happens here, before the response is returned to the server, so a client never sees an answer
     whose data failed to commit. This is the only place a request's session commits.
+
+    When the database asks for it (SQLite: the write lock was taken or the snapshot went stale;
+    PostgreSQL: a serialization failure or deadlock), the whole request runs again with a fresh
+    session on the same parsed body and form (its uploads rewound), at most `db.ATTEMPTS` times,
+    the last taking SQLite's write lock at BEGIN. Nothing has left the process by then: the
+    response is only returned after the commit, after-commit callbacks run only on commit, and the
+    file store is content-addressed, so a file written twice is written once.
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -31,15 +41,29 @@ class TransactionalRoute(APIRoute):
 
         async def run(request: Request) -> Response:
             request = JsonRequest(request.scope, request.receive)
-            try:
-                response = await handler(request)
-            except BaseException:
-                await _finish(request, commit=False)
-                raise
-            await _finish(request, commit=True)
-            return response
+            for attempt in range(1, db.ATTEMPTS + 1):
+                try:
+                    with db.write_lock_first(attempt == db.ATTEMPTS):
+                        return await _attempt(handler, request)
+                except Exception as exc:
+                    if attempt == db.ATTEMPTS or not db.is_retryable(exc):
+                        raise
+                request.rewind()
+                await anyio.sleep(db.retry_delay(attempt))
+            raise AssertionError("unreachable")  # pragma: no cover
 
         return run
+
+
+async def _attempt(handler: Callable[[Request], Coroutine[Any, Any, Response]], request: Request) -> Response:
+    """Run the handler (dependencies, endpoint, response) once and commit its session, or roll back."""
+    try:
+        response = await handler(request)
+    except BaseException:
+        await _finish(request, commit=False)
+        raise
+    await _finish(request, commit=True)
+    return response
 
 
 class JsonRequest(Request):
@@ -53,6 +77,13 @@ class JsonRequest(Request):
     async def json(self) -> Any:
         """Return the parsed JSON body."""
         return json.loads(await self.body(), parse_int=read_json_int)
+
+    def rewind(self) -> None:
+        """Rewind the uploaded files of the parsed form, so a retried request reads them from the start."""
+        form = self._form  # parsed and cached by Starlette on this request object
+        for _name, value in form.multi_items() if form is not None else ():
+            if isinstance(value, UploadFile):
+                value.file.seek(0)
 
 
 async def _finish(request: Request, *, commit: bool) -> None:
@@ -70,4 +101,7 @@ async def _finish(request: Request, *, commit: bool) -> None:
         finally:
             session.close()
 
-    await run_in_threadpool(done)
+    if db.ends_at_once(session):
+        done()  # a read on SQLite: dropping its snapshot is not worth a thread hop
+    else:
+        await run_in_threadpool(done)

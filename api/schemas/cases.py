@@ -125,7 +125,8 @@ class CaseSummary(Model):
 
 class CasePage(Model):
     items: list[CaseSummary]
-    total: int
+    total: int = Field(description="exact up to 1000 (engine/cases/listing.TOTAL_CAP); 1001 means more")
+    total_capped: bool = Field(False, description="more than 1000 cases match: page on to a short page")
     limit: int
     offset: int
 

@@ -31,9 +31,11 @@ class TaskRead(Model):
 
 class TaskPage(Model):
     items: list[TaskRead]
-    total: int
+    total: int = Field(description="matching tasks, exact up to 1,000; 1001 with total_capped: more than 1,000")
+    total_capped: bool = Field(default=False, description="more than 1,000 tasks match")
     limit: int
     offset: int
+    next_cursor: str | None = Field(default=None, description="pass as `cursor` for the next page; null on the last")
 
 
 class TaskDetailRead(Model):

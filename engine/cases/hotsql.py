@@ -4,8 +4,11 @@ A step writes a handful of rows (the case row, changed task-state rows, the open
 model, one history event). Through the ORM each statement costs ~0.1-0.3 ms of Python, more
 than SpiffWorkflow's own step; as driver SQL it costs ~0.02 ms. So this one path, and only
 this one, skips the ORM: statements are written once with `:name` parameters, translated once
-per dialect, and run with `exec_driver_sql` on the session's connection, inside the session's
-transaction. Values are adapted here the way the ORM column types would (UTC datetimes, JSON).
+per dialect, and run on the session's own DBAPI connection, inside the session's transaction.
+Values are adapted here the way the ORM column types would (UTC datetimes, JSON).
+
+PostgreSQL, where every statement is a round trip, runs a few statements of its own in place of
+several (`POSTGRES`), and a step's last writes go together through one pipeline (`Batch`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,19 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.orm import Session
+
+from engine.bpmn.state import Changes
+
+# What a step reads besides the workflow, in the statement that first reads the case: the SLA clock's open
+# pause and open bill (engine/sla/clock.py), the applicant's account and whether any webhook is subscribed
+# (engine/notify). Joined to `case_record c`; engine.cases.steps.StepContext reads these columns.
+_STEP_COLUMNS = (
+    "c.tracking_number, u.id AS account_id, u.email, u.language, p.reason AS pause_reason, "
+    "p.element_id AS pause_element, p.id AS pause_id, "
+    "EXISTS (SELECT 1 FROM bill b WHERE b.case_id = c.id AND b.status = 'open') AS bill_open, "
+    "EXISTS (SELECT 1 FROM webhook_subscription w WHERE w.active) AS webhooks")
+_STEP_JOINS = ("LEFT JOIN user_account u ON u.id = c.applicant_id "
+               "LEFT JOIN sla_pause p ON p.case_id = c.id AND p.ended_at IS NULL")
 
 STATEMENTS = {
     "case_update": (
@@ -48,15 +64,58 @@ STATEMENTS = {
         "INSERT INTO case_event (case_id, at, actor, action, task_id, element_id, label, diff) "
         "VALUES (:case_id, :at, :actor, :action, :task_id, :element_id, :label, :diff)"),
     "task_context": (
-        "SELECT c.id, c.version, c.process_key, c.process_version_id, c.status, c.stage_id, c.stage_en, "
+        "SELECT c.id, c.version, c.process_key, c.process_version_id, c.status, c.stage_id, c.stage_en, "  # noqa: S608
         "c.bundle_id, t.element_id, t.name, t.role, t.bound_org, t.assignee_id, c.applicant_id, c.filed_by_id, "
-        "t.escalated_to "
-        "FROM task t JOIN case_record c ON c.id = t.case_id WHERE t.id = :tid"),
+        f"t.escalated_to, {_STEP_COLUMNS} "
+        f"FROM task t JOIN case_record c ON c.id = t.case_id {_STEP_JOINS} WHERE t.id = :tid ORDER BY p.id"),
     "case_head": (
         "SELECT id, version, process_key, process_version_id, status, stage_id, stage_en, bundle_id "
         "FROM case_record WHERE id = :case_id"),
     "case_state": "SELECT task_id, owner, payload, seq FROM case_state WHERE case_id = :case_id ORDER BY seq",
     "case_meta": "SELECT wf_meta, version FROM case_record WHERE id = :case_id",
+    # A step that did not come through task_context reads its context alone (before it writes).
+    "step_context": (
+        f"SELECT {_STEP_COLUMNS} FROM case_record c {_STEP_JOINS} WHERE c.id = :case_id ORDER BY p.id"),  # noqa: S608
+    "tracking_taken": (
+        "SELECT 1 AS taken FROM case_record WHERE tracking_number = :number "
+        "UNION ALL SELECT 1 FROM bundle WHERE tracking_number = :number"),
+    "job_insert": (
+        "INSERT INTO job (kind, case_id, task_id, due_at, status, attempts, created_at) "
+        "VALUES (:kind, :case_id, :task_id, :due_at, 'pending', 0, :created_at)"),
+    "job_insert_payload": (
+        "INSERT INTO job (kind, case_id, task_id, due_at, status, attempts, payload, topic, created_at) "
+        "VALUES (:kind, :case_id, :task_id, :due_at, 'pending', 0, :payload, :topic, :created_at)"),
+    "timer_delete": (
+        "DELETE FROM job WHERE kind = 'timer' AND case_id = :case_id AND task_id = :tid AND status = 'pending'"),
+    "timer_move": (
+        "UPDATE job SET due_at = :due_at, status = 'pending' WHERE kind = 'timer' AND case_id = :case_id "
+        "AND task_id = :tid"),
+    "notification_insert": (
+        "INSERT INTO notification (uid, event_id, event, channel, case_id, subscription_id, recipient, language, "
+        "context, status, attempts, created_at) VALUES (:uid, :event_id, :event, :channel, :case_id, "
+        ":subscription_id, :recipient, :language, :context, 'pending', 0, :created_at)"),
+}
+
+# PostgreSQL only: one statement in place of several (each statement there is a round trip), with
+# data-modifying CTEs and arrays unnested server-side. SQLite, in process, runs the several.
+POSTGRES = {
+    "task_close": (
+        "WITH gone AS (DELETE FROM task WHERE id = :tid RETURNING *) "
+        "INSERT INTO task_span (task_id, case_id, process_key, element_id, name, role, agency, bound_org, "
+        "assignee_id, created_at, claimed_at, closed_at, due_at, completed, escalated_at) SELECT id, case_id, "
+        "process_key, element_id, name, role, agency, bound_org, assignee_id, created_at, claimed_at, :now, due_at, "
+        ":done, escalated_at FROM gone"),
+    # A step's whole task-state change: its parts touch disjoint rows (a task is new, changed or gone).
+    "state_write": (
+        "WITH gone_owners AS (DELETE FROM case_state WHERE case_id = :case_id "
+        "AND owner = ANY(CAST(:gone_owners AS text[]))), "
+        "gone AS (DELETE FROM case_state WHERE case_id = :case_id AND task_id = ANY(CAST(:gone AS text[]))), "
+        "added AS (INSERT INTO case_state (case_id, task_id, owner, seq, payload) "
+        "SELECT :case_id, a.tid, a.owner, a.seq, a.body FROM unnest(CAST(:add_tids AS text[]), "
+        "CAST(:add_owners AS text[]), CAST(:add_seqs AS int[]), CAST(:add_bodies AS text[])) "
+        "AS a(tid, owner, seq, body)) "
+        "UPDATE case_state s SET payload = u.body FROM unnest(CAST(:upd_tids AS text[]), CAST(:upd_bodies AS text[])) "
+        "AS u(tid, body) WHERE s.case_id = :case_id AND s.task_id = u.tid"),
 }
 
 _PARAM = re.compile(r"(?<!:):([a-z_]+)")
@@ -64,13 +123,21 @@ _PARAM = re.compile(r"(?<!:):([a-z_]+)")
 
 @lru_cache
 def _translated(dialect: str, name: str) -> str:
-    sql = STATEMENTS[name]
     if dialect == "postgresql":  # psycopg's named style
-        return _PARAM.sub(r"%(\1)s", sql)
-    return sql  # sqlite3 takes :name as it is
+        return _PARAM.sub(r"%(\1)s", POSTGRES.get(name) or STATEMENTS[name])
+    if name not in STATEMENTS:
+        raise KeyError(f"{name} runs on PostgreSQL only")
+    return STATEMENTS[name]  # sqlite3 takes :name as it is
+
+
+_AS_IS = frozenset({str, int, bool, float, type(None)})
 
 
 def _adapt(value: Any, dialect: str) -> Any:
+    if type(value) in _AS_IS:  # most values: checked once, not against every type below
+        return value
+    if isinstance(value, tuple):  # an array parameter (PostgreSQL only): psycopg sends a list as one
+        return list(value)
     if isinstance(value, datetime):
         value = value.astimezone(UTC)
         # Same text the ORM's DateTime type writes on SQLite, so both read back alike.
@@ -87,7 +154,7 @@ def _params(row: Mapping[str, Any], dialect: str) -> dict[str, Any]:
 _KEY = "mpp_hotsql"
 
 
-def _cursor(session: Session) -> tuple[Any, str]:
+def _cursor_parts(session: Session) -> tuple[Any, str]:
     # The DBAPI connection under the session's own transaction: same BEGIN, same COMMIT.
     # Looked up once per transaction; `engine.db` forgets it when the transaction ends.
     found: tuple[Any, str] | None = session.info.get(_KEY)
@@ -95,7 +162,11 @@ def _cursor(session: Session) -> tuple[Any, str]:
         conn = session.connection()
         found = (conn.connection.driver_connection, conn.dialect.name)
         session.info[_KEY] = found
-    driver, dialect = found
+    return found
+
+
+def _cursor(session: Session) -> tuple[Any, str]:
+    driver, dialect = _cursor_parts(session)
     return driver.cursor(), dialect
 
 
@@ -125,13 +196,84 @@ def fetch_all(session: Session, name: str, row: Mapping[str, Any]) -> list[Any]:
     cursor, dialect = _cursor(session)
     try:
         cursor.execute(_translated(dialect, name), _params(row, dialect))
-        fields = namedtuple("Row", [d[0] for d in cursor.description])  # type: ignore[misc]  # noqa: PYI024
+        fields = _row_type(tuple(d[0] for d in cursor.description))
         return [fields(*values) for values in cursor.fetchall()]
     finally:
         cursor.close()
+
+
+@lru_cache(maxsize=64)
+def _row_type(names: tuple[str, ...]) -> Any:
+    # Making a namedtuple class costs ~0.1 ms; a statement's columns never change, so make each once.
+    return namedtuple("Row", names)  # noqa: PYI024
+
+
+def dialect_of(session: Session) -> str:
+    """Return the name of the database dialect the session's transaction runs on."""
+    return _cursor_parts(session)[1]
 
 
 def fetch_one(session: Session, name: str, row: Mapping[str, Any]) -> Any:
     """Run a query and return its first row, or None."""
     rows = fetch_all(session, name, row)
     return rows[0] if rows else None
+
+
+def write_state(session: Session, case_id: int, changes: Changes) -> None:
+    """Apply one step's task-state row changes: one statement on PostgreSQL, one per kind of change on SQLite."""
+    if not (changes.deleted_owners or changes.deletes or changes.inserts or changes.updates):
+        return
+    if dialect_of(session) == "postgresql":
+        execute(session, "state_write", {
+            "case_id": case_id, "gone_owners": tuple(changes.deleted_owners), "gone": tuple(changes.deletes),
+            "add_tids": tuple(i[0] for i in changes.inserts), "add_owners": tuple(i[1] for i in changes.inserts),
+            "add_bodies": tuple(i[2] for i in changes.inserts), "add_seqs": tuple(i[3] for i in changes.inserts),
+            "upd_tids": tuple(u[0] for u in changes.updates), "upd_bodies": tuple(u[1] for u in changes.updates)})
+        return
+    execute_many(session, "state_delete_owner", [
+        {"case_id": case_id, "owner": owner} for owner in changes.deleted_owners])
+    execute_many(session, "state_delete", [{"case_id": case_id, "tid": tid} for tid in changes.deletes])
+    execute_many(session, "state_insert", [
+        {"case_id": case_id, "tid": tid, "owner": owner, "seq": seq, "body": body}
+        for tid, owner, body, seq in changes.inserts])
+    execute_many(session, "state_update", [
+        {"case_id": case_id, "tid": tid, "body": body} for tid, body in changes.updates])
+
+
+class Batch:
+    """Writes that need no answer, sent together at the end of a step.
+
+    On PostgreSQL they go through one pipeline: every statement sent at once, one round trip for the
+    lot, and a failing one fails `run` (so the transaction). SQLite runs them in order in process.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._postgres = dialect_of(session) == "postgresql"
+        self._items: list[tuple[str, list[Mapping[str, Any]]]] = []
+
+    def add(self, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Queue one statement for each row, in order after what is queued already."""
+        if rows:
+            self._items.append((name, list(rows)))
+
+    def close_tasks(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Queue moving open tasks to task_span (rows: tid, now, done): one statement on PostgreSQL, two on SQLite."""
+        if self._postgres:
+            self.add("task_close", rows)
+        else:
+            self.add("task_archive", rows)
+            self.add("task_delete", [{"tid": row["tid"]} for row in rows])
+
+    def run(self) -> None:
+        """Send what is queued, in order, in the session's transaction; the batch is empty after."""
+        items, self._items = self._items, []
+        if not items:
+            return
+        if not self._postgres:
+            for name, rows in items:
+                execute_many(self._session, name, rows)
+            return
+        with _cursor_parts(self._session)[0].pipeline():
+            for name, rows in items:
+                execute_many(self._session, name, rows)

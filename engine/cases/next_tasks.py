@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.cases import assignment as routing
@@ -31,16 +31,20 @@ class NextTask:
     due_at: datetime | None
 
 
+# Answered by every start and completion: built once, so each answer only binds the case id.
+_OPEN_OF_CASE = (
+    select(OpenTask.id, OpenTask.element_id, OpenTask.name, OpenTask.role, OpenTask.bound_org,
+           OpenTask.assignee_id, OpenTask.escalated_to, OpenTask.due_at, Case.applicant_id, Case.filed_by_id)
+    .join(Case, Case.id == OpenTask.case_id)
+    .where(OpenTask.case_id == bindparam("case_id"))
+    .order_by(OpenTask.created_at, OpenTask.id))
+
+
 def next_tasks(session: Session, *, case_id: int, actor: Actor) -> list[NextTask]:
     """Return the case's open tasks the actor may work on now, oldest first."""
     if actor.user_id is None:
         return []
-    rows = session.execute(
-        select(OpenTask.id, OpenTask.element_id, OpenTask.name, OpenTask.role, OpenTask.bound_org,
-               OpenTask.assignee_id, OpenTask.escalated_to, OpenTask.due_at, Case.applicant_id, Case.filed_by_id)
-        .join(Case, Case.id == OpenTask.case_id)
-        .where(OpenTask.case_id == case_id)
-        .order_by(OpenTask.created_at, OpenTask.id))
+    rows = session.execute(_OPEN_OF_CASE, {"case_id": case_id})
     memberships = set(actor.memberships)
     found = []
     for row in rows:

@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from engine.cases import listing as listing
 from engine.cases import tracking as tracking
-from engine.cases.access import visible_cases
 from engine.cases.assignment import APPLICANT_ROLE
 from engine.directory.actors import Actor
 from engine.errors import NotAllowed
@@ -124,7 +124,8 @@ def matches(text: str, case: Any = Case, applicant: Any = None) -> ColumnElement
 
     A tracking number matches exactly (as `tracking.normalise` reads it), a full 16-digit NIK matches
     through its lookup hash (a part of a NIK finds nothing: it is sealed), anything else matches a
-    part of the applicant's name, case-insensitively.
+    part of the applicant's name, case-insensitively (a text shaped like a tracking number matches a
+    name only when it has no digit: `Abdullah` is both).
     """
     text = " ".join(text.split())
     if not text:
@@ -138,7 +139,7 @@ def matches(text: str, case: Any = Case, applicant: Any = None) -> ColumnElement
         if len(text) < MIN_DIGITS:
             return None
         conditions.append(false())  # part of a NIK: searched, but a sealed NIK is found whole or not at all
-    elif len(text) >= MIN_NAME:
+    elif len(text) >= MIN_NAME and not selective(text):
         conditions += [_field(case, f).icontains(text, autoescape=True) for f in NAME_FIELDS]
         if applicant is not None:
             conditions.append(applicant.display_name.icontains(text, autoescape=True))
@@ -180,15 +181,25 @@ def search_cases(session: Session, *, actor: Actor, text: str, filters: CaseFilt
     conditions = filter_conditions(filters, now=now or datetime.now(WIB))
     if condition is not None:
         conditions.append(condition)
+    matching = select(Case.id).where(*conditions)
+    if condition is not None:  # a name may be the applicant's account name
+        matching = matching.outerjoin(applicant, applicant.id == Case.applicant_id)
+    ids, total = listing.visible_page(session, actor=actor, matching=matching, selective=selective(text),
+                                      limit=limit, offset=offset)
     niks = [_field(Case, f) for f in NIK_FIELDS]
-    stmt = (select(Case.id, Case.tracking_number, Case.process_key, Case.status, Case.stage_id, Case.stage_en,
-                   Case.channel, applicant_name(Case, applicant), Case.created_at, Case.priority,
-                   Case.outreach_for, *niks)
-            .outerjoin(applicant, applicant.id == Case.applicant_id)
-            .where(visible_cases(actor), *conditions))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.execute(stmt.order_by(Case.id.desc()).limit(limit).offset(offset))
+    rows = session.execute(
+        select(Case.id, Case.tracking_number, Case.process_key, Case.status, Case.stage_id, Case.stage_en,
+               Case.channel, applicant_name(Case, applicant), Case.created_at, Case.priority, Case.outreach_for,
+               *niks)
+        .outerjoin(applicant, applicant.id == Case.applicant_id).where(Case.id.in_(ids)).order_by(Case.id.desc()))
     return [masked_hit(_hit(row)) for row in rows], total
+
+
+def selective(text: str) -> bool:
+    """Tell whether a search text finds at most a few cases by an index: digits (a NIK), a tracking number."""
+    text = " ".join(text.split())
+    digits = text.replace(" ", "").replace(".", "").isdigit()
+    return bool(text) and (digits or (TRACKING.match(text) is not None and any(ch.isdigit() for ch in text)))
 
 
 def _hit(row: Any) -> CaseHit:

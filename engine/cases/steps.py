@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.bpmn import compile as spiff
@@ -116,12 +116,9 @@ def _route(session: Session, loaded: LoadedCase, task: spiff.ReadyTask) -> routi
                                       f"Cannot route the task: {exc}")]) from exc
 
 
-def _sync_tasks(session: Session, rt: Runtime, loaded: LoadedCase, ready: list[spiff.ReadyTask],
-                now: datetime, done_task: str | None = None) -> None:
-    open_now = {t.task_id for t in ready}
-    gone = loaded.open_before - open_now
-    hotsql.execute_many(session, "task_archive", [{"tid": tid, "now": now, "done": tid == done_task} for tid in gone])
-    hotsql.execute_many(session, "task_delete", [{"tid": tid} for tid in gone])
+def _new_task_rows(session: Session, rt: Runtime, loaded: LoadedCase, ready: list[spiff.ReadyTask],
+                   now: datetime) -> list[dict[str, Any]]:
+    """Route the tasks this step opened and return their open-task rows (reads only: routing looks people up)."""
     rows = []
     for task in ready:
         if task.task_id in loaded.open_before:
@@ -133,21 +130,51 @@ def _sync_tasks(session: Session, rt: Runtime, loaded: LoadedCase, ready: list[s
                      "element_id": task.meta.element_id, "name": task.meta.name, "lane": task.meta.lane,
                      "role": where.role, "agency": where.agency, "bound_org": where.bound_org,
                      "assignee_id": assignee, "created_at": now, "due_at": due, "overdue": False})
-    hotsql.execute_many(session, "task_insert", rows)
+    return rows
+
+
+def _sync_tasks(batch: hotsql.Batch, loaded: LoadedCase, open_now: set[str], rows: list[dict[str, Any]],
+                now: datetime, done_task: str | None = None) -> None:
+    """Close the open-task rows of tasks no longer open (into task_span), then add the new ones."""
+    gone = loaded.open_before - open_now
+    batch.close_tasks([{"tid": tid, "now": now, "done": tid == done_task} for tid in sorted(gone)])
+    batch.add("task_insert", rows)
     loaded.open_before = open_now
 
 
-def _sync_clock(session: Session, rt: Runtime, loaded: LoadedCase, ready: list[spiff.ReadyTask],
-                now: datetime, data: dict[str, Any]) -> None:
+@dataclass(frozen=True)
+class StepContext:
+    """What a step reads of its case besides the workflow, in one statement before it writes."""
+
+    case: notify.StepCase
+    pause: tuple[str, str | None] | None  # the SLA clock's open pause: (reason, element), None when it runs
+    bill_open: bool
+
+
+def _read_context(session: Session, loaded: LoadedCase, known: Any) -> StepContext:
+    """Return the step's context from a row that holds it already (hotsql's task_context), else read it."""
+    row = known if known is not None else hotsql.fetch_one(session, "step_context", {"case_id": loaded.row.id})
+    head = loaded.row
+    account = notify.Account(row.email, row.language) if row.account_id is not None else None
+    case = notify.StepCase(head.id, row.tracking_number, head.process_key, head.process_version_id, account,
+                           bool(row.webhooks))
+    pause = (row.pause_reason, row.pause_element) if row.pause_id is not None else None
+    return StepContext(case, pause, bool(row.bill_open))
+
+
+def _sync_clock(batch: hotsql.Batch, session: Session, rt: Runtime, loaded: LoadedCase,
+                ready: list[spiff.ReadyTask], now: datetime, data: dict[str, Any], context: StepContext) -> None:
     """Stop the case's SLA clock while the applicant must act (or a bill waits), start it again after.
 
     Then put the due date at the case's own time limit when its data sets one (engine/sla/limit.py).
+    The clock's state was read with the step's context: a step that leaves it as it is writes nothing.
     """
     steps = [sla_clock.OpenStep(t.meta.element_id, t.meta.role, t.meta.sla_clock) for t in ready]
-    hold = sla_clock.hold_for(steps, bill_open=False)
-    if hold is None and sla_clock.bill_open(session, loaded.row.id):
-        hold = sla_clock.Hold("payment")
-    sla_clock.sync(session, calendar=rt.calendar, case_id=loaded.row.id, hold=hold, now=now)
+    hold = sla_clock.hold_for(steps, bill_open=context.bill_open)
+    wanted = (hold.reason, hold.element_id) if hold is not None else None
+    if wanted != context.pause:
+        batch.run()  # ending a pause moves the due dates of the open tasks: they must be written first
+        sla_clock.sync(session, calendar=rt.calendar, case_id=loaded.row.id, hold=hold, now=now)
     sla_limit.apply(session, calendar=rt.calendar, case_id=loaded.row.id, data=data)
 
 
@@ -161,43 +188,37 @@ def _due(timer: spiff.PendingTimer, now: datetime) -> datetime:
     return now + (timer.due_at - datetime.now(UTC))
 
 
-def _sync_timers(session: Session, loaded: LoadedCase, outcome: StepOutcome, now: datetime) -> None:
+def _sync_timers(batch: hotsql.Batch, loaded: LoadedCase, outcome: StepOutcome, now: datetime) -> None:
     timers = {t.task_id: t for t in outcome.timers}
-    gone = set(loaded.timers_before) - set(timers)
-    if gone:
-        session.execute(delete(Job).where(Job.kind == "timer", Job.case_id == loaded.row.id,
-                                          Job.task_id.in_(gone), Job.status == "pending"))
-    new = [t for tid, t in timers.items() if tid not in loaded.timers_before]
-    if new:
-        session.execute(insert(Job), [
-            {"kind": "timer", "case_id": loaded.row.id, "task_id": t.task_id, "due_at": _due(t, now),
-             "status": "pending", "attempts": 0, "created_at": now} for t in new])
-    for tid, t in timers.items():  # a cycle timer moves its next due time
-        if tid in loaded.timers_before and loaded.timers_before[tid].due_at != t.due_at:
-            session.execute(update(Job).where(Job.kind == "timer", Job.case_id == loaded.row.id,
-                                              Job.task_id == tid).values(due_at=_due(t, now), status="pending"))
+    case_id, before = loaded.row.id, loaded.timers_before
+    batch.add("timer_delete", [{"case_id": case_id, "tid": tid}
+                                                  for tid in sorted(set(before) - set(timers))])
+    batch.add("job_insert", [
+        {"kind": "timer", "case_id": case_id, "task_id": t.task_id, "due_at": _due(t, now), "created_at": now}
+        for tid, t in timers.items() if tid not in before])
+    batch.add("timer_move", [  # a cycle timer moves its next due time
+        {"case_id": case_id, "tid": tid, "due_at": _due(t, now)}
+        for tid, t in timers.items() if tid in before and before[tid].due_at != t.due_at])
     loaded.timers_before = timers
 
 
-def _queue_outbound(session: Session, loaded: LoadedCase, now: datetime, calls: list[outbound.OutboundCall],
+def _queue_outbound(batch: hotsql.Batch, loaded: LoadedCase, now: datetime, calls: list[outbound.OutboundCall],
                     sealer: Sealer) -> None:
-    if calls:
-        session.execute(insert(Job), [
-            {"kind": "outbound", "case_id": loaded.row.id, "task_id": call.ticket, "due_at": now, "status": "pending",
-             "attempts": 0, "created_at": now,
-             "payload": {"operation": call.operation, "params": sealer.seal(jsonable(call.params)),
-                         "ticket": call.ticket}}
-            for call in calls])
+    batch.add("job_insert_payload", [
+        {"kind": "outbound", "case_id": loaded.row.id, "task_id": call.ticket, "due_at": now, "created_at": now,
+         "topic": None, "payload": {"operation": call.operation, "params": sealer.seal(jsonable(call.params)),
+                                    "ticket": call.ticket}}
+        for call in calls])
 
 
-def _queue_messages(session: Session, loaded: LoadedCase, thrown: list[tuple[str, Any]], now: datetime,
+def _queue_messages(batch: hotsql.Batch, loaded: LoadedCase, thrown: list[tuple[str, Any]], now: datetime,
                     sealer: Sealer) -> None:
     # Messages a case throws go to the other cases of its integrated application (bundle).
     if not thrown or loaded.row.bundle_id is None:
         return
-    session.execute(insert(Job), [
+    batch.add("job_insert_payload", [
         {"kind": "message", "case_id": loaded.row.id, "task_id": str(uuid.uuid4()), "due_at": now,
-         "status": "pending", "attempts": 0, "created_at": now, "topic": topic(loaded.row.bundle_id, name),
+         "created_at": now, "topic": topic(loaded.row.bundle_id, name),
          "payload": {"name": name, "bundle_id": loaded.row.bundle_id,
                      "payload": sealer.seal(jsonable(payload if isinstance(payload, dict) else {"value": payload}))}}
         for name, payload in thrown])
@@ -269,40 +290,60 @@ def _event(case_id: int, now: datetime, actor: str, action: str, *, task_id: str
 
 def record_step(
     session: Session, rt: Runtime, loaded: LoadedCase, *, result: spiff.RunResult, record: StepRecord,
-    before: dict[str, Any],
+    before: dict[str, Any], context: Any = None,
 ) -> int:
-    """Persist the step: state, open tasks, timers, status, history and any incident; return the new version."""
+    """Persist the step: state, open tasks, timers, status, history and any incident; return the new version.
+
+    `context` is the step's context when the caller read it already (the row of hotsql's task_context).
+    """
     now = rt.clock()
     sealer = rt.sealer(loaded.compiled)
     outcome = loaded.workflow.outcome(loaded.tracker, sealer)
     calls = loaded.workflow.take_calls()
-    ready = outcome.ready
     if result.error_element is None and (stopped := _stalled(session, loaded, outcome, calls)) is not None:
         result.error_element, result.error_message = stopped, STALLED.format(element=stopped)
     incident = result.error_element is not None
     after = jsonable(outcome.data)
     values = _status(loaded, outcome, incident, now)
-    # The version check comes first: a lost race writes nothing else.
+    # The task that was done (or failed) leaves the inbox; tasks opened by a failed run wait for the retry.
+    ready = [t for t in outcome.ready if t.task_id in loaded.open_before] if incident else outcome.ready
+    # Every read first (routing, the clock's state, whom to tell), then the writes together: SQLite takes
+    # its write lock at the first write (engine.db), so the lock is held for the writes alone.
+    new_rows = _new_task_rows(session, rt, loaded, ready, now)
+    events = notify.step_events(loaded, ready=outcome.ready, action=record.action, values=values)
+    step = _read_context(session, loaded, context)
+    # The read models, timers, queued work and history: sent together at the end (hotsql.Batch).
+    batch = hotsql.Batch(session)
+    notify.on_step(session, rt, loaded, events=events, case=step.case, values=values, data=after, batch=batch)
+    # The version check is the first write: a lost race writes nothing else.
     version = rt.save_state(session, loaded, outcome.changes, values | {"data": after})
-    notify.on_step(session, rt, loaded, ready=ready, action=record.action, values=values, data=after)
-    done = record.task_id if record.action == "completed" else None
-    if incident:
-        # The task that was done (or failed) leaves the inbox; tasks opened by the failed run wait for the retry.
-        _sync_tasks(session, rt, loaded, [t for t in ready if t.task_id in loaded.open_before], now, done)
-    else:
-        _sync_tasks(session, rt, loaded, ready, now, done)
-        _sync_timers(session, loaded, outcome, now)
-        _queue_outbound(session, loaded, now, calls, sealer)
-        _queue_messages(session, loaded, outcome.thrown, now, sealer)
+    _sync_tasks(batch, loaded, {t.task_id for t in ready}, new_rows, now,
+                record.task_id if record.action == "completed" else None)
+    if not incident:
+        _sync_timers(batch, loaded, outcome, now)
+        _queue_outbound(batch, loaded, now, calls, sealer)
+        _queue_messages(batch, loaded, outcome.thrown, now, sealer)
         _wake_parked(session, loaded, outcome, now)
-        _sync_clock(session, rt, loaded, ready, now, after)
-    diff = record.diff if record.diff is not None else data_diff(before, after)
+        _sync_clock(batch, session, rt, loaded, outcome.ready, now, after, step)
     if lookup.changed(before, after):
         lookup.write_lookups(session, case_id=loaded.row.id, data=after)
+    diff = record.diff if record.diff is not None else data_diff(before, after)
+    _write_history(batch, session, loaded, outcome, result, record, now,
+                   values=values, diff=sealer.seal_diff(diff), data=after)
+    batch.run()
+    head = loaded.row
+    head.status, head.stage_id, head.stage_en = values["status"], values["stage_id"], values["stage_en"]
+    return version
+
+
+def _write_history(batch: hotsql.Batch, session: Session, loaded: LoadedCase, outcome: StepOutcome,
+                   result: spiff.RunResult, record: StepRecord, now: datetime, *, values: dict[str, Any],
+                   diff: dict[str, Any] | None, data: dict[str, Any]) -> None:
+    """Write the step's history events in order (the step's own, then an incident or the completion) in one go."""
     case_id = loaded.row.id
     events = [_event(case_id, now, record.actor, record.action, task_id=record.task_id,
-                     element_id=record.element_id, label=record.label, diff=sealer.seal_diff(diff))]
-    if incident:
+                     element_id=record.element_id, label=record.label, diff=diff)]
+    if result.error_element is not None:
         session.add(Incident(case_id=case_id, element_id=result.error_element or "",
                              message=result.error_message or "", created_at=now))
         events.append(_event(case_id, now, "system", "incident", element_id=result.error_element,
@@ -310,7 +351,5 @@ def record_step(
     elif values["status"] == "completed":
         events.append(_event(case_id, now, "system", "completed", label=values["outcome"]))
         documents.queue_issue(session, case_id=case_id, service=loaded.compiled.service,
-                              end_event=outcome.end_event_id, now=now, data=after)
-    hotsql.execute_many(session, "event_insert", events)
-    loaded.row.status = values["status"]
-    return version
+                              end_event=outcome.end_event_id, now=now, data=data)
+    batch.add("event_insert", events)

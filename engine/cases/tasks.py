@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from engine.bpmn import compile as spiff
 from engine.cases import assignment as routing
 from engine.cases import hotsql as hotsql
+from engine.cases import inbox as inbox
 from engine.cases.access import visible_tasks
 from engine.cases.steps import StepRecord, record_step
 from engine.directory.actors import Actor
@@ -59,29 +60,23 @@ def inbox_query(
     actor: Actor, *, process_key: str | None = None, role: str | None = None, overdue: bool | None = None,
     claimed: bool | None = None, now: datetime | None = None, case_id: int | None = None,
 ) -> Select[OpenTask]:
-    """Build the query of open tasks an actor may work on, with filters, overdue first then by due date."""
-    stmt = select(OpenTask).where(visible_tasks(actor))
-    if case_id is not None:
-        stmt = stmt.where(OpenTask.case_id == case_id)
-    if process_key:
-        stmt = stmt.where(OpenTask.process_key == process_key)
-    if role:
-        stmt = stmt.where(OpenTask.role == role)
-    if overdue is not None and now is not None:
-        late = and_(OpenTask.due_at.is_not(None), OpenTask.due_at < now)
-        stmt = stmt.where(late if overdue else ~late)
-    if claimed is not None:
-        stmt = stmt.where(OpenTask.assignee_id.is_not(None) if claimed else OpenTask.assignee_id.is_(None))
-    return stmt.order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.created_at)
+    """Build the plain query of open tasks an actor may work on, with filters, in the inbox's order.
+
+    It reads and sorts every matching task: the pages come from `inbox.inbox_page`, which returns the
+    same rows in the same order; this query is its reference and serves whole-set reads (counts per role).
+    """
+    filters = inbox.Filters(process_key=process_key, role=role, overdue=overdue, claimed=claimed, case_id=case_id,
+                            now=now)
+    stmt = inbox.filtered(select(OpenTask).where(visible_tasks(actor)), filters)
+    return stmt.order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.created_at, OpenTask.id)
 
 
 def list_tasks(
     session: Session, *, actor: Actor, limit: int = 50, offset: int = 0, **filters: Any,
 ) -> tuple[list[OpenTask], int]:
-    """Return a page of the actor's open tasks and the total."""
-    stmt = inbox_query(actor, **filters)
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    return list(session.scalars(stmt.limit(limit).offset(offset))), total
+    """Return a page of the actor's open tasks and the total, counted up to `inbox.CAP` (see `inbox.inbox_page`)."""
+    page = inbox.inbox_page(session, actor=actor, filters=inbox.Filters(**filters), limit=limit, offset=offset)
+    return page.rows, page.total
 
 
 @dataclass(frozen=True)
@@ -220,13 +215,14 @@ def complete_task(session: Session, *, rt: Runtime, task_id: str, actor: Actor, 
     loaded = rt.load_case(session, row.id, CaseHead.of(row))
     if task_id not in loaded.open_before:
         raise TaskAlreadyCompleted("this task has already been completed")
-    if claim and row.assignee_id is None:  # after validation: a refused form writes nothing
-        _claim_row(session, rt, row, task_id, actor)
     before = loaded.workflow.data()
     result = rt.runner.complete(loaded.workflow, task_id, clean)
+    # After validation and the step: a refused form writes nothing, and SQLite's write lock is taken only now.
+    if claim and row.assignee_id is None:
+        _claim_row(session, rt, row, task_id, actor)
     record_step(session, rt, loaded, result=result, before=before,
                 record=StepRecord(actor.username, "completed", task_id=task_id, element_id=row.element_id,
-                                  label=row.name))
+                                  label=row.name), context=row)
     return Completed(row.id, loaded.row.status)
 
 

@@ -7,9 +7,10 @@ import hmac
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.cases.assignment import APPLICANT_ROLE
@@ -19,6 +20,9 @@ from engine.sla import calendar_store as calendar_store
 from engine.sla import clock as sla_clock
 from engine.sla.calendar import WorkingCalendar
 from engine.sla.clock import ClockStatus
+
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
 
 WIB = ZoneInfo("Asia/Jakarta")
 
@@ -256,19 +260,37 @@ class WhereNext:
     steps: list[NextStep]
 
 
-def where_next(session: Session, *, task_id: str, username: str) -> WhereNext | None:
-    """Return where a case went after this person completed this task; None when they did not complete it."""
+def where_next(session: Session, *, task_id: str, username: str, rt: Runtime | None = None) -> WhereNext | None:
+    """Return where a case went after this person completed this task; None when they did not complete it.
+
+    Given the runtime, the step names come from its per-version cache instead of the version's BPMN.
+    """
     case_id = session.scalar(select(CaseEvent.case_id).where(
         CaseEvent.task_id == task_id, CaseEvent.action == "completed", CaseEvent.actor == username).limit(1))
     case = session.get(Case, case_id) if case_id is not None else None
     if case is None:
         return None
-    open_tasks = list(session.scalars(
-        select(OpenTask).where(OpenTask.case_id == case.id).order_by(OpenTask.created_at)))
-    steps_en = step_names(session, version_id=case.process_version_id) if open_tasks else {}
-    agencies = {code: (name_id, name_en) for code, name_id, name_en in session.execute(
-        select(Agency.code, Agency.name_id, Agency.name_en).where(Agency.code.in_({t.agency for t in open_tasks})))}
-    roles = dict(session.execute(select(Role.key, Role.name).where(Role.key.in_({t.role for t in open_tasks}))).all())
-    steps = [NextStep(t.name, steps_en.get(t.element_id, (t.name, t.name))[1], t.role, roles.get(t.role) or t.role,
-                      t.agency, *agencies.get(t.agency, (t.agency, t.agency))) for t in open_tasks]
-    return WhereNext(case.tracking_number, case.status, steps)
+    return WhereNext(case.tracking_number, case.status, next_steps(session, case_id=case.id, rt=rt))
+
+
+_task, _case, _role, _agency = OpenTask.__table__, Case.__table__, Role.__table__, Agency.__table__
+# Answered by every completion (POST /api/tasks/{id}/complete): one statement, built once.
+_NEXT_STEPS = (
+    select(_task.c.element_id, _task.c.name, _task.c.role, _task.c.agency, _case.c.process_version_id,
+           _role.c.name.label("role_name"), _agency.c.name_id, _agency.c.name_en)
+    .select_from(_task.join(_case, _case.c.id == _task.c.case_id)
+                 .outerjoin(_role, _role.c.key == _task.c.role).outerjoin(_agency, _agency.c.code == _task.c.agency))
+    .where(_task.c.case_id == bindparam("case_id")).order_by(_task.c.created_at, _task.c.id))
+
+
+def next_steps(session: Session, *, case_id: int, rt: Runtime | None = None) -> list[NextStep]:
+    """Return a case's open steps, oldest first: each task's name, role and agency, named for people."""
+    session.flush()  # a core statement skips the session's autoflush: see the step's own writes all the same
+    rows = session.execute(_NEXT_STEPS, {"case_id": case_id}).all()
+    if not rows:
+        return []
+    version_id = rows[0].process_version_id
+    names = rt.step_names(session, version_id) if rt is not None else step_names(session, version_id=version_id)
+    return [NextStep(r.name, names.get(r.element_id, (r.name, r.name))[1], r.role, r.role_name or r.role, r.agency,
+                     r.name_id if r.name_id is not None else r.agency, r.name_en if r.name_en is not None else r.agency)
+            for r in rows]

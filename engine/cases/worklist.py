@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
+from engine.cases.inbox import CAP
 from engine.cases.search import applicant_name, matches
 from engine.models import Case, OpenTask, User
 from forms.personal import mask
@@ -76,8 +77,17 @@ def _order(sort: str, descending: bool, applicant: Any, claimant: Any) -> list[A
     return [Case.priority.is_(None), OpenTask.due_at.is_(None), due, OpenTask.created_at, OpenTask.id]
 
 
+@dataclass(frozen=True)
+class Table:
+    """One page of the table: its rows and the total, counted up to `inbox.CAP` (CAP + 1 and `capped`: more)."""
+
+    rows: list[Row]
+    total: int
+    capped: bool
+
+
 def list_rows(session: Session, *, scope: Any, filters: Filters, now: datetime, limit: int = 50,
-              offset: int = 0) -> tuple[list[Row], int]:
+              offset: int = 0) -> Table:
     """Return a page of open tasks within `scope` (an SQL condition on OpenTask) matching the filters, and the total."""
     applicant, claimant = aliased(User), aliased(User)
     name = applicant_name(Case, applicant)
@@ -104,10 +114,11 @@ def list_rows(session: Session, *, scope: Any, filters: Filters, now: datetime, 
         stmt = stmt.where(Case.priority.is_not(None))
     if filters.outreach:
         stmt = stmt.where(Case.outreach_for.is_not(None))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    # Counting stops past the cap: "1.000+" is as useful on a page as the exact figure, and never reads every task.
+    counted = session.scalar(select(func.count()).select_from(stmt.limit(CAP + 1).subquery())) or 0
     ordered = stmt.order_by(*_order(filters.sort, filters.descending, name, claimed_by)).limit(limit).offset(offset)
     # The list shows the applicant's name masked (forms.personal); the task page shows it in full.
-    return [_masked(Row(*row)) for row in session.execute(ordered)], total
+    return Table([_masked(Row(*row)) for row in session.execute(ordered)], min(counted, CAP + 1), counted > CAP)
 
 
 def _masked(row: Row) -> Row:

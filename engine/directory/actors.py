@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.directory.service import memberships_of
-from engine.models import User
+from engine.models import Membership, User
 
 
 @dataclass(frozen=True)
@@ -34,3 +35,30 @@ SYSTEM = Actor(None, "system", "system")
 def actor_for(session: Session, user: User) -> Actor:
     """Build the actor of a user, with the memberships they hold now."""
     return Actor(user.id, user.username, user.platform_role, frozenset(memberships_of(session, user.id)))
+
+
+# Every API request and page resolves its caller: one statement, built once (its compiled form is then
+# cached by SQLAlchemy under the statement's memoised key), on the core tables so no ORM entity loads.
+_users, _memberships = User.__table__, Membership.__table__
+_LOGGED_IN = (select(_users.c.username, _users.c.platform_role, _users.c.active, _users.c.session_epoch,
+                     _memberships.c.role_key, _memberships.c.organisation_code)
+              .select_from(_users.outerjoin(_memberships, _memberships.c.user_id == _users.c.id))
+              .where(_users.c.id == bindparam("user_id")))
+
+
+def logged_in_actor(session: Session, *, user_id: int, epoch: int) -> Actor | None:
+    """Return the actor of an active user whose session epoch is `epoch`, with their memberships; else None.
+
+    Read from the database on every call, never cached: a logout, a password change or a deactivation
+    (each bumps or clears what is checked here) and a membership change take effect on the next request.
+    """
+    session.flush()  # a core statement skips the session's autoflush: see this request's own changes all the same
+    rows = session.execute(_LOGGED_IN, {"user_id": user_id}).all()
+    if not rows:
+        return None
+    username, platform_role, active, session_epoch = rows[0][:4]
+    # A token or cookie from an earlier epoch was ended by a logout, a password change or a deactivation.
+    if not active or session_epoch != epoch:
+        return None
+    held = frozenset((role, org) for *_, role, org in rows if role is not None)
+    return Actor(user_id, username, platform_role, held)

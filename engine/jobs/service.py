@@ -13,6 +13,7 @@ import os
 import socket
 import time
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,7 +22,7 @@ from engine.bpmn.outbound import OutboundCall
 from engine.cases.steps import StepRecord, record_step
 from engine.connectors import report as calls
 from engine.connectors import service as connectors
-from engine.db import transaction
+from engine.db import run_in_transaction, transaction
 from engine.directory.actors import SYSTEM
 from engine.documents import service as documents
 from engine.models import Case, CaseEvent, Incident, Job, OpenTask
@@ -229,19 +230,33 @@ def _back_off(job: Job, *, error: str, now: datetime) -> None:
     job.locked_until = None
 
 
+# Jobs whose work stays in the database (and the content-addressed file store) until they commit, so
+# they may run again when SQLite is busy (engine.db.run_in_transaction) and take its write lock only
+# for their writes. The others call out (e-mail, connectors) or delete files before they commit: they
+# take the lock first and wait for it, so they never run twice.
+RERUNNABLE = frozenset({"timer", "overdue_scan", "message", documents.JOB_KIND})
+
+
 def run_due_jobs(factory: sessionmaker[Session], *, rt: Runtime, worker: str | None = None,
                  limit: int = 20) -> int:
     """Claim and run the jobs due now; return how many ran successfully."""
     worker = worker or worker_name()
     now = rt.clock()
-    with transaction(factory) as session:
+
+    def claim(session: Session) -> list[tuple[int, str]]:
         park_dead_jobs(session, rt=rt, now=now)
         ids = claim_due(session, now=now, worker=worker, lease_s=rt.settings.job_lease_s, limit=limit)
+        kinds = dict(session.execute(select(Job.id, Job.kind).where(Job.id.in_(ids))).all())
+        return [(job_id, kinds[job_id]) for job_id in ids]
+
     done = 0
-    for job_id in ids:
+    for job_id, kind in run_in_transaction(factory, claim):
         try:
-            with transaction(factory) as session:
-                run_job(session, rt=rt, job_id=job_id, worker=worker)
+            if kind in RERUNNABLE:
+                run_in_transaction(factory, partial(run_job, rt=rt, job_id=job_id, worker=worker))
+            else:
+                with transaction(factory) as session:
+                    run_job(session, rt=rt, job_id=job_id, worker=worker)
             done += 1
         except Exception as exc:  # noqa: BLE001 - a job failure must not stop the worker
             log.exception("job %s failed", job_id)
@@ -257,15 +272,18 @@ def ensure_overdue_scan(session: Session, *, now: datetime, every_s: int = 300) 
         session.flush()
 
 
+def _ensure_scheduled(session: Session, *, now: datetime) -> None:
+    ensure_overdue_scan(session, now=now)
+    retention.ensure_scheduled(session, now=now)
+
+
 def work_forever(factory: sessionmaker[Session], *, rt: Runtime, stop: object | None = None) -> None:
     """Poll for due jobs until `stop` (a threading.Event) is set."""
     worker = worker_name()
     log.info("worker %s started", worker)
     while not (stop is not None and stop.is_set()):  # type: ignore[attr-defined]
         try:
-            with transaction(factory) as session:
-                ensure_overdue_scan(session, now=rt.clock())
-                retention.ensure_scheduled(session, now=rt.clock())
+            run_in_transaction(factory, lambda session: _ensure_scheduled(session, now=rt.clock()))
             ran = run_due_jobs(factory, rt=rt, worker=worker)
         except Exception:  # noqa: BLE001 - keep polling through a database hiccup
             log.exception("worker loop failed")

@@ -24,12 +24,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.bpmn import compile as spiff
 from engine.bpmn import conventions as conventions
-from engine.models import Case, Job, Membership, Notification, OpenTask, ProcessVersion, User, WebhookSubscription
+from engine.cases import hotsql as hotsql
+from engine.models import Case, Membership, OpenTask, ProcessVersion, User, WebhookSubscription
 from engine.runtime import LoadedCase, Runtime
 
 EVENTS = ("received", "sent_back", "payment_due", "overdue", "result_ready")
@@ -45,6 +46,26 @@ class Recipient:
     language: str
 
 
+@dataclass(frozen=True)
+class Account:
+    """The address and language of an applicant's account."""
+
+    email: str | None
+    language: str | None
+
+
+@dataclass(frozen=True)
+class StepCase:
+    """What a step read of its case for notifications (engine/cases/steps.py reads it with the SLA clock's state)."""
+
+    id: int
+    tracking_number: str
+    process_key: str
+    process_version_id: int
+    account: Account | None  # None: the applicant has no account (a walk-in), or the case no applicant
+    webhooks: bool  # False: no active webhook subscription exists at all, so none is read
+
+
 def task_event(meta: spiff.TaskMeta) -> str | None:
     """Return the event a user task's opening raises, from its marker or its lane."""
     if meta.notify in ("sent_back", "payment_due"):
@@ -54,31 +75,35 @@ def task_event(meta: spiff.TaskMeta) -> str | None:
     return None
 
 
-def on_step(session: Session, rt: Runtime, loaded: LoadedCase, *, ready: list[spiff.ReadyTask], action: str,
-            values: dict[str, Any], data: dict[str, Any]) -> None:
-    """Queue what one recorded step tells people; call before the open tasks are synced."""
+def step_events(loaded: LoadedCase, *, ready: list[spiff.ReadyTask], action: str,
+                values: dict[str, Any]) -> list[tuple[str, spiff.ReadyTask | None]]:
+    """Return the events one step raises, each with the task that raised it (None: the case did)."""
     found: list[tuple[str, spiff.ReadyTask | None]] = [("received", None)] if action == "started" else []
     if values["status"] != "incident":
         found += [(event, task) for task in ready
                   if task.task_id not in loaded.open_before and (event := task_event(task.meta)) is not None]
     if values["status"] == "completed":
         found.append(("result_ready", None))
-    if not found:
+    return found
+
+
+def on_step(session: Session, rt: Runtime, loaded: LoadedCase, *, events: list[tuple[str, spiff.ReadyTask | None]],
+            case: StepCase, values: dict[str, Any], data: dict[str, Any], batch: hotsql.Batch) -> None:
+    """Queue the notifications of one recorded step's events (from `step_events`), written with the step's batch."""
+    if not events:
         return
     now = rt.clock()
-    case = session.execute(select(Case.id, Case.tracking_number, Case.process_key, Case.process_version_id,
-                                  Case.applicant_id).where(Case.id == loaded.row.id)).one()
     service = loaded.compiled.service
     agencies = {str(service.get("agency", ""))} | {r.split(".")[0] for r in loaded.compiled.lane_roles.values()
                                                   if "." in r}
-    recipient = applicant_recipient(session, applicant_id=case.applicant_id, data=data)
-    for event, task in found:
+    recipient = recipient_for(case.account, data)
+    for event, task in events:
         due = rt.calendar.due_at(now, task.meta.sla_days) if task and task.meta.sla_days else None
         task_part = None if task is None else {"id": task.task_id, "element_id": task.meta.element_id,
                                                 "name": task.meta.name, "due_at": _iso(due)}
         context = _context(event, now, case, service, values, task_part)
         queue(session, event=event, context=context, case_id=case.id, agencies=agencies,
-              recipients=[recipient] if recipient else [], now=now)
+              recipients=[recipient] if recipient else [], now=now, webhooks=case.webhooks, batch=batch)
 
 
 def on_overdue(session: Session, *, task_ids: list[str], now: datetime) -> None:
@@ -129,12 +154,17 @@ def _context(event: str, now: datetime, case: Any, service: dict[str, Any], valu
 def applicant_recipient(session: Session, *, applicant_id: int | None, data: dict[str, Any]) -> Recipient | None:
     """Return the applicant's address and language: their account first, else the application's data."""
     user = session.get(User, applicant_id) if applicant_id is not None else None
+    return recipient_for(Account(user.email, user.language) if user is not None else None, data)
+
+
+def recipient_for(account: Account | None, data: dict[str, Any]) -> Recipient | None:
+    """Return the applicant's address and language from their account, else from the application's data."""
     typed = data.get("email")
-    address = (user.email if user is not None else None) or (typed if isinstance(typed, str) else None)
+    address = (account.email if account is not None else None) or (typed if isinstance(typed, str) else None)
     if not address:
         return None
     # A walk-in applicant has no account: the start form may ask for `language`.
-    language = user.language if user is not None else data.get("language")
+    language = account.language if account is not None else data.get("language")
     return Recipient(address.strip(), language if language in LANGUAGES else "id")
 
 
@@ -161,21 +191,29 @@ def subscriptions_for(session: Session, *, event: str, agencies: set[str]) -> li
 
 
 def queue(session: Session, *, event: str, context: dict[str, Any], case_id: int | None, agencies: set[str],
-          recipients: list[Recipient], now: datetime) -> int:
-    """Queue one event's e-mails and webhook deliveries, each with its own job; return how many."""
+          recipients: list[Recipient], now: datetime, webhooks: bool = True, batch: hotsql.Batch | None = None) -> int:
+    """Queue one event's e-mails and webhook deliveries, each with its own job; return how many.
+
+    `webhooks=False` says the caller knows no subscription is active: none is read. The rows go in
+    as two statements (notifications, then their jobs), at once or with the caller's `batch`.
+    """
     event_id = str(uuid.uuid4())
     rows: list[dict[str, Any]] = [
         {"channel": "email", "recipient": r.address, "language": r.language, "subscription_id": None}
         for r in dict.fromkeys(recipients)]
-    rows += [{"channel": "webhook", "recipient": s.url, "language": "id", "subscription_id": s.id}
-             for s in subscriptions_for(session, event=event, agencies=agencies)]
+    if webhooks:
+        rows += [{"channel": "webhook", "recipient": s.url, "language": "id", "subscription_id": s.id}
+                 for s in subscriptions_for(session, event=event, agencies=agencies)]
     if not rows:
         return 0
     for row in rows:
         row.update(uid=str(uuid.uuid4()), event_id=event_id, event=event, case_id=case_id, context=context,
-                   status="pending", attempts=0, created_at=now)
-    session.execute(insert(Notification), rows)
-    session.execute(insert(Job), [
-        {"kind": row["channel"], "case_id": case_id, "task_id": row["uid"], "due_at": now, "status": "pending",
-         "attempts": 0, "created_at": now} for row in rows])
+                   created_at=now)
+    writes = batch or hotsql.Batch(session)
+    writes.add("notification_insert", rows)
+    writes.add("job_insert", [
+        {"kind": row["channel"], "case_id": case_id, "task_id": row["uid"], "due_at": now, "created_at": now}
+        for row in rows])
+    if batch is None:
+        writes.run()
     return len(rows)

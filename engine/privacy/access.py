@@ -4,18 +4,20 @@ A case's classified fields (`"x-mpp-personal"` in its forms) are shown in full o
 needs them: on the task page of an officer who may work that open task, and to the applicant. Anyone
 else who may read the case sees them masked (forms.personal) and may reveal them for one view by
 giving a reason. Each full view by someone other than the applicant adds one row to
-`personal_data_access`, in the request's transaction (the route commits it with the response).
+`personal_data_access`, committed by the route before the response leaves; a view that wrote
+nothing else writes it in a short write transaction after its reads (engine.db.append).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import db as db
 from engine.cases import casefiles as casefiles
 from engine.cases.access import visible_tasks
 from engine.cases.assignment import agency_of
@@ -25,6 +27,9 @@ from engine.errors import InvalidInput
 from engine.models import Case, OpenTask, PersonalDataAccess, ProcessVersion, StoredFile, TaskSpan
 from forms.labels import PERSONAL_LEVELS
 from forms.personal import mask, mask_data
+
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
 
 TASK, REVEAL, FILE, API = "task", "reveal", "file", "api"
 HOWS = (TASK, REVEAL, FILE, API)
@@ -60,8 +65,13 @@ def is_data_subject(actor: Actor, case: Case) -> bool:
         case.applicant_id is None and case.filed_by_id == actor.user_id and not actor.is_staff)
 
 
-def classified(session: Session, case: Case) -> dict[str, str]:
-    """Return the case's classified fields: name → "personal" or "sensitive" (from its version's forms)."""
+def classified(session: Session, case: Case, *, rt: Runtime | None = None) -> dict[str, str]:
+    """Return the case's classified fields: name → "personal" or "sensitive" (from its version's forms).
+
+    Given the runtime, from its per-version cache (a version's forms never change once deployed).
+    """
+    if rt is not None:
+        return rt.classified(session, case.process_version_id)
     return labels_for_version(session, version_id=case.process_version_id).personal_fields()
 
 
@@ -123,7 +133,8 @@ def record_view(session: Session, *, actor: Actor, case: Case, how: str, client:
                              task_id=task.id if task is not None else None, file_id=file_id, reason=reason,
                              role=role, agency=agency, ip=client.ip[:64] if client.ip else None,
                              user_agent=client.user_agent[:255] if client.user_agent else None)
-    session.add(row)
+    # Written at commit, after the view's reads: a view takes the write lock only for this insert.
+    db.append(session, row)
     return row
 
 
@@ -133,7 +144,7 @@ def workable_task(session: Session, actor: Actor, case_id: int) -> OpenTask | No
                           .order_by(OpenTask.created_at).limit(1))
 
 
-def file_level(session: Session, *, case: Case, file_id: int) -> str | None:
+def file_level(session: Session, *, case: Case, file_id: int, rt: Runtime | None = None) -> str | None:
     """Return a case file's classification: that of the form field or requirement that brought it, else None.
 
     A form field is classified in its form (`x-mpp-personal`); a requirement document (a KTP or KK
@@ -143,7 +154,7 @@ def file_level(session: Session, *, case: Case, file_id: int) -> str | None:
     if origin is None:
         return None
     name, is_requirement = origin
-    level = classified(session, case).get(name)
+    level = classified(session, case, rt=rt).get(name)
     if level is None and is_requirement:
         service = session.scalar(select(ProcessVersion.service).where(ProcessVersion.id == case.process_version_id))
         for item in (service or {}).get("requirements") or []:
@@ -152,13 +163,13 @@ def file_level(session: Session, *, case: Case, file_id: int) -> str | None:
     return level
 
 
-def personal_file(session: Session, *, file_id: int) -> Case | None:
+def personal_file(session: Session, *, file_id: int, rt: Runtime | None = None) -> Case | None:
     """Return the case whose personal data a stored file holds, or None for a file that holds none."""
     row = session.get(StoredFile, file_id)
     case = session.get(Case, row.case_id) if row is not None and row.case_id is not None else None
     if case is None:
         return None
-    return case if file_level(session, case=case, file_id=file_id) is not None else None
+    return case if file_level(session, case=case, file_id=file_id, rt=rt) is not None else None
 
 
 def sees_file_in_full(session: Session, actor: Actor, *, case: Case, file_id: int) -> bool:

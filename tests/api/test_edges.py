@@ -16,6 +16,7 @@ import pkgutil
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import get_args
 
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
@@ -27,14 +28,20 @@ from api.errors import PROBLEM_TYPES, ApiError, kind_of
 from engine.context import AppContext
 from engine.errors import DomainError
 from web import deps
+from web import privacy as web_privacy
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("api", "admin", "portal", "web", "engine", "forms")
 
 # Async endpoints that do no blocking work (none today); add one only with the reason.
 ASYNC_ENDPOINTS: set[str] = set()
-# Async dependencies that only await the request body or read a header: no database, no engine.
-ASYNC_DEPENDENCIES: set[object] = {deps.csrf_form, deps.csrf_header, api_deps.oauth2}
+# Async dependencies that await the request body, read a header or only compute: no database, no engine.
+# FastAPI runs each plain `def` dependency in the thread pool, one hop per dependency per request.
+ASYNC_DEPENDENCIES: set[object] = {
+    deps.csrf_form, deps.csrf_header, api_deps.oauth2, deps.get_context, deps.get_session, deps.get_runtime,
+    deps.client_address, deps.page_actor, api_deps.current_actor, web_privacy.access_client,
+    *(get_args(alias)[1].dependency for alias in (api_deps.AdminActor, api_deps.ModelerActor, api_deps.StaffActor,
+                                                  deps.AdminPageActor, deps.ModelerPageActor, deps.StaffPageActor))}
 # The edges that own a transaction: requests, and the CLI, jobs and bootstrap (`transaction`).
 COMMITS_ALLOWED = {"web/routing.py", "engine/db.py"}
 

@@ -1,0 +1,325 @@
+"""The task feed: a Server-Sent Events stream of the open tasks that become the caller's, and of those that go.
+
+One stream per logged-in client, not per case (docs/api.md "Task feed"). The route authenticates
+like every route and returns at once, so the request's session is committed and closed before the
+first byte streams; each read of the change log afterwards opens and closes its own short session
+in the thread pool. A per-process hub wakes the streams: at once after a commit in this process
+that may have changed tasks (`engine.cases.feed.listen`), and after a poll of the change log's head
+every `MPP_FEED_POLL_S` for other processes' commits. It wakes only the streams a change may
+concern (by role or applicant); each stream then reads its events with the inbox's own rule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import threading
+import time
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import suppress
+from types import FrameType
+from typing import Annotated, Any
+
+import jwt
+from anyio import to_thread
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.responses import StreamingResponse
+
+from api.deps import CurrentActor, oauth2, optional_actor
+from api.errors import ApiError
+from api.routing import router
+from api.schemas import Model, TaskRead
+from engine.cases import feed as feed
+from engine.cases.assignment import APPLICANT_ROLE
+from engine.context import AppContext
+from engine.db import transaction
+from engine.directory.actors import Actor
+from engine.errors import DomainError
+from web.ratelimit import RateLimited
+
+log = logging.getLogger(__name__)
+routes = router(tags=["tasks"])
+STREAMS_PER_USER = 5  # per API process
+KEEPALIVE_S = 15.0
+RETRY_MS = 3000
+PRUNE_EVERY_S = 300.0
+CURSOR = r"^[0-9]{1,19}-[0-9]{1,19}$"
+
+
+class TooManyStreams(RateLimited):
+    """The user already holds as many task feeds as one process serves them."""
+
+    def __init__(self, limit: int) -> None:
+        DomainError.__init__(self, f"at most {limit} task feeds per user at once: close one first", message_id=(
+            f"paling banyak {limit} umpan tugas per pengguna sekaligus: tutup salah satunya"))
+        self.retry_after = 5
+
+
+class FeedTaskRead(Model):
+    """A `task` event: an open task the caller may work on now, as the inbox lists it."""
+
+    task: TaskRead
+    tracking_number: str | None
+
+
+class FeedGoneRead(Model):
+    """A `gone` event: a task the caller could see that they may no longer work on (done, or someone else's)."""
+
+    task_id: str
+    case_id: int
+
+
+class Stream:
+    """One open feed: its actor (refreshed at every keep-alive) and the event that wakes it."""
+
+    def __init__(self, actor: Actor) -> None:
+        self.actor = actor
+        self.wake = asyncio.Event()
+
+    def concerns(self, change: feed.Change) -> bool:
+        """Tell whether a change may be one of this stream's (the read that follows decides)."""
+        roles = {role for role, _ in self.actor.memberships}
+        own_case = self.actor.user_id is not None and change.applicant_id == self.actor.user_id
+        return change.role in roles or change.escalated_to in roles or (change.role == APPLICANT_ROLE and own_case)
+
+
+class FeedHub:
+    """This process's feed streams and what wakes them: commits here, and a poll of the change log's head."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self.closing = False
+        self._lock = threading.Lock()
+        self._streams: weakref.WeakSet[Stream] = weakref.WeakSet()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._kick = asyncio.Event()
+        self._poller: asyncio.Task[None] | None = None
+        self._head = feed.START
+        self._primed = asyncio.Event()
+        self._pruned_at = 0.0
+
+    def open(self, actor: Actor) -> Stream:
+        """Register a stream for the actor; TooManyStreams past the per-user limit."""
+        with self._lock:
+            if sum(1 for s in self._streams if s.actor.user_id == actor.user_id) >= STREAMS_PER_USER:
+                raise TooManyStreams(STREAMS_PER_USER)
+            stream = Stream(actor)
+            self._streams.add(stream)
+            return stream
+
+    def close(self, stream: Stream) -> None:
+        """Forget a stream that ended."""
+        with self._lock:
+            self._streams.discard(stream)
+
+    @property
+    def head(self) -> feed.Cursor:
+        """Return the newest settled cursor the poller has seen (the streams read up to it)."""
+        return self._head
+
+    async def start(self) -> None:
+        """Run the poller on this event loop (again, if it stopped when the last stream ended)."""
+        if self._poller is None or self._poller.done():
+            self._loop = asyncio.get_running_loop()
+            self._kick, self._primed = asyncio.Event(), asyncio.Event()
+            feed.listen(self.poke)
+            self._poller = asyncio.create_task(self._poll(), name="mpp-task-feed")
+        _end_streams_on_exit_signals()
+        await self._primed.wait()  # the poller knows the head: every change after it will be announced
+
+    def poke(self) -> None:
+        """Ask the poller to look at the change log now (from any thread)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._kick.set)
+
+    def shut_down(self) -> None:
+        """End every stream (the server is stopping); safe to call from a signal handler."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._end_all)
+
+    def _end_all(self) -> None:
+        self.closing = True
+        for stream in list(self._streams):
+            stream.wake.set()
+        self._kick.set()
+
+    async def _poll(self) -> None:
+        try:
+            self._head = await to_thread.run_sync(self.head_now)
+            self._primed.set()
+            while self._streams and not self.closing:
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._kick.wait(), self.ctx.settings.feed_poll_s)
+                self._kick.clear()
+                try:
+                    await self._look()
+                except Exception:  # the database went away: the streams' own reads report it; poll on
+                    log.exception("task feed: reading the change log failed")
+        finally:
+            feed.unlisten(self.poke)
+
+    async def _look(self) -> None:
+        head, found = await to_thread.run_sync(self._read_changes, self._head)
+        if head != self._head:
+            self._head = head
+            for stream in list(self._streams):
+                if found is None or any(stream.concerns(change) for change in found):
+                    stream.wake.set()
+        if time.monotonic() - self._pruned_at > PRUNE_EVERY_S:
+            self._pruned_at = time.monotonic()
+            await to_thread.run_sync(self._prune)
+
+    def head_now(self) -> feed.Cursor:
+        """Return the change log's newest settled cursor (in its own short session)."""
+        with transaction(self.ctx.sessions) as session:
+            return feed.head(session)
+
+    def _read_changes(self, after: feed.Cursor) -> tuple[feed.Cursor, list[feed.Change] | None]:
+        with transaction(self.ctx.sessions) as session:
+            head = feed.head(session)
+            return head, (feed.changes(session, after=after, upto=head) if head != after else [])
+
+    def _prune(self) -> None:
+        with transaction(self.ctx.sessions) as session:
+            feed.prune(session)
+
+
+_hubs: weakref.WeakSet[FeedHub] = weakref.WeakSet()
+_hubs_lock = threading.Lock()
+_signals_chained = False
+
+
+def hub_of(app: FastAPI) -> FeedHub:
+    """Return the app's feed hub, made on first use."""
+    with _hubs_lock:
+        hub: FeedHub | None = getattr(app.state, "task_feed", None)
+        if hub is None:
+            hub = app.state.task_feed = FeedHub(app.state.ctx)
+            _hubs.add(hub)
+        return hub
+
+
+def _end_streams_on_exit_signals() -> None:
+    """Chain SIGINT/SIGTERM so that open streams end before uvicorn waits for connections to close.
+
+    uvicorn's graceful shutdown waits for every response to finish, and a feed never would; it sends
+    the app no word of the shutdown until the connections are closed. Its own handler still runs.
+    """
+    global _signals_chained
+    if _signals_chained or threading.current_thread() is not threading.main_thread():
+        return
+    _signals_chained = True
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(sig)
+
+        def handler(signum: int, frame: FrameType | None, previous: Any = previous) -> None:
+            for hub in list(_hubs):
+                hub.shut_down()
+            if callable(previous):
+                previous(signum, frame)
+            else:  # nobody handled it before us: do what the default would
+                signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
+                signal.raise_signal(signum)
+
+        signal.signal(sig, handler)
+
+
+def _sse(kind: str, data: Any, cursor: feed.Cursor) -> str:
+    return f"id: {cursor}\nevent: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+def _read(ctx: AppContext, actor: Actor, cursor: feed.Cursor,
+          upto: feed.Cursor | None) -> tuple[list[str], feed.Cursor, bool]:
+    with transaction(ctx.sessions) as session:
+        batch = feed.read_events(session, actor=actor, after=cursor, upto=upto)
+        out = []
+        for ev in batch.events:
+            if ev.kind == "task" and ev.task is not None:
+                body = FeedTaskRead(task=TaskRead.model_validate(ev.task), tracking_number=ev.tracking_number)
+                out.append(_sse("task", body.model_dump(mode="json"), ev.cursor))
+            else:
+                out.append(_sse("gone", FeedGoneRead(task_id=ev.task_id, case_id=ev.case_id).model_dump(), ev.cursor))
+        return out, batch.cursor, batch.reset
+
+
+def _reauthenticate(ctx: AppContext, token: str) -> Actor | None:
+    try:
+        with transaction(ctx.sessions) as session:
+            return optional_actor(session, ctx, token)
+    except ApiError:  # expired, logged out, deactivated
+        return None
+
+
+async def _events(hub: FeedHub, stream: Stream, token: str, expires_at: float,
+                  resume: feed.Cursor | None) -> AsyncIterator[str]:
+    ctx = hub.ctx
+    try:
+        await hub.start()
+        yield f"retry: {RETRY_MS}\n\n"
+        cursor = resume if resume is not None else hub.head
+        # The first read checks the client's cursor and reads to the newest change; later ones read
+        # up to the head the poller announced, and only when it moved past the stream's cursor.
+        ready = False
+        while not hub.closing:
+            stream.wake.clear()
+            lines: list[str] = []
+            reset = False
+            if not ready or hub.head > cursor:
+                lines, cursor, reset = await to_thread.run_sync(_read, ctx, stream.actor, cursor,
+                                                                hub.head if ready else None)
+            if reset:
+                yield _sse("reset", {"reason": "behind the change log: read GET /api/tasks again"}, cursor)
+            for line in lines:
+                yield line
+            if not ready:
+                ready = True
+                yield _sse("ready", {"cursor": str(cursor)}, cursor)
+            woke = await _wait(stream.wake, min(KEEPALIVE_S, expires_at - time.time()))
+            if hub.closing:
+                return
+            if time.time() >= expires_at:
+                yield _sse("expired", {"reason": "the token expired: reconnect with a new one"}, cursor)
+                return
+            if not woke:  # keep-alive time: is the token still good (logout, deactivation)? then read again
+                actor = await to_thread.run_sync(_reauthenticate, ctx, token)
+                if actor is None:
+                    yield _sse("expired", {"reason": "the token is no longer valid: log in again"}, cursor)
+                    return
+                stream.actor = actor
+                yield ": keep-alive\n\n"
+    finally:
+        hub.close(stream)
+
+
+async def _wait(wake: asyncio.Event, timeout: float) -> bool:
+    try:
+        await asyncio.wait_for(wake.wait(), max(timeout, 0.0))
+    except TimeoutError:
+        return False
+    return True
+
+
+@routes.get("/api/tasks/feed", response_class=StreamingResponse, responses={200: {
+    "description": "Server-Sent Events: `ready`, `task`, `gone`, `reset`, `expired` (docs/api.md \"Task feed\")",
+    "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
+def task_feed(
+    request: Request, actor: CurrentActor, token: Annotated[str | None, Depends(oauth2)],
+    last_event_id: Annotated[str | None, Header(max_length=60, description="the last event's id, to resume")] = None,
+    after: Annotated[str | None, Query(pattern=CURSOR, description="resume after this event id")] = None,
+) -> StreamingResponse:
+    """Stream the open tasks that become the caller's and those that go, as Server-Sent Events (resumable)."""
+    text = last_event_id or after
+    cursor = feed.parse_cursor(text) if text else None
+    if text and cursor is None:
+        cursor = feed.Cursor(2**63 - 1, 0)  # unreadable: past any head, so the stream starts with `reset`
+    assert token is not None  # noqa: S101 - CurrentActor refused a request without one
+    expires_at = float(jwt.decode(token, options={"verify_signature": False})["exp"])
+    hub = hub_of(request.app)
+    stream = hub.open(actor)
+    return StreamingResponse(_events(hub, stream, token, expires_at, cursor), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

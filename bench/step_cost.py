@@ -1,0 +1,219 @@
+"""Step cost: the engine's in-process CPU and SQL statements per whole PBG case, beside stock SpiffWorkflow.
+
+A whole PBG case is the application and eight completed tasks, each its own committed
+transaction through the engine's functions (`start_case`, `complete_task`), as the CLI and the
+API call them. For the same case it measures:
+- stock SpiffWorkflow in memory: a `BpmnWorkflow` on the same compiled spec and script engine,
+  each user task's data set, `task.run()` and `do_engine_steps()` (nothing stored);
+- the engine: CPU (`time.process_time`, this process only) of the nine transactions, commit included;
+- SQL statements per step: every statement sent to the database inside those transactions,
+  SQLAlchemy's (its `before_cursor_execute` event) and the driver-level write path's
+  (engine/cases/hotsql.py) alike; an `executemany` counts once, with its rows counted apart;
+- round trips per step: the statements, less those PostgreSQL received together in one pipeline
+  (`hotsql.Batch`: a step's read-model, timer, queue and history writes); on SQLite, in process, the
+  same as the statements.
+
+    .venv/bin/python -m bench.step_cost [--cases 30] [--pg-url postgresql+psycopg://...]
+
+`run(url, cases)` returns the figures as a dict (`make bench` calls it); `url=None` is a fresh
+SQLite file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import event, select
+
+from engine.cases import hotsql as hotsql
+from engine.cases.service import start_case
+from engine.cases.tasks import complete_task
+from engine.context import AppContext, build_context
+from engine.db import transaction
+from engine.models import OpenTask
+from engine.settings import Settings
+
+STEPS_PER_CASE = 9  # apply + eight completed tasks
+
+
+def _path() -> list[tuple[str, str, dict[str, Any]]]:
+    """The approved PBG path: (element, cast member, form data) per task, in order."""
+    from tests.factories import APPROVED, DRAWINGS, PAID, SIGNED, SKRD, SPPST
+
+    return [("Task_kelengkapan", "front", {"kelengkapan": "lengkap"}), ("Task_gambar_teknis", "consultant", DRAWINGS),
+            ("Task_tpa", "tpa", APPROVED), ("Task_sppst", "teknis", SPPST), ("Task_skrd", "back", SKRD),
+            ("Task_pembayaran", "applicant", PAID), ("Task_verifikasi", "kasir", {"pembayaran_valid": True}),
+            ("Task_tanda_tangan", "kepala", SIGNED)]
+
+
+class Counter:
+    """Statements sent to the database while `active`: SQLAlchemy's and hotsql's driver cursors."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.statements = 0
+        self.saved_trips = 0  # statements sent in a pipeline beyond its first
+        self.many_rows = 0
+
+    def on_execute(self, *_args: Any, **_kwargs: Any) -> None:
+        if self.active:
+            self.statements += 1
+
+
+class _CountingCursor:
+    def __init__(self, cursor: Any, counter: Counter) -> None:
+        self._cursor, self._counter = cursor, counter
+
+    def execute(self, *args: Any) -> Any:
+        self._counter.on_execute()
+        return self._cursor.execute(*args)
+
+    def executemany(self, sql: str, rows: list[Any]) -> Any:
+        self._counter.on_execute()
+        if self._counter.active:
+            self._counter.many_rows += len(rows)
+        return self._cursor.executemany(sql, rows)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+
+@contextmanager
+def counting(ctx: AppContext) -> Iterator[Counter]:
+    """Count every statement the engine sends while the counter is active."""
+    counter = Counter()
+    real = hotsql._cursor
+
+    def cursor(session: Any) -> tuple[Any, str]:
+        found, dialect = real(session)
+        return _CountingCursor(found, counter), dialect
+
+    real_run = hotsql.Batch.run
+
+    def run(batch: hotsql.Batch) -> None:
+        sent = counter.statements
+        real_run(batch)
+        if batch._postgres and counter.statements > sent:
+            counter.saved_trips += counter.statements - sent - 1
+
+    event.listen(ctx.engine, "before_cursor_execute", counter.on_execute)
+    hotsql._cursor = cursor  # type: ignore[assignment]
+    hotsql.Batch.run = run  # type: ignore[method-assign]
+    try:
+        yield counter
+    finally:
+        hotsql._cursor = real  # type: ignore[assignment]
+        hotsql.Batch.run = real_run  # type: ignore[method-assign]
+        event.remove(ctx.engine, "before_cursor_execute", counter.on_execute)
+
+
+def _engine_case(ctx: AppContext, cast: Any, counter: Counter) -> tuple[float, int]:
+    """Drive one PBG case through the engine; return its CPU seconds and statements (reads between steps excluded)."""
+    from tests.factories import pbg_application
+
+    cpu, counter.statements, counter.saved_trips, counter.many_rows = 0.0, 0, 0, 0
+    start = time.process_time()
+    counter.active = True
+    with transaction(ctx.sessions) as session:
+        case_id = start_case(session, rt=ctx.rt, process_key="pbg", data=pbg_application(), channel="tatap_muka",
+                             actor=cast.applicant, applicant_id=cast.applicant.user_id).id
+    counter.active = False
+    cpu += time.process_time() - start
+    for element, who, data in _path():
+        with ctx.sessions() as session:  # the caller knows its task id: not part of the step
+            task_id = session.scalar(select(OpenTask.id).where(OpenTask.case_id == case_id,
+                                                               OpenTask.element_id == element))
+        assert task_id is not None, f"no open {element}"
+        start = time.process_time()
+        counter.active = True
+        with transaction(ctx.sessions) as session:
+            complete_task(session, rt=ctx.rt, task_id=task_id, actor=getattr(cast, who), data=data)
+        counter.active = False
+        cpu += time.process_time() - start
+    return cpu, counter.statements
+
+
+def _stock_case(ctx: AppContext) -> float:
+    """Run the same PBG case on a stock BpmnWorkflow in memory; return its CPU seconds."""
+    from tests.factories import pbg_application
+
+    with ctx.sessions() as session:
+        found = ctx.rt.specs.latest(session, "pbg")
+    assert found is not None
+    compiled = found[1]
+    start = time.process_time()
+    wf = BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=ctx.rt.runner.script_engine)
+    wf.get_tasks(state=TaskState.READY)[0].data.update({**pbg_application(), "channel": "tatap_muka"})
+    wf.do_engine_steps()
+    for element, _who, data in _path():
+        task = next(t for t in wf.get_tasks(state=TaskState.READY, manual=True) if t.task_spec.name == element)
+        task.data.update(data)
+        task.run()
+        wf.do_engine_steps()
+    assert wf.is_completed()
+    return time.process_time() - start
+
+
+def _measure(ctx: AppContext, cases: int) -> dict[str, Any]:
+    from tests.documents import pbg_cast
+
+    cast = pbg_cast(ctx, prefix=f"sc{uuid.uuid4().hex[:6]}")
+    with counting(ctx) as counter:
+        _engine_case(ctx, cast, counter)  # warm: spec cache, script workers
+        _stock_case(ctx)
+        engine_cpu, stock_cpu, statements, trips, many_rows = [], [], [], [], []
+        for _ in range(cases):
+            cpu, count = _engine_case(ctx, cast, counter)
+            engine_cpu.append(cpu)
+            statements.append(count)
+            trips.append(count - counter.saved_trips)
+            many_rows.append(counter.many_rows)
+            stock_cpu.append(_stock_case(ctx))
+    engine_ms, stock_ms = statistics.median(engine_cpu) * 1000, statistics.median(stock_cpu) * 1000
+    per_case = statistics.median(statements)
+    return {"dialect": ctx.engine.dialect.name, "cases": cases, "stock_spiff_cpu_ms": round(stock_ms, 2),
+            "engine_cpu_ms": round(engine_ms, 2), "ratio": round(engine_ms / stock_ms, 2),
+            "statements_per_case": per_case, "statements_per_step": round(per_case / STEPS_PER_CASE, 2),
+            "round_trips_per_step": round(statistics.median(trips) / STEPS_PER_CASE, 2),
+            "executemany_rows_per_case": statistics.median(many_rows),
+            "load_average": os.getloadavg()}
+
+
+def run(url: str | None, cases: int) -> dict[str, Any]:
+    """Measure `cases` whole PBG cases on `url` (None: a fresh SQLite file); return the medians per case."""
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(database_url=url or f"sqlite:///{Path(tmp) / 'step_cost.db'}",
+                            secret_key=SecretStr("bench-" + "k" * 40), files_dir=Path(tmp) / "files")
+        ctx = build_context(settings)
+        try:
+            return _measure(ctx, cases)
+        finally:
+            ctx.engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--cases", type=int, default=30)
+    parser.add_argument("--pg-url", default=None, help="also measure on this PostgreSQL database")
+    args = parser.parse_args()
+    results = [run(None, args.cases)]
+    if args.pg_url:
+        results.append(run(args.pg_url, args.cases))
+    print(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()

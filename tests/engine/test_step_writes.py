@@ -1,0 +1,107 @@
+"""A step's batched writes: the rows and the history they leave are what the step means, on both databases."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from engine.bpmn import state as state
+from engine.cases import hotsql as hotsql
+from engine.cases import steps as steps
+from engine.cases.tasks import complete_task
+from engine.context import AppContext
+from engine.db import transaction
+from engine.models import CaseEvent, CaseState, OpenTask, TaskSpan
+from tests.documents import complete_pbg, drive_to_bill, pbg_cast
+from tests.factories import PAID, SIGNED, Driver, pbg_application
+
+
+def _stored_state(ctx: AppContext, case_id: int) -> dict[str, object]:
+    """Load a case from its rows alone (no hot cache) and return its whole serialized state."""
+    ctx.rt.cases.clear()
+    with ctx.sessions() as session:
+        return state.full_dict(ctx.rt.load_case(session, case_id).workflow.raw)
+
+
+def test_stored_rows_rebuild_the_workflow_the_steps_left(ctx: AppContext) -> None:
+    cast = pbg_cast(ctx)
+    d = Driver(ctx)
+    case = drive_to_bill(d, cast)
+    # The hot workflow the batched steps left behind, and the one rebuilt from their rows, are the same.
+    hot = ctx.rt.cases.take(case.id, d.case(case.id).version)
+    assert hot is not None
+    assert _stored_state(ctx, case.id) == state.full_dict(hot.workflow.raw)
+    with ctx.sessions() as session:
+        seqs = list(session.scalars(select(CaseState.seq).where(CaseState.case_id == case.id)))
+    assert len(seqs) == len(set(seqs)), "each stored task keeps its own creation number"
+
+
+def test_history_keeps_its_order_and_content(ctx: AppContext) -> None:
+    cast = pbg_cast(ctx)
+    d = Driver(ctx)
+    case = drive_to_bill(d, cast)
+    task = d.task(case.id, "Task_pembayaran")
+    with transaction(ctx.sessions) as session:  # claimed and completed in one step
+        complete_task(session, rt=ctx.rt, task_id=task.id, actor=cast.applicant, data=PAID, claim=True)
+    d.complete(case.id, "Task_verifikasi", cast.kasir, {"pembayaran_valid": True})
+    assert d.complete(case.id, "Task_tanda_tangan", cast.kepala, SIGNED) == "completed"
+    events = d.events(case.id)
+    assert [e.id for e in events] == sorted(e.id for e in events)
+    actions = [(e.actor, e.action, e.element_id) for e in events]
+    assert actions[0] == (cast.applicant.username, "started", None)
+    paid = actions.index((cast.applicant.username, "claimed", "Task_pembayaran"))
+    assert actions[paid + 1] == (cast.applicant.username, "completed", "Task_pembayaran")
+    assert actions[-2:] == [(cast.kepala.username, "completed", "Task_tanda_tangan"), ("system", "completed", None)]
+    done = next(e for e in events if e.action == "completed" and e.element_id == "Task_pembayaran")
+    assert done.task_id == task.id
+    assert done.diff is not None
+    assert done.diff["set"]["nomor_ssrd"] == PAID["nomor_ssrd"]
+
+
+def test_closed_tasks_move_to_their_spans(ctx: AppContext) -> None:
+    cast = pbg_cast(ctx)
+    case = complete_pbg(ctx, cast)
+    with ctx.sessions() as session:
+        assert session.scalars(select(OpenTask.id).where(OpenTask.case_id == case.id)).all() == []
+        spans = session.scalars(select(TaskSpan).where(TaskSpan.case_id == case.id)).all()
+        completed = {e.task_id for e in session.scalars(select(CaseEvent).where(
+            CaseEvent.case_id == case.id, CaseEvent.action == "completed", CaseEvent.task_id.is_not(None)))}
+    assert {s.task_id for s in spans} == completed
+    assert len(spans) == 8
+    assert all(s.completed and s.closed_at is not None for s in spans)
+    assert {s.element_id for s in spans} >= {"Task_kelengkapan", "Task_tanda_tangan"}
+
+
+def test_the_context_read_with_the_task_equals_the_one_read_alone(ctx: AppContext) -> None:
+    cast = pbg_cast(ctx)
+    d = Driver(ctx)
+    case = drive_to_bill(d, cast)  # the applicant's payment task is open: the SLA clock stands still
+    task = d.task(case.id, "Task_pembayaran")
+    with transaction(ctx.sessions) as session:
+        row = hotsql.fetch_one(session, "task_context", {"tid": task.id})
+        loaded = ctx.rt.load_case(session, case.id)
+        with_task = steps._read_context(session, loaded, row)
+        alone = steps._read_context(session, loaded, None)
+    assert with_task == alone
+    assert with_task.pause is not None
+    assert with_task.pause[1] == "Task_pembayaran"
+    assert with_task.case.tracking_number == case.tracking_number
+    assert with_task.case.account is not None
+    assert not with_task.case.webhooks
+
+
+def test_a_failing_write_in_a_batch_fails_the_batch(ctx: AppContext) -> None:
+    cast = pbg_cast(ctx)
+    case = Driver(ctx).start("pbg", pbg_application(), cast.applicant)
+    with ctx.sessions() as session:
+        task = session.scalars(select(OpenTask).where(OpenTask.case_id == case.id)).one()
+        row = {name: getattr(task, name) for name in ("id", "case_id", "process_key", "element_id", "name", "lane",
+                                                      "role", "agency", "bound_org", "assignee_id", "created_at",
+                                                      "due_at", "overdue")}
+        batch = hotsql.Batch(session)
+        batch.add("event_insert", [steps._event(case.id, ctx.rt.clock(), "t", "note")])
+        batch.add("task_insert", [row])  # the task is open already: its id is taken
+        with pytest.raises(Exception) as failed:  # noqa: PT011 - the driver's own IntegrityError, one per database
+            batch.run()
+        assert "unique" in str(failed.value).lower() or "duplicate" in str(failed.value).lower()
+        session.rollback()
