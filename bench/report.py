@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -274,6 +275,8 @@ def _findings(run: dict[str, Any]) -> str:
             "`EXISTS` it took 5-11 ms instead of 133 ms at 200,000 cases for a front-office officer who had filed "
             "60 % of them (measured while writing this benchmark). Fixes belong in the engine (EXISTS; a "
             "per-role keyset page on `(role, due_at)`; a capped or cached total), not in an index.")
+    if run.get("http", {}).get("setups"):
+        notes += http_table.findings(run["http"], os.cpu_count() or 1)
     if not notes:
         return ""
     return "## Findings\n\n" + "\n".join(notes)

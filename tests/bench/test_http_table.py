@@ -124,3 +124,15 @@ def test_the_report_lists_issue_18s_targets_and_a_failed_section_as_missed() -> 
     assert "sqlite, one, 32 clients: complete-task p95 ≤ 100 ms" in found
     failed = report.verdicts({"http": {"error": "ScaleError: no server"}})
     assert [v["met"] for v in failed] == [False]
+
+
+def test_a_missed_throughput_is_explained_by_the_cpu_ceiling_of_the_machine() -> None:
+    slow = {"title": "sqlite, one", "points": [_point(1, 4.0, 20.0), _point(32, 5.0, 900.0)]}
+    fast = {"title": "postgresql, two", "points": [_point(32, 60.0, 50.0)]}
+    notes = http_table.findings({"setups": [slow, fast, {"title": "gone", "error": "x"}]}, cores=2)
+    assert len(notes) == 1  # the set-up that met the aim, and the one that did not run, need no explanation
+    # 1.5 s of server CPU and 0.2 s of client CPU over 10 cases: 170 ms a case, 2,000 ms/s of CPU on 2 cores
+    assert "sqlite, one: 5 PBG cases/s at 32 clients" in notes[0]
+    assert "about 11.8 cases/s" in notes[0]
+    assert "the run reached 42 %" in notes[0]
+    assert "at most 40 ms of CPU per case" in notes[0]
