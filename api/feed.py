@@ -47,6 +47,7 @@ KEEPALIVE_S = 15.0
 RETRY_MS = 3000
 PRUNE_EVERY_S = 300.0
 CURSOR = r"^[0-9]{1,19}-[0-9]{1,19}$"
+EXPIRED = "the token expired: reconnect with a new one"
 
 
 class TooManyStreams(RateLimited):
@@ -283,12 +284,13 @@ async def _events(hub: FeedHub, stream: Stream, token: str, expires_at: float,
             if hub.closing:
                 return
             if time.time() >= expires_at:
-                yield _sse("expired", {"reason": "the token expired: reconnect with a new one"}, cursor)
+                yield _sse("expired", {"reason": EXPIRED}, cursor)
                 return
             if not woke:  # keep-alive time: is the token still good (logout, deactivation)? then read again
                 actor = await to_thread.run_sync(_reauthenticate, ctx, token)
-                if actor is None:
-                    yield _sse("expired", {"reason": "the token is no longer valid: log in again"}, cursor)
+                if actor is None:  # the wait can end a hair before the expiry it waited for
+                    reason = EXPIRED if time.time() >= expires_at else "the token is no longer valid: log in again"
+                    yield _sse("expired", {"reason": reason}, cursor)
                     return
                 stream.actor = actor
                 yield ": keep-alive\n\n"

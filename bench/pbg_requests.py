@@ -174,9 +174,8 @@ class TaskFeed:
         return self._tasks.pop((case_id, element))
 
     def close(self) -> None:
-        """Hang up."""
+        """Hang up; the reading thread ends when the server next writes (a keep-alive) or stops, not waited for."""
         self._http.close()
-        self._thread.join(timeout=FEED_WAIT_S)
 
 
 def open_feeds(base: str, tokens: dict[str, str]) -> dict[str, TaskFeed]:

@@ -107,11 +107,13 @@ def app_over_http(ctx: object) -> Iterator[str]:
     import uvicorn
 
     from api.app import create_app
+    from api.feed import hub_of
     from engine.context import AppContext
 
     assert isinstance(ctx, AppContext)  # noqa: S101 - typed loosely to keep this module's imports light
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_level="warning"))
+    app = create_app(ctx)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -120,5 +122,8 @@ def app_over_http(ctx: object) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
+        # uvicorn waits for open responses before it stops, and a task feed never ends by itself: end
+        # them first, as the exit signals do for `mpp serve` (no signal reaches a server in a thread).
+        hub_of(app).shut_down()
         server.should_exit = True
         thread.join(timeout=10)

@@ -85,9 +85,8 @@ class Feed:
                 return seen
 
     def close(self) -> None:
-        """Hang up."""
+        """Hang up; the reading thread ends when the server next writes (a keep-alive) or stops, not waited for."""
         self._http.close()
-        self._thread.join(timeout=WAIT_S)
 
 
 @contextmanager
