@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -29,9 +30,8 @@ def client(catalogue: AppContext) -> Iterator[TestClient]:
         yield test_client
 
 
-@pytest.fixture
-def login(client: TestClient) -> Callable[[str], dict[str, str]]:
-    """Return a function that logs a demo user in and gives the Authorization header."""
+def logins(client: TestClient | httpx.Client) -> Callable[[str], dict[str, str]]:
+    """Return a function that logs a demo user in through `client` (once) and gives the Authorization header."""
     tokens: dict[str, dict[str, str]] = {}
 
     def headers(username: str) -> dict[str, str]:
@@ -42,6 +42,12 @@ def login(client: TestClient) -> Callable[[str], dict[str, str]]:
         return tokens[username]
 
     return headers
+
+
+@pytest.fixture
+def login(client: TestClient) -> Callable[[str], dict[str, str]]:
+    """Return a function that logs a demo user in and gives the Authorization header."""
+    return logins(client)
 
 
 @pytest.fixture(autouse=True)

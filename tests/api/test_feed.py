@@ -28,6 +28,7 @@ from bench import pbg_requests
 from engine.cases.feed import parse_cursor as feed_cursor
 from engine.context import AppContext
 from engine.models import User
+from tests.api.conftest import logins
 from tests.api.test_tasks import FRONT, GRIYA, Login, make_officer, post_complete, start
 from tests.factories import api_drawings
 from tests.live import app_over_http, serve
@@ -256,15 +257,7 @@ def test_with_two_processes_a_feed_gets_tasks_made_in_either_and_the_server_stop
         catalogue_template_db: Path, tmp_path: Path) -> None:
     with serve(catalogue_template_db, tmp_path, workers=2) as platform, feeds(platform.base) as open_feed, \
             httpx.Client(base_url=platform.base, timeout=WAIT_S) as http:
-        tokens: dict[str, dict[str, str]] = {}
-
-        def login(username: str) -> dict[str, str]:
-            if username not in tokens:
-                answer = http.post("/api/auth/token", data={"username": username, "password": DEMO_PASSWORD})
-                assert answer.status_code == 200, answer.text
-                tokens[username] = {"Authorization": f"Bearer {answer.json()['access_token']}"}
-            return tokens[username]
-
+        login = logins(http)
         feed = open_feed(login(FRONT))
         # New connections each time: the applications land on either process; the feed sees them all.
         cases = [start(httpx.Client(base_url=platform.base, timeout=WAIT_S), login) for _ in range(4)]  # type: ignore[arg-type]
