@@ -135,6 +135,19 @@ def make_desk(http: httpx.Client, admin_token: str) -> None:
             raise RuntimeError(f"grant {role}: {granted.status_code} {granted.text[:300]}")
 
 
+def sse_events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
+    """Yield the events of a Server-Sent Events stream as {"event", "id", "data"} (data parsed as JSON)."""
+    event: dict[str, Any] = {}
+    for line in lines:
+        if not line:
+            if "event" in event:
+                yield event
+            event = {}
+        elif line.startswith(("id:", "event:", "data:")):
+            key, _, value = line.partition(":")
+            event[key] = json.loads(value) if key == "data" else value.strip()
+
+
 class TaskFeed:
     """One user's client's task feed, read in a thread: the tasks it was told of, by (case, element)."""
 
@@ -151,14 +164,11 @@ class TaskFeed:
     def _read(self, token: str) -> None:
         try:
             with self._http.stream("GET", "/api/tasks/feed", headers={"Authorization": f"Bearer {token}"}) as answer:
-                kind = ""
-                for line in answer.iter_lines():
-                    if line.startswith("event:"):
-                        kind = line[6:].strip()
-                        if kind == "ready":
-                            self._ready.set()
-                    elif line.startswith("data:") and kind == "task":
-                        task = json.loads(line[5:])["task"]
+                for event in sse_events(answer.iter_lines()):
+                    if event["event"] == "ready":
+                        self._ready.set()
+                    elif event["event"] == "task":
+                        task = event["data"]["task"]
                         self._tasks[(int(task["case_id"]), str(task["element_id"]))] = str(task["id"])
                         self._arrived.put(None)
         except httpx.HTTPError:

@@ -7,7 +7,6 @@ same database. Waits are bounded; nothing here measures time.
 
 from __future__ import annotations
 
-import json
 import queue
 import signal
 import threading
@@ -54,15 +53,8 @@ class Feed:
                     response.read()
                     self.events.put({"event": "refused", "status": response.status_code, "data": response.json()})
                     return
-                event: dict[str, Any] = {}
-                for line in response.iter_lines():
-                    if not line:
-                        if "event" in event:
-                            self.events.put(event)
-                        event = {}
-                    elif line.startswith(("id:", "event:", "data:")):
-                        key, _, value = line.partition(":")
-                        event[key] = json.loads(value) if key == "data" else value.strip()
+                for event in pbg_requests.sse_events(response.iter_lines()):
+                    self.events.put(event)
         except httpx.HTTPError:
             pass
         finally:
