@@ -46,6 +46,7 @@ STREAMS_PER_USER = 5  # per API process
 KEEPALIVE_S = 15.0
 RETRY_MS = 3000
 PRUNE_EVERY_S = 300.0
+SETTLE_RETRY_S = (0.02, 1.0)  # first and last wait before looking again at changes not settled yet
 CURSOR = r"^[0-9]{1,19}-[0-9]{1,19}$"
 EXPIRED = "the token expired: reconnect with a new one"
 
@@ -153,19 +154,25 @@ class FeedHub:
         try:
             self._head = await to_thread.run_sync(self.head_now)
             self._primed.set()
+            retry = 0.0  # while changes wait to settle, look again after a growing short wait
             while self._streams and not self.closing:
+                wait = min(retry, self.ctx.settings.feed_poll_s) if retry else self.ctx.settings.feed_poll_s
                 with suppress(TimeoutError):
-                    await asyncio.wait_for(self._kick.wait(), self.ctx.settings.feed_poll_s)
+                    await asyncio.wait_for(self._kick.wait(), wait)
                 self._kick.clear()
                 try:
-                    await self._look()
+                    pending = await self._look()
                 except Exception:  # the database went away: the streams' own reads report it; poll on
                     log.exception("task feed: reading the change log failed")
+                    pending = False
+                first, last = SETTLE_RETRY_S
+                retry = min(retry * 2 or first, last) if pending else 0.0
         finally:
             feed.unlisten(self.poke)
 
-    async def _look(self) -> None:
-        head, found = await to_thread.run_sync(self._read_changes, self._head)
+    async def _look(self) -> bool:
+        """Wake the streams the changes since the last look concern; return whether some are not settled yet."""
+        head, found, pending = await to_thread.run_sync(self._read_changes, self._head)
         if head != self._head:
             self._head = head
             for stream in list(self._streams):
@@ -174,16 +181,18 @@ class FeedHub:
         if time.monotonic() - self._pruned_at > PRUNE_EVERY_S:
             self._pruned_at = time.monotonic()
             await to_thread.run_sync(self._prune)
+        return pending
 
     def head_now(self) -> feed.Cursor:
         """Return the change log's newest settled cursor (in its own short session)."""
         with transaction(self.ctx.sessions) as session:
             return feed.head(session)
 
-    def _read_changes(self, after: feed.Cursor) -> tuple[feed.Cursor, list[feed.Change] | None]:
+    def _read_changes(self, after: feed.Cursor) -> tuple[feed.Cursor, list[feed.Change] | None, bool]:
         with transaction(self.ctx.sessions) as session:
             head = feed.head(session)
-            return head, (feed.changes(session, after=after, upto=head) if head != after else [])
+            found = feed.changes(session, after=after, upto=head) if head != after else []
+            return head, found, feed.unsettled(session)
 
     def _prune(self) -> None:
         with transaction(self.ctx.sessions) as session:

@@ -96,6 +96,18 @@ def head(session: Session) -> Cursor:
     return Cursor(row.tx, row.seq) if row is not None else START
 
 
+def unsettled(session: Session) -> bool:
+    """Tell whether the log holds committed rows that are not settled yet (always False on SQLite).
+
+    Such a row is held back by some other transaction still running, possibly in another database
+    of the same cluster; the reader looks again shortly instead of waiting for its next poll.
+    """
+    below = _settled_below(session)
+    if below is None:
+        return False
+    return session.scalar(select(TaskFeed.seq).where(TaskFeed.tx >= below).limit(1)) is not None
+
+
 def _between(after: Cursor, upto: Cursor) -> Any:
     position = tuple_(TaskFeed.tx, TaskFeed.seq)
     return and_(position > tuple_(literal(after.tx), literal(after.seq)),

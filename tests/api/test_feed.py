@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from api import feed as api_feed
 from api.bootstrap import DEMO_PASSWORD
@@ -275,3 +276,24 @@ def test_commits_in_this_process_wake_the_feed_without_waiting_for_the_poll(
         assert task["case_id"] == case["id"]
         assert client.post(f"/api/tasks/{task['id']}/claim", headers=login(FRONT)).status_code == 200  # the ORM
         assert second.until("gone")[-1]["data"]["task_id"] == task["id"]
+
+
+def test_a_change_held_back_by_another_transaction_arrives_once_it_settles(
+        client: TestClient, login: Login, catalogue: AppContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL a commit is not settled while an older transaction runs (in any database of the
+    cluster); the hub looks again shortly instead of waiting for its poll or another commit.
+    """
+    if catalogue.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's writers take turns: every change is settled when it commits")
+    catalogue.settings.feed_poll_s = 3 * WAIT_S
+    monkeypatch.setattr(api_feed, "KEEPALIVE_S", 3 * WAIT_S)
+    make_officer(client, login, "fo_kedua", "dpmptsp.front_office")
+    with app_over_http(catalogue) as base, feeds(base) as open_feed:
+        second = open_feed(login("fo_kedua"))
+        with catalogue.engine.connect() as blocker:
+            blocker.execute(text("SELECT pg_current_xact_id()"))  # holds a transaction id: nothing after it settles
+            case = start(client, login)
+            assert second.events.empty()
+            blocker.rollback()
+        task = second.until("task")[-1]["data"]["task"]  # no commit follows to wake the hub; the poll is far off
+        assert task["case_id"] == case["id"]
