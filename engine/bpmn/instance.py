@@ -113,6 +113,11 @@ class Instance:
         Return False when nothing of the workflow is open any more."""
         return _store(self.raw, name, value)
 
+    def amend(self, name: str, value: Any) -> bool:
+        """Write a corrected value where `store` finds nothing open: into the data of a workflow that has ended,
+        or into the failed tasks of an incident (its retry runs with it). Return False when there is neither."""
+        return _amend(self.raw, name, value)
+
     def error_catchers(self, code: str) -> list[str]:
         """Name the waiting boundary error events that would catch an error with this code."""
         return _error_catchers(self.raw, code)
@@ -330,6 +335,21 @@ def _store(workflow: Any, name: str, value: Any) -> bool:
     if opened:
         workflow.last_task = opened[0]  # the case data is the newest task's: now one that carries the field
     return bool(opened)
+
+
+def _amend(workflow: Any, name: str, value: Any) -> bool:
+    if workflow.completed:
+        if not workflow.data:  # cancelled before any end event: the case data was the last task's
+            workflow.data.update(_data(workflow))
+        workflow.data[name] = deepcopy(value)  # stored with the workflow's meta (engine.bpmn.state)
+        return True
+    failed = _error_tasks(workflow)
+    for task in failed:
+        task.data[name] = deepcopy(value)
+        task.workflow.tasks.rewritten.add(task.id)  # a failed task's row is not tracked: store it again
+    if failed:
+        workflow.last_task = failed[0]  # the case data is the newest task's: now one that carries the field
+    return bool(failed)
 
 
 def _error_catchers(workflow: Any, code: str) -> list[str]:

@@ -37,6 +37,7 @@ from engine.lint.events import event_problems
 from engine.lint.forms import form_file_problems
 from engine.lint.personal import personal_problems
 from engine.lint.roles import role_problems
+from engine.lint.signing import signing_problems
 from engine.lint.sla_limit import sla_limit_problems
 from engine.lint.text import localize
 from engine.notify.templates import template_problems
@@ -100,6 +101,7 @@ def lint_package(package: Package, *, known_roles: set[str] | None = None) -> li
     _check_lanes(bpmn, report)
     report.extend(role_problems(service, [(d.name, d.root) for d in bpmn], known_roles) if service else [])
     report.extend(document_problems(package, service, [(doc.name, doc.root) for doc in bpmn]))
+    report.extend(signing_problems(package, service, [(doc.name, doc.root) for doc in bpmn]))
     report.extend(call_problems([(doc.name, doc.root) for doc in bpmn]))
     report.extend(event_problems([(doc.name, doc.root) for doc in bpmn], connector_error_codes(package)))
     _check_other_forms(package, report)

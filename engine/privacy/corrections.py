@@ -5,14 +5,15 @@ with its deadline, is answered (corrected or refused with a reason) and is track
 Its lane binds the agency that publishes the corrected application's service (`bindAgency`), so that
 agency's complaints officer (`<agency>.pengaduan`) reviews it, as complaints are routed. An accepted
 correction runs the built-in operation `koreksi_data.terapkan` (`CorrectionAdapter`), which writes the
-value into the application through the engine: into its running workflow and history, or, for a closed
-application, into its data and history.
+value into the application through the engine: into its running workflow (the steps after carry it), or,
+for a closed application, into its ended workflow's stored data, sealed as the rest; either way into its
+read model, its NIK lookups and its history, under the name of the officer who accepted the request.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,12 +25,17 @@ from engine.catalogue.labels import labels_for_version
 from engine.directory.actors import Actor
 from engine.errors import NotFound
 from engine.models import Case, CaseEvent, ProcessVersion
-from engine.runtime import Runtime
+from engine.privacy import lookup as lookup
+from engine.runtime import LoadedCase, Runtime
 from forms.validation import FieldError, FormInvalid, validate
+
+if TYPE_CHECKING:
+    from engine.cases.steps import StepRecord
 
 SERVICE = "koreksi_data"
 OPERATION = "koreksi_data.terapkan"
 ACTION = "corrected"
+REVIEW_TASK = "Task_tinjau"  # the request's review (processes/koreksi_data): who completes it accepts the correction
 
 
 @dataclass(frozen=True)
@@ -122,25 +128,68 @@ def apply_correction(session: Session, *, rt: Runtime, tracking_number: str, fie
     """Write a corrected value into an application through the engine, with a history entry naming the request."""
     from engine.cases.steps import StepRecord, record_step
 
-    case_id = session.scalar(select(Case.id).where(Case.tracking_number == tracking_number))
-    if case_id is None:
-        return  # the application was deleted by its retention meanwhile: nothing left to correct
-    loaded = rt.load_case(session, case_id)
+    found = session.execute(select(Case.id, Case.anonymised_at).where(Case.tracking_number == tracking_number)).first()
+    if found is None or found.anonymised_at is not None:
+        return  # deleted or anonymised by its retention meanwhile: nothing left to correct
+    loaded = rt.load_case(session, found.id)
     typed = _typed(_start_schema(session, loaded.row.process_version_id), field, value)
-    label = f"Koreksi data atas permintaan {request_number} / Corrected at request {request_number}"
+    record = StepRecord(_reviewer(session, request_number), ACTION,
+                        label=f"Koreksi data atas permintaan {request_number} / Corrected at request {request_number}")
     before = loaded.workflow.data()
     if loaded.row.status in ("running", "incident") and loaded.workflow.store(field, typed):
         result = rt.runner.advance(loaded.workflow)
-        record_step(session, rt, loaded, result=result, before=before, record=StepRecord("system", ACTION, label=label))
-        return
-    rt.cases.put_back(case_id, loaded)
-    row = session.get(Case, case_id)
+        record_step(session, rt, loaded, result=result, before=before, record=record)
+    elif loaded.workflow.amend(field, typed):
+        _save_amended(session, rt, loaded, before=before, record=record, diff={"set": {field: typed}})
+    else:  # a stalled incident: nothing of the workflow carries data any more; its read model still does
+        rt.cases.put_back(found.id, loaded)
+        _amend_read_model(session, rt, loaded, record=record, field=field, value=typed)
+
+
+def _reviewer(session: Session, request_number: str) -> str:
+    """Name who accepted the correction: the officer who completed the request's review (else the system)."""
+    return session.scalar(
+        select(CaseEvent.actor).join(Case, Case.id == CaseEvent.case_id)
+        .where(Case.tracking_number == request_number, CaseEvent.action == "completed",
+               CaseEvent.element_id == REVIEW_TASK)
+        .order_by(CaseEvent.id.desc()).limit(1)) or "system"
+
+
+def _save_amended(session: Session, rt: Runtime, loaded: LoadedCase, *, before: dict[str, Any],
+                  record: StepRecord, diff: dict[str, Any]) -> None:
+    """Store an amended workflow that took no step: its state (sealed), read model, lookups and history.
+
+    The case keeps its status, stage, outcome and closing time; only its data changes, everywhere it is kept.
+    """
+    from engine.cases.steps import jsonable
+
+    sealer = rt.sealer(loaded.compiled)
+    outcome = loaded.workflow.outcome(loaded.tracker, sealer)
+    after = jsonable(outcome.data)
+    head = loaded.row
+    closing = session.execute(select(Case.outcome, Case.completed_at).where(Case.id == head.id)).one()
+    rt.save_state(session, loaded, outcome.changes, {
+        "data": after, "status": head.status, "stage_id": head.stage_id, "stage_en": head.stage_en,
+        "outcome": closing.outcome, "completed_at": closing.completed_at})
+    if lookup.changed(before, after):
+        lookup.write_lookups(session, case_id=head.id, data=after)
+    session.add(CaseEvent(case_id=head.id, at=rt.clock(), actor=record.actor, action=record.action,
+                          label=record.label, diff=sealer.seal_diff(diff)))
+    session.flush()
+
+
+def _amend_read_model(session: Session, rt: Runtime, loaded: LoadedCase, *, record: StepRecord, field: str,
+                      value: Any) -> None:
+    row = session.get(Case, loaded.row.id)
     if row is None:
         return
     sealer = rt.sealer(loaded.compiled)
-    row.data = sealer.seal({**row.data, field: typed})
-    session.add(CaseEvent(case_id=case_id, at=rt.clock(), actor="system", action=ACTION, label=label,
-                          diff=sealer.seal_diff({"set": {field: typed}})))
+    before = dict(row.data)
+    row.data = sealer.seal({**before, field: value})
+    if lookup.changed(before, {**before, field: value}):
+        lookup.write_lookups(session, case_id=row.id, data={**before, field: value})
+    session.add(CaseEvent(case_id=row.id, at=rt.clock(), actor=record.actor, action=record.action, label=record.label,
+                          diff=sealer.seal_diff({"set": {field: value}})))
     session.flush()
 
 

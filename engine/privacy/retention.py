@@ -242,6 +242,7 @@ def anonymise_case(session: Session, *, case_id: int, now: datetime) -> list[str
     case.data = strip(case.data, names)
     case.wf_meta = _strip_json(case.wf_meta, names)
     case.applicant_id, case.outreach_address, case.outreach_contact, case.anonymised_at = None, None, None, now
+    case.version += 1  # a workflow a process keeps in memory at the old version is read again, stripped
     for state in session.scalars(select(CaseState).where(CaseState.case_id == case_id)):
         state.payload = _strip_json(state.payload, names)
     for event in session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.diff.is_not(None))):
