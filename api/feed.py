@@ -5,8 +5,9 @@ like every route and returns at once, so the request's session is committed and 
 first byte streams; each read of the change log afterwards opens and closes its own short session
 in the thread pool. A per-process hub wakes the streams: at once after a commit in this process
 that may have changed tasks (`engine.cases.feed.listen`), and after a poll of the change log's head
-every `MPP_FEED_POLL_S` for other processes' commits. It wakes only the streams a change may
-concern (by role or applicant); each stream then reads its events with the inbox's own rule.
+every `MPP_FEED_POLL_S` for other processes' commits. At each wake-up it reads the changes once for
+all its streams, with each task as it is now, and hands each stream its events (the inbox's rule,
+`engine.cases.feed.events_of`); a stream with none is not woken.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from api.errors import ApiError
 from api.routing import router
 from api.schemas import Model, TaskRead
 from engine.cases import feed as feed
-from engine.cases.assignment import APPLICANT_ROLE
 from engine.context import AppContext
 from engine.db import transaction
 from engine.directory.actors import Actor
@@ -74,18 +74,30 @@ class FeedGoneRead(Model):
     case_id: int
 
 
+Line = tuple[feed.Cursor, str]  # an event as sent, with its cursor
+
+
 class Stream:
-    """One open feed: its actor (refreshed at every keep-alive) and the event that wakes it."""
+    """One open feed: its actor (refreshed at every keep-alive), the event that wakes it, and what the hub
+    read for it since it last looked: its events' lines up to a cursor, or `behind` (read them yourself).
+    """
 
     def __init__(self, actor: Actor) -> None:
         self.actor = actor
         self.wake = asyncio.Event()
+        self.batches: list[tuple[list[Line], feed.Cursor]] = []
+        self.behind = False
 
-    def concerns(self, change: feed.Change) -> bool:
-        """Tell whether a change may be one of this stream's (the read that follows decides)."""
-        roles = {role for role, _ in self.actor.memberships}
-        own_case = self.actor.user_id is not None and change.applicant_id == self.actor.user_id
-        return change.role in roles or change.escalated_to in roles or (change.role == APPLICANT_ROLE and own_case)
+    def deliver(self, lines: list[Line], upto: feed.Cursor) -> None:
+        """Hand the stream its events among the changes up to `upto` (on the event loop)."""
+        self.batches.append((lines, upto))
+        self.wake.set()
+
+    def fall_behind(self) -> None:
+        """Tell the stream that the hub did not read its events: it reads them itself (on the event loop)."""
+        self.behind = True
+        self.batches.clear()
+        self.wake.set()
 
 
 class FeedHub:
@@ -171,13 +183,21 @@ class FeedHub:
             feed.unlisten(self.poke)
 
     async def _look(self) -> bool:
-        """Wake the streams the changes since the last look concern; return whether some are not settled yet."""
-        head, found, pending = await to_thread.run_sync(self._read_changes, self._head)
+        """Hand each stream its events among the changes since the last look; return whether some are not settled.
+
+        One read of the changes for every stream of the process (`feed.read_changed`), sorted per stream
+        in the same thread: a stream wakes only when it has events, and reads nothing itself. When there
+        were too many changes to read at once, each stream reads its own (`fall_behind`).
+        """
+        streams = list(self._streams)
+        head, found, pending = await to_thread.run_sync(self._read_changes, self._head, streams)
         if head != self._head:
             self._head = head
-            for stream in list(self._streams):
-                if found is None or any(stream.concerns(change) for change in found):
-                    stream.wake.set()
+            for stream in streams:
+                if found is None:
+                    stream.fall_behind()
+                elif found.get(stream):
+                    stream.deliver(found[stream], head)
         if time.monotonic() - self._pruned_at > PRUNE_EVERY_S:
             self._pruned_at = time.monotonic()
             await to_thread.run_sync(self._prune)
@@ -188,11 +208,17 @@ class FeedHub:
         with transaction(self.ctx.sessions) as session:
             return feed.head(session)
 
-    def _read_changes(self, after: feed.Cursor) -> tuple[feed.Cursor, list[feed.Change] | None, bool]:
+    def _read_changes(self, after: feed.Cursor,
+                      streams: list[Stream]) -> tuple[feed.Cursor, dict[Stream, list[Line]] | None, bool]:
         with transaction(self.ctx.sessions) as session:
-            head = feed.head(session)
-            found = feed.changes(session, after=after, upto=head) if head != after else []
-            return head, found, feed.unsettled(session)
+            head, pending = feed.head_and_pending(session)
+            changed = feed.read_changed(session, after=after, upto=head) if head != after else []
+            if changed is None:
+                return head, None, pending
+            lines: dict[str, str] = {}  # one line per event, whichever streams it goes to
+            found = {stream: [(ev.cursor, _line(ev, lines)) for ev in feed.events_of(stream.actor, changed)]
+                     for stream in streams} if changed else {}
+            return head, found, pending
 
     def _prune(self) -> None:
         with transaction(self.ctx.sessions) as session:
@@ -243,18 +269,26 @@ def _sse(kind: str, data: Any, cursor: feed.Cursor) -> str:
     return f"id: {cursor}\nevent: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
+def _line(ev: feed.FeedEvent, made: dict[str, str] | None = None) -> str:
+    """Return an event's line; `made` keeps the lines already made, by event (the same for every stream)."""
+    key = f"{ev.kind} {ev.cursor}"
+    if made is not None and key in made:
+        return made[key]
+    if ev.kind == "task" and ev.task is not None:
+        body = FeedTaskRead(task=TaskRead.model_validate(ev.task), tracking_number=ev.tracking_number)
+        line = _sse("task", body.model_dump(mode="json"), ev.cursor)
+    else:
+        line = _sse("gone", FeedGoneRead(task_id=ev.task_id, case_id=ev.case_id).model_dump(), ev.cursor)
+    if made is not None:
+        made[key] = line
+    return line
+
+
 def _read(ctx: AppContext, actor: Actor, cursor: feed.Cursor,
           upto: feed.Cursor | None) -> tuple[list[str], feed.Cursor, bool]:
     with transaction(ctx.sessions) as session:
         batch = feed.read_events(session, actor=actor, after=cursor, upto=upto)
-        out = []
-        for ev in batch.events:
-            if ev.kind == "task" and ev.task is not None:
-                body = FeedTaskRead(task=TaskRead.model_validate(ev.task), tracking_number=ev.tracking_number)
-                out.append(_sse("task", body.model_dump(mode="json"), ev.cursor))
-            else:
-                out.append(_sse("gone", FeedGoneRead(task_id=ev.task_id, case_id=ev.case_id).model_dump(), ev.cursor))
-        return out, batch.cursor, batch.reset
+        return [_line(ev) for ev in batch.events], batch.cursor, batch.reset
 
 
 def _reauthenticate(ctx: AppContext, token: str) -> Actor | None:
@@ -272,16 +306,25 @@ async def _events(hub: FeedHub, stream: Stream, token: str, expires_at: float,
         await hub.start()
         yield f"retry: {RETRY_MS}\n\n"
         cursor = resume if resume is not None else hub.head
-        # The first read checks the client's cursor and reads to the newest change; later ones read
-        # up to the head the poller announced, and only when it moved past the stream's cursor.
+        # The first read checks the client's cursor and reads to the newest change; after it the hub
+        # hands the stream its events (each kept once: the first read may have sent it already), or
+        # tells it to read them itself up to the head the poller announced.
         ready = False
         while not hub.closing:
             stream.wake.clear()
             lines: list[str] = []
             reset = False
-            if not ready or hub.head > cursor:
-                lines, cursor, reset = await to_thread.run_sync(_read, ctx, stream.actor, cursor,
-                                                                hub.head if ready else None)
+            if not ready or stream.behind:  # a first read checks the client's cursor and reads to the newest
+                stream.behind = False
+                stream.batches.clear()  # what they held is read again here
+                if not ready or hub.head > cursor:
+                    lines, cursor, reset = await to_thread.run_sync(_read, ctx, stream.actor, cursor,
+                                                                    hub.head if ready else None)
+            if ready:  # what the hub read for this stream, past what it has sent
+                batches, stream.batches = stream.batches, []
+                for found, upto in batches:
+                    lines += [line for at, line in found if at > cursor]
+                    cursor = max(cursor, upto)
             if reset:
                 yield _sse("reset", {"reason": "behind the change log: read GET /api/tasks again"}, cursor)
             for line in lines:

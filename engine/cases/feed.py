@@ -22,13 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, delete, event, false, func, literal, or_, select, text, tuple_
+from sqlalchemy import and_, bindparam, delete, event, false, func, literal, or_, select, text, tuple_
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from engine.cases import assignment as routing
 from engine.cases.access import visible_tasks
-from engine.db import AFTER_COMMIT, on_commit
 from engine.directory.actors import Actor
 from engine.models import Case, OpenTask, TaskFeed
 from engine.sla.escalation import is_supervisor_role
@@ -88,24 +87,31 @@ def _settled_below(session: Session) -> int | None:
 
 def head(session: Session) -> Cursor:
     """Return the cursor of the newest settled change (START when there is none)."""
-    stmt = select(TaskFeed.tx, TaskFeed.seq).order_by(TaskFeed.tx.desc(), TaskFeed.seq.desc()).limit(1)
+    return _head(session, _settled_below(session))
+
+
+def head_and_pending(session: Session) -> tuple[Cursor, bool]:
+    """Return the newest settled cursor and whether committed rows wait to settle (never on SQLite).
+
+    Such a row is held back by some other transaction still running, possibly in another database
+    of the same cluster; the reader looks again shortly instead of waiting for its next poll. Both
+    answers come from one reading of the oldest running transaction: read apart, that transaction
+    could end in between, and a row neither settled at the first read nor waiting at the second
+    would be announced only by the next poll.
+    """
     below = _settled_below(session)
+    if below is None:
+        return _head(session, None), False
+    return _head(session, below), session.scalar(
+        select(TaskFeed.seq).where(TaskFeed.tx >= below).limit(1)) is not None
+
+
+def _head(session: Session, below: int | None) -> Cursor:
+    stmt = select(TaskFeed.tx, TaskFeed.seq).order_by(TaskFeed.tx.desc(), TaskFeed.seq.desc()).limit(1)
     if below is not None:
         stmt = stmt.where(TaskFeed.tx < below)
     row = session.execute(stmt).first()
     return Cursor(row.tx, row.seq) if row is not None else START
-
-
-def unsettled(session: Session) -> bool:
-    """Tell whether the log holds committed rows that are not settled yet (always False on SQLite).
-
-    Such a row is held back by some other transaction still running, possibly in another database
-    of the same cluster; the reader looks again shortly instead of waiting for its next poll.
-    """
-    below = _settled_below(session)
-    if below is None:
-        return False
-    return session.scalar(select(TaskFeed.seq).where(TaskFeed.tx >= below).limit(1)) is not None
 
 
 def _between(after: Cursor, upto: Cursor) -> Any:
@@ -162,21 +168,84 @@ def read_events(session: Session, *, actor: Actor, after: Cursor, upto: Cursor |
 
 
 @dataclass(frozen=True)
-class Change:
-    """Who a change may concern: the task's role, its escalation, and its case's applicant (or filer)."""
+class Changed:
+    """One change of the log, for every stream of a process at once: the columns that decide who it
+    concerns (as the change wrote them), the case's owner (its applicant, or the filer of a walk-in
+    case), and the task as it is now (None once closed).
+    """
 
+    cursor: Cursor
+    task_id: str
+    case_id: int
     role: str
     escalated_to: str | None
-    applicant_id: int | None
+    bound_org: str | None
+    owner: int | None
+    task: OpenTask | None
+    tracking_number: str | None
 
 
-def changes(session: Session, *, after: Cursor, upto: Cursor, limit: int = 1000) -> list[Change] | None:
-    """Return who the changes after `after` up to `upto` may concern; None when there are more than `limit`."""
-    applicant = func.coalesce(Case.applicant_id, Case.filed_by_id)
-    rows = session.execute(select(TaskFeed.role, TaskFeed.escalated_to, applicant)
-                           .outerjoin(Case, Case.id == TaskFeed.case_id)
-                           .where(_between(after, upto)).limit(limit + 1)).all()
-    return None if len(rows) > limit else [Change(role, escalated, who) for role, escalated, who in rows]
+# Read by the hub at every wake-up: built once, so each read only binds its range.
+_CHANGED = (
+    select(TaskFeed.tx, TaskFeed.seq, TaskFeed.task_id, TaskFeed.case_id, TaskFeed.role, TaskFeed.escalated_to,
+           TaskFeed.bound_org, func.coalesce(Case.applicant_id, Case.filed_by_id).label("owner"), OpenTask,
+           Case.tracking_number)
+    .outerjoin(Case, Case.id == TaskFeed.case_id).outerjoin(OpenTask, OpenTask.id == TaskFeed.task_id)
+    .where(tuple_(TaskFeed.tx, TaskFeed.seq) > tuple_(bindparam("after_tx"), bindparam("after_seq")),
+           tuple_(TaskFeed.tx, TaskFeed.seq) <= tuple_(bindparam("upto_tx"), bindparam("upto_seq")))
+    .order_by(TaskFeed.tx, TaskFeed.seq).limit(bindparam("rows")))
+
+
+def read_changed(session: Session, *, after: Cursor, upto: Cursor, limit: int = 500) -> list[Changed] | None:
+    """Return the changes after `after` up to `upto` with their tasks as they are now, for any actor to sort
+    with `events_of`; None when there are more than `limit` (each reader then reads its own with `read_events`).
+    """
+    rows = session.execute(_CHANGED, {"after_tx": after.tx, "after_seq": after.seq, "upto_tx": upto.tx,
+                                      "upto_seq": upto.seq, "rows": limit + 1}).all()
+    if len(rows) > limit:
+        return None
+    return [Changed(Cursor(r.tx, r.seq), r.task_id, r.case_id, r.role, r.escalated_to, r.bound_org, r.owner,
+                    r.OpenTask, r.tracking_number) for r in rows]
+
+
+def _holds(actor: Actor, role: str, escalated_to: str | None, bound_org: str | None) -> bool:
+    """Tell whether one of the actor's memberships holds a task's role (or, as a supervisor, its escalation)."""
+    for held, org in actor.memberships:
+        if (role == held or (escalated_to == held and is_supervisor_role(held))) and bound_org in (None, org):
+            return True
+    return False
+
+
+def in_audience(actor: Actor, change: Changed) -> bool:
+    """Tell whether a change is one of the actor's: `audience` (the SQL condition) in Python."""
+    if actor.user_id is None:
+        return False
+    if change.role == routing.APPLICANT_ROLE and change.owner == actor.user_id:
+        return True
+    return _holds(actor, change.role, change.escalated_to, change.bound_org)
+
+
+def may_see(actor: Actor, task: OpenTask, owner: int | None) -> bool:
+    """Tell whether the actor may work on an open task now: `access.visible_tasks` (the inbox's rule) in Python."""
+    if actor.user_id is None:
+        return False
+    if task.role == routing.APPLICANT_ROLE and owner == actor.user_id:
+        return True
+    return (task.assignee_id in (None, actor.user_id)
+            and _holds(actor, task.role, task.escalated_to, task.bound_org))
+
+
+def events_of(actor: Actor, changed: list[Changed]) -> list[FeedEvent]:
+    """Return the actor's events among changes read with `read_changed`, as `read_events` returns them."""
+    last: dict[str, FeedEvent] = {}
+    for change in changed:
+        if not in_audience(actor, change):
+            continue
+        visible = change.task is not None and may_see(actor, change.task, change.owner)
+        last.pop(change.task_id, None)  # keep each task once, at its last change
+        last[change.task_id] = FeedEvent(change.cursor, "task" if visible else "gone", change.task_id,
+                                         change.case_id, change.task if visible else None, change.tracking_number)
+    return list(last.values())
 
 
 def prune(session: Session, *, keep: int = KEEP) -> int:
@@ -208,9 +277,13 @@ def _notify() -> None:
         callback()
 
 
+# Set on a session whose transaction may have changed tasks; the outermost commit calls the listeners.
+_CHANGED_KEY = "mpp_feed_changed"
+
+
 def _may_have_written(session: Session) -> None:
-    if _listeners and _notify not in session.info.get(AFTER_COMMIT, []):
-        on_commit(session, _notify)
+    if _listeners:
+        session.info[_CHANGED_KEY] = True
 
 
 @event.listens_for(Session, "after_flush")
@@ -220,6 +293,21 @@ def _after_flush(session: Session, _context: Any) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
-    # The step's driver SQL (engine/cases/hotsql.py) writes tasks without a flush.
+    # The step's driver SQL (engine/cases/hotsql.py) writes tasks without a flush. Also called when
+    # a savepoint is released (the filing's step runs in one): the mark waits for the outermost commit.
     if "mpp_hotsql" in session.info:
         _may_have_written(session)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    # SQLAlchemy calls this when a savepoint is released too, before anything is visible to other
+    # sessions: a stream woken then read nothing, and the commit that followed woke nobody.
+    if not session.in_nested_transaction() and session.info.pop(_CHANGED_KEY, False):
+        _notify()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.parent is None:  # the whole transaction was undone (not a savepoint)
+        session.info.pop(_CHANGED_KEY, None)

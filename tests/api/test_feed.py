@@ -297,3 +297,41 @@ def test_a_change_held_back_by_another_transaction_arrives_once_it_settles(
             blocker.rollback()
         task = second.until("task")[-1]["data"]["task"]  # no commit follows to wake the hub; the poll is far off
         assert task["case_id"] == case["id"]
+
+
+def test_the_hubs_rule_in_python_gives_every_user_the_events_the_streams_sql_gives(
+        client: TestClient, login: Login, catalogue: AppContext) -> None:
+    """The hub sorts one read of the changes per stream in Python (`events_of`); a stream's own read (first
+    read, replay) applies the same rules in SQL (`read_events`). Every account, and actors holding a role
+    in another organisation or a supervisor role, must get the same events from both.
+    """
+    from sqlalchemy import select
+
+    from engine.cases import feed
+    from engine.db import transaction
+    from engine.directory.actors import Actor, actor_for
+
+    make_officer(client, login, "fo_kedua", "dpmptsp.front_office")
+    first, second = start(client, login), start(client, login)
+    _drive_to_payment(client, login, first["id"])  # opens, claims and closes tasks of five roles, then the applicant's
+    task = client.get("/api/tasks", params={"case_id": second["id"]}, headers=login(FRONT)).json()["items"][0]
+    assert client.post(f"/api/tasks/{task['id']}/claim", headers=login("fo_kedua")).status_code == 200
+    with transaction(catalogue.sessions) as session:
+        users = list(session.scalars(select(User)))
+        actors = [actor_for(session, user) for user in users]
+        officer = next(u for u in users if u.username == FRONT)
+        actors += [Actor(officer.id, FRONT, "officer", frozenset({("dpmptsp.front_office", "pupr")})),
+                   Actor(officer.id, FRONT, "officer", frozenset({("konsultan.perencana", "konsultan_mataram")})),
+                   Actor(officer.id, FRONT, "officer", frozenset({("dpmptsp.supervisor", "dpmptsp"),
+                                                                  ("pupr.supervisor", "pupr")}))]
+        upto = feed.head(session)
+        changed = feed.read_changed(session, after=feed.START, upto=upto)
+        assert changed is not None
+        kinds = set()
+        for actor in actors:
+            in_sql = feed.read_events(session, actor=actor, after=feed.START, upto=upto).events
+            in_python = feed.events_of(actor, changed)
+            assert [(e.cursor, e.kind, e.task_id, e.tracking_number) for e in in_python] == [
+                (e.cursor, e.kind, e.task_id, e.tracking_number) for e in in_sql], actor.username
+            kinds |= {e.kind for e in in_python}
+    assert kinds == {"task", "gone"}  # both kinds were compared, not only empty lists
