@@ -76,12 +76,20 @@ def _with(request: Request, **changes: str | None) -> str:
     return f"{request.url.path}?{urlencode(params)}" if params else request.url.path
 
 
-def table_context(request: Request, session: SessionDep, *, scope: Any, now: datetime, page: int) -> dict[str, Any]:
-    """Return what the task table needs: its rows of the page, filters, choices, sort and page links."""
+def table_context(request: Request, session: SessionDep, *, scope: worklist.Scope, now: datetime,
+                  page: int) -> dict[str, Any]:
+    """Return what the task table needs: its rows of the page, filters, choices, sort and page links.
+
+    Pages end at `worklist.MAX_PAGE` (the first `inbox.CAP` tasks); past it the table says to narrow the list.
+    """
     filters = read_filters(request)
-    table = worklist.list_rows(session, scope=scope, filters=filters, now=now, limit=PAGE, offset=(page - 1) * PAGE)
-    # Past the counting cap the last page is unknown: "next" stays while the page is full.
-    pages_total = max(1, -(-table.total // PAGE), page + 1 if table.capped and len(table.rows) == PAGE else page)
+    too_far = page > worklist.MAX_PAGE
+    table = worklist.list_rows(session, scope=scope, filters=filters, now=now, limit=0 if too_far else PAGE,
+                               offset=0 if too_far else (page - 1) * PAGE)
+    # Past the counting cap the last page is unknown: "next" stays while the page is full, up to the last page shown.
+    pages_total = min(worklist.MAX_PAGE, max(1, -(-table.total // PAGE),
+                                             page + 1 if table.capped and len(table.rows) == PAGE else page))
+    more_than_shown = too_far or (page == worklist.MAX_PAGE and table.capped and len(table.rows) == PAGE)
 
     def sort_link(column: str) -> str:
         flip = column == filters.sort and not filters.descending
@@ -93,7 +101,8 @@ def table_context(request: Request, session: SessionDep, *, scope: Any, now: dat
         return "descending" if filters.descending else "ascending"
 
     return {"rows": table.rows, "total": table.total, "total_capped": table.capped, "total_cap_label": CAP_LABEL,
-            "filters": filters, "page": page, "pages": pages_total, "now": now,
+            "filters": filters, "page": page, "pages": pages_total, "now": now, "max_page": worklist.MAX_PAGE,
+            "more_than_shown": more_than_shown,
             "steps": worklist.steps(session, scope=scope), "services": service_names(session),
             "sort_link": sort_link, "sort_state": sort_state, "waiting": worklist.waiting,
             "page_link": lambda n: _with(request, halaman=str(n) if n > 1 else None)}
@@ -111,7 +120,7 @@ def inbox(request: Request, session: SessionDep, rt: RuntimeDep, actor: StaffPag
     now = rt.clock()
     return pages.render(request, "inbox/inbox.html", {
         "queues": tasks.queue_counts(session, actor=actor, now=now),
-        **table_context(request, session, scope=access.visible_tasks(actor), now=now, page=halaman),
+        **table_context(request, session, scope=worklist.officer_scope(actor), now=now, page=halaman),
         "supervises": bool(supervised_agencies(actor)) or actor.platform_role == "admin",
         "done": request.query_params.get("selesai"), "done_message": _done_message(request, session, actor)})
 

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from admin.inbox import table_context
-from engine.cases import access as access
 from engine.cases import assign as assign
 from engine.cases import service as cases
+from engine.cases import worklist as worklist
 from engine.directory import service as directory
 from engine.directory.actors import Actor
 from engine.errors import CaseConflict, InvalidInput
@@ -47,7 +47,7 @@ def overview(request: Request, session: SessionDep, rt: RuntimeDep, actor: Staff
     return pages.render(request, "supervision/overview.html", {
         "agencies": agencies, "agency": instansi if instansi in agencies else "",
         "workload": assign.workload(session, agencies=chosen, now=now),
-        **table_context(request, session, scope=access.agency_tasks(chosen), now=now, page=halaman),
+        **table_context(request, session, scope=worklist.agency_scope(chosen), now=now, page=halaman),
         "moved": request.query_params.get("dialihkan"), "released": request.query_params.get("dilepas")})
 
 

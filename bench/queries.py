@@ -9,7 +9,12 @@ closes the session, the way a request does. Measured:
 - case history: `engine.cases.service.history` of a random case;
 - tracking: `engine.cases.tracking.public_status` with the right PIN (keyed PIN hash check included);
 - staff case search: `engine.cases.service.list_cases` as an officer (first page and total), as an officer
-  by tracking number, and as an admin filtering by service and status.
+  by tracking number, and as an admin filtering by service and status;
+- the officers' web inbox (`/kotak-tugas`, admin/inbox.py): what the page reads, its table's first page
+  in the default order with the total (`engine.cases.worklist.list_rows`), its queue counters
+  (`engine.cases.tasks.queue_counts`) and its step filter's choices (`worklist.steps`), for officers of
+  the busiest roles and for the supervisor (every role of the busiest agency); and what the supervision
+  page (`/pengawasan`) reads of the agency's queue (table and steps; the officers' workload is not in it).
 """
 
 from __future__ import annotations
@@ -31,13 +36,16 @@ from engine.cases import inbox as inbox
 from engine.cases import service as cases
 from engine.cases import tasks as tasks
 from engine.cases import tracking as tracking
+from engine.cases import worklist as worklist
+from engine.cases.assignment import agency_of
 from engine.context import AppContext
 from engine.db import transaction
 from engine.directory import service as directory
 from engine.directory.actors import Actor, actor_for
 from engine.models import Case, OpenTask, Role, User
 
-TARGETS_MS = {"inbox_page": 20.0, "tracking": 10.0, "case_search_officer": 50.0}
+TARGETS_MS = {"inbox_page": 20.0, "tracking": 10.0, "case_search_officer": 50.0, "web_inbox_officer": 20.0,
+              "web_inbox_supervisor": 20.0, "web_supervision": 20.0}
 SUPERVISOR = "bench_kepala"
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 
@@ -118,7 +126,8 @@ def _samplers(ctx: AppContext, actors: Actors, rnd: random.Random, max_id: int, 
               pools: dict[str, Pool]) -> dict[str, Callable[[Session], int]]:
     """Return one function per query: it runs one sample and returns how many rows it read."""
     secret = ctx.settings.secret_key.get_secret_value()
-    pools.update(inbox_page=Pool(list(actors.officers)), case_search_officer=Pool(list(actors.officers)))
+    pools.update(inbox_page=Pool(list(actors.officers)), case_search_officer=Pool(list(actors.officers)),
+                 web_inbox_officer=Pool(list(actors.officers)))
 
     def inbox_page(session: Session) -> int:
         page = inbox.inbox_page(session, actor=pools["inbox_page"].pick(rnd), filters=inbox.Filters(now=NOW), limit=50)
@@ -148,9 +157,29 @@ def _samplers(ctx: AppContext, actors: Actors, rnd: random.Random, max_id: int, 
                                         limit=50)
         return len(rows)
 
+    def web_inbox(session: Session, actor: Actor) -> int:
+        scope = worklist.officer_scope(actor)  # what /kotak-tugas reads (admin/inbox.py)
+        table = worklist.list_rows(session, scope=scope, filters=worklist.Filters(), now=NOW, limit=50)
+        queues = tasks.queue_counts(session, actor=actor, now=NOW)
+        return len(table.rows) if queues and worklist.steps(session, scope=scope) else -1
+
+    def web_officer(session: Session) -> int:
+        return web_inbox(session, pools["web_inbox_officer"].pick(rnd))
+
+    def web_supervisor(session: Session) -> int:
+        return web_inbox(session, actors.supervisor)
+
+    agencies = frozenset(agency_of(role) for role, _org in actors.supervisor.memberships)
+
+    def web_supervision(session: Session) -> int:
+        scope = worklist.agency_scope(agencies)  # what /pengawasan reads of the agency's queue (admin/supervision.py)
+        table = worklist.list_rows(session, scope=scope, filters=worklist.Filters(), now=NOW, limit=50)
+        return len(table.rows) if worklist.steps(session, scope=scope) else -1
+
     return {"inbox_page": inbox_page, "inbox_counts": counts, "case_history": history, "tracking": track,
             "case_search_officer": search_officer, "case_search_number": search_number,
-            "case_search_admin": search_admin}
+            "case_search_admin": search_admin, "web_inbox_officer": web_officer,
+            "web_inbox_supervisor": web_supervisor, "web_supervision": web_supervision}
 
 
 TIMEOUT_S = 10.0

@@ -17,6 +17,9 @@ QUERY_TITLES = {
     "case_search_officer": "staff case search, officer, first page + total",
     "case_search_number": "staff case search by tracking number",
     "case_search_admin": "staff case search, admin, by service and status",
+    "web_inbox_officer": "officer's web inbox page /kotak-tugas (table page + total, queue counts, steps)",
+    "web_inbox_supervisor": "supervisor's web inbox page /kotak-tugas (every role of an agency)",
+    "web_supervision": "supervision page /pengawasan, the agency's queue (table page + total, steps)",
 }
 ISSUE_18_MS = {"inbox_page": 20.0, "case_search_officer": 50.0}  # p95 targets; bench/queries.TARGETS_MS may add
 
@@ -67,6 +70,9 @@ def _header(run: dict[str, Any]) -> str:
         f"| Python | {m['python']} |",
         f"| versions | {', '.join(f'{k} {v}' for k, v in m['versions'].items())} |",
         f"| commit | {m['commit']} |",
+        "| durability | PostgreSQL: a throwaway cluster (tests/pg_cluster.sh) with `fsync=off`, so no figure includes"
+        " the disk flush a production commit waits for (docs/operations.md); SQLite: WAL with `synchronous=NORMAL`"
+        " (no flush per commit), as `mpp serve` runs it |",
     ]
     if run.get("noise"):
         lines += ["", f"**Noise:** {run['noise']}"]

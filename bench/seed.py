@@ -40,6 +40,10 @@ FRONT_DESKS = 20
 CHUNK = 10_000
 # Spreads case ids over 40 bits one-to-one (odd multiplier modulo 2**40): unique tracking numbers.
 MIX = 0x9E3779B97F
+# Every PRIORITY_EVERY-th case has priority service (engine/cases/priority.py), from its id: no random draw,
+# so the other columns stay what earlier seeds gave.
+PRIORITY_EVERY = 19
+PRIORITY_REASONS = ("lansia", "disabilitas", "hamil")
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,11 @@ def tracking_number(case_id: int) -> str:
     n = (case_id * MIX) % (1 << 40)
     chars = "".join(tracking.ALPHABET[(n >> (5 * i)) & 31] for i in range(8))
     return f"MPP-{chars[:4]}-{chars[4:]}"
+
+
+def priority_of(case_id: int) -> str | None:
+    """Return the seeded case's priority service reason, or None (about one case in PRIORITY_EVERY has one)."""
+    return PRIORITY_REASONS[case_id // PRIORITY_EVERY % 3] if case_id % PRIORITY_EVERY == 0 else None
 
 
 def pin(case_id: int) -> str:
@@ -192,7 +201,7 @@ class Generator:
             "data": f'{{"nama_pemohon": "Pemohon {case_id}", "nik": "3471{case_id:012d}"}}', "wf_meta": "{}",
             "serializer_version": SERIALIZER_VERSION, "version": len(events), "created_at": created,
             "updated_at": at, "due_at": created + timedelta(days=14),
-            "completed_at": at if status != "running" else None})
+            "completed_at": at if status != "running" else None, "priority": priority_of(case_id)})
         if running:
             out.tasks.append(self._task(case_id, service, service.steps[done], at))
 
@@ -207,7 +216,8 @@ class Generator:
                 "element_id": step.element_id, "name": step.name, "lane": step.lane, "role": step.role,
                 "agency": step.agency, "bound_org": bound, "assignee_id": assignee,
                 "claimed_at": at if assignee else None, "created_at": at, "due_at": due,
-                "overdue": bool(due and due < EPOCH + timedelta(seconds=SPAN_S))}
+                "overdue": bool(due and due < EPOCH + timedelta(seconds=SPAN_S)),
+                "prioritized": priority_of(case_id) is not None}
 
 
 def _event(case_id: int, at: datetime, actor: str, action: str, *, task_id: str | None = None,

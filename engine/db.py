@@ -12,6 +12,7 @@ See docs/architecture.md, "SQLite locking".
 from __future__ import annotations
 
 import random
+import select
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, DateTime, Dialect, Engine, MetaData, TypeDecorator, create_engine, event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 T = TypeVar("T")
@@ -64,6 +65,8 @@ def append(session: Session, row: Base) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _write_appended(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint is released: its rows wait for the outermost commit
     rows = session.info.pop(APPEND, None)
     if not rows:
         return
@@ -102,11 +105,26 @@ def _total_changes(conn: Connection) -> int:
     return int(conn.connection.driver_connection.total_changes)  # type: ignore[union-attr]
 
 
-TRANSACTION_SCOPED = ("mpp_hotsql",)
+# Savepoints (`session.begin_nested()`): how many after-commit callbacks and appended rows each
+# found when it began, so that rolling one back drops only what was added inside it.
+_SAVEPOINTS = "mpp_savepoints"
+TRANSACTION_SCOPED = ("mpp_hotsql", _SAVEPOINTS)
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _savepoint_begins(session: Session, transaction: Any) -> None:
+    if transaction.nested:
+        marks = (len(session.info.get(AFTER_COMMIT, [])), len(session.info.get(APPEND, [])))
+        session.info.setdefault(_SAVEPOINTS, []).append(marks)
 
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
+    # SQLAlchemy reports a released savepoint as a commit too, while the transaction around it may
+    # still roll back: the callbacks (the workflow cache, the task feed) wait for the outermost commit.
+    if session.in_nested_transaction():
+        _pop_savepoint(session)
+        return
     _forget_transaction(session)
     for callback in session.info.pop(AFTER_COMMIT, []):
         callback()
@@ -114,9 +132,20 @@ def _run_after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_after_commit(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.nested:  # a savepoint rolled back: only what it added goes
+        callbacks, appended = _pop_savepoint(session)
+        del session.info.get(AFTER_COMMIT, [])[callbacks:]
+        del session.info.get(APPEND, [])[appended:]
+        return
     _forget_transaction(session)
+    session.info.pop(_SAVEPOINTS, None)
     session.info.pop(AFTER_COMMIT, None)
     session.info.pop(APPEND, None)
+
+
+def _pop_savepoint(session: Session) -> tuple[int, int]:
+    marks = session.info.get(_SAVEPOINTS)
+    return marks.pop() if marks else (0, 0)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -161,7 +190,35 @@ def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", sqlite_busy_tim
             conn.info[_CHANGES_AT_BEGIN] = _total_changes(conn)
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # No psycopg-prepared statements: psycopg drops them all on every ROLLBACK (a DEALLOCATE ALL round
+    # trip after each read-only request that reused a connection), so they were seldom reused anyway.
+    engine = create_engine(url, pool_size=10, max_overflow=20, connect_args={"prepare_threshold": None})
+
+    @event.listens_for(engine, "checkout")
+    def _alive(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+        # In place of pool_pre_ping, which costs a round trip before every transaction.
+        if dbapi_conn.closed or dbapi_conn.broken:
+            raise DisconnectionError("connection closed")
+        if _quiet(dbapi_conn):
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise DisconnectionError("the server ended the connection") from exc
+
+    return engine
+
+
+def _quiet(dbapi_conn: Any) -> bool:
+    """Tell whether an idle PostgreSQL connection has nothing to read: it is alive, no round trip needed.
+
+    An idle connection receives nothing unless the server ended it (a restart, pg_terminate_backend,
+    an idle timeout: it sends the reason, then closes) or a notification came. A connection with
+    something to read is pinged; if the ping fails, the pool drops it and connects afresh.
+    """
+    poll = select.poll()
+    poll.register(dbapi_conn.fileno(), select.POLLIN)
+    return not poll.poll(0)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

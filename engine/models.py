@@ -17,6 +17,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -245,6 +247,17 @@ class OpenTask(Base):
         # bound_org and assignee_id let it filter and count a role's tasks from the index alone.
         Index("ix_task_role_order", "role", "due_at", "created_at", "id", "bound_org", "assignee_id"),
         Index("ix_task_escalated_order", "escalated_to", "due_at", "created_at", "id"),
+        # The officers' web inbox (engine/cases/worklist.py) walks the same lanes, and a supervisor's agencies,
+        # priority cases first: `prioritized` copies whether the task's case has priority service.
+        Index("ix_task_role_priority", "role", "prioritized", "due_at", "created_at", "id", "bound_org",
+              "assignee_id"),
+        # Partial: few tasks are escalated, and a plan that trusts `escalated_to = ?` needs statistics of those few.
+        Index("ix_task_escalated_priority", "escalated_to", "prioritized", "due_at", "created_at", "id",
+              sqlite_where=text("escalated_to IS NOT NULL"), postgresql_where=text("escalated_to IS NOT NULL")),
+        Index("ix_task_agency_priority", "agency", "prioritized", "due_at", "created_at", "id"),
+        # Its step filter lists a role's (an agency's) steps with open tasks, one index seek per step.
+        Index("ix_task_role_step", "role", "process_key", "element_id", "name"),
+        Index("ix_task_agency_step", "agency", "process_key", "element_id", "name"),
         Index("ix_task_assignee", "assignee_id"),
         Index("ix_task_role_case", "role", "case_id"),
         Index("ix_task_escalated_case", "escalated_to", "case_id"),
@@ -268,6 +281,9 @@ class OpenTask(Base):
     # Set once by the overdue scan: the supervisor role (`agency.supervisor`) that may now take it too.
     escalated_to: Mapped[str | None] = mapped_column(String(130))
     escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Whether the case has priority service (`case_record.priority`), copied when the row is written
+    # (engine/cases/hotsql.py task_insert): the web inbox sorts priority cases first from an index.
+    prioritized: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class TaskFeed(Base):

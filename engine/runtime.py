@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine import isolation
@@ -30,7 +31,7 @@ from engine.errors import CaseConflict, CaseNotFound
 from engine.models import ProcessFile, ProcessVersion
 from engine.payments import adapter as payment_adapter
 from engine.privacy import keys as privacy_keys
-from engine.privacy.cipher import seal_fields
+from engine.privacy.cipher import is_sealed, seal_text
 from engine.privacy.fields import NO_SEALING, Sealer, sensitive_fields
 from engine.settings import Settings
 from engine.sla.calendar import ScriptHelpers, WorkingCalendar
@@ -42,6 +43,11 @@ Clock = Callable[[], datetime]
 def system_clock() -> datetime:
     """Return the current time (UTC)."""
     return datetime.now(UTC)
+
+
+# Every new case asks for its service's newest version: built once, each call binds the key.
+_LATEST_ID = (select(ProcessVersion.id).where(ProcessVersion.key == bindparam("key"))
+              .order_by(ProcessVersion.version.desc()).limit(1))
 
 
 class SpecCache:
@@ -63,6 +69,13 @@ class SpecCache:
             self._items.setdefault(version_id, compiled)
         return self._items[version_id]
 
+    def latest_id(self, session: Session, key: str) -> tuple[int, spiff.CompiledProcess] | None:
+        """Return the id of the newest version of a process key with its compiled form (no ORM row)."""
+        version_id = session.execute(_LATEST_ID, {"key": key}).scalar()
+        if version_id is None:
+            return None
+        return version_id, self.get(session, version_id)
+
     def latest(self, session: Session, key: str) -> tuple[ProcessVersion, spiff.CompiledProcess] | None:
         """Return the newest version of a process key with its compiled form."""
         version = session.scalar(
@@ -77,6 +90,9 @@ class _Hot:
     version: int
     workflow: Instance
     tracker: state.Tracker
+    sealed: dict[str, tuple[privacy_keys.Keyring, str, str]] = field(default_factory=dict)  # LoadedCase.sealed
+    # What a recorded step left open (LoadedCase.open_before, timers_before, waiting_before); None: look again.
+    seen: tuple[set[str], dict[str, spiff.PendingTimer], set[str]] | None = None
 
 
 class CaseCache:
@@ -110,7 +126,7 @@ class CaseCache:
 
     def put_back(self, case_id: int, loaded: LoadedCase) -> None:
         """Return a workflow that was loaded but not changed."""
-        self.put(case_id, _Hot(loaded.row.version, loaded.workflow, loaded.tracker))
+        self.put(case_id, _Hot(loaded.row.version, loaded.workflow, loaded.tracker, loaded.sealed))
 
     def clear(self) -> None:
         """Forget every cached workflow."""
@@ -149,6 +165,11 @@ class LoadedCase:
     open_before: set[str] = field(default_factory=set)
     timers_before: dict[str, spiff.PendingTimer] = field(default_factory=dict)
     waiting_before: set[str] = field(default_factory=set)
+    # True once a step without incident has recorded its outcome: the three sets above are what the workflow
+    # has open now, as `Runtime.load_case` would find them (engine.cases.steps.record_step sets it).
+    settled: bool = False
+    # The case row's sealed values as last written: field → (keyring sealed with, value's JSON text, sealed value).
+    sealed: dict[str, tuple[privacy_keys.Keyring, str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -219,7 +240,12 @@ class Runtime:
         else:
             workflow, tracker = hot.workflow, hot.tracker
             workflow.compiled = compiled
-        loaded = LoadedCase(head, compiled, workflow, tracker)
+        loaded = LoadedCase(head, compiled, workflow, tracker, sealed=hot.sealed if hot is not None else {})
+        if hot is not None and hot.seen is not None:  # the last step read them off this very workflow
+            open_before, timers_before, waiting_before = hot.seen
+            loaded.open_before, loaded.timers_before, loaded.waiting_before = (
+                set(open_before), dict(timers_before), set(waiting_before))
+            return loaded
         loaded.open_before = {t.task_id for t in self.ready_tasks(loaded)}
         loaded.timers_before = {t.task_id: t for t in workflow.timers()}
         loaded.waiting_before = {w.name for w in workflow.waits()}
@@ -239,22 +265,48 @@ class Runtime:
         new_version = row.version + 1
         sensitive = self.sealer(loaded.compiled).sensitive
         if sensitive and values.get("data"):
-            values = {**values, "data": seal_fields(values["data"], sensitive)}
-        updated = hotsql.execute(session, "case_update", {
+            values = {**values, "data": _seal_row_data(loaded, values["data"], sensitive)}
+        updated = hotsql.write_case(session, {
             **values, "new_version": new_version, "wf_meta": changes.meta, "now": self.clock(),
-            "case_id": row.id, "version": row.version})
+            "case_id": row.id, "version": row.version}, changes)
         if updated != 1:
             raise CaseConflict("the case was changed by someone else; reload and try again")
-        write_rows(session, row.id, changes)
-        hot = _Hot(new_version, loaded.workflow, loaded.tracker)
-        on_commit(session, lambda: self.cases.put(row.id, hot))
+        hot = _Hot(new_version, loaded.workflow, loaded.tracker, loaded.sealed)
+
+        def keep() -> None:  # at commit: the step has recorded what it left open by then
+            if loaded.settled:
+                hot.seen = (loaded.open_before, loaded.timers_before, loaded.waiting_before)
+            self.cases.put(row.id, hot)
+
+        on_commit(session, keep)
         row.version = new_version
         return new_version
 
 
-def write_rows(session: Session, case_id: int, changes: state.Changes) -> None:
-    """Apply one step's task-state row changes."""
-    hotsql.write_state(session, case_id, changes)
+def _seal_row_data(loaded: LoadedCase, data: dict[str, Any], sensitive: frozenset[str]) -> dict[str, Any]:
+    """Return the case row's data with its sensitive values sealed (as `seal_fields` does).
+
+    A value whose JSON text is the one this case's row last got, with the same keyring installed, keeps
+    the sealed value written then: the row holds the same ciphertext again and nothing new is encrypted
+    (most steps change no sensitive field). Another keyring (a key added or rotated) seals afresh. What
+    was written travels with the workflow in the hot cache only.
+    """
+    names = [name for name in sensitive if name in data]
+    if not names:
+        return data
+    ring = privacy_keys.current()
+    out, written = dict(data), {}
+    for name in names:
+        value = out[name]
+        if value is None or is_sealed(value):
+            continue
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        last = loaded.sealed.get(name)
+        token = last[2] if last is not None and last[0] is ring and last[1] == text else seal_text(name, text, ring)
+        out[name] = token
+        written[name] = (ring, text, token)
+    loaded.sealed = written
+    return out
 
 
 def build_runtime(settings: Settings, *, clock: Clock = system_clock) -> Runtime:

@@ -11,6 +11,7 @@ the text: no pattern can stall the server.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Iterable, Iterator
@@ -19,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import re2
-from jsonschema import Draft202012Validator, FormatChecker, validators
+from jsonschema import Draft202012Validator, FormatChecker, _keywords, validators
 from jsonschema.exceptions import SchemaError, ValidationError
 from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource, Unresolvable
@@ -135,6 +136,16 @@ def _regex(pattern: str) -> Any:
     return re2.compile(pattern, _RE2)  # RE2 keeps its own cache of compiled patterns
 
 
+@functools.lru_cache(maxsize=1024)
+def _schema_regex(pattern: str) -> Any:
+    """Return a form's own pattern compiled: RE2's cache costs more to look up than this one.
+
+    Only patterns of deployed schemas come here, never submitted values (the `regex` format), so what is
+    kept is bounded by the forms; a pattern that does not compile raises and is not kept.
+    """
+    return _regex(pattern)
+
+
 def _search(pattern: str, text: str) -> bool:
     """Tell whether a pattern matches anywhere in a text (JSON Schema's unanchored `pattern`).
 
@@ -145,7 +156,7 @@ def _search(pattern: str, text: str) -> bool:
     if len(text) > MAX_PATTERN_TEXT:
         return False
     try:
-        return _regex(pattern).search(text) is not None
+        return _schema_regex(pattern).search(text) is not None
     except UnicodeEncodeError:  # a lone surrogate: not text any pattern is meant to accept
         return False
 
@@ -196,6 +207,66 @@ def _additional_properties(validator: Any, additional: Any, instance: Any,
         yield ValidationError(f"Additional properties are not allowed ({unexpected} unexpected)")
 
 
+# Keywords whose checks look at the instance alone: they never descend into a subschema nor resolve a reference.
+FLAT_KEYWORDS = frozenset({
+    "type", "enum", "const", "minLength", "maxLength", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
+    "exclusiveMaximum", "multipleOf", "minItems", "maxItems", "uniqueItems", "minProperties", "maxProperties",
+    "required", "dependentRequired"})
+_flat: dict[int, tuple[Any, list[tuple[Any, Any]] | None]] = {}
+
+
+def _flat_checks(validator: Any, subschema: Any) -> list[tuple[Any, Any]] | None:
+    """Return a subschema's (check, value) pairs when all its checks are flat, else None (computed once per object)."""
+    entry = _flat.get(id(subschema))
+    if entry is None or entry[0] is not subschema:
+        checks: list[tuple[Any, Any]] | None = None
+        if isinstance(subschema, dict):
+            found = [(validator.VALIDATORS[k], v) for k, v in subschema.items() if k in validator.VALIDATORS]
+            if all(k in FLAT_KEYWORDS for k in subschema if k in validator.VALIDATORS):
+                checks = found
+        entry = (subschema, checks)
+        with _lock:
+            _flat[id(subschema)] = entry
+            while len(_flat) > MAX_CACHED * 64:
+                _flat.pop(next(iter(_flat)))
+    return entry[1]
+
+
+def _properties(validator: Any, properties: dict[str, Any], instance: Any,
+                schema: dict[str, Any]) -> Iterator[ValidationError]:
+    """jsonschema's `properties`, except that a value a flat subschema accepts is not descended into.
+
+    Descending builds a validator for the subschema (most of a form's checking time); a flat subschema's
+    checks are the very functions that validator would run on the value, run here on this one (they use it
+    only for its type and format checkers, which are the same). A value they refuse is descended into as
+    before, so every error is jsonschema's own, with its path.
+    """
+    if not validator.is_type(instance, "object"):
+        return
+    for name, subschema in properties.items():
+        if name in instance and not _flat_accepts(validator, subschema, instance[name]):
+            yield from validator.descend(instance[name], subschema, path=name, schema_path=name)
+
+
+def _items(validator: Any, items: Any, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    """jsonschema's `items`, except that an item a flat subschema accepts is not descended into (see `_properties`)."""
+    if "prefixItems" in schema or _flat_checks(validator, items) is None:
+        yield from _keywords.items(validator, items, instance, schema)
+        return
+    if not validator.is_type(instance, "array"):
+        return
+    for index, item in enumerate(instance):
+        if not _flat_accepts(validator, items, item):
+            yield from validator.descend(item, items, path=index)
+
+
+def _flat_accepts(validator: Any, subschema: Any, value: Any) -> bool:
+    """Tell whether a flat subschema accepts a value (False: not flat, or refused, so descend to learn why)."""
+    checks = _flat_checks(validator, subschema)
+    return checks is not None and not any(True for check, arg in checks
+                                          for _error in check(validator, arg, value, subschema) or ())
+
+
 _formats = FormatChecker()
 _formats.checks("email")(is_email_address)
 _formats.checks("regex", raises=(re2.error, UnicodeEncodeError))(is_regex)
@@ -203,6 +274,7 @@ _formats.checks("regex", raises=(re2.error, UnicodeEncodeError))(is_regex)
 _META_FORMATS = FormatChecker([f for f in Draft202012Validator.FORMAT_CHECKER.checkers if f != "regex"])
 FormValidator = validators.extend(Draft202012Validator, {
     "pattern": _pattern, "patternProperties": _pattern_properties, "additionalProperties": _additional_properties,
+    "properties": _properties, "items": _items,
 })
 
 

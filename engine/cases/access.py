@@ -16,6 +16,9 @@ from engine.sla.escalation import is_supervisor_role, supervised_agencies
 COUNTER = "front_office"
 
 
+_OWN = aliased(Case, name="own_task_case")  # built once: every inbox read and task page asks
+
+
 def visible_tasks(actor: Actor) -> Any:
     """SQL condition: open tasks the actor may work on: a role they hold (in the bound organisation),
     unclaimed or claimed by them; or their own case's applicant tasks. Mirrors `routing.may_work_on`.
@@ -32,7 +35,7 @@ def visible_tasks(actor: Actor) -> Any:
                                or_(OpenTask.assignee_id.is_(None), OpenTask.assignee_id == actor.user_id)))
     # A correlated EXISTS on the task's own case, not `case_id IN (all my cases)`: the inbox reads
     # the role's tasks through its index and checks each task's one case (bench/REPORT.md).
-    own = aliased(Case)
+    own = _OWN
     own_case = (select(own.id).where(own.id == OpenTask.case_id,
                                      or_(own.applicant_id == actor.user_id,
                                          and_(own.applicant_id.is_(None), own.filed_by_id == actor.user_id)))

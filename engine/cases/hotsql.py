@@ -56,10 +56,12 @@ STATEMENTS = {
         "assignee_id, created_at, claimed_at, closed_at, due_at, completed, escalated_at) SELECT id, case_id, "
         "process_key, element_id, name, role, agency, bound_org, assignee_id, created_at, claimed_at, :now, due_at, "
         ":done, escalated_at FROM task WHERE id = :tid"),
+    # `prioritized` copies the case's priority service (set when it is filed) for the web inbox's order.
     "task_insert": (
         "INSERT INTO task (id, case_id, process_key, element_id, name, lane, role, agency, bound_org, assignee_id, "
-        "claimed_at, created_at, due_at, overdue) VALUES (:id, :case_id, :process_key, :element_id, :name, :lane, "
-        ":role, :agency, :bound_org, :assignee_id, NULL, :created_at, :due_at, :overdue)"),
+        "claimed_at, created_at, due_at, overdue, prioritized) VALUES (:id, :case_id, :process_key, :element_id, "
+        ":name, :lane, :role, :agency, :bound_org, :assignee_id, NULL, :created_at, :due_at, :overdue, "
+        "(SELECT priority IS NOT NULL FROM case_record WHERE id = :case_id))"),
     "event_insert": (
         "INSERT INTO case_event (case_id, at, actor, action, task_id, element_id, label, diff) "
         "VALUES (:case_id, :at, :actor, :action, :task_id, :element_id, :label, :diff)"),
@@ -105,26 +107,38 @@ POSTGRES = {
         "assignee_id, created_at, claimed_at, closed_at, due_at, completed, escalated_at) SELECT id, case_id, "
         "process_key, element_id, name, role, agency, bound_org, assignee_id, created_at, claimed_at, :now, due_at, "
         ":done, escalated_at FROM gone"),
-    # A step's whole task-state change: its parts touch disjoint rows (a task is new, changed or gone).
-    "state_write": (
-        "WITH gone_owners AS (DELETE FROM case_state WHERE case_id = :case_id "
+    # A step's version check and whole task-state change in one statement. The task-state parts touch
+    # disjoint rows (a task is new, changed or gone) and run only when the case row was updated, i.e. the
+    # version matched (`head` is empty otherwise); the statement returns how many case rows that was.
+    "case_write": (
+        "WITH head AS (UPDATE case_record SET version = :new_version, wf_meta = :wf_meta, data = :data, "
+        "status = :status, stage_id = :stage_id, stage_en = :stage_en, outcome = :outcome, updated_at = :now, "
+        "completed_at = :completed_at WHERE id = :case_id AND version = :version RETURNING id), "
+        "gone_owners AS (DELETE FROM case_state WHERE case_id IN (SELECT id FROM head) "
         "AND owner = ANY(CAST(:gone_owners AS text[]))), "
-        "gone AS (DELETE FROM case_state WHERE case_id = :case_id AND task_id = ANY(CAST(:gone AS text[]))), "
+        "gone AS (DELETE FROM case_state WHERE case_id IN (SELECT id FROM head) "
+        "AND task_id = ANY(CAST(:gone AS text[]))), "
         "added AS (INSERT INTO case_state (case_id, task_id, owner, seq, payload) "
-        "SELECT :case_id, a.tid, a.owner, a.seq, a.body FROM unnest(CAST(:add_tids AS text[]), "
+        "SELECT h.id, a.tid, a.owner, a.seq, a.body FROM head h, unnest(CAST(:add_tids AS text[]), "
         "CAST(:add_owners AS text[]), CAST(:add_seqs AS int[]), CAST(:add_bodies AS text[])) "
-        "AS a(tid, owner, seq, body)) "
-        "UPDATE case_state s SET payload = u.body FROM unnest(CAST(:upd_tids AS text[]), CAST(:upd_bodies AS text[])) "
-        "AS u(tid, body) WHERE s.case_id = :case_id AND s.task_id = u.tid"),
+        "AS a(tid, owner, seq, body)), "
+        "changed AS (UPDATE case_state s SET payload = u.body FROM head h, unnest(CAST(:upd_tids AS text[]), "
+        "CAST(:upd_bodies AS text[])) AS u(tid, body) WHERE s.case_id = h.id AND s.task_id = u.tid) "
+        "SELECT count(*) AS updated FROM head"),
 }
 
 _PARAM = re.compile(r"(?<!:):([a-z_]+)")
+# An array parameter goes in binary: psycopg's text form escapes every quote of every element in
+# Python (a step's task-state bodies are JSON, full of quotes), which cost more CPU than the rest of
+# the step's SQL; the binary form copies the bytes.
+_ARRAY = re.compile(r"CAST\(:([a-z_]+) AS ([a-z]+)\[\]\)")
 
 
 @lru_cache
 def _translated(dialect: str, name: str) -> str:
     if dialect == "postgresql":  # psycopg's named style
-        return _PARAM.sub(r"%(\1)s", POSTGRES.get(name) or STATEMENTS[name])
+        sql = _ARRAY.sub(r"CAST(%(\1)b AS \2[])", POSTGRES.get(name) or STATEMENTS[name])
+        return _PARAM.sub(r"%(\1)s", sql)
     if name not in STATEMENTS:
         raise KeyError(f"{name} runs on PostgreSQL only")
     return STATEMENTS[name]  # sqlite3 takes :name as it is
@@ -219,17 +233,31 @@ def fetch_one(session: Session, name: str, row: Mapping[str, Any]) -> Any:
     return rows[0] if rows else None
 
 
-def write_state(session: Session, case_id: int, changes: Changes) -> None:
-    """Apply one step's task-state row changes: one statement on PostgreSQL, one per kind of change on SQLite."""
-    if not (changes.deleted_owners or changes.deletes or changes.inserts or changes.updates):
-        return
-    if dialect_of(session) == "postgresql":
-        execute(session, "state_write", {
-            "case_id": case_id, "gone_owners": tuple(changes.deleted_owners), "gone": tuple(changes.deletes),
+def write_case(session: Session, row: Mapping[str, Any], changes: Changes) -> int:
+    """Update the case row if its version is still `row["version"]`, then apply the step's task-state changes.
+
+    `row` holds case_update's parameters. Return how many case rows were updated: 0 means the version
+    moved (a lost race) and nothing was written. One statement on PostgreSQL (one round trip).
+    """
+    if dialect_of(session) != "postgresql":
+        updated = execute(session, "case_update", row)
+        if updated == 1:
+            _write_state(session, int(row["case_id"]), changes)
+        return updated
+    found = fetch_one(session, "case_write", {**row, **_state_params(changes)})
+    return int(found.updated)
+
+
+def _state_params(changes: Changes) -> dict[str, tuple[Any, ...]]:
+    """Return a step's task-state changes as the array parameters of PostgreSQL's `case_write`."""
+    return {"gone_owners": tuple(changes.deleted_owners), "gone": tuple(changes.deletes),
             "add_tids": tuple(i[0] for i in changes.inserts), "add_owners": tuple(i[1] for i in changes.inserts),
             "add_bodies": tuple(i[2] for i in changes.inserts), "add_seqs": tuple(i[3] for i in changes.inserts),
-            "upd_tids": tuple(u[0] for u in changes.updates), "upd_bodies": tuple(u[1] for u in changes.updates)})
-        return
+            "upd_tids": tuple(u[0] for u in changes.updates), "upd_bodies": tuple(u[1] for u in changes.updates)}
+
+
+def _write_state(session: Session, case_id: int, changes: Changes) -> None:
+    """Apply one step's task-state row changes on SQLite: one statement per kind of change."""
     execute_many(session, "state_delete_owner", [
         {"case_id": case_id, "owner": owner} for owner in changes.deleted_owners])
     execute_many(session, "state_delete", [{"case_id": case_id, "tid": tid} for tid in changes.deletes])

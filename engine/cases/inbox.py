@@ -84,7 +84,11 @@ def decode_cursor(cursor: str) -> Key:
 
 
 def lanes(actor: Actor, role_filter: str | None = None) -> list[ColumnElement[bool]]:
-    """Split `access.visible_tasks(actor)` into conditions an index walks in order; their union is the same set."""
+    """Split `access.visible_tasks(actor)` into conditions an index walks in order; their union is the same set.
+
+    The role lanes come first (no two share a task), then the escalated ones, then the applicant's: a
+    lane may share tasks only with lanes before it (`tasks.queue_counts` relies on that).
+    """
     if actor.user_id is None:
         return []
     mine = or_(OpenTask.assignee_id.is_(None), OpenTask.assignee_id == actor.user_id)
@@ -92,13 +96,15 @@ def lanes(actor: Actor, role_filter: str | None = None) -> list[ColumnElement[bo
     for role, org in actor.memberships:
         orgs.setdefault(role, set()).add(org)
     out: list[ColumnElement[bool]] = []
+    escalated: list[ColumnElement[bool]] = []
     for role in sorted(orgs):
         where = or_(OpenTask.bound_org.is_(None), OpenTask.bound_org.in_(sorted(orgs[role])))
         if role_filter in (None, role):
             out.append(and_(OpenTask.role == role, where, mine))
         # A supervisor also works the overdue tasks escalated to their role (engine/sla/escalation.py).
         if is_supervisor_role(role):
-            out.append(and_(OpenTask.escalated_to == role, where, mine))
+            escalated.append(and_(OpenTask.escalated_to == role, where, mine))
+    out += escalated
     if role_filter in (None, routing.APPLICANT_ROLE):
         out.append(and_(OpenTask.role == routing.APPLICANT_ROLE, _own_cases(actor, actor.user_id)))
     return out

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.bpmn import compile as spiff
@@ -55,10 +55,10 @@ def start_case(
     if channel not in CHANNELS:
         raise InvalidInput(f"unknown channel '{channel}'; use one of {', '.join(CHANNELS)}")
     lifecycle.refuse_retired(session, process_key)  # running cases of a retired service still finish
-    found = rt.specs.latest(session, process_key)
+    found = rt.specs.latest_id(session, process_key)
     if found is None:
         raise ProcessNotFound(f"no service '{process_key}'")
-    version, compiled = found
+    version_id, compiled = found
     if channel not in compiled.service.get("channels", CHANNELS):
         raise InvalidInput(f"service '{process_key}' is not offered through channel '{channel}'")
     needs = needs or priority.Needs()
@@ -74,26 +74,36 @@ def start_case(
     rt.calendars.refresh(session)
     sla = int(compiled.service.get("sla_days", 0) or 0)
     pin_hash = tracking.hash_pin(pin, number, rt.settings.secret_key.get_secret_value())
-    row = Case(tracking_number=number, pin_hash=pin_hash,
-               process_key=process_key, process_version_id=version.id, channel=channel,
-               applicant_id=applicant_id, filed_by_id=actor.user_id, bundle_id=bundle_id,
-               data=rt.sealer(compiled).seal(clean), wf_meta="{}",
-               serializer_version=SERIALIZER_VERSION, version=0, created_at=now, updated_at=now,
-               due_at=rt.calendar.due_at(now, sla) if sla else None)
-    priority.record(row, needs)
+    asked = Case()  # transient, never added: priority.record says which columns the request sets
+    priority.record(asked, needs)
+    # The case data is written (sealed) by the step below, with the row's first version: not here.
+    values = {"tracking_number": number, "pin_hash": pin_hash, "process_key": process_key,
+              "process_version_id": version_id, "channel": channel, "applicant_id": applicant_id,
+              "filed_by_id": actor.user_id, "bundle_id": bundle_id, "data": {}, "wf_meta": "{}",
+              "serializer_version": SERIALIZER_VERSION, "version": 0, "status": "running", "stage_id": "",
+              "stage_en": "", "created_at": now, "updated_at": now,
+              "due_at": rt.calendar.due_at(now, sla) if sla else None,
+              **{name: getattr(asked, name) for name in _ASKED}}
     # The workflow runs before the first write: on SQLite the write lock is taken only for the writes.
     workflow = rt.runner.new_workflow(compiled, clean)
     result = rt.runner.advance(workflow)
-    session.add(row)
-    session.flush()
+    session.flush()  # what the caller added, before the case that may refer to it
+    key = session.connection().execute(_INSERT_CASE, values).inserted_primary_key
+    assert key is not None  # noqa: S101 - a single-row insert always has its key
+    case_id = int(key[0])
     from engine.bpmn.state import new_tracker
 
-    loaded = LoadedCase(CaseHead.of(row), compiled, workflow, new_tracker())
+    head = CaseHead(case_id, 0, process_key, version_id, "running", "", "", bundle_id)
+    loaded = LoadedCase(head, compiled, workflow, new_tracker())
     record_step(session, rt, loaded, result=result, before={},
                 record=StepRecord(actor.username, "started", label=compiled.service.get("name", {}).get("id")))
-    # The step wrote the row past the ORM: have it read again on next use, not now (no read after write).
-    session.expire(row)
     return StartedCase(loaded.row.id, number, pin, loaded.row.status, loaded.row.stage_id)
+
+
+# The new case's row, written past the ORM (its unit of work costs more than the insert): nothing of it is
+# left in the session, so a later read of the case sees what the step wrote.
+_INSERT_CASE = insert(cast(Table, Case.__table__))
+_ASKED = ("priority", "outreach_for", "outreach_address", "outreach_contact")  # priority.record's columns
 
 
 @dataclass(frozen=True)
@@ -174,10 +184,14 @@ def provider_choices(session: Session, *, rt: Runtime, process_key: str) -> dict
 def _check_bindings(session: Session, compiled: spiff.CompiledProcess, data: dict[str, Any]) -> None:
     """Refuse at once a chosen provider that does not exist, instead of failing steps later."""
     errors: list[FieldError] = []
+    checked: set[tuple[str, str]] = set()  # several tasks may bind the same field in the same marketplace
     for meta in compiled.tasks.values():
         key = meta.bind_organisation
         if key and key in data and meta.role and key not in {e.path for e in errors}:
             marketplace = agency_of(meta.role)
+            if (key, marketplace) in checked:
+                continue
+            checked.add((key, marketplace))
             if not is_provider(session, str(data[key]), marketplace):
                 errors.append(FieldError(key, "provider", f"Penyedia '{data[key]}' tidak terdaftar.",
                                          f"Provider '{data[key]}' is not registered under '{marketplace}'."))

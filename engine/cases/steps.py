@@ -147,7 +147,7 @@ class StepContext:
     """What a step reads of its case besides the workflow, in one statement before it writes."""
 
     case: notify.StepCase
-    pause: tuple[str, str | None] | None  # the SLA clock's open pause: (reason, element), None when it runs
+    pause: sla_clock.Pause | None  # the SLA clock's open pause, None when it runs
     bill_open: bool
 
 
@@ -158,7 +158,7 @@ def _read_context(session: Session, loaded: LoadedCase, known: Any) -> StepConte
     account = notify.Account(row.email, row.language) if row.account_id is not None else None
     case = notify.StepCase(head.id, row.tracking_number, head.process_key, head.process_version_id, account,
                            bool(row.webhooks))
-    pause = (row.pause_reason, row.pause_element) if row.pause_id is not None else None
+    pause = sla_clock.Pause(row.pause_reason, row.pause_element, row.pause_id) if row.pause_id is not None else None
     return StepContext(case, pause, bool(row.bill_open))
 
 
@@ -172,9 +172,10 @@ def _sync_clock(batch: hotsql.Batch, session: Session, rt: Runtime, loaded: Load
     steps = [sla_clock.OpenStep(t.meta.element_id, t.meta.role, t.meta.sla_clock) for t in ready]
     hold = sla_clock.hold_for(steps, bill_open=context.bill_open)
     wanted = (hold.reason, hold.element_id) if hold is not None else None
-    if wanted != context.pause:
+    if wanted != (context.pause[:2] if context.pause is not None else None):
         batch.run()  # ending a pause moves the due dates of the open tasks: they must be written first
-        sla_clock.sync(session, calendar=rt.calendar, case_id=loaded.row.id, hold=hold, now=now)
+        sla_clock.sync(session, calendar=rt.calendar, case_id=loaded.row.id, hold=hold, now=now,
+                       current=context.pause)
     sla_limit.apply(session, calendar=rt.calendar, case_id=loaded.row.id, data=data)
 
 
@@ -333,6 +334,7 @@ def record_step(
     batch.run()
     head = loaded.row
     head.status, head.stage_id, head.stage_en = values["status"], values["stage_id"], values["stage_en"]
+    loaded.settled = not incident  # an incident keeps the stored open tasks, not the workflow's: look again
     return version
 
 

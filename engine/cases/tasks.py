@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select, update
-from sqlalchemy import case as sql_case
+from sqlalchemy import Select, and_, false, func, literal, not_, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from engine.bpmn import compile as spiff
@@ -81,20 +80,43 @@ def list_tasks(
 
 @dataclass(frozen=True)
 class QueueCount:
-    """One work queue of an officer: a role in an agency, with its open and overdue tasks."""
+    """One work queue of an officer: a role in an agency, with its open and overdue tasks.
+
+    Counts stop past `inbox.CAP`: CAP + 1 with `capped` (open) or `overdue_capped` mean "more than CAP".
+    """
 
     role: str
     agency: str
     total: int
     overdue: int
+    capped: bool = False
+    overdue_capped: bool = False
 
 
 def queue_counts(session: Session, *, actor: Actor, now: datetime) -> list[QueueCount]:
-    """Return the actor's queues (per role) with open and overdue counts, queues with overdue work first."""
-    late = sql_case((and_(OpenTask.due_at.is_not(None), OpenTask.due_at < now), 1), else_=0)
-    rows = session.execute(select(OpenTask.role, OpenTask.agency, func.count(), func.sum(late))
-                           .where(visible_tasks(actor)).group_by(OpenTask.role, OpenTask.agency))
-    counts = [QueueCount(role, agency, int(total), int(overdue or 0)) for role, agency, total, overdue in rows]
+    """Return the actor's queues (per role) with open and overdue counts, queues with overdue work first.
+
+    One statement: each of the inbox's lanes (`inbox.lanes`, less the tasks of the lanes before it, so
+    none is counted twice) gives up to CAP + 1 of its tasks, and up to CAP + 1 of its overdue ones, from
+    its index alone: a queue's agency is its role's (`routing.agency_of`, as routing gives every task).
+    """
+    conds = inbox.lanes(actor)
+    counts: list[QueueCount] = []
+    if conds:
+        late = and_(OpenTask.due_at.is_not(None), OpenTask.due_at < now)
+        parts = []
+        for n, cond in enumerate(conds):
+            # COALESCE: an escalated lane's condition is NULL, not false, on a task escalated to no one.
+            own = and_(cond, not_(func.coalesce(or_(*conds[:n]), false()))) if n else cond
+            for kind in (0, 1):
+                lane = select(OpenTask.role).where(own, *([late] if kind else [])).limit(inbox.CAP + 1).subquery()
+                parts.append(select(lane.c.role, literal(kind).label("kind"), func.count()).group_by(lane.c.role))
+        found: dict[str, list[int]] = {}
+        for role, kind, n in session.execute(union_all(*parts)):
+            found.setdefault(role, [0, 0])[int(kind)] += int(n)
+        cap = inbox.CAP
+        counts = [QueueCount(role, routing.agency_of(role), min(total, cap + 1), min(overdue, cap + 1), total > cap,
+                             overdue > cap) for role, (total, overdue) in found.items()]
     # Every role the actor holds is a queue, even an empty one: "nothing to do" is an answer too.
     shown = {q.role for q in counts}
     counts += [QueueCount(role, routing.agency_of(role), 0, 0) for role in sorted({r for r, _ in actor.memberships})

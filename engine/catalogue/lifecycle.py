@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.catalogue import package as package
@@ -95,9 +95,12 @@ def retirement(session: Session, key: str) -> Retirement | None:
     return _view(found) if found is not None else None
 
 
+_RETIRED = select(RetiredProcess.key).where(RetiredProcess.key == bindparam("key"))  # built once: every start asks
+
+
 def is_retired(session: Session, key: str) -> bool:
     """Tell whether a process key is retired."""
-    return session.get(RetiredProcess, key) is not None
+    return session.execute(_RETIRED, {"key": key}).first() is not None
 
 
 def retired_keys(session: Session) -> frozenset[str]:

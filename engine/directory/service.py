@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.bpmn.conventions import declared_roles
@@ -136,15 +136,20 @@ def providers_of(session: Session, marketplace: str) -> list[tuple[str, str]]:
     return [(code, name) for code, name in rows]
 
 
+# Built once: every step that routes a task asks these (SQLAlchemy still caches their compiled SQL).
+_ROLE_ID = select(Role.id).where(Role.key == bindparam("key"))
+_PARENT_OF = select(Agency.parent_code).where(Agency.code == bindparam("code"))
+
+
 def role_exists(session: Session, key: str) -> bool:
     """Tell whether the directory holds a role."""
-    return session.scalar(select(Role.id).where(Role.key == key)) is not None
+    return session.execute(_ROLE_ID, {"key": key}).first() is not None
 
 
 def is_provider(session: Session, code: str, marketplace: str) -> bool:
     """Tell whether `code` is a provider firm registered under the marketplace agency (not the agency itself)."""
-    agency = session.scalar(select(Agency).where(Agency.code == code))
-    return agency is not None and agency.parent_code == marketplace
+    found = session.execute(_PARENT_OF, {"code": code}).first()
+    return found is not None and found.parent_code == marketplace
 
 
 def list_agencies(session: Session) -> list[Agency]:

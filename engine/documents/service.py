@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from engine.cases import access as access
@@ -116,6 +116,10 @@ def verify_path(code: str) -> str:
     return f"/verifikasi/{code}"
 
 
+# Built once: every case that ends asks it.
+_QUEUED = select(Job.id).where(Job.kind == JOB_KIND, Job.case_id == bindparam("case_id"), Job.task_id == JOB_TASK)
+
+
 def queue_issue(session: Session, *, case_id: int, service: dict[str, Any], end_event: str | None,
                 now: datetime, data: dict[str, Any] | None = None) -> bool:
     """Queue the issue job when a case ended at an end event that yields its service's product.
@@ -128,8 +132,7 @@ def queue_issue(session: Session, *, case_id: int, service: dict[str, Any], end_
         return False
     if spec.number_format and not _typed_number(spec, data or {}):
         numbering.draw(session, case_id=case_id, fmt=spec.number_format, ctx=_number_context(service, now))
-    exists = session.scalar(select(Job.id).where(Job.kind == JOB_KIND, Job.case_id == case_id, Job.task_id == JOB_TASK))
-    if exists is None:
+    if session.execute(_QUEUED, {"case_id": case_id}).first() is None:
         session.add(Job(kind=JOB_KIND, case_id=case_id, task_id=JOB_TASK, due_at=now, status="pending",
                         attempts=0, created_at=now))
         session.flush()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, insert, select
+from sqlalchemy import ColumnElement, bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from engine.models import Case, CaseLookup
@@ -25,9 +25,12 @@ def changed(before: dict[str, Any], after: dict[str, Any]) -> bool:
     return any(before.get(name) != after.get(name) for name in LOOKUP_FIELDS)
 
 
+_FORGET = delete(CaseLookup).where(CaseLookup.case_id == bindparam("case_id"))  # built once: every start runs it
+
+
 def write_lookups(session: Session, *, case_id: int, data: dict[str, Any]) -> None:
     """Replace a case's lookup rows with the hashes of the NIK fields its (plain) data holds."""
-    session.execute(delete(CaseLookup).where(CaseLookup.case_id == case_id))
+    session.execute(_FORGET, {"case_id": case_id})
     rows = [{"case_id": case_id, "field": name, "hash": digest} for name in LOOKUP_FIELDS
             if isinstance(data.get(name), str | int) and (digest := lookup_hash(data[name])) is not None]
     if rows:

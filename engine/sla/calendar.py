@@ -14,7 +14,7 @@ import bisect
 import functools
 import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
 from typing import Any
@@ -32,6 +32,7 @@ _MON_TO_FRI = frozenset(range(5))
 
 # Scripts in diagrams call add_working_days; bound the day-by-day walk (about 14 years).
 MAX_WORKING_DAYS = 3650
+MAX_REMEMBERED = 4096  # add_working_days answers kept per calendar snapshot
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class _Data:
     provisional_years: frozenset[int]
     weekday_holidays: list[date]
     fast: bool  # Monday to Friday open in every week: whole-day counts need no day-by-day walk
+    # (start, days) → add_working_days' answer on these contents (a new snapshot starts empty).
+    added: dict[tuple[date, int], date] = field(default_factory=dict, compare=False, repr=False)
 
 
 def _data(holidays: Mapping[date, str], week: Week, ranges: Sequence[HoursRange],
@@ -118,6 +121,17 @@ class WorkingCalendar:
         """
         if abs(days) > MAX_WORKING_DAYS:
             raise ValueError(f"at most {MAX_WORKING_DAYS} working days can be added, not {days}")
+        # Every step that opens a task with a time limit asks this of today: the walk is done once per snapshot.
+        data = self._d
+        found = data.added.get((start, days))
+        if found is None:
+            found = self._add_working_days(start, days)
+            if len(data.added) >= MAX_REMEMBERED:
+                data.added.clear()
+            data.added[(start, days)] = found
+        return found
+
+    def _add_working_days(self, start: date, days: int) -> date:
         if days == 0:
             return start if self.is_working_day(start) else self.add_working_days(start, 1)
         step = timedelta(days=1 if days > 0 else -1)

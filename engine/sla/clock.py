@@ -17,8 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Table, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.models import Bill, Case, OpenTask, SlaPause
@@ -72,54 +73,88 @@ def bill_open(session: Session, case_id: int) -> bool:
     return session.scalar(select(Bill.id).where(Bill.case_id == case_id, Bill.status == "open").limit(1)) is not None
 
 
-def sync(session: Session, *, calendar: WorkingCalendar, case_id: int, hold: Hold | None, now: datetime) -> None:
-    """Start, keep, switch or end the case's pause so that it matches `hold`."""
-    current = session.scalar(select(SlaPause).where(SlaPause.case_id == case_id, SlaPause.ended_at.is_(None)))
+class Pause(NamedTuple):
+    """A case's open pause as a step reads it with its context: why, at which step, and its row."""
+
+    reason: str
+    element_id: str | None
+    id: int
+
+
+_UNREAD: Any = object()  # `sync` was not told the open pause: it reads it
+
+# A step's clock statements, built once: each call only binds its values (Core, no ORM unit of work).
+_PAUSES, _CASES, _TASKS = (cast(Table, m.__table__) for m in (SlaPause, Case, OpenTask))
+_OPEN_PAUSE = select(_PAUSES.c.reason, _PAUSES.c.element_id, _PAUSES.c.id).where(
+    _PAUSES.c.case_id == bindparam("p_case"), _PAUSES.c.ended_at.is_(None)).order_by(_PAUSES.c.id)
+_ENDING = select(_PAUSES.c.started_at, _CASES.c.due_at, _CASES.c.sla_paused_s).join(
+    _CASES, _CASES.c.id == _PAUSES.c.case_id).where(_PAUSES.c.id == bindparam("p_pause"))
+_END_PAUSE = update(_PAUSES).where(_PAUSES.c.id == bindparam("p_pause")).values(
+    ended_at=bindparam("p_now"), paused_s=bindparam("p_seconds"))
+_ADD_PAUSE = insert(_PAUSES).values(case_id=bindparam("p_case"), reason=bindparam("p_reason"),
+                                    element_id=bindparam("p_element"), started_at=bindparam("p_now"))
+_CASE_PAUSED = update(_CASES).where(_CASES.c.id == bindparam("p_case")).values(sla_paused_since=bindparam("p_now"))
+# A pause that ends: its hours are counted, the due date moves by them; the case runs again unless another begins.
+_CASE_ENDED = update(_CASES).where(_CASES.c.id == bindparam("p_case")).values(
+    sla_paused_s=bindparam("p_total"), due_at=bindparam("p_due"))
+_CASE_ENDED_RUNS = _CASE_ENDED.values(sla_paused_since=None)
+_OFFICER_DUES = select(_TASKS.c.id, _TASKS.c.created_at, _TASKS.c.due_at).where(
+    _TASKS.c.case_id == bindparam("p_case"), _TASKS.c.due_at.is_not(None), _TASKS.c.role != APPLICANT_ROLE,
+    _TASKS.c.created_at < bindparam("p_now"))
+_TASK_DUE = update(_TASKS).where(_TASKS.c.id == bindparam("p_task")).values(due_at=bindparam("p_due"))
+
+
+def sync(session: Session, *, calendar: WorkingCalendar, case_id: int, hold: Hold | None, now: datetime,
+         current: Pause | None = _UNREAD) -> None:
+    """Start, keep, switch or end the case's pause so that it matches `hold`.
+
+    `current` is the case's open pause when the caller read it already (a step reads it with its context).
+    """
+    conn = session.connection()
+    if current is _UNREAD:
+        found = conn.execute(_OPEN_PAUSE, {"p_case": case_id}).first()
+        current = Pause(*found) if found is not None else None
     if current is None and hold is None:
         return
     if current is not None and hold is not None and (current.reason, current.element_id) == (hold.reason,
                                                                                               hold.element_id):
         return
     if current is not None:
-        _end(session, calendar=calendar, pause=current, now=now, keep_paused=hold is not None)
+        _end(conn, calendar=calendar, case_id=case_id, pause_id=current.id, now=now, keep_paused=hold is not None)
     if hold is not None:
-        session.add(SlaPause(case_id=case_id, reason=hold.reason, element_id=hold.element_id, started_at=now))
+        conn.execute(_ADD_PAUSE, {"p_case": case_id, "p_reason": hold.reason, "p_element": hold.element_id,
+                                  "p_now": now})
         if current is None:
-            session.execute(update(Case).where(Case.id == case_id).values(sla_paused_since=now))
-    session.flush()
+            conn.execute(_CASE_PAUSED, {"p_case": case_id, "p_now": now})
 
 
 def hold_for_payment(session: Session, *, calendar: WorkingCalendar, case_id: int, now: datetime) -> None:
     """Stop the clock for a bill just issued, unless it stands still already."""
-    if session.scalar(select(SlaPause.id).where(SlaPause.case_id == case_id, SlaPause.ended_at.is_(None))) is None:
-        sync(session, calendar=calendar, case_id=case_id, hold=Hold("payment"), now=now)
+    if session.connection().execute(_OPEN_PAUSE, {"p_case": case_id}).first() is None:
+        sync(session, calendar=calendar, case_id=case_id, hold=Hold("payment"), now=now, current=None)
 
 
-def _end(session: Session, *, calendar: WorkingCalendar, pause: SlaPause, now: datetime, keep_paused: bool) -> None:
-    paused = calendar.working_time_between(pause.started_at, now) if now > pause.started_at else None
+def _end(conn: Connection, *, calendar: WorkingCalendar, case_id: int, pause_id: int, now: datetime,
+         keep_paused: bool) -> None:
+    started, due, total = conn.execute(_ENDING, {"p_pause": pause_id}).one()
+    paused = calendar.working_time_between(started, now) if now > started else None
     seconds = int(paused.total_seconds()) if paused is not None else 0
-    pause.ended_at, pause.paused_s = now, seconds
-    due, total = session.execute(select(Case.due_at, Case.sla_paused_s).where(Case.id == pause.case_id)).one()
-    values: dict[str, object] = {"sla_paused_s": (total or 0) + seconds}
+    conn.execute(_END_PAUSE, {"p_pause": pause_id, "p_now": now, "p_seconds": seconds})
     if due is not None and paused is not None and seconds:
-        values["due_at"] = calendar.add_working_time(due, paused)
-    if not keep_paused:
-        values["sla_paused_since"] = None
-    session.execute(update(Case).where(Case.id == pause.case_id).values(**values))
+        due = calendar.add_working_time(due, paused)
+    conn.execute(_CASE_ENDED if keep_paused else _CASE_ENDED_RUNS,
+                 {"p_case": case_id, "p_total": (total or 0) + seconds, "p_due": due})
     if seconds:
-        _move_task_dues(session, calendar=calendar, pause=pause, now=now)
+        _move_task_dues(conn, calendar=calendar, case_id=case_id, started=started, now=now)
 
 
-def _move_task_dues(session: Session, *, calendar: WorkingCalendar, pause: SlaPause, now: datetime) -> None:
+def _move_task_dues(conn: Connection, *, calendar: WorkingCalendar, case_id: int, started: datetime,
+                    now: datetime) -> None:
     """Move each open officer task's due date by the service hours of the pause it stood still in."""
-    rows = session.execute(select(OpenTask.id, OpenTask.created_at, OpenTask.due_at).where(
-        OpenTask.case_id == pause.case_id, OpenTask.due_at.is_not(None), OpenTask.role != APPLICANT_ROLE,
-        OpenTask.created_at < now)).all()
-    for task_id, created, due in rows:
-        paused = calendar.working_time_between(max(created, pause.started_at), now)
+    for task_id, created, due in conn.execute(_OFFICER_DUES, {"p_case": case_id, "p_now": now}).all():
+        paused = calendar.working_time_between(max(created, started), now)
         if due is not None and paused > timedelta(0):
-            session.execute(update(OpenTask).where(OpenTask.id == task_id).values(
-                due_at=calendar.add_working_time(due, paused)))
+            conn.execute(_TASK_DUE, {"p_task": task_id, "p_due": calendar.add_working_time(due, paused)})
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,20 @@ def test_past_a_thousand_tasks_the_page_says_more_and_keeps_a_next_link(
     assert first.status_code == 200, first.text
     assert "1.000+ tugas" in first.text
     assert 'rel="next"' in first.text
-    # Page 22 holds the last 10 of 1,060; it is the end, though the total stopped counting past 1,000.
+    assert 'id="page-limit"' not in first.text
+    # Pages end with the first 1,000 tasks: page 20 is full, has no next page, and says how to reach the rest.
+    twentieth = client.get("/kotak-tugas", params={"halaman": 20})
+    assert twentieth.text.count("<tr data-task=") == 50
+    assert 'rel="next"' not in twentieth.text
+    assert 'rel="prev"' in twentieth.text
+    assert "Hanya 20 halaman pertama (1.000 tugas) yang ditampilkan" in twentieth.text
+    # A page past them lists nothing and says so, with a way back to the last page shown.
     last = client.get("/kotak-tugas", params={"halaman": 22})
     assert last.status_code == 200
-    assert last.text.count("<tr data-task=") == 10
-    assert 'rel="next"' not in last.text
-    assert 'rel="prev"' in last.text
+    assert last.text.count("<tr data-task=") == 0
+    assert "persempit daftar dengan pencarian atau filter" in last.text
+    assert "halaman=20" in last.text
+    assert "Tidak ada tugas terbuka yang cocok" not in last.text
 
 
 def test_under_a_thousand_the_page_gives_the_exact_count(catalogue: AppContext, client: TestClient,
