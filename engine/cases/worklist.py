@@ -26,6 +26,7 @@ from engine.cases import inbox as inbox
 from engine.cases.inbox import CAP
 from engine.cases.search import applicant_name, matches
 from engine.directory.actors import Actor
+from engine.errors import InvalidInput
 from engine.models import Case, OpenTask, User
 from forms.personal import mask
 
@@ -130,8 +131,8 @@ def agency_scope(agencies: frozenset[str]) -> Scope:
 MAX_PAGE = CAP // 50
 
 
-class PageTooFar(Exception):
-    """A page past the first `inbox.CAP` rows was asked for."""
+class PageTooFar(InvalidInput):
+    """A page past the first `inbox.CAP` rows was asked for (the pages say so before asking)."""
 
 
 _NO_DUE = datetime.min.replace(tzinfo=UTC)
@@ -248,7 +249,8 @@ def list_rows(session: Session, *, scope: Scope, filters: Filters, now: datetime
     A page past the first CAP rows is refused (PageTooFar).
     """
     if offset + limit > CAP:
-        raise PageTooFar(f"offset {offset} lies past the first {CAP} rows")
+        raise PageTooFar(f"offset {offset} lies past the first {CAP} rows: narrow the list with a filter",
+                         message_id=f"posisi {offset} melewati {CAP} baris pertama: persempit daftar dengan penyaring")
     if _keyed(filters):
         return _keyed_rows(session, scope=scope, filters=filters, now=now, limit=limit, offset=offset)
     stmt, applicant, name, claimed_by = _columns()

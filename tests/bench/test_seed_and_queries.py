@@ -78,8 +78,10 @@ def test_seeded_rows_are_found_by_the_engines_queries(ctx: AppContext, seeded: s
 def test_every_benchmark_query_runs_and_reads_seeded_rows(ctx: AppContext, seeded: seed.Catalogue) -> None:
     result = queries.run(ctx, seeded, samples=5)
     assert set(result) == {"inbox_page", "inbox_counts", "case_history", "tracking", "case_search_officer",
-                           "case_search_number", "case_search_admin"}
-    for name in ("inbox_page", "inbox_counts", "case_history", "tracking", "case_search_officer"):
+                           "case_search_number", "case_search_admin", "web_inbox_officer", "web_inbox_supervisor",
+                           "web_supervision"}
+    for name in ("inbox_page", "inbox_counts", "case_history", "tracking", "case_search_officer", "web_inbox_officer",
+                 "web_inbox_supervisor", "web_supervision"):
         assert result[name]["rows_min"] > 0, name
     assert result["case_search_number"]["rows_min"] == result["case_search_number"]["rows_max"] == 1
     assert all(result[name]["n"] == 5 for name in result)
