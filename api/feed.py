@@ -287,6 +287,8 @@ def _line(ev: feed.FeedEvent, made: dict[str, str] | None = None) -> str:
 def _read(ctx: AppContext, actor: Actor, cursor: feed.Cursor,
           upto: feed.Cursor | None) -> tuple[list[str], feed.Cursor, bool]:
     with transaction(ctx.sessions) as session:
+        if upto is None:  # the first read: its replay holds every change committed before the request
+            feed.settle_before_now(session)
         batch = feed.read_events(session, actor=actor, after=cursor, upto=upto)
         return [_line(ev) for ev in batch.events], batch.cursor, batch.reset
 

@@ -388,7 +388,8 @@ def _verdict(now: dict[str, Any], lean: dict[str, Any]) -> str:
             "completion that made it commits, so a case is the application and the eight completions." + (
                 f" The feeds are not free: server CPU per case {now['server_cpu_ms_per_case']:.0f} ms with them "
                 f"against {lean['server_cpu_ms_per_case']:.0f} ms with the inbox reads (each commit that changes "
-                "tasks wakes the process's poller and the streams of the roles concerned, one short read each)."
+                "tasks wakes the process's poller, which reads the change log once for all its streams and "
+                "hands each the events it concerns)."
                 if now.get("server_cpu_ms_per_case") and lean.get("server_cpu_ms_per_case") else ""))
 
 

@@ -18,6 +18,7 @@ is a `gone` event. A task that changed several times since the cursor comes once
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -104,6 +105,22 @@ def head_and_pending(session: Session) -> tuple[Cursor, bool]:
         return _head(session, None), False
     return _head(session, below), session.scalar(
         select(TaskFeed.seq).where(TaskFeed.tx >= below).limit(1)) is not None
+
+
+def settle_before_now(session: Session, *, within_s: float = 1.0) -> None:
+    """Wait (at most `within_s`) until every transaction that began before this call has ended, so that
+    a head read next covers every change committed before it (PostgreSQL; at once on SQLite).
+
+    A client that reconnects expects its replay to hold what it saw committed; such a change is held
+    back while any older transaction in the cluster still runs, usually for milliseconds.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    target = int(session.scalar(text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")) or 0)
+    deadline, pause = time.monotonic() + within_s, 0.005
+    while (_settled_below(session) or 0) < target and time.monotonic() < deadline:
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def _head(session: Session, below: int | None) -> Cursor:
