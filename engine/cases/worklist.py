@@ -258,20 +258,7 @@ def list_rows(session: Session, *, scope: Scope, filters: Filters, now: datetime
     if filters.text:
         found = matches(filters.text, Case, applicant)
         stmt = stmt.where(found if found is not None else OpenTask.id.is_(None))
-    if filters.process_key:
-        stmt = stmt.where(OpenTask.process_key == filters.process_key)
-    if filters.element_id:
-        stmt = stmt.where(OpenTask.element_id == filters.element_id)
-    if filters.channel:
-        stmt = stmt.where(Case.channel == filters.channel)
-    if filters.role:
-        stmt = stmt.where(OpenTask.role == filters.role)
-    if filters.overdue:
-        stmt = stmt.where(and_(OpenTask.due_at.is_not(None), OpenTask.due_at < now))
-    if filters.priority:
-        stmt = stmt.where(Case.priority.is_not(None))
-    if filters.outreach:
-        stmt = stmt.where(Case.outreach_for.is_not(None))
+    stmt = _task_filtered(stmt, filters, now)
     # Counting stops past the cap: "1.000+" is as useful on a page as the exact figure, and never reads every task.
     counted = (session.scalar(select(func.count()).select_from(stmt.limit(CAP + 1).subquery())) or 0
                if filters.text else _capped_count(session, scope, filters, now))
