@@ -34,8 +34,28 @@ def _corrected(ctx: AppContext, field: str, value: str) -> tuple[int, str, Actor
     siti, officer = make_user(ctx, "siti"), make_user(ctx, "petugas", "dinas.petugas")
     desk = make_user(ctx, "pengaduan_dinas", "dinas.pengaduan")
     case_id = _closed_case(ctx, siti, officer)
+    assert Driver(ctx).case(case_id).status == "completed"
+    return case_id, _accepted(ctx, siti, desk, case_id, field, value), desk
+
+
+def _people(ctx: AppContext) -> tuple[Actor, Actor, Actor]:
+    """The applicant, the service's officer and the MPP's complaints desk (who reviews corrections)."""
+    deploy(ctx, KORECT)
+    return (make_user(ctx, "siti"), make_user(ctx, "petugas", "dinas.petugas"),
+            make_user(ctx, "pengaduan_mpp", "dpmptsp.pengaduan"))
+
+
+def _filed(ctx: AppContext, siti: Actor, data: dict[str, object]) -> int:
+    from engine.cases import filing as filing
+
+    with transaction(ctx.sessions) as session:
+        return filing.file_application(session, rt=ctx.rt, process_key="privasi", channel="daring", actor=siti,
+                                       applicant_id=siti.user_id, documents={}, notice_accepted=True, data=data).id
+
+
+def _accepted(ctx: AppContext, siti: Actor, desk: Actor, case_id: int, field: str, value: str) -> str:
+    """Ask for a correction of the case as its applicant, accept it as the desk, run it; return the request's number."""
     d = Driver(ctx)
-    assert d.case(case_id).status == "completed"
     with transaction(ctx.sessions) as session:
         request = corrections.request_correction(
             session, rt=ctx.rt, actor=siti, tracking_number=d.case(case_id).tracking_number, field=field,
@@ -43,7 +63,7 @@ def _corrected(ctx: AppContext, field: str, value: str) -> tuple[int, str, Actor
     d.complete(request.id, "Task_tinjau", desk, {"keputusan": "dikoreksi"})
     d.run_jobs()  # the correction runs as a job
     assert d.case(request.id).status == "completed"
-    return case_id, request.tracking_number, desk
+    return request.tracking_number
 
 
 def _stored_workflow_data(ctx: AppContext, case_id: int) -> dict[str, object]:
@@ -105,56 +125,35 @@ def test_the_phone_correction_leaves_no_trace_of_the_old_value_in_the_case_data(
 
 
 def test_a_withdrawn_application_is_corrected_too(ctx: AppContext) -> None:
-    from engine.cases import filing as filing
     from engine.cases.service import cancel_case
 
     deploy(ctx, privacy_package())
-    deploy(ctx, KORECT)
-    siti, officer = make_user(ctx, "siti"), make_user(ctx, "petugas", "dinas.petugas")
-    desk = make_user(ctx, "pengaduan_mpp", "dpmptsp.pengaduan")
+    siti, officer, desk = _people(ctx)
+    case_id = _filed(ctx, siti, {"nama_pemohon": "Siti", "nik": NIK, "telepon": PHONE, "jumlah": 3})
     with transaction(ctx.sessions) as session:
-        filed = filing.file_application(session, rt=ctx.rt, process_key="privasi", channel="daring", actor=siti,
-                                        applicant_id=siti.user_id, documents={}, notice_accepted=True,
-                                        data={"nama_pemohon": "Siti", "nik": NIK, "telepon": PHONE, "jumlah": 3})
-    with transaction(ctx.sessions) as session:
-        cancel_case(session, rt=ctx.rt, case_id=filed.id, actor=officer, reason="Ditarik pemohon")
-    with transaction(ctx.sessions) as session:
-        request = corrections.request_correction(session, rt=ctx.rt, actor=siti, tracking_number=filed.tracking_number,
-                                                 field="jumlah", value="5", reason="Salah ketik", notice_accepted=True)
-    d = Driver(ctx)
-    d.complete(request.id, "Task_tinjau", desk, {"keputusan": "dikoreksi"})
-    d.run_jobs()
-    stored = _stored_workflow_data(ctx, filed.id)
+        cancel_case(session, rt=ctx.rt, case_id=case_id, actor=officer, reason="Ditarik pemohon")
+    _accepted(ctx, siti, desk, case_id, "jumlah", "5")
+    stored = _stored_workflow_data(ctx, case_id)
     assert stored["jumlah"] == 5
     assert stored["nama_pemohon"] == "Siti"
-    row = d.case(filed.id)
+    row = Driver(ctx).case(case_id)
     assert (row.status, row.data["jumlah"], row.data["telepon"]) == ("cancelled", 5, PHONE)
 
 
 def test_a_correction_reaches_the_failed_step_of_an_incident_and_its_retry_runs_with_it(ctx: AppContext) -> None:
-    from engine.cases import filing as filing
     from engine.cases.service import retry_incident
     from tests.packages import simple_package
 
     files = dict(privacy_package().files)
     files["process.bpmn"] = simple_package("privasi", script="total = 12 // (jumlah - 3)").files["process.bpmn"]
     deploy(ctx, from_files(files))
-    deploy(ctx, KORECT)
-    siti, officer = make_user(ctx, "siti"), make_user(ctx, "petugas", "dinas.petugas")
-    desk = make_user(ctx, "pengaduan_mpp", "dpmptsp.pengaduan")
-    with transaction(ctx.sessions) as session:
-        filed = filing.file_application(session, rt=ctx.rt, process_key="privasi", channel="daring", actor=siti,
-                                        applicant_id=siti.user_id, documents={}, notice_accepted=True,
-                                        data={"nama_pemohon": "Siti", "nik": NIK, "jumlah": 3})
+    siti, officer, desk = _people(ctx)
+    case_id = _filed(ctx, siti, {"nama_pemohon": "Siti", "nik": NIK, "jumlah": 3})
     d = Driver(ctx)
-    assert d.case(filed.id).status == "incident"  # 12 // 0
+    assert d.case(case_id).status == "incident"  # 12 // 0
+    _accepted(ctx, siti, desk, case_id, "jumlah", "4")
+    assert d.case(case_id).data["jumlah"] == 4
+    assert _stored_workflow_data(ctx, case_id)["jumlah"] == 4
     with transaction(ctx.sessions) as session:
-        request = corrections.request_correction(session, rt=ctx.rt, actor=siti, tracking_number=filed.tracking_number,
-                                                 field="jumlah", value="4", reason="Salah ketik", notice_accepted=True)
-    d.complete(request.id, "Task_tinjau", desk, {"keputusan": "dikoreksi"})
-    d.run_jobs()
-    assert d.case(filed.id).data["jumlah"] == 4
-    assert _stored_workflow_data(ctx, filed.id)["jumlah"] == 4
-    with transaction(ctx.sessions) as session:
-        assert retry_incident(session, rt=ctx.rt, case_id=filed.id, actor=officer, migrate=False) == "running"
-    assert (d.case(filed.id).data["jumlah"], d.case(filed.id).data["total"]) == (4, 12)
+        assert retry_incident(session, rt=ctx.rt, case_id=case_id, actor=officer, migrate=False) == "running"
+    assert (d.case(case_id).data["jumlah"], d.case(case_id).data["total"]) == (4, 12)
