@@ -10,13 +10,25 @@ PGPORT ?= 55432
 
 NODE_STAMP := node_modules/.package-lock.json
 
-.PHONY: run test test-fast lint setup bench clean browser
+.PHONY: run test test-fast lint setup bench clean browser lock
 
-$(STAMP): pyproject.toml
+# Python packages at the exact versions of constraints.txt (what CI ran), so an upstream release
+# never changes a fresh machine's set-up behind our back.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
+
+# Re-resolve pyproject.toml's ranges to today's newest releases in a scratch venv and pin them.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip
+	.lock-venv/bin/pip install --quiet -e '.[dev]'
+	{ sed -n '1,2p' constraints.txt; .lock-venv/bin/pip freeze --exclude-editable; } > constraints.new
+	mv constraints.new constraints.txt
+	rm -rf .lock-venv
 
 # Front-end packages from the npm registry, exactly as locked (served from their dist/ folders).
 $(NODE_STAMP): package.json package-lock.json
