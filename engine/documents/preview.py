@@ -41,6 +41,8 @@ class SigningInfo:
     title_en: str
     number: str  # "" when the officer types it
     generated: bool  # the platform gives the number (number_format), so the form does not ask for it
+    drawn: bool = False  # the number is the case's own already; otherwise the next free one, which
+    # another document issued first may take (the number is drawn when the document is issued)
 
 
 def _spec(session: Session, case: Case) -> tuple[DocumentSpec, dict[str, Any]] | None:
@@ -71,8 +73,10 @@ def signing_info(session: Session, *, case: Case, schema: dict[str, Any] | None,
         return None
     # A form that still asks for the number (not read-only) lets the officer type it: nothing to announce.
     generated = bool(spec.number_format) and prop.get("readOnly") is True
-    return SigningInfo(spec.title_id, spec.title_en,
-                       _number(session, case, spec, service, now) if generated else "", generated)
+    if not generated:
+        return SigningInfo(spec.title_id, spec.title_en, "", False)
+    drawn = numbering.number_of(session, case_id=case.id) is not None
+    return SigningInfo(spec.title_id, spec.title_en, _number(session, case, spec, service, now), True, drawn)
 
 
 def preview_pdf(session: Session, *, settings: Settings, case: Case, now: datetime) -> bytes:

@@ -100,3 +100,42 @@ def test_nobody_else_gets_the_preview(client: TestClient, login: ApiLogin, page_
     assert 'id="preview-link"' not in client.get(f"/tugas/{first}").text
     assert counts(catalogue)[:2] == (0, 0)
     assert case["id"] != other["id"]
+
+
+def shown_number(client: TestClient, task_id: str) -> tuple[str, str]:
+    html = client.get(f"/tugas/{task_id}").text
+    number = re.search(r'<output id="signing-number">([^<]+)</output>', html)
+    note = re.search(r'<small class="muted" id="signing-number-note">([^<]+)</small>', html)
+    assert number is not None, html
+    assert note is not None, html
+    return number.group(1), note.group(1)
+
+
+def test_the_number_shown_is_a_forecast_until_the_case_has_its_own(
+        client: TestClient, login: ApiLogin, page_login: PageLogin, catalogue: AppContext) -> None:
+    from engine.documents import numbering
+
+    case, task_id = to_signing(client, login)
+    page_login(HEAD)
+    first, note = shown_number(client, task_id)
+    assert note.startswith("Perkiraan")
+    fmt = "SK-PBG-3471-{dd}{mm}{yyyy}-{seq:03}"  # processes/pbg/service.toml
+    at = catalogue.rt.clock()  # the day the page forecasts for
+    with catalogue.sessions() as session:
+        # Another PBG document is issued first: it takes the number this page showed.
+        other = start(client, login)
+        taken = numbering.draw(session, case_id=other["id"], fmt=fmt,
+                               ctx=numbering.NumberContext(process_key="pbg", agency="dpmptsp", at=at))
+        session.commit()
+    page_login(HEAD)
+    moved, note = shown_number(client, task_id)
+    assert taken == first
+    assert moved != first
+    assert note.startswith("Perkiraan")
+    with catalogue.sessions() as session:
+        own = numbering.draw(session, case_id=case["id"], fmt=fmt,
+                             ctx=numbering.NumberContext(process_key="pbg", agency="dpmptsp", at=at))
+        session.commit()
+    final, note = shown_number(client, task_id)
+    assert final == own == moved
+    assert note.startswith("Nomor dokumen permohonan ini")
