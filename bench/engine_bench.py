@@ -24,6 +24,7 @@ fresh from the database, which stay flat however long the case runs (a PBG revis
 steps: 2,500 steps are 1,250 rounds).
 
     .venv/bin/python -m bench.engine_bench [--lengths 5,50,200,1000,2500] [--steps 20] [--repeats 3]
+        [--database-url postgresql+psycopg://... --reset]
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 from sqlalchemy import func, select, text
 
+from bench import cluster
 from engine.bpmn.instance import iter_tasks
 from engine.cases.service import start_case
 from engine.cases.tasks import complete_task
@@ -384,10 +386,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--scenarios", default="pbg,long")
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument("--reset", action="store_true",
+                        help="empty the --database-url database first (a second run on it fails otherwise)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/bench.db"
-        fresh = None if args.database_url else (lambda u: Path(u.removeprefix("sqlite:///")).unlink(missing_ok=True))
+        fresh = (cluster.reset if args.reset else None) if args.database_url \
+            else (lambda u: Path(u.removeprefix("sqlite:///")).unlink(missing_ok=True))
         report = run({url.split(":", 1)[0]: url}, lengths=[int(x) for x in args.lengths.split(",")],
                      steps=args.steps, repeats=args.repeats, names=args.scenarios.split(","), reset=fresh)
     print(json.dumps(report, indent=1)[:2000])

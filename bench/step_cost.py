@@ -77,15 +77,16 @@ class _CountingCursor:
     def __init__(self, cursor: Any, counter: Counter) -> None:
         self._cursor, self._counter = cursor, counter
 
-    def execute(self, *args: Any) -> Any:
+    # Keyword arguments pass through: hotsql asks psycopg for server-side prepared statements (`prepare=True`).
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
         self._counter.on_execute()
-        return self._cursor.execute(*args)
+        return self._cursor.execute(*args, **kwargs)
 
-    def executemany(self, sql: str, rows: list[Any]) -> Any:
+    def executemany(self, sql: str, rows: list[Any], **kwargs: Any) -> Any:
         self._counter.on_execute()
         if self._counter.active:
             self._counter.many_rows += len(rows)
-        return self._cursor.executemany(sql, rows)
+        return self._cursor.executemany(sql, rows, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._cursor, name)

@@ -180,6 +180,10 @@ def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", sqlite_busy_tim
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA synchronous={sqlite_synchronous}")
             cur.execute("PRAGMA foreign_keys=ON")
+            # A statement that fires a trigger keeps a statement journal; past 64 KiB (16 pages: a task row's
+            # delete touches its 14 indexes and the feed) SQLite spills it to a temporary file, created and
+            # unlinked at every such statement (~60 us of system CPU each). In memory it never spills.
+            cur.execute("PRAGMA temp_store=MEMORY")
             cur.execute(f"PRAGMA busy_timeout={int(sqlite_busy_timeout_s * 1000)}")
             cur.close()
 
@@ -190,9 +194,20 @@ def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", sqlite_busy_tim
             conn.info[_CHANGES_AT_BEGIN] = _total_changes(conn)
 
         return engine
-    # No psycopg-prepared statements: psycopg drops them all on every ROLLBACK (a DEALLOCATE ALL round
-    # trip after each read-only request that reused a connection), so they were seldom reused anyway.
-    engine = create_engine(url, pool_size=10, max_overflow=20, connect_args={"prepare_threshold": None})
+    # Server-side prepared statements only where asked (engine/cases/hotsql.py, and psycopg's executemany):
+    # the step's statements are parsed and planned once per connection, not at every step. The threshold
+    # is never reached, so no other statement is prepared behind our back.
+    engine = create_engine(url, pool_size=10, max_overflow=20, connect_args={"prepare_threshold": PREPARE_NEVER})
+    engine.dialect.do_rollback = _rollback  # type: ignore[method-assign,assignment]
+
+    @event.listens_for(engine, "connect")
+    def _generic_plans(dbapi_conn: Any, _record: Any) -> None:
+        # A prepared statement is planned once, for any parameters. Left to choose, PostgreSQL planned the
+        # case write afresh at every step (its estimate for arrays of unknown length favours a fresh plan),
+        # though the plan is the same index scans; only the statements above are prepared.
+        with dbapi_conn.cursor() as cursor:
+            cursor.execute("SET plan_cache_mode = force_generic_plan")
+        dbapi_conn.commit()
 
     @event.listens_for(engine, "checkout")
     def _alive(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
@@ -207,6 +222,33 @@ def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", sqlite_busy_tim
             raise DisconnectionError("the server ended the connection") from exc
 
     return engine
+
+
+PREPARE_NEVER = 2**62  # psycopg prepares a statement after this many runs: never, unless asked
+
+
+def _rollback(dbapi_conn: Any) -> None:
+    """Roll a psycopg connection's transaction back, keeping its prepared statements.
+
+    psycopg's own `rollback()` forgets every prepared statement and sends DEALLOCATE ALL (a round
+    trip), so each read that ends in a rollback (`with sessions() as session: ...`) would cost the next
+    step on that connection a round trip and a parse and plan of each of its statements again.
+    PostgreSQL keeps prepared statements across a rollback (they belong to the session, not to the
+    transaction), so only the server is told: ROLLBACK through libpq, which psycopg's bookkeeping does
+    not see. An open pipeline (a failure inside one) goes through psycopg's rollback, which ends it.
+    """
+    from psycopg import OperationalError
+    from psycopg.pq import ExecStatus, TransactionStatus
+
+    pgconn = dbapi_conn.pgconn
+    if pgconn.pipeline_status or dbapi_conn.closed:
+        dbapi_conn.rollback()
+        return
+    if pgconn.transaction_status == TransactionStatus.IDLE:
+        return
+    result = pgconn.exec_(b"ROLLBACK")
+    if result.status != ExecStatus.COMMAND_OK:  # a dead connection: the pool sees it broken and drops it
+        raise OperationalError((result.error_message or b"ROLLBACK failed").decode(errors="replace"))
 
 
 def _quiet(dbapi_conn: Any) -> bool:

@@ -246,7 +246,11 @@ class OpenTask(Base):
         # The inbox walks a role's (or a supervisor's escalated) tasks in its order (engine/cases/inbox.py);
         # bound_org and assignee_id let it filter and count a role's tasks from the index alone.
         Index("ix_task_role_order", "role", "due_at", "created_at", "id", "bound_org", "assignee_id"),
-        Index("ix_task_escalated_order", "escalated_to", "due_at", "created_at", "id"),
+        # Partial (escalated_to, assignee_id below): most tasks have none, and every query on these indexes asks for
+        # one (`= ?`), which implies IS NOT NULL. Leaving the NULL rows out keeps a step's task writes off them
+        # (migration 0028).
+        Index("ix_task_escalated_order", "escalated_to", "due_at", "created_at", "id",
+              sqlite_where=text("escalated_to IS NOT NULL"), postgresql_where=text("escalated_to IS NOT NULL")),
         # The officers' web inbox (engine/cases/worklist.py) walks the same lanes, and a supervisor's agencies,
         # priority cases first: `prioritized` copies whether the task's case has priority service.
         Index("ix_task_role_priority", "role", "prioritized", "due_at", "created_at", "id", "bound_org",
@@ -258,9 +262,11 @@ class OpenTask(Base):
         # Its step filter lists a role's (an agency's) steps with open tasks, one index seek per step.
         Index("ix_task_role_step", "role", "process_key", "element_id", "name"),
         Index("ix_task_agency_step", "agency", "process_key", "element_id", "name"),
-        Index("ix_task_assignee", "assignee_id"),
+        Index("ix_task_assignee", "assignee_id",
+              sqlite_where=text("assignee_id IS NOT NULL"), postgresql_where=text("assignee_id IS NOT NULL")),
         Index("ix_task_role_case", "role", "case_id"),
-        Index("ix_task_escalated_case", "escalated_to", "case_id"),
+        Index("ix_task_escalated_case", "escalated_to", "case_id",
+              sqlite_where=text("escalated_to IS NOT NULL"), postgresql_where=text("escalated_to IS NOT NULL")),
         Index("ix_task_agency_case", "agency", "case_id"),
     )
 

@@ -8,7 +8,9 @@ per dialect, and run on the session's own DBAPI connection, inside the session's
 Values are adapted here the way the ORM column types would (UTC datetimes, JSON).
 
 PostgreSQL, where every statement is a round trip, runs a few statements of its own in place of
-several (`POSTGRES`), and a step's last writes go together through one pipeline (`Batch`).
+several (`POSTGRES`), and a step's last writes go together through one pipeline (`Batch`). There
+every statement here is a server-side prepared statement, parsed and planned once per connection
+(engine.db keeps them across rollbacks).
 """
 
 from __future__ import annotations
@@ -168,30 +170,36 @@ def _params(row: Mapping[str, Any], dialect: str) -> dict[str, Any]:
 _KEY = "mpp_hotsql"
 
 
-def _cursor_parts(session: Session) -> tuple[Any, str]:
-    # The DBAPI connection under the session's own transaction: same BEGIN, same COMMIT.
-    # Looked up once per transaction; `engine.db` forgets it when the transaction ends.
-    found: tuple[Any, str] | None = session.info.get(_KEY)
+def _cursor_parts(session: Session) -> tuple[Any, str, Any]:
+    # The DBAPI connection under the session's own transaction (same BEGIN, same COMMIT), its dialect and
+    # one cursor for every statement of the transaction (making a psycopg cursor costs more than running a
+    # prepared statement's Python side). Looked up once per transaction; `engine.db` forgets them when it ends.
+    found: tuple[Any, str, Any] | None = session.info.get(_KEY)
     if found is None:
         conn = session.connection()
-        found = (conn.connection.driver_connection, conn.dialect.name)
+        driver: Any = conn.connection.driver_connection
+        found = (driver, conn.dialect.name, driver.cursor())
         session.info[_KEY] = found
     return found
 
 
 def _cursor(session: Session) -> tuple[Any, str]:
-    driver, dialect = _cursor_parts(session)
-    return driver.cursor(), dialect
+    _driver, dialect, cursor = _cursor_parts(session)
+    return cursor, dialect
+
+
+def _run(cursor: Any, dialect: str, name: str, row: Mapping[str, Any]) -> None:
+    if dialect == "postgresql":  # prepared once per connection: no parsing nor planning after (engine.db)
+        cursor.execute(_translated(dialect, name), _params(row, dialect), prepare=True)
+    else:
+        cursor.execute(_translated(dialect, name), _params(row, dialect))
 
 
 def execute(session: Session, name: str, row: Mapping[str, Any]) -> int:
     """Run one statement in the session's transaction; return the affected row count."""
     cursor, dialect = _cursor(session)
-    try:
-        cursor.execute(_translated(dialect, name), _params(row, dialect))
-        return int(cursor.rowcount)
-    finally:
-        cursor.close()
+    _run(cursor, dialect, name, row)
+    return int(cursor.rowcount)
 
 
 def execute_many(session: Session, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -199,21 +207,20 @@ def execute_many(session: Session, name: str, rows: Sequence[Mapping[str, Any]])
     if not rows:
         return
     cursor, dialect = _cursor(session)
-    try:
-        cursor.executemany(_translated(dialect, name), [_params(r, dialect) for r in rows])
-    finally:
-        cursor.close()
+    cursor.executemany(_translated(dialect, name), [_params(r, dialect) for r in rows])
 
 
 def fetch_all(session: Session, name: str, row: Mapping[str, Any]) -> list[Any]:
     """Run a query and return all its rows as named tuples."""
     cursor, dialect = _cursor(session)
-    try:
-        cursor.execute(_translated(dialect, name), _params(row, dialect))
-        fields = _row_type(tuple(d[0] for d in cursor.description))
-        return [fields(*values) for values in cursor.fetchall()]
-    finally:
-        cursor.close()
+    _run(cursor, dialect, name, row)
+    fields = _FIELDS.get((dialect, name))
+    if fields is None:  # a statement's columns never change: read them once, not at every run
+        fields = _FIELDS[dialect, name] = _row_type(tuple(d[0] for d in cursor.description))
+    return [fields(*values) for values in cursor.fetchall()]
+
+
+_FIELDS: dict[tuple[str, str], Any] = {}
 
 
 @lru_cache(maxsize=64)

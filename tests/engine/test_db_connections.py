@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import time
 
+import psycopg
 import pytest
 from sqlalchemy import create_engine, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from engine.bpmn import state as state
 from engine.cases import hotsql as hotsql
 from engine.context import AppContext
+from engine.db import make_engine, make_sessionmaker
 from engine.models import Case, CaseState, OpenTask
 from tests.documents import pbg_cast
 from tests.factories import Driver, pbg_application
@@ -110,3 +114,78 @@ def test_a_transaction_begun_by_a_read_is_one_transaction(ctx: AppContext) -> No
         session.rollback()
     with ctx.sessions() as session:
         assert session.scalar(select(OpenTask.assignee_id).where(OpenTask.id == task_id)) is None  # undone
+
+
+def _prepared(session: Session) -> list[str]:
+    """Return the statements the session's server process holds prepared."""
+    return list(session.scalars(text("SELECT statement FROM pg_prepared_statements")))
+
+
+def _holds_case_head(session: Session) -> bool:
+    return any("FROM case_record WHERE id = $1" in statement for statement in _prepared(session))
+
+
+def test_the_steps_prepared_statements_outlive_a_rollback_an_error_and_a_failed_pipeline(pg: AppContext) -> None:
+    cast = pbg_cast(pg)
+    d = Driver(pg)
+    case = d.start("pbg", pbg_application(), cast.applicant)
+    engine = make_engine(pg.settings.database_url)  # its own pool: one connection, used in turn
+    sessions = make_sessionmaker(engine)
+    head = {"case_id": case.id}
+    try:
+        with sessions() as session:
+            pid = session.scalar(text("SELECT pg_backend_pid()"))
+            assert hotsql.fetch_one(session, "case_head", head).status == "running"
+            assert _holds_case_head(session)
+        # Closing the session rolled back; the server and psycopg still agree on what is prepared.
+        with sessions() as session:
+            assert session.scalar(text("SELECT pg_backend_pid()")) == pid
+            assert _holds_case_head(session)
+            assert hotsql.fetch_one(session, "case_head", head).status == "running"
+            with pytest.raises(DBAPIError):
+                session.execute(text("SELECT 1 / 0"))  # the transaction fails
+            session.rollback()
+            assert _holds_case_head(session)
+            assert hotsql.fetch_one(session, "case_head", head).status == "running"
+            batch = hotsql.Batch(session)
+            batch.add("event_insert", [{"case_id": -1, "at": pg.rt.clock(), "actor": "x", "action": "x",
+                                        "task_id": None, "element_id": None, "label": None, "diff": None}])
+            with pytest.raises(psycopg.errors.ForeignKeyViolation):
+                batch.run()  # a failure inside a pipeline: psycopg's own rollback ends it
+            session.rollback()
+            assert session.scalar(text("SELECT pg_backend_pid()")) == pid
+            assert hotsql.fetch_one(session, "case_head", head).status == "running"
+    finally:
+        engine.dispose()
+    # The steps of the case still go through, on the shared pool too.
+    assert d.complete(case.id, "Task_kelengkapan", cast.front, {"kelengkapan": "lengkap"}) == "running"
+
+
+def test_a_connection_the_server_ended_inside_a_transaction_is_dropped_at_rollback(pg: AppContext) -> None:
+    cast = pbg_cast(pg)
+    d = Driver(pg)
+    case = d.start("pbg", pbg_application(), cast.applicant)
+    engine = make_engine(pg.settings.database_url)
+    sessions = make_sessionmaker(engine)
+    admin = create_engine(pg.settings.database_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with sessions() as session:
+            pid = session.scalar(text("SELECT pg_backend_pid()"))
+            assert hotsql.fetch_one(session, "case_head", {"case_id": case.id}).status == "running"
+            with admin.connect() as conn:
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            for _ in range(100):  # the process takes a moment to go
+                with admin.connect() as conn:
+                    if not conn.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}):
+                        break
+                time.sleep(0.02)
+            with pytest.raises(DBAPIError) as failed:
+                session.rollback()
+            assert failed.value.connection_invalidated  # the pool drops it
+        with sessions() as session:  # a new connection; its statements are prepared afresh
+            assert session.scalar(text("SELECT pg_backend_pid()")) != pid
+            assert hotsql.fetch_one(session, "case_head", {"case_id": case.id}).status == "running"
+    finally:
+        engine.dispose()
+        admin.dispose()
+    assert d.complete(case.id, "Task_kelengkapan", cast.front, {"kelengkapan": "lengkap"}) == "running"
