@@ -22,9 +22,10 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, func, select
@@ -185,6 +186,22 @@ def _samplers(ctx: AppContext, actors: Actors, rnd: random.Random, max_id: int, 
 TIMEOUT_S = 10.0
 
 
+def _server_cpu(session: Session) -> float:
+    """Return the CPU seconds the session's PostgreSQL backend has used (0 on SQLite, which runs in this process).
+
+    With the wall time, each query's CPU (this process's and its backend's, `cpu_p50_ms`) is reported: on a
+    machine other work shares, the wall time includes waiting for a core, the CPU time does not. Read from
+    /proc/<backend pid>/schedstat (nanoseconds), so the cluster must run on this machine, as the bench's does.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return 0.0
+    pid = session.connection().connection.driver_connection.info.backend_pid
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def _guard(ctx: AppContext, seconds: float) -> dict[str, float]:
     """Stop any statement running longer than `seconds` (a bad plan must not stall the whole benchmark)."""
     deadline = {"at": float("inf")}
@@ -202,8 +219,9 @@ def _guard(ctx: AppContext, seconds: float) -> dict[str, float]:
     return deadline
 
 
-def run(ctx: AppContext, catalogue: Catalogue, *, samples: int = 200, seed: int = 11) -> dict[str, Any]:
-    """Time every query `samples` times (after a short warm-up); return percentiles and rows read.
+def run(ctx: AppContext, catalogue: Catalogue, *, samples: int = 200, seed: int = 11,
+        only: Collection[str] | None = None) -> dict[str, Any]:
+    """Time every query (or those named in `only`) `samples` times after a short warm-up; return percentiles, rows read.
 
     A sample slower than TIMEOUT_S is stopped; the query is then reported as timed out with the
     samples taken so far, and not sampled further.
@@ -218,15 +236,19 @@ def run(ctx: AppContext, catalogue: Catalogue, *, samples: int = 200, seed: int 
     out: dict[str, Any] = {}
     pools: dict[str, Pool] = {}
     for name, sample in _samplers(ctx, actors, rnd, max_id, keys, pools).items():
-        seconds, rows, timed_out = [], [], False
+        if only is not None and name not in only:
+            continue
+        seconds, cpu, rows, timed_out = [], [], [], False
         per_officer: dict[str, list[float]] = {}
         for n in range(samples + warm):
             session = ctx.sessions()
             try:
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), time.process_time()
                 deadline["at"] = start + TIMEOUT_S
+                server = _server_cpu(session)
                 read = sample(session)
                 elapsed = time.perf_counter() - start
+                used = time.process_time() - cpu_start + _server_cpu(session) - server
             except DBAPIError:
                 if name in pools and pools[name].drop_last():
                     continue  # go on with the other officers; the report names the one left out
@@ -236,11 +258,14 @@ def run(ctx: AppContext, catalogue: Catalogue, *, samples: int = 200, seed: int 
                 session.close()
             if n >= warm:  # warm-up samples fill caches and are not counted
                 seconds.append(elapsed)
+                cpu.append(used)
                 rows.append(read)
                 officer = pools[name].last if name in pools else None
                 if officer is not None:
                     per_officer.setdefault(officer.username, []).append(elapsed)
-        out[name] = percentiles(seconds) | {"rows_min": min(rows, default=0), "rows_max": max(rows, default=0),
+        spent = percentiles(cpu)
+        out[name] = percentiles(seconds) | {"cpu_p50_ms": spent.get("p50_ms"), "cpu_p95_ms": spent.get("p95_ms"),
+                                            "rows_min": min(rows, default=0), "rows_max": max(rows, default=0),
                                             "target_p95_ms": TARGETS_MS.get(name), "timed_out": timed_out,
                                             "timed_out_for": pools[name].excluded if name in pools else [],
                                             "per_officer_p50_ms": {u: round(1000 * statistics.median(v), 2)
@@ -249,3 +274,35 @@ def run(ctx: AppContext, catalogue: Catalogue, *, samples: int = 200, seed: int 
             out[name].update(p95_ms=None, p99_ms=None, max_ms=None)
     deadline["at"] = float("inf")
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Time the queries against a database `python -m bench` (or `seed.seed`) already seeded: no reset, no seeding.
+
+    `python -m bench.queries URL [--samples N] [--only web_inbox_officer,tracking]`: the figures of the
+    queries section at the database's present size, to compare a change without seeding again (minutes).
+    """
+    import argparse
+
+    from bench.__main__ import _context
+    from bench.seed import describe
+
+    parser = argparse.ArgumentParser(prog="python -m bench.queries", description=(main.__doc__ or "").splitlines()[0])
+    parser.add_argument("url", help="the seeded database, e.g. postgresql+psycopg://postgres@127.0.0.1:55452/mpp_test")
+    parser.add_argument("--samples", type=int, default=100)
+    parser.add_argument("--only", default="", help="comma-separated query names (default: all)")
+    args = parser.parse_args(argv)
+    ctx = _context(args.url)
+    try:
+        out = run(ctx, describe(ctx), samples=args.samples, only=set(args.only.split(",")) if args.only else None)
+    finally:
+        ctx.engine.dispose()
+    for name, q in out.items():
+        shown = ("p50", "p95", "p99", "max", "cpu_p50", "cpu_p95")
+        print(f"{name:<22} " + "  ".join(f"{p} {q.get(p + '_ms')}" for p in shown)
+              + (" TIMED OUT" if q.get("timed_out") else ""), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

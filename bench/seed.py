@@ -116,6 +116,12 @@ def prepare(ctx: AppContext) -> Catalogue:
         return _describe(session, ctx)
 
 
+def describe(ctx: AppContext) -> Catalogue:
+    """Return the catalogue of a database `prepare` already set up (deploys nothing, creates no one)."""
+    with ctx.sessions() as session:
+        return _describe(session, ctx)
+
+
 def _bulk_users(session: Session, names: list[str], platform_role: str) -> list[int]:
     session.execute(insert(User), [
         {"username": name, "display_name": name, "platform_role": platform_role, "language": "id", "active": True,

@@ -199,15 +199,11 @@ def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", sqlite_busy_tim
     # is never reached, so no other statement is prepared behind our back.
     engine = create_engine(url, pool_size=10, max_overflow=20, connect_args={"prepare_threshold": PREPARE_NEVER})
     engine.dialect.do_rollback = _rollback  # type: ignore[method-assign,assignment]
-
-    @event.listens_for(engine, "connect")
-    def _generic_plans(dbapi_conn: Any, _record: Any) -> None:
-        # A prepared statement is planned once, for any parameters. Left to choose, PostgreSQL planned the
-        # case write afresh at every step (its estimate for arrays of unknown length favours a fresh plan),
-        # though the plan is the same index scans; only the statements above are prepared.
-        with dbapi_conn.cursor() as cursor:
-            cursor.execute("SET plan_cache_mode = force_generic_plan")
-        dbapi_conn.commit()
+    # `plan_cache_mode` stays `auto`: PostgreSQL applies it to every parameterised statement (psycopg's
+    # unnamed ones too), and a forced generic plan misjudged the inbox, search and step-filter queries'
+    # row counts, up to a second of JIT compiling for a 0.1 ms statement. The prepared statements above
+    # settle on a generic plan by themselves after five runs, except the case write (arrays of unknown
+    # length), which is re-planned: cheap next to the parse and analysis the preparing saves.
 
     @event.listens_for(engine, "checkout")
     def _alive(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:

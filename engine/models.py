@@ -182,7 +182,8 @@ class Case(Base):
 
     __tablename__ = "case_record"
     __table_args__ = (
-        Index("ix_case_record_status_process", "status", "process_key"),
+        # A service's cases by status, newest first (the staff case search; its count stops after a page's worth).
+        Index("ix_case_record_status_process_id", "status", "process_key", "id"),
         # Walk-in cases an officer filed: the inbox's own-cases condition and the staff case search.
         Index("ix_case_record_filed_by_applicant", "filed_by_id", "applicant_id"),
         # The officer's case list walks each source of their cases newest first (engine/cases/listing.py).

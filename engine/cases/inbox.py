@@ -110,6 +110,22 @@ def lanes(actor: Actor, role_filter: str | None = None) -> list[ColumnElement[bo
     return out
 
 
+def lane_roles(actor: Actor, role_filter: str | None = None) -> list[str | None]:
+    """Return the task role each of `lanes(actor, role_filter)` is limited to, in the same order (None: any role).
+
+    Two lanes limited to different roles share no task: `tasks.queue_counts` leaves such pairs out of
+    the conditions that keep a task from being counted twice.
+    """
+    if actor.user_id is None:
+        return []
+    held = sorted({role for role, _org in actor.memberships})
+    out: list[str | None] = [role for role in held if role_filter in (None, role)]
+    out += [None for role in held if is_supervisor_role(role)]
+    if role_filter in (None, routing.APPLICANT_ROLE):
+        out.append(routing.APPLICANT_ROLE)
+    return out
+
+
 def _own_cases(actor: Actor, user_id: int) -> ColumnElement[bool]:
     """SQL condition: the task's case is the actor's (as applicant, or as the filer of a walk-in case).
 

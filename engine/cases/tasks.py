@@ -4,9 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, and_, false, func, literal, not_, or_, select, union_all, update
+from sqlalchemy import (
+    CompoundSelect,
+    Select,
+    and_,
+    bindparam,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from engine.bpmn import compile as spiff
@@ -96,23 +110,16 @@ class QueueCount:
 def queue_counts(session: Session, *, actor: Actor, now: datetime) -> list[QueueCount]:
     """Return the actor's queues (per role) with open and overdue counts, queues with overdue work first.
 
-    One statement: each of the inbox's lanes (`inbox.lanes`, less the tasks of the lanes before it, so
-    none is counted twice) gives up to CAP + 1 of its tasks, and up to CAP + 1 of its overdue ones, from
-    its index alone: a queue's agency is its role's (`routing.agency_of`, as routing gives every task).
+    One statement: each of the inbox's lanes (`inbox.lanes`, less the tasks of the lanes before it that may
+    share them, `inbox.lane_roles`, so none is counted twice) gives up to CAP + 1 of its tasks, and up to
+    CAP + 1 of its overdue ones, from its index alone: a queue's agency is its role's (`routing.agency_of`,
+    as routing gives every task).
     """
-    conds = inbox.lanes(actor)
+    stmt = _queue_counts_query(actor)
     counts: list[QueueCount] = []
-    if conds:
-        late = and_(OpenTask.due_at.is_not(None), OpenTask.due_at < now)
-        parts = []
-        for n, cond in enumerate(conds):
-            # COALESCE: an escalated lane's condition is NULL, not false, on a task escalated to no one.
-            own = and_(cond, not_(func.coalesce(or_(*conds[:n]), false()))) if n else cond
-            for kind in (0, 1):
-                lane = select(OpenTask.role).where(own, *([late] if kind else [])).limit(inbox.CAP + 1).subquery()
-                parts.append(select(lane.c.role, literal(kind).label("kind"), func.count()).group_by(lane.c.role))
+    if stmt is not None:
         found: dict[str, list[int]] = {}
-        for role, kind, n in session.execute(union_all(*parts)):
+        for role, kind, n in session.execute(stmt, {"queue_now": now}):
             found.setdefault(role, [0, 0])[int(kind)] += int(n)
         cap = inbox.CAP
         counts = [QueueCount(role, routing.agency_of(role), min(total, cap + 1), min(overdue, cap + 1), total > cap,
@@ -122,6 +129,29 @@ def queue_counts(session: Session, *, actor: Actor, now: datetime) -> list[Queue
     counts += [QueueCount(role, routing.agency_of(role), 0, 0) for role in sorted({r for r, _ in actor.memberships})
                if role not in shown and role != routing.APPLICANT_ROLE]
     return sorted(counts, key=lambda q: (-q.overdue, -q.total, q.role, q.agency))
+
+
+@lru_cache(maxsize=1024)
+def _queue_counts_query(actor: Actor) -> CompoundSelect[*tuple[Any, ...]] | None:
+    """The statement of `queue_counts` (None: no lanes), built once per actor; the time is its `queue_now` parameter.
+
+    Building it, and the key SQLAlchemy finds its compiled form by, cost more client CPU than running it.
+    """
+    conds, roles = inbox.lanes(actor), inbox.lane_roles(actor)
+    if not conds:
+        return None
+    late = and_(OpenTask.due_at.is_not(None), OpenTask.due_at < bindparam("queue_now", type_=OpenTask.due_at.type))
+    parts = []
+    for n, cond in enumerate(conds):
+        # Only the lanes before it that may share its tasks (not limited to another role): fewer terms to plan.
+        before = [c for c, role in zip(conds[:n], roles[:n], strict=True)
+                  if role is None or roles[n] is None or role == roles[n]]
+        # COALESCE: an escalated lane's condition is NULL, not false, on a task escalated to no one.
+        own = and_(cond, not_(func.coalesce(or_(*before), false()))) if before else cond
+        for kind in (0, 1):
+            lane = select(OpenTask.role).where(own, *([late] if kind else [])).limit(inbox.CAP + 1).subquery()
+            parts.append(select(lane.c.role, literal(kind).label("kind"), func.count()).group_by(lane.c.role))
+    return union_all(*parts)
 
 
 def _task_for(session: Session, task_id: str, actor: Actor) -> tuple[OpenTask, Case]:

@@ -139,32 +139,55 @@ def _line(event: CaseEvent, names: dict[str, tuple[str, str]]) -> TimelineEntry 
     return None  # claims, incidents and overdue flags are internal
 
 
-def _case_status(session: Session, case: Case) -> PublicStatus:
-    service = session.scalar(select(ProcessVersion.service).where(ProcessVersion.id == case.process_version_id))
-    names = (service or {}).get("name", {})
-    agencies = sorted(set(session.scalars(select(OpenTask.agency).where(OpenTask.case_id == case.id))))
-    agency_names = dict(session.execute(select(Agency.code, Agency.name_id).where(Agency.code.in_(agencies))).all())
+# What a deployed package's files say, by (process key, content hash): a version's files never change
+# and a package deployed again with the same content is the same version (engine/catalogue/registry.py),
+# so every lookup of a case of it needs no BPMN parse and no form read. Bounded: a few hundred packages.
+_PACKAGE_FACTS: dict[tuple[str, str], tuple[dict[str, tuple[str, str]], dict[str, str]]] = {}
+_PACKAGE_FACTS_MAX = 512
+
+
+def _package_facts(session: Session, version: ProcessVersion) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+    """Return a version's step names (`step_names`) and reason fields (`Labels.reason_fields`), read once."""
+    key = (version.key, version.content_hash)
+    found = _PACKAGE_FACTS.get(key)
+    if found is None:
+        found = (step_names(session, version_id=version.id),
+                 labels_for_version(session, version_id=version.id).reason_fields())
+        if len(_PACKAGE_FACTS) >= _PACKAGE_FACTS_MAX:
+            _PACKAGE_FACTS.clear()
+        _PACKAGE_FACTS[key] = found
+    return dict(found[0]), dict(found[1])
+
+
+def _case_status(session: Session, case: Case, rt: Runtime | None = None) -> PublicStatus:
+    version = session.get(ProcessVersion, case.process_version_id)
+    names = ((version.service if version is not None else None) or {}).get("name", {})
+    steps, marked = _package_facts(session, version) if version is not None else ({}, {})
+    held = sorted({(row[0], row[1]) for row in session.execute(
+        select(OpenTask.agency, Agency.name_id).outerjoin(Agency, Agency.code == OpenTask.agency)
+        .where(OpenTask.case_id == case.id))})
     events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))
-    steps = step_names(session, version_id=case.process_version_id)
     timeline = [line for line in (_line(event, steps) for event in events) if line is not None]
     expected = case.due_at.astimezone(WIB).date() if case.due_at and case.status == "running" else None
     clock = None
     if case.status == "running":
-        calendar = calendar_store.load(session) or WorkingCalendar.default()
+        calendar = rt.calendars.refresh(session) if rt is not None else (
+            calendar_store.load(session) or WorkingCalendar.default())
         clock = sla_clock.status(session, calendar=calendar, case=case, now=utcnow())
     return PublicStatus(case.tracking_number, names.get("id", case.process_key), names.get("en", case.process_key),
                         case.status, case.stage_id, case.stage_en,
-                        [agency_names.get(code, code) for code in agencies], expected, timeline,
-                        reasons=case_reasons(session, case, names=steps), clock=clock)
+                        [name if name is not None else code for code, name in held], expected, timeline,
+                        reasons=case_reasons(session, case, names=steps, marked=marked), clock=clock)
 
 
-def case_reasons(session: Session, case: Case, *, names: dict[str, tuple[str, str]] | None = None) -> list[Reason]:
+def case_reasons(session: Session, case: Case, *, names: dict[str, tuple[str, str]] | None = None,
+                 marked: dict[str, str] | None = None) -> list[Reason]:
     """Return the case's refusal reasons, and its send-back reasons while the applicant has a task open.
 
-    Each names the step whose completion last wrote it.
+    Each names the step whose completion last wrote it. `marked`: the version's reason fields, when known.
     """
-    labels = labels_for_version(session, version_id=case.process_version_id)
-    marked = labels.reason_fields()
+    labels = labels_for_version(session, version_id=case.process_version_id) if marked is None else None
+    marked = labels.reason_fields() if labels is not None else marked or {}
     data = case.data or {}
     present = {key: role for key, role in marked.items() if data.get(key) not in (None, "", [])}
     if any(role == "send_back_reason" for role in present.values()) and session.scalar(select(OpenTask.id).where(
@@ -173,6 +196,7 @@ def case_reasons(session: Session, case: Case, *, names: dict[str, tuple[str, st
         present = {key: role for key, role in present.items() if role != "send_back_reason"}
     if not present:
         return []
+    labels = labels if labels is not None else labels_for_version(session, version_id=case.process_version_id)
     names = names if names is not None else step_names(session, version_id=case.process_version_id)
     events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.action == "completed",
                                                      CaseEvent.task_id.is_not(None)).order_by(CaseEvent.id.desc()))
@@ -194,9 +218,9 @@ def case_reasons(session: Session, case: Case, *, names: dict[str, tuple[str, st
     return sorted(reasons, key=lambda r: r.at.timestamp() if r.at is not None else float("inf"))
 
 
-def _bundle_status(session: Session, bundle: Bundle) -> PublicStatus:
+def _bundle_status(session: Session, bundle: Bundle, rt: Runtime | None = None) -> PublicStatus:
     members = session.scalars(select(Case).where(Case.bundle_id == bundle.id).order_by(Case.id))
-    parts = [_case_status(session, case) for case in members]
+    parts = [_case_status(session, case, rt) for case in members]
     statuses = {part.status for part in parts}
     status = "running" if "running" in statuses or "incident" in statuses else (
         "completed" if statuses <= {"completed"} else "closed")
@@ -216,26 +240,42 @@ def case_id_of(session: Session, *, number: str) -> int | None:
     return session.scalar(select(Case.id).where(Case.tracking_number == normalise(number)))
 
 
-def status_by_number(session: Session, *, number: str) -> PublicStatus | None:
-    """Return the public status of a case or bundle whose PIN the caller has already proved."""
+def _case_by_number(session: Session, normal: str) -> Case | None:
+    """Return the case with this (normalised) number, its process version read along (`_case_status` reads it)."""
+    found = session.execute(select(Case, ProcessVersion).outerjoin(ProcessVersion, ProcessVersion.id ==
+                                                                  Case.process_version_id)
+                            .where(Case.tracking_number == normal)).first()
+    return found[0] if found is not None else None
+
+
+def status_by_number(session: Session, *, number: str, rt: Runtime | None = None) -> PublicStatus | None:
+    """Return the public status of a case or bundle whose PIN the caller has already proved.
+
+    Given the runtime, the working calendar comes from its cache instead of three reads.
+    """
     normal = normalise(number)
-    case = session.scalar(select(Case).where(Case.tracking_number == normal))
+    case = _case_by_number(session, normal)
     if case is not None:
-        return _case_status(session, case)
+        return _case_status(session, case, rt)
     bundle = session.scalar(select(Bundle).where(Bundle.tracking_number == normal))
-    return _bundle_status(session, bundle) if bundle is not None else None
+    return _bundle_status(session, bundle, rt) if bundle is not None else None
 
 
-def public_status(session: Session, *, number: str, pin: str, secret: str) -> PublicStatus | None:
-    """Return the public status when the number and PIN match; None otherwise, whichever is wrong."""
+def public_status(session: Session, *, number: str, pin: str, secret: str,
+                  rt: Runtime | None = None) -> PublicStatus | None:
+    """Return the public status when the number and PIN match; None otherwise, whichever is wrong.
+
+    The PIN check is one keyed SHA-256 (HMAC) of number and PIN, a few microseconds; given the runtime, the
+    working calendar comes from its cache instead of three reads.
+    """
     normal = normalise(number)
-    case = session.scalar(select(Case).where(Case.tracking_number == normal))
+    case = _case_by_number(session, normal)
     bundle = None if case is not None else session.scalar(select(Bundle).where(Bundle.tracking_number == normal))
     found = case or bundle
     stored = found.pin_hash if found is not None else hash_pin("000000", "MPP-0000-0000", secret)
     if not pin_matches(pin, normal, secret, stored) or found is None:
         return None
-    return _case_status(session, case) if case is not None else _bundle_status(session, found)  # type: ignore[arg-type]
+    return _case_status(session, case, rt) if case is not None else _bundle_status(session, found, rt)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

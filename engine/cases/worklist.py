@@ -14,14 +14,29 @@ Either way a page lies within the first `inbox.CAP` rows (`MAX_PAGE` pages), and
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache, partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, select, true, union, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    func,
+    literal,
+    literal_column,
+    select,
+    true,
+    tuple_,
+    union,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from engine.cases import access as access
+from engine.cases import assignment as routing
 from engine.cases import inbox as inbox
 from engine.cases.inbox import CAP
 from engine.cases.search import applicant_name, matches
@@ -110,17 +125,27 @@ class Scope:
     lanes: tuple[ColumnElement[bool], ...]
     distinct: bool
     condition: Callable[[], Any]
+    # Per lane: whether it holds the actor's own cases' applicant tasks (`inbox.lane_roles`), checked per task.
+    own_cases: tuple[bool, ...] = ()
+    # The scope's statements that depend on nothing else (`_memo`): built and keyed once, run by every page.
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def where(self) -> Any:
         """Return the scope as one SQL condition on OpenTask."""
         return self.condition()
 
 
+# A scope and its statements are kept per actor (per set of agencies): building the SQL of a page, and the key
+# SQLAlchemy finds its compiled form by, cost more client CPU than running it. Bounded, and a changed role
+# (another `Actor`) is another key.
+@lru_cache(maxsize=1024)
 def officer_scope(actor: Actor) -> Scope:
     """Return the open tasks an officer may work on (`access.visible_tasks`), split as the inbox splits them."""
-    return Scope(tuple(inbox.lanes(actor)), inbox.overlapping(actor), lambda: access.visible_tasks(actor))
+    return Scope(tuple(inbox.lanes(actor)), inbox.overlapping(actor), lambda: access.visible_tasks(actor),
+                 tuple(role == routing.APPLICANT_ROLE for role in inbox.lane_roles(actor)))
 
 
+@lru_cache(maxsize=256)
 def agency_scope(agencies: frozenset[str]) -> Scope:
     """Return the open tasks of these agencies (a supervisor's queue, `access.agency_tasks`), one lane per agency."""
     return Scope(tuple(OpenTask.agency == a for a in sorted(agencies)), False, lambda: access.agency_tasks(agencies))
@@ -172,6 +197,24 @@ def _task_filtered(stmt: AnySelect, filters: Filters, now: datetime) -> AnySelec
     return stmt
 
 
+MEMO_MAX = 64
+
+
+def _memo(scope: Scope, key: tuple[Any, ...], filters: Filters, build: Callable[[], AnySelect]) -> AnySelect:
+    """Return the scope's statement `key`, built once; one that reads `now` (the overdue filter) is built every time.
+
+    A scope keeps at most MEMO_MAX statements (the filters come from the query string): past that, built every time.
+    """
+    if filters.overdue:
+        return build()
+    found = scope.memo.get(key)
+    if found is None:
+        found = build()
+        if len(scope.memo) < MEMO_MAX:
+            scope.memo[key] = found
+    return found
+
+
 def _walk(lane: ColumnElement[bool], filters: Filters, now: datetime, *, prioritized: bool, dated: bool,
           limit: int) -> AnySelect:
     """The query of up to `limit` tasks of one lane in one part of the default order (priority or not, dated or not)."""
@@ -197,9 +240,8 @@ def _walk_all(session: Session, scope: Scope, filters: Filters, now: datetime, w
             need = want - len(ids)
             if need <= 0 or not scope.lanes:
                 return ids
-            walks = [_walk(lane, filters, now, prioritized=prioritized, dated=dated, limit=need)
-                     for lane in scope.lanes]
-            stmt = union_all(*(select(w.subquery()) for w in walks)) if len(walks) > 1 else walks[0]
+            stmt = _memo(scope, ("walk", filters, prioritized, dated, need), filters,
+                         partial(_walks, scope, filters, now, prioritized, dated, need))
             rows = sorted((_key(prioritized, due, _utc(created), tid), tid) for tid, due, created in (
                 (r[0], _utc(r[1]) if r[1] is not None else None, r[2]) for r in session.execute(stmt)))
             for _key_of, tid in rows:
@@ -211,6 +253,12 @@ def _walk_all(session: Session, scope: Scope, filters: Filters, now: datetime, w
     return ids
 
 
+def _walks(scope: Scope, filters: Filters, now: datetime, prioritized: bool, dated: bool, need: int) -> AnySelect:
+    """One part of the order's walks, its lanes side by side (UNION ALL of each lane's ordered, limited walk)."""
+    walks = [_walk(lane, filters, now, prioritized=prioritized, dated=dated, limit=need) for lane in scope.lanes]
+    return union_all(*(select(w.subquery()) for w in walks)) if len(walks) > 1 else walks[0]  # type: ignore[return-value]
+
+
 def _utc(value: datetime) -> datetime:
     """A datetime read through a subquery: UTC-aware, as the mapped column type returns it."""
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
@@ -220,11 +268,20 @@ def _capped_count(session: Session, scope: Scope, filters: Filters, now: datetim
     """Count the scope's matching tasks, each lane up to CAP + 1 (so the count stops past CAP)."""
     if not scope.lanes:
         return 0
+    return int(session.scalar(_capped_count_query(scope, filters, now)) or 0)
+
+
+def _capped_count_query(scope: Scope, filters: Filters, now: datetime) -> AnySelect:
+    """The query of `_capped_count` (the scope has lanes)."""
+    return _memo(scope, ("count", filters), filters, lambda: _count_query(scope, filters, now))
+
+
+def _count_query(scope: Scope, filters: Filters, now: datetime) -> AnySelect:
     parts = [_task_filtered(select(OpenTask.id).where(lane), filters, now).limit(CAP + 1).subquery()
              for lane in scope.lanes]
     combine = union if scope.distinct else union_all
     ids = combine(*(select(p.c.id) for p in parts)).subquery() if len(parts) > 1 else parts[0]
-    return int(session.scalar(select(func.count()).select_from(ids)) or 0)
+    return select(func.count()).select_from(ids)
 
 
 def _columns() -> tuple[Select[Any], Any, Any, Any]:
@@ -269,13 +326,19 @@ def list_rows(session: Session, *, scope: Scope, filters: Filters, now: datetime
 
 def _keyed_rows(session: Session, *, scope: Scope, filters: Filters, now: datetime, limit: int,
                 offset: int) -> Table:
-    """The default order's page: the lanes walked to the page's end and merged, then the page's columns read."""
+    """The default order's page: the lanes walked to the page's end and merged, then the page's columns read.
+
+    The page's columns and the total are one statement (the count a scalar subquery beside each row); an
+    empty page counts on its own.
+    """
     ids = _walk_all(session, scope, filters, now, offset + limit)[offset:]
-    rows: list[Row] = []
-    if ids:
-        found = {row[0].id: row for row in session.execute(_columns()[0].where(OpenTask.id.in_(ids)))}
-        rows = [_masked(Row(*found[tid])) for tid in ids if tid in found]
-    counted = _capped_count(session, scope, filters, now)
+    if not ids:
+        counted = _capped_count(session, scope, filters, now)
+        return Table([], min(counted, CAP + 1), counted > CAP)
+    total = _capped_count_query(scope, filters, now).scalar_subquery().label("total")
+    found = {row[0].id: row for row in session.execute(_columns()[0].add_columns(total).where(OpenTask.id.in_(ids)))}
+    counted = int(next(iter(found.values()))[-1]) if found else _capped_count(session, scope, filters, now)
+    rows = [_masked(Row(*found[tid][:-1])) for tid in ids if tid in found]
     return Table(rows, min(counted, CAP + 1), counted > CAP)
 
 
@@ -286,11 +349,23 @@ def _masked(row: Row) -> Row:
 def steps(session: Session, *, scope: Scope) -> list[Step]:
     """Return the steps with open tasks in the scope, by service then name (the step filter's choices).
 
-    Each lane is read as a loose index scan (`ix_task_role_step`, `ix_task_agency_step`): one statement
-    per step found, seeking the lane's next step after it, so the cost follows the steps, not the tasks.
+    Each lane is read as a loose index scan (`ix_task_role_step`, `ix_task_agency_step`), seeking the lane's
+    next step after the last one found, so the cost follows the steps, not the tasks. On PostgreSQL every
+    lane's scan is one recursive CTE and all lanes are one statement (`_steps_statement`); on SQLite, where
+    a statement costs no round trip, and for the own-cases lane, one statement per step found (`_next_step`).
     """
     found: set[tuple[str, str, str]] = set()
-    for lane in scope.lanes:
+    lanes = scope.lanes
+    if session.get_bind().dialect.name == "postgresql":
+        # The own-cases lane checks each task's case: as a recursive CTE its estimated cost passes
+        # PostgreSQL's jit_above_cost, and JIT compiling takes ~300 ms. It keeps the statement per step.
+        own = {n for n, flag in enumerate(scope.own_cases) if flag}
+        seekable = tuple(lane for n, lane in enumerate(lanes) if n not in own)
+        if seekable:
+            stmt = _memo(scope, ("steps",), Filters(), lambda: _steps_statement(seekable))
+            found = {(row[0], row[1], row[2]) for row in session.execute(stmt)}
+        lanes = tuple(lane for n, lane in enumerate(lanes) if n in own)
+    for lane in lanes:
         after: tuple[str, str, str] | None = None
         while True:
             step = _next_step(session, lane, after)
@@ -299,6 +374,32 @@ def steps(session: Session, *, scope: Scope) -> list[Step]:
             found.add(step)
             after = step
     return [Step(*step) for step in sorted(found, key=lambda s: (s[0], s[2], s[1]))]
+
+
+# LIMIT 1 written out, not a parameter: a generic plan (plan_cache_mode) that does not know the limit
+# estimates each seek to read a tenth of the lane's tasks, and a recursive CTE of such seeks costs enough
+# for PostgreSQL to JIT-compile it (~250 ms, for a statement that runs in 0.1 ms).
+_ONE: ColumnElement[int] = literal_column("1", Integer())
+
+
+def _steps_statement(lanes: tuple[ColumnElement[bool], ...]) -> AnySelect:
+    """Every lane's steps in one statement (PostgreSQL): per lane, a recursive CTE whose each step seeks the next.
+
+    `(service, element, name) > (the last step found)` is one row-value range on the step index after the
+    lane's equality, which PostgreSQL seeks directly (in the index's collation, as ORDER BY reads it).
+    """
+    columns = (OpenTask.process_key, OpenTask.element_id, OpenTask.name)
+    scans = []
+    for n, lane in enumerate(lanes):
+        first = select(*columns).where(lane).order_by(*columns).limit(_ONE).subquery(f"first_{n}")
+        found = select(first.c.process_key, first.c.element_id, first.c.name).cte(f"steps_{n}", recursive=True)
+        after = tuple_(found.c.process_key, found.c.element_id, found.c.name)
+        seek = (select(*columns).where(lane, tuple_(*columns) > after).order_by(*columns).limit(_ONE)
+                .lateral(f"next_{n}"))
+        found = found.union_all(select(seek.c.process_key, seek.c.element_id, seek.c.name)
+                                .select_from(found).join(seek, true()))
+        scans.append(select(found.c.process_key, found.c.element_id, found.c.name))
+    return union_all(*scans) if len(scans) > 1 else scans[0]  # type: ignore[return-value]
 
 
 def _next_step(session: Session, lane: ColumnElement[bool],
