@@ -28,7 +28,8 @@ def track(
     minute) and wrong PINs per tracking number (10 per 15 minutes), answered 429 with Retry-After.
     """
     count_pin_guess(session, client=client, tracking_number=tracking_number)
-    found = public_status(session, number=tracking_number, pin=pin, secret=ctx.settings.secret_key.get_secret_value())
+    found = public_status(session, number=tracking_number, pin=pin, secret=ctx.settings.secret_key.get_secret_value(),
+                          rt=ctx.rt)
     if found is None:
         raise ApiError(NOT_FOUND, "no case matches this tracking number and PIN")
     pin_matched(session, tracking_number=tracking_number)

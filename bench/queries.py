@@ -142,7 +142,8 @@ def _samplers(ctx: AppContext, actors: Actors, rnd: random.Random, max_id: int, 
 
     def track(session: Session) -> int:
         case_id = rnd.randint(1, max_id)
-        found = tracking.public_status(session, number=tracking_number(case_id), pin=pin(case_id), secret=secret)
+        found = tracking.public_status(session, number=tracking_number(case_id), pin=pin(case_id), secret=secret,
+                                         rt=ctx.rt)
         return len(found.timeline) if found is not None else 0
 
     def search_officer(session: Session) -> int:

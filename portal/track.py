@@ -54,7 +54,8 @@ def track_check(request: Request, session: SessionDep, ctx: ContextDep, form: Cs
         refused = pages.render(request, "track_form.html", {"number": number, "error": message}, status=429)
         refused.headers["Retry-After"] = str(limited.retry_after)
         return refused
-    found = (tracking.public_status(session, number=number, pin=pin, secret=ctx.settings.secret_key.get_secret_value())
+    found = (tracking.public_status(session, number=number, pin=pin, secret=ctx.settings.secret_key.get_secret_value(),
+                                      rt=ctx.rt)
              if number and pin else None)
     if found is None:
         message = pick(lang, "Nomor lacak atau PIN tidak cocok. Periksa kembali bukti permohonan Anda.",
@@ -75,11 +76,12 @@ def _owns(session: SessionDep, actor: OptionalPageActor, number: str) -> bool:
 
 
 @routes.get("/lacak/{number}")
-def track_page(request: Request, number: str, session: SessionDep, actor: OptionalPageActor) -> Response:
+def track_page(request: Request, number: str, session: SessionDep, ctx: ContextDep,
+               actor: OptionalPageActor) -> Response:
     """Show status, current stage, who holds it, expected date and the timeline."""
     if not (tracking_granted(request, number) or _owns(session, actor, number)):
         return RedirectResponse(f"/lacak?nomor={tracking.normalise(number)}", status_code=303)
-    found = tracking.status_by_number(session, number=number)
+    found = tracking.status_by_number(session, number=number, rt=ctx.rt)
     if found is None:
         return RedirectResponse("/lacak", status_code=303)
     issued = documents.list_for_tracking(session, tracking_number=found.tracking_number)
