@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+
 from engine.bpmn import state as state
 from engine.context import AppContext
 from tests.factories import PBG, Driver, add_provider, deploy, make_user, pbg_application
@@ -28,3 +31,26 @@ def test_fast_task_encoding_matches_the_serializer_for_every_task(ctx: AppContex
     assert any(t.internal_data for t in tasks), "a waiting timer carries internal data"
     for task in tasks:
         assert state._encode(task) == state.reference_encode(task)
+
+
+def test_fast_task_encoding_matches_the_serializer_for_unusual_values(ctx: AppContext) -> None:
+    """The row text written by hand (ids, state, flags) and by the encoder (data) equals the serializer's."""
+    deploy(ctx, PBG)
+    add_provider(ctx, "konsultan_griya", "konsultan")
+    applicant = make_user(ctx, "warga")
+    case = Driver(ctx).start("pbg", pbg_application(), applicant)
+    with ctx.sessions() as session:
+        workflow = ctx.rt.load_case(session, case.id).workflow.raw
+    task = next(t for t in workflow.tasks.values() if t.parent is not None and t.parent.data)
+    dropped = next(iter(task.parent.data))
+    task.data = {k: v for k, v in task.parent.data.items() if k != dropped}
+    task.data.update({"catatan": 'kutip " dan \\ garis miring, é ü 漢', "jumlah": Decimal("12.50"),
+                      "tanggal": date(2026, 12, 4), "daftar": [1, 2.5, None, True]})
+    task.internal_data = {"batas": date(2026, 12, 31), "nilai": Decimal("1.5"), "teks": "ñ"}
+    for changed, triggered in ((1796414348.5, True), (1796414348, False), (float("inf"), None)):
+        task.last_state_change, task.triggered = changed, triggered
+        encoded = state._encode(task)
+        assert encoded == state.reference_encode(task)
+        assert f'"deletions":["{dropped}"]' in encoded
+    root = workflow.tasks[workflow.task_tree.id]
+    assert state._encode(root) == state.reference_encode(root)
