@@ -7,7 +7,6 @@ it, and the session to the transactional route, so an answer that fails that che
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -102,17 +101,6 @@ def test_a_header_a_dependency_sets_reaches_the_client(ctx: AppContext) -> None:
     assert response.headers["x-stamp"] == "stamped"
     assert response.json() == {"jenis": "stamped", "note": "n", "seen": 0}
     assert _kinds(ctx) == ["stamped"]
-
-
-@pytest.fixture
-def other(ctx: AppContext) -> Iterator[sqlite3.Connection]:
-    """Another connection to the test's SQLite file, as another process would hold."""
-    url = ctx.settings.database_url
-    if not url.startswith("sqlite"):
-        pytest.skip("a stale snapshot is SQLite's")
-    conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False)
-    yield conn
-    conn.close()
 
 
 def test_a_commit_that_fails_in_the_endpoints_thread_runs_the_request_again(

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated
 
-import pytest
 from fastapi import APIRouter, Depends, FastAPI, Form, UploadFile
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -20,17 +18,6 @@ from web.deps import get_session
 from web.routing import TransactionalRoute
 
 AT = datetime(2026, 3, 12, 2, tzinfo=UTC)
-
-
-@pytest.fixture
-def other(ctx: AppContext) -> Iterator[sqlite3.Connection]:
-    """Another connection to the test's SQLite file, as another process would hold."""
-    url = ctx.settings.database_url
-    if not url.startswith("sqlite"):
-        pytest.skip("a stale snapshot is SQLite's")
-    conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False)
-    yield conn
-    conn.close()
 
 
 def _app(ctx: AppContext, other: sqlite3.Connection, runs: list[Session]) -> FastAPI:
