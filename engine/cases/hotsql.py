@@ -18,7 +18,8 @@ from __future__ import annotations
 import json
 import re
 from collections import namedtuple
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -171,21 +172,34 @@ _KEY = "mpp_hotsql"
 
 
 def _cursor_parts(session: Session) -> tuple[Any, str, Any]:
-    # The DBAPI connection under the session's own transaction (same BEGIN, same COMMIT), its dialect and
-    # one cursor for every statement of the transaction (making a psycopg cursor costs more than running a
-    # prepared statement's Python side). Looked up once per transaction; `engine.db` forgets them when it ends.
+    # The DBAPI connection under the session's own transaction (same BEGIN, same COMMIT), its dialect and, on
+    # PostgreSQL, one cursor for every statement of the transaction (making a psycopg cursor costs more than
+    # running a prepared statement's Python side). Looked up once per transaction; `engine.db` forgets them
+    # when it ends.
     found: tuple[Any, str, Any] | None = session.info.get(_KEY)
     if found is None:
         conn = session.connection()
         driver: Any = conn.connection.driver_connection
-        found = (driver, conn.dialect.name, driver.cursor())
+        dialect = conn.dialect.name
+        found = (driver, dialect, driver.cursor() if dialect == "postgresql" else None)
         session.info[_KEY] = found
     return found
 
 
-def _cursor(session: Session) -> tuple[Any, str]:
-    _driver, dialect, cursor = _cursor_parts(session)
-    return cursor, dialect
+@contextmanager
+def _cursor(session: Session) -> Iterator[tuple[Any, str]]:
+    driver, dialect, kept = _cursor_parts(session)
+    if kept is not None:
+        yield kept, dialect
+        return
+    # SQLite: a cursor per statement, closed at once. A kept cursor left its last statement unfinished (a
+    # write's RETURNING rows unread), which held the transaction open past COMMIT: the write lock stayed
+    # taken until the cursor was collected, and other writers waited out the busy timeout.
+    cursor = driver.cursor()
+    try:
+        yield cursor, dialect
+    finally:
+        cursor.close()
 
 
 def _run(cursor: Any, dialect: str, name: str, row: Mapping[str, Any]) -> None:
@@ -197,27 +211,27 @@ def _run(cursor: Any, dialect: str, name: str, row: Mapping[str, Any]) -> None:
 
 def execute(session: Session, name: str, row: Mapping[str, Any]) -> int:
     """Run one statement in the session's transaction; return the affected row count."""
-    cursor, dialect = _cursor(session)
-    _run(cursor, dialect, name, row)
-    return int(cursor.rowcount)
+    with _cursor(session) as (cursor, dialect):
+        _run(cursor, dialect, name, row)
+        return int(cursor.rowcount)
 
 
 def execute_many(session: Session, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
     """Run one statement for many rows in the session's transaction."""
     if not rows:
         return
-    cursor, dialect = _cursor(session)
-    cursor.executemany(_translated(dialect, name), [_params(r, dialect) for r in rows])
+    with _cursor(session) as (cursor, dialect):
+        cursor.executemany(_translated(dialect, name), [_params(r, dialect) for r in rows])
 
 
 def fetch_all(session: Session, name: str, row: Mapping[str, Any]) -> list[Any]:
     """Run a query and return all its rows as named tuples."""
-    cursor, dialect = _cursor(session)
-    _run(cursor, dialect, name, row)
-    fields = _FIELDS.get((dialect, name))
-    if fields is None:  # a statement's columns never change: read them once, not at every run
-        fields = _FIELDS[dialect, name] = _row_type(tuple(d[0] for d in cursor.description))
-    return [fields(*values) for values in cursor.fetchall()]
+    with _cursor(session) as (cursor, dialect):
+        _run(cursor, dialect, name, row)
+        fields = _FIELDS.get((dialect, name))
+        if fields is None:  # a statement's columns never change: read them once, not at every run
+            fields = _FIELDS[dialect, name] = _row_type(tuple(d[0] for d in cursor.description))
+        return [fields(*values) for values in cursor.fetchall()]
 
 
 _FIELDS: dict[tuple[str, str], Any] = {}
