@@ -251,8 +251,10 @@ def test_runaway_code_is_stopped(source: str) -> None:
 
 
 def test_memory_budget_stops_many_medium_allocations() -> None:
-    # Each string is under max_sequence; together they would need about 10 GB.
-    error = _run_bounded("x = [('a' * 99000) + str(i) for i in range(100000)]", Limits(max_memory_mb=64))
+    # Each string is under max_sequence; together they would need about 10 GB. The time budget is wide so that
+    # only the memory budget can stop it (on a loaded machine 0.5 s ran out first).
+    error = _run_bounded("x = [('a' * 99000) + str(i) for i in range(100000)]",
+                         Limits(max_memory_mb=64, timeout_s=4.0))
     assert isinstance(error, SandboxResourceLimit)
     assert "memory" in str(error)
 
