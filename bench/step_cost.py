@@ -98,9 +98,10 @@ def counting(ctx: AppContext) -> Iterator[Counter]:
     counter = Counter()
     real = hotsql._cursor
 
-    def cursor(session: Any) -> tuple[Any, str]:
-        found, dialect = real(session)
-        return _CountingCursor(found, counter), dialect
+    @contextmanager
+    def cursor(session: Any) -> Iterator[tuple[Any, str]]:
+        with real(session) as (found, dialect):
+            yield _CountingCursor(found, counter), dialect
 
     real_run = hotsql.Batch.run
 
