@@ -376,9 +376,9 @@ def steps(session: Session, *, scope: Scope) -> list[Step]:
     return [Step(*step) for step in sorted(found, key=lambda s: (s[0], s[2], s[1]))]
 
 
-# LIMIT 1 written out, not a parameter: a generic plan (plan_cache_mode) that does not know the limit
-# estimates each seek to read a tenth of the lane's tasks, and a recursive CTE of such seeks costs enough
-# for PostgreSQL to JIT-compile it (~250 ms, for a statement that runs in 0.1 ms).
+# LIMIT 1 written out, not a parameter: a plan made without the limit's value (a generic plan, which
+# PostgreSQL may pick for a statement run often) estimates each seek to read a tenth of the lane's tasks, and a
+# recursive CTE of such seeks costs enough for PostgreSQL to JIT-compile it (~250 ms, for a 0.1 ms statement).
 _ONE: ColumnElement[int] = literal_column("1", Integer())
 
 
