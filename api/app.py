@@ -75,9 +75,11 @@ def create_app(ctx: AppContext | None = None, *, embedded_worker: bool = False) 
     # transactional route still commits before it leaves. The last added is the outermost.
     app.add_middleware(metrics.HttpMetrics)
     app.add_middleware(RequestLog)
-    # feed before tasks: /api/tasks/feed must not be read as /api/tasks/{task_id}.
-    for module in (operations, metrics, auth, processes, cases, feed, tasks, track, directory, notifications, documents,
-                   files, dashboard, skm, payments, connectors, complaints, queue):
+    # A request is matched against the routes in this order, one pattern after another: the routers a
+    # case's requests use come first. feed before tasks: /api/tasks/feed must not be read as
+    # /api/tasks/{task_id}; no other two routers share a pattern.
+    for module in (feed, tasks, cases, files, auth, operations, metrics, processes, track, directory, notifications,
+                   documents, dashboard, skm, payments, connectors, complaints, queue):
         app.include_router(module.routes)
     # The pages: api.app is the composition root; the JSON routes never import the page packages.
     mount_static(app)

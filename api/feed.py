@@ -29,7 +29,7 @@ from anyio import to_thread
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from api.deps import CurrentActor, oauth2, optional_actor
+from api.deps import CurrentActor, actor_of_token, oauth2
 from api.errors import ApiError
 from api.routing import router
 from api.schemas import Model, TaskRead
@@ -296,7 +296,7 @@ def _read(ctx: AppContext, actor: Actor, cursor: feed.Cursor,
 def _reauthenticate(ctx: AppContext, token: str) -> Actor | None:
     try:
         with transaction(ctx.sessions) as session:
-            return optional_actor(session, ctx, token)
+            return actor_of_token(session, ctx, token)
     except ApiError:  # expired, logged out, deactivated
         return None
 

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
 from typing import Any
 
 import anyio
 from fastapi import Request, Response
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.types import Scope
 
 from engine import db as db
 from forms.numbers import read_json_int
 
 SESSION = "db_session"
+# The scope of the request being served, for a plain `def` endpoint's thread (run_in_threadpool copies the context).
+_SCOPE: ContextVar[Scope | None] = ContextVar("mpp_request_scope", default=None)
 
 
 class TransactionalRoute(APIRoute):
@@ -34,13 +42,24 @@ class TransactionalRoute(APIRoute):
     the last taking SQLite's write lock at BEGIN. Nothing has left the process by then: the
     response is only returned after the commit, after-commit callbacks run only on commit, and the
     file store is content-addressed, so a file written twice is written once.
+
+    A plain `def` endpoint (most of them) ends its request in the thread it runs in: its answer is
+    serialized there (`_OneHop`) and the session committed there, so the request takes no further
+    thread hops for the response's validation and the commit.
     """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        one_hop = _OneHop(endpoint) if _plain_function(endpoint) else None
+        super().__init__(path, one_hop.run if one_hop is not None else endpoint, **kwargs)
+        if one_hop is not None:
+            one_hop.answer_as(self)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def run(request: Request) -> Response:
             request = JsonRequest(request.scope, request.receive)
+            _SCOPE.set(request.scope)  # this request's own task: its context ends with it
             for attempt in range(1, db.ATTEMPTS + 1):
                 try:
                     with db.write_lock_first(attempt == db.ATTEMPTS):
@@ -66,6 +85,98 @@ async def _attempt(handler: Callable[[Request], Coroutine[Any, Any, Response]], 
     return response
 
 
+class Deferred:
+    """A dependency's value that needs the database, resolved in a plain endpoint's thread just before it runs.
+
+    FastAPI runs each plain `def` dependency in a thread of its own (a hop each); a dependency that
+    returns one of these instead is `async def`, and its database work joins the endpoint's hop.
+    Only a plain endpoint of a transactional route resolves it (`_OneHop`); an error raised here
+    is the endpoint's, and rolls the request back.
+    """
+
+    def resolve(self) -> Any:
+        """Return the value the endpoint receives."""
+        raise NotImplementedError
+
+
+def _plain_function(endpoint: Callable[..., Any]) -> bool:
+    """Tell whether FastAPI runs the endpoint in the thread pool: a plain function, not a coroutine or generator."""
+    call = inspect.unwrap(endpoint)
+    return inspect.isfunction(call) and not (inspect.iscoroutinefunction(call) or inspect.isgeneratorfunction(call)
+                                             or inspect.isasyncgenfunction(call))
+
+
+def _sets_response(dependant: Dependant) -> bool:
+    """Tell whether the endpoint or a dependency takes FastAPI's `Response` parameter (headers, cookies)."""
+    return dependant.response_param_name is not None or any(_sets_response(d) for d in dependant.dependencies)
+
+
+class _OneHop:
+    """A plain endpoint that, in its own thread, serializes its answer and commits the request's session.
+
+    What FastAPI would do after the endpoint, done the same way without another hop: an answer of
+    exactly the route's response model is already valid (it was validated when built), so it is
+    dumped to JSON with the route's options; any other answer (a dict, a list, a subclass) is left
+    to FastAPI to validate and serialize, and the session to the transactional route to commit,
+    because that validation can still fail. A raised error rolls the session back here.
+    """
+
+    def __init__(self, endpoint: Callable[..., Any]) -> None:
+        self.endpoint = endpoint
+        self.model: type[BaseModel] | None = None
+        self.dump: dict[str, Any] = {}
+        self.status = 200
+
+        def run(*args: Any, **kwargs: Any) -> Any:
+            return self._run(*args, **kwargs)
+
+        # The endpoint's name, docstring and signature (through __wrapped__): FastAPI reads its parameters there.
+        self.run = functools.wraps(endpoint)(run)
+
+    def answer_as(self, route: APIRoute) -> None:
+        """Take the route's response model, status and serialization options (known once FastAPI built it)."""
+        model, status = route.response_model, route.status_code or 200
+        plain = isinstance(model, type) and issubclass(model, BaseModel) and status not in (204, 304) and status >= 200
+        self.model = model if plain and not _sets_response(route.dependant) else None
+        self.status = status
+        self.dump = {"include": route.response_model_include, "exclude": route.response_model_exclude,
+                     "by_alias": route.response_model_by_alias, "exclude_unset": route.response_model_exclude_unset,
+                     "exclude_defaults": route.response_model_exclude_defaults,
+                     "exclude_none": route.response_model_exclude_none}
+
+    def _run(self, *args: Any, **kwargs: Any) -> Any:
+        scope = _SCOPE.get()
+        try:
+            kwargs = {name: value.resolve() if isinstance(value, Deferred) else value for name, value in kwargs.items()}
+            answer = self.endpoint(*args, **kwargs)
+            if self.model is not None and type(answer) is self.model:
+                answer = Response(answer.model_dump_json(**self.dump), status_code=self.status,
+                                  media_type="application/json")
+            elif not isinstance(answer, Response):
+                return answer  # FastAPI validates it; the transactional route commits after that
+        except BaseException:
+            if scope is not None:
+                _end(scope, commit=False)
+            raise
+        if scope is not None:
+            _end(scope, commit=True)
+        return answer
+
+
+def _end(scope: Scope, *, commit: bool) -> None:
+    """Commit or roll back the request's session, in the calling thread, and close it."""
+    session = scope.pop(SESSION, None)
+    if session is None:
+        return
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
 class JsonRequest(Request):
     """A request whose JSON body reads an integer too long for Python as infinity, so its field is named.
 
@@ -89,19 +200,8 @@ class JsonRequest(Request):
 async def _finish(request: Request, *, commit: bool) -> None:
     session = request.scope.get(SESSION)
     if session is None:
-        return
-    del request.scope[SESSION]
-
-    def done() -> None:
-        try:
-            if commit:
-                session.commit()
-            else:
-                session.rollback()
-        finally:
-            session.close()
-
+        return  # none opened, or a plain endpoint ended it in its thread
     if db.ends_at_once(session):
-        done()  # a read on SQLite: dropping its snapshot is not worth a thread hop
+        _end(request.scope, commit=commit)  # a read on SQLite: dropping its snapshot is not worth a thread hop
     else:
-        await run_in_threadpool(done)
+        await run_in_threadpool(_end, request.scope, commit=commit)

@@ -39,7 +39,7 @@ ASYNC_ENDPOINTS: set[str] = set()
 # FastAPI runs each plain `def` dependency in the thread pool, one hop per dependency per request.
 ASYNC_DEPENDENCIES: set[object] = {
     deps.csrf_form, deps.csrf_header, api_deps.oauth2, deps.get_context, deps.get_session, deps.get_runtime,
-    deps.client_address, deps.page_actor, api_deps.current_actor, web_privacy.access_client,
+    deps.client_address, deps.page_actor, api_deps.optional_actor, api_deps.current_actor, web_privacy.access_client,
     *(get_args(alias)[1].dependency for alias in (api_deps.AdminActor, api_deps.ModelerActor, api_deps.StaffActor,
                                                   deps.AdminPageActor, deps.ModelerPageActor, deps.StaffPageActor))}
 # The edges that own a transaction: requests, and the CLI, jobs and bootstrap (`transaction`).

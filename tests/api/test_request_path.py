@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
+import anyio.to_thread
 import jwt
+import pytest
 from fastapi.testclient import TestClient
 
 from api.bootstrap import DEMO_PASSWORD
@@ -18,7 +22,7 @@ from engine.directory import service as directory
 from engine.directory.actors import logged_in_actor
 from engine.models import Case, User
 from tests.api.test_auth import Login, assert_unauthenticated, bearer, user_id
-from tests.api.test_tasks import FRONT, complete, start
+from tests.api.test_tasks import FRONT, complete, start, task_of
 
 
 def test_the_login_check_reads_the_account_and_its_memberships_as_they_are_now(catalogue: AppContext) -> None:
@@ -96,3 +100,29 @@ def test_the_per_version_caches_answer_as_the_stored_files_do(client: TestClient
         cached.clear()  # a caller changing its answer changes nobody else's
         assert rt.classified(session, version_id) == fields
         assert rt.step_names(session, version_id) == step_names(session, version_id=version_id)
+
+
+def test_an_api_request_takes_one_thread_hop_for_its_login_route_answer_and_commit(
+        client: TestClient, login: Login, monkeypatch: pytest.MonkeyPatch) -> None:
+    case = start(client, login)
+    task_id = task_of(client, login, case["id"], "Task_kelengkapan")
+    front, officer = login(FRONT), login("dpmptsp_kasir")
+    hops: list[Callable[..., Any]] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        hops.append(func)
+        return await run_sync(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    for method, url, headers, status, expected in (
+            ("GET", "/api/me", front, 200, 1),
+            ("GET", f"/api/tasks?case_id={case['id']}", front, 200, 1),
+            ("POST", f"/api/tasks/{task_id}/complete", front, 200, 1),  # a write: it commits in that hop too
+            # The platform role is read in the route's hop and refused there; the error answer takes its own.
+            ("GET", "/api/users", officer, 403, 2)):
+        hops.clear()
+        body = {"data": {"kelengkapan": "lengkap"}} if method == "POST" else None
+        response = client.request(method, url, headers=headers, json=body)
+        assert response.status_code == status, response.text
+        assert len(hops) == expected, (url, hops)

@@ -1,0 +1,114 @@
+"""A plain endpoint ends its request in its own thread: its model answer serialized as FastAPI would, then committed.
+
+Anything FastAPI must still check (an answer that is not exactly the response model) is left to
+it, and the session to the transactional route, so an answer that fails that check writes nothing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import pytest
+from fastapi import APIRouter, Depends, FastAPI, Response
+from fastapi.testclient import TestClient
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.context import AppContext
+from engine.models import Job
+from web.deps import get_session
+from web.routing import TransactionalRoute
+
+pytestmark = pytest.mark.postgres
+
+AT = datetime(2026, 3, 12, 2, tzinfo=UTC)
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+class JobRead(BaseModel):
+    kind: str = Field(serialization_alias="jenis")
+    note: str | None = None
+    seen: int
+
+
+def _stamp(response: Response) -> None:
+    response.headers["X-Stamp"] = "stamped"
+
+
+def _app(ctx: AppContext, runs: list[Session], other: sqlite3.Connection | None = None) -> FastAPI:
+    router = APIRouter(route_class=TransactionalRoute)
+
+    def write(session: Session, kind: str) -> int:
+        runs.append(session)
+        seen = session.scalar(select(func.count()).select_from(Job)) or 0
+        if other is not None and len(runs) == 1:  # another writer commits after this request's snapshot
+            at = AT.replace(tzinfo=None).isoformat(" ")
+            other.execute("INSERT INTO job (kind, due_at, status, attempts, created_at) "
+                          "VALUES ('theirs', ?, 'pending', 0, ?)", (at, at))
+        session.add(Job(kind=kind, due_at=AT, status="pending"))
+        return seen
+
+    @router.post("/model", response_model=JobRead, status_code=201, response_model_exclude_none=True)
+    def model(session: SessionDep) -> JobRead:
+        return JobRead(kind="model", seen=write(session, "model"))
+
+    @router.post("/wrong", response_model=JobRead)
+    def wrong(session: SessionDep) -> Any:
+        write(session, "wrong")
+        return {"kind": "wrong"}  # no `seen`: FastAPI's check of the answer fails
+
+    @router.post("/stamped", response_model=JobRead, dependencies=[Depends(_stamp)])
+    def stamped(session: SessionDep) -> JobRead:
+        return JobRead(kind="stamped", note="n", seen=write(session, "stamped"))
+
+    app = FastAPI()
+    app.state.ctx = ctx
+    app.include_router(router)
+    return app
+
+
+def _kinds(ctx: AppContext) -> list[str]:
+    with ctx.sessions() as session:
+        return sorted(session.scalars(select(Job.kind)))
+
+
+def test_a_model_answer_is_serialized_with_the_routes_options_and_committed(ctx: AppContext) -> None:
+    runs: list[Session] = []
+    with TestClient(_app(ctx, runs)) as client:
+        response = client.post("/model")
+    assert response.status_code == 201
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"jenis": "model", "seen": 0}  # by alias, the None left out as the route asks
+    assert _kinds(ctx) == ["model"]
+
+
+def test_an_answer_that_fails_fastapis_check_writes_nothing(ctx: AppContext) -> None:
+    runs: list[Session] = []
+    with TestClient(_app(ctx, runs), raise_server_exceptions=False) as client:
+        response = client.post("/wrong")
+    assert response.status_code == 500
+    assert _kinds(ctx) == []
+
+
+def test_a_header_a_dependency_sets_reaches_the_client(ctx: AppContext) -> None:
+    runs: list[Session] = []
+    with TestClient(_app(ctx, runs)) as client:
+        response = client.post("/stamped")
+    assert response.status_code == 200
+    assert response.headers["x-stamp"] == "stamped"
+    assert response.json() == {"jenis": "stamped", "note": "n", "seen": 0}
+    assert _kinds(ctx) == ["stamped"]
+
+
+def test_a_commit_that_fails_in_the_endpoints_thread_runs_the_request_again(
+        ctx: AppContext, other: sqlite3.Connection) -> None:
+    runs: list[Session] = []
+    with TestClient(_app(ctx, runs, other)) as client:
+        response = client.post("/model")
+    assert response.status_code == 201, response.text
+    assert response.json() == {"jenis": "model", "seen": 1}  # the second run saw the other writer's row
+    assert len(runs) == 2
+    assert _kinds(ctx) == ["model", "theirs"]
