@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import isolation
@@ -45,11 +45,6 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-# Every new case asks for its service's newest version: built once, each call binds the key.
-_LATEST_ID = (select(ProcessVersion.id).where(ProcessVersion.key == bindparam("key"))
-              .order_by(ProcessVersion.version.desc()).limit(1))
-
-
 class SpecCache:
     """Parsed process versions, shared by every case on the same version."""
 
@@ -68,13 +63,6 @@ class SpecCache:
         with self._lock:
             self._items.setdefault(version_id, compiled)
         return self._items[version_id]
-
-    def latest_id(self, session: Session, key: str) -> tuple[int, spiff.CompiledProcess] | None:
-        """Return the id of the newest version of a process key with its compiled form (no ORM row)."""
-        version_id = session.execute(_LATEST_ID, {"key": key}).scalar()
-        if version_id is None:
-            return None
-        return version_id, self.get(session, version_id)
 
     def latest(self, session: Session, key: str) -> tuple[ProcessVersion, spiff.CompiledProcess] | None:
         """Return the newest version of a process key with its compiled form."""

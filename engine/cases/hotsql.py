@@ -81,6 +81,21 @@ STATEMENTS = {
     # A step that did not come through task_context reads its context alone (before it writes).
     "step_context": (
         f"SELECT {_STEP_COLUMNS} FROM case_record c {_STEP_JOINS} WHERE c.id = :case_id ORDER BY p.id"),  # noqa: S608
+    # A new case: whether its service is retired, and the service's newest version (NULL: no such service).
+    "start_version": (
+        'SELECT EXISTS (SELECT 1 FROM retired_process WHERE "key" = :key) AS retired, (SELECT id FROM '
+        'process_version WHERE "key" = :key ORDER BY version DESC LIMIT 1) AS version_id'),
+    # A new case's row (engine.cases.service.start_case): its data and state are written by its first step.
+    "case_insert": (
+        "INSERT INTO case_record (tracking_number, pin_hash, process_key, process_version_id, channel, applicant_id, "
+        "filed_by_id, bundle_id, data, wf_meta, serializer_version, version, status, stage_id, stage_en, created_at, "
+        "updated_at, due_at, priority, outreach_for, outreach_address, outreach_contact) VALUES (:tracking_number, "
+        ":pin_hash, :process_key, :process_version_id, :channel, :applicant_id, :filed_by_id, :bundle_id, :data, "
+        ":wf_meta, :serializer_version, :version, :status, :stage_id, :stage_en, :created_at, :updated_at, :due_at, "
+        ":priority, :outreach_for, :outreach_address, :outreach_contact) RETURNING id"),
+    # The agency a routed task's chosen organisation is registered under (engine.directory.is_provider's
+    # question, asked at every step that routes a task bound to a provider firm).
+    "agency_parent": "SELECT parent_code FROM agency WHERE code = :code",
     "tracking_taken": (
         "SELECT 1 AS taken FROM case_record WHERE tracking_number = :number "
         "UNION ALL SELECT 1 FROM bundle WHERE tracking_number = :number"),
@@ -95,6 +110,15 @@ STATEMENTS = {
     "timer_move": (
         "UPDATE job SET due_at = :due_at, status = 'pending' WHERE kind = 'timer' AND case_id = :case_id "
         "AND task_id = :tid"),
+    # The SLA clock's pause starting and ending (engine/sla/clock.py).
+    "pause_insert": (
+        "INSERT INTO sla_pause (case_id, reason, element_id, started_at) "
+        "VALUES (:case_id, :reason, :element_id, :now)"),
+    "case_paused": "UPDATE case_record SET sla_paused_since = :now WHERE id = :case_id",
+    "pause_end": "UPDATE sla_pause SET ended_at = :now, paused_s = :seconds WHERE id = :pause_id",
+    "case_pause_ended": "UPDATE case_record SET sla_paused_s = :total, due_at = :due WHERE id = :case_id",
+    "case_pause_ended_runs": (
+        "UPDATE case_record SET sla_paused_s = :total, due_at = :due, sla_paused_since = NULL WHERE id = :case_id"),
     "notification_insert": (
         "INSERT INTO notification (uid, event_id, event, channel, case_id, subscription_id, recipient, language, "
         "context, status, attempts, created_at) VALUES (:uid, :event_id, :event, :channel, :case_id, "

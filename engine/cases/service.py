@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from engine.bpmn import compile as spiff
@@ -54,11 +54,13 @@ def start_case(
     """
     if channel not in CHANNELS:
         raise InvalidInput(f"unknown channel '{channel}'; use one of {', '.join(CHANNELS)}")
-    lifecycle.refuse_retired(session, process_key)  # running cases of a retired service still finish
-    found = rt.specs.latest_id(session, process_key)
-    if found is None:
+    # One statement: is the service retired (running cases of a retired service still finish), and its newest version.
+    retired, version_id = hotsql.fetch_one(session, "start_version", {"key": process_key})
+    if retired:
+        raise lifecycle.ServiceRetired(process_key)
+    if version_id is None:
         raise ProcessNotFound(f"no service '{process_key}'")
-    version_id, compiled = found
+    compiled = rt.specs.get(session, version_id)
     if channel not in compiled.service.get("channels", CHANNELS):
         raise InvalidInput(f"service '{process_key}' is not offered through channel '{channel}'")
     needs = needs or priority.Needs()
@@ -88,9 +90,7 @@ def start_case(
     workflow = rt.runner.new_workflow(compiled, clean)
     result = rt.runner.advance(workflow)
     session.flush()  # what the caller added, before the case that may refer to it
-    key = session.connection().execute(_INSERT_CASE, values).inserted_primary_key
-    assert key is not None  # noqa: S101 - a single-row insert always has its key
-    case_id = int(key[0])
+    case_id = int(hotsql.fetch_one(session, "case_insert", values).id)
     from engine.bpmn.state import new_tracker
 
     head = CaseHead(case_id, 0, process_key, version_id, "running", "", "", bundle_id)
@@ -100,9 +100,9 @@ def start_case(
     return StartedCase(loaded.row.id, number, pin, loaded.row.status, loaded.row.stage_id)
 
 
-# The new case's row, written past the ORM (its unit of work costs more than the insert): nothing of it is
-# left in the session, so a later read of the case sees what the step wrote.
-_INSERT_CASE = insert(cast(Table, Case.__table__))
+# The new case's row is written past the ORM (hotsql's case_insert: the ORM's unit of work, even Core's insert,
+# costs more than the insert): nothing of it is left in the session, so a later read of the case sees what the
+# step wrote.
 _ASKED = ("priority", "outreach_for", "outreach_address", "outreach_contact")  # priority.record's columns
 
 

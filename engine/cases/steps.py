@@ -103,12 +103,18 @@ def _decimal(value: Decimal) -> int | float | str:
     return number if math.isfinite(number) else str(value)
 
 
+def _is_provider(session: Session, code: str, marketplace: str) -> bool:
+    """directory.is_provider, asked through hotsql: prepared once per connection on PostgreSQL."""
+    found = hotsql.fetch_one(session, "agency_parent", {"code": code})
+    return found is not None and found.parent_code == marketplace
+
+
 def _route(session: Session, loaded: LoadedCase, task: spiff.ReadyTask) -> routing.Route:
     meta = task.meta
     try:
         return routing.route(role=meta.role, bind_organisation=meta.bind_organisation, bind_user=meta.bind_user,
                              data=task.data,
-                             organisation_exists=lambda code, mk: directory.is_provider(session, code, mk),
+                             organisation_exists=lambda code, mk: _is_provider(session, code, mk),
                              bind_agency=meta.bind_agency, role_exists=lambda key: directory.role_exists(session, key))
     except RoutingError as exc:
         field = exc.field or "(form)"
@@ -172,11 +178,14 @@ def _sync_clock(batch: hotsql.Batch, session: Session, rt: Runtime, loaded: Load
     steps = [sla_clock.OpenStep(t.meta.element_id, t.meta.role, t.meta.sla_clock) for t in ready]
     hold = sla_clock.hold_for(steps, bill_open=context.bill_open)
     wanted = (hold.reason, hold.element_id) if hold is not None else None
-    if wanted != (context.pause[:2] if context.pause is not None else None):
-        batch.run()  # ending a pause moves the due dates of the open tasks: they must be written first
-        sla_clock.sync(session, calendar=rt.calendar, case_id=loaded.row.id, hold=hold, now=now,
-                       current=context.pause)
-    sla_limit.apply(session, calendar=rt.calendar, case_id=loaded.row.id, data=data)
+    # Queued after the step's task rows (a pause that ends after service hours moves their due dates: it sends
+    # them first).
+    changed = wanted != (context.pause[:2] if context.pause is not None else None) and sla_clock.sync(
+        session, calendar=rt.calendar, case_id=loaded.row.id, hold=hold, now=now, current=context.pause, batch=batch)
+    if sla_limit.case_days(data) is not None:
+        if changed:
+            batch.run()  # the time limit counts the pause just ended, and sets the due date after the clock's
+        sla_limit.apply(session, calendar=rt.calendar, case_id=loaded.row.id, data=data)
 
 
 def _due(timer: spiff.PendingTimer, now: datetime) -> datetime:

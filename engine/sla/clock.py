@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import ColumnElement, Connection, Table, bindparam, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
+from engine.cases import hotsql as hotsql
 from engine.models import Bill, Case, OpenTask, SlaPause
 from engine.sla.calendar import WorkingCalendar
 
@@ -89,15 +90,8 @@ _OPEN_PAUSE = select(_PAUSES.c.reason, _PAUSES.c.element_id, _PAUSES.c.id).where
     _PAUSES.c.case_id == bindparam("p_case"), _PAUSES.c.ended_at.is_(None)).order_by(_PAUSES.c.id)
 _ENDING = select(_PAUSES.c.started_at, _CASES.c.due_at, _CASES.c.sla_paused_s).join(
     _CASES, _CASES.c.id == _PAUSES.c.case_id).where(_PAUSES.c.id == bindparam("p_pause"))
-_END_PAUSE = update(_PAUSES).where(_PAUSES.c.id == bindparam("p_pause")).values(
-    ended_at=bindparam("p_now"), paused_s=bindparam("p_seconds"))
-_ADD_PAUSE = insert(_PAUSES).values(case_id=bindparam("p_case"), reason=bindparam("p_reason"),
-                                    element_id=bindparam("p_element"), started_at=bindparam("p_now"))
-_CASE_PAUSED = update(_CASES).where(_CASES.c.id == bindparam("p_case")).values(sla_paused_since=bindparam("p_now"))
-# A pause that ends: its hours are counted, the due date moves by them; the case runs again unless another begins.
-_CASE_ENDED = update(_CASES).where(_CASES.c.id == bindparam("p_case")).values(
-    sla_paused_s=bindparam("p_total"), due_at=bindparam("p_due"))
-_CASE_ENDED_RUNS = _CASE_ENDED.values(sla_paused_since=None)
+# The pause's writes need no answer: they are hotsql statements (engine/cases/hotsql.py), queued with the step's
+# other writes (one pipeline on PostgreSQL): pause_insert, case_paused, pause_end, case_pause_ended(_runs).
 _OFFICER_DUES = select(_TASKS.c.id, _TASKS.c.created_at, _TASKS.c.due_at).where(
     _TASKS.c.case_id == bindparam("p_case"), _TASKS.c.due_at.is_not(None), _TASKS.c.role != APPLICANT_ROLE,
     _TASKS.c.created_at < bindparam("p_now"))
@@ -105,27 +99,35 @@ _TASK_DUE = update(_TASKS).where(_TASKS.c.id == bindparam("p_task")).values(due_
 
 
 def sync(session: Session, *, calendar: WorkingCalendar, case_id: int, hold: Hold | None, now: datetime,
-         current: Pause | None = _UNREAD) -> None:
-    """Start, keep, switch or end the case's pause so that it matches `hold`.
+         current: Pause | None = _UNREAD, batch: hotsql.Batch | None = None) -> bool:
+    """Start, keep, switch or end the case's pause so that it matches `hold`; return whether it changed it.
 
     `current` is the case's open pause when the caller read it already (a step reads it with its context).
+    The writes go into `batch` after what it holds (a step's, which sends it), else they are sent here.
+    A pause that ends with service hours sends the batch first: it moves the due dates of the open tasks,
+    the step's new ones included.
     """
     conn = session.connection()
     if current is _UNREAD:
         found = conn.execute(_OPEN_PAUSE, {"p_case": case_id}).first()
         current = Pause(*found) if found is not None else None
     if current is None and hold is None:
-        return
+        return False
     if current is not None and hold is not None and (current.reason, current.element_id) == (hold.reason,
                                                                                               hold.element_id):
-        return
+        return False
+    writes = batch if batch is not None else hotsql.Batch(session)
     if current is not None:
-        _end(conn, calendar=calendar, case_id=case_id, pause_id=current.id, now=now, keep_paused=hold is not None)
+        _end(conn, writes, calendar=calendar, case_id=case_id, pause_id=current.id, now=now,
+             keep_paused=hold is not None)
     if hold is not None:
-        conn.execute(_ADD_PAUSE, {"p_case": case_id, "p_reason": hold.reason, "p_element": hold.element_id,
-                                  "p_now": now})
+        writes.add("pause_insert", [{"case_id": case_id, "reason": hold.reason, "element_id": hold.element_id,
+                                     "now": now}])
         if current is None:
-            conn.execute(_CASE_PAUSED, {"p_case": case_id, "p_now": now})
+            writes.add("case_paused", [{"case_id": case_id, "now": now}])
+    if batch is None:
+        writes.run()
+    return True
 
 
 def hold_for_payment(session: Session, *, calendar: WorkingCalendar, case_id: int, now: datetime) -> None:
@@ -134,17 +136,18 @@ def hold_for_payment(session: Session, *, calendar: WorkingCalendar, case_id: in
         sync(session, calendar=calendar, case_id=case_id, hold=Hold("payment"), now=now, current=None)
 
 
-def _end(conn: Connection, *, calendar: WorkingCalendar, case_id: int, pause_id: int, now: datetime,
-         keep_paused: bool) -> None:
+def _end(conn: Connection, writes: hotsql.Batch, *, calendar: WorkingCalendar, case_id: int, pause_id: int,
+         now: datetime, keep_paused: bool) -> None:
     started, due, total = conn.execute(_ENDING, {"p_pause": pause_id}).one()
     paused = calendar.working_time_between(started, now) if now > started else None
     seconds = int(paused.total_seconds()) if paused is not None else 0
-    conn.execute(_END_PAUSE, {"p_pause": pause_id, "p_now": now, "p_seconds": seconds})
+    writes.add("pause_end", [{"pause_id": pause_id, "now": now, "seconds": seconds}])
     if due is not None and paused is not None and seconds:
         due = calendar.add_working_time(due, paused)
-    conn.execute(_CASE_ENDED if keep_paused else _CASE_ENDED_RUNS,
-                 {"p_case": case_id, "p_total": (total or 0) + seconds, "p_due": due})
+    writes.add("case_pause_ended" if keep_paused else "case_pause_ended_runs",
+               [{"case_id": case_id, "total": (total or 0) + seconds, "due": due}])
     if seconds:
+        writes.run()  # the open tasks' rows, as this step leaves them, before their due dates move
         _move_task_dues(conn, calendar=calendar, case_id=case_id, started=started, now=now)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -11,7 +13,8 @@ from engine.cases import steps as steps
 from engine.cases.tasks import complete_task
 from engine.context import AppContext
 from engine.db import transaction
-from engine.models import CaseEvent, CaseState, OpenTask, TaskSpan
+from engine.directory import service as directory
+from engine.models import Case, CaseEvent, CaseState, OpenTask, TaskSpan
 from tests.documents import complete_pbg, drive_to_bill, pbg_cast
 from tests.factories import PAID, SIGNED, Driver, pbg_application
 
@@ -105,3 +108,28 @@ def test_a_failing_write_in_a_batch_fails_the_batch(ctx: AppContext) -> None:
             batch.run()
         assert "unique" in str(failed.value).lower() or "duplicate" in str(failed.value).lower()
         session.rollback()
+
+
+def test_a_bound_task_routes_only_to_a_provider_registered_under_its_agency(ctx: AppContext) -> None:
+    with transaction(ctx.sessions) as session:
+        directory.ensure_agency(session, code="pupr", name_id="Dinas PUPR", kind="city_office")
+        directory.ensure_agency(session, code="dinkes", name_id="Dinas Kesehatan", kind="city_office")
+        directory.ensure_agency(session, code="cv_rancang", name_id="CV Rancang", kind="private", parent_code="pupr")
+    with transaction(ctx.sessions) as session:
+        assert steps._is_provider(session, "cv_rancang", "pupr")
+        assert not steps._is_provider(session, "cv_rancang", "dinkes")  # another agency's provider
+        assert not steps._is_provider(session, "pupr", "pupr")  # the agency itself is no provider firm
+        assert not steps._is_provider(session, "cv_tidak_ada", "pupr")  # not registered at all
+        # The same answers as the directory's own question, which filing asks.
+        for code, marketplace in (("cv_rancang", "pupr"), ("cv_rancang", "dinkes"), ("pupr", "pupr")):
+            assert steps._is_provider(session, code, marketplace) == directory.is_provider(session, code, marketplace)
+
+
+def test_the_new_case_insert_names_every_column_the_database_cannot_fill_itself() -> None:
+    # hotsql's case_insert lists its columns by hand: a column whose default lives only in Python (the ORM's)
+    # would be NULL or refused in a new case's row, so it must be named there.
+    named = set(re.search(r"\((.*?)\) VALUES", hotsql.STATEMENTS["case_insert"]).group(1).split(", "))  # type: ignore[union-attr]
+    python_only = {c.name for c in Case.__table__.columns
+                   if c.default is not None and c.server_default is None and not c.primary_key}
+    assert python_only <= named, f"add {sorted(python_only - named)} to hotsql's case_insert"
+    assert named <= {c.name for c in Case.__table__.columns}
