@@ -8,7 +8,7 @@ per dialect, and run on the session's own DBAPI connection, inside the session's
 Values are adapted here the way the ORM column types would (UTC datetimes, JSON).
 
 PostgreSQL, where every statement is a round trip, runs a few statements of its own in place of
-several (`POSTGRES`), and a step's last writes go together through one pipeline (`Batch`). There
+several (`POSTGRES`), and a step's last writes go together as one statement (`Batch`). There
 every statement here is a server-side prepared statement, parsed and planned once per connection
 (engine.db keeps them across rollbacks).
 """
@@ -153,6 +153,90 @@ POSTGRES = {
         "CAST(:upd_bodies AS text[])) AS u(tid, body) WHERE s.case_id = h.id AND s.task_id = u.tid) "
         "SELECT count(*) AS updated FROM head"),
 }
+
+# PostgreSQL: the many-row form of the writes a step sends last (`Batch`), as data-modifying CTE parts: every
+# part of a batch goes in one statement, so one round trip without a pipeline (psycopg's pipeline costs more
+# CPU than a round trip saves at a step's four or so writes). A part's rows arrive as one JSON array,
+# `{rows}`, unpacked server-side in order (`n`); `{i}` names the part's CTEs apart. PostgreSQL runs a
+# statement's CTE parts in an order of its own, so each part waits for the one before it (`{gate}` reads
+# the previous part's result): the parts run in the order queued, their rows draw their ids (events, jobs,
+# notifications) and fire their triggers (the task feed) in that order, as statements sent one by one would.
+# They all read the statement's one snapshot, though: a kind goes here only if it never touches a row that
+# another part of a step's batch writes (a task is closed or opened; a timer deleted, added or moved). The
+# SLA clock's writes (rare; some update the case row) have no many-row form: a batch with one goes as a pipeline.
+# The planner takes each JSON array for 100 rows: at scale the deletes and updates still find their rows by
+# index (a nested loop over pk_task and uq_job_kind; EXPLAIN of the generic plan at 300,000 tasks and jobs).
+_ROWS = "ROWS FROM (json_to_recordset(CAST({rows} AS json)) AS ({columns})) WITH ORDINALITY AS r({names}, n)"
+
+
+def _insert(table: str, columns: str, values: str, typed: str) -> str:
+    names = ", ".join(column.split()[0] for column in typed.split(", "))
+    return (f"p{{i}} AS (INSERT INTO {table} ({columns}) SELECT {values} FROM "  # noqa: S608 - constant text
+            + _ROWS.format(rows="{rows}", columns=typed, names=names) + " WHERE {gate} ORDER BY r.n RETURNING 1)")
+
+
+_MULTI_ROW = {
+    "task_close": (
+        "d{i} AS (DELETE FROM task t USING json_to_recordset(CAST({rows} AS json)) AS r(tid text, now timestamptz, "
+        "done boolean) WHERE t.id = r.tid AND {gate} RETURNING t.*, r.now AS closed_now, r.done AS closed_done), "
+        "p{i} AS (INSERT INTO task_span (task_id, case_id, process_key, element_id, name, role, agency, bound_org, "
+        "assignee_id, created_at, claimed_at, closed_at, due_at, completed, escalated_at) SELECT id, case_id, "
+        "process_key, element_id, name, role, agency, bound_org, assignee_id, created_at, claimed_at, closed_now, "
+        "due_at, closed_done, escalated_at FROM d{i} RETURNING 1)"),
+    "task_insert": _insert(
+        "task", "id, case_id, process_key, element_id, name, lane, role, agency, bound_org, assignee_id, claimed_at, "
+        "created_at, due_at, overdue, prioritized",
+        "r.id, r.case_id, r.process_key, r.element_id, r.name, r.lane, r.role, r.agency, r.bound_org, r.assignee_id, "
+        "NULL, r.created_at, r.due_at, r.overdue, (SELECT priority IS NOT NULL FROM case_record WHERE id = r.case_id)",
+        "id text, case_id int, process_key text, element_id text, name text, lane text, role text, agency text, "
+        "bound_org text, assignee_id int, created_at timestamptz, due_at timestamptz, overdue boolean"),
+    "timer_delete": (
+        "p{i} AS (DELETE FROM job j USING json_to_recordset(CAST({rows} AS json)) AS r(case_id int, tid text) "
+        "WHERE j.kind = 'timer' AND j.case_id = r.case_id AND j.task_id = r.tid AND j.status = 'pending' AND {gate} "
+        "RETURNING 1)"),
+    "timer_move": (
+        "p{i} AS (UPDATE job j SET due_at = r.due_at, status = 'pending' FROM json_to_recordset(CAST({rows} AS json)) "
+        "AS r(case_id int, tid text, due_at timestamptz) WHERE j.kind = 'timer' AND j.case_id = r.case_id "
+        "AND j.task_id = r.tid AND {gate} RETURNING 1)"),
+    "job_insert": _insert(
+        "job", "kind, case_id, task_id, due_at, status, attempts, created_at",
+        "r.kind, r.case_id, r.task_id, r.due_at, 'pending', 0, r.created_at",
+        "kind text, case_id int, task_id text, due_at timestamptz, created_at timestamptz"),
+    "job_insert_payload": _insert(
+        "job", "kind, case_id, task_id, due_at, status, attempts, payload, topic, created_at",
+        "r.kind, r.case_id, r.task_id, r.due_at, 'pending', 0, r.payload, r.topic, r.created_at",
+        "kind text, case_id int, task_id text, due_at timestamptz, payload json, topic text, created_at timestamptz"),
+    "event_insert": _insert(
+        "case_event", "case_id, at, actor, action, task_id, element_id, label, diff",
+        "r.case_id, r.at, r.actor, r.action, r.task_id, r.element_id, r.label, r.diff",
+        "case_id int, at timestamptz, actor text, action text, task_id text, element_id text, label text, diff json"),
+    "notification_insert": _insert(
+        "notification", "uid, event_id, event, channel, case_id, subscription_id, recipient, language, context, "
+        "status, attempts, created_at",
+        "r.uid, r.event_id, r.event, r.channel, r.case_id, r.subscription_id, r.recipient, r.language, r.context, "
+        "'pending', 0, r.created_at",
+        "uid text, event_id text, event text, channel text, case_id int, subscription_id int, recipient text, "
+        "language text, context json, created_at timestamptz"),
+}
+
+
+_GATE = "(SELECT count(*) FROM p{}) >= 0"  # the previous part has run to its end
+
+
+@lru_cache(maxsize=256)
+def _combined(names: tuple[str, ...]) -> str:
+    """Return one PostgreSQL statement running the many-row forms of `names` in order (parameters r0, r1, ...)."""
+    parts = [_MULTI_ROW[name].format(i=i, rows=f"%(r{i})s", gate=_GATE.format(i - 1) if i else "TRUE")
+             for i, name in enumerate(names)]
+    return "WITH " + ", ".join(parts) + f" SELECT count(*) FROM p{len(names) - 1}"  # noqa: S608 - constant parts
+
+
+def _json_rows(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Return rows as one JSON array: datetimes as ISO text in UTC, nested values as `_adapt` writes them."""
+    plain = [{key: value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
+              for key, value in row.items()} for row in rows]
+    return json.dumps(plain, separators=(",", ":"), default=str)
+
 
 _PARAM = re.compile(r"(?<!:):([a-z_]+)")
 # An array parameter goes in binary: psycopg's text form escapes every quote of every element in
@@ -316,8 +400,9 @@ def _write_state(session: Session, case_id: int, changes: Changes) -> None:
 class Batch:
     """Writes that need no answer, sent together at the end of a step.
 
-    On PostgreSQL they go through one pipeline: every statement sent at once, one round trip for the
-    lot, and a failing one fails `run` (so the transaction). SQLite runs them in order in process.
+    On PostgreSQL they go as one statement (`_MULTI_ROW`), or, when one of them has no many-row form,
+    through one pipeline: one round trip for the lot either way, and a failing one fails `run` (so the
+    transaction). SQLite runs them in order in process.
     """
 
     def __init__(self, session: Session) -> None:
@@ -346,6 +431,11 @@ class Batch:
         if not self._postgres:
             for name, rows in items:
                 execute_many(self._session, name, rows)
+            return
+        if all(name in _MULTI_ROW for name, _rows in items):
+            sql = _combined(tuple(name for name, _rows in items))
+            with _cursor(self._session) as (cursor, _dialect):
+                cursor.execute(sql, {f"r{i}": _json_rows(rows) for i, (_name, rows) in enumerate(items)}, prepare=True)
             return
         with _cursor_parts(self._session)[0].pipeline():
             for name, rows in items:

@@ -147,13 +147,21 @@ def test_the_steps_prepared_statements_outlive_a_rollback_an_error_and_a_failed_
             session.rollback()
             assert _holds_case_head(session)
             assert hotsql.fetch_one(session, "case_head", head).status == "running"
+            orphan = {"case_id": -1, "at": pg.rt.clock(), "actor": "x", "action": "x", "task_id": None,
+                      "element_id": None, "label": None, "diff": None}
             batch = hotsql.Batch(session)
-            batch.add("event_insert", [{"case_id": -1, "at": pg.rt.clock(), "actor": "x", "action": "x",
-                                        "task_id": None, "element_id": None, "label": None, "diff": None}])
+            batch.add("case_paused", [{"case_id": case.id, "now": pg.rt.clock()}])  # no many-row form: a pipeline
+            batch.add("event_insert", [orphan])
             with pytest.raises(psycopg.errors.ForeignKeyViolation):
                 batch.run()  # a failure inside a pipeline: psycopg's own rollback ends it
             session.rollback()
             assert session.scalar(text("SELECT pg_backend_pid()")) == pid
+            assert hotsql.fetch_one(session, "case_head", head).status == "running"
+            batch.add("event_insert", [orphan])
+            with pytest.raises(psycopg.errors.ForeignKeyViolation):
+                batch.run()  # a failure of the batch as one statement
+            session.rollback()
+            assert _holds_case_head(session)
             assert hotsql.fetch_one(session, "case_head", head).status == "running"
     finally:
         engine.dispose()

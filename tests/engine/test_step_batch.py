@@ -1,0 +1,156 @@
+"""A step's last writes (hotsql.Batch): one statement on PostgreSQL, one statement per kind in order on SQLite.
+
+Both leave the same rows, in the same order; a failing write leaves none of them, and a connection the
+server ended during the batch is dropped and replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
+
+from engine.cases import hotsql as hotsql
+from engine.cases import steps as steps
+from engine.context import AppContext
+from engine.db import make_engine, make_sessionmaker, transaction
+from engine.models import Case, CaseEvent, Job, Notification, OpenTask, TaskSpan
+from tests.documents import pbg_cast
+from tests.factories import Driver, pbg_application
+
+TASK_COLUMNS = ("id", "case_id", "process_key", "element_id", "name", "lane", "role", "agency", "bound_org",
+                "assignee_id", "created_at", "due_at", "overdue")
+ODD = 'a "quoted" value, a back\\slash, {braces}, NULL, é and \u263a'
+
+
+def _started(ctx: AppContext) -> tuple[int, dict[str, Any], Any]:
+    """Start a PBG case; return its id, its one open task's row (as task_insert's parameters) and its cast."""
+    cast = pbg_cast(ctx)
+    case = Driver(ctx).start("pbg", pbg_application(), cast.applicant)
+    with ctx.sessions() as session:
+        task = session.scalars(select(OpenTask).where(OpenTask.case_id == case.id)).one()
+        return case.id, {name: getattr(task, name) for name in TASK_COLUMNS}, cast
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def test_every_kind_of_batched_write_leaves_the_rows_it_means(ctx: AppContext) -> None:
+    case_id, task, _cast = _started(ctx)
+    now = ctx.rt.clock()
+    later, moved = now + timedelta(hours=1), now + timedelta(days=3)
+    with transaction(ctx.sessions) as session:
+        session.add_all([Job(kind="timer", case_id=case_id, task_id=tid, due_at=now, status="pending", attempts=0,
+                             created_at=now) for tid in ("t-gone", "t-moved")])
+    new_task = {**task, "id": "new-task", "element_id": "Task_next", "name": ODD, "due_at": moved, "created_at": later}
+    with transaction(ctx.sessions) as session:
+        events_before = int(session.scalar(select(func.count()).select_from(CaseEvent)
+                                           .where(CaseEvent.case_id == case_id)) or 0)
+        batch = hotsql.Batch(session)
+        batch.close_tasks([{"tid": task["id"], "now": later, "done": True}])
+        batch.add("task_insert", [new_task])
+        batch.add("timer_delete", [{"case_id": case_id, "tid": "t-gone"}])
+        batch.add("timer_move", [{"case_id": case_id, "tid": "t-moved", "due_at": moved}])
+        batch.add("job_insert", [{"kind": "timer", "case_id": case_id, "task_id": "t-new", "due_at": later,
+                                  "created_at": now}])
+        batch.add("job_insert_payload", [{"kind": "outbound", "case_id": case_id, "task_id": "ticket-1", "due_at": now,
+                                          "created_at": now, "topic": None, "payload": {"params": {"odd": ODD}}}])
+        batch.add("event_insert", [steps._event(case_id, later, "t", "first", diff={"set": {"odd": ODD}}),
+                                   steps._event(case_id, later, "system", "second", label=ODD)])
+        batch.add("notification_insert", [{"uid": "u-1", "event_id": "e-1", "event": "step", "channel": "email",
+                                           "case_id": case_id, "subscription_id": None, "recipient": "a@b.example",
+                                           "language": "id", "context": {"odd": ODD}, "created_at": now}])
+        batch.add("event_insert", [steps._event(case_id, later, "t", "third")])  # a kind again, after others
+        batch.run()
+    with ctx.sessions() as session:
+        assert session.get(OpenTask, task["id"]) is None
+        span = session.scalars(select(TaskSpan).where(TaskSpan.task_id == task["id"])).one()
+        assert (span.closed_at, span.completed, span.created_at) == (later, True, task["created_at"])
+        opened = session.get(OpenTask, "new-task")
+        assert opened is not None
+        assert (opened.name, opened.due_at, opened.created_at, opened.prioritized) == (ODD, moved, later, False)
+        jobs = {job.task_id: job for job in session.scalars(select(Job).where(Job.case_id == case_id))}
+        assert "t-gone" not in jobs
+        assert (jobs["t-moved"].due_at, jobs["t-moved"].status) == (moved, "pending")
+        assert (jobs["t-new"].kind, jobs["t-new"].due_at) == ("timer", later)
+        payload = session.scalar(text("SELECT payload FROM job WHERE task_id = 'ticket-1'"))
+        assert _json(payload) == {"params": {"odd": ODD}}
+        events = list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)))
+        assert len(events) == events_before + 3
+        assert [(e.action, e.label, e.at) for e in events[-3:]] == [("first", None, later), ("second", ODD, later),
+                                                                    ("third", None, later)]
+        assert events[-3].diff == {"set": {"odd": ODD}}
+        assert events[-2].diff is None
+        sent = session.scalars(select(Notification).where(Notification.uid == "u-1")).one()
+        assert (sent.context, sent.recipient, sent.status, sent.created_at) == ({"odd": ODD}, "a@b.example",
+                                                                                "pending", now)
+        # The feed's triggers saw the task leave, then the new one come, in the order the writes were queued.
+        fed = session.execute(text("SELECT task_id FROM task_feed WHERE case_id = :c ORDER BY seq"), {"c": case_id})
+        assert [row[0] for row in fed.all()[-2:]] == [task["id"], "new-task"]
+
+
+def test_a_failing_batch_writes_nothing_and_the_session_goes_on(ctx: AppContext) -> None:
+    case_id, task, cast = _started(ctx)
+    with ctx.sessions() as session:
+        version = session.get(Case, case_id).version  # type: ignore[union-attr]
+        events = session.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.case_id == case_id))
+        batch = hotsql.Batch(session)
+        batch.add("event_insert", [steps._event(case_id, ctx.rt.clock(), "t", "note")])
+        batch.close_tasks([{"tid": task["id"], "now": ctx.rt.clock(), "done": True}])
+        batch.add("event_insert", [steps._event(-1, ctx.rt.clock(), "t", "orphan")])  # no such case
+        with pytest.raises(Exception) as failed:  # noqa: PT011 - the driver's own IntegrityError, one per database
+            batch.run()
+        assert "foreign key" in str(failed.value).lower()
+        session.rollback()
+        assert session.scalar(select(func.count()).select_from(CaseEvent)
+                              .where(CaseEvent.case_id == case_id)) == events
+        assert session.get(OpenTask, task["id"]) is not None
+        assert session.get(Case, case_id).version == version  # type: ignore[union-attr]
+    assert Driver(ctx).complete(case_id, "Task_kelengkapan", cast.front, {"kelengkapan": "lengkap"}) == "running"
+
+
+def test_a_connection_the_server_ended_before_the_batch_is_dropped(ctx: AppContext) -> None:
+    if not ctx.settings.database_url.startswith("postgresql"):
+        pytest.skip("the server ending a connection is PostgreSQL's")
+    case_id, _task, _cast = _started(ctx)
+    engine = make_engine(ctx.settings.database_url)  # its own pool: one connection, used in turn
+    sessions = make_sessionmaker(engine)
+    admin = create_engine(ctx.settings.database_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with sessions() as session:
+            pid = session.scalar(text("SELECT pg_backend_pid()"))
+            assert hotsql.fetch_one(session, "case_head", {"case_id": case_id}).status == "running"
+            with admin.connect() as conn:
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            for _ in range(100):  # the process takes a moment to go
+                with admin.connect() as conn:
+                    if not conn.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}):
+                        break
+                time.sleep(0.02)
+            batch = hotsql.Batch(session)
+            batch.add("event_insert", [steps._event(case_id, ctx.rt.clock(), "t", "lost")])
+            with pytest.raises(psycopg.OperationalError):
+                batch.run()
+            with pytest.raises(DBAPIError) as failed:
+                session.rollback()
+            assert failed.value.connection_invalidated  # the pool drops it
+        with sessions() as session:  # a new connection; the batch's statement is prepared afresh
+            assert session.scalar(text("SELECT pg_backend_pid()")) != pid
+            batch = hotsql.Batch(session)
+            batch.add("event_insert", [steps._event(case_id, ctx.rt.clock(), "t", "kept")])
+            batch.run()
+            session.commit()
+            actions = list(session.scalars(select(CaseEvent.action).where(CaseEvent.case_id == case_id)))
+            assert "kept" in actions
+            assert "lost" not in actions
+    finally:
+        engine.dispose()
+        admin.dispose()
