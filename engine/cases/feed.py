@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from engine.cases import assignment as routing
 from engine.cases.access import visible_tasks
 from engine.directory.actors import Actor
-from engine.models import Case, OpenTask, TaskFeed
+from engine.models import Case, OpenTask, PersonalDataAccess, StoredFile, TaskFeed
 from engine.sla.escalation import is_supervisor_role
 
 # The change log keeps this many rows; a reader further behind is told to read its inbox again.
@@ -303,9 +303,20 @@ def _may_have_written(session: Session) -> None:
         session.info[_CHANGED_KEY] = True
 
 
+# Rows a transaction may write without touching a task: a flush of these alone (an upload, the
+# access record of a read) marks nothing, so its commit wakes nobody. Any other flush marks: a claim
+# writes the task with an UPDATE statement, which no flush reports, and the history row it flushes
+# with it marks the transaction. (A `do_orm_execute` listener would see that UPDATE, but makes
+# SQLAlchemy build an execution state for every statement of every session.)
+_NOT_TASKS: tuple[type, ...] = (StoredFile, PersonalDataAccess)
+
+
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _context: Any) -> None:
-    _may_have_written(session)
+    # The session's new, dirty and deleted objects are still those of the flush that just ran.
+    if _listeners and not all(isinstance(obj, _NOT_TASKS)
+                              for obj in (*session.new, *session.dirty, *session.deleted)):
+        session.info[_CHANGED_KEY] = True
 
 
 @event.listens_for(Session, "before_commit")

@@ -32,8 +32,8 @@ from engine.cases.feed import parse_cursor as feed_cursor
 from engine.context import AppContext
 from engine.models import User
 from tests.api.conftest import logins
-from tests.api.test_tasks import FRONT, GRIYA, Login, make_officer, post_complete, start
-from tests.factories import api_drawings
+from tests.api.test_tasks import FRONT, GRIYA, Login, inbox, make_officer, post_complete, start
+from tests.factories import api_drawings, api_upload
 from tests.live import app_over_http, serve
 
 WAIT_S = 30.0  # a bound on waiting for an event, never a measurement
@@ -279,6 +279,29 @@ def test_commits_in_this_process_wake_the_feed_without_waiting_for_the_poll(
         assert task["case_id"] == case["id"]
         assert client.post(f"/api/tasks/{task['id']}/claim", headers=login(FRONT)).status_code == 200  # the ORM
         assert second.until("gone")[-1]["data"]["task_id"] == task["id"]
+
+
+def test_only_commits_that_write_tasks_wake_the_feed(client: TestClient, login: Login) -> None:
+    """An upload or a read commits rows the change log never holds: the hub is not woken to read nothing."""
+    woken: list[str] = []
+
+    def wake() -> None:
+        woken.append("woken")
+
+    feed_module.listen(wake)
+    try:
+        api_upload(client, login("warga"), "ktp.pdf")
+        inbox(client, login, FRONT)
+        assert woken == []
+        case = start(client, login)  # the step writes its tasks as driver SQL
+        assert woken
+        woken.clear()
+        task = inbox(client, login, FRONT, case_id=case["id"])["items"][0]
+        assert woken == []
+        assert client.post(f"/api/tasks/{task['id']}/claim", headers=login(FRONT)).status_code == 200  # an UPDATE
+        assert woken
+    finally:
+        feed_module.unlisten(wake)
 
 
 def test_a_change_held_back_by_another_transaction_arrives_once_it_settles(
