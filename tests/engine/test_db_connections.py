@@ -18,6 +18,7 @@ from engine.cases import hotsql as hotsql
 from engine.context import AppContext
 from engine.db import make_engine, make_sessionmaker
 from engine.models import Case, CaseState, OpenTask
+from tests import pgserver
 from tests.documents import pbg_cast
 from tests.factories import Driver, pbg_application
 
@@ -175,18 +176,11 @@ def test_a_connection_the_server_ended_inside_a_transaction_is_dropped_at_rollba
     case = d.start("pbg", pbg_application(), cast.applicant)
     engine = make_engine(pg.settings.database_url)
     sessions = make_sessionmaker(engine)
-    admin = create_engine(pg.settings.database_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
     try:
         with sessions() as session:
             pid = session.scalar(text("SELECT pg_backend_pid()"))
             assert hotsql.fetch_one(session, "case_head", {"case_id": case.id}).status == "running"
-            with admin.connect() as conn:
-                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-            for _ in range(100):  # the process takes a moment to go
-                with admin.connect() as conn:
-                    if not conn.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}):
-                        break
-                time.sleep(0.02)
+            pgserver.terminate(pg.settings.database_url, pid)
             with pytest.raises(DBAPIError) as failed:
                 session.rollback()
             assert failed.value.connection_invalidated  # the pool drops it
@@ -195,5 +189,4 @@ def test_a_connection_the_server_ended_inside_a_transaction_is_dropped_at_rollba
             assert hotsql.fetch_one(session, "case_head", {"case_id": case.id}).status == "running"
     finally:
         engine.dispose()
-        admin.dispose()
     assert d.complete(case.id, "Task_kelengkapan", cast.front, {"kelengkapan": "lengkap"}) == "running"

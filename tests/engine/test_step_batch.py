@@ -7,21 +7,20 @@ server ended during the batch is dropped and replaced.
 from __future__ import annotations
 
 import json
-import time
 from datetime import timedelta
 from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.pool import NullPool
 
 from engine.cases import hotsql as hotsql
 from engine.cases import steps as steps
 from engine.context import AppContext
 from engine.db import make_engine, make_sessionmaker, transaction
 from engine.models import Case, CaseEvent, Job, Notification, OpenTask, TaskSpan
+from tests import pgserver
 from tests.documents import pbg_cast
 from tests.factories import Driver, pbg_application
 
@@ -123,18 +122,11 @@ def test_a_connection_the_server_ended_before_the_batch_is_dropped(ctx: AppConte
     case_id, _task, _cast = _started(ctx)
     engine = make_engine(ctx.settings.database_url)  # its own pool: one connection, used in turn
     sessions = make_sessionmaker(engine)
-    admin = create_engine(ctx.settings.database_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
     try:
         with sessions() as session:
             pid = session.scalar(text("SELECT pg_backend_pid()"))
             assert hotsql.fetch_one(session, "case_head", {"case_id": case_id}).status == "running"
-            with admin.connect() as conn:
-                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-            for _ in range(100):  # the process takes a moment to go
-                with admin.connect() as conn:
-                    if not conn.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}):
-                        break
-                time.sleep(0.02)
+            pgserver.terminate(ctx.settings.database_url, pid)
             batch = hotsql.Batch(session)
             batch.add("event_insert", [steps._event(case_id, ctx.rt.clock(), "t", "lost")])
             with pytest.raises(psycopg.OperationalError):
@@ -153,4 +145,3 @@ def test_a_connection_the_server_ended_before_the_batch_is_dropped(ctx: AppConte
             assert "lost" not in actions
     finally:
         engine.dispose()
-        admin.dispose()
