@@ -243,22 +243,25 @@ class Runtime:
         """List the open user tasks of a loaded case (looking only at its unfinished tasks)."""
         return loaded.workflow.ready(candidates=loaded.tracker.open)
 
-    def save_state(self, session: Session, loaded: LoadedCase, changes: state.Changes, values: dict[str, Any]) -> int:
+    def save_state(self, session: Session, loaded: LoadedCase, changes: state.Changes, values: dict[str, Any],
+                   batch: hotsql.Batch | None = None) -> int:
         """Write a step's changed rows and bump the case version; raise CaseConflict on a lost race.
 
         `changes` comes from `state.diff`; `values` holds the case row's read-model columns:
-        data, status, stage_id, stage_en, outcome, completed_at.
+        data, status, stage_id, stage_en, outcome, completed_at. With the step's `batch` the write leads
+        it (`Batch.lead`): on PostgreSQL it is sent with the batch, whose `run` raises CaseConflict.
         """
         row = loaded.row
         new_version = row.version + 1
         sensitive = self.sealer(loaded.compiled).sensitive
         if sensitive and values.get("data"):
             values = {**values, "data": _seal_row_data(loaded, values["data"], sensitive)}
-        updated = hotsql.write_case(session, {
-            **values, "new_version": new_version, "wf_meta": changes.meta, "now": self.clock(),
-            "case_id": row.id, "version": row.version}, changes)
-        if updated != 1:
-            raise CaseConflict("the case was changed by someone else; reload and try again")
+        written = {**values, "new_version": new_version, "wf_meta": changes.meta, "now": self.clock(),
+                   "case_id": row.id, "version": row.version}
+        if batch is None:
+            _check_written(hotsql.write_case(session, written, changes))
+        else:
+            batch.lead(written, changes, _check_written)
         hot = _Hot(new_version, loaded.workflow, loaded.tracker, loaded.sealed)
 
         def keep() -> None:  # at commit: the step has recorded what it left open by then
@@ -269,6 +272,12 @@ class Runtime:
         on_commit(session, keep)
         row.version = new_version
         return new_version
+
+
+def _check_written(updated: int) -> None:
+    """Raise CaseConflict unless the case write updated the case row (its version had not moved)."""
+    if updated != 1:
+        raise CaseConflict("the case was changed by someone else; reload and try again")
 
 
 def _seal_row_data(loaded: LoadedCase, data: dict[str, Any], sensitive: frozenset[str]) -> dict[str, Any]:

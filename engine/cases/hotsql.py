@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections import namedtuple
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -105,6 +105,11 @@ STATEMENTS = {
     "job_insert_payload": (
         "INSERT INTO job (kind, case_id, task_id, due_at, status, attempts, payload, topic, created_at) "
         "VALUES (:kind, :case_id, :task_id, :due_at, 'pending', 0, :payload, :topic, :created_at)"),
+    # A job queued at most once per (kind, case, task), as the job table's unique key allows: a second is no error.
+    "job_insert_once": (
+        "INSERT INTO job (kind, case_id, task_id, due_at, status, attempts, created_at) "
+        "VALUES (:kind, :case_id, :task_id, :due_at, 'pending', 0, :created_at) "
+        "ON CONFLICT (kind, case_id, task_id) DO NOTHING"),
     "timer_delete": (
         "DELETE FROM job WHERE kind = 'timer' AND case_id = :case_id AND task_id = :tid AND status = 'pending'"),
     "timer_move": (
@@ -119,14 +124,36 @@ STATEMENTS = {
     "case_pause_ended": "UPDATE case_record SET sla_paused_s = :total, due_at = :due WHERE id = :case_id",
     "case_pause_ended_runs": (
         "UPDATE case_record SET sla_paused_s = :total, due_at = :due, sla_paused_since = NULL WHERE id = :case_id"),
+    # A new case's NIK lookup hashes (engine.privacy.lookup): it has none to replace yet.
+    "lookup_insert": "INSERT INTO case_lookup (case_id, field, hash) VALUES (:case_id, :field, :hash)",
     "notification_insert": (
         "INSERT INTO notification (uid, event_id, event, channel, case_id, subscription_id, recipient, language, "
         "context, status, attempts, created_at) VALUES (:uid, :event_id, :event, :channel, :case_id, "
         ":subscription_id, :recipient, :language, :context, 'pending', 0, :created_at)"),
 }
 
+# A step's version check and whole task-state change in one statement. The task-state parts touch
+# disjoint rows (a task is new, changed or gone) and run only when the case row was updated, i.e. the
+# version matched (`head` is empty otherwise); the statement returns how many case rows that was.
+# The changes come as one JSON parameter (`_state_json`: gone owners, gone tasks, added [task, owner,
+# body, seq], changed [task, body]): json.dumps writes it in C, where psycopg dumps arrays in Python.
+# Also the first part of a batch's statement when the batch leads with it (`Batch.lead`).
+_CASE_WRITE = (
+    "head AS (UPDATE case_record SET version = :new_version, wf_meta = :wf_meta, data = :data, "
+    "status = :status, stage_id = :stage_id, stage_en = :stage_en, outcome = :outcome, updated_at = :now, "
+    "completed_at = :completed_at WHERE id = :case_id AND version = :version RETURNING id), "
+    "st AS (SELECT CAST(:state AS json) AS j), "
+    "gone_owners AS (DELETE FROM case_state WHERE case_id IN (SELECT id FROM head) "
+    "AND owner IN (SELECT json_array_elements_text(j->'o') FROM st)), "
+    "gone AS (DELETE FROM case_state WHERE case_id IN (SELECT id FROM head) "
+    "AND task_id IN (SELECT json_array_elements_text(j->'g') FROM st)), "
+    "added AS (INSERT INTO case_state (case_id, task_id, owner, seq, payload) "
+    "SELECT h.id, a->>0, a->>1, CAST(a->>3 AS int), a->>2 FROM head h, st, json_array_elements(st.j->'a') AS a), "
+    "changed AS (UPDATE case_state s SET payload = u->>1 FROM head h, st, json_array_elements(st.j->'u') AS u "
+    "WHERE s.case_id = h.id AND s.task_id = u->>0)")
+
 # PostgreSQL only: one statement in place of several (each statement there is a round trip), with
-# data-modifying CTEs and arrays unnested server-side. SQLite, in process, runs the several.
+# data-modifying CTEs and JSON arrays unpacked server-side. SQLite, in process, runs the several.
 POSTGRES = {
     "task_close": (
         "WITH gone AS (DELETE FROM task WHERE id = :tid RETURNING *) "
@@ -134,24 +161,7 @@ POSTGRES = {
         "assignee_id, created_at, claimed_at, closed_at, due_at, completed, escalated_at) SELECT id, case_id, "
         "process_key, element_id, name, role, agency, bound_org, assignee_id, created_at, claimed_at, :now, due_at, "
         ":done, escalated_at FROM gone"),
-    # A step's version check and whole task-state change in one statement. The task-state parts touch
-    # disjoint rows (a task is new, changed or gone) and run only when the case row was updated, i.e. the
-    # version matched (`head` is empty otherwise); the statement returns how many case rows that was.
-    "case_write": (
-        "WITH head AS (UPDATE case_record SET version = :new_version, wf_meta = :wf_meta, data = :data, "
-        "status = :status, stage_id = :stage_id, stage_en = :stage_en, outcome = :outcome, updated_at = :now, "
-        "completed_at = :completed_at WHERE id = :case_id AND version = :version RETURNING id), "
-        "gone_owners AS (DELETE FROM case_state WHERE case_id IN (SELECT id FROM head) "
-        "AND owner = ANY(CAST(:gone_owners AS text[]))), "
-        "gone AS (DELETE FROM case_state WHERE case_id IN (SELECT id FROM head) "
-        "AND task_id = ANY(CAST(:gone AS text[]))), "
-        "added AS (INSERT INTO case_state (case_id, task_id, owner, seq, payload) "
-        "SELECT h.id, a.tid, a.owner, a.seq, a.body FROM head h, unnest(CAST(:add_tids AS text[]), "
-        "CAST(:add_owners AS text[]), CAST(:add_seqs AS int[]), CAST(:add_bodies AS text[])) "
-        "AS a(tid, owner, seq, body)), "
-        "changed AS (UPDATE case_state s SET payload = u.body FROM head h, unnest(CAST(:upd_tids AS text[]), "
-        "CAST(:upd_bodies AS text[])) AS u(tid, body) WHERE s.case_id = h.id AND s.task_id = u.tid) "
-        "SELECT count(*) AS updated FROM head"),
+    "case_write": "WITH " + _CASE_WRITE + " SELECT count(*) AS updated FROM head",  # noqa: S608 - constant text
 }
 
 # PostgreSQL: the many-row form of the writes a step sends last (`Batch`), as data-modifying CTE parts: every
@@ -162,17 +172,23 @@ POSTGRES = {
 # the previous part's result): the parts run in the order queued, their rows draw their ids (events, jobs,
 # notifications) and fire their triggers (the task feed) in that order, as statements sent one by one would.
 # They all read the statement's one snapshot, though: a kind goes here only if it never touches a row that
-# another part of a step's batch writes (a task is closed or opened; a timer deleted, added or moved). The
-# SLA clock's writes (rare; some update the case row) have no many-row form: a batch with one goes as a pipeline.
+# another part of a step's batch writes (a task is closed or opened; a timer deleted, added or moved; the
+# SLA clock's pause rows are each started or ended, and the case row is written by one part at most).
 # The planner takes each JSON array for 100 rows: at scale the deletes and updates still find their rows by
 # index (a nested loop over pk_task and uq_job_kind; EXPLAIN of the generic plan at 300,000 tasks and jobs).
 _ROWS = "ROWS FROM (json_to_recordset(CAST({rows} AS json)) AS ({columns})) WITH ORDINALITY AS r({names}, n)"
 
 
-def _insert(table: str, columns: str, values: str, typed: str) -> str:
+def _insert(table: str, columns: str, values: str, typed: str, conflict: str = "") -> str:
     names = ", ".join(column.split()[0] for column in typed.split(", "))
     return (f"p{{i}} AS (INSERT INTO {table} ({columns}) SELECT {values} FROM "  # noqa: S608 - constant text
-            + _ROWS.format(rows="{rows}", columns=typed, names=names) + " WHERE {gate} ORDER BY r.n RETURNING 1)")
+            + _ROWS.format(rows="{rows}", columns=typed, names=names) + f" WHERE {{gate}} ORDER BY r.n{conflict} "
+            "RETURNING 1)")
+
+
+def _update(table: str, assignments: str, typed: str, where: str) -> str:
+    return (f"p{{i}} AS (UPDATE {table} SET {assignments} FROM json_to_recordset(CAST({{rows}} AS json)) "  # noqa: S608
+            f"AS r({typed}) WHERE {where} AND {{gate}} RETURNING 1)")
 
 
 _MULTI_ROW = {
@@ -206,6 +222,27 @@ _MULTI_ROW = {
         "job", "kind, case_id, task_id, due_at, status, attempts, payload, topic, created_at",
         "r.kind, r.case_id, r.task_id, r.due_at, 'pending', 0, r.payload, r.topic, r.created_at",
         "kind text, case_id int, task_id text, due_at timestamptz, payload json, topic text, created_at timestamptz"),
+    "job_insert_once": _insert(
+        "job", "kind, case_id, task_id, due_at, status, attempts, created_at",
+        "r.kind, r.case_id, r.task_id, r.due_at, 'pending', 0, r.created_at",
+        "kind text, case_id int, task_id text, due_at timestamptz, created_at timestamptz",
+        " ON CONFLICT (kind, case_id, task_id) DO NOTHING"),
+    "lookup_insert": _insert("case_lookup", "case_id, field, hash", "r.case_id, r.field, r.hash",
+                             "case_id int, field text, hash text"),
+    # The SLA clock's (engine/sla/clock.py). One sync queues either case_paused (a pause starts on a running
+    # clock) or a case_pause_ended kind (a pause ends), never both, and a step syncs once: of the batch's
+    # parts, one at most writes the case row.
+    "pause_insert": _insert("sla_pause", "case_id, reason, element_id, started_at",
+                            "r.case_id, r.reason, r.element_id, r.now",
+                            "case_id int, reason text, element_id text, now timestamptz"),
+    "case_paused": _update("case_record c", "sla_paused_since = r.now", "case_id int, now timestamptz",
+                           "c.id = r.case_id"),
+    "pause_end": _update("sla_pause s", "ended_at = r.now, paused_s = r.seconds",
+                         "pause_id int, now timestamptz, seconds int", "s.id = r.pause_id"),
+    "case_pause_ended": _update("case_record c", "sla_paused_s = r.total, due_at = r.due",
+                                "case_id int, total int, due timestamptz", "c.id = r.case_id"),
+    "case_pause_ended_runs": _update("case_record c", "sla_paused_s = r.total, due_at = r.due, sla_paused_since = NULL",
+                                     "case_id int, total int, due timestamptz", "c.id = r.case_id"),
     "event_insert": _insert(
         "case_event", "case_id, at, actor, action, task_id, element_id, label, diff",
         "r.case_id, r.at, r.actor, r.action, r.task_id, r.element_id, r.label, r.diff",
@@ -221,14 +258,27 @@ _MULTI_ROW = {
 
 
 _GATE = "(SELECT count(*) FROM p{}) >= 0"  # the previous part has run to its end
+_LED = " AND EXISTS (SELECT 1 FROM head)"  # the case write that leads the statement updated the case row
+# Kinds that write the case row: a batch holding one sends the case write it leads with apart, before it (one
+# statement may not update a row twice).
+_CASE_ROW = frozenset({"case_paused", "case_pause_ended", "case_pause_ended_runs"})
 
 
 @lru_cache(maxsize=256)
-def _combined(names: tuple[str, ...]) -> str:
-    """Return one PostgreSQL statement running the many-row forms of `names` in order (parameters r0, r1, ...)."""
-    parts = [_MULTI_ROW[name].format(i=i, rows=f"%(r{i})s", gate=_GATE.format(i - 1) if i else "TRUE")
+def _combined(names: tuple[str, ...], led: bool = False) -> str:
+    """Return one PostgreSQL statement running the many-row forms of `names` in order (parameters r0, r1, ...).
+
+    `led`: the statement begins with the case write (`_CASE_WRITE`, its parameters by name), each part runs
+    only when that updated the case row (a lost race writes nothing), and it returns that count first.
+    """
+    parts = [_MULTI_ROW[name].format(i=i, rows=f"%(r{i})s",
+                                     gate=(_GATE.format(i - 1) if i else "TRUE") + (_LED if led else ""))
              for i, name in enumerate(names)]
-    return "WITH " + ", ".join(parts) + f" SELECT count(*) FROM p{len(names) - 1}"  # noqa: S608 - constant parts
+    last = f"SELECT count(*) FROM p{len(names) - 1}"  # noqa: S608 - constant parts
+    if not led:
+        return "WITH " + ", ".join(parts) + " " + last
+    lead = _PARAM.sub(r"%(\1)s", _CASE_WRITE)
+    return f"WITH {lead}, {', '.join(parts)} SELECT (SELECT count(*) FROM head) AS updated, ({last}) AS written"  # noqa: S608
 
 
 def _json_rows(rows: Sequence[Mapping[str, Any]]) -> str:
@@ -239,17 +289,12 @@ def _json_rows(rows: Sequence[Mapping[str, Any]]) -> str:
 
 
 _PARAM = re.compile(r"(?<!:):([a-z_]+)")
-# An array parameter goes in binary: psycopg's text form escapes every quote of every element in
-# Python (a step's task-state bodies are JSON, full of quotes), which cost more CPU than the rest of
-# the step's SQL; the binary form copies the bytes.
-_ARRAY = re.compile(r"CAST\(:([a-z_]+) AS ([a-z]+)\[\]\)")
 
 
 @lru_cache
 def _translated(dialect: str, name: str) -> str:
     if dialect == "postgresql":  # psycopg's named style
-        sql = _ARRAY.sub(r"CAST(%(\1)b AS \2[])", POSTGRES.get(name) or STATEMENTS[name])
-        return _PARAM.sub(r"%(\1)s", sql)
+        return _PARAM.sub(r"%(\1)s", POSTGRES.get(name) or STATEMENTS[name])
     if name not in STATEMENTS:
         raise KeyError(f"{name} runs on PostgreSQL only")
     return STATEMENTS[name]  # sqlite3 takes :name as it is
@@ -373,16 +418,14 @@ def write_case(session: Session, row: Mapping[str, Any], changes: Changes) -> in
         if updated == 1:
             _write_state(session, int(row["case_id"]), changes)
         return updated
-    found = fetch_one(session, "case_write", {**row, **_state_params(changes)})
+    found = fetch_one(session, "case_write", {**row, "state": _state_json(changes)})
     return int(found.updated)
 
 
-def _state_params(changes: Changes) -> dict[str, tuple[Any, ...]]:
-    """Return a step's task-state changes as the array parameters of PostgreSQL's `case_write`."""
-    return {"gone_owners": tuple(changes.deleted_owners), "gone": tuple(changes.deletes),
-            "add_tids": tuple(i[0] for i in changes.inserts), "add_owners": tuple(i[1] for i in changes.inserts),
-            "add_bodies": tuple(i[2] for i in changes.inserts), "add_seqs": tuple(i[3] for i in changes.inserts),
-            "upd_tids": tuple(u[0] for u in changes.updates), "upd_bodies": tuple(u[1] for u in changes.updates)}
+def _state_json(changes: Changes) -> str:
+    """Return a step's task-state changes as the one JSON parameter of PostgreSQL's `case_write`."""
+    return json.dumps({"o": changes.deleted_owners, "g": changes.deletes, "a": changes.inserts,
+                       "u": changes.updates}, separators=(",", ":"))
 
 
 def _write_state(session: Session, case_id: int, changes: Changes) -> None:
@@ -402,13 +445,27 @@ class Batch:
 
     On PostgreSQL they go as one statement (`_MULTI_ROW`), or, when one of them has no many-row form,
     through one pipeline: one round trip for the lot either way, and a failing one fails `run` (so the
-    transaction). SQLite runs them in order in process.
+    transaction). SQLite runs them in order in process. A step's case write may lead the batch (`lead`).
     """
 
     def __init__(self, session: Session) -> None:
         self._session = session
         self._postgres = dialect_of(session) == "postgresql"
         self._items: list[tuple[str, list[Mapping[str, Any]]]] = []
+        self._lead: tuple[Mapping[str, Any], Changes, Callable[[int], None]] | None = None
+
+    def lead(self, row: Mapping[str, Any], changes: Changes, check: Callable[[int], None]) -> None:
+        """Write the case and its task state (`write_case`) first of all, then `check` how many rows it updated.
+
+        On PostgreSQL the write waits for `run` and goes as its statement's first part: the batch's other
+        parts run only when it updated the case row, so a lost race writes nothing of the statement, and
+        `check` (which raises to fail the step) sees the count before `run` returns. SQLite writes it now:
+        in process there is no round trip to save, and the version check stays the step's first write.
+        """
+        if self._postgres:
+            self._lead = (row, changes, check)
+        else:
+            check(write_case(self._session, row, changes))
 
     def add(self, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Queue one statement for each row, in order after what is queued already."""
@@ -426,6 +483,8 @@ class Batch:
     def run(self) -> None:
         """Send what is queued, in order, in the session's transaction; the batch is empty after."""
         items, self._items = self._items, []
+        if self._lead is not None:
+            items = self._run_led(items)
         if not items:
             return
         if not self._postgres:
@@ -440,3 +499,18 @@ class Batch:
         with _cursor_parts(self._session)[0].pipeline():
             for name, rows in items:
                 execute_many(self._session, name, rows)
+
+    def _run_led(self, items: list[tuple[str, list[Mapping[str, Any]]]]) -> list[tuple[str, list[Mapping[str, Any]]]]:
+        """Send the case write that leads the batch, with `items` when they can share its statement; return the rest."""
+        assert self._lead is not None  # noqa: S101 - run checks it
+        (row, changes, check), self._lead = self._lead, None
+        if not items or any(name not in _MULTI_ROW or name in _CASE_ROW for name, _rows in items):
+            check(write_case(self._session, row, changes))
+            return items
+        params = _params({**row, "state": _state_json(changes)}, "postgresql")
+        params.update({f"r{i}": _json_rows(rows) for i, (_name, rows) in enumerate(items)})
+        with _cursor(self._session) as (cursor, _dialect):
+            cursor.execute(_combined(tuple(name for name, _rows in items), led=True), params, prepare=True)
+            updated = cursor.fetchone()[0]
+        check(int(updated))
+        return []

@@ -18,12 +18,11 @@ from engine.cases import listing as listing
 from engine.cases import priority as priority
 from engine.cases import tracking as tracking
 from engine.cases.assignment import agency_of
-from engine.cases.steps import StepRecord, record_step
+from engine.cases.steps import StepRecord, is_provider, record_step
 from engine.catalogue import lifecycle as lifecycle
 from engine.catalogue import registry as registry
 from engine.directory import service as directory
 from engine.directory.actors import Actor
-from engine.directory.service import is_provider
 from engine.errors import CaseNotFound, InvalidInput, NotAllowed, ProcessNotFound
 from engine.models import Case, CaseEvent, Incident, Job, OpenTask, ProcessVersion
 from engine.runtime import CaseHead, LoadedCase, Runtime

@@ -103,8 +103,8 @@ def _decimal(value: Decimal) -> int | float | str:
     return number if math.isfinite(number) else str(value)
 
 
-def _is_provider(session: Session, code: str, marketplace: str) -> bool:
-    """directory.is_provider, asked through hotsql: prepared once per connection on PostgreSQL."""
+def is_provider(session: Session, code: str, marketplace: str) -> bool:
+    """Answer directory.is_provider through hotsql: prepared once per connection on PostgreSQL."""
     found = hotsql.fetch_one(session, "agency_parent", {"code": code})
     return found is not None and found.parent_code == marketplace
 
@@ -114,7 +114,7 @@ def _route(session: Session, loaded: LoadedCase, task: spiff.ReadyTask) -> routi
     try:
         return routing.route(role=meta.role, bind_organisation=meta.bind_organisation, bind_user=meta.bind_user,
                              data=task.data,
-                             organisation_exists=lambda code, mk: _is_provider(session, code, mk),
+                             organisation_exists=lambda code, mk: is_provider(session, code, mk),
                              bind_agency=meta.bind_agency, role_exists=lambda key: directory.role_exists(session, key))
     except RoutingError as exc:
         field = exc.field or "(form)"
@@ -307,6 +307,7 @@ def record_step(
     `context` is the step's context when the caller read it already (the row of hotsql's task_context).
     """
     now = rt.clock()
+    fresh = loaded.row.version == 0  # the first step of a case start_case has just inserted
     sealer = rt.sealer(loaded.compiled)
     outcome = loaded.workflow.outcome(loaded.tracker, sealer)
     calls = loaded.workflow.take_calls()
@@ -325,8 +326,10 @@ def record_step(
     # The read models, timers, queued work and history: sent together at the end (hotsql.Batch).
     batch = hotsql.Batch(session)
     notify.on_step(session, rt, loaded, events=events, case=step.case, values=values, data=after, batch=batch)
-    # The version check is the first write: a lost race writes nothing else.
-    version = rt.save_state(session, loaded, outcome.changes, values | {"data": after})
+    # The version check: on SQLite the first write; on PostgreSQL the first part of the batch's statement (one
+    # round trip less), whose other parts a lost race leaves unwritten. Either way a lost race fails the step,
+    # and its transaction undoes what it wrote before (a woken message, a clock or lookup change).
+    version = rt.save_state(session, loaded, outcome.changes, values | {"data": after}, batch=batch)
     _sync_tasks(batch, loaded, {t.task_id for t in ready}, new_rows, now,
                 record.task_id if record.action == "completed" else None)
     if not incident:
@@ -335,7 +338,9 @@ def record_step(
         _queue_messages(batch, loaded, outcome.thrown, now, sealer)
         _wake_parked(session, loaded, outcome, now)
         _sync_clock(batch, session, rt, loaded, outcome.ready, now, after, step)
-    if lookup.changed(before, after):
+    if fresh:  # a new case has no lookup rows to replace: its own go with the batch
+        batch.add("lookup_insert", lookup.lookup_rows(case_id=loaded.row.id, data=after))
+    elif lookup.changed(before, after):
         lookup.write_lookups(session, case_id=loaded.row.id, data=after)
     diff = record.diff if record.diff is not None else data_diff(before, after)
     _write_history(batch, session, loaded, outcome, result, record, now,
@@ -362,5 +367,5 @@ def _write_history(batch: hotsql.Batch, session: Session, loaded: LoadedCase, ou
     elif values["status"] == "completed":
         events.append(_event(case_id, now, "system", "completed", label=values["outcome"]))
         documents.queue_issue(session, case_id=case_id, service=loaded.compiled.service,
-                              end_event=outcome.end_event_id, now=now, data=data)
+                              end_event=outcome.end_event_id, now=now, data=data, batch=batch)
     batch.add("event_insert", events)

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine.cases import access as access
+from engine.cases import hotsql as hotsql
 from engine.cases import tracking as tracking
 from engine.cases.tracking import ALPHABET
 from engine.catalogue.labels import labels_for_version
@@ -37,7 +38,7 @@ from engine.documents import pdf as pdf
 from engine.documents.signing import Signer, signer_for
 from engine.documents.spec import DocumentSpec, spec_of
 from engine.errors import InvalidInput, NotFound
-from engine.models import Agency, Bundle, Case, CaseEvent, IssuedDocument, Job, ProcessFile, ProcessVersion
+from engine.models import Agency, Bundle, Case, CaseEvent, IssuedDocument, ProcessFile, ProcessVersion
 from engine.privacy import cipher as cipher
 
 if TYPE_CHECKING:
@@ -116,26 +117,21 @@ def verify_path(code: str) -> str:
     return f"/verifikasi/{code}"
 
 
-# Built once: every case that ends asks it.
-_QUEUED = select(Job.id).where(Job.kind == JOB_KIND, Job.case_id == bindparam("case_id"), Job.task_id == JOB_TASK)
-
-
 def queue_issue(session: Session, *, case_id: int, service: dict[str, Any], end_event: str | None,
-                now: datetime, data: dict[str, Any] | None = None) -> bool:
+                now: datetime, batch: hotsql.Batch, data: dict[str, Any] | None = None) -> bool:
     """Queue the issue job when a case ended at an end event that yields its service's product.
 
     A service with a `number_format` gets the document's number here, in the step's transaction,
-    unless the case data already holds one in `number_field`.
+    unless the case data already holds one in `number_field`. The job goes with the step's `batch`;
+    a case that has one already (the job table's unique kind, case and task) keeps it, none is added.
     """
     spec = spec_of(service)
     if spec is None or end_event not in spec.end_events:
         return False
     if spec.number_format and not _typed_number(spec, data or {}):
         numbering.draw(session, case_id=case_id, fmt=spec.number_format, ctx=_number_context(service, now))
-    if session.execute(_QUEUED, {"case_id": case_id}).first() is None:
-        session.add(Job(kind=JOB_KIND, case_id=case_id, task_id=JOB_TASK, due_at=now, status="pending",
-                        attempts=0, created_at=now))
-        session.flush()
+    batch.add("job_insert_once", [{"kind": JOB_KIND, "case_id": case_id, "task_id": JOB_TASK, "due_at": now,
+                                   "created_at": now}])
     return True
 
 

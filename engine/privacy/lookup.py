@@ -28,11 +28,16 @@ def changed(before: dict[str, Any], after: dict[str, Any]) -> bool:
 _FORGET = delete(CaseLookup).where(CaseLookup.case_id == bindparam("case_id"))  # built once: every start runs it
 
 
+def lookup_rows(*, case_id: int, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the lookup rows (case_id, field, hash) of the NIK fields a case's (plain) data holds."""
+    return [{"case_id": case_id, "field": name, "hash": digest} for name in LOOKUP_FIELDS
+            if isinstance(data.get(name), str | int) and (digest := lookup_hash(data[name])) is not None]
+
+
 def write_lookups(session: Session, *, case_id: int, data: dict[str, Any]) -> None:
     """Replace a case's lookup rows with the hashes of the NIK fields its (plain) data holds."""
     session.execute(_FORGET, {"case_id": case_id})
-    rows = [{"case_id": case_id, "field": name, "hash": digest} for name in LOOKUP_FIELDS
-            if isinstance(data.get(name), str | int) and (digest := lookup_hash(data[name])) is not None]
+    rows = lookup_rows(case_id=case_id, data=data)
     if rows:
         session.execute(insert(CaseLookup), rows)
 

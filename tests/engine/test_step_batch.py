@@ -15,11 +15,14 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from engine.bpmn.state import Changes
 from engine.cases import hotsql as hotsql
 from engine.cases import steps as steps
 from engine.context import AppContext
 from engine.db import make_engine, make_sessionmaker, transaction
-from engine.models import Case, CaseEvent, Job, Notification, OpenTask, TaskSpan
+from engine.errors import CaseConflict
+from engine.models import Case, CaseEvent, CaseLookup, Job, Notification, OpenTask, SlaPause, TaskSpan
+from engine.privacy.cipher import lookup_hash
 from tests import pgserver
 from tests.documents import pbg_cast
 from tests.factories import Driver, pbg_application
@@ -145,3 +148,124 @@ def test_a_connection_the_server_ended_before_the_batch_is_dropped(ctx: AppConte
             assert "lost" not in actions
     finally:
         engine.dispose()
+
+
+def _pause(session: Any, case_id: int, reason: str) -> SlaPause:
+    return session.scalars(select(SlaPause).where(SlaPause.case_id == case_id, SlaPause.reason == reason)).one()
+
+
+def test_the_sla_clock_s_writes_start_switch_and_end_a_pause_in_one_batch(ctx: AppContext) -> None:
+    case_id, _task, _cast = _started(ctx)
+    now = ctx.rt.clock()
+    later, last, due = now + timedelta(hours=2), now + timedelta(hours=3), now + timedelta(days=9)
+    with transaction(ctx.sessions) as session:  # a pause starts on a running clock
+        batch = hotsql.Batch(session)
+        batch.add("event_insert", [steps._event(case_id, now, "t", "paused")])
+        batch.add("pause_insert", [{"case_id": case_id, "reason": "applicant", "element_id": ODD, "now": now}])
+        batch.add("case_paused", [{"case_id": case_id, "now": now}])
+        batch.run()
+    with ctx.sessions() as session:
+        first = _pause(session, case_id, "applicant")
+        assert (first.element_id, first.started_at, first.ended_at) == (ODD, now, None)
+        case = session.get(Case, case_id)
+        assert case is not None
+        assert (case.sla_paused_since, case.sla_paused_s) == (now, 0)
+    with transaction(ctx.sessions) as session:  # it ends and another starts: the clock stays stopped
+        batch = hotsql.Batch(session)
+        batch.add("pause_end", [{"pause_id": first.id, "now": later, "seconds": 600}])
+        batch.add("case_pause_ended", [{"case_id": case_id, "total": 600, "due": due}])
+        batch.add("pause_insert", [{"case_id": case_id, "reason": "payment", "element_id": None, "now": later}])
+        batch.run()
+    with transaction(ctx.sessions) as session:  # that one ends: the clock runs again, with no due date
+        second = _pause(session, case_id, "payment")
+        batch = hotsql.Batch(session)
+        batch.add("pause_end", [{"pause_id": second.id, "now": last, "seconds": 300}])
+        batch.add("case_pause_ended_runs", [{"case_id": case_id, "total": 900, "due": None}])
+        batch.add("event_insert", [steps._event(case_id, last, "t", "runs")])
+        batch.run()
+    with ctx.sessions() as session:
+        first, second = _pause(session, case_id, "applicant"), _pause(session, case_id, "payment")
+        assert (first.ended_at, first.paused_s) == (later, 600)
+        assert (second.element_id, second.started_at, second.ended_at, second.paused_s) == (None, later, last, 300)
+        case = session.get(Case, case_id)
+        assert case is not None
+        assert (case.sla_paused_since, case.sla_paused_s, case.due_at) == (None, 900, None)
+        actions = list(session.scalars(select(CaseEvent.action).where(CaseEvent.case_id == case_id)
+                                       .order_by(CaseEvent.id)))
+        assert actions[-2:] == ["paused", "runs"]
+
+
+def test_a_job_queued_once_is_not_queued_twice(ctx: AppContext) -> None:
+    case_id, _task, _cast = _started(ctx)
+    now = ctx.rt.clock()
+    row = {"kind": "document", "case_id": case_id, "task_id": "issue", "due_at": now, "created_at": now}
+    with transaction(ctx.sessions) as session:
+        batch = hotsql.Batch(session)
+        batch.add("job_insert_once", [row, {**row, "due_at": now + timedelta(days=1)}])
+        batch.run()
+    with transaction(ctx.sessions) as session:  # a later step's: the job stays as the first queued it
+        batch = hotsql.Batch(session)
+        batch.add("job_insert_once", [{**row, "due_at": now + timedelta(days=2)}])
+        batch.add("event_insert", [steps._event(case_id, now, "t", "after")])
+        batch.run()
+    with ctx.sessions() as session:
+        jobs = list(session.scalars(select(Job).where(Job.kind == "document", Job.case_id == case_id)))
+        assert [(job.task_id, job.due_at, job.status) for job in jobs] == [("issue", now, "pending")]
+        assert "after" in session.scalars(select(CaseEvent.action).where(CaseEvent.case_id == case_id)).all()
+
+
+def test_a_new_case_s_lookups_are_the_hashes_of_its_nik_fields(ctx: AppContext) -> None:
+    data = pbg_application()
+    case_id, _task, _cast = _started(ctx)
+    with ctx.sessions() as session:
+        stored = {(row.field, row.hash) for row in session.scalars(select(CaseLookup)
+                                                                   .where(CaseLookup.case_id == case_id))}
+    assert stored == {("nik", lookup_hash(data["nik"]))}
+    assert all(len(digest) == 64 for _field, digest in stored)  # hex SHA-256, never the NIK
+
+
+def _case_row(case_id: int, version: int, now: Any) -> dict[str, Any]:
+    """write_case's parameters for a case at `version` (the version it is believed to be at)."""
+    return {"case_id": case_id, "version": version, "new_version": version + 1, "wf_meta": "{}", "data": {"odd": ODD},
+            "status": "running", "stage_id": "Uji", "stage_en": "Test", "outcome": None, "now": now,
+            "completed_at": None}
+
+
+def test_a_batch_led_by_a_case_write_writes_all_of_it_or_none_of_it(ctx: AppContext) -> None:
+    case_id, task, _cast = _started(ctx)
+    now = ctx.rt.clock()
+    changes = Changes(inserts=[("t-led", "", '{"odd": 1}', 9999)])
+    with ctx.sessions() as session:
+        version = session.get(Case, case_id).version  # type: ignore[union-attr]
+    seen: list[int] = []
+
+    def check(updated: int) -> None:
+        seen.append(updated)
+        if updated != 1:
+            raise CaseConflict("lost")
+
+    def step(session: Any, believed: int, action: str) -> None:
+        batch = hotsql.Batch(session)
+        batch.lead(_case_row(case_id, believed, now), changes, check)
+        batch.close_tasks([{"tid": task["id"], "now": now, "done": True}])
+        batch.add("event_insert", [steps._event(case_id, now, "t", action)])
+        batch.run()
+
+    with ctx.sessions() as session:  # a step whose case moved on: on PostgreSQL its statement writes nothing
+        with pytest.raises(CaseConflict):  # on SQLite at once (it writes the case first), else when the batch runs
+            step(session, version - 1, "lost")
+        assert seen == [0]
+        assert session.get(OpenTask, task["id"]) is not None
+        assert "lost" not in session.scalars(select(CaseEvent.action).where(CaseEvent.case_id == case_id)).all()
+        assert session.scalar(text("SELECT count(*) FROM case_state WHERE task_id = 't-led'")) == 0
+        session.rollback()
+    with transaction(ctx.sessions) as session:  # the same at the right version: all of it
+        step(session, version, "kept")
+    assert seen == [0, 1]
+    with ctx.sessions() as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        assert (case.version, case.stage_id, case.data) == (version + 1, "Uji", {"odd": ODD})
+        assert session.get(OpenTask, task["id"]) is None
+        assert "kept" in session.scalars(select(CaseEvent.action).where(CaseEvent.case_id == case_id)).all()
+        assert session.scalar(text("SELECT payload FROM case_state WHERE task_id = 't-led'")) == '{"odd": 1}'
