@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -46,11 +47,18 @@ def next_tasks(session: Session, *, case_id: int, actor: Actor) -> list[NextTask
         return []
     rows = session.execute(_OPEN_OF_CASE, {"case_id": case_id})
     memberships = set(actor.memberships)
-    found = []
-    for row in rows:
-        applicant = row.applicant_id if row.applicant_id is not None else row.filed_by_id
-        if routing.may_work_on(task_role=row.role, task_bound_org=row.bound_org, task_assignee=row.assignee_id,
-                               user_id=actor.user_id, memberships=memberships, applicant_id=applicant,
-                               task_escalated_to=row.escalated_to):
-            found.append(NextTask(row.id, case_id, row.element_id, row.name, row.role, row.due_at))
-    return found
+    return [NextTask(row.id, case_id, row.element_id, row.name, row.role, row.due_at) for row in rows
+            if may_work(actor.user_id, memberships, row, applicant_id=row.applicant_id, filed_by_id=row.filed_by_id)]
+
+
+def may_work(user_id: int, memberships: set[tuple[str, str]], task: Any, *, applicant_id: int | None,
+             filed_by_id: int | None) -> bool:
+    """Tell whether a user may work on a task (an OpenTask or a row with its columns) of a case with this applicant.
+
+    `routing.may_work_on` for one task read with its case's applicant and filer (the filer acts for a
+    walk-in applicant); the case's inbox page (`inbox._case_page`) keeps its tasks by the same rule.
+    """
+    return routing.may_work_on(task_role=task.role, task_bound_org=task.bound_org, task_assignee=task.assignee_id,
+                               user_id=user_id, memberships=memberships,
+                               applicant_id=applicant_id if applicant_id is not None else filed_by_id,
+                               task_escalated_to=task.escalated_to)

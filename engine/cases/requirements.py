@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from engine.cases import access as access
@@ -68,9 +68,13 @@ def record_files(session: Session, *, rt: Runtime, case_id: int, actor: Actor, s
     if not answered:
         return
     filestore.link_case_files(session, case_id=case_id, data=answered, actor=actor)
-    session.add(CaseEvent(case_id=case_id, at=rt.clock(), actor=actor.username, action=FILES_ACTION,
-                          label="Dokumen persyaratan", diff={"files": answered}))
-    session.flush()
+    session.execute(_FILES_EVENT, {"case_id": case_id, "at": rt.clock(), "actor": actor.username,
+                                   "diff": {"files": answered}})
+
+
+# Every filing with documents writes it: an INSERT built once, no object to flush.
+_FILES_EVENT = insert(CaseEvent).values(case_id=bindparam("case_id"), at=bindparam("at"), actor=bindparam("actor"),
+                                        action=FILES_ACTION, label="Dokumen persyaratan", diff=bindparam("diff"))
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,9 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from engine.cases import access as access
 from engine.directory.actors import Actor
@@ -221,16 +222,28 @@ def link_case_files(session: Session, *, case_id: int, data: Any, actor: Actor) 
     wanted = refs_in(data)
     if not wanted:
         return []
-    rows = list(session.scalars(select(StoredFile).where(StoredFile.id.in_(wanted))))
+    rows = session.execute(_OWNERS, {"ids": sorted(wanted)})
     allowed = {r.id for r in rows if r.case_id == case_id
                or (r.case_id is None and r.uploaded_by is not None and r.uploaded_by == actor.user_id)}
     refused = sorted(wanted - allowed)
     if refused:
         raise FileRejected(f"Berkas {', '.join(map(ref, refused))} tidak ditemukan atau bukan unggahan Anda.",
                            f"File(s) {', '.join(map(ref, refused))} not found or not uploaded by you.")
-    session.execute(update(StoredFile).where(StoredFile.id.in_(allowed), StoredFile.case_id.is_(None))
-                    .values(case_id=case_id))
-    return sorted(allowed)
+    linked = sorted(allowed)
+    session.execute(_LINK, {"ids": linked, "to_case": case_id})
+    # The UPDATE skips the identity map: a row of these files the session holds reads its case afresh.
+    for file_id in linked:
+        held = session.identity_map.get(identity_key(StoredFile, file_id))
+        if held is not None:
+            session.expire(held, ["case_id"])
+    return linked
+
+
+# Built once (every filing and every completion with files runs them); the ids bind as an expanding list.
+_OWNERS = select(StoredFile.id, StoredFile.case_id, StoredFile.uploaded_by).where(
+    StoredFile.id.in_(bindparam("ids", expanding=True)))
+_LINK = (update(StoredFile).where(StoredFile.id.in_(bindparam("ids", expanding=True)), StoredFile.case_id.is_(None))
+         .values(case_id=bindparam("to_case")).execution_options(synchronize_session=False))
 
 
 def case_files(session: Session, *, case_id: int) -> list[StoredFile]:

@@ -15,7 +15,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -107,10 +107,13 @@ def acceptance_errors(accepted: bool | None, *, required: bool) -> list[FieldErr
                        "Read and accept the privacy notice to apply.")]
 
 
+_NOTICE_BY_HASH = select(PrivacyNotice).where(PrivacyNotice.text_hash == bindparam("text_hash"))  # built once
+
+
 def _stored_notice(session: Session, *, notice: Notice, process_key: str, now: datetime) -> PrivacyNotice:
     """Return the stored row of a notice's wording, adding it once even when two filings race to store it."""
-    find = select(PrivacyNotice).where(PrivacyNotice.text_hash == notice.text_hash)
-    stored = session.scalar(find)
+    key = {"text_hash": notice.text_hash}
+    stored = session.scalar(_NOTICE_BY_HASH, key)
     if stored is not None:
         return stored
     row = PrivacyNotice(text_hash=notice.text_hash, process_key=process_key, text_id=notice.text_id,
@@ -119,7 +122,7 @@ def _stored_notice(session: Session, *, notice: Notice, process_key: str, now: d
         with session.begin_nested():
             session.add(row)
     except IntegrityError:  # another filing stored the same wording first (its unique text hash): use that row
-        stored = session.scalar(find)
+        stored = session.scalar(_NOTICE_BY_HASH, key)
         if stored is None:
             raise
         return stored
@@ -131,10 +134,15 @@ def record_acceptance(session: Session, *, case_id: int, process_key: str, servi
     """Record that the case's applicant accepted the service's current notice; return the stored wording."""
     notice = notice_for(service)
     stored = _stored_notice(session, notice=notice, process_key=process_key, now=now)
-    session.add(NoticeAcceptance(case_id=case_id, notice_id=stored.id, accepted_at=now, accepted_by=actor,
-                                 channel=channel))
-    session.flush()
+    session.execute(_ACCEPTED, {"case_id": case_id, "notice_id": stored.id, "accepted_at": now, "accepted_by": actor,
+                                "channel": channel})
     return stored
+
+
+# Every filing writes it: an INSERT built once, no object to flush.
+_ACCEPTED = insert(NoticeAcceptance).values(
+    case_id=bindparam("case_id"), notice_id=bindparam("notice_id"), accepted_at=bindparam("accepted_at"),
+    accepted_by=bindparam("accepted_by"), channel=bindparam("channel"))
 
 
 @dataclass(frozen=True)
