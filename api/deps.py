@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
@@ -12,7 +12,16 @@ from api.errors import FORBIDDEN, UNAUTHENTICATED, ApiError
 from api.security import TokenClaims, read_token
 from engine.context import AppContext
 from engine.directory.actors import Actor, logged_in_actor
-from web.deps import ClientAddress, ContextDep, RuntimeDep, SessionDep, get_context, get_runtime, get_session
+from web.deps import (
+    ClientAddress,
+    ContextDep,
+    RuntimeDep,
+    SessionDep,
+    get_context,
+    get_runtime,
+    get_session,
+    request_session,
+)
 from web.routing import Deferred
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
@@ -71,17 +80,24 @@ def _with_role(actor: Actor, roles: tuple[str, ...]) -> Actor:
 # each. The token's signature and expiry are checked here, on the event loop (no database: remembered
 # per process, api/security.py); the account is read from the database in the route's own thread,
 # before the route runs (`_LoggedIn`, resolved by the transactional route).
-async def optional_actor(session: SessionDep, ctx: ContextDep,
-                         token: Annotated[str | None, Depends(oauth2)]) -> _LoggedIn | None:
+# Each takes the request and the token only (the session and the context read from the request): FastAPI
+# solves every node of the tree on each request, so a route's tree is these two nodes, not six.
+async def optional_actor(request: Request, token: Annotated[str | None, Depends(oauth2)]) -> _LoggedIn | None:
     """Return the caller's login check when a token is given (401 for a bad or expired one), else None."""
-    return _LoggedIn(session, _claims(ctx, token)) if token else None
+    return _logged_in(request, token) if token else None
 
 
-async def current_actor(actor: Annotated[_LoggedIn | None, Depends(optional_actor)]) -> _LoggedIn:
+async def current_actor(request: Request, token: Annotated[str | None, Depends(oauth2)]) -> _LoggedIn:
     """Return the caller's login check; 401 without a token."""
-    if actor is None:
+    if not token:
         raise ApiError(UNAUTHENTICATED, "log in first: send a bearer token", {"WWW-Authenticate": "Bearer"})
-    return actor
+    return _logged_in(request, token)
+
+
+def _logged_in(request: Request, token: str) -> _LoggedIn:
+    ctx: AppContext = request.app.state.ctx
+    claims = _claims(ctx, token)  # a refused token opens no session
+    return _LoggedIn(request_session(request), claims)
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]

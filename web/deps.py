@@ -61,20 +61,30 @@ async def get_context(request: Request) -> AppContext:
 ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
-async def get_session(request: Request, ctx: ContextDep) -> Session:
-    """Open the request's session (no I/O before its first statement); the transactional route commits and closes it."""
-    session = request.scope.get(SESSION)
+# The two below, which every API request resolves, read the context from the request rather than
+# depend on `get_context`: FastAPI solves every node of a route's dependency tree on each request,
+# a cached one too, so each node left out is CPU saved on the event loop (api/deps.py does the same).
+def request_session(request: Request) -> Session:
+    """Return the request's session, opened on first use (no I/O before its first statement)."""
+    session: Session | None = request.scope.get(SESSION)
     if session is None:
+        ctx: AppContext = request.app.state.ctx
         session = ctx.sessions()
         request.scope[SESSION] = session
     return session
 
 
+async def get_session(request: Request) -> Session:
+    """Open the request's session (no I/O before its first statement); the transactional route commits and closes it."""
+    return request_session(request)
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-async def get_runtime(ctx: ContextDep) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     """Return the engine runtime."""
+    ctx: AppContext = request.app.state.ctx
     return ctx.rt
 
 
