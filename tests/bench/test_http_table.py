@@ -76,6 +76,17 @@ def test_verdicts_take_the_most_clients_and_the_cpu_ratios_per_database() -> Non
         "2.5×")
 
 
+def test_a_ratio_just_over_three_is_missed_though_it_shows_as_three() -> None:
+    run = _run()
+    run["cost"]["sqlite"] = {"engine_cpu_ms": 14.68, "stock_spiff_cpu_ms": 4.89}  # 3.002
+    found = {v["what"]: v for v in http_table.verdicts(run)}
+    verdict = found["sqlite: engine's in-process CPU per PBG case ≤ 3× stock SpiffWorkflow"]
+    assert verdict["measured"].startswith("3.0×")
+    assert not verdict["met"]
+    run["cost"]["sqlite"] = {"engine_cpu_ms": 14.67, "stock_spiff_cpu_ms": 4.89}  # 2.9998
+    assert {v["what"]: v for v in http_table.verdicts(run)}[verdict["what"]]["met"]
+
+
 def test_the_section_shows_each_point_littles_law_and_the_cpu_ratios() -> None:
     text = http_table.render(_run())
     assert text.startswith("## 3. Whole PBG cases over HTTP under load")
