@@ -8,20 +8,18 @@ session from the request (issue 18: a task completion's tree 10 nodes, now 4).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
 from starlette.requests import Request
-from starlette.routing import BaseRoute
 
 from api import deps as api_deps
 from api.app import create_app
 from api.errors import ApiError
 from api.security import create_token
 from engine.context import AppContext
+from tests.api.routes import api_routes
 from web import deps
 from web.routing import SESSION
 
@@ -32,21 +30,12 @@ HOT = {("POST", "/api/tasks/{task_id}/complete"): 4, ("POST", "/api/tasks/{task_
        ("GET", "/api/tasks"): 4, ("POST", "/api/files"): 4, ("POST", "/api/cases"): 4}
 
 
-def _api_routes(routes: list[BaseRoute]) -> Iterator[APIRoute]:
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield route
-        included = getattr(route, "original_router", None)  # FastAPI keeps included routers as they are
-        if included is not None:
-            yield from _api_routes(included.routes)
-
-
 def _nodes(dependant: Dependant) -> int:
     return sum(1 + _nodes(sub) for sub in dependant.dependencies)
 
 
 def test_the_hot_routes_solve_four_nodes(ctx: AppContext) -> None:
-    routes = {(method, r.path): r for r in _api_routes(create_app(ctx).routes) for method in r.methods}
+    routes = {(method, r.path): r for r in api_routes(create_app(ctx).routes) for method in r.methods}
     assert {key: _nodes(routes[key].dependant) for key in HOT} == HOT
 
 

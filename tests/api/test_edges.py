@@ -19,14 +19,13 @@ from pathlib import Path
 from typing import get_args
 
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
-from starlette.routing import BaseRoute
 
 from api import deps as api_deps
 from api.app import create_app
 from api.errors import PROBLEM_TYPES, ApiError, kind_of
 from engine.context import AppContext
 from engine.errors import DomainError
+from tests.api.routes import api_routes
 from web import deps
 from web import privacy as web_privacy
 
@@ -46,15 +45,6 @@ ASYNC_DEPENDENCIES: set[object] = {
 COMMITS_ALLOWED = {"web/routing.py", "engine/db.py"}
 
 
-def _api_routes(routes: list[BaseRoute]) -> Iterator[APIRoute]:
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield route
-        included = getattr(route, "original_router", None)  # FastAPI keeps included routers as they are
-        if included is not None:
-            yield from _api_routes(included.routes)
-
-
 def _calls(dependant: Dependant) -> Iterator[object]:
     for sub in dependant.dependencies:
         yield sub.call
@@ -63,7 +53,7 @@ def _calls(dependant: Dependant) -> Iterator[object]:
 
 def test_no_route_is_an_async_endpoint_that_could_block(ctx: AppContext) -> None:
     app = create_app(ctx)
-    routes = list(_api_routes(app.routes))
+    routes = list(api_routes(app.routes))
     assert len(routes) > 50  # the JSON API and the pages
     async_endpoints = {f"{r.endpoint.__module__}.{r.endpoint.__name__}" for r in routes
                        if inspect.iscoroutinefunction(r.endpoint)}
