@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.cases import steps as steps
 from engine.cases.service import StartedCase
 from engine.context import AppContext
 from engine.directory import service as directory
@@ -41,7 +42,7 @@ def pbg_cast(ctx: AppContext, prefix: str = "doc", applicant: Actor | None = Non
     """Deploy PBG (a no-op when deployed) and make one user per role, named `<prefix>_<role>`."""
     deploy(ctx, PBG)
     with ctx.sessions() as session:
-        known = directory.is_provider(session, "konsultan_griya", "konsultan")
+        known = steps.is_provider(session, "konsultan_griya", "konsultan")
     if not known:
         add_provider(ctx, "konsultan_griya", "konsultan")
     return PbgCast(

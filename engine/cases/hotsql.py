@@ -93,8 +93,8 @@ STATEMENTS = {
         ":pin_hash, :process_key, :process_version_id, :channel, :applicant_id, :filed_by_id, :bundle_id, :data, "
         ":wf_meta, :serializer_version, :version, :status, :stage_id, :stage_en, :created_at, :updated_at, :due_at, "
         ":priority, :outreach_for, :outreach_address, :outreach_contact) RETURNING id"),
-    # The agency a routed task's chosen organisation is registered under (engine.directory.is_provider's
-    # question, asked at every step that routes a task bound to a provider firm).
+    # The agency a chosen organisation is registered under (engine.cases.steps.is_provider: filing, and every
+    # step that routes a task bound to a provider firm).
     "agency_parent": "SELECT parent_code FROM agency WHERE code = :code",
     "tracking_taken": (
         "SELECT 1 AS taken FROM case_record WHERE tracking_number = :number "

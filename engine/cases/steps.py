@@ -104,7 +104,11 @@ def _decimal(value: Decimal) -> int | float | str:
 
 
 def is_provider(session: Session, code: str, marketplace: str) -> bool:
-    """Answer directory.is_provider through hotsql: prepared once per connection on PostgreSQL."""
+    """Tell whether `code` is a provider firm registered under the marketplace agency (not the agency itself).
+
+    Asked through hotsql (prepared once per connection on PostgreSQL): filing and every step that routes a
+    task bound to a provider firm ask it.
+    """
     found = hotsql.fetch_one(session, "agency_parent", {"code": code})
     return found is not None and found.parent_code == marketplace
 

@@ -138,18 +138,11 @@ def providers_of(session: Session, marketplace: str) -> list[tuple[str, str]]:
 
 # Built once: every step that routes a task asks these (SQLAlchemy still caches their compiled SQL).
 _ROLE_ID = select(Role.id).where(Role.key == bindparam("key"))
-_PARENT_OF = select(Agency.parent_code).where(Agency.code == bindparam("code"))
 
 
 def role_exists(session: Session, key: str) -> bool:
     """Tell whether the directory holds a role."""
     return session.execute(_ROLE_ID, {"key": key}).first() is not None
-
-
-def is_provider(session: Session, code: str, marketplace: str) -> bool:
-    """Tell whether `code` is a provider firm registered under the marketplace agency (not the agency itself)."""
-    found = session.execute(_PARENT_OF, {"code": code}).first()
-    return found is not None and found.parent_code == marketplace
 
 
 def list_agencies(session: Session) -> list[Agency]:

@@ -25,7 +25,9 @@ def changed(before: dict[str, Any], after: dict[str, Any]) -> bool:
     return any(before.get(name) != after.get(name) for name in LOOKUP_FIELDS)
 
 
-_FORGET = delete(CaseLookup).where(CaseLookup.case_id == bindparam("case_id"))  # built once: every start runs it
+# Built once: a step that changes a NIK, a correction and a key rotation run it (a new case has no rows to forget:
+# its lookup rows go with its first step's batch, `lookup_rows`).
+_FORGET = delete(CaseLookup).where(CaseLookup.case_id == bindparam("case_id"))
 
 
 def lookup_rows(*, case_id: int, data: dict[str, Any]) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ sends them at once. The package is test_sla_clock's: the test clock starts on Mo
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import select
@@ -29,44 +29,46 @@ def _pauses(session: Session, case_id: int) -> list[tuple[str, str | None, int |
     return [(p.reason, p.element_id, p.paused_s) for p in rows]
 
 
-def test_a_step_s_pause_is_written_when_its_batch_runs(ctx: AppContext, clock: FakeClock) -> None:
+def _running_case(ctx: AppContext) -> tuple[int, datetime]:
+    """Start a case of the clock package; return it with 09:00 of the test clock's first day."""
     deploy(ctx, clock_package())
     _officer, applicant, _admin = people(ctx)
     case = Driver(ctx).start("jeda", {"harga": 1, "jumlah": 1}, applicant, channel="daring")
-    now = at(date(2026, 3, 2), 9)
+    return case.id, at(date(2026, 3, 2), 9)
+
+
+def test_a_step_s_pause_is_written_when_its_batch_runs(ctx: AppContext, clock: FakeClock) -> None:
+    case_id, now = _running_case(ctx)
     with transaction(ctx.sessions) as session:
         batch = hotsql.Batch(session)
-        sla_clock.sync(session, calendar=ctx.rt.calendar, case_id=case.id, hold=sla_clock.Hold("applicant", "X"),
+        sla_clock.sync(session, calendar=ctx.rt.calendar, case_id=case_id, hold=sla_clock.Hold("applicant", "X"),
                        now=now, current=None, batch=batch)
-        assert _pauses(session, case.id) == []  # queued, not sent
-        assert session.scalar(select(Case.sla_paused_since).where(Case.id == case.id)) is None
+        assert _pauses(session, case_id) == []  # queued, not sent
+        assert session.scalar(select(Case.sla_paused_since).where(Case.id == case_id)) is None
         batch.run()
-        assert _pauses(session, case.id) == [("applicant", "X", None)]
-        assert session.scalar(select(Case.sla_paused_since).where(Case.id == case.id)) == now
+        assert _pauses(session, case_id) == [("applicant", "X", None)]
+        assert session.scalar(select(Case.sla_paused_since).where(Case.id == case_id)) == now
 
     # Ending it (no service hours passed: the same instant) queues the pause's end and the case's running clock.
     with transaction(ctx.sessions) as session:
         open_pause = session.execute(select(SlaPause.reason, SlaPause.element_id, SlaPause.id)
-                                     .where(SlaPause.case_id == case.id)).one()
+                                     .where(SlaPause.case_id == case_id)).one()
         batch = hotsql.Batch(session)
-        sla_clock.sync(session, calendar=ctx.rt.calendar, case_id=case.id, hold=None, now=now,
+        sla_clock.sync(session, calendar=ctx.rt.calendar, case_id=case_id, hold=None, now=now,
                        current=sla_clock.Pause(*open_pause), batch=batch)
-        assert _pauses(session, case.id) == [("applicant", "X", None)]
+        assert _pauses(session, case_id) == [("applicant", "X", None)]
         batch.run()
     with ctx.sessions() as session:
-        assert _pauses(session, case.id) == [("applicant", "X", 0)]
-        row = session.get(Case, case.id)
+        assert _pauses(session, case_id) == [("applicant", "X", 0)]
+        row = session.get(Case, case_id)
         assert row is not None
         assert row.sla_paused_since is None
         assert row.sla_paused_s == 0
 
 
 def test_without_a_batch_the_pause_is_written_at_once(ctx: AppContext, clock: FakeClock) -> None:
-    deploy(ctx, clock_package())
-    _officer, applicant, _admin = people(ctx)
-    case = Driver(ctx).start("jeda", {"harga": 1, "jumlah": 1}, applicant, channel="daring")
-    now = at(date(2026, 3, 2), 9)
+    case_id, now = _running_case(ctx)
     with transaction(ctx.sessions) as session:
-        sla_clock.hold_for_payment(session, calendar=ctx.rt.calendar, case_id=case.id, now=now)
-        assert _pauses(session, case.id) == [("payment", None, None)]
-        assert session.scalar(select(Case.sla_paused_since).where(Case.id == case.id)) == now
+        sla_clock.hold_for_payment(session, calendar=ctx.rt.calendar, case_id=case_id, now=now)
+        assert _pauses(session, case_id) == [("payment", None, None)]
+        assert session.scalar(select(Case.sla_paused_since).where(Case.id == case_id)) == now

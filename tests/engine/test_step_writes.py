@@ -120,9 +120,6 @@ def test_a_bound_task_routes_only_to_a_provider_registered_under_its_agency(ctx:
         assert not steps.is_provider(session, "cv_rancang", "dinkes")  # another agency's provider
         assert not steps.is_provider(session, "pupr", "pupr")  # the agency itself is no provider firm
         assert not steps.is_provider(session, "cv_tidak_ada", "pupr")  # not registered at all
-        # The same answers as the directory's own question, which filing asks.
-        for code, marketplace in (("cv_rancang", "pupr"), ("cv_rancang", "dinkes"), ("pupr", "pupr")):
-            assert steps.is_provider(session, code, marketplace) == directory.is_provider(session, code, marketplace)
 
 
 def test_the_new_case_insert_names_every_column_the_database_cannot_fill_itself() -> None:
