@@ -76,6 +76,14 @@ def test_verdicts_take_the_most_clients_and_the_cpu_ratios_per_database() -> Non
         "2.5×")
 
 
+def test_the_cpu_table_shows_the_script_workers_share_where_it_was_measured() -> None:
+    run = _run()
+    run["cost"]["sqlite"] |= {"engine_script_workers_cpu_ms": 1.3, "stock_script_workers_cpu_ms": 0.85}
+    rows = [line for line in http_table.render(run).splitlines() if line.startswith(("| sqlite | ", "| postgresql | "))]
+    assert rows[0].startswith("| sqlite | 150 ms | 50.0 ms (workers 1.3 ms) | 10.0 ms (workers 0.8 ms) | 3.0× | 5.0× |")
+    assert "workers" not in rows[1]  # a run that did not measure them says nothing of them
+
+
 def test_a_ratio_just_over_three_is_missed_though_it_shows_as_three() -> None:
     run = _run()
     run["cost"]["sqlite"] = {"engine_cpu_ms": 14.68, "stock_spiff_cpu_ms": 4.89}  # 3.002
