@@ -269,3 +269,67 @@ def test_a_batch_led_by_a_case_write_writes_all_of_it_or_none_of_it(ctx: AppCont
         assert session.get(OpenTask, task["id"]) is None
         assert "kept" in session.scalars(select(CaseEvent.action).where(CaseEvent.case_id == case_id)).all()
         assert session.scalar(text("SELECT payload FROM case_state WHERE task_id = 't-led'")) == '{"odd": 1}'
+
+
+BODY = ODD + " \\u0000 \\n"  # a task row's text: quotes, backslashes, braces, non-ASCII, JSON escapes kept as text
+
+
+@pytest.mark.parametrize("kinds", ["", "o", "g", "a", "u", "ogau"])
+@pytest.mark.parametrize("led", [False, True], ids=["write_case", "led_batch"])
+def test_a_case_write_applies_exactly_the_task_state_changes_it_is_given(ctx: AppContext, kinds: str,
+                                                                        led: bool) -> None:
+    """PostgreSQL's statement holds only the parts a step has rows for; each kind alone and all together apply."""
+    sql = hotsql._case_write(kinds)
+    parts = [f"{part} AS (" in sql for part in ("gone_owners", "gone", "added", "changed")]
+    assert parts == [kind in kinds for kind in "ogau"]
+    case_id, task, _cast = _started(ctx)
+    now = ctx.rt.clock()
+    with ctx.sessions() as session:
+        version = session.get(Case, case_id).version  # type: ignore[union-attr]
+    seed = Changes(inserts=[("t-keep", "", '{"v":0}', 9000), ("t-gone", "", '{"v":0}', 9001),
+                            ("t-sub", "sub-x", '{"v":0}', 9002), ("t-sub2", "sub-x", '{"v":0}', 9003)])
+    with transaction(ctx.sessions) as session:
+        assert hotsql.write_case(session, _case_row(case_id, version, now), seed) == 1
+    changes = Changes(deleted_owners=["sub-x"] if "o" in kinds else [], deletes=["t-gone"] if "g" in kinds else [],
+                      inserts=[("t-new", "", BODY, 9004)] if "a" in kinds else [],
+                      updates=[("t-keep", BODY)] if "u" in kinds else [])
+    seen: list[int] = []
+
+    def check(updated: int) -> None:  # as the runtime's: a lost race fails the step
+        seen.append(updated)
+        if updated != 1:
+            raise CaseConflict("lost")
+
+    def write(session: Any, believed: int) -> None:
+        if not led:
+            check(hotsql.write_case(session, _case_row(case_id, believed, now), changes))
+            return
+        batch = hotsql.Batch(session)
+        batch.lead(_case_row(case_id, believed, now), changes, check)
+        batch.close_tasks([{"tid": task["id"], "now": now, "done": True}])
+        batch.run()
+
+    def stored() -> dict[str, str]:
+        with ctx.sessions() as session:
+            rows = session.execute(text("SELECT task_id, payload FROM case_state WHERE case_id = :c AND seq >= 9000"),
+                                   {"c": case_id})
+            return {row[0]: row[1] for row in rows}
+
+    before = stored()
+    with pytest.raises(CaseConflict), transaction(ctx.sessions) as session:  # the case moved on: nothing written
+        write(session, version)
+    assert seen == [0]
+    assert stored() == before
+    with transaction(ctx.sessions) as session:
+        write(session, version + 1)
+    assert seen == [0, 1]
+    expected = {"t-keep": BODY if "u" in kinds else '{"v":0}', "t-gone": '{"v":0}', "t-sub": '{"v":0}',
+                "t-sub2": '{"v":0}'}
+    for gone in (["t-gone"] if "g" in kinds else []) + (["t-sub", "t-sub2"] if "o" in kinds else []):
+        del expected[gone]
+    if "a" in kinds:
+        expected["t-new"] = BODY
+    assert stored() == expected
+    with ctx.sessions() as session:
+        assert session.get(Case, case_id).version == version + 2  # type: ignore[union-attr]
+        assert (session.get(OpenTask, task["id"]) is None) == led
