@@ -6,9 +6,10 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.telemetry import TelemetryConfig
 
 from admin import routes as admin_routes
 from api import (
@@ -37,11 +38,16 @@ from engine import isolation
 from engine.context import AppContext, get_context
 from portal import routes as portal_routes
 from web import pages as web_pages
+from web.routing import TransactionalRoute
 from web.static_files import OWN, mount_static
 
 # Swagger UI from the npm package swagger-ui-dist (web/static_files.py), never from a CDN: /api/docs works offline.
 SWAGGER_JS = "/static/vendor/swagger-ui/swagger-ui-bundle.js"
 SWAGGER_CSS = "/static/vendor/swagger-ui/swagger-ui.css"
+# FastAPI's own OpenTelemetry hooks, off: the platform exports Prometheus metrics (api/metrics.py) and JSON
+# logs (api/logs.py); with the hooks on, each request asked OpenTelemetry for its three providers (~40 us).
+NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False,
+                                 "auto_configure": False}
 
 
 def create_app(ctx: AppContext | None = None, *, embedded_worker: bool = False) -> FastAPI:
@@ -66,27 +72,43 @@ def create_app(ctx: AppContext | None = None, *, embedded_worker: bool = False) 
             thread.join(timeout=5)
 
     app = FastAPI(title="MPP — Mal Pelayanan Publik", version="0.1.0", lifespan=lifespan,
-                  openapi_url="/api/openapi.json", docs_url=None, redoc_url=None,
+                  openapi_url="/api/openapi.json", docs_url=None, redoc_url=None, telemetry=NO_TELEMETRY,
                   description="JSON API of the public-service mall platform. Errors are RFC 9457 "
                               "problem+json documents whose `type` is one of /api/problems/{slug}.")
     app.state.ctx = context
     errors.install(app)
-    # Pure ASGI middlewares (not BaseHTTPMiddleware): they only watch the response go by, so the
-    # transactional route still commits before it leaves. The last added is the outermost.
-    app.add_middleware(metrics.HttpMetrics)
-    app.add_middleware(RequestLog)
+    # A pure ASGI middleware (not BaseHTTPMiddleware): it only watches the response go by, so the
+    # transactional route still commits before it leaves. It also tells the HTTP metrics how each request ended.
+    app.add_middleware(RequestLog, observers=[metrics.observe_request])
     # A request is matched against the routes in this order, one pattern after another: the routers a
     # case's requests use come first. feed before tasks: /api/tasks/feed must not be read as
     # /api/tasks/{task_id}; no other two routers share a pattern.
     for module in (feed, tasks, cases, files, auth, operations, metrics, processes, track, directory, notifications,
                    documents, dashboard, skm, payments, connectors, complaints, queue):
-        app.include_router(module.routes)
+        _add_routes(app, module.routes)
     # The pages: api.app is the composition root; the JSON routes never import the page packages.
     mount_static(app)
     for pages in (web_pages.routes, admin_routes.routes, portal_routes.routes):
         app.include_router(pages)
     _add_docs_and_icon(app)
     return app
+
+
+def _add_routes(app: FastAPI, router: APIRouter) -> None:
+    """Put an API router's routes in the app's own route list, in order, instead of including the router.
+
+    FastAPI keeps an included router whole and, on each request, asks every included router in turn
+    whether one of its routes matches, then asks the chosen one again to hand the request over; a
+    route in the app's own list is matched once. The routes are the router's own objects, complete
+    when the router made them (its tags, problem responses and transactional route class), and the
+    app adds nothing to them (no prefix, dependencies or responses of its own): the OpenAPI document
+    is the same. A router with more than plain API routes is included as usual. The app's
+    `dependency_overrides` do not reach these routes (nothing uses them).
+    """
+    if router.prefix or router.dependencies or not all(type(route) is TransactionalRoute for route in router.routes):
+        app.include_router(router)
+        return
+    app.router.routes.extend(router.routes)
 
 
 def _add_docs_and_icon(app: FastAPI) -> None:

@@ -12,20 +12,23 @@ import logging.config
 import re
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from forms.personal import mask_numbers
 
 HEADER = "X-Request-ID"
+_HEADER_KEY = HEADER.lower().encode("latin-1")  # ASGI header names are lower-case bytes
 SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 REQUEST_FIELDS = ("method", "path", "status", "duration_ms")
 
 request_id: ContextVar[str | None] = ContextVar("mpp_request_id", default=None)
+# json.dumps(doc, ensure_ascii=False, default=str), without building an encoder for every line.
+_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
 access_log = logging.getLogger("mpp.access")
 
 
@@ -58,7 +61,7 @@ class JsonFormatter(logging.Formatter):
             doc["exc_info"] = mask_numbers(record.exc_text)
         if record.stack_info:
             doc["stack_info"] = self.formatStack(record.stack_info)
-        return json.dumps(doc, ensure_ascii=False, default=str)
+        return _encode(doc)
 
 
 def logging_config(level: str = "INFO") -> dict[str, Any]:
@@ -95,21 +98,30 @@ def current_request_id() -> str | None:
 
 
 def _incoming_id(scope: Scope) -> str | None:
-    value = Headers(scope=scope).get(HEADER)
-    return value if value is not None and SANE_ID.fullmatch(value) else None
+    for key, raw in scope["headers"]:
+        if key == _HEADER_KEY:  # the first one, as Starlette's Headers.get reads it
+            value: str = raw.decode("latin-1")
+            return value if SANE_ID.fullmatch(value) else None
+    return None
+
+
+# Told how each HTTP request ended: its scope (the matched route in it), its status and its duration in seconds.
+Observer = Callable[[Scope, int, float], None]
 
 
 class RequestLog:
-    """Give each request an id, echo it in `X-Request-ID`, and write one access line (pure ASGI middleware).
+    """Give each request an id, echo it in `X-Request-ID`, write one access line, tell the observers (pure ASGI).
 
     The id is the caller's `X-Request-ID` when it is a sane token, else a new one. It is set in a
     contextvar, not reset afterwards: each request runs in its own task with its own copy of the
     context, and the unexpected-error handler, which runs after this middleware has let the error
-    through, still needs it.
+    through, still needs it. The observers (the HTTP metrics, api/metrics.py) are told each request's
+    status and duration here rather than by a middleware of their own: one layer less on every request.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, observers: Sequence[Observer] = ()) -> None:
         self.app = app
+        self.observers = tuple(observers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -124,14 +136,17 @@ class RequestLog:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message).append(HEADER, rid)
+                message["headers"] = [*message.get("headers", ()), (_HEADER_KEY, rid.encode("latin-1"))]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - started
+            for observe in self.observers:
+                observe(scope, status, seconds)
             # The path without its query string: tracking PINs travel in the query.
             path, method = scope["path"], scope["method"]
             access_log.info("%s %s %s", method, path, status, extra={
                 "request_id": rid, "method": method, "path": path, "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
+                "duration_ms": round(seconds * 1000, 2)})

@@ -6,7 +6,10 @@ it, and the session to the transactional route, so an answer that fails that che
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -20,12 +23,18 @@ from sqlalchemy.orm import Session
 from engine.context import AppContext
 from engine.models import Job
 from web.deps import get_session
-from web.routing import TransactionalRoute
+from web.routing import TransactionalRoute, in_thread
 
 pytestmark = pytest.mark.postgres
 
 AT = datetime(2026, 3, 12, 2, tzinfo=UTC)
 SessionDep = Annotated[Session, Depends(get_session)]
+TRACE: ContextVar[str] = ContextVar("test_trace", default="unset")
+
+
+async def _trace() -> None:
+    """An async dependency that sets a context variable on the event loop, as the request id is set."""
+    TRACE.set("from-dependency")
 
 
 class JobRead(BaseModel):
@@ -63,6 +72,15 @@ def _app(ctx: AppContext, runs: list[Session], other: sqlite3.Connection | None 
     @router.post("/stamped", response_model=JobRead, dependencies=[Depends(_stamp)])
     def stamped(session: SessionDep) -> JobRead:
         return JobRead(kind="stamped", note="n", seen=write(session, "stamped"))
+
+    @router.post("/traced", response_model=JobRead, dependencies=[Depends(_trace)])
+    def traced(session: SessionDep) -> JobRead:
+        return JobRead(kind=TRACE.get(), seen=write(session, TRACE.get()))
+
+    @router.post("/raises")
+    def raises(session: SessionDep) -> None:
+        write(session, "raises")
+        raise RuntimeError("after the write")
 
     app = FastAPI()
     app.state.ctx = ctx
@@ -112,3 +130,62 @@ def test_a_commit_that_fails_in_the_endpoints_thread_runs_the_request_again(
     assert response.json() == {"jenis": "model", "seen": 1}  # the second run saw the other writer's row
     assert len(runs) == 2
     assert _kinds(ctx) == ["model", "theirs"]
+
+
+def test_the_endpoints_thread_sees_what_a_dependency_set_in_the_requests_context(ctx: AppContext) -> None:
+    runs: list[Session] = []
+    with TestClient(_app(ctx, runs)) as client:
+        response = client.post("/traced")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"jenis": "from-dependency", "note": None, "seen": 0}
+    assert _kinds(ctx) == ["from-dependency"]
+    assert TRACE.get() == "unset"  # the request's context was a copy
+
+
+def test_an_endpoint_that_raises_after_writing_writes_nothing(ctx: AppContext) -> None:
+    runs: list[Session] = []
+    with TestClient(_app(ctx, runs), raise_server_exceptions=False) as client:
+        response = client.post("/raises")
+    assert response.status_code == 500
+    assert len(runs) == 1
+    assert _kinds(ctx) == []
+
+
+def test_a_cancelled_caller_waits_for_the_thread_then_is_cancelled() -> None:
+    """Cancelling a request does not abandon its endpoint halfway: the thread's work ends first (its commit)."""
+    started, release = threading.Event(), threading.Event()
+    ended: list[str] = []
+
+    def work() -> str:
+        started.set()
+        release.wait()
+        ended.append("committed")
+        return "answer"
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        task = asyncio.create_task(in_thread(work))
+        await loop.run_in_executor(None, started.wait)
+        task.cancel()
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not task.done()  # still waiting for the thread, which is blocked
+        assert ended == []
+        release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert ended == ["committed"]
+
+    asyncio.run(scenario())
+
+
+def test_in_thread_returns_the_calls_answer_and_raises_its_error() -> None:
+    def fails() -> None:
+        raise LookupError("from the thread")
+
+    async def scenario() -> None:
+        assert await in_thread(lambda: threading.current_thread().name) != threading.current_thread().name
+        with pytest.raises(LookupError, match="from the thread"):
+            await in_thread(fails)
+
+    asyncio.run(scenario())
