@@ -321,9 +321,10 @@ def _after_flush(session: Session, _context: Any) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
-    # The step's driver SQL (engine/cases/hotsql.py) writes tasks without a flush. Also called when
-    # a savepoint is released (the filing's step runs in one): the mark waits for the outermost commit.
-    if "mpp_hotsql" in session.info:
+    # The step's driver SQL (engine/cases/hotsql.py) writes tasks without a flush; its SELECTs (the login
+    # check of every request) mark nothing. Also called when a savepoint is released (the filing's step
+    # runs in one): the mark waits for the outermost commit.
+    if "mpp_hotsql_wrote" in session.info:
         _may_have_written(session)
 
 

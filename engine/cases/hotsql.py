@@ -96,6 +96,10 @@ STATEMENTS = {
     # The agency a chosen organisation is registered under (engine.cases.steps.is_provider: filing, and every
     # step that routes a task bound to a provider firm).
     "agency_parent": "SELECT parent_code FROM agency WHERE code = :code",
+    # Every API request's login check (engine.directory.actors.logged_in_actor): the account and its memberships.
+    "logged_in": (
+        "SELECT u.username, u.platform_role, u.active, u.session_epoch, m.role_key, m.organisation_code "
+        "FROM user_account u LEFT JOIN membership m ON m.user_id = u.id WHERE u.id = :user_id"),
     "tracking_taken": (
         "SELECT 1 AS taken FROM case_record WHERE tracking_number = :number "
         "UNION ALL SELECT 1 FROM bundle WHERE tracking_number = :number"),
@@ -341,6 +345,22 @@ def _params(row: Mapping[str, Any], dialect: str) -> dict[str, Any]:
 
 
 _KEY = "mpp_hotsql"
+# Set in a transaction once a statement here may have written (not for the SELECTs: the login check of every
+# request is one); the task feed wakes its streams after such a commit (engine/cases/feed.py).
+WROTE = "mpp_hotsql_wrote"
+
+
+def _reads_only(name: str) -> bool:
+    return all(sql.lstrip().upper().startswith("SELECT") for sql in (STATEMENTS.get(name), POSTGRES.get(name)) if sql)
+
+
+_READ_ONLY = frozenset(name for name in (*STATEMENTS, *POSTGRES) if _reads_only(name))
+
+
+def _mark(session: Session, name: str | None = None) -> None:
+    """Note that the session's transaction may have written (a statement `name` that is not a plain SELECT)."""
+    if name is None or name not in _READ_ONLY:
+        session.info[WROTE] = True
 
 
 def _cursor_parts(session: Session) -> tuple[Any, str, Any]:
@@ -383,6 +403,7 @@ def _run(cursor: Any, dialect: str, name: str, row: Mapping[str, Any]) -> None:
 
 def execute(session: Session, name: str, row: Mapping[str, Any]) -> int:
     """Run one statement in the session's transaction; return the affected row count."""
+    _mark(session, name)
     with _cursor(session) as (cursor, dialect):
         _run(cursor, dialect, name, row)
         return int(cursor.rowcount)
@@ -392,12 +413,14 @@ def execute_many(session: Session, name: str, rows: Sequence[Mapping[str, Any]])
     """Run one statement for many rows in the session's transaction."""
     if not rows:
         return
+    _mark(session, name)
     with _cursor(session) as (cursor, dialect):
         cursor.executemany(_translated(dialect, name), [_params(r, dialect) for r in rows])
 
 
 def fetch_all(session: Session, name: str, row: Mapping[str, Any]) -> list[Any]:
     """Run a query and return all its rows as named tuples."""
+    _mark(session, name)
     with _cursor(session) as (cursor, dialect):
         _run(cursor, dialect, name, row)
         fields = _FIELDS.get((dialect, name))
@@ -438,6 +461,7 @@ def write_case(session: Session, row: Mapping[str, Any], changes: Changes) -> in
             _write_state(session, int(row["case_id"]), changes)
         return updated
     sql = f"WITH {_case_write(_state_kinds(changes))} SELECT count(*) FROM head"  # noqa: S608 - constant parts
+    _mark(session)
     with _cursor(session) as (cursor, _dialect):
         cursor.execute(sql, _params({**row, "state": _state_json(changes)}, "postgresql"), prepare=True)
         return int(cursor.fetchone()[0])
@@ -504,6 +528,8 @@ class Batch:
     def run(self) -> None:
         """Send what is queued, in order, in the session's transaction; the batch is empty after."""
         items, self._items = self._items, []
+        if items or self._lead is not None:
+            _mark(self._session)
         if self._lead is not None:
             items = self._run_led(items)
         if not items:
