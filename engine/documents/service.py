@@ -1,13 +1,14 @@
 """Issued documents: the signed product of a case, its public verification, and revocation.
 
 When a case completes at an end event its service's `[document]` table names, the step queues a
-`document` job (`queue_issue`) in the same transaction; the worker then renders the PDF, stores
-it in the file store, signs its SHA-256 and writes the `issued_document` row (`issue_for_case`),
-all in the job's transaction. Why a job rather than inside the step: rendering (in a bounded
-child process, see `engine.documents.pdf`) costs 0.1-0.2 s that the officer finishing the case should not
-wait for, and a broken template must not undo the decision it prints: the job retries with
-back-off and a failure shows as a failed job, while the case stays completed. Exactly once per case: the job is unique
-per (kind, case), `issued_document.case_id` is unique, and a re-run finds the row and stops.
+`document` job (`queue_issue`) in the same transaction; the worker then renders the PDF, stores it
+in the file store, signs its SHA-256 and writes the `issued_document` row (`issue_for_case`): the
+render in a read-only transaction of its own (`draft_for_case`), the rest in the job's. Why a job
+rather than inside the step: rendering (in a bounded child process, see `engine.documents.pdf`)
+costs 0.1-0.2 s that the officer finishing the case should not wait for, and a broken template must
+not undo the decision it prints: the job retries with back-off and a failure shows as a failed job,
+while the case stays completed. Exactly once per case: the job is unique per (kind, case),
+`issued_document.case_id` is unique, and a re-run finds the row and stops.
 A service with a `number_format` gets its number drawn in the step's transaction, not the job's
 (engine/documents/numbering.py): the number is fixed at the signature and a failing render
 retries with it.
@@ -199,25 +200,52 @@ def _sealed_fact(sensitive: frozenset[str], field: str, fact: dict[str, str]) ->
     return cipher.seal_fields(fact, ("value", "value_en")) if field in sensitive else dict(fact)
 
 
+@dataclass(frozen=True)
+class Draft:
+    """A case's document rendered before the transaction that records it, and the case version it was read at."""
+
+    case_id: int
+    case_version: int
+    key_id: str
+    code: str
+    now: datetime
+    item: pdf.RenderInput
+    data: bytes
+
+
+def draft_for_case(session: Session, *, rt: Runtime, case_id: int, signer: Signer | None = None) -> Draft | None:
+    """Render a completed case's document without writing anything; None when there is none to issue.
+
+    The worker renders here, in a read-only transaction, then records the draft in a short one
+    (`issue_for_case(..., draft=)`): on SQLite a transaction that waited tens of milliseconds for the
+    renderer would hold the write lock, or lose it to any commit meanwhile, all that time.
+    """
+    if session.scalar(select(IssuedDocument.id).where(IssuedDocument.case_id == case_id)) is not None:
+        return None
+    subject = _subject(session, case_id)
+    if subject is None:
+        return None
+    return _render(session, rt=rt, subject=subject, signer=signer or signer_for(rt.settings))
+
+
 def issue_for_case(session: Session, *, rt: Runtime, case_id: int, signer: Signer | None = None,
-                   ) -> IssuedDocument | None:
-    """Render, store and sign the product of a completed case; return it (the existing one if issued)."""
+                   draft: Draft | None = None) -> IssuedDocument | None:
+    """Render, store and sign the product of a completed case; return it (the existing one if issued).
+
+    A `draft` (`draft_for_case`) is recorded as it is when the case has not changed since it was rendered.
+    """
     existing = session.scalar(select(IssuedDocument).where(IssuedDocument.case_id == case_id))
     if existing is not None:
         return existing
-    case = session.get(Case, case_id)
-    if case is None or case.status != "completed":
+    subject = _subject(session, case_id)
+    if subject is None:
         return None
-    service = session.scalar(select(ProcessVersion.service).where(ProcessVersion.id == case.process_version_id))
-    spec = spec_of(service or {})
-    if spec is None or service is None:
-        return None
+    case, service, spec = subject
     signer = signer or signer_for(rt.settings)
+    if draft is None or (draft.case_id, draft.case_version, draft.key_id) != (case.id, case.version, signer.key_id):
+        draft = _render(session, rt=rt, subject=subject, signer=signer)
+    item, data, now = draft.item, draft.data, draft.now
     sensitive = rt.sealer(rt.specs.get(session, case.process_version_id)).sensitive
-    now, code = rt.clock(), _unused_code(session)
-    item = render_input(session, settings=rt.settings, case=case, spec=spec, service=service, code=code,
-                        key_id=signer.key_id, now=now)
-    data = pdf.render_document(item, template_files(session, version_id=case.process_version_id))
     digest = hashlib.sha256(data).digest()
     stored = filestore.store(session, settings=rt.settings, data=data, content_type="application/pdf",
                              filename=f"{case.process_key}-{case.tracking_number}.pdf", uploaded_by=None,
@@ -227,7 +255,7 @@ def issue_for_case(session: Session, *, rt: Runtime, case_id: int, signer: Signe
         number=item.number, file_id=stored.id, sha256=digest.hex(),
         holder=cipher.seal_fields({"holder": item.holder}, ("holder",))["holder"]
         if spec.holder_field in sensitive and item.holder else item.holder,
-        signature=signer.sign(digest), key_id=signer.key_id, verify_code=code, issued_at=now,
+        signature=signer.sign(digest), key_id=signer.key_id, verify_code=draft.code, issued_at=now,
         facts={"service": {"id": item.service_id, "en": item.service_en},
                "agency": {"id": item.agency_id, "en": item.agency_en},
                "items": [_sealed_fact(sensitive, f.field, {"label_id": a, "label_en": b, "value": v,
@@ -238,6 +266,28 @@ def issue_for_case(session: Session, *, rt: Runtime, case_id: int, signer: Signe
                           label=f"{spec.title_id} {item.number}"[:255]))
     session.flush()
     return row
+
+
+def _subject(session: Session, case_id: int) -> tuple[Case, dict[str, Any], DocumentSpec] | None:
+    """Return a completed case with its service and document spec; None when it issues no document."""
+    case = session.get(Case, case_id)
+    if case is None or case.status != "completed":
+        return None
+    service = session.scalar(select(ProcessVersion.service).where(ProcessVersion.id == case.process_version_id))
+    spec = spec_of(service or {})
+    if spec is None or service is None:
+        return None
+    return case, service, spec
+
+
+def _render(session: Session, *, rt: Runtime, subject: tuple[Case, dict[str, Any], DocumentSpec],
+            signer: Signer) -> Draft:
+    case, service, spec = subject
+    now, code = rt.clock(), _unused_code(session)
+    item = render_input(session, settings=rt.settings, case=case, spec=spec, service=service, code=code,
+                        key_id=signer.key_id, now=now)
+    data = pdf.render_document(item, template_files(session, version_id=case.process_version_id))
+    return Draft(case.id, case.version, signer.key_id, code, now, item, data)
 
 
 def list_for_case(session: Session, *, case_id: int) -> list[DocumentSummary]:
