@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from bench import cluster, pbg_requests
+from bench import cluster, pbg_requests, procs
 from bench.http_table import summarise, window
 from tests.production import scale
 
@@ -111,11 +111,7 @@ def route_of(method: str, url: str) -> str:
 
 def process_tree_cpu(roots: list[int]) -> float:
     """Return the CPU seconds (user + system) the processes `roots` and all their descendants have used."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    parents = procs.parents()
     tree, frontier = set(roots), list(roots)
     while frontier:
         pid = frontier.pop()

@@ -44,6 +44,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import event, select
 
+from bench import procs
 from engine.cases import hotsql as hotsql
 from engine.cases.service import start_case
 from engine.cases.tasks import complete_task
@@ -130,15 +131,11 @@ def counting(ctx: AppContext) -> Iterator[Counter]:
 
 def _script_workers() -> list[int]:
     """Return the ids of this process's script worker processes (engine.isolation), from /proc."""
-    me, found = str(os.getpid()), []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] == me and \
-                        b"engine.isolation" in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except (OSError, IndexError):
-                continue  # ended while we looked
+    found = []
+    for pid in procs.children(os.getpid()):
+        with contextlib.suppress(OSError):  # ended while we looked
+            if b"engine.isolation" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
     return found
 
 

@@ -108,7 +108,7 @@ def _total_changes(conn: Connection) -> int:
 # Savepoints (`session.begin_nested()`): how many after-commit callbacks and appended rows each
 # found when it began, so that rolling one back drops only what was added inside it.
 _SAVEPOINTS = "mpp_savepoints"
-TRANSACTION_SCOPED = ("mpp_hotsql", "mpp_hotsql_wrote", _SAVEPOINTS)
+TRANSACTION_SCOPED = ("mpp_hotsql", "mpp_hotsql_wrote", _SAVEPOINTS)  # hotsql's _KEY and WROTE
 
 
 @event.listens_for(Session, "after_transaction_create")

@@ -28,6 +28,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from engine.cases import assignment as routing
+from engine.cases import hotsql as hotsql
 from engine.cases.access import visible_tasks
 from engine.directory.actors import Actor
 from engine.models import Case, OpenTask, PersonalDataAccess, StoredFile, TaskFeed
@@ -324,7 +325,7 @@ def _before_commit(session: Session) -> None:
     # The step's driver SQL (engine/cases/hotsql.py) writes tasks without a flush; its SELECTs (the login
     # check of every request) mark nothing. Also called when a savepoint is released (the filing's step
     # runs in one): the mark waits for the outermost commit.
-    if "mpp_hotsql_wrote" in session.info:
+    if hotsql.WROTE in session.info:
         _may_have_written(session)
 
 

@@ -293,7 +293,7 @@ def _run_each(factory: sessionmaker[Session], *, rt: Runtime, jobs: list[tuple[i
 
 
 # SQLite: the jobs of a claim share a transaction (and the write lock) until it has run this long; the rest
-# go in the next. A slow outside call holds the lock no longer than when each job had its own transaction.
+# go in the next. So the lock is held at most this long plus the last job (a slow outside call included).
 BATCH_S = 0.05
 
 
