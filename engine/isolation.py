@@ -10,8 +10,12 @@ is not interruptible, and the memory check samples. So whatever is not provably 
   (tens of microseconds), not a process start.
 - Before each call the worker lowers its own limits: `RLIMIT_AS` (address space: its size now plus
   the call's memory budget) and `RLIMIT_CPU` (its CPU seconds so far plus the call's budget, so the
-  kernel sends SIGXCPU, which kills it). The caller waits at most the call's wall-clock limit plus a
-  grace period, then SIGKILLs the worker. A killed or spent worker is replaced on the next call.
+  kernel sends SIGXCPU, which kills it). The caller waits the call's time limit plus a grace period,
+  then SIGKILLs the worker, unless the worker has not had that much CPU yet: on a busy machine a
+  process can wait its turn for longer than a short script runs, and that is not the script's fault
+  (a trivial script timed out, as an incident, on a loaded server). Then the caller waits on, for
+  what is left of the budget, up to `PATIENCE` times the limit of wall-clock time in all.
+  A killed or spent worker is replaced on the next call.
 - A worker that hit MemoryError, served many calls or grew is retired after answering, so no
   state of one package's run lingers into another's for long.
 - The caller's thread blocks on a pipe, never the event loop or a lock of the web server, so the
@@ -50,13 +54,22 @@ RETIRE_AFTER_CALLS = 20_000
 RETIRE_GROWTH_MB = 96
 # What a worker imports before its first call (each call would otherwise pay for it).
 PRELOAD = ("engine.bpmn.sandbox", "engine.sla.calendar", "jinja2.sandbox")
-GRACE_S = 0.1  # after the wall-clock limit, before the kill: the language guards usually stop first
+GRACE_S = 0.1  # after the time limit, before the kill: the language guards usually stop first
+# A worker that has not used its time limit in CPU yet (it waited for the processor) is waited for
+# up to this many times the limit, plus the grace, of wall-clock time: then it is stopped all the same.
+PATIENCE = 10
+_TICK_S = 1 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.01
 START_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
 class ProcessLimits:
-    """What one isolated call may use: wall-clock seconds, CPU seconds and memory above the worker's size."""
+    """What one isolated call may use: its time (`wall_s`), CPU seconds and memory above the worker's size.
+
+    `wall_s` is the time the call may run: the caller stops the worker once that much wall-clock time
+    has passed and the worker has used that much CPU (or, a worker starved of CPU, after `PATIENCE`
+    times it); the kernel stops it after `cpu_s`.
+    """
 
     wall_s: float = 1.0
     memory_mb: int = 256
@@ -174,7 +187,19 @@ def _answer(request: tuple[str, str, tuple[Any, ...], ProcessLimits], page: int)
 
 
 def serve() -> None:
-    """Answer requests on stdin until it closes (a worker's main loop)."""
+    """Answer requests on stdin until it closes (a worker's main loop).
+
+    A parent that stops while this worker still starts, or before it reads a reply, closes the pipe
+    under a write: the worker then has no one to answer and ends quietly, not with a traceback in the
+    server's log.
+    """
+    try:
+        _serve()
+    except BrokenPipeError:
+        return
+
+
+def _serve() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal stops the parent, which closes our stdin
     for module in PRELOAD:
         importlib.import_module(module)
@@ -228,6 +253,34 @@ class _Worker:
                 self.kill()
                 raise IsolationLimit("the worker process did not start", "died")
             self.ready = True
+
+    def cpu_s(self) -> float:
+        """Return the CPU seconds the worker has used so far (0 once it is gone)."""
+        try:
+            with open(f"/proc/{self.process.pid}/stat", "rb") as stat:  # noqa: PTH123 - the kernel's count
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) * _TICK_S  # utime and stime, in clock ticks
+
+    def answer_deadline(self, limits: ProcessLimits, cpu_before: float) -> float:
+        """Wait until the worker starts answering; return the deadline for the rest of its reply.
+
+        The time limit is counted in the worker's CPU: past `limits.wall_s` (plus the grace) of
+        wall-clock time, a worker that has used less waits on for the rest of its budget, until
+        `PATIENCE` times the limit has passed. The deadline returned is now, or past, when it is over.
+        """
+        started = time.monotonic()
+        deadline, ceiling = started + limits.wall_s + GRACE_S, started + PATIENCE * limits.wall_s + GRACE_S
+        while True:
+            wait = deadline - time.monotonic()
+            if wait > 0 and select.select([self.from_worker], [], [], wait)[0]:
+                return ceiling + limits.wall_s  # it is answering: a reply takes no CPU budget to read
+            now = time.monotonic()
+            left = limits.wall_s - (self.cpu_s() - cpu_before)
+            if now >= ceiling or left <= 0 or self.process.poll() is not None:
+                return now
+            deadline = min(ceiling, now + left + GRACE_S)
 
     def kill(self) -> None:
         if self.process.poll() is None:
@@ -312,13 +365,15 @@ class Pool:
         """Call a module-level function with picklable arguments in a worker; return its result or raise."""
         request = pickle.dumps((func.__module__, func.__qualname__, args, limits), protocol=pickle.HIGHEST_PROTOCOL)
         worker = self._ready_worker()
+        cpu_before = worker.cpu_s()
         try:
             send_frame(worker.to_worker, request)
         except OSError:
             self._drop(worker)
             worker = self._ready_worker()  # it died while idle (killed from outside): one more try on a fresh one
+            cpu_before = worker.cpu_s()
             send_frame(worker.to_worker, request)
-        reply = receive_frame(worker.from_worker, time.monotonic() + limits.wall_s + GRACE_S)
+        reply = receive_frame(worker.from_worker, worker.answer_deadline(limits, cpu_before))
         if reply is None:
             status = worker.process.poll()
             self._drop(worker, replace=True)

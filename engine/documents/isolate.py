@@ -105,7 +105,17 @@ def _run_forked(request: tuple[str, str, tuple[Any, ...], ChildLimits], base_siz
 
 
 def serve() -> None:
-    """Answer render requests on stdin/stdout until stdin closes (the render server's main loop)."""
+    """Answer render requests on stdin/stdout until stdin closes (the render server's main loop).
+
+    A parent gone before it reads a reply closes the pipe under the write: the server ends quietly.
+    """
+    try:
+        _serve()
+    except BrokenPipeError:
+        return
+
+
+def _serve() -> None:
     for module in PRELOAD:
         importlib.import_module(module)
     with open("/proc/self/statm") as statm:  # noqa: PTH123 - the kernel's view of our size

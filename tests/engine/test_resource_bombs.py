@@ -12,6 +12,10 @@ is parked instead of run forever.
 from __future__ import annotations
 
 import os
+import pickle  # noqa: S403 - frames for our own worker processes
+import signal
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -24,6 +28,7 @@ from engine import isolation
 from engine.bpmn.sandbox import Limits, SandboxEnvironment, SandboxViolation, runs_in_process
 from engine.context import AppContext
 from engine.db import transaction
+from engine.documents import isolate
 from engine.isolation import IsolationLimit
 from engine.jobs import service as jobs
 from engine.models import Case, Incident, Job
@@ -318,5 +323,70 @@ def test_pools_warmed_side_by_side_never_wait_on_each_other() -> None:
         assert not any(warmer.is_alive() for warmer in warmers)
         assert pool.call(len, "abc", limits=isolation.ProcessLimits()) == 3
         assert len(pool._idle) == 2
+    finally:
+        pool.close()
+
+
+def _framed(payload: bytes) -> bytes:
+    return isolation._HEADER.pack(len(payload)) + payload
+
+
+@pytest.mark.parametrize(("module", "request_frame"), [
+    ("engine.isolation", b""),  # the worker's first write is its "ready", while the parent is already gone
+    ("engine.documents.isolate",
+     _framed(pickle.dumps(("os", "getpid", (), isolate.ChildLimits())))),  # its reply finds no reader
+])
+def test_a_worker_whose_parent_is_gone_ends_quietly(module: str, request_frame: bytes) -> None:
+    """A server stopping while its workers start (or before it reads a reply) leaves no traceback in its log."""
+    process = subprocess.Popen([sys.executable, "-c", f"from {module} import serve; serve()"],  # noqa: S603
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               cwd=isolation.ROOT)
+    assert process.stdin is not None
+    assert process.stdout is not None
+    process.stdout.close()  # the parent stops reading before the worker has written anything
+    if request_frame:
+        process.stdin.write(request_frame)
+        process.stdin.flush()
+    _out, err = process.communicate(timeout=60)
+    assert err == b""
+    assert process.returncode == 0
+
+
+def _stopped_for(pid: int, seconds: float) -> threading.Timer:
+    """Stop a process now (as a machine too busy to run it would) and let it go on after `seconds`."""
+    os.kill(pid, signal.SIGSTOP)
+    resume = threading.Timer(seconds, os.kill, (pid, signal.SIGCONT))
+    resume.start()
+    return resume
+
+
+def test_a_worker_that_waited_for_the_processor_is_not_stopped_for_it() -> None:
+    """The time limit counts the worker's CPU: a call that could not run yet is waited for, not killed."""
+    pool = isolation.Pool(1)
+    try:
+        pool.warm()
+        pid = pool._idle[0].process.pid
+        limits = isolation.ProcessLimits(wall_s=0.2)
+        resume = _stopped_for(pid, 1.0)  # five times the limit, with no CPU used
+        assert pool.call(len, "abcd", limits=limits) == 4
+        resume.join()
+        assert pool._idle[0].process.pid == pid  # the same worker answered: it was never killed
+    finally:
+        pool.close()
+
+
+def test_a_worker_starved_past_the_patience_is_stopped_all_the_same() -> None:
+    pool = isolation.Pool(1)
+    try:
+        pool.warm()
+        pid = pool._idle[0].process.pid
+        limits = isolation.ProcessLimits(wall_s=0.1)
+        resume = _stopped_for(pid, 30.0)
+        start = time.monotonic()
+        with pytest.raises(IsolationLimit) as caught:
+            pool.call(len, "abcd", limits=limits)
+        resume.cancel()
+        assert caught.value.limit == "time"
+        assert start + isolation.PATIENCE * limits.wall_s <= time.monotonic() < start + 20
     finally:
         pool.close()

@@ -467,13 +467,17 @@ class Driver:
         if inbox.status_code != 200:
             raise ScaleError(f"inbox: {inbox.status_code} {inbox.text[:300]}")
         mine = [t["id"] for t in inbox.json()["items"] if t["case_id"] == case_id and t["id"] != previous]
+        seen = ""
         if not mine:
             case = await self.api.call("GET", "/api/cases/{id}", f"/api/cases/{case_id}", token=officer,
                                        idempotent=True)
+            if case.status_code != 200:
+                raise ScaleError(f"case {case_id}: {case.status_code} {case.text[:300]}")
             mine = [t["id"] for t in case.json().get("open_tasks", []) if t["id"] != previous]
+            seen = f" (the case: {case.text[:1500]})"
         if len(mine) != 1:
-            raise ScaleError(f"case {case_id}: expected one open task, found {mine}")
-        return mine[0]
+            raise ScaleError(f"case {case_id}: expected one open task after {previous}, found {mine}{seen}")
+        return str(mine[0])
 
     async def task_is_done(self, task_id: str, officer: str) -> bool:
         """Re-read a task whose completion may or may not have committed."""
