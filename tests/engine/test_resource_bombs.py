@@ -11,6 +11,7 @@ is parked instead of run forever.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle  # noqa: S403 - frames for our own worker processes
 import signal
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -352,41 +354,36 @@ def test_a_worker_whose_parent_is_gone_ends_quietly(module: str, request_frame: 
     assert process.returncode == 0
 
 
-def _stopped_for(pid: int, seconds: float) -> threading.Timer:
-    """Stop a process now (as a machine too busy to run it would) and let it go on after `seconds`."""
-    os.kill(pid, signal.SIGSTOP)
-    resume = threading.Timer(seconds, os.kill, (pid, signal.SIGCONT))
-    resume.start()
-    return resume
+@contextlib.contextmanager
+def _stopped_worker(seconds: float) -> Iterator[tuple[isolation.Pool, int]]:
+    """A pool of one worker, stopped now (as a machine too busy to run it would) and let go on after `seconds`."""
+    pool = isolation.Pool(1)
+    resume: threading.Timer | None = None
+    try:
+        pool.warm()
+        pid = pool._idle[0].process.pid
+        os.kill(pid, signal.SIGSTOP)
+        resume = threading.Timer(seconds, os.kill, (pid, signal.SIGCONT))
+        resume.start()
+        yield pool, pid
+    finally:
+        if resume is not None:
+            resume.cancel()
+        pool.close()
 
 
 def test_a_worker_that_waited_for_the_processor_is_not_stopped_for_it() -> None:
     """The time limit counts the worker's CPU: a call that could not run yet is waited for, not killed."""
-    pool = isolation.Pool(1)
-    try:
-        pool.warm()
-        pid = pool._idle[0].process.pid
-        limits = isolation.ProcessLimits(wall_s=0.2)
-        resume = _stopped_for(pid, 1.0)  # five times the limit, with no CPU used
-        assert pool.call(len, "abcd", limits=limits) == 4
-        resume.join()
+    with _stopped_worker(1.0) as (pool, pid):  # five times the limit, with no CPU used
+        assert pool.call(len, "abcd", limits=isolation.ProcessLimits(wall_s=0.2)) == 4
         assert pool._idle[0].process.pid == pid  # the same worker answered: it was never killed
-    finally:
-        pool.close()
 
 
 def test_a_worker_starved_past_the_patience_is_stopped_all_the_same() -> None:
-    pool = isolation.Pool(1)
-    try:
-        pool.warm()
-        pid = pool._idle[0].process.pid
-        limits = isolation.ProcessLimits(wall_s=0.1)
-        resume = _stopped_for(pid, 30.0)
+    limits = isolation.ProcessLimits(wall_s=0.1)
+    with _stopped_worker(30.0) as (pool, _pid):
         start = time.monotonic()
         with pytest.raises(IsolationLimit) as caught:
             pool.call(len, "abcd", limits=limits)
-        resume.cancel()
         assert caught.value.limit == "time"
         assert start + isolation.PATIENCE * limits.wall_s <= time.monotonic() < start + 20
-    finally:
-        pool.close()
