@@ -193,8 +193,13 @@ def serve() -> None:
     under a write: the worker then has no one to answer and ends quietly, not with a traceback in the
     server's log.
     """
+    ends_quietly_without_parent(_serve)
+
+
+def ends_quietly_without_parent(main: Callable[[], None]) -> None:
+    """Run a worker's main loop; when the parent is gone (its pipe closed under a write), just end."""
     try:
-        _serve()
+        main()
     except BrokenPipeError:
         return
 
@@ -234,7 +239,7 @@ def _worker_env() -> dict[str, str]:
 
 
 class _Worker:
-    """One worker process and its pipes."""
+    """One worker process, its pipes, and its line of /proc (its CPU time so far)."""
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
@@ -245,6 +250,8 @@ class _Worker:
             raise IsolationLimit("the worker has no pipes", "died")
         self.to_worker, self.from_worker = stdin.fileno(), stdout.fileno()
         self.ready = False
+        # Kept open and read again at offset 0 before each call: ~4 us, where opening it each time cost ~13 us.
+        self._stat = os.open(f"/proc/{self.process.pid}/stat", os.O_RDONLY)
 
     def wait_ready(self) -> None:
         """Wait until the worker has imported what it preloads (it says so once, at start)."""
@@ -257,8 +264,7 @@ class _Worker:
     def cpu_s(self) -> float:
         """Return the CPU seconds the worker has used so far (0 once it is gone)."""
         try:
-            with open(f"/proc/{self.process.pid}/stat", "rb") as stat:  # noqa: PTH123 - the kernel's count
-                fields = stat.read().rsplit(b")", 1)[1].split()
+            fields = os.pread(self._stat, 1024, 0).rsplit(b")", 1)[1].split()
         except OSError:
             return 0.0
         return (int(fields[11]) + int(fields[12])) * _TICK_S  # utime and stime, in clock ticks
@@ -286,6 +292,9 @@ class _Worker:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
+        if self._stat >= 0:  # once: a worker that never got ready is killed, then dropped (killed again)
+            os.close(self._stat)
+            self._stat = -1
         for stream in (self.process.stdin, self.process.stdout):
             if stream is not None:
                 stream.close()

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from engine.isolation import receive_frame, send_frame
+from engine.isolation import ends_quietly_without_parent, receive_frame, send_frame
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,10 +109,7 @@ def serve() -> None:
 
     A parent gone before it reads a reply closes the pipe under the write: the server ends quietly.
     """
-    try:
-        _serve()
-    except BrokenPipeError:
-        return
+    ends_quietly_without_parent(_serve)
 
 
 def _serve() -> None:
