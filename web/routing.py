@@ -10,11 +10,13 @@ import json
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 from fastapi import Request, Response
+from fastapi.datastructures import DefaultPlaceholder
 from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import ResponseValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
@@ -22,6 +24,10 @@ from starlette.types import Scope
 
 from engine import db as db
 from forms.numbers import read_json_int
+from web.lean import LeanHandler
+
+if TYPE_CHECKING:
+    from fastapi._compat import ModelField
 
 SESSION = "db_session"
 # The scope of the request being served, for a plain `def` endpoint's thread (`in_thread` copies the context).
@@ -98,13 +104,15 @@ class TransactionalRoute(APIRoute):
     """
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        one_hop = _OneHop(endpoint) if _plain_function(endpoint) else None
-        super().__init__(path, one_hop.run if one_hop is not None else endpoint, **kwargs)
-        if one_hop is not None:
-            one_hop.answer_as(self)
+        self._one_hop = _OneHop(endpoint) if _plain_function(endpoint) else None
+        # FastAPI builds the route's own handler while constructing it; a handler built later serves the
+        # route included in a router, whose dependencies FastAPI adds to that handler's tree alone.
+        self._own_handler = True
+        super().__init__(path, self._one_hop.run if self._one_hop is not None else endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        lean = self._lean_handler()
 
         async def run(request: Request) -> Response:
             request = JsonRequest(request.scope, request.receive)
@@ -112,7 +120,7 @@ class TransactionalRoute(APIRoute):
             for attempt in range(1, db.ATTEMPTS + 1):
                 try:
                     with db.write_lock_first(attempt == db.ATTEMPTS):
-                        return await _attempt(handler, request)
+                        return await _attempt(handler, lean, request)
                 except Exception as exc:
                     if attempt == db.ATTEMPTS or not db.is_retryable(exc):
                         raise
@@ -122,11 +130,25 @@ class TransactionalRoute(APIRoute):
 
         return run
 
+    def _lean_handler(self) -> LeanHandler | None:
+        """Return the lean path of the route's own handler: for a plain endpoint whose every answer is a response."""
+        own, self._own_handler = self._own_handler, False
+        if self._one_hop is None:
+            return None
+        self._one_hop.answer_as(self)
+        return LeanHandler.of(self) if own and self._one_hop.field is not None else None
 
-async def _attempt(handler: Callable[[Request], Coroutine[Any, Any, Response]], request: Request) -> Response:
-    """Run the handler (dependencies, endpoint, response) once and commit its session, or roll back."""
+
+async def _attempt(handler: Callable[[Request], Coroutine[Any, Any, Response]], lean: LeanHandler | None,
+                   request: Request) -> Response:
+    """Run the handler (dependencies, endpoint, response) once and commit its session, or roll back.
+
+    The lean handler answers first when the route has one; when it declines, FastAPI's handler answers.
+    """
     try:
-        response = await handler(request)
+        response = await lean(request) if lean is not None else None
+        if response is None:
+            response = await handler(request)
     except BaseException:
         await _finish(request, commit=False)
         raise
@@ -163,15 +185,19 @@ def _sets_response(dependant: Dependant) -> bool:
 class _OneHop:
     """A plain endpoint that, in its own thread (`in_thread`), serializes its answer and commits the request's session.
 
-    What FastAPI would do after the endpoint, done the same way without another hop: an answer of
-    exactly the route's response model is already valid (it was validated when built), so it is
-    dumped to JSON with the route's options; any other answer (a dict, a list, a subclass) is left
-    to FastAPI to validate and serialize, and the session to the transactional route to commit,
-    because that validation can still fail. A raised error rolls the session back here.
+    What FastAPI would do after the endpoint, done the same way without another hop, for a route
+    that answers JSON of its response model (FastAPI's default response class, a status with a
+    body, no `Response` parameter): an answer of exactly the route's response model is already
+    valid (it was validated when built), so it is dumped to JSON with the route's options; any
+    other answer (a dict, a list, a subclass) is validated against the response field and dumped by
+    it, as FastAPI does, and a failed validation raises here, rolling the session back. A route of
+    another kind gets its answer back as the endpoint gave it, for FastAPI to serialize and the
+    transactional route to commit. A raised error rolls the session back here.
     """
 
     def __init__(self, endpoint: Callable[..., Any]) -> None:
         self.endpoint = endpoint
+        self.field: ModelField | None = None
         self.model: type[BaseModel] | None = None
         self.dump: dict[str, Any] = {}
         self.status = 200
@@ -186,8 +212,10 @@ class _OneHop:
     def answer_as(self, route: APIRoute) -> None:
         """Take the route's response model, status and serialization options (known once FastAPI built it)."""
         model, status = route.response_model, route.status_code or 200
-        plain = isinstance(model, type) and issubclass(model, BaseModel) and status not in (204, 304) and status >= 200
-        self.model = model if plain and not _sets_response(route.dependant) else None
+        json = (route.response_field is not None and isinstance(route.response_class, DefaultPlaceholder)
+                and status not in (204, 304) and status >= 200 and not _sets_response(route.dependant))
+        self.field = route.response_field if json else None
+        self.model = model if json and isinstance(model, type) and issubclass(model, BaseModel) else None
         self.status = status
         self.dump = {"include": route.response_model_include, "exclude": route.response_model_exclude,
                      "by_alias": route.response_model_by_alias, "exclude_unset": route.response_model_exclude_unset,
@@ -199,11 +227,10 @@ class _OneHop:
         try:
             kwargs = {name: value.resolve() if isinstance(value, Deferred) else value for name, value in kwargs.items()}
             answer = self.endpoint(*args, **kwargs)
-            if self.model is not None and type(answer) is self.model:
-                answer = Response(answer.model_dump_json(**self.dump), status_code=self.status,
-                                  media_type="application/json")
+            if self.field is not None and not isinstance(answer, Response):
+                answer = self._json(answer)
             elif not isinstance(answer, Response):
-                return answer  # FastAPI validates it; the transactional route commits after that
+                return answer  # FastAPI serializes it; the transactional route commits after that
         except BaseException:
             if scope is not None:
                 _end(scope, commit=False)
@@ -211,6 +238,20 @@ class _OneHop:
         if scope is not None:
             _end(scope, commit=True)
         return answer
+
+
+    def _json(self, answer: Any) -> Response:
+        """Return the answer as the route's JSON response, validated as FastAPI does unless it is the exact model."""
+        body: str | bytes
+        if self.model is not None and type(answer) is self.model:
+            body = answer.model_dump_json(**self.dump)
+        else:
+            assert self.field is not None  # noqa: S101 -- only called for a route with a response field
+            value, errors = self.field.validate(answer, {}, loc=("response",))
+            if errors:
+                raise ResponseValidationError(errors, body=answer)
+            body = self.field.serialize_json(value, **self.dump)
+        return Response(body, status_code=self.status, media_type="application/json")
 
 
 def _end(scope: Scope, *, commit: bool) -> None:

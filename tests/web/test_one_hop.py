@@ -1,7 +1,9 @@
-"""A plain endpoint ends its request in its own thread: its model answer serialized as FastAPI would, then committed.
+"""A plain endpoint ends its request in its own thread: its answer serialized as FastAPI would, then committed.
 
-Anything FastAPI must still check (an answer that is not exactly the response model) is left to
-it, and the session to the transactional route, so an answer that fails that check writes nothing.
+An answer of exactly the response model is dumped as it is; any other answer is validated against
+the route's response field first, in the same thread, so an answer that fails that check raises
+there and writes nothing. Each test runs on both ways a route is served: included through a router
+(FastAPI's handler) and as the app's own route (the lean path first, web/lean.py).
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def _stamp(response: Response) -> None:
     response.headers["X-Stamp"] = "stamped"
 
 
-def _app(ctx: AppContext, runs: list[Session], other: sqlite3.Connection | None = None) -> FastAPI:
+def _app(ctx: AppContext, own: bool, runs: list[Session], other: sqlite3.Connection | None = None) -> FastAPI:
     router = APIRouter(route_class=TransactionalRoute)
 
     def write(session: Session, kind: str) -> int:
@@ -84,8 +86,17 @@ def _app(ctx: AppContext, runs: list[Session], other: sqlite3.Connection | None 
 
     app = FastAPI()
     app.state.ctx = ctx
-    app.include_router(router)
+    if own:  # the routes' own handlers, with the lean path, as api.app serves the JSON API
+        app.router.routes.extend(router.routes)
+    else:
+        app.include_router(router)
     return app
+
+
+@pytest.fixture(params=[False, True], ids=["included", "own-routes"])
+def own(request: pytest.FixtureRequest) -> bool:
+    """Serve the routes included through a router (FastAPI's handler) or as the app's own (the lean path first)."""
+    return bool(request.param)
 
 
 def _kinds(ctx: AppContext) -> list[str]:
@@ -93,9 +104,9 @@ def _kinds(ctx: AppContext) -> list[str]:
         return sorted(session.scalars(select(Job.kind)))
 
 
-def test_a_model_answer_is_serialized_with_the_routes_options_and_committed(ctx: AppContext) -> None:
+def test_a_model_answer_is_serialized_with_the_routes_options_and_committed(ctx: AppContext, own: bool) -> None:
     runs: list[Session] = []
-    with TestClient(_app(ctx, runs)) as client:
+    with TestClient(_app(ctx, own, runs)) as client:
         response = client.post("/model")
     assert response.status_code == 201
     assert response.headers["content-type"] == "application/json"
@@ -103,17 +114,17 @@ def test_a_model_answer_is_serialized_with_the_routes_options_and_committed(ctx:
     assert _kinds(ctx) == ["model"]
 
 
-def test_an_answer_that_fails_fastapis_check_writes_nothing(ctx: AppContext) -> None:
+def test_an_answer_that_fails_fastapis_check_writes_nothing(ctx: AppContext, own: bool) -> None:
     runs: list[Session] = []
-    with TestClient(_app(ctx, runs), raise_server_exceptions=False) as client:
+    with TestClient(_app(ctx, own, runs), raise_server_exceptions=False) as client:
         response = client.post("/wrong")
     assert response.status_code == 500
     assert _kinds(ctx) == []
 
 
-def test_a_header_a_dependency_sets_reaches_the_client(ctx: AppContext) -> None:
+def test_a_header_a_dependency_sets_reaches_the_client(ctx: AppContext, own: bool) -> None:
     runs: list[Session] = []
-    with TestClient(_app(ctx, runs)) as client:
+    with TestClient(_app(ctx, own, runs)) as client:
         response = client.post("/stamped")
     assert response.status_code == 200
     assert response.headers["x-stamp"] == "stamped"
@@ -122,9 +133,9 @@ def test_a_header_a_dependency_sets_reaches_the_client(ctx: AppContext) -> None:
 
 
 def test_a_commit_that_fails_in_the_endpoints_thread_runs_the_request_again(
-        ctx: AppContext, other: sqlite3.Connection) -> None:
+        ctx: AppContext, own: bool, other: sqlite3.Connection) -> None:
     runs: list[Session] = []
-    with TestClient(_app(ctx, runs, other)) as client:
+    with TestClient(_app(ctx, own, runs, other)) as client:
         response = client.post("/model")
     assert response.status_code == 201, response.text
     assert response.json() == {"jenis": "model", "seen": 1}  # the second run saw the other writer's row
@@ -132,9 +143,9 @@ def test_a_commit_that_fails_in_the_endpoints_thread_runs_the_request_again(
     assert _kinds(ctx) == ["model", "theirs"]
 
 
-def test_the_endpoints_thread_sees_what_a_dependency_set_in_the_requests_context(ctx: AppContext) -> None:
+def test_the_endpoints_thread_sees_what_a_dependency_set_in_the_requests_context(ctx: AppContext, own: bool) -> None:
     runs: list[Session] = []
-    with TestClient(_app(ctx, runs)) as client:
+    with TestClient(_app(ctx, own, runs)) as client:
         response = client.post("/traced")
     assert response.status_code == 200, response.text
     assert response.json() == {"jenis": "from-dependency", "note": None, "seen": 0}
@@ -142,9 +153,9 @@ def test_the_endpoints_thread_sees_what_a_dependency_set_in_the_requests_context
     assert TRACE.get() == "unset"  # the request's context was a copy
 
 
-def test_an_endpoint_that_raises_after_writing_writes_nothing(ctx: AppContext) -> None:
+def test_an_endpoint_that_raises_after_writing_writes_nothing(ctx: AppContext, own: bool) -> None:
     runs: list[Session] = []
-    with TestClient(_app(ctx, runs), raise_server_exceptions=False) as client:
+    with TestClient(_app(ctx, own, runs), raise_server_exceptions=False) as client:
         response = client.post("/raises")
     assert response.status_code == 500
     assert len(runs) == 1
