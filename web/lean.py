@@ -19,17 +19,24 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
+from copy import deepcopy
 from dataclasses import dataclass
-from typing import Any
+from types import UnionType
+from typing import TYPE_CHECKING, Any, Union, get_args, get_origin
 
 from fastapi import params
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import request_params_to_args
 from fastapi.routing import APIRoute
+from pydantic import Json
 from starlette.requests import Request
 from starlette.responses import Response
 
+if TYPE_CHECKING:
+    from fastapi._compat import ModelField
+
 _JSON = "application/json"
+_SCALARS = (str, int, float, bool, type(None))
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +60,9 @@ class LeanHandler:
         self.request_params = _request_params(dependant)
         self.path_fields = tuple(dependant.path_params)
         self.query_fields = list(dependant.query_params)
+        # Scalar query parameters are read here; any other kind (a list, a model) by FastAPI's own function.
+        plain = all(_scalar_query(field) for field in self.query_fields)
+        self.query_scalars = tuple(self.query_fields) if self.query_fields and plain else None
         self.body_field = dependant.body_params[0] if dependant.body_params else None
 
     @classmethod
@@ -85,11 +95,26 @@ class LeanHandler:
             if errors:
                 return None
             values[field.name] = value
-        if self.query_fields:
-            query, errors = request_params_to_args(self.query_fields, request.query_params)
+        if self.query_scalars is not None:
+            query = request.query_params
+            for field in self.query_scalars:
+                value = query.get(field.alias)
+                if value is None:
+                    if field.field_info.is_required():
+                        return None
+                    value = deepcopy(field.default)
+                    if not field.field_info.validate_default:
+                        values[field.name] = value
+                        continue
+                value, errors = field.validate(value, values, loc=("query", field.alias))
+                if errors:
+                    return None
+                values[field.name] = value
+        elif self.query_fields:
+            answers, errors = request_params_to_args(self.query_fields, request.query_params)
             if errors:
                 return None
-            values.update(query)
+            values.update(answers)
         if self.body_field is not None:
             value, errors = self.body_field.validate(body, values, loc=("body",))
             if errors:
@@ -163,6 +188,14 @@ def _plain_params(dependant: Dependant, *, top: bool) -> bool:
         return not (dependant.path_params or dependant.query_params or dependant.body_params)
     # A path parameter is read by its alias; FastAPI reads a validation alias first, so such a route is left to it.
     return all(field.field_info.validation_alias is None for field in dependant.path_params)
+
+
+def _scalar_query(field: ModelField) -> bool:
+    """Tell whether a query parameter is one value read by its alias: not a list, model or JSON, no validation alias."""
+    info = field.field_info
+    kinds = get_args(info.annotation) if get_origin(info.annotation) in (Union, UnionType) else (info.annotation,)
+    return (info.validation_alias is None and not any(type(item) is Json for item in info.metadata)
+            and all(kind in _SCALARS for kind in kinds))
 
 
 def _json_body(route: APIRoute, dependant: Dependant) -> bool:
