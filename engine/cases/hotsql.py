@@ -1,10 +1,12 @@
-"""The write path of a case step as plain driver SQL.
+"""The write path of a case step, and the few reads every request or step makes, as plain driver SQL.
 
 A step writes a handful of rows (the case row, changed task-state rows, the open-task read
 model, one history event). Through the ORM each statement costs ~0.1-0.3 ms of Python, more
-than SpiffWorkflow's own step; as driver SQL it costs ~0.02 ms. So this one path, and only
-this one, skips the ORM: statements are written once with `:name` parameters, translated once
-per dialect, and run on the session's own DBAPI connection, inside the session's transaction.
+than SpiffWorkflow's own step; as driver SQL it costs ~0.02 ms. So this one path skips the ORM,
+with the reads every request or step answer makes (the login check, the case's open steps and
+the caller's next tasks), and nothing else: statements are written once with `:name`
+parameters, translated once per dialect, and run on the session's own DBAPI connection, inside
+the session's transaction.
 Values are adapted here the way the ORM column types would (UTC datetimes, JSON).
 
 PostgreSQL, where every statement is a round trip, runs a few statements of its own in place of
@@ -100,6 +102,16 @@ STATEMENTS = {
     "logged_in": (
         "SELECT u.username, u.platform_role, u.active, u.session_epoch, m.role_key, m.organisation_code "
         "FROM user_account u LEFT JOIN membership m ON m.user_id = u.id WHERE u.id = :user_id"),
+    # A step's answer: the case's open steps named for people (engine.cases.tracking.next_steps) and the
+    # caller's next tasks of the case (engine.cases.next_tasks), both oldest first.
+    "open_steps": (
+        "SELECT t.element_id, t.name, t.role, t.agency, c.process_version_id, r.name AS role_name, a.name_id, "
+        "a.name_en FROM task t JOIN case_record c ON c.id = t.case_id LEFT JOIN role r ON r.key = t.role "
+        "LEFT JOIN agency a ON a.code = t.agency WHERE t.case_id = :case_id ORDER BY t.created_at, t.id"),
+    "open_tasks_of_case": (
+        "SELECT t.id, t.element_id, t.name, t.role, t.bound_org, t.assignee_id, t.escalated_to, t.due_at, "
+        "c.applicant_id, c.filed_by_id FROM task t JOIN case_record c ON c.id = t.case_id "
+        "WHERE t.case_id = :case_id ORDER BY t.created_at, t.id"),
     "tracking_taken": (
         "SELECT 1 AS taken FROM case_record WHERE tracking_number = :number "
         "UNION ALL SELECT 1 FROM bundle WHERE tracking_number = :number"),
@@ -338,6 +350,19 @@ def _adapt(value: Any, dialect: str) -> Any:
     if isinstance(value, dict | list):
         return json.dumps(value, separators=(",", ":"), default=str)
     return value
+
+
+def read_time(value: Any) -> datetime | None:
+    """Return a timestamp column's value as read by the driver as an aware UTC datetime, as the ORM's column reads it.
+
+    SQLite hands back the text `_adapt` and the ORM wrote (naive UTC); PostgreSQL an aware datetime.
+    """
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if not isinstance(moment, datetime):
+        raise TypeError(f"not a timestamp: {value!r}")
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _params(row: Mapping[str, Any], dialect: str) -> dict[str, Any]:

@@ -10,12 +10,13 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.cases import hotsql as hotsql
 from engine.cases.assignment import APPLICANT_ROLE
 from engine.catalogue.labels import labels_for_version, step_names
-from engine.models import Agency, Bundle, Case, CaseEvent, OpenTask, ProcessVersion, Role, utcnow
+from engine.models import Agency, Bundle, Case, CaseEvent, OpenTask, ProcessVersion, utcnow
 from engine.sla import calendar_store as calendar_store
 from engine.sla import clock as sla_clock
 from engine.sla.calendar import WorkingCalendar
@@ -313,20 +314,10 @@ def where_next(session: Session, *, task_id: str, username: str, rt: Runtime | N
     return WhereNext(case.tracking_number, case.status, next_steps(session, case_id=case.id, rt=rt))
 
 
-_task, _case, _role, _agency = OpenTask.__table__, Case.__table__, Role.__table__, Agency.__table__
-# Answered by every completion (POST /api/tasks/{id}/complete): one statement, built once.
-_NEXT_STEPS = (
-    select(_task.c.element_id, _task.c.name, _task.c.role, _task.c.agency, _case.c.process_version_id,
-           _role.c.name.label("role_name"), _agency.c.name_id, _agency.c.name_en)
-    .select_from(_task.join(_case, _case.c.id == _task.c.case_id)
-                 .outerjoin(_role, _role.c.key == _task.c.role).outerjoin(_agency, _agency.c.code == _task.c.agency))
-    .where(_task.c.case_id == bindparam("case_id")).order_by(_task.c.created_at, _task.c.id))
-
-
 def next_steps(session: Session, *, case_id: int, rt: Runtime | None = None) -> list[NextStep]:
     """Return a case's open steps, oldest first: each task's name, role and agency, named for people."""
-    session.flush()  # a core statement skips the session's autoflush: see the step's own writes all the same
-    rows = session.execute(_NEXT_STEPS, {"case_id": case_id}).all()
+    session.flush()  # a driver statement skips the session's autoflush: see the step's own writes all the same
+    rows = hotsql.fetch_all(session, "open_steps", {"case_id": case_id})
     if not rows:
         return []
     version_id = rows[0].process_version_id

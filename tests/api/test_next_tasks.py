@@ -110,8 +110,11 @@ def test_next_tasks_are_exactly_the_callers_tasks_of_this_case(client: TestClien
     assert [(t["case_id"], t["element_id"], t["role"]) for t in nxt] == [
         (first["id"], "Task_gambar_teknis", "konsultan.perencana")]
     assert nxt[0]["form"] == f"/api/tasks/{nxt[0]['id']}"
-    assert client.get(nxt[0]["form"], headers=login("fo_perencana")).json()["task"]["element_id"] == \
-        "Task_gambar_teknis"
+    detail = client.get(nxt[0]["form"], headers=login("fo_perencana")).json()["task"]
+    assert detail["element_id"] == "Task_gambar_teknis"
+    # Read by driver SQL for the answer, by the ORM for the form: the same instant, written the same way.
+    assert nxt[0]["due_at"] is not None
+    assert (nxt[0]["name"], nxt[0]["due_at"]) == (detail["name"], detail["due_at"])
     # The same step for a plain front-office officer answers nothing: the drawings are the firm's.
     plain = case_task(client, login, FRONT, other["id"])
     answer = post_complete(client, login, FRONT, plain["id"], LENGKAP).json()

@@ -130,3 +130,30 @@ def test_the_new_case_insert_names_every_column_the_database_cannot_fill_itself(
                    if c.default is not None and c.server_default is None and not c.primary_key}
     assert python_only <= named, f"add {sorted(python_only - named)} to hotsql's case_insert"
     assert named <= {c.name for c in Case.__table__.columns}
+
+
+def test_the_step_answers_driver_reads_match_the_orms(ctx: AppContext) -> None:
+    cast = pbg_cast(ctx)
+    d = Driver(ctx)
+    case = drive_to_bill(d, cast)
+    with ctx.sessions() as session:
+        orm = [(t.id, t.element_id, t.role, t.due_at) for t in session.scalars(
+            select(OpenTask).where(OpenTask.case_id == case.id).order_by(OpenTask.created_at, OpenTask.id))]
+        rows = hotsql.fetch_all(session, "open_tasks_of_case", {"case_id": case.id})
+        steps_read = hotsql.fetch_all(session, "open_steps", {"case_id": case.id})
+    assert orm, "the case waits on an open task"
+    assert [(r.id, r.element_id, r.role, hotsql.read_time(r.due_at)) for r in rows] == orm
+    assert [r.element_id for r in steps_read] == [element for _id, element, _role, _due in orm]
+    assert any(due is not None and due.utcoffset() is not None for *_, due in orm)  # aware, as the ORM reads it
+
+
+def test_read_time_reads_each_drivers_timestamp_as_aware_utc() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    at = datetime(2026, 12, 5, 6, 30, 15, 250000, tzinfo=UTC)
+    assert hotsql.read_time("2026-12-05 06:30:15.250000") == at  # SQLite: the text the ORM wrote
+    assert hotsql.read_time(at.astimezone(timezone(timedelta(hours=7)))) == at  # PostgreSQL: aware, any zone
+    assert hotsql.read_time(at.astimezone(timezone(timedelta(hours=7)))).tzinfo is UTC  # type: ignore[union-attr]
+    assert hotsql.read_time(None) is None
+    with pytest.raises(TypeError):
+        hotsql.read_time(12)
