@@ -13,11 +13,13 @@ import os
 from fastapi import FastAPI
 
 from api.app import create_app
-from engine.context import build_context
+from engine.context import build_context, freeze_startup_heap
 from engine.settings import get_settings
 
 
 def create_from_env() -> FastAPI:
     """Build the app from MPP_* settings; MPP_EMBEDDED_WORKER=0 leaves jobs to `mpp worker` processes."""
     embedded = os.environ.get("MPP_EMBEDDED_WORKER", "1") not in ("0", "false", "no")
-    return create_app(build_context(get_settings(), migrate=False), embedded_worker=embedded)
+    app = create_app(build_context(get_settings(), migrate=False), embedded_worker=embedded)
+    freeze_startup_heap()  # one app per server process: what it built lives as long as the process
+    return app

@@ -343,10 +343,12 @@ def complete(
 def worker() -> None:
     """Run a job worker: fire due timers and flag overdue tasks, until interrupted."""
     from api.logs import setup_logging
+    from engine.context import freeze_startup_heap
     from engine.jobs.service import work_forever
 
     setup_logging()
     ctx = _ctx()
+    freeze_startup_heap()
     typer.echo("worker running; Ctrl-C to stop")
     try:
         work_forever(ctx.sessions, rt=ctx.rt)
@@ -388,6 +390,7 @@ def serve(host: Annotated[str | None, typer.Option(help="listen address [default
     from api.app import create_app
     from api.logs import logging_config, setup_logging
     from api.metrics import MULTIPROC_ENV
+    from engine.context import freeze_startup_heap
 
     setup_logging()
     settings = use_address(host, port)
@@ -397,8 +400,9 @@ def serve(host: Annotated[str | None, typer.Option(help="listen address [default
     # uvicorn applies the same JSON logging in each process; the access lines are ours (api/logs.py).
     logs: dict[str, Any] = {"log_config": logging_config(), "access_log": False, "log_level": "info"}
     if workers == 1:
-        uvicorn.run(create_app(ctx, embedded_worker=embedded_worker), host=host, port=port, proxy_headers=False,
-                    **logs)
+        app = create_app(ctx, embedded_worker=embedded_worker)
+        freeze_startup_heap()
+        uvicorn.run(app, host=host, port=port, proxy_headers=False, **logs)
         return
     os.environ["MPP_EMBEDDED_WORKER"] = "1" if embedded_worker else "0"
     # Each API process writes its HTTP counters here; whichever answers a scrape sums them all.
