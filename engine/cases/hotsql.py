@@ -4,7 +4,7 @@ A step writes a handful of rows (the case row, changed task-state rows, the open
 model, one history event). Through the ORM each statement costs ~0.1-0.3 ms of Python, more
 than SpiffWorkflow's own step; as driver SQL it costs ~0.02 ms. So this one path skips the ORM,
 with the reads every request or step answer makes (the login check, the case's open steps and
-the caller's next tasks), and nothing else: statements are written once with `:name`
+the caller's next tasks) and one case's inbox page, and nothing else: statements are written once with `:name`
 parameters, translated once per dialect, and run on the session's own DBAPI connection, inside
 the session's transaction.
 Values are adapted here the way the ORM column types would (UTC datetimes, JSON).
@@ -112,6 +112,12 @@ STATEMENTS = {
         "SELECT t.id, t.element_id, t.name, t.role, t.bound_org, t.assignee_id, t.escalated_to, t.due_at, "
         "c.applicant_id, c.filed_by_id FROM task t JOIN case_record c ON c.id = t.case_id "
         "WHERE t.case_id = :case_id ORDER BY t.created_at, t.id"),
+    # One case's open tasks, whole, with the case's applicant and filer (engine.cases.inbox, `case_id`).
+    "case_tasks": (
+        "SELECT t.id, t.case_id, t.process_key, t.element_id, t.name, t.lane, t.role, t.agency, t.bound_org, "
+        "t.assignee_id, t.claimed_at, t.created_at, t.due_at, t.overdue, t.escalated_to, t.escalated_at, "
+        "t.prioritized, c.applicant_id, c.filed_by_id FROM task t JOIN case_record c ON c.id = t.case_id "
+        "WHERE t.case_id = :case_id"),
     "tracking_taken": (
         "SELECT 1 AS taken FROM case_record WHERE tracking_number = :number "
         "UNION ALL SELECT 1 FROM bundle WHERE tracking_number = :number"),

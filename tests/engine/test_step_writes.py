@@ -157,3 +157,20 @@ def test_read_time_reads_each_drivers_timestamp_as_aware_utc() -> None:
     assert hotsql.read_time(None) is None
     with pytest.raises(TypeError):
         hotsql.read_time(12)
+
+
+def test_a_cases_inbox_rows_read_by_driver_sql_equal_the_orms(ctx: AppContext) -> None:
+    from engine.cases import inbox
+
+    cast = pbg_cast(ctx)
+    d = Driver(ctx)
+    case = drive_to_bill(d, cast)
+    columns = [c.key for c in OpenTask.__table__.columns]
+    with ctx.sessions() as session:
+        read = [(tuple(getattr(t, c) for c in columns), applicant, filer)
+                for t, applicant, filer in inbox._case_tasks(session, case.id)]
+        loaded = session.execute(select(OpenTask, Case.applicant_id, Case.filed_by_id)
+                                 .join(Case, Case.id == OpenTask.case_id).where(OpenTask.case_id == case.id)).all()
+        orm = [(tuple(getattr(t, c) for c in columns), applicant, filer) for t, applicant, filer in loaded]
+    assert read, "the case waits on an open task"
+    assert sorted(read, key=repr) == sorted(orm, key=repr)  # every column, typed alike (aware times, bools)
