@@ -84,6 +84,8 @@ STATEMENTS = {
     "step_context": (
         f"SELECT {_STEP_COLUMNS} FROM case_record c {_STEP_JOINS} WHERE c.id = :case_id ORDER BY p.id"),  # noqa: S608
     # A new case: whether its service is retired, and the service's newest version (NULL: no such service).
+    # A service's newest version (engine.cases.service.start_form: every filing and start page reads it).
+    "latest_version": 'SELECT id, version FROM process_version WHERE "key" = :key ORDER BY version DESC LIMIT 1',
     "start_version": (
         'SELECT EXISTS (SELECT 1 FROM retired_process WHERE "key" = :key) AS retired, (SELECT id FROM '
         'process_version WHERE "key" = :key ORDER BY version DESC LIMIT 1) AS version_id'),

@@ -118,14 +118,15 @@ class StartForm:
 
 def start_form(session: Session, *, rt: Runtime, process_key: str) -> StartForm:
     """Return the latest version's service standard and start form (with its UI schema)."""
-    found = rt.specs.latest(session, process_key)
+    session.flush()  # a driver statement skips the session's autoflush: see this request's own writes all the same
+    found = hotsql.fetch_one(session, "latest_version", {"key": process_key})  # not the whole row: its JSON unread
     if found is None:
         raise ProcessNotFound(f"no service '{process_key}'")
-    version, compiled = found
+    compiled = rt.specs.get(session, found.id)
     path = str(compiled.service.get("start_form") or "")
     schema = compiled.form(path) if path else None
     ui = compiled.form(path.replace(".schema.json", ".uischema.json")) if path else None
-    return StartForm(process_key, version.version, compiled.service, schema or {"type": "object", "properties": {}},
+    return StartForm(process_key, found.version, compiled.service, schema or {"type": "object", "properties": {}},
                      ui if isinstance(ui, dict) else None)
 
 
