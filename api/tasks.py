@@ -16,7 +16,6 @@ from api.schemas.tasks import next_task_reads
 from engine.cases import access as access
 from engine.cases import assign as assign
 from engine.cases import inbox as inbox_pages
-from engine.cases import next_tasks as upcoming
 from engine.cases import tasks as tasks
 from engine.cases import tracking as tracking
 from engine.documents import filestore as filestore
@@ -77,10 +76,10 @@ def complete(task_id: TaskId, body: TaskComplete, actor: CurrentActor, session: 
     done = tasks.complete_task(session, rt=rt, task_id=task_id, actor=actor, data=body.data, claim=True)
     # Files the form references (POST /api/files) become readable by the case's officers.
     filestore.link_case_files(session, case_id=done.case_id, data=body.data, actor=actor)
+    open_steps, next_mine = tracking.after_step(session, case_id=done.case_id, actor=actor, rt=rt)
     steps = [NextStepRead(name=st.name_id, name_en=st.name_en, role=st.role, agency=st.agency_code,
-                          agency_name=st.agency_id, agency_name_en=st.agency_en)
-             for st in tracking.next_steps(session, case_id=done.case_id, rt=rt)]
-    mine = next_task_reads(upcoming.next_tasks(session, case_id=done.case_id, actor=actor))
+                          agency_name=st.agency_id, agency_name_en=st.agency_en) for st in open_steps]
+    mine = next_task_reads(next_mine)
     return TaskCompleted(task_id=task_id, case_id=done.case_id, case_status=done.status, next_steps=steps,
                          next_tasks=mine)
 

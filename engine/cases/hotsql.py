@@ -104,16 +104,14 @@ STATEMENTS = {
     "logged_in": (
         "SELECT u.username, u.platform_role, u.active, u.session_epoch, m.role_key, m.organisation_code "
         "FROM user_account u LEFT JOIN membership m ON m.user_id = u.id WHERE u.id = :user_id"),
-    # A step's answer: the case's open steps named for people (engine.cases.tracking.next_steps) and the
-    # caller's next tasks of the case (engine.cases.next_tasks), both oldest first.
+    # A step's answer: the case's open tasks, oldest first, with what names them for people
+    # (engine.cases.tracking.next_steps) and what decides whether the caller may work on them
+    # (engine.cases.next_tasks); a completion reads it once for both (tracking.after_step).
     "open_steps": (
-        "SELECT t.element_id, t.name, t.role, t.agency, c.process_version_id, r.name AS role_name, a.name_id, "
-        "a.name_en FROM task t JOIN case_record c ON c.id = t.case_id LEFT JOIN role r ON r.key = t.role "
+        "SELECT t.id, t.element_id, t.name, t.role, t.agency, t.bound_org, t.assignee_id, t.escalated_to, t.due_at, "
+        "c.applicant_id, c.filed_by_id, c.process_version_id, r.name AS role_name, a.name_id, a.name_en "
+        "FROM task t JOIN case_record c ON c.id = t.case_id LEFT JOIN role r ON r.key = t.role "
         "LEFT JOIN agency a ON a.code = t.agency WHERE t.case_id = :case_id ORDER BY t.created_at, t.id"),
-    "open_tasks_of_case": (
-        "SELECT t.id, t.element_id, t.name, t.role, t.bound_org, t.assignee_id, t.escalated_to, t.due_at, "
-        "c.applicant_id, c.filed_by_id FROM task t JOIN case_record c ON c.id = t.case_id "
-        "WHERE t.case_id = :case_id ORDER BY t.created_at, t.id"),
     # One case's open tasks, whole, with the case's applicant and filer (engine.cases.inbox, `case_id`).
     "case_tasks": (
         "SELECT t.id, t.case_id, t.process_key, t.element_id, t.name, t.lane, t.role, t.agency, t.bound_org, "

@@ -35,8 +35,19 @@ def next_tasks(session: Session, *, case_id: int, actor: Actor) -> list[NextTask
     """Return the case's open tasks the actor may work on now, oldest first."""
     if actor.user_id is None:
         return []
+    return of_rows(open_rows(session, case_id), case_id=case_id, actor=actor)
+
+
+def open_rows(session: Session, case_id: int) -> list[Any]:
+    """Return the case's open tasks, oldest first, with what `may_work` and `tracking.next_steps` read of each."""
     session.flush()  # a driver statement skips the session's autoflush: see the step's own writes all the same
-    rows = hotsql.fetch_all(session, "open_tasks_of_case", {"case_id": case_id})
+    return hotsql.fetch_all(session, "open_steps", {"case_id": case_id})
+
+
+def of_rows(rows: list[Any], *, case_id: int, actor: Actor) -> list[NextTask]:
+    """Return the tasks among the case's open rows (`open_rows`) the actor may work on now."""
+    if actor.user_id is None:
+        return []
     memberships = set(actor.memberships)
     return [NextTask(row.id, case_id, row.element_id, row.name, row.role, hotsql.read_time(row.due_at)) for row in rows
             if may_work(actor.user_id, memberships, row, applicant_id=row.applicant_id, filed_by_id=row.filed_by_id)]

@@ -7,13 +7,13 @@ import hmac
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.cases import hotsql as hotsql
+from engine.cases import next_tasks as upcoming
 from engine.cases.assignment import APPLICANT_ROLE
 from engine.catalogue.labels import labels_for_version, step_names
 from engine.models import Agency, Bundle, Case, CaseEvent, OpenTask, ProcessVersion, utcnow
@@ -23,6 +23,8 @@ from engine.sla.calendar import WorkingCalendar
 from engine.sla.clock import ClockStatus
 
 if TYPE_CHECKING:
+    from engine.cases.next_tasks import NextTask
+    from engine.directory.actors import Actor
     from engine.runtime import Runtime
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -316,8 +318,21 @@ def where_next(session: Session, *, task_id: str, username: str, rt: Runtime | N
 
 def next_steps(session: Session, *, case_id: int, rt: Runtime | None = None) -> list[NextStep]:
     """Return a case's open steps, oldest first: each task's name, role and agency, named for people."""
-    session.flush()  # a driver statement skips the session's autoflush: see the step's own writes all the same
-    rows = hotsql.fetch_all(session, "open_steps", {"case_id": case_id})
+    return steps_of_rows(session, upcoming.open_rows(session, case_id), rt=rt)
+
+
+def after_step(session: Session, *, case_id: int, actor: Actor,
+               rt: Runtime) -> tuple[list[NextStep], list[NextTask]]:
+    """Return what a completion answers: the case's open steps, and those of its tasks the actor may work on now.
+
+    One read of the case's open tasks for both (`next_tasks.open_rows`).
+    """
+    rows = upcoming.open_rows(session, case_id)
+    return steps_of_rows(session, rows, rt=rt), upcoming.of_rows(rows, case_id=case_id, actor=actor)
+
+
+def steps_of_rows(session: Session, rows: list[Any], *, rt: Runtime | None) -> list[NextStep]:
+    """Return the case's open rows (`next_tasks.open_rows`) as steps named for people."""
     if not rows:
         return []
     version_id = rows[0].process_version_id
