@@ -406,6 +406,12 @@ def _cursor_parts(session: Session) -> tuple[Any, str, Any]:
         dialect = conn.dialect.name
         found = (driver, dialect, driver.cursor() if dialect == "postgresql" else None)
         session.info[_KEY] = found
+    elif session.in_nested_transaction():
+        # SQLAlchemy emits a savepoint's SAVEPOINT at its first ORM statement. Asking for the connection
+        # emits it now, so a driver statement made inside `begin_nested()` before any ORM one is inside the
+        # savepoint, and rolling it back undoes it (a filing refused for a missing document, caught by the
+        # apply page that keeps its uploads, left its case row behind).
+        session.connection()
     return found
 
 

@@ -55,6 +55,24 @@ def test_a_missing_required_document_is_named_and_nothing_is_filed(ctx: AppConte
     assert _cases(ctx) == 0
 
 
+def test_a_refusal_caught_by_a_caller_that_commits_files_nothing(ctx: AppContext) -> None:
+    """The apply page catches the refusal and commits the request (its uploads stay): the savepoint held the case."""
+    cast = pbg_cast(ctx)
+    _file(ctx, cast.applicant, {"ktp": [_upload(ctx, cast.applicant, "ktp.pdf")],
+                                "bukti_tanah": [_upload(ctx, cast.applicant, "tanah.pdf")]})  # caches warm
+    before = _cases(ctx)
+    with transaction(ctx.sessions) as session:
+        ktp = filestore.ref(filestore.store(session, settings=ctx.settings, data=PDF, filename="ktp.pdf",
+                                            content_type="application/pdf", uploaded_by=cast.applicant.user_id).id)
+        with pytest.raises(FormInvalid):
+            filing.file_application(session, rt=ctx.rt, process_key="pbg", data=pbg_application(),
+                                    channel="daring", actor=cast.applicant, applicant_id=cast.applicant.user_id,
+                                    documents={"ktp": [ktp]}, notice_accepted=True)
+    assert _cases(ctx) == before
+    with ctx.sessions() as session:  # the upload committed with the request, given to no case
+        assert session.scalar(select(StoredFile.case_id).where(StoredFile.id == filestore.parse_ref(ktp))) is None
+
+
 def test_the_case_files_say_which_step_and_who_brought_them(ctx: AppContext) -> None:
     cast = pbg_cast(ctx)
     case_id = _file(ctx, cast.applicant, {"ktp": [_upload(ctx, cast.applicant, "ktp.pdf")],
