@@ -4,10 +4,11 @@ A step writes a handful of rows (the case row, changed task-state rows, the open
 model, one history event). Through the ORM each statement costs ~0.1-0.3 ms of Python, more
 than SpiffWorkflow's own step; as driver SQL it costs ~0.02 ms. So this one path skips the ORM,
 with the reads every request or step answer makes (the login check, the case's open steps and
-the caller's next tasks) and one case's inbox page, and nothing else: statements are written once with `:name`
-parameters, translated once per dialect, and run on the session's own DBAPI connection, inside
-the session's transaction.
-Values are adapted here the way the ORM column types would (UTC datetimes, JSON).
+the caller's next tasks) and one case's inbox page, and nothing else: statements are written
+once with `:name` parameters, translated once per dialect, and run on the session's own DBAPI
+connection, inside the session's transaction (inside its savepoint, when one is open). Values are
+adapted here the way the ORM column types would (UTC datetimes, JSON), and the driver's errors
+are raised wrapped as SQLAlchemy wraps them.
 
 PostgreSQL, where every statement is a round trip, runs a few statements of its own in place of
 several (`POSTGRES`), and a step's last writes go together as one statement (`Batch`). There
@@ -26,6 +27,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from engine.bpmn.state import Changes
@@ -394,17 +396,17 @@ def _mark(session: Session, name: str | None = None) -> None:
         session.info[WROTE] = True
 
 
-def _cursor_parts(session: Session) -> tuple[Any, str, Any]:
+def _cursor_parts(session: Session) -> tuple[Any, str, Any, type[Exception]]:
     # The DBAPI connection under the session's own transaction (same BEGIN, same COMMIT), its dialect and, on
     # PostgreSQL, one cursor for every statement of the transaction (making a psycopg cursor costs more than
     # running a prepared statement's Python side). Looked up once per transaction; `engine.db` forgets them
     # when it ends.
-    found: tuple[Any, str, Any] | None = session.info.get(_KEY)
+    found: tuple[Any, str, Any, type[Exception]] | None = session.info.get(_KEY)
     if found is None:
         conn = session.connection()
         driver: Any = conn.connection.driver_connection
         dialect = conn.dialect.name
-        found = (driver, dialect, driver.cursor() if dialect == "postgresql" else None)
+        found = (driver, dialect, driver.cursor() if dialect == "postgresql" else None, conn.dialect.loaded_dbapi.Error)
         session.info[_KEY] = found
     elif session.in_nested_transaction():
         # SQLAlchemy emits a savepoint's SAVEPOINT at its first ORM statement. Asking for the connection
@@ -417,18 +419,33 @@ def _cursor_parts(session: Session) -> tuple[Any, str, Any]:
 
 @contextmanager
 def _cursor(session: Session) -> Iterator[tuple[Any, str]]:
-    driver, dialect, kept = _cursor_parts(session)
-    if kept is not None:
-        yield kept, dialect
-        return
-    # SQLite: a cursor per statement, closed at once. A kept cursor left its last statement unfinished (a
-    # write's RETURNING rows unread), which held the transaction open past COMMIT: the write lock stayed
-    # taken until the cursor was collected, and other writers waited out the busy timeout.
-    cursor = driver.cursor()
+    driver, dialect, kept, failure = _cursor_parts(session)
+    with _wrapped(failure):
+        if kept is not None:
+            yield kept, dialect
+            return
+        # SQLite: a cursor per statement, closed at once. A kept cursor left its last statement unfinished (a
+        # write's RETURNING rows unread), which held the transaction open past COMMIT: the write lock stayed
+        # taken until the cursor was collected, and other writers waited out the busy timeout.
+        cursor = driver.cursor()
+        try:
+            yield cursor, dialect
+        finally:
+            cursor.close()
+
+
+@contextmanager
+def _wrapped(failure: type[Exception]) -> Iterator[None]:
+    """Raise the driver's errors wrapped as SQLAlchemy wraps them (its DataError, OperationalError, IntegrityError...).
+
+    So the API's error answers and the retry rule see a driver statement fail as they see the ORM's: a
+    NUL character PostgreSQL refuses is a 422, not a 500; a locked SQLite database is "busy". The
+    driver's own error is the wrapper's `orig`.
+    """
     try:
-        yield cursor, dialect
-    finally:
-        cursor.close()
+        yield
+    except failure as exc:
+        raise DBAPIError.instance(DRIVER_SQL, None, exc, failure) from exc
 
 
 def _run(cursor: Any, dialect: str, name: str, row: Mapping[str, Any]) -> None:
@@ -467,6 +484,7 @@ def fetch_all(session: Session, name: str, row: Mapping[str, Any]) -> list[Any]:
 
 
 _FIELDS: dict[tuple[str, str], Any] = {}
+DRIVER_SQL = "(a driver statement of engine/cases/hotsql.py)"  # what a wrapped error names as its statement
 
 
 @lru_cache(maxsize=64)
@@ -580,7 +598,8 @@ class Batch:
             with _cursor(self._session) as (cursor, _dialect):
                 cursor.execute(sql, {f"r{i}": _json_rows(rows) for i, (_name, rows) in enumerate(items)}, prepare=True)
             return
-        with _cursor_parts(self._session)[0].pipeline():
+        driver, _dialect, _kept, failure = _cursor_parts(self._session)
+        with _wrapped(failure), driver.pipeline():  # a failure inside the pipeline may surface as it ends
             for name, rows in items:
                 execute_many(self._session, name, rows)
 

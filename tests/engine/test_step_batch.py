@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from engine.bpmn.state import Changes
 from engine.cases import hotsql as hotsql
@@ -132,8 +132,9 @@ def test_a_connection_the_server_ended_before_the_batch_is_dropped(ctx: AppConte
             pgserver.terminate(ctx.settings.database_url, pid)
             batch = hotsql.Batch(session)
             batch.add("event_insert", [steps._event(case_id, ctx.rt.clock(), "t", "lost")])
-            with pytest.raises(psycopg.OperationalError):
+            with pytest.raises(OperationalError) as lost:  # the driver's error, wrapped as SQLAlchemy wraps it
                 batch.run()
+            assert isinstance(lost.value.orig, psycopg.OperationalError)
             with pytest.raises(DBAPIError) as failed:
                 session.rollback()
             assert failed.value.connection_invalidated  # the pool drops it
