@@ -212,10 +212,10 @@ class _OneHop:
     def answer_as(self, route: APIRoute) -> None:
         """Take the route's response model, status and serialization options (known once FastAPI built it)."""
         model, status = route.response_model, route.status_code or 200
-        json = (route.response_field is not None and isinstance(route.response_class, DefaultPlaceholder)
-                and status not in (204, 304) and status >= 200 and not _sets_response(route.dependant))
-        self.field = route.response_field if json else None
-        self.model = model if json and isinstance(model, type) and issubclass(model, BaseModel) else None
+        answers_json = (route.response_field is not None and isinstance(route.response_class, DefaultPlaceholder)
+                        and status not in (204, 304) and status >= 200 and not _sets_response(route.dependant))
+        self.field = route.response_field if answers_json else None
+        self.model = model if answers_json and isinstance(model, type) and issubclass(model, BaseModel) else None
         self.status = status
         self.dump = {"include": route.response_model_include, "exclude": route.response_model_exclude,
                      "by_alias": route.response_model_by_alias, "exclude_unset": route.response_model_exclude_unset,
@@ -238,7 +238,6 @@ class _OneHop:
         if scope is not None:
             _end(scope, commit=True)
         return answer
-
 
     def _json(self, answer: Any) -> Response:
         """Return the answer as the route's JSON response, validated as FastAPI does unless it is the exact model."""
