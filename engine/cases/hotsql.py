@@ -85,9 +85,9 @@ STATEMENTS = {
     # A step that did not come through task_context reads its context alone (before it writes).
     "step_context": (
         f"SELECT {_STEP_COLUMNS} FROM case_record c {_STEP_JOINS} WHERE c.id = :case_id ORDER BY p.id"),  # noqa: S608
-    # A new case: whether its service is retired, and the service's newest version (NULL: no such service).
     # A service's newest version (engine.cases.service.start_form: every filing and start page reads it).
     "latest_version": 'SELECT id, version FROM process_version WHERE "key" = :key ORDER BY version DESC LIMIT 1',
+    # A new case: whether its service is retired, and the service's newest version (NULL: no such service).
     "start_version": (
         'SELECT EXISTS (SELECT 1 FROM retired_process WHERE "key" = :key) AS retired, (SELECT id FROM '
         'process_version WHERE "key" = :key ORDER BY version DESC LIMIT 1) AS version_id'),
@@ -378,6 +378,7 @@ def _params(row: Mapping[str, Any], dialect: str) -> dict[str, Any]:
 
 
 _KEY = "mpp_hotsql"
+DRIVER_SQL = "(a driver statement of engine/cases/hotsql.py)"  # what a wrapped error names as its statement
 # Set in a transaction once a statement here may have written (not for the SELECTs: the login check of every
 # request is one); the task feed wakes its streams after such a commit (engine/cases/feed.py).
 WROTE = "mpp_hotsql_wrote"
@@ -484,7 +485,16 @@ def fetch_all(session: Session, name: str, row: Mapping[str, Any]) -> list[Any]:
 
 
 _FIELDS: dict[tuple[str, str], Any] = {}
-DRIVER_SQL = "(a driver statement of engine/cases/hotsql.py)"  # what a wrapped error names as its statement
+
+
+def read_all(session: Session, name: str, row: Mapping[str, Any]) -> list[Any]:
+    """Run a query that sees the session's own pending changes, as an ORM query would; return its rows.
+
+    A driver statement skips the session's autoflush, so the pending changes are flushed first. (The
+    step path's own reads use `fetch_all`: they come before its writes, which go together at the end.)
+    """
+    session.flush()
+    return fetch_all(session, name, row)
 
 
 @lru_cache(maxsize=64)

@@ -237,7 +237,8 @@ def inbox_page(session: Session, *, actor: Actor, filters: Filters, limit: int =
     """Return a page of the actor's open tasks after the cursor (or `offset` in), the capped total, the next cursor."""
     after = decode_cursor(cursor) if cursor else None
     if filters.case_id is not None:
-        return _case_page(session, actor=actor, filters=filters, after=after, limit=limit, offset=offset)
+        return _case_page(session, actor=actor, case_id=filters.case_id, filters=filters, after=after, limit=limit,
+                          offset=offset)
     conds = lanes(actor, filters.role or None)
     rows = _walk_all(session, conds, filters, after, offset + limit + 1) if conds else []
     page = rows[offset:offset + limit]
@@ -246,7 +247,7 @@ def inbox_page(session: Session, *, actor: Actor, filters: Filters, limit: int =
     return Page(page, total, capped, encode_cursor(page[-1]) if more and page else None)
 
 
-def _case_page(session: Session, *, actor: Actor, filters: Filters, after: Key | None, limit: int,
+def _case_page(session: Session, *, actor: Actor, case_id: int, filters: Filters, after: Key | None, limit: int,
                offset: int) -> Page:
     """Return the page of one case's open tasks: a case has a handful, read at once and sorted here.
 
@@ -257,11 +258,11 @@ def _case_page(session: Session, *, actor: Actor, filters: Filters, after: Key |
     (`routing.may_work_on`, the rule `access.visible_tasks` mirrors): building that condition for each
     actor cost more than the read.
     """
-    if actor.user_id is None or filters.case_id is None:
+    if actor.user_id is None:
         return Page([], 0, False, None)
     found: Iterable[tuple[OpenTask, int | None, int | None]]
-    if filters == Filters(case_id=filters.case_id, now=filters.now):  # only the case: driver SQL (hotsql)
-        found = _case_tasks(session, filters.case_id)
+    if filters == Filters(case_id=case_id, now=filters.now):  # only the case: driver SQL (hotsql)
+        found = _case_tasks(session, case_id)
     else:
         found = cast("Iterable[tuple[OpenTask, int | None, int | None]]",
                      session.execute(filtered(_CASE_TASKS_ANY, filters)))
@@ -290,9 +291,8 @@ def _case_tasks(session: Session, case_id: int) -> list[tuple[OpenTask, int | No
     objects (not in the session), each column typed as the ORM reads it; through the ORM's query the
     same read cost about twice as much of our CPU.
     """
-    session.flush()  # a driver statement skips the session's autoflush: see this request's own writes all the same
     found = []
-    for row in hotsql.fetch_all(session, "case_tasks", {"case_id": case_id}):
+    for row in hotsql.read_all(session, "case_tasks", {"case_id": case_id}):
         values = row._asdict()
         applicant, filer = values.pop("applicant_id"), values.pop("filed_by_id")
         values.update({name: hotsql.read_time(values[name]) for name in _TIMES})

@@ -40,8 +40,7 @@ def next_tasks(session: Session, *, case_id: int, actor: Actor) -> list[NextTask
 
 def open_rows(session: Session, case_id: int) -> list[Any]:
     """Return the case's open tasks, oldest first, with what `may_work` and `tracking.next_steps` read of each."""
-    session.flush()  # a driver statement skips the session's autoflush: see the step's own writes all the same
-    return hotsql.fetch_all(session, "open_steps", {"case_id": case_id})
+    return hotsql.read_all(session, "open_steps", {"case_id": case_id})
 
 
 def of_rows(rows: list[Any], *, case_id: int, actor: Actor) -> list[NextTask]:

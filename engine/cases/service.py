@@ -118,10 +118,10 @@ class StartForm:
 
 def start_form(session: Session, *, rt: Runtime, process_key: str) -> StartForm:
     """Return the latest version's service standard and start form (with its UI schema)."""
-    session.flush()  # a driver statement skips the session's autoflush: see this request's own writes all the same
-    found = hotsql.fetch_one(session, "latest_version", {"key": process_key})  # not the whole row: its JSON unread
-    if found is None:
+    newest = hotsql.read_all(session, "latest_version", {"key": process_key})  # not the whole row: its JSON unread
+    if not newest:
         raise ProcessNotFound(f"no service '{process_key}'")
+    found = newest[0]
     compiled = rt.specs.get(session, found.id)
     path = str(compiled.service.get("start_form") or "")
     schema = compiled.form(path) if path else None

@@ -47,8 +47,7 @@ def logged_in_actor(session: Session, *, user_id: int, epoch: int) -> Actor | No
     Read from the database on every call, never cached: a logout, a password change or a deactivation
     (each bumps or clears what is checked here) and a membership change take effect on the next request.
     """
-    session.flush()  # a driver statement skips the session's autoflush: see this request's own changes all the same
-    rows = hotsql.fetch_all(session, "logged_in", {"user_id": user_id})
+    rows = hotsql.read_all(session, "logged_in", {"user_id": user_id})
     if not rows:
         return None
     username, platform_role, active, session_epoch = rows[0][:4]
