@@ -148,6 +148,21 @@ STATEMENTS = {
     "case_pause_ended": "UPDATE case_record SET sla_paused_s = :total, due_at = :due WHERE id = :case_id",
     "case_pause_ended_runs": (
         "UPDATE case_record SET sla_paused_s = :total, due_at = :due, sla_paused_since = NULL WHERE id = :case_id"),
+    # An upload's row (engine.documents.filestore.store); the files a form or a filing references, and linking
+    # them to the case (filestore.link_case_files: every filing with documents, every completion whose form holds
+    # files). `ids` is a JSON list; PostgreSQL reads it into an array first, so the lookups stay primary-key ones.
+    "file_insert": (
+        "INSERT INTO stored_file (sha256, filename, content_type, size, uploaded_by, case_id, created_at) "
+        "VALUES (:sha256, :filename, :content_type, :size, :uploaded_by, :case_id, :created_at) RETURNING id"),
+    "file_owners": "SELECT id, case_id, uploaded_by FROM stored_file WHERE id IN (SELECT value FROM json_each(:ids))",
+    "file_link": (
+        "UPDATE stored_file SET case_id = :case_id WHERE id IN (SELECT value FROM json_each(:ids)) "
+        "AND case_id IS NULL"),
+    # A filing's privacy notice: the stored row of its wording, and the acceptance (engine.privacy.notice).
+    "notice_by_hash": "SELECT id FROM privacy_notice WHERE text_hash = :text_hash",
+    "notice_accept": (
+        "INSERT INTO notice_acceptance (case_id, notice_id, accepted_at, accepted_by, channel) "
+        "VALUES (:case_id, :notice_id, :accepted_at, :accepted_by, :channel)"),
     # A new case's NIK lookup hashes (engine.privacy.lookup): it has none to replace yet.
     "lookup_insert": "INSERT INTO case_lookup (case_id, field, hash) VALUES (:case_id, :field, :hash)",
     "notification_insert": (
@@ -198,7 +213,10 @@ def _state_kinds(changes: Changes) -> str:
 
 # PostgreSQL only: one statement in place of several (each statement there is a round trip), with
 # data-modifying CTEs and JSON arrays unpacked server-side. SQLite, in process, runs the several.
+_JSON_IDS = "ARRAY(SELECT CAST(jsonb_array_elements_text(CAST(:ids AS jsonb)) AS integer))"
 POSTGRES = {
+    "file_owners": f"SELECT id, case_id, uploaded_by FROM stored_file WHERE id = ANY({_JSON_IDS})",  # noqa: S608
+    "file_link": f"UPDATE stored_file SET case_id = :case_id WHERE id = ANY({_JSON_IDS}) AND case_id IS NULL",  # noqa: S608
     "task_close": (
         "WITH gone AS (DELETE FROM task WHERE id = :tid RETURNING *) "
         "INSERT INTO task_span (task_id, case_id, process_key, element_id, name, role, agency, bound_org, "
@@ -331,7 +349,7 @@ def _json_rows(rows: Sequence[Mapping[str, Any]]) -> str:
     return json.dumps(plain, separators=(",", ":"), default=str)
 
 
-_PARAM = re.compile(r"(?<!:):([a-z_]+)")
+_PARAM = re.compile(r"(?<!:):([a-z_][a-z0-9_]*)")
 
 
 @lru_cache
@@ -379,21 +397,23 @@ def _params(row: Mapping[str, Any], dialect: str) -> dict[str, Any]:
 
 _KEY = "mpp_hotsql"
 DRIVER_SQL = "(a driver statement of engine/cases/hotsql.py)"  # what a wrapped error names as its statement
-# Set in a transaction once a statement here may have written (not for the SELECTs: the login check of every
-# request is one); the task feed wakes its streams after such a commit (engine/cases/feed.py).
+# Set in a transaction once a statement here may have written a task (not for the SELECTs: the login check of
+# every request is one); the task feed wakes its streams after such a commit (engine/cases/feed.py).
 WROTE = "mpp_hotsql_wrote"
+# Writes that touch no task row: alone (an upload), they wake nobody, as the ORM's flush of a file does not.
+_NOT_TASKS = frozenset({"file_insert", "file_link"})
 
 
 def _reads_only(name: str) -> bool:
     return all(sql.lstrip().upper().startswith("SELECT") for sql in (STATEMENTS.get(name), POSTGRES.get(name)) if sql)
 
 
-_READ_ONLY = frozenset(name for name in (*STATEMENTS, *POSTGRES) if _reads_only(name))
+_TASKLESS = frozenset(name for name in (*STATEMENTS, *POSTGRES) if _reads_only(name)) | _NOT_TASKS
 
 
 def _mark(session: Session, name: str | None = None) -> None:
-    """Note that the session's transaction may have written (a statement `name` that is not a plain SELECT)."""
-    if name is None or name not in _READ_ONLY:
+    """Note that the session's transaction may have written a task (a statement `name` that may write one)."""
+    if name is None or name not in _TASKLESS:
         session.info[WROTE] = True
 
 

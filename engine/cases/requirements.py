@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.cases import access as access
+from engine.cases import hotsql as hotsql
 from engine.directory.actors import Actor
 from engine.documents import filestore as filestore
 from engine.errors import InvalidInput, NotAllowed
@@ -27,6 +28,7 @@ from engine.runtime import Runtime
 from forms.validation import FieldError
 
 FILES_ACTION = "requirement_files"
+FILES_LABEL = "Dokumen persyaratan"  # the label of that history event
 CHECK_ACTION = "checklist"
 SLOT_PREFIX = "doc__"  # the error path (and the form input) of a requirement's documents: doc__<code>
 MAX_NOTE = 500
@@ -68,13 +70,10 @@ def record_files(session: Session, *, rt: Runtime, case_id: int, actor: Actor, s
     if not answered:
         return
     filestore.link_case_files(session, case_id=case_id, data=answered, actor=actor)
-    session.execute(_FILES_EVENT, {"case_id": case_id, "at": rt.clock(), "actor": actor.username,
-                                   "diff": {"files": answered}})
-
-
-# Every filing with documents writes it: an INSERT built once, no object to flush.
-_FILES_EVENT = insert(CaseEvent).values(case_id=bindparam("case_id"), at=bindparam("at"), actor=bindparam("actor"),
-                                        action=FILES_ACTION, label="Dokumen persyaratan", diff=bindparam("diff"))
+    # Every filing with documents writes it: driver SQL (engine/cases/hotsql.py), no object to flush.
+    hotsql.execute(session, "event_insert", {
+        "case_id": case_id, "at": rt.clock(), "actor": actor.username, "action": FILES_ACTION, "task_id": None,
+        "element_id": None, "label": FILES_LABEL, "diff": {"files": answered}})
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,11 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from engine.cases import hotsql as hotsql
 from engine.models import Bundle, Case, NoticeAcceptance, PrivacyNotice
 from engine.privacy import retention as retention
 from forms.validation import FieldError
@@ -130,19 +131,19 @@ def _stored_notice(session: Session, *, notice: Notice, process_key: str, now: d
 
 
 def record_acceptance(session: Session, *, case_id: int, process_key: str, service: dict[str, Any], actor: str,
-                      channel: str, now: datetime) -> PrivacyNotice:
-    """Record that the case's applicant accepted the service's current notice; return the stored wording."""
+                      channel: str, now: datetime) -> int:
+    """Record that the case's applicant accepted the service's current notice; return the stored wording's id.
+
+    Every filing writes it, as driver SQL (engine/cases/hotsql.py): through the ORM the lookup and the
+    insert cost ~0.3 ms of Python per filing.
+    """
     notice = notice_for(service)
-    stored = _stored_notice(session, notice=notice, process_key=process_key, now=now)
-    session.execute(_ACCEPTED, {"case_id": case_id, "notice_id": stored.id, "accepted_at": now, "accepted_by": actor,
-                                "channel": channel})
-    return stored
-
-
-# Every filing writes it: an INSERT built once, no object to flush.
-_ACCEPTED = insert(NoticeAcceptance).values(
-    case_id=bindparam("case_id"), notice_id=bindparam("notice_id"), accepted_at=bindparam("accepted_at"),
-    accepted_by=bindparam("accepted_by"), channel=bindparam("channel"))
+    found = hotsql.fetch_one(session, "notice_by_hash", {"text_hash": notice.text_hash})
+    notice_id = found.id if found is not None else _stored_notice(session, notice=notice, process_key=process_key,
+                                                                   now=now).id
+    hotsql.execute(session, "notice_accept", {"case_id": case_id, "notice_id": notice_id, "accepted_at": now,
+                                               "accepted_by": actor, "channel": channel})
+    return int(notice_id)
 
 
 @dataclass(frozen=True)
