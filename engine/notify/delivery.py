@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.models import Job, Notification, NotificationAttempt, WebhookSubscription
+from engine.notify import templates as templates
 from engine.notify import webhooks as webhooks
 from engine.notify.templates import render
 from engine.runtime import Runtime
@@ -61,7 +62,8 @@ def deliver(session: Session, *, rt: Runtime, job: Job) -> bool:
     note.attempts = job.attempts
     try:
         if note.channel == "email":
-            outcome, code, reason = send_email(session, settings=rt.settings, note=note, now=now)
+            outcome, code, reason = send_email(session, settings=rt.settings, note=note, now=now,
+                                               classified=rt.classified)
         else:
             outcome, code, reason = send_webhook(session, settings=rt.settings, note=note, now=now)
     except DeliveryFailed as exc:
@@ -93,12 +95,12 @@ def _failed(session: Session, *, rt: Runtime, job: Job, note: Notification, exc:
 
 # ---------------------------------------------------------------- e-mail
 def send_email(session: Session, *, settings: Settings, note: Notification, now: datetime,
-               ) -> tuple[str, int | None, str | None]:
+               classified: templates.Classified = templates.personal_fields) -> tuple[str, int | None, str | None]:
     """Render and send one e-mail; return (outcome, status code, note) or raise DeliveryFailed."""
     if not EMAIL_ADDRESS.match(note.recipient):
         raise DeliveryFailed(f"'{note.recipient}' is not an e-mail address", permanent=True)
     try:
-        subject, body = render(session, note=note, public_url=settings.public_url)
+        subject, body = render(session, note=note, public_url=settings.public_url, classified=classified)
     except (TemplateError, KeyError, TypeError, ValueError) as exc:  # retrying cannot fix a template
         raise DeliveryFailed(f"cannot render the {note.language} '{note.event}' template: {exc}",
                              permanent=True) from exc

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -43,9 +44,20 @@ _MONTHS = {"id": ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli"
 _env = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True)
 
 
-def render(session: Session, *, note: Notification, public_url: str) -> tuple[str, str]:
+# A version's classified fields, name -> "personal" / "sensitive" (engine.runtime.Runtime.classified reads them
+# once per version; read afresh here when no runtime is at hand).
+Classified = Callable[[Session, int], dict[str, str]]
+
+
+def personal_fields(session: Session, version_id: int) -> dict[str, str]:
+    """Return a version's classified fields, read from its forms."""
+    return labels_for_version(session, version_id=version_id).personal_fields()
+
+
+def render(session: Session, *, note: Notification, public_url: str,
+           classified: Classified = personal_fields) -> tuple[str, str]:
     """Render a notification's subject and body in its language, preferring the service's own template."""
-    values = template_values(session, note=note, public_url=public_url)
+    values = template_values(session, note=note, public_url=public_url, classified=classified)
     name = f"{PREFIX}{note.language}/{note.event}.txt"
     override = session.scalar(select(ProcessFile.content).where(
         ProcessFile.version_id == note.context["case"]["version_id"], ProcessFile.name == name))
@@ -100,7 +112,8 @@ def _platform_template(language: str, event: str) -> Template:
     return _env.from_string((TEMPLATES / language / f"{event}.txt").read_text("utf-8"))
 
 
-def template_values(session: Session, *, note: Notification, public_url: str) -> dict[str, Any]:
+def template_values(session: Session, *, note: Notification, public_url: str,
+                    classified: Classified = personal_fields) -> dict[str, Any]:
     """Return what a template sees: the event snapshot in the recipient's language, and the case data.
 
     The case data comes masked where the forms classify it (forms.personal): a message never carries a
@@ -109,7 +122,7 @@ def template_values(session: Session, *, note: Notification, public_url: str) ->
     lang, context = note.language, note.context
     case = context["case"]
     task = context.get("task")
-    data = _shown_data(session, note=note) if note.case_id else None
+    data = _shown_data(session, note=note, classified=classified) if note.case_id else None
     return {
         "lang": lang, "event": note.event, "tracking_number": case["tracking_number"],
         "service": case["service"][lang], "stage": case["stage"][lang], "status": case["status"],
@@ -119,17 +132,17 @@ def template_values(session: Session, *, note: Notification, public_url: str) ->
     }
 
 
-def _shown_data(session: Session, *, note: Notification) -> dict[str, Any]:
+def _shown_data(session: Session, *, note: Notification, classified: Classified) -> dict[str, Any]:
     row = session.execute(select(Case.data, Case.applicant_id).where(Case.id == note.case_id)).one_or_none()
     if row is None or not isinstance(row[0], dict):
         return {}
     data, applicant_id = row
-    classified = labels_for_version(session, version_id=note.context["case"]["version_id"]).personal_fields()
+    fields = classified(session, note.context["case"]["version_id"])
     applicant = session.scalar(select(User.email).where(User.id == applicant_id)) if applicant_id else None
     addresses = {str(a).strip().lower() for a in (applicant, data.get("email")) if isinstance(a, str)}
     if note.channel == "email" and note.recipient.strip().lower() in addresses:
-        return mask_sensitive(data, classified)
-    return mask_data(data, classified)
+        return mask_sensitive(data, fields)
+    return mask_data(data, fields)
 
 
 def format_due(value: str | None, lang: str) -> str:
