@@ -4,11 +4,12 @@ A step writes a handful of rows (the case row, changed task-state rows, the open
 model, one history event). Through the ORM each statement costs ~0.1-0.3 ms of Python, more
 than SpiffWorkflow's own step; as driver SQL it costs ~0.02 ms. So this one path skips the ORM,
 with the reads every request or step answer makes (the login check, the case's open steps and
-the caller's next tasks) and one case's inbox page, and nothing else: statements are written
-once with `:name` parameters, translated once per dialect, and run on the session's own DBAPI
-connection, inside the session's transaction (inside its savepoint, when one is open). Values are
-adapted here the way the ORM column types would (UTC datetimes, JSON), and the driver's errors
-are raised wrapped as SQLAlchemy wraps them.
+the caller's next tasks), one case's inbox page, and the rows a filing and an upload write besides
+the step (files, their links, the requirement-files event, the privacy-notice acceptance), and nothing
+else: statements are written once with `:name` parameters, translated once per dialect, and run on the
+session's own DBAPI connection, inside the session's transaction (inside its savepoint, when one is
+open). Values are adapted here the way the ORM column types would (UTC datetimes, JSON), and the
+driver's errors are raised wrapped as SQLAlchemy wraps them.
 
 PostgreSQL, where every statement is a round trip, runs a few statements of its own in place of
 several (`POSTGRES`), and a step's last writes go together as one statement (`Batch`). There
