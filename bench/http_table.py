@@ -229,13 +229,15 @@ def findings(http: dict[str, Any], cores: int) -> list[str]:
         spent = top["server_cpu_ms_per_case"] + top["client_cpu_ms_per_case"]
         ceiling = 1000 * cores / spent if spent else 0.0
         budget = 1000 * cores / AIM_CASES_PER_S
+        waits = ("SQLite's write lock and its re-runs" if setup.get("database") == "sqlite" else
+                 "the database server's own CPU, which is not counted here")
         notes.append(
             f"- **{setup['title']}: {top['cases_per_s']:g} PBG cases/s at {top['clients']} clients, aim "
             f"{AIM_CASES_PER_S:g}.** Each case cost {_ms(top['server_cpu_ms_per_case'])} of server CPU and "
             f"{_ms(top['client_cpu_ms_per_case'])} of the load generator's, on the same {cores} cores: even with no "
             f"waiting at all the machine cannot finish more than about {ceiling:.1f} cases/s (the run reached "
-            f"{100 * top['cases_per_s'] / ceiling:.0f} % of that; the rest went to waiting: SQLite's write lock and "
-            "its re-runs, the database server's own CPU, which is not counted here, and other work on the machine). "
+            f"{100 * top['cases_per_s'] / ceiling:.0f} % of that; the rest went to waiting: {waits}, and other work "
+            "on the machine). "
             f"{AIM_CASES_PER_S:g} cases/s needs at most {budget:.0f} ms of CPU per case for server and client "
             "together, or more cores. The mean latency follows by Little's law: "
             f"{top['clients']} clients in flight at {top['requests_per_s']:g} requests/s wait "

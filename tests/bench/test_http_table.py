@@ -146,8 +146,8 @@ def test_the_report_lists_issue_18s_targets_and_a_failed_section_as_missed() -> 
 
 
 def test_a_missed_throughput_is_explained_by_the_cpu_ceiling_of_the_machine() -> None:
-    slow = {"title": "sqlite, one", "points": [_point(1, 4.0, 20.0), _point(32, 5.0, 900.0)]}
-    fast = {"title": "postgresql, two", "points": [_point(32, 60.0, 50.0)]}
+    slow = {"title": "sqlite, one", "database": "sqlite", "points": [_point(1, 4.0, 20.0), _point(32, 5.0, 900.0)]}
+    fast = {"title": "postgresql, two", "database": "postgresql", "points": [_point(32, 60.0, 50.0)]}
     notes = http_table.findings({"setups": [slow, fast, {"title": "gone", "error": "x"}]}, cores=2)
     assert len(notes) == 1  # the set-up that met the aim, and the one that did not run, need no explanation
     # 1.5 s of server CPU and 0.2 s of client CPU over 10 cases: 170 ms a case, 2,000 ms/s of CPU on 2 cores
@@ -155,3 +155,9 @@ def test_a_missed_throughput_is_explained_by_the_cpu_ceiling_of_the_machine() ->
     assert "about 11.8 cases/s" in notes[0]
     assert "the run reached 42 %" in notes[0]
     assert "at most 40 ms of CPU per case" in notes[0]
+    assert "SQLite's write lock" in notes[0]
+    assert "database server" not in notes[0]
+    slow_pg = {**slow, "title": "postgresql, one", "database": "postgresql"}
+    (pg_note,) = http_table.findings({"setups": [slow_pg]}, cores=2)
+    assert "the database server's own CPU" in pg_note
+    assert "SQLite" not in pg_note
