@@ -182,6 +182,9 @@ class Runtime:
         # Read from a version's stored files, which never change once deployed: once per version.
         self._classified: dict[int, dict[str, str]] = {}
         self._step_names: dict[int, dict[str, tuple[str, str]]] = {}
+        # An agency's parent (engine.cases.steps.is_provider): agencies are created, never changed nor removed,
+        # so a parent once read stays true; kept only once the transaction that read it has committed.
+        self.agency_parents: dict[str, str | None] = {}
 
     def sealer(self, compiled: spiff.CompiledProcess) -> Sealer:
         """Return the sealer of a version's sensitive fields (versions are immutable: computed once)."""

@@ -42,7 +42,7 @@ def pbg_cast(ctx: AppContext, prefix: str = "doc", applicant: Actor | None = Non
     """Deploy PBG (a no-op when deployed) and make one user per role, named `<prefix>_<role>`."""
     deploy(ctx, PBG)
     with ctx.sessions() as session:
-        known = steps.is_provider(session, "konsultan_griya", "konsultan")
+        known = steps.is_provider(session, ctx.rt, "konsultan_griya", "konsultan")
     if not known:
         add_provider(ctx, "konsultan_griya", "konsultan")
     return PbgCast(

@@ -69,7 +69,7 @@ def start_case(
     data = priority.with_form_fields(form or {}, data, needs)
     # The start form sees the channel too, so its rules may depend on it.
     clean = validate(form, {**data, "channel": channel})
-    _check_bindings(session, compiled, clean)
+    _check_bindings(session, rt, compiled, clean)
     now = rt.clock()
     number, pin = unique_tracking_number(session), tracking.new_pin()
     rt.calendars.refresh(session)
@@ -181,7 +181,7 @@ def provider_choices(session: Session, *, rt: Runtime, process_key: str) -> dict
     return choices
 
 
-def _check_bindings(session: Session, compiled: spiff.CompiledProcess, data: dict[str, Any]) -> None:
+def _check_bindings(session: Session, rt: Runtime, compiled: spiff.CompiledProcess, data: dict[str, Any]) -> None:
     """Refuse at once a chosen provider that does not exist, instead of failing steps later."""
     errors: list[FieldError] = []
     checked: set[tuple[str, str]] = set()  # several tasks may bind the same field in the same marketplace
@@ -192,7 +192,7 @@ def _check_bindings(session: Session, compiled: spiff.CompiledProcess, data: dic
             if (key, marketplace) in checked:
                 continue
             checked.add((key, marketplace))
-            if not is_provider(session, str(data[key]), marketplace):
+            if not is_provider(session, rt, str(data[key]), marketplace):
                 errors.append(FieldError(key, "provider", f"Penyedia '{data[key]}' tidak terdaftar.",
                                          f"Provider '{data[key]}' is not registered under '{marketplace}'."))
     if errors:

@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select, update
@@ -21,6 +22,7 @@ from engine.bpmn.instance import StepOutcome
 from engine.cases import assignment as routing
 from engine.cases import hotsql as hotsql
 from engine.cases.assignment import RoutingError
+from engine.db import on_commit
 from engine.directory import service as directory
 from engine.documents import service as documents
 from engine.models import Incident, Job
@@ -103,22 +105,29 @@ def _decimal(value: Decimal) -> int | float | str:
     return number if math.isfinite(number) else str(value)
 
 
-def is_provider(session: Session, code: str, marketplace: str) -> bool:
+def is_provider(session: Session, rt: Runtime, code: str, marketplace: str) -> bool:
     """Tell whether `code` is a provider firm registered under the marketplace agency (not the agency itself).
 
-    Asked through hotsql (prepared once per connection on PostgreSQL): filing and every step that routes a
-    task bound to a provider firm ask it.
+    Filing and every step that routes a task bound to a provider firm ask it. The firm's parent is read
+    once per process (`rt.agency_parents`: an agency never changes once created); it is kept when the
+    transaction that read it commits, so a firm another transaction may still undo is never remembered.
     """
+    if code in rt.agency_parents:
+        return rt.agency_parents[code] == marketplace
     found = hotsql.fetch_one(session, "agency_parent", {"code": code})
-    return found is not None and found.parent_code == marketplace
+    if found is None:
+        return False
+    parent: str | None = found.parent_code
+    on_commit(session, partial(rt.agency_parents.__setitem__, code, parent))
+    return parent == marketplace
 
 
-def _route(session: Session, loaded: LoadedCase, task: spiff.ReadyTask) -> routing.Route:
+def _route(session: Session, rt: Runtime, loaded: LoadedCase, task: spiff.ReadyTask) -> routing.Route:
     meta = task.meta
     try:
         return routing.route(role=meta.role, bind_organisation=meta.bind_organisation, bind_user=meta.bind_user,
                              data=task.data,
-                             organisation_exists=lambda code, mk: is_provider(session, code, mk),
+                             organisation_exists=lambda code, mk: is_provider(session, rt, code, mk),
                              bind_agency=meta.bind_agency, role_exists=lambda key: directory.role_exists(session, key))
     except RoutingError as exc:
         field = exc.field or "(form)"
@@ -133,7 +142,7 @@ def _new_task_rows(session: Session, rt: Runtime, loaded: LoadedCase, ready: lis
     for task in ready:
         if task.task_id in loaded.open_before:
             continue
-        where = _route(session, loaded, task)
+        where = _route(session, rt, loaded, task)
         assignee = directory.get_user(session, where.assignee).id if where.assignee else None
         due = rt.calendar.due_at(now, task.meta.sla_days) if task.meta.sla_days else None
         rows.append({"id": task.task_id, "case_id": loaded.row.id, "process_key": loaded.row.process_key,

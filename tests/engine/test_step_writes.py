@@ -115,11 +115,26 @@ def test_a_bound_task_routes_only_to_a_provider_registered_under_its_agency(ctx:
         directory.ensure_agency(session, code="pupr", name_id="Dinas PUPR", kind="city_office")
         directory.ensure_agency(session, code="dinkes", name_id="Dinas Kesehatan", kind="city_office")
         directory.ensure_agency(session, code="cv_rancang", name_id="CV Rancang", kind="private", parent_code="pupr")
+    for _ in range(2):  # read from the database, then from what the first commit kept
+        with transaction(ctx.sessions) as session:
+            assert steps.is_provider(session, ctx.rt, "cv_rancang", "pupr")
+            assert not steps.is_provider(session, ctx.rt, "cv_rancang", "dinkes")  # another agency's provider
+            assert not steps.is_provider(session, ctx.rt, "pupr", "pupr")  # the agency itself is no provider firm
+            assert not steps.is_provider(session, ctx.rt, "cv_tidak_ada", "pupr")  # not registered at all
+    assert ctx.rt.agency_parents == {"cv_rancang": "pupr", "pupr": None}  # what is not registered is asked again
+
+
+def test_a_provider_read_in_a_transaction_that_rolls_back_is_not_remembered(ctx: AppContext) -> None:
     with transaction(ctx.sessions) as session:
-        assert steps.is_provider(session, "cv_rancang", "pupr")
-        assert not steps.is_provider(session, "cv_rancang", "dinkes")  # another agency's provider
-        assert not steps.is_provider(session, "pupr", "pupr")  # the agency itself is no provider firm
-        assert not steps.is_provider(session, "cv_tidak_ada", "pupr")  # not registered at all
+        directory.ensure_agency(session, code="pupr", name_id="Dinas PUPR", kind="city_office")
+    with ctx.sessions() as session:  # the firm is added, read, and undone: only a committed read is kept
+        directory.ensure_agency(session, code="cv_sementara", name_id="CV Sementara", kind="private",
+                                parent_code="pupr")
+        assert steps.is_provider(session, ctx.rt, "cv_sementara", "pupr")
+        session.rollback()
+    assert "cv_sementara" not in ctx.rt.agency_parents
+    with transaction(ctx.sessions) as session:
+        assert not steps.is_provider(session, ctx.rt, "cv_sementara", "pupr")
 
 
 def test_the_new_case_insert_names_every_column_the_database_cannot_fill_itself() -> None:
