@@ -175,8 +175,8 @@ def store(
     _write_blob(settings.files_dir, digest, data)
     values = {"sha256": digest, "filename": clean_filename(filename, real), "content_type": real, "size": len(data),
               "uploaded_by": uploaded_by, "case_id": case_id, "created_at": utcnow()}
-    session.flush()  # what the session holds goes first: the row may name a case or an account it has just added
-    written = hotsql.fetch_one(session, "file_insert", values)
+    # `read_all` flushes first: the row may name a case or an account the session has just added.
+    (written,) = hotsql.read_all(session, "file_insert", values)
     return StoredFile(id=written.id, **values)
 
 

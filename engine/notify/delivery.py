@@ -95,7 +95,7 @@ def _failed(session: Session, *, rt: Runtime, job: Job, note: Notification, exc:
 
 # ---------------------------------------------------------------- e-mail
 def send_email(session: Session, *, settings: Settings, note: Notification, now: datetime,
-               classified: templates.Classified = templates.personal_fields) -> tuple[str, int | None, str | None]:
+               classified: templates.Classified) -> tuple[str, int | None, str | None]:
     """Render and send one e-mail; return (outcome, status code, note) or raise DeliveryFailed."""
     if not EMAIL_ADDRESS.match(note.recipient):
         raise DeliveryFailed(f"'{note.recipient}' is not an e-mail address", permanent=True)

@@ -25,7 +25,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import isolation
-from engine.catalogue.labels import labels_for_version
 from engine.catalogue.package import Package
 from engine.errors import Problem
 from engine.isolation import IsolationLimit, ProcessLimits
@@ -44,18 +43,12 @@ _MONTHS = {"id": ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli"
 _env = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True)
 
 
-# A version's classified fields, name -> "personal" / "sensitive" (engine.runtime.Runtime.classified reads them
-# once per version; read afresh here when no runtime is at hand).
+# A version's classified fields, name -> "personal" / "sensitive": engine.runtime.Runtime.classified, which reads
+# them once per version.
 Classified = Callable[[Session, int], dict[str, str]]
 
 
-def personal_fields(session: Session, version_id: int) -> dict[str, str]:
-    """Return a version's classified fields, read from its forms."""
-    return labels_for_version(session, version_id=version_id).personal_fields()
-
-
-def render(session: Session, *, note: Notification, public_url: str,
-           classified: Classified = personal_fields) -> tuple[str, str]:
+def render(session: Session, *, note: Notification, public_url: str, classified: Classified) -> tuple[str, str]:
     """Render a notification's subject and body in its language, preferring the service's own template."""
     values = template_values(session, note=note, public_url=public_url, classified=classified)
     name = f"{PREFIX}{note.language}/{note.event}.txt"
@@ -113,7 +106,7 @@ def _platform_template(language: str, event: str) -> Template:
 
 
 def template_values(session: Session, *, note: Notification, public_url: str,
-                    classified: Classified = personal_fields) -> dict[str, Any]:
+                    classified: Classified) -> dict[str, Any]:
     """Return what a template sees: the event snapshot in the recipient's language, and the case data.
 
     The case data comes masked where the forms classify it (forms.personal): a message never carries a

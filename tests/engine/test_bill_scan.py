@@ -42,7 +42,8 @@ def _reminders(ctx: AppContext, case_id: int) -> list[tuple[str, str]]:
     with ctx.sessions() as session:
         notes = list(session.scalars(select(Notification).where(Notification.case_id == case_id,
                                                                 Notification.event == "payment_due")))
-        return [render(session, note=note, public_url="https://mpp.example") for note in notes]
+        return [render(session, note=note, public_url="https://mpp.example", classified=ctx.rt.classified)
+                for note in notes]
 
 
 def test_the_applicant_is_reminded_once_three_days_before_the_due_date(
