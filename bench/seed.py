@@ -304,8 +304,8 @@ def _executemany_writer(conn: Any, batch: Batch) -> None:
 
 def _copy_writer(conn: Any, batch: Batch) -> None:
     """COPY the rows in (PostgreSQL): several times faster than INSERTs."""
+    conn.exec_driver_sql("SET TIME ZONE 'UTC'")  # the generator's naive datetimes are UTC; begins the transaction
     cursor = conn.connection.driver_connection.cursor()
-    cursor.execute("SET TIME ZONE 'UTC'")  # the generator's naive datetimes are UTC
     for table, columns, rows in _batches(batch):
         with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:  # noqa: S608 - fixed names
             for values in _values(rows, columns, sqlite=False):

@@ -16,7 +16,8 @@ API call them. For the same case it measures:
   write path's (engine/cases/hotsql.py) alike; an `executemany` counts once, with its rows counted apart;
 - round trips per step: the statements, less those PostgreSQL received together in one pipeline
   (`hotsql.Batch`: a step's read-model, timer, queue and history writes); on SQLite, in process, the
-  same as the statements.
+  same as the statements. BEGIN and COMMIT are not counted: on PostgreSQL a transaction begins at its
+  first write, and a step whose one write goes last sends neither (engine.db).
 
     .venv/bin/python -m bench.step_cost [--cases 30] [--pg-url postgresql+psycopg://...]
 
@@ -106,8 +107,8 @@ def counting(ctx: AppContext) -> Iterator[Counter]:
     real = hotsql._cursor
 
     @contextmanager
-    def cursor(session: Any) -> Iterator[tuple[Any, str]]:
-        with real(session) as (found, dialect):
+    def cursor(session: Any, *args: Any) -> Iterator[tuple[Any, str]]:
+        with real(session, *args) as (found, dialect):
             yield _CountingCursor(found, counter), dialect
 
     real_run = hotsql.Batch.run

@@ -6,6 +6,7 @@ wait for writers and a write holds the lock only while it writes. A writer whose
 stale, or that finds the lock taken, gets "database is locked" at once (SQLite cannot wait there);
 the unit of work is then run again from the start (`is_retryable`, `run_in_transaction`, and
 web.routing for requests), its last attempt taking the lock at BEGIN so it cannot lose again.
+On PostgreSQL a transaction begins at its first write, its reads running before it (`_lazy_begin`).
 See docs/architecture.md, "SQLite locking".
 """
 
@@ -88,16 +89,23 @@ def _wrote(session: Session) -> bool:
 
 
 def ends_at_once(session: Session) -> bool:
-    """Tell whether ending the session's transaction cannot wait: none begun, or SQLite with nothing to write.
+    """Tell whether ending the session's transaction cannot wait: none begun, or one with nothing to write.
 
-    Such a transaction may end on an event loop (no thread hop): its COMMIT only drops a read snapshot.
+    Such a transaction may end on an event loop (no thread hop): on SQLite its COMMIT only drops a read
+    snapshot; on PostgreSQL nothing began it (its reads ran alone, below) and its commit sends nothing.
     """
     transaction = session.get_transaction()
     if transaction is None:
         return True
-    if not transaction.is_active or session.get_bind().dialect.name != "sqlite" or session.info.get(APPEND):
+    if not transaction.is_active or session.info.get(APPEND):
         return False
-    return not _wrote(session)
+    if session.get_bind().dialect.name == "sqlite":
+        return not _wrote(session)
+    held = session.info.get(_DEFERRED)
+    if (held is not None and _DEFERRED in held) or session.new or session.dirty or session.deleted:
+        return False
+    driver = session.info.get(_DRIVER)  # None: no statement ran, no connection taken
+    return driver is None or bool(driver.autocommit)
 
 
 def _total_changes(conn: Connection) -> int:
@@ -108,7 +116,14 @@ def _total_changes(conn: Connection) -> int:
 # Savepoints (`session.begin_nested()`): how many after-commit callbacks and appended rows each
 # found when it began, so that rolling one back drops only what was added inside it.
 _SAVEPOINTS = "mpp_savepoints"
-TRANSACTION_SCOPED = ("mpp_hotsql", "mpp_hotsql_wrote", _SAVEPOINTS)  # hotsql's _KEY and WROTE
+_DEFERRED = "mpp_deferred_write"  # the session's deferred write (`defer_write`), kept on its connection's info
+_DRIVER = "mpp_driver"  # the DBAPI connection of the session's transaction, once it has one
+TRANSACTION_SCOPED = ("mpp_hotsql", "mpp_hotsql_wrote", _SAVEPOINTS, _DEFERRED, _DRIVER)  # hotsql's _KEY and WROTE
+
+
+@event.listens_for(Session, "after_begin")
+def _connection_taken(session: Session, _transaction: Any, connection: Connection) -> None:
+    session.info[_DRIVER] = connection.connection.driver_connection
 
 
 @event.listens_for(Session, "after_transaction_create")
@@ -159,6 +174,118 @@ def _forget_transaction(session: Session) -> None:
         session.info.pop(key, None)
 
 
+# PostgreSQL: a transaction begins at its first write.
+#
+# A transaction's reads run before it begins, each its own statement-long transaction (the driver's
+# autocommit). At PostgreSQL's READ COMMITTED every statement of a transaction takes a fresh snapshot
+# anyway, so a read sees what it would have seen inside it; only writes, and reads that lock rows
+# (FOR UPDATE), need the transaction, and the first of them begins it (`before_statement`). A
+# transaction that only reads then costs no BEGIN and no COMMIT, two round trips fewer; a case step,
+# which reads, then writes once, sends its write as late as it can (`defer_write`): at the commit,
+# when nothing was written before it and nothing follows, it goes alone, a transaction of one statement
+# (atomic, as every statement is), with no BEGIN and no COMMIT either.
+
+_LOCKS_OR_WRITES = (" FOR UPDATE", " FOR NO KEY UPDATE", " FOR SHARE", " FOR KEY SHARE", " INTO ", "NEXTVAL(",
+                    "SETVAL(", "PG_ADVISORY", "SET_CONFIG(", "PG_NOTIFY(", "TXID_CURRENT", "PG_CURRENT_XACT_ID")
+_PLAIN_READS: dict[str, bool] = {}
+
+
+def plain_read(statement: str) -> bool:
+    """Tell whether a statement only reads, taking no lock and changing nothing (when in doubt: no)."""
+    found = _PLAIN_READS.get(statement)
+    if found is None:
+        upper = statement.upper()
+        found = upper.lstrip().startswith("SELECT") and not any(mark in upper for mark in _LOCKS_OR_WRITES)
+        if len(_PLAIN_READS) >= 4096:  # statements are few and fixed; a bound against unforeseen ones
+            _PLAIN_READS.clear()
+        _PLAIN_READS[statement] = found
+    return found
+
+
+_FAILED = "mpp_deferred_failed"  # a held write that failed when a later statement sent it: the commit fails too
+
+
+def before_statement(info: dict[str, Any], driver: Any, write: bool) -> None:
+    """Before a statement on a PostgreSQL connection: send the deferred write, and begin for a write."""
+    send = info.pop(_DEFERRED, None)
+    if send is not None:
+        try:
+            send(False)
+        except BaseException as exc:
+            # It fails the statement that sent it. Whoever catches that (a savepoint's caller that goes on
+            # without it) must not commit the transaction without the write: its commit raises this again.
+            info[_FAILED] = exc
+            raise
+    if write and driver.autocommit:
+        driver.autocommit = False  # idle, so allowed; the driver sends BEGIN with the next statement
+
+
+def defer_write(session: Session, info: dict[str, Any], send: Callable[[bool], None]) -> None:
+    """Hold a PostgreSQL write until the transaction's next statement, or its commit.
+
+    `info` is the session's connection's `info`; `send(last)` runs the write, beginning the transaction
+    first unless `last` (the commit comes next, with nothing else to write): a write sent last while
+    nothing was written before it is a transaction of its own. A write held when the transaction rolls
+    back is dropped.
+    """
+    before_statement(info, None, write=False)  # one held at a time: an earlier one goes first
+    info[_DEFERRED] = send
+    session.info[_DEFERRED] = info
+
+
+@event.listens_for(Session, "before_commit")
+def _send_deferred(session: Session) -> None:
+    # Registered after `_write_appended`: the appended rows are in `session.new` by now. A savepoint's release
+    # sends the write held inside it (its SAVEPOINT sent any earlier one), so a failure rolls the savepoint back.
+    info = session.info.get(_DEFERRED)
+    if info is None:
+        return
+    nested = session.in_nested_transaction()
+    failed = None if nested else info.pop(_FAILED, None)
+    if failed is not None:
+        raise failed
+    send = info.pop(_DEFERRED, None)
+    if send is not None:
+        send(not nested and not (session.new or session.dirty or session.deleted))
+
+
+def _lazy_begin(engine: Engine) -> None:
+    """Make the PostgreSQL engine's transactions begin at their first write (see above)."""
+
+    from psycopg.pq import TransactionStatus
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        driver: Any = conn.connection.driver_connection
+        if not driver.autocommit and driver.pgconn.transaction_status == TransactionStatus.IDLE:
+            driver.autocommit = True
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _statement(conn: Connection, cursor: Any, statement: str, *_args: Any) -> None:
+        before_statement(conn.info, cursor.connection, not plain_read(statement))
+
+    @event.listens_for(engine, "commit")
+    def _commit(conn: Connection) -> None:
+        send = conn.info.pop(_DEFERRED, None)  # a Core transaction's (a session's went at before_commit)
+        if send is not None:
+            send(True)
+
+    @event.listens_for(engine, "rollback")
+    def _rollback_event(conn: Connection) -> None:
+        conn.info.pop(_DEFERRED, None)
+        conn.info.pop(_FAILED, None)
+
+    @event.listens_for(engine, "rollback_savepoint")
+    def _rollback_savepoint(conn: Connection, _name: str, _context: Any) -> None:
+        # A write held now was made inside the savepoint (its SAVEPOINT statement sent any earlier one).
+        conn.info.pop(_DEFERRED, None)
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info.pop(_DEFERRED, None)
+        record.info.pop(_FAILED, None)
+
+
 def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", sqlite_busy_timeout_s: float = 30.0,
                 sqlite_begin: str = "DEFERRED") -> Engine:
     """Create a SQLAlchemy engine; SQLite gets WAL, a busy timeout, foreign keys and deferred BEGIN.
@@ -199,6 +326,7 @@ def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", sqlite_busy_tim
     # is never reached, so no other statement is prepared behind our back.
     engine = create_engine(url, pool_size=10, max_overflow=20, connect_args={"prepare_threshold": PREPARE_NEVER})
     engine.dialect.do_rollback = _rollback  # type: ignore[method-assign,assignment]
+    _lazy_begin(engine)
     # `plan_cache_mode` stays `auto`: PostgreSQL applies it to every parameterised statement (psycopg's
     # unnamed ones too), and a forced generic plan misjudged the inbox, search and step-filter queries'
     # row counts, up to a second of JIT compiling for a 0.1 ms statement. The prepared statements above

@@ -49,6 +49,12 @@ def make_user(ctx: AppContext, username: str, *roles: str, org: str | None = Non
         return actor_for(session, user)
 
 
+def run_and_commit(session: Any, batch: Any) -> None:
+    """Run a step's write batch and commit: SQLite writes at `run`, PostgreSQL sends its one statement at the commit."""
+    batch.run()
+    session.commit()
+
+
 def pbg_application(**overrides: Any) -> dict[str, Any]:
     """Return valid start data for a PBG application."""
     data = {

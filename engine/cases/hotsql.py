@@ -32,6 +32,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from engine.bpmn.state import Changes
+from engine.db import before_statement, defer_write
 
 # What a step reads besides the workflow, in the statement that first reads the case: the SLA clock's open
 # pause and open bill (engine/sla/clock.py), the applicant's account and whether any webhook is subscribed
@@ -409,7 +410,8 @@ def _reads_only(name: str) -> bool:
     return all(sql.lstrip().upper().startswith("SELECT") for sql in (STATEMENTS.get(name), POSTGRES.get(name)) if sql)
 
 
-_TASKLESS = frozenset(name for name in (*STATEMENTS, *POSTGRES) if _reads_only(name)) | _NOT_TASKS
+_READS = frozenset(name for name in (*STATEMENTS, *POSTGRES) if _reads_only(name))
+_TASKLESS = _READS | _NOT_TASKS
 
 
 def _mark(session: Session, name: str | None = None) -> None:
@@ -418,17 +420,18 @@ def _mark(session: Session, name: str | None = None) -> None:
         session.info[WROTE] = True
 
 
-def _cursor_parts(session: Session) -> tuple[Any, str, Any, type[Exception]]:
-    # The DBAPI connection under the session's own transaction (same BEGIN, same COMMIT), its dialect and, on
-    # PostgreSQL, one cursor for every statement of the transaction (making a psycopg cursor costs more than
-    # running a prepared statement's Python side). Looked up once per transaction; `engine.db` forgets them
-    # when it ends.
-    found: tuple[Any, str, Any, type[Exception]] | None = session.info.get(_KEY)
+def _cursor_parts(session: Session) -> tuple[Any, str, Any, type[Exception], dict[str, Any]]:
+    # The DBAPI connection under the session's own transaction (same BEGIN, same COMMIT), its dialect, on
+    # PostgreSQL one cursor for every statement of the transaction (making a psycopg cursor costs more than
+    # running a prepared statement's Python side), and the connection's `info` (where engine.db keeps a
+    # deferred write). Looked up once per transaction; `engine.db` forgets them when it ends.
+    found: tuple[Any, str, Any, type[Exception], dict[str, Any]] | None = session.info.get(_KEY)
     if found is None:
         conn = session.connection()
         driver: Any = conn.connection.driver_connection
         dialect = conn.dialect.name
-        found = (driver, dialect, driver.cursor() if dialect == "postgresql" else None, conn.dialect.loaded_dbapi.Error)
+        found = (driver, dialect, driver.cursor() if dialect == "postgresql" else None, conn.dialect.loaded_dbapi.Error,
+                 conn.info)
         session.info[_KEY] = found
     elif session.in_nested_transaction():
         # SQLAlchemy emits a savepoint's SAVEPOINT at its first ORM statement. Asking for the connection
@@ -440,10 +443,18 @@ def _cursor_parts(session: Session) -> tuple[Any, str, Any, type[Exception]]:
 
 
 @contextmanager
-def _cursor(session: Session) -> Iterator[tuple[Any, str]]:
-    driver, dialect, kept, failure = _cursor_parts(session)
+def _cursor(session: Session, write: bool = True, parts: tuple[Any, ...] | None = None) -> Iterator[tuple[Any, str]]:
+    """The cursor for one statement in the session's transaction; `write`: the statement may write or lock.
+
+    On PostgreSQL a write held back (`engine.db.defer_write`) goes first, and a writing statement begins
+    the transaction if its reads ran without one (engine.db, "a transaction begins at its first write").
+    `parts`: `_cursor_parts` as found earlier (a deferred write is sent while SQLAlchemy ends a savepoint,
+    when the session may not be asked for its connection).
+    """
+    driver, dialect, kept, failure, info = parts or _cursor_parts(session)
     with _wrapped(failure):
         if kept is not None:
+            before_statement(info, driver, write)
             yield kept, dialect
             return
         # SQLite: a cursor per statement, closed at once. A kept cursor left its last statement unfinished (a
@@ -480,7 +491,7 @@ def _run(cursor: Any, dialect: str, name: str, row: Mapping[str, Any]) -> None:
 def execute(session: Session, name: str, row: Mapping[str, Any]) -> int:
     """Run one statement in the session's transaction; return the affected row count."""
     _mark(session, name)
-    with _cursor(session) as (cursor, dialect):
+    with _cursor(session, name not in _READS) as (cursor, dialect):
         _run(cursor, dialect, name, row)
         return int(cursor.rowcount)
 
@@ -497,7 +508,7 @@ def execute_many(session: Session, name: str, rows: Sequence[Mapping[str, Any]])
 def fetch_all(session: Session, name: str, row: Mapping[str, Any]) -> list[Any]:
     """Run a query and return all its rows as named tuples."""
     _mark(session, name)
-    with _cursor(session) as (cursor, dialect):
+    with _cursor(session, name not in _READS) as (cursor, dialect):
         _run(cursor, dialect, name, row)
         fields = _FIELDS.get((dialect, name))
         if fields is None:  # a statement's columns never change: read them once, not at every run
@@ -575,8 +586,11 @@ class Batch:
     """Writes that need no answer, sent together at the end of a step.
 
     On PostgreSQL they go as one statement (`_MULTI_ROW`), or, when one of them has no many-row form,
-    through one pipeline: one round trip for the lot either way, and a failing one fails `run` (so the
-    transaction). SQLite runs them in order in process. A step's case write may lead the batch (`lead`).
+    through one pipeline: one round trip for the lot either way, and a failing one fails the transaction.
+    The one statement is sent at the transaction's next statement or at its commit (`engine.db.defer_write`):
+    a step whose transaction writes nothing else is then a transaction of that one statement, without
+    BEGIN and COMMIT. SQLite runs them in order in process, at `run`. A step's case write may lead the
+    batch (`lead`).
     """
 
     def __init__(self, session: Session) -> None:
@@ -590,7 +604,8 @@ class Batch:
 
         On PostgreSQL the write waits for `run` and goes as its statement's first part: the batch's other
         parts run only when it updated the case row, so a lost race writes nothing of the statement, and
-        `check` (which raises to fail the step) sees the count before `run` returns. SQLite writes it now:
+        `check` (which raises to fail the step) sees the count as the statement is sent: at the
+        transaction's next statement or at its commit, which the raise then fails. SQLite writes it now:
         in process there is no round trip to save, and the version check stays the step's first write.
         """
         if self._postgres:
@@ -612,7 +627,7 @@ class Batch:
             self.add("task_delete", [{"tid": row["tid"]} for row in rows])
 
     def run(self) -> None:
-        """Send what is queued, in order, in the session's transaction; the batch is empty after."""
+        """Send what is queued, in order, in the session's transaction (on PostgreSQL: see the class); empty it."""
         items, self._items = self._items, []
         if items or self._lead is not None:
             _mark(self._session)
@@ -626,10 +641,10 @@ class Batch:
             return
         if all(name in _MULTI_ROW for name, _rows in items):
             sql = _combined(tuple(name for name, _rows in items))
-            with _cursor(self._session) as (cursor, _dialect):
-                cursor.execute(sql, {f"r{i}": _json_rows(rows) for i, (_name, rows) in enumerate(items)}, prepare=True)
+            self._send_later(sql, {f"r{i}": _json_rows(rows) for i, (_name, rows) in enumerate(items)}, None)
             return
-        driver, _dialect, _kept, failure = _cursor_parts(self._session)
+        driver, _dialect, _kept, failure, info = _cursor_parts(self._session)
+        before_statement(info, driver, write=True)  # the pipeline's own BEGIN, if the transaction has none yet
         with _wrapped(failure), driver.pipeline():  # a failure inside the pipeline may surface as it ends
             for name, rows in items:
                 execute_many(self._session, name, rows)
@@ -643,9 +658,22 @@ class Batch:
             return items
         params = _params({**row, "state": _state_json(changes)}, "postgresql")
         params.update({f"r{i}": _json_rows(rows) for i, (_name, rows) in enumerate(items)})
-        with _cursor(self._session) as (cursor, _dialect):
-            sql = _combined(tuple(name for name, _rows in items), led=True, kinds=_state_kinds(changes))
-            cursor.execute(sql, params, prepare=True)
-            updated = cursor.fetchone()[0]
-        check(int(updated))
+        sql = _combined(tuple(name for name, _rows in items), led=True, kinds=_state_kinds(changes))
+        self._send_later(sql, params, check)
         return []
+
+    def _send_later(self, sql: str, params: dict[str, Any], check: Callable[[int], None] | None) -> None:
+        """Hold the batch's one statement until the transaction's next statement or its commit (engine.db).
+
+        `check` gets the statement's first column (the led statement's count of case rows updated).
+        """
+        session, parts = self._session, _cursor_parts(self._session)
+
+        def send(last: bool) -> None:
+            with _cursor(session, not last, parts) as (cursor, _dialect):
+                cursor.execute(sql, params, prepare=True)
+                counts = cursor.fetchone()
+            if check is not None:
+                check(int(counts[0]))
+
+        defer_write(session, parts[4], send)

@@ -20,7 +20,7 @@ from engine.db import make_engine, make_sessionmaker
 from engine.models import Case, CaseState, OpenTask
 from tests import pgserver
 from tests.documents import pbg_cast
-from tests.factories import Driver, pbg_application
+from tests.factories import Driver, pbg_application, run_and_commit
 
 ODD_BODY = 'a "quoted" {payload} with a back\\slash, a comma, {braces}, NULL and é'
 
@@ -151,7 +151,8 @@ def test_the_steps_prepared_statements_outlive_a_rollback_an_error_and_a_failed_
             orphan = {"case_id": -1, "at": pg.rt.clock(), "actor": "x", "action": "x", "task_id": None,
                       "element_id": None, "label": None, "diff": None}
             batch = hotsql.Batch(session)
-            batch.add("case_paused", [{"case_id": case.id, "now": pg.rt.clock()}])  # no many-row form: a pipeline
+            # task_claim has no many-row form: the batch goes through a pipeline, at once (it claims nothing here)
+            batch.add("task_claim", [{"uid": None, "now": pg.rt.clock(), "tid": "none"}])
             batch.add("event_insert", [orphan])
             with pytest.raises(IntegrityError) as refused:
                 batch.run()  # a failure inside a pipeline: psycopg's own rollback ends it
@@ -161,7 +162,7 @@ def test_the_steps_prepared_statements_outlive_a_rollback_an_error_and_a_failed_
             assert hotsql.fetch_one(session, "case_head", head).status == "running"
             batch.add("event_insert", [orphan])
             with pytest.raises(IntegrityError) as refused:
-                batch.run()  # a failure of the batch as one statement
+                run_and_commit(session, batch)  # a failure of the batch as one statement, sent at the commit
             assert isinstance(refused.value.orig, psycopg.errors.ForeignKeyViolation)
             session.rollback()
             assert _holds_case_head(session)
@@ -182,6 +183,8 @@ def test_a_connection_the_server_ended_inside_a_transaction_is_dropped_at_rollba
         with sessions() as session:
             pid = session.scalar(text("SELECT pg_backend_pid()"))
             assert hotsql.fetch_one(session, "case_head", {"case_id": case.id}).status == "running"
+            # A write begins the transaction (its reads ran without one, engine.db).
+            session.execute(text("UPDATE case_record SET version = version WHERE id = :id"), {"id": case.id})
             pgserver.terminate(pg.settings.database_url, pid)
             with pytest.raises(DBAPIError) as failed:
                 session.rollback()
@@ -192,3 +195,22 @@ def test_a_connection_the_server_ended_inside_a_transaction_is_dropped_at_rollba
     finally:
         engine.dispose()
     assert d.complete(case.id, "Task_kelengkapan", cast.front, {"kelengkapan": "lengkap"}) == "running"
+
+
+def test_a_connection_the_server_ended_while_its_session_only_read_is_replaced_at_the_next_checkout(
+        pg: AppContext) -> None:
+    cast = pbg_cast(pg)
+    case = Driver(pg).start("pbg", pbg_application(), cast.applicant)
+    engine = make_engine(pg.settings.database_url)
+    sessions = make_sessionmaker(engine)
+    try:
+        with sessions() as session:
+            pid = session.scalar(text("SELECT pg_backend_pid()"))
+            assert hotsql.fetch_one(session, "case_head", {"case_id": case.id}).status == "running"
+            pgserver.terminate(pg.settings.database_url, pid)
+            session.rollback()  # only reads, no transaction begun: nothing to undo, nothing sent
+        with sessions() as session:  # the checkout finds the connection ended and connects afresh
+            assert session.scalar(text("SELECT pg_backend_pid()")) != pid
+            assert hotsql.fetch_one(session, "case_head", {"case_id": case.id}).status == "running"
+    finally:
+        engine.dispose()

@@ -25,7 +25,7 @@ from engine.models import Case, CaseEvent, CaseLookup, Job, Notification, OpenTa
 from engine.privacy.cipher import lookup_hash
 from tests import pgserver
 from tests.documents import pbg_cast
-from tests.factories import Driver, pbg_application
+from tests.factories import Driver, pbg_application, run_and_commit
 
 TASK_COLUMNS = ("id", "case_id", "process_key", "element_id", "name", "lane", "role", "agency", "bound_org",
                 "assignee_id", "created_at", "due_at", "overdue")
@@ -109,7 +109,7 @@ def test_a_failing_batch_writes_nothing_and_the_session_goes_on(ctx: AppContext)
         batch.close_tasks([{"tid": task["id"], "now": ctx.rt.clock(), "done": True}])
         batch.add("event_insert", [steps._event(-1, ctx.rt.clock(), "t", "orphan")])  # no such case
         with pytest.raises(Exception) as failed:  # noqa: PT011 - the driver's own IntegrityError, one per database
-            batch.run()
+            run_and_commit(session, batch)
         assert "foreign key" in str(failed.value).lower()
         session.rollback()
         assert session.scalar(select(func.count()).select_from(CaseEvent)
@@ -133,7 +133,7 @@ def test_a_connection_the_server_ended_before_the_batch_is_dropped(ctx: AppConte
             batch = hotsql.Batch(session)
             batch.add("event_insert", [steps._event(case_id, ctx.rt.clock(), "t", "lost")])
             with pytest.raises(OperationalError) as lost:  # the driver's error, wrapped as SQLAlchemy wraps it
-                batch.run()
+                run_and_commit(session, batch)
             assert isinstance(lost.value.orig, psycopg.OperationalError)
             with pytest.raises(DBAPIError) as failed:
                 session.rollback()
@@ -250,10 +250,10 @@ def test_a_batch_led_by_a_case_write_writes_all_of_it_or_none_of_it(ctx: AppCont
         batch.lead(_case_row(case_id, believed, now), changes, check)
         batch.close_tasks([{"tid": task["id"], "now": now, "done": True}])
         batch.add("event_insert", [steps._event(case_id, now, "t", action)])
-        batch.run()
+        run_and_commit(session, batch)
 
     with ctx.sessions() as session:  # a step whose case moved on: on PostgreSQL its statement writes nothing
-        with pytest.raises(CaseConflict):  # on SQLite at once (it writes the case first), else when the batch runs
+        with pytest.raises(CaseConflict):  # on SQLite at once (it writes the case first), else when it is sent
             step(session, version - 1, "lost")
         assert seen == [0]
         assert session.get(OpenTask, task["id"]) is not None

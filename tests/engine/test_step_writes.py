@@ -16,7 +16,7 @@ from engine.db import transaction
 from engine.directory import service as directory
 from engine.models import Case, CaseEvent, CaseState, OpenTask, TaskSpan
 from tests.documents import complete_pbg, drive_to_bill, pbg_cast
-from tests.factories import PAID, SIGNED, Driver, pbg_application
+from tests.factories import PAID, SIGNED, Driver, pbg_application, run_and_commit
 
 
 def _stored_state(ctx: AppContext, case_id: int) -> dict[str, object]:
@@ -105,7 +105,7 @@ def test_a_failing_write_in_a_batch_fails_the_batch(ctx: AppContext) -> None:
         batch.add("event_insert", [steps._event(case.id, ctx.rt.clock(), "t", "note")])
         batch.add("task_insert", [row])  # the task is open already: its id is taken
         with pytest.raises(Exception) as failed:  # noqa: PT011 - the driver's own IntegrityError, one per database
-            batch.run()
+            run_and_commit(session, batch)
         assert "unique" in str(failed.value).lower() or "duplicate" in str(failed.value).lower()
         session.rollback()
 
