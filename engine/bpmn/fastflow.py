@@ -43,6 +43,7 @@ class TaskDict(dict[UUID, Any]):
         self.removed: set[UUID] = set()
         self.open: dict[UUID, Any] = {}
         self.rewritten: set[UUID] = set()  # finished tasks whose parent or children changed: store them again
+        self._text: dict[UUID, str] = {}
 
     def __setitem__(self, key: UUID, value: Any) -> None:
         if key not in self:
@@ -54,7 +55,15 @@ class TaskDict(dict[UUID, Any]):
         if key in self:
             self.removed.add(key)
             self.open.pop(key, None)
+            self._text.pop(key, None)
         return super().pop(key, *default)
+
+    def text(self, key: UUID) -> str:
+        """Return a task id as text, made once per task (UUID's str formats the number in Python every time)."""
+        found = self._text.get(key)
+        if found is None:
+            found = self._text[key] = str(key)
+        return found
 
     def rebuild_open(self) -> None:
         """Recompute the unfinished tasks from scratch (after a reset moved tasks backwards)."""
@@ -180,24 +189,30 @@ def _needed(top: Any, wf: Any) -> list[Any]:
     needed = list(wf.tasks.open_tasks())
     if wf.last_task is not None and wf.last_task.id in wf.tasks:
         needed.append(wf.last_task)
-    needed.extend(t for t in list(top.event_manager.tasks.values()) if t.id in wf.tasks)
+    needed.extend(wf.tasks[t.id] for t in list(top.event_manager.tasks.values()) if t.id in wf.tasks)  # the tree's own
     needed.extend(wf.tasks[tid] for tid, sub in top.subprocesses.items() if tid in wf.tasks and not sub.completed)
     return needed
 
 
-def _skeleton(needed: list[Any]) -> dict[UUID, list[UUID]]:
-    """Map every needed task and ancestor of one to its children on the way to needed tasks."""
-    below: dict[UUID, list[UUID]] = {}
+def _skeleton(needed: list[Any]) -> dict[Any, list[Any]]:
+    """Map every needed task and ancestor of one to its children on the way to needed tasks.
+
+    Keyed by the task objects (one per id in a workflow), whose hash is their identity: hashing a task's
+    UUID is a Python call, and a step's compaction made hundreds of them.
+    """
+    below: dict[Any, list[Any]] = {}
     for task in needed:
         child = None
         while task is not None:
-            known = task.id in below
-            kids = below.setdefault(task.id, [])
+            kids = below.get(task)
+            known = kids is not None
+            if kids is None:
+                kids = below[task] = []
             if child is not None and child not in kids:
                 kids.append(child)
             if known:
                 break
-            child, task = task.id, task.parent
+            child, task = task, task.parent
     return below
 
 
@@ -206,19 +221,20 @@ def _compact(top: Any, wf: Any) -> int:
     if not needed:
         return 0
     below = _skeleton(needed)
-    keep = {t.id for t in needed} | {wf.task_tree.id}
-    tasks = wf.tasks
+    root = wf.task_tree
+    keep = {*needed, root}
     dropped: list[UUID] = []
-    frontier = [wf.task_tree.id]
+    frontier = [root]
     while frontier:
-        tid = frontier.pop()
-        run = []  # the finished tasks with a single way down, from tid down
-        while tid not in keep and len(below[tid]) == 1:
-            run.append(tid)
-            tid = below[tid][0]
+        task = frontier.pop()
+        run = []  # the finished tasks with a single way down, from task down
+        while task not in keep and len(below[task]) == 1:
+            run.append(task)
+            task = below[task][0]
         if len(run) > KEEP + SLACK:
-            dropped.extend(_splice(tasks, run[KEEP - 1], run[KEEP:-KEEP], run[-KEEP]))
-        frontier.extend(below[tid])
+            dropped.extend(_splice(wf.tasks, run[KEEP - 1].id, [t.id for t in run[KEEP:-KEEP]], run[-KEEP].id))
+        frontier.extend(below[task])
+    tasks = wf.tasks
     for tid in dropped:
         tasks.pop(tid)
     _drop_subprocesses(top, set(dropped))

@@ -28,7 +28,7 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
-from engine.bpmn.fastflow import MppSubWorkflow, MppWorkflow
+from engine.bpmn.fastflow import MppSubWorkflow, MppWorkflow, TaskDict
 from engine.privacy.cipher import open_fields
 from engine.privacy.fields import NO_SEALING, Sealer
 
@@ -138,8 +138,9 @@ def _encode(task: Any, sealer: Sealer = NO_SEALING) -> str:
     the internal data go through the encoder, and only when not empty (a test holds the text equal
     to the serializer's for unusual values too).
     """
-    parent_id = task._parent
-    parent = task.workflow.tasks.get(parent_id) if parent_id is not None else None
+    parent_id, tasks = task._parent, task.workflow.tasks
+    text = tasks.text if isinstance(tasks, TaskDict) else str
+    parent = tasks.get(parent_id) if parent_id is not None else None
     if parent is None:
         data, delta = dumps(sealer.seal(_registry.clean(task.data), dumps)), "{}"
     else:
@@ -150,13 +151,13 @@ def _encode(task: Any, sealer: Sealer = NO_SEALING) -> str:
         updates_text = dumps(sealer.seal(updates, dumps)) if updates else "{}"
         delta = f'{{"updates":{updates_text},"deletions":{dumps(deletions) if deletions else "[]"}}}'
     internal, changed, triggered = task.internal_data, task.last_state_change, task.triggered
-    parent_text = f'"{parent_id}"' if parent is not None else "null"
-    children = ",".join([f'"{child}"' for child in task._children])
+    parent_text = f'"{text(parent_id)}"' if parent is not None else "null"
+    children = ",".join([f'"{text(child)}"' for child in task._children])
     changed_text = repr(changed) if type(changed) is float and changed - changed == 0 else dumps(changed)
     triggered_text = "true" if triggered is True else "false" if triggered is False else dumps(triggered)
     internal_text = dumps(_registry.convert(internal)) if internal else "{}"
-    return (f'{{"id":"{task.id}","parent":{parent_text},"children":[{children}],"last_state_change":{changed_text},'
-            f'"state":{task.state:d},"task_spec":{_json_str(task.task_spec.name)},"triggered":{triggered_text},'
+    return (f'{{"id":"{text(task.id)}","parent":{parent_text},"children":[{children}],'
+            f'"last_state_change":{changed_text},"state":{task.state:d},"task_spec":{_json_str(task.task_spec.name)},"triggered":{triggered_text},'
             f'"internal_data":{internal_text},"data":{data},"delta":{delta},"typename":"Task"}}')
 
 
@@ -181,18 +182,18 @@ def diff(workflow: Any, tracker: Tracker, sealer: Sealer = NO_SEALING) -> Change
             if tid not in added:
                 changes.deletes.append(str(tid))
         for tid in [t for t in tasks.rewritten if t in tasks and t not in added]:  # spliced (fastflow.compact)
-            changes.updates.append((str(tid), _encode(tasks[tid], sealer)))
+            changes.updates.append((tasks.text(tid), _encode(tasks[tid], sealer)))
         tasks.rewritten = set()
         for tid in [t for t in tracker.open if t in tasks and t not in added]:
             task = tasks[tid]
             now = _fingerprint(task)
             if now != tracker.open[tid]:
-                changes.updates.append((str(tid), _encode(task, sealer)))
+                changes.updates.append((tasks.text(tid), _encode(task, sealer)))
             _remember(tracker, task, now)
         for tid in added:
             task = tasks.get(tid)
             if task is not None:
-                changes.inserts.append((str(tid), owner, _encode(task, sealer), tracker.next_seq))
+                changes.inserts.append((tasks.text(tid), owner, _encode(task, sealer), tracker.next_seq))
                 tracker.next_seq += 1
                 _remember(tracker, task, _fingerprint(task))
     changes.meta = dumps(_workflow_meta(workflow, sealer))
