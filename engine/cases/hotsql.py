@@ -8,8 +8,9 @@ the caller's next tasks), one case's inbox page, and the rows a filing and an up
 the step (files, their links, the requirement-files event, the privacy-notice acceptance), and nothing
 else: statements are written once with `:name` parameters, translated once per dialect, and run on the
 session's own DBAPI connection, inside the session's transaction (inside its savepoint, when one is
-open). Values are adapted here the way the ORM column types would (UTC datetimes, JSON), and the
-driver's errors are raised wrapped as SQLAlchemy wraps them.
+open; on PostgreSQL the reads before its first write run alone, and a step's last write is held until
+the next statement or the commit: engine.db). Values are adapted here the way the ORM column types
+would (UTC datetimes, JSON), and the driver's errors are raised wrapped as SQLAlchemy wraps them.
 
 PostgreSQL, where every statement is a round trip, runs a few statements of its own in place of
 several (`POSTGRES`), and a step's last writes go together as one statement (`Batch`). There
