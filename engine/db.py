@@ -264,12 +264,6 @@ def _lazy_begin(engine: Engine) -> None:
     def _statement(conn: Connection, cursor: Any, statement: str, *_args: Any) -> None:
         before_statement(conn.info, cursor.connection, not plain_read(statement))
 
-    @event.listens_for(engine, "commit")
-    def _commit(conn: Connection) -> None:
-        send = conn.info.pop(_DEFERRED, None)  # a Core transaction's (a session's went at before_commit)
-        if send is not None:
-            send(True)
-
     @event.listens_for(engine, "rollback")
     def _rollback_event(conn: Connection) -> None:
         conn.info.pop(_DEFERRED, None)
