@@ -38,7 +38,7 @@ from engine import isolation
 from engine.context import AppContext, get_context
 from portal import routes as portal_routes
 from web import pages as web_pages
-from web.routing import TransactionalRoute
+from web.routing import TransactionalRoute, use_threads
 from web.static_files import OWN, mount_static
 
 # Swagger UI from the npm package swagger-ui-dist (web/static_files.py), never from a CDN: /api/docs works offline.
@@ -76,6 +76,7 @@ def create_app(ctx: AppContext | None = None, *, embedded_worker: bool = False) 
                   description="JSON API of the public-service mall platform. Errors are RFC 9457 "
                               "problem+json documents whose `type` is one of /api/problems/{slug}.")
     app.state.ctx = context
+    use_threads(context.settings.request_threads)
     errors.install(app)
     # A pure ASGI middleware (not BaseHTTPMiddleware): it only watches the response go by, so the
     # transactional route still commits before it leaves. It also tells the HTTP metrics how each request ended.

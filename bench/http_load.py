@@ -30,6 +30,7 @@ import httpx
 
 from bench import cluster, pbg_requests, procs
 from bench.http_table import summarise, window
+from engine.settings import Settings
 from tests.production import scale
 
 CLIENTS = (1, 8, 32)
@@ -44,16 +45,23 @@ class Setup:
     database: str
     api_workers: int
     job_worker: bool  # a separate `mpp worker` process; else the one API process runs jobs in a thread
+    threads: int | None = None  # MPP_REQUEST_THREADS of the API processes; None: the platform's default
 
     @property
     def title(self) -> str:
         """Return the set-up as the commands that run it."""
         serve = "`mpp serve`" + (f" `--workers {self.api_workers}`" if self.api_workers > 1 else "")
-        return f"{self.database}, " + (f"{serve} + `mpp worker`" if self.job_worker else f"{serve}, embedded worker")
+        title = f"{self.database}, " + (f"{serve} + `mpp worker`" if self.job_worker else f"{serve}, embedded worker")
+        return title + (f", `MPP_REQUEST_THREADS={self.threads}`" if self.threads is not None else "")
 
 
 SETUPS = (Setup("sqlite", 1, job_worker=False), Setup("sqlite", 2, job_worker=True),
           Setup("postgresql", 2, job_worker=True))
+# Two of the set-ups again with many request threads per API process (40, what FastAPI's thread pool allowed):
+# what the default of few threads changes under load (bench/http_table.py's `threads`).
+MANY_THREADS = 40
+COMPARED = (Setup("sqlite", 1, job_worker=False, threads=MANY_THREADS),
+            Setup("postgresql", 2, job_worker=True, threads=MANY_THREADS))
 
 
 @dataclass
@@ -199,6 +207,9 @@ def platform(setup: Setup, url: str, workdir: Path) -> Iterator[tuple[str, dict[
     env = {**os.environ, "MPP_DATABASE_URL": url, "MPP_SECRET_KEY": "bench-" + "k" * 40,
            "MPP_FILES_DIR": str(workdir / "files"), "MPP_OUTBOX_DIR": str(workdir / "outbox"),
            "MPP_SIGNING_KEY_FILE": str(workdir / "signing.key"), "PYTHONUNBUFFERED": "1"}
+    env.pop("MPP_REQUEST_THREADS", None)
+    if setup.threads is not None:
+        env["MPP_REQUEST_THREADS"] = str(setup.threads)
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     procs = scale.Processes(workdir, env)
     try:
@@ -217,7 +228,8 @@ def platform(setup: Setup, url: str, workdir: Path) -> Iterator[tuple[str, dict[
 def run_setup(setup: Setup, url: str, *, cases: int, clients: tuple[int, ...], workdir: Path) -> dict[str, Any]:
     """Measure one set-up at each number of clients, on the same server; return its points."""
     out: dict[str, Any] = {"database": setup.database, "api_workers": setup.api_workers,
-                           "job_worker": setup.job_worker, "title": setup.title, "points": []}
+                           "job_worker": setup.job_worker, "threads": setup.threads, "title": setup.title,
+                           "points": []}
     with platform(setup, url, workdir) as (base, server), httpx.Client(base_url=base, timeout=60) as http:
         tokens = pbg_requests.login(http, pbg_requests.users("lean"))
         pbg_requests.drive_case(http, tokens, "lean")  # warm: caches, connections, script workers; not counted
@@ -248,15 +260,19 @@ def run(urls: dict[str, str], *, cases: int = 50, clients: tuple[int, ...] = CLI
 
     workdir = Path(workdir or tempfile.mkdtemp(prefix="mpp-bench-http-"))
     out: dict[str, Any] = {"cases": cases, "clients": list(clients), "cores": os.cpu_count(),
+                           "default_threads": Settings.model_fields["request_threads"].default,
                            "load_at_start": round(os.getloadavg()[0], 2), "setups": [], "cost": {}}
-    for number, setup in enumerate(s for s in SETUPS if s.database in urls):
+    runs = [("setups", setup, clients) for setup in SETUPS if setup.database in urls]
+    runs += [("compared", setup, clients) for setup in COMPARED if setup.database in urls]
+    out["compared"] = []
+    for number, (where, setup, points) in enumerate(runs):
         folder = workdir / f"setup-{number}"
         try:
-            out["setups"].append(run_setup(setup, urls[setup.database], cases=cases, clients=clients, workdir=folder))
+            out[where].append(run_setup(setup, urls[setup.database], cases=cases, clients=points, workdir=folder))
         except Exception as exc:  # report what stopped it rather than lose the other set-ups
-            out["setups"].append({"database": setup.database, "api_workers": setup.api_workers,
-                                  "job_worker": setup.job_worker, "title": setup.title, "points": [],
-                                  "error": f"{type(exc).__name__}: {exc}"[:1000]})
+            out[where].append({"database": setup.database, "api_workers": setup.api_workers,
+                               "job_worker": setup.job_worker, "threads": setup.threads, "title": setup.title,
+                               "points": [], "error": f"{type(exc).__name__}: {exc}"[:1000]})
             print(f"  {setup.title} failed: {exc}\n{scale.tail(folder / 'api.log', 40)}", flush=True)
     for database, url in urls.items():
         print(f"  engine and stock SpiffWorkflow CPU per PBG case on {database} ...", flush=True)

@@ -134,7 +134,37 @@ def render(http: dict[str, Any]) -> str:
     examples = sorted({e for s in http["setups"] for p in s["points"] for e in p["failure_examples"]})
     if examples:
         lines += ["", "Failures seen:", ""] + [f"- `{e[:240]}`" for e in examples[:8]]
-    return "\n".join(lines + ["", *_cpu_table(http)])
+    return "\n".join(lines + ["", *threads(http), *_cpu_table(http)])
+
+
+def threads(http: dict[str, Any]) -> list[str]:
+    """Return the table of the set-ups run again with many request threads, beside the same set-up's default."""
+    rows = []
+    for many in http.get("compared", []):
+        same = [s for s in http["setups"] if (s["database"], s["api_workers"], s["job_worker"]) ==
+                (many["database"], many["api_workers"], many["job_worker"])]
+        if not same or not many.get("points"):
+            continue
+        title = same[0]["title"]
+        by_clients = {p["clients"]: p for p in same[0]["points"]}
+        for point in many["points"]:
+            few = by_clients.get(point["clients"])
+            if few is None:
+                continue
+            for count, p in ((http.get("default_threads", "?"), few), (many["threads"], point)):
+                rows.append(f"| {title} | {p['clients']} | {count} | **{p['cases_per_s']:g}** | "
+                            f"{_ms(p['complete'].get('p50_ms'))} / **{_ms(p['complete'].get('p95_ms'))}** | "
+                            f"{_cpu(p)} |")
+    if not rows:
+        return []
+    return ["Request threads per API process (`MPP_REQUEST_THREADS`): the default beside 40 (what FastAPI's own "
+            "thread pool let run at once), each on a fresh database and server, the same clients and cases. A route "
+            "is CPU work under one interpreter lock; with more of them running at once each takes longer, waits for "
+            "the lock again after each database round trip, and holds its connection (and SQLite's write lock) "
+            "longer.",
+            "",
+            "| set-up | clients | request threads | cases/s | complete-task p50 / p95 | server CPU per case |",
+            "| --- | --- | --- | --- | --- | --- |", *rows, ""]
 
 
 def _cpu(point: dict[str, Any]) -> str:

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     # it in the API process under the language guards only (for platforms without fork and /proc).
     isolation: Literal["process", "inline"] = "process"
     isolation_workers: int = Field(default=2, ge=1, le=64)
+    # How many requests of one API process run their routes at once; the others wait for a thread (web/routing.py).
+    request_threads: int = Field(default=2, ge=1, le=256)
     engine_step_budget: int = 10_000
     worker_poll_s: float = 1.0
     # How often each API process looks for task changes other processes committed (GET /api/tasks/feed).

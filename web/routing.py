@@ -7,6 +7,7 @@ import contextvars
 import functools
 import inspect
 import json
+import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
@@ -23,6 +24,7 @@ from starlette.datastructures import UploadFile
 from starlette.types import Scope
 
 from engine import db as db
+from engine.settings import Settings
 from forms.numbers import read_json_int
 from web.lean import LeanHandler
 
@@ -32,10 +34,36 @@ if TYPE_CHECKING:
 SESSION = "db_session"
 # The scope of the request being served, for a plain `def` endpoint's thread (`in_thread` copies the context).
 _SCOPE: ContextVar[Scope | None] = ContextVar("mpp_request_scope", default=None)
-# The threads plain endpoints run in: as many at once as FastAPI's thread pool (anyio's default limiter) allowed.
-THREADS = 40
-_POOL = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="mpp-request")
+# The threads plain endpoints run in: at most `MPP_REQUEST_THREADS` requests of a process run their routes at
+# once (engine.settings; `use_threads`), the others wait on the event loop for a free thread.
+_POOL: ThreadPoolExecutor | None = None
+_POOL_SIZE = 0
+_POOL_LOCK = threading.Lock()
 T = TypeVar("T")
+
+
+def use_threads(count: int) -> None:
+    """Run plain endpoints in `count` threads from now on (an app's `request_threads`; the last app built wins).
+
+    Few threads serve more requests than many: the routes are CPU work under one interpreter lock, so a
+    request run beside many others takes longer for each of them, waits for the lock after each of its
+    database round trips, and holds its connection and its SQLite write lock longer (bench/REPORT.md,
+    "Request threads"). A thread pool of another size is replaced; requests already in the old one finish there.
+    """
+    global _POOL, _POOL_SIZE
+    with _POOL_LOCK:
+        if _POOL is not None and _POOL_SIZE == count:
+            return
+        old, _POOL, _POOL_SIZE = _POOL, ThreadPoolExecutor(max_workers=count, thread_name_prefix="mpp-request"), count
+    if old is not None:
+        old.shutdown(wait=False)
+
+
+def _pool() -> ThreadPoolExecutor:
+    if _POOL is None:
+        use_threads(Settings.model_fields["request_threads"].default)
+    assert _POOL is not None  # noqa: S101 -- set just above
+    return _POOL
 
 
 async def in_thread(call: Callable[[], T]) -> T:
@@ -59,7 +87,7 @@ async def in_thread(call: Callable[[], T]) -> T:
         else:
             loop.call_soon_threadsafe(_settle, done, result, None)
 
-    _POOL.submit(work)
+    _pool().submit(work)
     try:
         return await asyncio.shield(done)
     except asyncio.CancelledError:

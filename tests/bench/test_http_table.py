@@ -110,6 +110,25 @@ def test_the_section_shows_each_point_littles_law_and_the_cpu_ratios() -> None:
     assert "| sqlite | 150 ms | 50.0 ms | 10.0 ms | 3.0× | 5.0× |" in text
 
 
+def test_the_threads_table_sets_each_compared_setup_beside_its_default_at_the_same_clients() -> None:
+    run = _run() | {"default_threads": 2}
+    for setup in run["setups"]:
+        setup["api_workers"] = 1 if setup["database"] == "sqlite" else 2
+    run["compared"] = [{"database": "sqlite", "api_workers": 1, "job_worker": False, "threads": 40,
+                        "title": "sqlite, one, `MPP_REQUEST_THREADS=40`",
+                        "points": [_point(1, 3, 30), _point(32, 20, 700)]},
+                       {"database": "postgresql", "api_workers": 2, "job_worker": True, "threads": 40,
+                        "title": "postgresql, two, 40", "points": [], "error": "ScaleError: gone"}]
+    text = http_table.render(run)
+    rows = [line for line in text.splitlines() if line.startswith("| sqlite, one | ") and line.count("|") == 7]
+    assert rows == ["| sqlite, one | 1 | 2 | **4** | 20.0 ms / **20.0 ms** | 150 ms |",
+                    "| sqlite, one | 1 | 40 | **3** | 30.0 ms / **30.0 ms** | 150 ms |",
+                    "| sqlite, one | 32 | 2 | **60** | 90.0 ms / **90.0 ms** | 150 ms |",
+                    "| sqlite, one | 32 | 40 | **20** | 700 ms / **700 ms** | 150 ms |"]
+    assert "postgresql, two, 40" not in text  # a compared set-up that failed has no rows
+    assert http_table.threads(_run()) == []  # nothing compared: no table
+
+
 def test_routes_are_named_without_their_ids() -> None:
     assert http_load.route_of("post", "/api/tasks/3f2a-19/complete") == "POST /api/tasks/{id}/complete"
     assert http_load.route_of("GET", "http://127.0.0.1:8000/api/cases/42") == "GET /api/cases/{id}"

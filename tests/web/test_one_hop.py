@@ -200,3 +200,52 @@ def test_in_thread_returns_the_calls_answer_and_raises_its_error() -> None:
             await in_thread(fails)
 
     asyncio.run(scenario())
+
+
+
+def _at_once(calls: int, threads: int) -> int:
+    """Hand `calls` blocking calls to `in_thread` together; return how many ran at once before any was let go.
+
+    The calls are held until `threads` of them run, and then for half a second more in which the others could
+    start too, if there were threads for them."""
+    seen = threading.Condition()
+    running = [0]
+    release = threading.Event()
+
+    def work() -> None:
+        with seen:
+            running[0] += 1
+            seen.notify_all()
+        release.wait(timeout=60)  # longer than `settle` waits: no call ends before it counted
+
+    def settle() -> int:
+        with seen:
+            seen.wait_for(lambda: running[0] >= threads, timeout=10)
+            seen.wait_for(lambda: running[0] >= calls, timeout=0.5)
+            return running[0]
+
+    async def scenario() -> int:
+        tasks = [asyncio.create_task(in_thread(work)) for _ in range(calls)]
+        await asyncio.sleep(0)  # every task runs up to its hand-over
+        try:
+            return await asyncio.get_running_loop().run_in_executor(None, settle)
+        finally:
+            release.set()
+            await asyncio.gather(*tasks)
+
+    return asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("threads", [1, 2, 4])
+def test_an_app_runs_as_many_routes_at_once_as_its_request_threads(ctx: AppContext, threads: int) -> None:
+    """MPP_REQUEST_THREADS bounds the requests of a process that run their routes at once; the rest wait their turn."""
+    from dataclasses import replace
+
+    from api.app import create_app
+
+    create_app(replace(ctx, settings=ctx.settings.model_copy(update={"request_threads": threads})))
+    try:
+        assert _at_once(6, threads) == threads
+    finally:
+        create_app(ctx)  # back to the default for the tests that follow
+    assert _at_once(6, 2) == ctx.settings.request_threads == 2
