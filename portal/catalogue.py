@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import FormData
@@ -21,6 +23,7 @@ from engine.cases.assignment import APPLICANT_ROLE
 from engine.cases.service import CHANNELS
 from engine.catalogue import lifecycle as lifecycle
 from engine.catalogue import service as catalogue
+from engine.connectors import http as http
 from engine.connectors import identity as identity
 from engine.directory.actors import Actor
 from engine.documents import filestore as filestore
@@ -43,7 +46,7 @@ from web.deps import (
 from web.grants import grant
 from web.jsonform import build_fields, errors_by_field, read_form
 from web.ratelimit import RateLimited, count_nik_check
-from web.routing import TransactionalRoute
+from web.routing import TransactionalRoute, in_thread
 from web.session import language, read_session
 from web.taskflow import other_errors, store_uploads
 from web.templates import Pages, pick
@@ -164,10 +167,27 @@ def apply(request: Request, key: str, session: SessionDep, rt: RuntimeDep, actor
 
 
 @routes.post("/layanan/{key}/periksa-nik")
-def check_nik(request: Request, key: str, session: SessionDep, rt: RuntimeDep, ctx: ContextDep, form: CsrfForm,
-              client: ClientAddress) -> Response:
-    """Check the typed NIK and name with the civil registry: JSON for fetch, else the apply page with the result."""
+async def check_nik(request: Request, key: str, session: SessionDep, rt: RuntimeDep, ctx: ContextDep, form: CsrfForm,
+                    client: ClientAddress) -> Response:
+    """Check the typed NIK and name with the civil registry: JSON for fetch, else the apply page with the result.
+
+    The registry may take seconds (up to `identity.TIMEOUT_S`): it is asked outside the request threads
+    (`MPP_REQUEST_THREADS`, a few per process), so a slow registry holds none of them.
+    """
     wants_json = "application/json" in request.headers.get("accept", "")
+    first = await in_thread(functools.partial(_nik_before_registry, request, key, session, rt, ctx, form, client,
+                                              wants_json=wants_json))
+    if isinstance(first, Response):
+        return first
+    found = await anyio.to_thread.run_sync(identity.ask, first)
+    answer = _NikAnswer(found.outcome.value, found.text(language(request)), 200)
+    return await in_thread(functools.partial(_nik_reply, request, session, rt, key=key, form=form, json=wants_json,
+                                             answer=answer))
+
+
+def _nik_before_registry(request: Request, key: str, session: SessionDep, rt: RuntimeDep, ctx: ContextDep,
+                         form: FormData, client: str, *, wants_json: bool) -> Response | http.Request:
+    """Do what a NIK check does before the registry: the answer when it ends there, else the registry's request."""
     if read_session(request).user_id is None:  # before counting: visitors are not served at all
         return _nik_login_required(key, wants_json)
     lang = language(request)
@@ -196,9 +216,10 @@ def check_nik(request: Request, key: str, session: SessionDep, rt: RuntimeDep, c
         prepared = None if refused else identity.prepare(reading, settings=ctx.settings, nik=nik, name=name)
     if refused is not None or prepared is None:
         answer = _NikAnswer("invalid", refused.text(lang) if refused else "", 422)
+    elif isinstance(prepared, identity.Verdict):  # no registry bound: nothing to wait for
+        answer = _NikAnswer(prepared.outcome.value, prepared.text(lang), 200)
     else:
-        found = prepared if isinstance(prepared, identity.Verdict) else identity.ask(prepared)
-        answer = _NikAnswer(found.outcome.value, found.text(lang), 200)
+        return prepared
     return _nik_reply(request, session, rt, key=key, form=form, json=wants_json, answer=answer)
 
 

@@ -32,8 +32,12 @@ from web import privacy as web_privacy
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("api", "admin", "portal", "web", "engine", "forms")
 
-# Async endpoints that do no blocking work (none today); add one only with the reason.
-ASYNC_ENDPOINTS: set[str] = set()
+# Async endpoints that do no blocking work on the event loop; add one only with the reason.
+ASYNC_ENDPOINTS: set[str] = {
+    # Its database work runs in the request threads (`in_thread`), and its call to the civil registry (seconds at
+    # worst) in anyio's thread pool, so that it holds no request thread meanwhile (MPP_REQUEST_THREADS).
+    "portal.catalogue.check_nik",
+}
 # Async dependencies that await the request body, read a header or only compute: no database, no engine.
 # FastAPI runs each plain `def` dependency in the thread pool, one hop per dependency per request.
 ASYNC_DEPENDENCIES: set[object] = {

@@ -22,14 +22,19 @@ NIK, NAME = "3471010101900001", "Budi Santoso"
 JSON = {"Accept": "application/json"}
 
 
+def bind(catalogue: AppContext, url: str) -> None:
+    """Bind the simulator at `url` as `dukcapil`, with a bearer secret."""
+    with transaction(catalogue.sessions) as session:
+        change = bindings.BindingChange(base_url=url, auth_kind="bearer", secret="rahasia-dukcapil")
+        bindings.set_binding(session, system="dukcapil", change=change, actor="admin",
+                             key=catalogue.settings.secret_key.get_secret_value())
+
+
 @pytest.fixture
 def registry(catalogue: AppContext) -> Iterator[Registry]:
     """The simulator, bound as `dukcapil` with a bearer secret."""
     with Registry() as running:
-        with transaction(catalogue.sessions) as session:
-            change = bindings.BindingChange(base_url=running.url, auth_kind="bearer", secret="rahasia-dukcapil")
-            bindings.set_binding(session, system="dukcapil", change=change, actor="admin",
-                                 key=catalogue.settings.secret_key.get_secret_value())
+        bind(catalogue, running.url)
         yield running
 
 
