@@ -142,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
             mark = time.perf_counter()
             run["engine"] = engine_bench.run(urls, lengths=[int(x) for x in args.engine_lengths.split(",")],
                                              steps=args.engine_steps, repeats=args.engine_repeats,
-                                             names=list(engine_bench.scenarios()), reset=cluster.reset)
+                                             names=list(engine_bench.scenarios()), reset=cluster.reset,
+                                             pause_autovacuum=True)  # the cluster is this run's own
             run["timings_s"]["engine"] = round(time.perf_counter() - mark)
         if "isolation" in sections:
             mark = time.perf_counter()

@@ -340,8 +340,8 @@ def autovacuum_paused(url: str) -> Iterator[None]:
     analysed them while steps were timed, on the same two cores: the PostgreSQL step at 5 steps measured
     2.2-2.5 ms when it did and 1.8 ms when it did not, within the same run of the same code. A server's
     tables are large, and their autovacuum runs seldom next to the steps it serves; so the figures are
-    taken without it. Only for the benchmark's own cluster (`bench/cluster.py`): ALTER SYSTEM changes the
-    whole cluster.
+    taken without it. Only for the benchmark's own cluster (`bench/cluster.py`; `python -m bench` asks for it):
+    ALTER SYSTEM changes the whole cluster.
     """
     if not url.startswith("postgresql"):
         yield
@@ -398,8 +398,11 @@ def measure(url: str, scenario: Scenario, lengths: list[int], steps: int, repeat
 
 
 def run(urls: dict[str, str], *, lengths: list[int], steps: int, repeats: int, names: list[str],
-        reset: Any = None) -> dict[str, Any]:
-    """Run every scenario on every database (name -> URL); `reset(url)` empties a database first."""
+        reset: Any = None, pause_autovacuum: bool = False) -> dict[str, Any]:
+    """Run every scenario on every database (name -> URL); `reset(url)` empties a database first.
+
+    `pause_autovacuum` only for a PostgreSQL cluster of the benchmark's own (`autovacuum_paused`).
+    """
     every = scenarios()
     report: dict[str, Any] = {"steps_per_point": steps, "repeats": repeats, "lengths": lengths, "scenarios": {}}
     for name in names:
@@ -408,7 +411,7 @@ def run(urls: dict[str, str], *, lengths: list[int], steps: int, repeats: int, n
         for db, url in urls.items():
             if reset is not None:
                 reset(url)
-            with autovacuum_paused(url) if reset is not None else contextlib.nullcontext():
+            with autovacuum_paused(url) if pause_autovacuum else contextlib.nullcontext():
                 measured = measure(url, scenario, lengths, steps, repeats)
             report["scenarios"][name]["databases"][db] = measured
             report["scenarios"][name]["stock"] = measured["stock"]

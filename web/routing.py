@@ -36,8 +36,8 @@ SESSION = "db_session"
 _SCOPE: ContextVar[Scope | None] = ContextVar("mpp_request_scope", default=None)
 # The threads plain endpoints run in: at most `MPP_REQUEST_THREADS` requests of a process run their routes at
 # once (engine.settings; `use_threads`), the others wait on the event loop for a free thread.
-_POOL: ThreadPoolExecutor | None = None
-_POOL_SIZE = 0
+_POOL_SIZE: int = Settings.model_fields["request_threads"].default
+_POOL = ThreadPoolExecutor(max_workers=_POOL_SIZE, thread_name_prefix="mpp-request")  # threads start on first use
 _POOL_LOCK = threading.Lock()
 T = TypeVar("T")
 
@@ -52,18 +52,10 @@ def use_threads(count: int) -> None:
     """
     global _POOL, _POOL_SIZE
     with _POOL_LOCK:
-        if _POOL is not None and _POOL_SIZE == count:
+        if _POOL_SIZE == count:
             return
         old, _POOL, _POOL_SIZE = _POOL, ThreadPoolExecutor(max_workers=count, thread_name_prefix="mpp-request"), count
-    if old is not None:
-        old.shutdown(wait=False)
-
-
-def _pool() -> ThreadPoolExecutor:
-    if _POOL is None:
-        use_threads(Settings.model_fields["request_threads"].default)
-    assert _POOL is not None  # noqa: S101 -- set just above
-    return _POOL
+    old.shutdown(wait=False)
 
 
 async def in_thread(call: Callable[[], T]) -> T:
@@ -87,7 +79,7 @@ async def in_thread(call: Callable[[], T]) -> T:
         else:
             loop.call_soon_threadsafe(_settle, done, result, None)
 
-    _pool().submit(work)
+    _POOL.submit(work)
     try:
         return await asyncio.shield(done)
     except asyncio.CancelledError:
