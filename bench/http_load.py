@@ -118,7 +118,11 @@ def route_of(method: str, url: str) -> str:
 
 
 def process_tree_cpu(roots: list[int]) -> float:
-    """Return the CPU seconds (user + system) the processes `roots` and all their descendants have used."""
+    """Return the CPU seconds (user + system) the processes `roots` and all their descendants have used.
+
+    Descendants that have ended count too once their parent has reaped them (its children's time in /proc): the
+    PDF render server forks a child per document, which ends with the render.
+    """
     parents = procs.parents()
     tree, frontier = set(roots), list(roots)
     while frontier:
@@ -129,7 +133,7 @@ def process_tree_cpu(roots: list[int]) -> float:
     total = 0.0
     for pid in tree:
         with contextlib.suppress(OSError, IndexError, ValueError):
-            total += pbg_requests.cpu_seconds(pid)
+            total += pbg_requests.cpu_seconds(pid, reaped=True)
     return total
 
 
@@ -162,12 +166,13 @@ def drive(base: str, tokens: dict[str, str], *, cases: int, clients: int, server
         thread.join()
     elapsed = time.perf_counter() - started
     unsettled = settle()
+    caught_up = time.perf_counter() - started - elapsed  # the worker's jobs left when the last case ended
     spent = {role: process_tree_cpu(pids) - cpu[role] for role, pids in server.items()}
     busy = window(samples.ends, samples.case_ends, started=started, until=samples.all_busy_until or started)
     return summarise(samples.latencies, samples.statuses, cases_done=len(samples.case_ends),
                      failures=samples.failures, clients=clients, elapsed_s=elapsed, busy=busy, server_cpu_s=spent,
-                     client_cpu_s=time.process_time() - client_cpu) | {"load": round(os.getloadavg()[0], 2),
-                                                                       "jobs_left": unsettled}
+                     client_cpu_s=time.process_time() - client_cpu, catch_up_s=caught_up) | {
+                         "load": round(os.getloadavg()[0], 2), "jobs_left": unsettled}
 
 
 def due_jobs(url: str, *, timeout_s: float = 120) -> int:
@@ -188,7 +193,7 @@ def due_jobs(url: str, *, timeout_s: float = 120) -> int:
                     Job.status == "running", (Job.status == "pending") & (Job.due_at <= datetime.now(UTC)))))
             if not left or time.monotonic() > deadline:
                 return int(left or 0)
-            time.sleep(0.25)
+            time.sleep(0.05)
     finally:
         engine.dispose()
 

@@ -34,13 +34,20 @@ def window(ends: list[tuple[float, float]], case_ends: list[float], *, started: 
 
 def summarise(latencies: dict[str, list[float]], statuses: dict[int, int], *, cases_done: int, failures: list[str],
               clients: int, elapsed_s: float, busy: Busy, server_cpu_s: dict[str, float],
-              client_cpu_s: float) -> dict[str, Any]:
-    """Return one point's figures: rates over the busy window, latencies (seconds) over all, CPU per case by role."""
+              client_cpu_s: float, catch_up_s: float = 0.0) -> dict[str, Any]:
+    """Return one point's figures: rates over the busy window, latencies (seconds) over all, CPU per case by role.
+
+    `catch_up_s`: how long after the last case the job worker still had due jobs (documents, mail); the cases are
+    not over for their applicants until the document is issued, so a second rate runs to then, over the whole point.
+    """
     rate = busy.requests / busy.seconds if busy.seconds > 0 else 0.0
     per_case = max(cases_done, 1)
+    whole = elapsed_s + catch_up_s
     return {
         "clients": clients, "cases": cases_done, "elapsed_s": round(elapsed_s, 2), "busy_s": round(busy.seconds, 2),
         "cases_per_s": round(busy.cases / busy.seconds, 2) if busy.seconds > 0 else 0.0,
+        "catch_up_s": round(catch_up_s, 2),
+        "issued_per_s": round(cases_done / whole, 2) if whole > 0 else 0.0,
         "requests": sum(len(v) for v in latencies.values()), "requests_per_s": round(rate, 1),
         "requests_per_case": round(sum(len(v) for v in latencies.values()) / per_case, 1),
         "complete": percentiles(latencies.get(COMPLETE, [])),
@@ -100,8 +107,13 @@ def render(http: dict[str, Any]) -> str:
         f"at least {http['cases']} cases per point and three per client, uploads counted as requests. Each set-up "
         "starts on a fresh database; the points run one after the other on the same server. Rates (cases/s, "
         "requests/s) and the mean latency are over the time every client was busy (until the first client found no "
-        "case left); percentiles over every request. Server CPU: user + system time from /proc of the API "
-        "processes and the job worker, each with its children (script workers, the PDF render server), per "
+        "case left); percentiles over every request. A case is over for its applicant when its document is issued: "
+        "the job worker renders it (and sends the mail) after the last task, so the second rate divides the cases "
+        "by the whole point, from the first request until the worker had no job due, and says how long the worker "
+        "was still at it after the last case (a worker that cannot keep up falls further behind the longer the "
+        "load lasts). Server CPU: user + system time from /proc of the API "
+        "processes and the job worker, each with its children (script workers, the PDF render server and the "
+        "child it forks for each document), per "
         "finished case; the worker's share is the documents issued and mail sent after each case. Little's law: "
         "a client waits for each answer before it sends again, so the mean latency is at most clients / requests "
         "per second, and requests/s × mean latency is how many requests were in flight on average; fewer in "
@@ -109,20 +121,22 @@ def render(http: dict[str, Any]) -> str:
         "same cores, beside the machine's other work), not the server. Load average (1 min): "
         f"{http['load_at_start']} at the start, {http.get('load_at_end', '?')} at the end.",
         "",
-        "| set-up | clients | cases/s | requests/s | requests/case | complete-task p50 / p95 / p99 | "
-        "mean latency: measured / clients ÷ rate | server CPU per case | client CPU per case | errors | load |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| set-up | clients | cases/s | to the last document: cases/s (worker caught up after) | requests/s | "
+        "requests/case | complete-task p50 / p95 / p99 | mean latency: measured / clients ÷ rate | "
+        "server CPU per case | client CPU per case | errors | load |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for setup in http["setups"]:
         if setup.get("error"):
-            lines.append(f"| {setup['title']} | | **failed**: `{setup['error'][:300]}` | | | | | | | | |")
+            lines.append(f"| {setup['title']} | | **failed**: `{setup['error'][:300]}` | | | | | | | | | |")
         for p in setup["points"]:
             c = p["complete"]
             errors = f"{p['errors']} answers ≥ 400, {p['failed_cases']} cases failed" + (
                 f", {p['jobs_left']} jobs still due after the point" if p.get("jobs_left") else "")
             lines.append(
-                f"| {setup['title']} | {p['clients']} | **{p['cases_per_s']:g}** | {p['requests_per_s']:g} | "
-                f"{p['requests_per_case']:g} | {_ms(c.get('p50_ms'))} / **{_ms(c.get('p95_ms'))}** / "
+                f"| {setup['title']} | {p['clients']} | **{p['cases_per_s']:g}** | {_issued(p)} | "
+                f"{p['requests_per_s']:g} | {p['requests_per_case']:g} | "
+                f"{_ms(c.get('p50_ms'))} / **{_ms(c.get('p95_ms'))}** / "
                 f"{_ms(c.get('p99_ms'))} | {_ms(p['mean_ms'])} / {_ms(p['little_mean_ms'])}{_in_flight(p)} | "
                 f"{_cpu(p)} | {_ms(p['client_cpu_ms_per_case'])} | {errors} | {p['load']} |")
     idle = [f"{s['title']} {s['idle_cpu_ms_per_s']:g} ms/s" for s in http["setups"] if "idle_cpu_ms_per_s" in s]
@@ -165,6 +179,13 @@ def threads(http: dict[str, Any]) -> list[str]:
             "",
             "| set-up | clients | request threads | cases/s | complete-task p50 / p95 | server CPU per case |",
             "| --- | --- | --- | --- | --- | --- |", *rows, ""]
+
+
+def _issued(point: dict[str, Any]) -> str:
+    """Return the rate to the last document issued, over the whole point, and how long the worker still ran."""
+    if "issued_per_s" not in point:
+        return "—"
+    return f"{point['issued_per_s']:g} ({point['catch_up_s']:g} s)"
 
 
 def _cpu(point: dict[str, Any]) -> str:
@@ -227,8 +248,12 @@ def verdicts(http: dict[str, Any]) -> list[dict[str, Any]]:
         top = max(setup["points"], key=lambda p: p["clients"])
         at = f"{setup['title']}, {top['clients']} clients"
         p95 = top["complete"].get("p95_ms")
+        issued = top.get("issued_per_s")
+        rates = f"{top['cases_per_s']:g} cases/s" + (f" ({issued:g} to the last document)" if issued is not None
+                                                      else "")
         out += [{"what": f"{at}: PBG cases/s over HTTP ≥ {AIM_CASES_PER_S:g} (aim)",
-                 "met": top["cases_per_s"] >= AIM_CASES_PER_S, "measured": f"{top['cases_per_s']:g} cases/s"},
+                 "met": min(top["cases_per_s"], issued if issued is not None else top["cases_per_s"]) >=
+                 AIM_CASES_PER_S, "measured": rates},
                 {"what": f"{at}: complete-task p95 ≤ {AIM_COMPLETE_P95_MS:g} ms",
                  "met": p95 is not None and p95 <= AIM_COMPLETE_P95_MS, "measured": _ms(p95)}]
         errors = sum(p["errors"] + p["failed_cases"] for p in setup["points"])

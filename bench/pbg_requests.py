@@ -245,10 +245,14 @@ def _find(api: Client, mode: str, user: str, case_id: int, element: str, offered
     raise RuntimeError(f"{user} finds no {element} of case {case_id} in the inbox")
 
 
-def cpu_seconds(pid: int) -> float:
-    """Return the CPU time (user + system) a process has used so far, from /proc."""
+def cpu_seconds(pid: int, *, reaped: bool = False) -> float:
+    """Return the CPU time (user + system) a process has used so far, from /proc; `reaped`: with its ended children.
+
+    A child's time joins its parent's once the parent has reaped it (the PDF render server's forks, for instance).
+    """
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if reaped else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def measure(base: str, pid: int | None, *, cases: int) -> dict[str, Any]:
