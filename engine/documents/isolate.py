@@ -3,17 +3,19 @@
 Jinja2's sandbox stops a template from reaching Python's internals, but not from asking for a
 billion-character string or looping for minutes. So rendering runs in a child process forked
 per call from a small render server: a clean, single-threaded Python process started once (on
-first use) that has imported the rendering code, so a fork costs milliseconds, copies no web
-server threads or locks, and re-runs nothing of the parent's `__main__` (which multiprocessing's
-forkserver would). The child caps its own address space (RLIMIT_AS) and CPU time (RLIMIT_CPU);
-the server kills it at the wall-clock limit. Calls are serialised per process (documents are
-rare); a server that dies is started again. Without `fork` (not POSIX) the work runs in-process,
-bounded only by the sandbox.
+first use) that has imported the rendering code and run its `warm_up` (a trusted sample render, so
+that what a first render loads lazily is loaded once, before any fork, not again in every child),
+so a fork costs milliseconds, copies no web server threads or locks, and re-runs nothing of the
+parent's `__main__` (which multiprocessing's forkserver would). The child caps its own address
+space (RLIMIT_AS) and CPU time (RLIMIT_CPU); the server kills it at the wall-clock limit. Calls
+are serialised per process (documents are rare); a server that dies is started again. Without
+`fork` (not POSIX) the work runs in-process, bounded only by the sandbox.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import pickle  # noqa: S403 - frames pass only between this process and its own render server
 import select
@@ -30,6 +32,7 @@ from typing import Any, TypeVar
 from engine.isolation import ends_quietly_without_parent, receive_frame, send_frame
 
 T = TypeVar("T")
+log = logging.getLogger("mpp.documents")
 ROOT = Path(__file__).resolve().parents[2]
 PRELOAD = ("engine.documents.pdf",)
 
@@ -113,8 +116,14 @@ def serve() -> None:
 
 
 def _serve() -> None:
-    for module in PRELOAD:
-        importlib.import_module(module)
+    for name in PRELOAD:
+        module = importlib.import_module(name)
+        warm_up = getattr(module, "warm_up", None)
+        if warm_up is not None:
+            try:  # a cold child renders all the same, only slower
+                warm_up()
+            except Exception as exc:  # noqa: BLE001 - the server serves regardless
+                log.warning("render server: %s.warm_up failed: %s: %s", name, type(exc).__name__, exc)
     with open("/proc/self/statm") as statm:  # noqa: PTH123 - the kernel's view of our size
         base_size = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
     stdin, stdout = sys.stdin.fileno(), sys.stdout.fileno()

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import pickle
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from jinja2 import FunctionLoader
 from sqlalchemy import select
 
 from engine.catalogue.package import Package, from_files
@@ -24,6 +29,7 @@ template = "documents/surat.html"
 holder_field = "catatan"
 facts = [{ field = "harga", id = "Harga", en = "Price" }]
 """
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = '{% extends "mpp/document.html" %}{% block closing %}<p>Total: {{ data.total | rupiah }}</p>{% endblock %}'
 
 
@@ -101,6 +107,29 @@ def test_rendering_escapes_case_data_and_formats_dates_and_amounts() -> None:
     assert pdf.rupiah(1807500) == "Rp1.807.500"
     assert pdf.tanggal("bukan tanggal") == "bukan tanggal"
     assert pdf.render_document(item, {}) == pdf.render_document(item, {})
+
+
+def test_the_platform_layout_is_compiled_once_per_process_a_package_template_each_time() -> None:
+    layout = (pdf.BUILTIN_DIR / "document.html").read_text("utf-8")
+    first, second = (pdf.DocumentEnvironment(FunctionLoader(pdf.package_templates({}))) for _ in range(2))
+    assert first.compile(layout, "mpp/document.html") is second.compile(layout, "mpp/document.html")
+    assert first.compile(layout + " ", "mpp/document.html") is not first.compile(layout, "mpp/document.html")
+    assert first.compile(TEMPLATE, "documents/surat.html") is not second.compile(TEMPLATE, "documents/surat.html")
+
+
+def test_the_warmed_render_server_prints_what_a_cold_process_prints() -> None:
+    item = pdf.RenderInput(
+        title_id="Surat", title_en="Letter", number="7/2026", holder="Siti", agency_id="Dinas", agency_en="Office",
+        service_id="Layanan", service_en="Service", issued_at=datetime(2026, 3, 16, 3, tzinfo=UTC),
+        verify_url="http://x/verifikasi/C", code="C", key_id="k", template="documents/surat.html",
+        facts=[("Harga", "Price", "Rp10.000")], data={"total": 25000})
+    files = {"documents/surat.html": TEMPLATE.encode()}
+    cold = subprocess.run(  # noqa: S603 - our interpreter, our module
+        [sys.executable, "-c", "import pickle, sys\nfrom engine.documents import pdf\n"
+         "sys.stdout.buffer.write(pdf._render_pdf(*pickle.loads(sys.stdin.buffer.read())))"],
+        input=pickle.dumps((item, files)), capture_output=True, check=True, cwd=ROOT).stdout
+    assert cold.startswith(b"%PDF")
+    assert pdf.render_document(item, files) == cold  # in a child of the render server, after its warm-up
 
 
 @pytest.mark.parametrize(("value", "printed"), [
