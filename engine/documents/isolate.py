@@ -7,8 +7,9 @@ first use) that has imported the rendering code and run its `warm_up` (a trusted
 that what a first render loads lazily is loaded once, before any fork, not again in every child),
 so a fork costs milliseconds, copies no web server threads or locks, and re-runs nothing of the
 parent's `__main__` (which multiprocessing's forkserver would). The child caps its own address
-space (RLIMIT_AS) and CPU time (RLIMIT_CPU); the server kills it at the wall-clock limit. Calls
-are serialised per process (documents are rare); a server that dies is started again. Without
+space (RLIMIT_AS) and CPU time (RLIMIT_CPU); the server kills it at the wall-clock limit. A
+process runs at most `SERVERS` calls at once, each on a render server of its own (a second one starts
+only when two calls meet); a server that dies is started again. Without
 `fork` (not POSIX) the work runs in-process, bounded only by the sandbox.
 """
 
@@ -18,6 +19,7 @@ import importlib
 import logging
 import os
 import pickle  # noqa: S403 - frames pass only between this process and its own render server
+import queue
 import select
 import signal
 import subprocess
@@ -171,7 +173,32 @@ class _Server:
             return reply
 
 
-_server = _Server()
+# How many calls of one process may run at once, each with a render server of its own: the job worker renders
+# documents side by side (engine.jobs), the API processes seldom render two at a time. A render is CPU work in
+# its child, so more than the cores would only queue in the kernel instead of here.
+SERVERS = max(1, min(2, os.cpu_count() or 1))
+
+
+class _Servers:
+    """The render servers of this process: one started on first use, another only while one is busy."""
+
+    def __init__(self, most: int) -> None:
+        self._idle: queue.LifoQueue[_Server] = queue.LifoQueue()  # the warmest first
+        self._slots = threading.BoundedSemaphore(most)
+
+    def call(self, request: tuple[str, str, tuple[Any, ...], ChildLimits]) -> bytes:
+        with self._slots:  # at most `most` calls hold a server, so no more than `most` are ever made
+            try:
+                server = self._idle.get_nowait()
+            except queue.Empty:
+                server = _Server()
+            try:
+                return server.call(request)
+            finally:
+                self._idle.put(server)
+
+
+_servers = _Servers(SERVERS)
 
 
 def run(func: Callable[..., T], *args: Any, limits: ChildLimits | None = None) -> T:
@@ -179,7 +206,7 @@ def run(func: Callable[..., T], *args: Any, limits: ChildLimits | None = None) -
     limits = limits or ChildLimits()
     if not hasattr(os, "fork") or not Path("/proc/self/statm").exists():
         return func(*args)
-    status, value = pickle.loads(_server.call((func.__module__, func.__qualname__, args, limits)))  # noqa: S301
+    status, value = pickle.loads(_servers.call((func.__module__, func.__qualname__, args, limits)))  # noqa: S301
     if status == "ok":
         return value  # type: ignore[no-any-return]
     raise value

@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -24,6 +25,7 @@ from engine.connectors import report as calls
 from engine.connectors import service as connectors
 from engine.db import run_in_transaction, transaction
 from engine.directory.actors import SYSTEM
+from engine.documents import isolate as isolate
 from engine.documents import service as documents
 from engine.models import Case, CaseEvent, Incident, Job, OpenTask
 from engine.notify import service as notify
@@ -251,19 +253,26 @@ def run_due_jobs(factory: sessionmaker[Session], *, rt: Runtime, worker: str | N
 
     claimed = run_in_transaction(factory, claim)
     failed: list[tuple[int, str]] = []
-    drafts: dict[int, documents.Draft | None] = {}
-    for job_id, kind in claimed:
-        if kind == documents.JOB_KIND:
-            try:
-                drafts[job_id] = _draft(factory, rt=rt, job_id=job_id, worker=worker)
-            except Exception as exc:  # noqa: BLE001 - a job failure must not stop the worker
-                failed.append(_failure(job_id, exc))
-    unrendered = {job_id for job_id, _ in failed}
-    runnable = [(job_id, kind) for job_id, kind in claimed if job_id not in unrendered]
     with factory() as probe:  # no connection taken: the dialect only
         sqlite = probe.get_bind().dialect.name == "sqlite"
-    together = _run_together if sqlite else _run_each
-    done = together(factory, rt=rt, jobs=runnable, worker=worker, drafts=drafts, failed=failed)
+    together = partial(_run_together if sqlite else _run_each, factory, rt=rt, worker=worker, failed=failed)
+    documents_due = [(job_id, kind) for job_id, kind in claimed if kind == documents.JOB_KIND]
+    if not documents_due:
+        done = together(jobs=claimed, drafts={})
+    else:
+        # The documents render side by side (a render server each), while this thread runs the other jobs; a
+        # render is mostly its child's CPU, so the worker's own work and the renders share the cores.
+        with ThreadPoolExecutor(max_workers=isolate.SERVERS, thread_name_prefix="mpp-render") as renders:
+            pending = {job_id: renders.submit(_draft, factory, rt=rt, job_id=job_id, worker=worker)
+                       for job_id, _kind in documents_due}
+            done = together(jobs=[job for job in claimed if job[1] != documents.JOB_KIND], drafts={})
+            drafts: dict[int, documents.Draft | None] = {}
+            for job_id, future in pending.items():
+                try:
+                    drafts[job_id] = future.result()
+                except Exception as exc:  # noqa: BLE001 - a job failure must not stop the worker
+                    failed.append(_failure(job_id, exc))
+        done += together(jobs=[job for job in documents_due if job[0] in drafts], drafts=drafts)
     for job_id, error in failed:
         _fail(factory, job_id, error, rt.clock())
     return done

@@ -123,3 +123,21 @@ def test_a_draft_of_a_case_that_changed_since_is_rendered_again(ctx: AppContext)
         view = documents.public_view(session, code=code, signer=signer_for(ctx.settings))
     assert view is not None
     assert view.status == "authentic"
+
+
+def test_a_claims_documents_render_side_by_side_and_its_other_jobs_run_meanwhile(ctx: AppContext) -> None:
+    cast = pbg_cast(ctx)
+    case_ids = [complete_pbg(ctx, cast).id for _ in range(3)]  # three documents due, with their mail and calls
+    due = ctx.rt.clock() - timedelta(seconds=1)
+    [scan] = _due_jobs(ctx, Job(kind="overdue_scan", status="pending", due_at=due))
+    with ctx.sessions() as session:
+        claimed = list(session.scalars(select(Job.id).where(Job.status == "pending", Job.due_at <= ctx.rt.clock())))
+    assert run_due_jobs(ctx.sessions, rt=ctx.rt, limit=len(claimed)) == len(claimed)  # one claim: all of them
+    with ctx.sessions() as session:
+        assert set(session.scalars(select(Job.status).where(Job.id.in_(claimed)))) == {"done"}
+        assert scan in claimed
+        for case_id in case_ids:
+            [issued] = documents.list_for_case(session, case_id=case_id)
+            view = documents.public_view(session, code=issued.verify_code, signer=signer_for(ctx.settings))
+            assert view is not None
+            assert view.status == "authentic"
