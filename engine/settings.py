@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     request_threads: int = Field(default=2, ge=1, le=256)
     engine_step_budget: int = 10_000
     worker_poll_s: float = 1.0
+    # How much the job worker yields the CPU to requests (the nice value it adds to its thread, and so to the
+    # document renderers it starts): documents and mail can wait a moment, an officer's click should not. 0: none.
+    worker_nice: int = Field(default=10, ge=0, le=19)
     # How often each API process looks for task changes other processes committed (GET /api/tasks/feed).
     feed_poll_s: float = Field(default=1.0, gt=0, le=60)
     job_lease_s: int = 60

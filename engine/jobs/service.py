@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -363,9 +364,22 @@ def _ensure_scheduled(session: Session, *, now: datetime) -> None:
     retention.ensure_scheduled(session, now=now)
 
 
+def yield_to_requests(nice: int) -> None:
+    """Lower the calling thread's priority by `nice` (Linux keeps one per thread; the threads and processes it
+    starts, such as the document renderers, inherit it); so a worker in the API process leaves its requests alone."""
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        return
+    thread = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + nice))
+    except OSError as exc:  # a sandbox that refuses it: the worker runs, only at the requests' priority
+        log.warning("worker: could not lower its priority: %s", exc)
+
+
 def work_forever(factory: sessionmaker[Session], *, rt: Runtime, stop: object | None = None) -> None:
     """Poll for due jobs until `stop` (a threading.Event) is set."""
     worker = worker_name()
+    yield_to_requests(rt.settings.worker_nice)
     log.info("worker %s started", worker)
     while not (stop is not None and stop.is_set()):  # type: ignore[attr-defined]
         try:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
+import subprocess
+import sys
+import threading
 from datetime import timedelta
 
 import pytest
@@ -141,3 +145,22 @@ def test_a_claims_documents_render_side_by_side_and_its_other_jobs_run_meanwhile
             view = documents.public_view(session, code=issued.verify_code, signer=signer_for(ctx.settings))
             assert view is not None
             assert view.status == "authentic"
+
+
+def test_the_worker_lowers_its_own_threads_priority_and_leaves_the_requests_threads_alone() -> None:
+    seen: dict[str, int] = {}
+
+    def worker_thread() -> None:
+        me = threading.get_native_id()
+        before = os.getpriority(os.PRIO_PROCESS, me)
+        jobs.yield_to_requests(10)
+        seen["worker"] = os.getpriority(os.PRIO_PROCESS, me) - before
+        seen["renderer"] = int(subprocess.run([sys.executable, "-c", "import os; print(os.nice(0))"],  # noqa: S603
+                                              capture_output=True, text=True, check=True).stdout) - before
+
+    main = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    thread = threading.Thread(target=worker_thread)
+    thread.start()
+    thread.join()
+    assert seen == {"worker": min(10, 19 - main), "renderer": min(10, 19 - main)}  # what it starts inherits it
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main
