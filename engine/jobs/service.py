@@ -256,24 +256,24 @@ def run_due_jobs(factory: sessionmaker[Session], *, rt: Runtime, worker: str | N
     failed: list[tuple[int, str]] = []
     with factory() as probe:  # no connection taken: the dialect only
         sqlite = probe.get_bind().dialect.name == "sqlite"
-    together = partial(_run_together if sqlite else _run_each, factory, rt=rt, worker=worker, failed=failed)
-    documents_due = [(job_id, kind) for job_id, kind in claimed if kind == documents.JOB_KIND]
-    if not documents_due:
-        done = together(jobs=claimed, drafts={})
-    else:
-        # The documents render side by side (a render server each), while this thread runs the other jobs; a
-        # render is mostly its child's CPU, so the worker's own work and the renders share the cores.
-        with ThreadPoolExecutor(max_workers=isolate.SERVERS, thread_name_prefix="mpp-render") as renders:
+    together = _run_together if sqlite else _run_each
+    documents_due = [job_id for job_id, kind in claimed if kind == documents.JOB_KIND]
+    drafts: dict[int, documents.Draft | None] = {}
+    if documents_due:
+        # Rendered side by side (a render server each) before the jobs run, not while they run: on SQLite the
+        # jobs' transaction holds the write lock, and this process's other threads would only slow it down.
+        with ThreadPoolExecutor(max_workers=min(isolate.SERVERS, len(documents_due)),
+                                thread_name_prefix="mpp-render") as renders:
             pending = {job_id: renders.submit(_draft, factory, rt=rt, job_id=job_id, worker=worker)
-                       for job_id, _kind in documents_due}
-            done = together(jobs=[job for job in claimed if job[1] != documents.JOB_KIND], drafts={})
-            drafts: dict[int, documents.Draft | None] = {}
+                       for job_id in documents_due}
             for job_id, future in pending.items():
                 try:
                     drafts[job_id] = future.result()
                 except Exception as exc:  # noqa: BLE001 - a job failure must not stop the worker
                     failed.append(_failure(job_id, exc))
-        done += together(jobs=[job for job in documents_due if job[0] in drafts], drafts=drafts)
+    unrendered = {job_id for job_id, _ in failed}
+    runnable = [(job_id, kind) for job_id, kind in claimed if job_id not in unrendered]
+    done = together(factory, rt=rt, jobs=runnable, worker=worker, drafts=drafts, failed=failed)
     for job_id, error in failed:
         _fail(factory, job_id, error, rt.clock())
     return done

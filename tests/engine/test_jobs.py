@@ -129,7 +129,7 @@ def test_a_draft_of_a_case_that_changed_since_is_rendered_again(ctx: AppContext)
     assert view.status == "authentic"
 
 
-def test_a_claims_documents_render_side_by_side_and_its_other_jobs_run_meanwhile(ctx: AppContext) -> None:
+def test_a_claims_documents_render_side_by_side_then_all_its_jobs_are_done(ctx: AppContext) -> None:
     cast = pbg_cast(ctx)
     case_ids = [complete_pbg(ctx, cast).id for _ in range(3)]  # three documents due, with their mail and calls
     due = ctx.rt.clock() - timedelta(seconds=1)
