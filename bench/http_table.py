@@ -286,13 +286,20 @@ def findings(http: dict[str, Any], cores: int) -> list[str]:
         budget = 1000 * cores / AIM_CASES_PER_S
         waits = ("SQLite's write lock and its re-runs" if setup.get("database") == "sqlite" else
                  "the database server's own CPU, which is not counted here")
+        issued = top.get("issued_per_s")
+        rate = issued if issued is not None else top["cases_per_s"]
+        worker = top.get("cpu_ms_per_case", {}).get("worker")
         notes.append(
-            f"- **{setup['title']}: {top['cases_per_s']:g} PBG cases/s at {top['clients']} clients, aim "
-            f"{AIM_CASES_PER_S:g}.** Each case cost {_ms(top['server_cpu_ms_per_case'])} of server CPU and "
-            f"{_ms(top['client_cpu_ms_per_case'])} of the load generator's, on the same {cores} cores: even with no "
-            f"waiting at all the machine cannot finish more than about {ceiling:.1f} cases/s (the run reached "
-            f"{100 * top['cases_per_s'] / ceiling:.0f} % of that; the rest went to waiting: {waits}, and other work "
-            "on the machine). "
+            f"- **{setup['title']}: {top['cases_per_s']:g} PBG cases/s at {top['clients']} clients"
+            + (f" while every client was busy, {issued:g} to the last document issued (the job worker still ran "
+               f"{top['catch_up_s']:g} s after the last case)" if issued is not None else "")
+            + f", aim {AIM_CASES_PER_S:g}.** Each case cost {_ms(top['server_cpu_ms_per_case'])} of server CPU"
+            + (f" ({_ms(worker)} of it the job worker's: the document rendered and recorded, the mail, the outside "
+               "calls)" if worker is not None else "")
+            + f" and {_ms(top['client_cpu_ms_per_case'])} of the load generator's, on the same {cores} cores: even "
+            f"with no waiting at all the machine cannot finish more than about {ceiling:.1f} cases/s, documents "
+            f"included (the run reached {100 * rate / ceiling:.0f} % of that over the whole point; the rest went to "
+            f"waiting: {waits}, and other work on the machine). "
             f"{AIM_CASES_PER_S:g} cases/s needs at most {budget:.0f} ms of CPU per case for server and client "
             "together, or more cores. The mean latency follows by Little's law: "
             f"{top['clients']} clients in flight at {top['requests_per_s']:g} requests/s wait "
