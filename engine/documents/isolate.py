@@ -8,9 +8,9 @@ that what a first render loads lazily is loaded once, before any fork, not again
 so a fork costs milliseconds, copies no web server threads or locks, and re-runs nothing of the
 parent's `__main__` (which multiprocessing's forkserver would). The child caps its own address
 space (RLIMIT_AS) and CPU time (RLIMIT_CPU); the server kills it at the wall-clock limit. A
-process runs at most `SERVERS` calls at once, each on a render server of its own (a second one starts
-only when two calls meet); a server that dies is started again. Without
-`fork` (not POSIX) the work runs in-process, bounded only by the sandbox.
+process runs at most `SERVERS` calls at once, each on a render server of its own (a second one
+starts only when two calls meet); a server that dies is started again. Without `fork` (not
+POSIX) the work runs in-process, bounded only by the sandbox.
 """
 
 from __future__ import annotations

@@ -337,7 +337,7 @@ def warm_up() -> None:
 
     What a first render loads lazily (fpdf2's HTML parser and core-font metrics, the QR encoder's tables, the
     platform layout's compiled template) is then in the server, shared by every child it forks, instead of being
-    loaded again by each: about a sixth of a document's CPU.
+    loaded again by each: about a fifth of a document's CPU.
     """
     issued = datetime(2026, 1, 2, 3, 4, 5, tzinfo=WIB)
     sample = RenderInput(title_id="Contoh", title_en="Sample", number="000/CONTOH/2026", holder="Contoh",
