@@ -76,8 +76,20 @@ def machine() -> dict[str, Any]:
                            check=False).stdout.strip()
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": memory, "os": platform.platform(),
             "python": platform.python_version(), "versions": versions,
-            "load_at_start": " / ".join(f"{x:.2f}" for x in os.getloadavg()),
+            "load_at_start": " / ".join(f"{x:.2f}" for x in os.getloadavg()), "yardstick_ms": [yardstick_ms()],
             "commit": commit + (" with uncommitted changes" if dirty else "")}
+
+
+def yardstick_ms(repeats: int = 5) -> float:
+    """Time a fixed pure-Python workload (best of `repeats`, CPU ms): the same on every run, so a machine slower
+    than usual (another guest on the host) shows here, apart from any change to the code the figures measure."""
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.process_time()
+        table = {n: str(n) for n in range(200_000)}
+        sum(len(text) for text in table.values() if text.endswith("7"))
+        best = min(best, time.process_time() - started)
+    return round(best * 1000, 1)
 
 
 def _version(name: str) -> str:
@@ -185,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
                 run["timings_s"][f"queries_{db}"] = round(time.perf_counter() - mark)
     run["total_s"] = round(time.perf_counter() - began)
     run["machine"]["load_at_end"] = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    run["machine"]["yardstick_ms"].append(yardstick_ms())
     start_load = float(run["machine"]["load_at_start"].split(" / ")[0])
     if start_load > 0.5 * (os.cpu_count() or 1):
         run["noise"] = (f"the machine was busy with other work (load average {start_load:.1f} at the start, "

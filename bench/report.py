@@ -66,6 +66,9 @@ def _header(run: dict[str, Any]) -> str:
         f"| CPU | {m['cpu']} ({m['cores']} cores) |",
         f"| memory | {m['memory_gb']:.1f} GB |",
         f"| load average (1/5/15 min) at start; at end | {m['load_at_start']}; {m.get('load_at_end', '?')} |",
+        *(["| CPU yardstick at start; at end (a fixed pure-Python loop, best of 5: the same work on every run, so "
+           "a slower host shows here rather than as a change in the code) | "
+           + "; ".join(f"{ms:g} ms" for ms in m["yardstick_ms"]) + " |"] if m.get("yardstick_ms") else []),
         f"| OS | {m['os']} |",
         f"| Python | {m['python']} |",
         f"| versions | {', '.join(f'{k} {v}' for k, v in m['versions'].items())} |",

@@ -206,3 +206,15 @@ def test_a_missed_throughput_is_explained_by_the_cpu_ceiling_of_the_machine() ->
     assert "150 ms of server CPU (50.0 ms of it the job worker's" in pg_note
     assert "the database server's own CPU" in pg_note
     assert "SQLite" not in pg_note
+
+
+def test_the_report_header_shows_the_cpu_yardstick_at_start_and_end_and_old_runs_without_it() -> None:
+    from bench import report
+    from bench.__main__ import yardstick_ms
+
+    machine = {"cpu": "x", "cores": 2, "memory_gb": 1.0, "load_at_start": "0.1", "load_at_end": "0.2", "os": "l",
+               "python": "3.11", "versions": {}, "commit": "abc"}
+    run = {"command": "make bench", "date": "today", "total_s": 60, "machine": machine | {"yardstick_ms": [41.5, 60]}}
+    assert "| 41.5 ms; 60 ms |" in report._header(run)
+    assert "yardstick" not in report._header(run | {"machine": machine})  # a run from before it was measured
+    assert yardstick_ms(repeats=1) > 0
