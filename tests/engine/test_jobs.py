@@ -164,3 +164,28 @@ def test_the_worker_lowers_its_own_threads_priority_and_leaves_the_requests_thre
     thread.join()
     assert seen == {"worker": min(10, 19 - main), "renderer": min(10, 19 - main)}  # what it starts inherits it
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main
+
+
+def test_a_worker_given_one_render_renders_one_document_at_a_time(ctx: AppContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    cast = pbg_cast(ctx)
+    case_ids = [complete_pbg(ctx, cast).id for _ in range(2)]
+    drafting, most = [0], [0]
+    lock = threading.Lock()
+    draft = jobs._draft
+
+    def counted(*args: object, **kwargs: object) -> documents.Draft | None:  # the real render, counted
+        with lock:
+            drafting[0] += 1
+            most[0] = max(most[0], drafting[0])
+        try:
+            return draft(*args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            with lock:
+                drafting[0] -= 1
+
+    monkeypatch.setattr(jobs, "_draft", counted)
+    while run_due_jobs(ctx.sessions, rt=ctx.rt, limit=100, renders=1):
+        pass
+    assert most == [1]
+    with ctx.sessions() as session:
+        assert all(len(documents.list_for_case(session, case_id=case_id)) == 1 for case_id in case_ids)
