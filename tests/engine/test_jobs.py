@@ -166,7 +166,8 @@ def test_the_worker_lowers_its_own_threads_priority_and_leaves_the_requests_thre
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main
 
 
-def test_a_worker_given_one_render_renders_one_document_at_a_time(ctx: AppContext, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_worker_given_one_render_renders_one_document_at_a_time(ctx: AppContext,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     cast = pbg_cast(ctx)
     case_ids = [complete_pbg(ctx, cast).id for _ in range(2)]
     drafting, most = [0], [0]
