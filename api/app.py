@@ -63,8 +63,9 @@ def create_app(ctx: AppContext | None = None, *, embedded_worker: bool = False) 
         if embedded_worker:
             from engine.jobs.service import work_forever
 
-            thread = threading.Thread(target=work_forever, args=(context.sessions,),  # beside the requests: one
-                                      kwargs={"rt": context.rt, "stop": stop, "renders": 1},  # render at a time
+            # Beside this process's requests it renders one document at a time (engine.jobs.service.work_forever).
+            thread = threading.Thread(target=work_forever, args=(context.sessions,),
+                                      kwargs={"rt": context.rt, "stop": stop, "renders": 1},
                                       daemon=True, name="mpp-worker")
             thread.start()
         yield

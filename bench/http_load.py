@@ -164,9 +164,10 @@ def drive(base: str, tokens: dict[str, str], *, cases: int, clients: int, server
         thread.start()
     for thread in threads:
         thread.join()
-    elapsed = time.perf_counter() - started
+    ended = time.perf_counter()
+    elapsed = ended - started
     unsettled = settle()
-    caught_up = time.perf_counter() - started - elapsed  # the worker's jobs left when the last case ended
+    caught_up = time.perf_counter() - ended  # how long the worker still had jobs due after the last case
     spent = {role: process_tree_cpu(pids) - cpu[role] for role, pids in server.items()}
     busy = window(samples.ends, samples.case_ends, started=started, until=samples.all_busy_until or started)
     return summarise(samples.latencies, samples.statuses, cases_done=len(samples.case_ends),
