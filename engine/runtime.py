@@ -27,7 +27,7 @@ from engine.cases import hotsql as hotsql
 from engine.catalogue.labels import labels_for_version, step_names
 from engine.catalogue.package import Package
 from engine.db import on_commit
-from engine.errors import CaseConflict, CaseNotFound
+from engine.errors import CaseConflict, CaseNotFound, TaskClaimedByOther
 from engine.models import ProcessFile, ProcessVersion
 from engine.payments import adapter as payment_adapter
 from engine.privacy import keys as privacy_keys
@@ -247,12 +247,17 @@ class Runtime:
         return loaded.workflow.ready(candidates=loaded.tracker.open)
 
     def save_state(self, session: Session, loaded: LoadedCase, changes: state.Changes, values: dict[str, Any],
-                   batch: hotsql.Batch | None = None) -> int:
+                   batch: hotsql.Batch | None = None, claim: str | None = None) -> int:
         """Write a step's changed rows and bump the case version; raise CaseConflict on a lost race.
 
         `changes` comes from `state.diff`; `values` holds the case row's read-model columns:
         data, status, stage_id, stage_en, outcome, completed_at. With the step's `batch` the write leads
         it (`Batch.lead`): on PostgreSQL it is sent with the batch, whose `run` raises CaseConflict.
+        `claim`: the open task the step claims as it completes it, still unclaimed when the step read it. If
+        another officer took it since, the write fails with TaskClaimedByOther: on PostgreSQL the case write
+        locks the task row and finds it unclaimed, or writes nothing (hotsql.write_case); on SQLite any
+        commit since the step's first read fails its first write (engine.db), so the request runs again
+        and finds the task taken.
         """
         row = loaded.row
         new_version = row.version + 1
@@ -261,6 +266,8 @@ class Runtime:
             values = {**values, "data": _seal_row_data(loaded, values["data"], sensitive)}
         written = {**values, "new_version": new_version, "wf_meta": changes.meta, "now": self.clock(),
                    "case_id": row.id, "version": row.version}
+        if claim is not None:
+            written["claim_tid"] = claim
         if batch is None:
             _check_written(hotsql.write_case(session, written, changes))
         else:
@@ -278,7 +285,12 @@ class Runtime:
 
 
 def _check_written(updated: int) -> None:
-    """Raise CaseConflict unless the case write updated the case row (its version had not moved)."""
+    """Raise CaseConflict unless the case write updated the case row (its version had not moved).
+
+    `hotsql.CLAIM_LOST`: the task the step claims was no longer open and unclaimed (TaskClaimedByOther).
+    """
+    if updated == hotsql.CLAIM_LOST:
+        raise TaskClaimedByOther("another officer took this task a moment ago; reload to see who holds it")
     if updated != 1:
         raise CaseConflict("the case was changed by someone else; reload and try again")
 

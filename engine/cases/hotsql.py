@@ -57,15 +57,13 @@ STATEMENTS = {
     "state_delete": "DELETE FROM case_state WHERE case_id = :case_id AND task_id = :tid",
     "state_delete_owner": "DELETE FROM case_state WHERE case_id = :case_id AND owner = :owner",
     "task_delete": "DELETE FROM task WHERE id = :tid",
-    # Completing an unclaimed task claims it first (POST /api/tasks/{id}/complete): a race loses here.
-    "task_claim": (
-        "UPDATE task SET assignee_id = :uid, claimed_at = :now WHERE id = :tid AND assignee_id IS NULL"),
-    # A task leaving the open-task table keeps its times in task_span, for SLA figures.
+    # A task leaving the open-task table keeps its times in task_span, for SLA figures. `uid` and `claimed`: who
+    # claimed it with the step that closes it, and when (a completion that takes an unclaimed task), else NULL.
     "task_archive": (
         "INSERT INTO task_span (task_id, case_id, process_key, element_id, name, role, agency, bound_org, "
         "assignee_id, created_at, claimed_at, closed_at, due_at, completed, escalated_at) SELECT id, case_id, "
-        "process_key, element_id, name, role, agency, bound_org, assignee_id, created_at, claimed_at, :now, due_at, "
-        ":done, escalated_at FROM task WHERE id = :tid"),
+        "process_key, element_id, name, role, agency, bound_org, COALESCE(assignee_id, :uid), created_at, "
+        "COALESCE(claimed_at, :claimed), :now, due_at, :done, escalated_at FROM task WHERE id = :tid"),
     # `prioritized` copies the case's priority service (set when it is filed) for the web inbox's order.
     "task_insert": (
         "INSERT INTO task (id, case_id, process_key, element_id, name, lane, role, agency, bound_org, assignee_id, "
@@ -200,12 +198,33 @@ _STATE_PARTS = {  # by the key of their rows in `_state_json`, in the order they
 }
 
 
-@lru_cache(maxsize=16)
-def _case_write(kinds: str) -> str:
-    """Return the case write's CTE parts in psycopg's named style: the case row, then the task-state `kinds`."""
-    parts = [_CASE_HEAD, *(["st AS (SELECT CAST(:state AS jsonb) AS j)"] if kinds else []),
+# A step that claims the task it completes (engine.cases.tasks.complete_task) writes the case only if it can lock
+# that task's row still open and unclaimed: under PostgreSQL's READ COMMITTED a row another transaction changed
+# meanwhile is looked at again as that one committed it, so a claim that got in first (or a completion) leaves
+# `claim` empty, the case row unwritten, and so nothing of the statement written; a claim that comes after waits
+# for the row's lock and finds the task gone. The statement then answers CLAIM_LOST in place of the count.
+_CLAIM = "claim AS (SELECT id FROM task WHERE id = :claim_tid AND assignee_id IS NULL FOR UPDATE)"
+CLAIM_LOST = -1
+
+
+@lru_cache(maxsize=32)
+def _case_write(kinds: str, claim: bool = False) -> str:
+    """Return the case write's CTE parts in psycopg's named style: the case row, then the task-state `kinds`.
+
+    `claim`: the write is the step's that claims a task (`_CLAIM`); it leads, and the case row waits for it.
+    """
+    head = _CASE_HEAD.replace("RETURNING id)", "AND EXISTS (SELECT 1 FROM claim) RETURNING id)", 1) if claim \
+        else _CASE_HEAD
+    parts = [*([_CLAIM] if claim else []), head, *(["st AS (SELECT CAST(:state AS jsonb) AS j)"] if kinds else []),
              *(_STATE_PARTS[kind] for kind in kinds)]
     return _PARAM.sub(r"%(\1)s", ", ".join(parts))
+
+
+def _updated(claim: bool) -> str:
+    """Return what the case write's statement answers first: the case rows updated, or CLAIM_LOST."""
+    if not claim:
+        return "(SELECT count(*) FROM head)"
+    return f"(CASE WHEN EXISTS (SELECT 1 FROM claim) THEN (SELECT count(*) FROM head) ELSE {CLAIM_LOST} END)"  # noqa: S608
 
 
 def _state_kinds(changes: Changes) -> str:
@@ -224,8 +243,9 @@ POSTGRES = {
         "WITH gone AS (DELETE FROM task WHERE id = :tid RETURNING *) "
         "INSERT INTO task_span (task_id, case_id, process_key, element_id, name, role, agency, bound_org, "
         "assignee_id, created_at, claimed_at, closed_at, due_at, completed, escalated_at) SELECT id, case_id, "
-        "process_key, element_id, name, role, agency, bound_org, assignee_id, created_at, claimed_at, :now, due_at, "
-        ":done, escalated_at FROM gone"),
+        "process_key, element_id, name, role, agency, bound_org, COALESCE(assignee_id, CAST(:uid AS int)), "
+        "created_at, COALESCE(claimed_at, CAST(:claimed AS timestamptz)), :now, due_at, :done, escalated_at "
+        "FROM gone"),
 }
 
 # PostgreSQL: the many-row form of the writes a step sends last (`Batch`), as data-modifying CTE parts: every
@@ -258,11 +278,12 @@ def _update(table: str, assignments: str, typed: str, where: str) -> str:
 _MULTI_ROW = {
     "task_close": (
         "d{i} AS (DELETE FROM task t USING json_to_recordset(CAST({rows} AS json)) AS r(tid text, now timestamptz, "
-        "done boolean) WHERE t.id = r.tid AND {gate} RETURNING t.*, r.now AS closed_now, r.done AS closed_done), "
+        "done boolean, uid int, claimed timestamptz) WHERE t.id = r.tid AND {gate} RETURNING t.*, r.now AS "
+        "closed_now, r.done AS closed_done, r.uid AS closed_uid, r.claimed AS closed_claimed), "
         "p{i} AS (INSERT INTO task_span (task_id, case_id, process_key, element_id, name, role, agency, bound_org, "
         "assignee_id, created_at, claimed_at, closed_at, due_at, completed, escalated_at) SELECT id, case_id, "
-        "process_key, element_id, name, role, agency, bound_org, assignee_id, created_at, claimed_at, closed_now, "
-        "due_at, closed_done, escalated_at FROM d{i} RETURNING 1)"),
+        "process_key, element_id, name, role, agency, bound_org, COALESCE(assignee_id, closed_uid), created_at, "
+        "COALESCE(claimed_at, closed_claimed), closed_now, due_at, closed_done, escalated_at FROM d{i} RETURNING 1)"),
     "task_insert": _insert(
         "task", "id, case_id, process_key, element_id, name, lane, role, agency, bound_org, assignee_id, claimed_at, "
         "created_at, due_at, overdue, prioritized",
@@ -329,11 +350,11 @@ _CASE_ROW = frozenset({"case_paused", "case_pause_ended", "case_pause_ended_runs
 
 
 @lru_cache(maxsize=256)
-def _combined(names: tuple[str, ...], led: bool = False, kinds: str = "") -> str:
+def _combined(names: tuple[str, ...], led: bool = False, kinds: str = "", claim: bool = False) -> str:
     """Return one PostgreSQL statement running the many-row forms of `names` in order (parameters r0, r1, ...).
 
-    `led`: the statement begins with the case write (`_case_write(kinds)`, its parameters by name), each part
-    runs only when that updated the case row (a lost race writes nothing), and it returns that count first.
+    `led`: the statement begins with the case write (`_case_write(kinds, claim)`, its parameters by name), each
+    part runs only when that updated the case row (a lost race writes nothing), and it returns that count first.
     """
     parts = [_MULTI_ROW[name].format(i=i, rows=f"%(r{i})s",
                                      gate=(_GATE.format(i - 1) if i else "TRUE") + (_LED if led else ""))
@@ -341,8 +362,8 @@ def _combined(names: tuple[str, ...], led: bool = False, kinds: str = "") -> str
     last = f"SELECT count(*) FROM p{len(names) - 1}"  # noqa: S608 - constant parts
     if not led:
         return "WITH " + ", ".join(parts) + " " + last
-    return (f"WITH {_case_write(kinds)}, {', '.join(parts)} "  # noqa: S608 - constant parts
-            f"SELECT (SELECT count(*) FROM head) AS updated, ({last}) AS written")
+    return (f"WITH {_case_write(kinds, claim)}, {', '.join(parts)} "  # noqa: S608 - constant parts
+            f"SELECT {_updated(claim)} AS updated, ({last}) AS written")
 
 
 def _json_rows(rows: Sequence[Mapping[str, Any]]) -> str:
@@ -550,15 +571,18 @@ def fetch_one(session: Session, name: str, row: Mapping[str, Any]) -> Any:
 def write_case(session: Session, row: Mapping[str, Any], changes: Changes) -> int:
     """Update the case row if its version is still `row["version"]`, then apply the step's task-state changes.
 
-    `row` holds case_update's parameters. Return how many case rows were updated: 0 means the version
-    moved (a lost race) and nothing was written. One statement on PostgreSQL (one round trip).
+    `row` holds case_update's parameters, and `claim_tid` when the step claims that task (`_CLAIM`). Return how
+    many case rows were updated: 0 means the version moved (a lost race) and nothing was written; CLAIM_LOST
+    that the task was taken first. One statement on PostgreSQL (one round trip). SQLite needs no claim check
+    here: its first write fails if anything committed since the step's first read (engine.db).
     """
+    claim = "claim_tid" in row
     if dialect_of(session) != "postgresql":
-        updated = execute(session, "case_update", row)
+        updated = execute(session, "case_update", {k: v for k, v in row.items() if k != "claim_tid"})
         if updated == 1:
             _write_state(session, int(row["case_id"]), changes)
         return updated
-    sql = f"WITH {_case_write(_state_kinds(changes))} SELECT count(*) FROM head"  # noqa: S608 - constant parts
+    sql = f"WITH {_case_write(_state_kinds(changes), claim)} SELECT {_updated(claim)}"  # noqa: S608 - constant parts
     _mark(session)
     with _cursor(session) as (cursor, _dialect):
         cursor.execute(sql, _params({**row, "state": _state_json(changes)}, "postgresql"), prepare=True)
@@ -620,7 +644,11 @@ class Batch:
             self._items.append((name, list(rows)))
 
     def close_tasks(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Queue moving open tasks to task_span (rows: tid, now, done): one statement on PostgreSQL, two on SQLite."""
+        """Queue moving open tasks to task_span (rows: tid, now, done): one statement on PostgreSQL, two on SQLite.
+
+        A row may also say who claims the task as it closes and when (`uid`, `claimed`; task_archive).
+        """
+        rows = [{"uid": None, "claimed": None, **row} for row in rows]
         if self._postgres:
             self.add("task_close", rows)
         else:
@@ -659,7 +687,8 @@ class Batch:
             return items
         params = _params({**row, "state": _state_json(changes)}, "postgresql")
         params.update({f"r{i}": _json_rows(rows) for i, (_name, rows) in enumerate(items)})
-        sql = _combined(tuple(name for name, _rows in items), led=True, kinds=_state_kinds(changes))
+        sql = _combined(tuple(name for name, _rows in items), led=True, kinds=_state_kinds(changes),
+                        claim="claim_tid" in row)
         self._send_later(sql, params, check)
         return []
 

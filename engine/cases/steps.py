@@ -47,6 +47,9 @@ class StepRecord:
     element_id: str | None = None
     label: str | None = None
     diff: dict[str, Any] | None = None
+    # The user who claims `task_id` with this step (a completion that takes an unclaimed task): the task's span
+    # gets them and the step's time, and the history a "claimed" event before the step's own.
+    claimed_by: int | None = None
 
 
 def data_diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -153,10 +156,16 @@ def _new_task_rows(session: Session, rt: Runtime, loaded: LoadedCase, ready: lis
 
 
 def _sync_tasks(batch: hotsql.Batch, loaded: LoadedCase, open_now: set[str], rows: list[dict[str, Any]],
-                now: datetime, done_task: str | None = None) -> None:
-    """Close the open-task rows of tasks no longer open (into task_span), then add the new ones."""
+                now: datetime, done_task: str | None = None, claimed_by: int | None = None) -> None:
+    """Close the open-task rows of tasks no longer open (into task_span), then add the new ones.
+
+    `claimed_by` took `done_task` with this step: its span records them as its assignee, claimed now.
+    """
     gone = loaded.open_before - open_now
-    batch.close_tasks([{"tid": tid, "now": now, "done": tid == done_task} for tid in sorted(gone)])
+    batch.close_tasks([{"tid": tid, "now": now, "done": tid == done_task,
+                        "uid": claimed_by if tid == done_task else None,
+                        "claimed": now if claimed_by is not None and tid == done_task else None}
+                       for tid in sorted(gone)])
     batch.add("task_insert", rows)
     loaded.open_before = open_now
 
@@ -342,9 +351,10 @@ def record_step(
     # The version check: on SQLite the first write; on PostgreSQL the first part of the batch's statement (one
     # round trip less), whose other parts a lost race leaves unwritten. Either way a lost race fails the step,
     # and its transaction undoes what it wrote before (a woken message, a clock or lookup change).
-    version = rt.save_state(session, loaded, outcome.changes, values | {"data": after}, batch=batch)
+    claim = record.task_id if record.claimed_by is not None else None
+    version = rt.save_state(session, loaded, outcome.changes, values | {"data": after}, batch=batch, claim=claim)
     _sync_tasks(batch, loaded, {t.task_id for t in ready}, new_rows, now,
-                record.task_id if record.action == "completed" else None)
+                record.task_id if record.action == "completed" else None, record.claimed_by)
     if not incident:
         _sync_timers(batch, loaded, outcome, now)
         _queue_outbound(batch, loaded, now, calls, sealer)
@@ -370,8 +380,10 @@ def _write_history(batch: hotsql.Batch, session: Session, loaded: LoadedCase, ou
                    diff: dict[str, Any] | None, data: dict[str, Any]) -> None:
     """Write the step's history events in order (the step's own, then an incident or the completion) in one go."""
     case_id = loaded.row.id
-    events = [_event(case_id, now, record.actor, record.action, task_id=record.task_id,
-                     element_id=record.element_id, label=record.label, diff=diff)]
+    events = [_event(case_id, now, record.actor, "claimed", task_id=record.task_id, element_id=record.element_id,
+                     label=record.label)] if record.claimed_by is not None else []
+    events.append(_event(case_id, now, record.actor, record.action, task_id=record.task_id,
+                         element_id=record.element_id, label=record.label, diff=diff))
     if result.error_element is not None:
         session.add(Incident(case_id=case_id, element_id=result.error_element or "",
                              message=result.error_message or "", created_at=now))

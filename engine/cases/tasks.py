@@ -251,8 +251,12 @@ def complete_task(session: Session, *, rt: Runtime, task_id: str, actor: Actor, 
                   claim: bool = False) -> Completed:
     """Complete an open task with data valid for its form; return its case and the case's status.
 
-    With `claim`, an unclaimed task is claimed for the actor first, in the same transaction
-    (history: claimed, then completed), so the task's span keeps when it was taken.
+    With `claim`, an unclaimed task is claimed for the actor as part of the step (history: claimed, then
+    completed), so the task's span keeps who took it and when. The claim is written with the step's own
+    rows (`StepRecord.claimed_by`), not as an update of the task row before them: the row leaves the open
+    tasks in the same step anyway, and on PostgreSQL a completion is then its one statement, sent as a
+    transaction of its own. Another officer's claim in between fails the step as the separate update
+    did (engine.runtime.Runtime.save_state).
     """
     if not isinstance(data, dict):
         raise InvalidInput("task data must be an object")
@@ -270,21 +274,8 @@ def complete_task(session: Session, *, rt: Runtime, task_id: str, actor: Actor, 
     before = loaded.workflow.data()
     result = rt.runner.complete(loaded.workflow, task_id, clean)
     # After validation and the step: a refused form writes nothing, and SQLite's write lock is taken only now.
-    if claim and row.assignee_id is None:
-        _claim_row(session, rt, row, task_id, actor)
+    claimer = actor.user_id if claim and row.assignee_id is None else None
     record_step(session, rt, loaded, result=result, before=before,
                 record=StepRecord(actor.username, "completed", task_id=task_id, element_id=row.element_id,
-                                  label=row.name), context=row)
+                                  label=row.name, claimed_by=claimer), context=row)
     return Completed(row.id, loaded.row.status)
-
-
-def _claim_row(session: Session, rt: Runtime, row: Any, task_id: str, actor: Actor) -> None:
-    now = rt.clock()
-    if hotsql.execute(session, "task_claim", {"uid": actor.user_id, "now": now, "tid": task_id}) != 1:
-        # The claim waited for a concurrent completion of the same task (PostgreSQL's row lock): it is done, not taken.
-        if session.get(OpenTask, task_id, populate_existing=True) is None:
-            raise TaskAlreadyCompleted("this task has already been completed")
-        raise TaskClaimedByOther("another officer has claimed this task")
-    hotsql.execute(session, "event_insert", {"case_id": row.id, "at": now, "actor": actor.username,
-                                             "action": "claimed", "task_id": task_id, "element_id": row.element_id,
-                                             "label": row.name, "diff": None})

@@ -109,12 +109,11 @@ def test_a_transaction_begun_by_a_read_is_one_transaction(ctx: AppContext) -> No
     with ctx.sessions() as session, ctx.sessions() as other:
         # On PostgreSQL this first read sends its BEGIN in the same round trip (hotsql.fetch_all).
         assert hotsql.fetch_one(session, "case_head", {"case_id": case.id}).status == "running"
-        claimed = {"uid": cast.front.user_id, "now": ctx.rt.clock(), "tid": task_id}
-        assert hotsql.execute(session, "task_claim", claimed) == 1
-        assert other.scalar(select(OpenTask.assignee_id).where(OpenTask.id == task_id)) is None  # not committed
+        assert hotsql.execute(session, "task_delete", {"tid": task_id}) == 1
+        assert other.scalar(select(OpenTask.id).where(OpenTask.id == task_id)) == task_id  # not committed
         session.rollback()
     with ctx.sessions() as session:
-        assert session.scalar(select(OpenTask.assignee_id).where(OpenTask.id == task_id)) is None  # undone
+        assert session.scalar(select(OpenTask.id).where(OpenTask.id == task_id)) == task_id  # undone
 
 
 def _prepared(session: Session) -> list[str]:
@@ -151,8 +150,8 @@ def test_the_steps_prepared_statements_outlive_a_rollback_an_error_and_a_failed_
             orphan = {"case_id": -1, "at": pg.rt.clock(), "actor": "x", "action": "x", "task_id": None,
                       "element_id": None, "label": None, "diff": None}
             batch = hotsql.Batch(session)
-            # task_claim has no many-row form: the batch goes through a pipeline, at once (it claims nothing here)
-            batch.add("task_claim", [{"uid": None, "now": pg.rt.clock(), "tid": "none"}])
+            # task_delete has no many-row form: the batch goes through a pipeline, at once (it deletes nothing here)
+            batch.add("task_delete", [{"tid": "none"}])
             batch.add("event_insert", [orphan])
             with pytest.raises(IntegrityError) as refused:
                 batch.run()  # a failure inside a pipeline: psycopg's own rollback ends it

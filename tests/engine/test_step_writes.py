@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from engine.context import AppContext
 from engine.db import transaction
 from engine.directory import service as directory
 from engine.models import Case, CaseEvent, CaseState, OpenTask, TaskSpan
+from tests.conftest import FakeClock
 from tests.documents import complete_pbg, drive_to_bill, pbg_cast
 from tests.factories import PAID, SIGNED, Driver, pbg_application, run_and_commit
 
@@ -187,3 +189,141 @@ def test_a_cases_inbox_rows_read_by_driver_sql_equal_the_orms(ctx: AppContext) -
         orm = [(tuple(getattr(t, c) for c in columns), applicant, filer) for t, applicant, filer in loaded]
     assert read, "the case waits on an open task"
     assert sorted(read, key=repr) == sorted(orm, key=repr)  # every column, typed alike (aware times, bools)
+
+
+def _claim_meanwhile(ctx: AppContext, monkeypatch: pytest.MonkeyPatch, task_id: str, actor: object) -> list[str]:
+    """Have `actor` claim the task in a transaction of its own, committed while the next completion's step runs.
+
+    That is after the completion read the task (still unclaimed) and before it writes. Returns what happened.
+    """
+    from engine.cases.tasks import claim_task
+
+    happened: list[str] = []
+    real = ctx.rt.runner.complete
+
+    def step_with_a_claim_meanwhile(*args: object, **kwargs: object) -> object:
+        if not happened:
+            with transaction(ctx.sessions) as other:
+                claim_task(other, rt=ctx.rt, task_id=task_id, actor=actor)  # type: ignore[arg-type]
+            happened.append("claimed by the other")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ctx.rt.runner, "complete", step_with_a_claim_meanwhile)
+    return happened
+
+
+def test_a_claim_that_gets_in_while_a_completion_steps_wins_and_the_completion_writes_nothing(
+        ctx: AppContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.db import run_in_transaction
+    from engine.errors import TaskClaimedByOther
+    from tests.factories import make_user
+
+    cast = pbg_cast(ctx)
+    d = Driver(ctx)
+    case = d.start("pbg", pbg_application(), cast.applicant)
+    task = d.task(case.id, "Task_kelengkapan")
+    second = make_user(ctx, "fo_kedua_race", "dpmptsp.front_office")
+    version, history = d.case(case.id).version, [(e.actor, e.action) for e in d.events(case.id)]
+    happened = _claim_meanwhile(ctx, monkeypatch, task.id, second)
+    with pytest.raises(TaskClaimedByOther):
+        run_in_transaction(ctx.sessions, lambda session: complete_task(
+            session, rt=ctx.rt, task_id=task.id, actor=cast.front, data={"kelengkapan": "lengkap"}, claim=True))
+    assert happened == ["claimed by the other"]
+    ctx.rt.cases.clear()
+    with ctx.sessions() as session:
+        still = session.get(OpenTask, task.id)
+        assert still is not None
+        assert still.assignee_id == second.user_id
+        assert session.scalars(select(TaskSpan).where(TaskSpan.case_id == case.id)).all() == []
+    assert d.case(case.id).version == version
+    assert [(e.actor, e.action) for e in d.events(case.id)] == [*history, ("fo_kedua_race", "claimed")]
+    # The officer who holds it now completes it as usual.
+    assert d.complete(case.id, "Task_kelengkapan", second, {"kelengkapan": "lengkap"}) == "running"
+
+
+def test_a_completion_that_claims_records_the_claim_in_the_span_and_history_of_the_one_step(
+        ctx: AppContext, clock: FakeClock) -> None:
+    from engine.cases.tasks import claim_task
+
+    cast = pbg_cast(ctx)
+    d = Driver(ctx)
+    first, other = (d.start("pbg", pbg_application(), cast.applicant) for _ in range(2))
+    task = d.task(first.id, "Task_kelengkapan")
+    clock.advance(minutes=5)
+    with transaction(ctx.sessions) as session:
+        complete_task(session, rt=ctx.rt, task_id=task.id, actor=cast.front, data={"kelengkapan": "lengkap"},
+                      claim=True)
+    # Claimed beforehand, at another time: the completion keeps that claim and adds none.
+    claimed_first = d.task(other.id, "Task_kelengkapan")
+    with transaction(ctx.sessions) as session:
+        claim_task(session, rt=ctx.rt, task_id=claimed_first.id, actor=cast.front)
+    claimed_at = clock()
+    clock.advance(minutes=7)
+    with transaction(ctx.sessions) as session:
+        complete_task(session, rt=ctx.rt, task_id=claimed_first.id, actor=cast.front,
+                      data={"kelengkapan": "lengkap"}, claim=True)
+    with ctx.sessions() as session:
+        spans = {s.task_id: s for s in session.scalars(select(TaskSpan).where(
+            TaskSpan.task_id.in_((task.id, claimed_first.id))))}
+        events = {tid: [(e.actor, e.action, e.element_id) for e in session.scalars(
+            select(CaseEvent).where(CaseEvent.task_id == tid).order_by(CaseEvent.id))]
+            for tid in (task.id, claimed_first.id)}
+    done = spans[task.id]
+    assert (done.assignee_id, done.completed) == (cast.front.user_id, True)
+    assert done.claimed_at == done.closed_at == clock() - timedelta(minutes=7)
+    assert events[task.id] == [(cast.front.username, "claimed", "Task_kelengkapan"),
+                               (cast.front.username, "completed", "Task_kelengkapan")]
+    before = spans[claimed_first.id]
+    assert (before.assignee_id, before.claimed_at, before.closed_at) == (cast.front.user_id, claimed_at, clock())
+    assert events[claimed_first.id] == events[task.id]
+
+
+def test_postgresql_a_claim_still_open_when_the_completion_writes_is_waited_for_and_wins(ctx: AppContext) -> None:
+    """The completion's write waits for the claim's row lock, then finds the task taken and writes nothing."""
+    import threading
+
+    from sqlalchemy import text
+
+    from engine.db import run_in_transaction
+    from engine.errors import TaskClaimedByOther
+    from tests.factories import make_user
+
+    if not ctx.settings.database_url.startswith("postgresql"):
+        pytest.skip("row locks and READ COMMITTED's second look are PostgreSQL's (SQLite has one writer)")
+    cast = pbg_cast(ctx)
+    d = Driver(ctx)
+    case = d.start("pbg", pbg_application(), cast.applicant)
+    task = d.task(case.id, "Task_kelengkapan")
+    second = make_user(ctx, "fo_kedua_lock", "dpmptsp.front_office")
+    version = d.case(case.id).version
+    outcome: list[BaseException | str] = []
+
+    def complete() -> None:
+        try:
+            run_in_transaction(ctx.sessions, lambda session: complete_task(
+                session, rt=ctx.rt, task_id=task.id, actor=cast.front, data={"kelengkapan": "lengkap"}, claim=True))
+            outcome.append("completed")
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+            outcome.append(exc)
+
+    with ctx.engine.connect() as claimer:
+        claimer.execute(text("UPDATE task SET assignee_id = :uid, claimed_at = now() WHERE id = :tid "
+                             "AND assignee_id IS NULL"), {"uid": second.user_id, "tid": task.id})
+        worker = threading.Thread(target=complete)
+        worker.start()
+        with ctx.engine.connect() as probe:  # until the completion waits for the claim's lock (or has ended)
+            while worker.is_alive() and not probe.execute(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).scalar():
+                probe.rollback()
+                worker.join(0.01)
+        claimer.commit()
+    worker.join(30)
+    assert len(outcome) == 1, outcome
+    assert isinstance(outcome[0], TaskClaimedByOther), outcome
+    ctx.rt.cases.clear()
+    with ctx.sessions() as session:
+        still = session.get(OpenTask, task.id)
+        assert still is not None
+        assert still.assignee_id == second.user_id
+    assert d.case(case.id).version == version
+    assert "completed" not in [e.action for e in d.events(case.id)]
