@@ -24,7 +24,7 @@ from engine.bpmn import scripting as scripting
 from engine.bpmn import state as state
 from engine.bpmn.instance import Instance, Runner
 from engine.cases import hotsql as hotsql
-from engine.catalogue.labels import labels_for_version, step_names
+from engine.catalogue.labels import VersionForms, labels_for_version, step_names, stored_files, version_forms
 from engine.catalogue.package import Package
 from engine.db import on_commit
 from engine.errors import CaseConflict, CaseNotFound, TaskClaimedByOther
@@ -36,6 +36,7 @@ from engine.privacy.fields import NO_SEALING, Sealer, sensitive_fields
 from engine.settings import Settings
 from engine.sla.calendar import ScriptHelpers, WorkingCalendar
 from engine.sla.calendar_store import CalendarCache
+from forms.labels import Labels
 
 Clock = Callable[[], datetime]
 
@@ -182,6 +183,8 @@ class Runtime:
         # Read from a version's stored files, which never change once deployed: once per version.
         self._classified: dict[int, dict[str, str]] = {}
         self._step_names: dict[int, dict[str, tuple[str, str]]] = {}
+        self._version_files: dict[tuple[int, str], dict[str, bytes]] = {}
+        self._forms: dict[int, VersionForms] = {}
         # An agency's parent (engine.cases.steps.is_provider): agencies are created, never changed nor removed,
         # so a parent once read stays true; kept only once the transaction that read it has committed.
         self.agency_parents: dict[str, str | None] = {}
@@ -195,13 +198,30 @@ class Runtime:
             found = self._sealers.setdefault(compiled.version_id, Sealer(sensitive_fields(compiled.forms)))
         return found
 
+    def labels(self, session: Session, version_id: int) -> Labels:
+        """Return a version's field and value labels: its forms read once per version, organisations each time."""
+        forms = self._forms.get(version_id)
+        if forms is None:
+            forms = self._forms.setdefault(version_id, version_forms(session, version_id=version_id))
+        return labels_for_version(session, version_id=version_id, forms=forms)
+
     def classified(self, session: Session, version_id: int) -> dict[str, str]:
         """Return a version's classified fields, name → "personal" / "sensitive" (read once per version)."""
         found = self._classified.get(version_id)
         if found is None:
-            fields = labels_for_version(session, version_id=version_id).personal_fields()
+            fields = self.labels(session, version_id).personal_fields()
             found = self._classified.setdefault(version_id, fields)
         return dict(found)  # a copy: the caller may not change what the next request reads
+
+    def version_files(self, session: Session, version_id: int, prefix: str) -> dict[str, bytes]:
+        """Return a version's stored files whose names start with `prefix`, name → content (read once per version).
+
+        Each e-mail a job sends looks for its service's own template here (engine.notify.templates.render).
+        """
+        found = self._version_files.get((version_id, prefix))
+        if found is None:
+            found = self._version_files.setdefault((version_id, prefix), stored_files(session, version_id, prefix))
+        return found
 
     def step_names(self, session: Session, version_id: int) -> dict[str, tuple[str, str]]:
         """Return a version's element id → (Indonesian, English) task names (read once per version)."""

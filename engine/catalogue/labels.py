@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
@@ -26,8 +27,24 @@ def _json(raw: bytes) -> Any:
         return None
 
 
-def labels_for_version(session: Session, *, version_id: int) -> Labels:
-    """Return the field and value labels of a process version (its forms, and the organisations it binds)."""
+def stored_files(session: Session, version_id: int, prefix: str) -> dict[str, bytes]:
+    """Return a deployed version's stored files whose names start with `prefix`, name → content."""
+    return dict(session.execute(select(ProcessFile.name, ProcessFile.content).where(
+        ProcessFile.version_id == version_id, ProcessFile.name.startswith(prefix, autoescape=True))).all())
+
+
+@dataclass(frozen=True)
+class VersionForms:
+    """What a version's labels come from in its stored files: its forms (schema and UI schema, parsed) and the
+    case-data fields its lanes bind organisations to. A version's files never change: read once per version
+    (engine.runtime.Runtime.labels)."""
+
+    forms: tuple[tuple[Any, Any], ...]
+    bound: frozenset[str]
+
+
+def version_forms(session: Session, *, version_id: int) -> VersionForms:
+    """Read and parse a process version's forms and the organisation fields its diagrams bind."""
     files = dict(session.execute(select(ProcessFile.name, ProcessFile.content).where(
         ProcessFile.version_id == version_id,
         or_(ProcessFile.name.like("forms/%.json"), ProcessFile.name.like("%.bpmn")))).all())
@@ -36,14 +53,24 @@ def labels_for_version(session: Session, *, version_id: int) -> Labels:
         if name.startswith("forms/") and name.endswith(".schema.json"):
             ui = files.get(name.removesuffix(".schema.json") + ".uischema.json")
             forms.append((_json(files[name]), _json(ui) if ui is not None else None))
-    bound = {m.decode() for name, raw in files.items() if name.endswith(".bpmn")
-             for m in BIND_ORGANISATION.findall(raw)}
+    bound = frozenset(m.decode() for name, raw in files.items() if name.endswith(".bpmn")
+                      for m in BIND_ORGANISATION.findall(raw))
+    return VersionForms(tuple(forms), bound)
+
+
+def labels_for_version(session: Session, *, version_id: int, forms: VersionForms | None = None) -> Labels:
+    """Return the field and value labels of a process version (its forms, and the organisations it binds).
+
+    `forms`: the version's, read already (`version_forms`). The organisations' names are read each time: an
+    organisation registered since is named too.
+    """
+    found = forms if forms is not None else version_forms(session, version_id=version_id)
     organisations: dict[str, dict[str, tuple[str, str]]] = {}
-    if bound:
+    if found.bound:
         names = {code: (name_id, name_en) for code, name_id, name_en in session.execute(
             select(Agency.code, Agency.name_id, Agency.name_en)).all()}
-        organisations = dict.fromkeys(bound, names)
-    return Labels.from_forms(forms, organisations)
+        organisations = dict.fromkeys(found.bound, names)
+    return Labels.from_forms(list(found.forms), organisations)
 
 
 HUMAN_TASKS = ("userTask", "manualTask", "task")

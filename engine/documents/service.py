@@ -41,6 +41,7 @@ from engine.documents.spec import DocumentSpec, spec_of
 from engine.errors import InvalidInput, NotFound
 from engine.models import Agency, Bundle, Case, CaseEvent, IssuedDocument, ProcessFile, ProcessVersion
 from engine.privacy import cipher as cipher
+from forms.labels import Labels
 
 if TYPE_CHECKING:
     from engine.runtime import Runtime
@@ -153,13 +154,16 @@ def _text(value: Any) -> str:
 
 def render_input(session: Session, *, settings: Settings, case: Case, spec: DocumentSpec, service: dict[str, Any],
                  code: str, key_id: str, now: datetime, number: str = "", watermark: str = "",
-                 ) -> pdf.RenderInput:
-    """Gather what a case's document prints: the number (typed, drawn or by default), holder, facts, data."""
+                 labels: Labels | None = None) -> pdf.RenderInput:
+    """Gather what a case's document prints: the number (typed, drawn or by default), holder, facts, data.
+
+    `labels`: the version's (engine.runtime.Runtime.labels), else read here.
+    """
     data = dict(case.data or {})
     number = number or _typed_number(spec, data) or numbering.number_of(session, case_id=case.id) or ""
     if spec.number_field and not _typed_number(spec, data) and number:
         data[spec.number_field] = number  # the platform's number fills the field the form left empty
-    labels = labels_for_version(session, version_id=case.process_version_id)
+    labels = labels if labels is not None else labels_for_version(session, version_id=case.process_version_id)
     shown = {key: labels.both(key, value) for key, value in data.items()}
     agency = session.scalar(select(Agency).where(Agency.code == service.get("agency")))
     names = service.get("name") or {}
@@ -285,7 +289,7 @@ def _render(session: Session, *, rt: Runtime, subject: tuple[Case, dict[str, Any
     case, service, spec = subject
     now, code = rt.clock(), _unused_code(session)
     item = render_input(session, settings=rt.settings, case=case, spec=spec, service=service, code=code,
-                        key_id=signer.key_id, now=now)
+                        key_id=signer.key_id, now=now, labels=rt.labels(session, case.process_version_id))
     data = pdf.render_document(item, template_files(session, version_id=case.process_version_id))
     return Draft(case.id, case.version, signer.key_id, code, now, item, data)
 

@@ -46,19 +46,20 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def claim_due(session: Session, *, now: datetime, worker: str, lease_s: int, limit: int = 20) -> list[int]:
-    """Claim up to `limit` due jobs (pending, or running with an expired lease) for this worker."""
+def claim_due(session: Session, *, now: datetime, worker: str, lease_s: int,
+              limit: int = 20) -> list[tuple[int, str]]:
+    """Claim up to `limit` due jobs (pending, or running with an expired lease) for this worker: (id, kind) each."""
     due = or_(and_(Job.status == "pending", Job.due_at <= now),
               and_(Job.status == "running", Job.locked_until < now))
-    stmt = select(Job.id).where(due).order_by(Job.due_at).limit(limit)
+    stmt = select(Job.id, Job.kind).where(due).order_by(Job.due_at).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
-    ids = list(session.scalars(stmt))
-    if ids:
-        session.execute(update(Job).where(Job.id.in_(ids)).values(
+    claimed = [(job_id, kind) for job_id, kind in session.execute(stmt)]
+    if claimed:
+        session.execute(update(Job).where(Job.id.in_([job_id for job_id, _kind in claimed])).values(
             status="running", locked_by=worker, locked_until=now + timedelta(seconds=lease_s),
             attempts=Job.attempts + 1))
-    return ids
+    return claimed
 
 
 DIED = ("its worker stopped {n} times while running it (the lease ran out each time); "
@@ -248,9 +249,7 @@ def run_due_jobs(factory: sessionmaker[Session], *, rt: Runtime, worker: str | N
 
     def claim(session: Session) -> list[tuple[int, str]]:
         park_dead_jobs(session, rt=rt, now=now)
-        ids = claim_due(session, now=now, worker=worker, lease_s=rt.settings.job_lease_s, limit=limit)
-        kinds = dict(session.execute(select(Job.id, Job.kind).where(Job.id.in_(ids))).all())
-        return [(job_id, kinds[job_id]) for job_id in ids]
+        return claim_due(session, now=now, worker=worker, lease_s=rt.settings.job_lease_s, limit=limit)
 
     claimed = run_in_transaction(factory, claim)
     failed: list[tuple[int, str]] = []

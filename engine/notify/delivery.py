@@ -63,7 +63,7 @@ def deliver(session: Session, *, rt: Runtime, job: Job) -> bool:
     try:
         if note.channel == "email":
             outcome, code, reason = send_email(session, settings=rt.settings, note=note, now=now,
-                                               classified=rt.classified)
+                                               classified=rt.classified, files=rt.version_files)
         else:
             outcome, code, reason = send_webhook(session, settings=rt.settings, note=note, now=now)
     except DeliveryFailed as exc:
@@ -95,12 +95,16 @@ def _failed(session: Session, *, rt: Runtime, job: Job, note: Notification, exc:
 
 # ---------------------------------------------------------------- e-mail
 def send_email(session: Session, *, settings: Settings, note: Notification, now: datetime,
-               classified: templates.Classified) -> tuple[str, int | None, str | None]:
-    """Render and send one e-mail; return (outcome, status code, note) or raise DeliveryFailed."""
+               classified: templates.Classified, files: templates.VersionFiles) -> tuple[str, int | None, str | None]:
+    """Render and send one e-mail; return (outcome, status code, note) or raise DeliveryFailed.
+
+    `files` reads the service's own templates (the runtime's `version_files`: once per version).
+    """
     if not EMAIL_ADDRESS.match(note.recipient):
         raise DeliveryFailed(f"'{note.recipient}' is not an e-mail address", permanent=True)
     try:
-        subject, body = render(session, note=note, public_url=settings.public_url, classified=classified)
+        subject, body = render(session, note=note, public_url=settings.public_url, classified=classified,
+                               files=files)
     except (TemplateError, KeyError, TypeError, ValueError) as exc:  # retrying cannot fix a template
         raise DeliveryFailed(f"cannot render the {note.language} '{note.event}' template: {exc}",
                              permanent=True) from exc

@@ -25,10 +25,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import isolation
+from engine.catalogue.labels import stored_files
 from engine.catalogue.package import Package
 from engine.errors import Problem
 from engine.isolation import IsolationLimit, ProcessLimits
-from engine.models import Case, Notification, ProcessFile, User
+from engine.models import Case, Notification, User
 from engine.notify.service import EVENTS, LANGUAGES
 from forms.personal import mask_data, mask_sensitive
 
@@ -46,14 +47,16 @@ _env = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined, keep_tr
 # A version's classified fields, name -> "personal" / "sensitive": engine.runtime.Runtime.classified, which reads
 # them once per version.
 Classified = Callable[[Session, int], dict[str, str]]
+# A version's stored files under a prefix, name -> content: engine.runtime.Runtime.version_files (once per version).
+VersionFiles = Callable[[Session, int, str], dict[str, bytes]]
 
 
-def render(session: Session, *, note: Notification, public_url: str, classified: Classified) -> tuple[str, str]:
+def render(session: Session, *, note: Notification, public_url: str, classified: Classified,
+           files: VersionFiles = stored_files) -> tuple[str, str]:
     """Render a notification's subject and body in its language, preferring the service's own template."""
     values = template_values(session, note=note, public_url=public_url, classified=classified)
     name = f"{PREFIX}{note.language}/{note.event}.txt"
-    override = session.scalar(select(ProcessFile.content).where(
-        ProcessFile.version_id == note.context["case"]["version_id"], ProcessFile.name == name))
+    override = files(session, note.context["case"]["version_id"], PREFIX).get(name)
     text = None
     if override is not None:
         try:
@@ -126,12 +129,12 @@ def template_values(session: Session, *, note: Notification, public_url: str,
 
 
 def _shown_data(session: Session, *, note: Notification, classified: Classified) -> dict[str, Any]:
-    row = session.execute(select(Case.data, Case.applicant_id).where(Case.id == note.case_id)).one_or_none()
+    row = session.execute(select(Case.data, User.email).outerjoin(User, User.id == Case.applicant_id)
+                          .where(Case.id == note.case_id)).one_or_none()
     if row is None or not isinstance(row[0], dict):
         return {}
-    data, applicant_id = row
+    data, applicant = row
     fields = classified(session, note.context["case"]["version_id"])
-    applicant = session.scalar(select(User.email).where(User.id == applicant_id)) if applicant_id else None
     addresses = {str(a).strip().lower() for a in (applicant, data.get("email")) if isinstance(a, str)}
     if note.channel == "email" and note.recipient.strip().lower() in addresses:
         return mask_sensitive(data, fields)

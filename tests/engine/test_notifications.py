@@ -378,6 +378,26 @@ def test_a_package_overrides_a_template_and_a_failing_one_falls_back(mail: tuple
     assert "Test service bayar: Periksa by 5 March 2026, 16:00 WIB." in sink.to("john@mail.test")[-1].get_content()
 
 
+def test_each_version_sends_its_own_templates_while_its_cases_run(mail: tuple[AppContext, SmtpSink]) -> None:
+    # The worker reads a version's templates once and keeps them (its files never change): a new version's
+    # cases get the new text, the old version's cases still the old one, in the same process.
+    ctx, sink = mail
+    d = Driver(ctx)
+    started = []
+    for text in ("Bayar versi satu {{ tracking_number }}", "Bayar versi dua {{ tracking_number }}"):
+        deploy(ctx, _marked_package("payment_due", {"notifications/id/payment_due.txt": text + "\n\nx\n"}))
+        case = d.start("bayar", {"harga": 1, "jumlah": 1}, citizen(ctx, f"ani{len(started)}", language="id",
+                                                                   email=f"ani{len(started)}@mail.test"))
+        d.run_jobs()
+        started.append(case)
+    d.start("bayar", {"harga": 1, "jumlah": 1}, citizen(ctx, "ani_baru", email="ani_baru@mail.test", language="id"))
+    d.run_jobs()
+    assert subjects(sink, "ani0@mail.test")[-1] == f"Bayar versi satu {started[0].tracking_number}"
+    assert subjects(sink, "ani1@mail.test")[-1] == f"Bayar versi dua {started[1].tracking_number}"
+    assert subjects(sink, "ani_baru@mail.test")[-1].startswith("Bayar versi dua ")
+    assert d.case(started[0].id).process_version_id != d.case(started[1].id).process_version_id
+
+
 @pytest.mark.parametrize(("marker", "events"), [(None, ["received", "sent_back"]), ("none", ["received"])])
 def test_an_applicant_task_tells_the_applicant_unless_marked_none(
         ctx: AppContext, marker: str | None, events: list[str]) -> None:
