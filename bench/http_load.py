@@ -7,8 +7,9 @@ API processes as cores) plus one `mpp worker`. Against each, 1, 8 and 32 concurr
 of this process, one httpx connection each) drive whole PBG cases with bench/pbg_requests.py's
 client code (`drive_case`, way `lean`: apply, then each task completed by the user holding its role,
 found from the last answer's `next_tasks` or one `GET /api/tasks?case_id=`). Every request is timed;
-the server processes' CPU (every process of the set-up and their children, from /proc) is read
-before and after each point. `python -m bench --sections http` runs just this.
+the server processes' CPU (every process of the set-up and their children, from /proc, and on
+PostgreSQL the database server's when it runs on this machine) is read before and after each point.
+`python -m bench --sections http` runs just this.
 """
 
 from __future__ import annotations
@@ -199,6 +200,30 @@ def due_jobs(url: str, *, timeout_s: float = 120) -> int:
         engine.dispose()
 
 
+def database_server(url: str) -> list[int]:
+    """Return the process id of the PostgreSQL server `url` reaches when it runs on this machine, else nothing.
+
+    Its backends are its children (their CPU is its children's once they end), so its process tree is all the
+    work the database did for the set-up; `make bench` runs its own cluster (tests/pg_cluster.sh) beside it.
+    """
+    if not url.startswith("postgresql"):
+        return []
+    from sqlalchemy import text
+
+    from engine.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:  # asked while the backend lives: it ends with the connection
+            server = procs.parents().get(int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one()))
+    finally:
+        engine.dispose()
+    with contextlib.suppress(OSError):
+        if server is not None and b"postgres" in Path(f"/proc/{server}/cmdline").read_bytes():
+            return [server]
+    return []  # another machine's (or a container's) server: its CPU is not ours to read
+
+
 def _prepare(url: str) -> None:
     """Empty the database, migrate it, deploy PBG and make the demo accounts."""
     cluster.reset(url)
@@ -226,7 +251,8 @@ def platform(setup: Setup, url: str, workdir: Path) -> Iterator[tuple[str, dict[
         if setup.job_worker:
             started.append(procs.start("worker", "worker"))
         scale.wait_ready(started, what=setup.title, timeout_s=120)
-        yield base, {proc.name: [proc.pid] for proc in started}
+        database = database_server(url)
+        yield base, {proc.name: [proc.pid] for proc in started} | ({"database": database} if database else {})
     finally:
         procs.stop_all()
 

@@ -113,7 +113,8 @@ def render(http: dict[str, Any]) -> str:
         "was still at it after the last case (a worker that cannot keep up falls further behind the longer the "
         "load lasts). Server CPU: user + system time from /proc of the API "
         "processes and the job worker, each with its children (script workers, the PDF render server and the "
-        "child it forks for each document), per "
+        "child it forks for each document), and on PostgreSQL the database server's processes (the bench's own "
+        "cluster on this machine: its backends, and its background writers), per "
         "finished case; the worker's share is the documents issued and mail sent after each case. Little's law: "
         "a client waits for each answer before it sends again, so the mean latency is at most clients / requests "
         "per second, and requests/s × mean latency is how many requests were in flight on average; fewer in "
@@ -188,11 +189,15 @@ def _issued(point: dict[str, Any]) -> str:
     return f"{point['issued_per_s']:g} ({point['catch_up_s']:g} s)"
 
 
+_ROLES = (("api", "API"), ("worker", "worker"), ("database", "database"))
+
+
 def _cpu(point: dict[str, Any]) -> str:
     roles = point.get("cpu_ms_per_case", {})
-    if "worker" not in roles:
+    if set(roles) <= {"api"}:
         return _ms(point["server_cpu_ms_per_case"])
-    return f"{_ms(point['server_cpu_ms_per_case'])} (API {_ms(roles.get('api'))} + worker {_ms(roles['worker'])})"
+    parts = " + ".join(f"{name} {_ms(roles[role])}" for role, name in _ROLES if role in roles)
+    return f"{_ms(point['server_cpu_ms_per_case'])} ({parts})"
 
 
 def _in_flight(point: dict[str, Any]) -> str:
@@ -284,18 +289,22 @@ def findings(http: dict[str, Any], cores: int) -> list[str]:
         spent = top["server_cpu_ms_per_case"] + top["client_cpu_ms_per_case"]
         ceiling = 1000 * cores / spent if spent else 0.0
         budget = 1000 * cores / AIM_CASES_PER_S
+        roles = top.get("cpu_ms_per_case", {})
         waits = ("SQLite's write lock and its re-runs" if setup.get("database") == "sqlite" else
+                 "round trips to the database" if "database" in roles else
                  "the database server's own CPU, which is not counted here")
         issued = top.get("issued_per_s")
         rate = top.get("issued_per_s", top["cases_per_s"])
-        worker = top.get("cpu_ms_per_case", {}).get("worker")
+        worker, database = roles.get("worker"), roles.get("database")
+        shares = [*([f"{_ms(worker)} of it the job worker's: the document rendered and recorded, the mail, the "
+                     "outside calls"] if worker is not None else []),
+                  *([f"{_ms(database)} the database server's"] if database is not None else [])]
         notes.append(
             f"- **{setup['title']}: {top['cases_per_s']:g} PBG cases/s at {top['clients']} clients"
             + (f" while every client was busy, {issued:g} to the last document issued (the job worker still ran "
                f"{top['catch_up_s']:g} s after the last case)" if issued is not None else "")
             + f", aim {AIM_CASES_PER_S:g}.** Each case cost {_ms(top['server_cpu_ms_per_case'])} of server CPU"
-            + (f" ({_ms(worker)} of it the job worker's: the document rendered and recorded, the mail, the outside "
-               "calls)" if worker is not None else "")
+            + (f" ({'; '.join(shares)})" if shares else "")
             + f" and {_ms(top['client_cpu_ms_per_case'])} of the load generator's, on the same {cores} cores: even "
             f"with no waiting at all the machine cannot finish more than about {ceiling:.1f} cases/s, documents "
             f"included (the run reached {100 * rate / ceiling:.0f} % of that over the whole point; the rest went to "

@@ -206,6 +206,40 @@ def test_a_missed_throughput_is_explained_by_the_cpu_ceiling_of_the_machine() ->
     assert "150 ms of server CPU (50.0 ms of it the job worker's" in pg_note
     assert "the database server's own CPU" in pg_note
     assert "SQLite" not in pg_note
+    # With the database server's CPU measured, the ceiling counts it and the waits are round trips.
+    slow_pg["points"] = [_point(32, 5.0, 900.0, cpu={"api": 1.0, "worker": 0.5, "database": 0.5})]
+    (counted,) = http_table.findings({"setups": [slow_pg]}, cores=2)
+    assert ("200 ms of server CPU (50.0 ms of it the job worker's: the document rendered and recorded, the mail, "
+            "the outside calls; 50.0 ms the database server's)") in counted
+    assert "about 9.1 cases/s" in counted  # 2,000 ms/s over 200 + 20 ms a case
+    assert "waiting: round trips to the database" in counted
+    assert "not counted" not in counted
+    row = http_table._cpu(slow_pg["points"][0])
+    assert row == "200 ms (API 100 ms + worker 50.0 ms + database 50.0 ms)"
+    assert http_table._cpu(_point(1, 5.0, 10.0)) == "150 ms"  # one API process: nothing to split
+
+
+def test_the_database_server_is_found_where_it_runs_on_this_machine(tmp_path: Any) -> None:
+    url = os.environ.get("MPP_TEST_POSTGRES_URL")
+    assert http_load.database_server(f"sqlite:///{tmp_path}/a.db") == []  # in process: the API's own CPU
+    if not url:
+        pytest.skip("needs the test PostgreSQL cluster")
+    (server,) = http_load.database_server(url)
+    with open(f"/proc/{server}/cmdline", "rb") as cmdline:
+        assert b"postgres" in cmdline.read()
+    # A backend that ends hands its CPU to the server process: the server's tree is what the database did.
+    before = http_load.process_tree_cpu([server])
+    from sqlalchemy import text
+
+    from engine.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT count(*) FROM generate_series(1, 3000000)")).scalar_one()
+    finally:
+        engine.dispose()
+    assert http_load.process_tree_cpu([server]) - before >= 0.05
 
 
 def test_the_report_header_shows_the_cpu_yardstick_at_start_and_end_and_old_runs_without_it() -> None:
