@@ -48,6 +48,10 @@ def test_history_keeps_its_order_and_content(ctx: AppContext) -> None:
     task = d.task(case.id, "Task_pembayaran")
     with transaction(ctx.sessions) as session:  # claimed and completed in one step
         complete_task(session, rt=ctx.rt, task_id=task.id, actor=cast.applicant, data=PAID, claim=True)
+    with ctx.sessions() as session:  # the payment restarts the SLA clock: the case write goes apart from the batch
+        span = session.scalars(select(TaskSpan).where(TaskSpan.task_id == task.id)).one()
+        assert (span.assignee_id, span.completed) == (cast.applicant.user_id, True)
+        assert span.claimed_at == span.closed_at
     d.complete(case.id, "Task_verifikasi", cast.kasir, {"pembayaran_valid": True})
     assert d.complete(case.id, "Task_tanda_tangan", cast.kepala, SIGNED) == "completed"
     events = d.events(case.id)
