@@ -27,7 +27,7 @@ from engine.cases import hotsql as hotsql
 from engine.catalogue.labels import VersionForms, labels_for_version, step_names, stored_files, version_forms
 from engine.catalogue.package import Package
 from engine.db import on_commit
-from engine.errors import CaseConflict, CaseNotFound, TaskClaimedByOther
+from engine.errors import CaseConflict, CaseNotFound, TaskAlreadyCompleted, TaskClaimedByOther
 from engine.models import ProcessFile, ProcessVersion
 from engine.payments import adapter as payment_adapter
 from engine.privacy import keys as privacy_keys
@@ -267,17 +267,17 @@ class Runtime:
         return loaded.workflow.ready(candidates=loaded.tracker.open)
 
     def save_state(self, session: Session, loaded: LoadedCase, changes: state.Changes, values: dict[str, Any],
-                   batch: hotsql.Batch | None = None, claim: str | None = None) -> int:
+                   batch: hotsql.Batch | None = None, claim: tuple[str, int] | None = None) -> int:
         """Write a step's changed rows and bump the case version; raise CaseConflict on a lost race.
 
         `changes` comes from `state.diff`; `values` holds the case row's read-model columns:
         data, status, stage_id, stage_en, outcome, completed_at. With the step's `batch` the write leads
         it (`Batch.lead`): on PostgreSQL it is sent with the batch, whose `run` raises CaseConflict.
-        `claim`: the open task the step claims as it completes it, still unclaimed when the step read it. If
-        another officer took it since, the write fails with TaskClaimedByOther: on PostgreSQL the case write
-        locks the task row and finds it unclaimed, or writes nothing (hotsql.write_case); on SQLite any
-        commit since the step's first read fails its first write (engine.db), so the request runs again
-        and finds the task taken.
+        `claim`: (task, user): the open task the step claims for the user as it completes it, unclaimed when the
+        step read it. If another officer claimed or completed it since, the write fails with TaskClaimedByOther
+        or TaskAlreadyCompleted: on PostgreSQL the case write locks the task row and finds it still unclaimed,
+        or writes nothing (hotsql.write_case); on SQLite any commit since the step's first read fails its first
+        write (engine.db), so the request runs again and finds the task taken or done.
         """
         row = loaded.row
         new_version = row.version + 1
@@ -287,7 +287,7 @@ class Runtime:
         written = {**values, "new_version": new_version, "wf_meta": changes.meta, "now": self.clock(),
                    "case_id": row.id, "version": row.version}
         if claim is not None:
-            written["claim_tid"] = claim
+            written["claim_tid"], written["claim_uid"] = claim
         if batch is None:
             _check_written(hotsql.write_case(session, written, changes))
         else:
@@ -307,10 +307,13 @@ class Runtime:
 def _check_written(updated: int) -> None:
     """Raise CaseConflict unless the case write updated the case row (its version had not moved).
 
-    `hotsql.CLAIM_LOST`: the task the step claims was no longer open and unclaimed (TaskClaimedByOther).
+    `hotsql.CLAIM_LOST`: the task the step claims was claimed by someone else (TaskClaimedByOther);
+    `hotsql.CLAIM_GONE`: it was completed meanwhile (TaskAlreadyCompleted).
     """
     if updated == hotsql.CLAIM_LOST:
         raise TaskClaimedByOther("another officer took this task a moment ago; reload to see who holds it")
+    if updated == hotsql.CLAIM_GONE:
+        raise TaskAlreadyCompleted("this task has already been completed")
     if updated != 1:
         raise CaseConflict("the case was changed by someone else; reload and try again")
 

@@ -199,12 +199,15 @@ _STATE_PARTS = {  # by the key of their rows in `_state_json`, in the order they
 
 
 # A step that claims the task it completes (engine.cases.tasks.complete_task) writes the case only if it can lock
-# that task's row still open and unclaimed: under PostgreSQL's READ COMMITTED a row another transaction changed
-# meanwhile is looked at again as that one committed it, so a claim that got in first (or a completion) leaves
-# `claim` empty, the case row unwritten, and so nothing of the statement written; a claim that comes after waits
-# for the row's lock and finds the task gone. The statement then answers CLAIM_LOST in place of the count.
-_CLAIM = "claim AS (SELECT id FROM task WHERE id = :claim_tid AND assignee_id IS NULL FOR UPDATE)"
-CLAIM_LOST = -1
+# that task's row still open and unclaimed (or already the claimant's): under PostgreSQL's READ COMMITTED a row
+# another transaction changed meanwhile is read again as that one committed it, so `claim` holds the task as it
+# is now, with its claimant, or nothing when it was completed meanwhile. Either way the case row is left unwritten,
+# and so nothing of the statement, which answers CLAIM_LOST (claimed by someone else) or CLAIM_GONE (no longer
+# open) in place of the count. A claim that comes after waits for the row's lock and finds the task gone.
+_CLAIM = "claim AS (SELECT id, assignee_id FROM task WHERE id = :claim_tid FOR UPDATE)"
+_CLAIM_FREE = "EXISTS (SELECT 1 FROM claim WHERE assignee_id IS NULL OR assignee_id = :claim_uid)"
+CLAIM_LOST, CLAIM_GONE = -1, -2
+_CLAIM_PARAMS = frozenset({"claim_tid", "claim_uid"})
 
 
 @lru_cache(maxsize=32)
@@ -213,18 +216,18 @@ def _case_write(kinds: str, claim: bool = False) -> str:
 
     `claim`: the write is the step's that claims a task (`_CLAIM`); it leads, and the case row waits for it.
     """
-    head = _CASE_HEAD.replace("RETURNING id)", "AND EXISTS (SELECT 1 FROM claim) RETURNING id)", 1) if claim \
-        else _CASE_HEAD
+    head = _CASE_HEAD.replace("RETURNING id)", f"AND {_CLAIM_FREE} RETURNING id)", 1) if claim else _CASE_HEAD
     parts = [*([_CLAIM] if claim else []), head, *(["st AS (SELECT CAST(:state AS jsonb) AS j)"] if kinds else []),
              *(_STATE_PARTS[kind] for kind in kinds)]
     return _PARAM.sub(r"%(\1)s", ", ".join(parts))
 
 
 def _updated(claim: bool) -> str:
-    """Return what the case write's statement answers first: the case rows updated, or CLAIM_LOST."""
+    """Return what the case write's statement answers first: the case rows updated, or CLAIM_LOST / CLAIM_GONE."""
     if not claim:
         return "(SELECT count(*) FROM head)"
-    return f"(CASE WHEN EXISTS (SELECT 1 FROM claim) THEN (SELECT count(*) FROM head) ELSE {CLAIM_LOST} END)"  # noqa: S608
+    return _PARAM.sub(r"%(\1)s", f"(CASE WHEN {_CLAIM_FREE} THEN (SELECT count(*) FROM head) "  # noqa: S608
+                                  f"WHEN EXISTS (SELECT 1 FROM claim) THEN {CLAIM_LOST} ELSE {CLAIM_GONE} END)")
 
 
 def _state_kinds(changes: Changes) -> str:
@@ -571,14 +574,15 @@ def fetch_one(session: Session, name: str, row: Mapping[str, Any]) -> Any:
 def write_case(session: Session, row: Mapping[str, Any], changes: Changes) -> int:
     """Update the case row if its version is still `row["version"]`, then apply the step's task-state changes.
 
-    `row` holds case_update's parameters, and `claim_tid` when the step claims that task (`_CLAIM`). Return how
-    many case rows were updated: 0 means the version moved (a lost race) and nothing was written; CLAIM_LOST
-    that the task was taken first. One statement on PostgreSQL (one round trip). SQLite needs no claim check
-    here: its first write fails if anything committed since the step's first read (engine.db).
+    `row` holds case_update's parameters, and `claim_tid` and `claim_uid` when the step claims that task for that
+    user (`_CLAIM`). Return how many case rows were updated: 0 means the version moved (a lost race) and nothing
+    was written; CLAIM_LOST that someone else claimed the task first, CLAIM_GONE that it was completed first. One
+    statement on PostgreSQL (one round trip). SQLite needs no claim check here: its first write fails if anything
+    committed since the step's first read (engine.db).
     """
     claim = "claim_tid" in row
     if dialect_of(session) != "postgresql":
-        updated = execute(session, "case_update", {k: v for k, v in row.items() if k != "claim_tid"})
+        updated = execute(session, "case_update", {k: v for k, v in row.items() if k not in _CLAIM_PARAMS})
         if updated == 1:
             _write_state(session, int(row["case_id"]), changes)
         return updated

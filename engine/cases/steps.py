@@ -351,7 +351,7 @@ def record_step(
     # The version check: on SQLite the first write; on PostgreSQL the first part of the batch's statement (one
     # round trip less), whose other parts a lost race leaves unwritten. Either way a lost race fails the step,
     # and its transaction undoes what it wrote before (a woken message, a clock or lookup change).
-    claim = record.task_id if record.claimed_by is not None else None
+    claim = (record.task_id, record.claimed_by) if record.task_id and record.claimed_by is not None else None
     version = rt.save_state(session, loaded, outcome.changes, values | {"data": after}, batch=batch, claim=claim)
     _sync_tasks(batch, loaded, {t.task_id for t in ready}, new_rows, now,
                 record.task_id if record.action == "completed" else None, record.claimed_by)

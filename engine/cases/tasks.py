@@ -254,9 +254,8 @@ def complete_task(session: Session, *, rt: Runtime, task_id: str, actor: Actor, 
     With `claim`, an unclaimed task is claimed for the actor as part of the step (history: claimed, then
     completed), so the task's span keeps who took it and when. The claim is written with the step's own
     rows (`StepRecord.claimed_by`), not as an update of the task row before them: the row leaves the open
-    tasks in the same step anyway, and on PostgreSQL a completion is then its one statement, sent as a
-    transaction of its own. Another officer's claim in between fails the step as the separate update
-    did (engine.runtime.Runtime.save_state).
+    tasks in the same step anyway, and on PostgreSQL the step's writes stay one statement. Another officer's
+    claim or completion in between fails the step as the separate update did (engine.runtime.Runtime.save_state).
     """
     if not isinstance(data, dict):
         raise InvalidInput("task data must be an object")

@@ -282,14 +282,49 @@ def test_a_completion_that_claims_records_the_claim_in_the_span_and_history_of_t
     assert events[claimed_first.id] == events[task.id]
 
 
-def test_postgresql_a_claim_still_open_when_the_completion_writes_is_waited_for_and_wins(ctx: AppContext) -> None:
-    """The completion's write waits for the claim's row lock, then finds the task taken and writes nothing."""
+def test_a_completion_that_gets_in_while_another_completion_steps_wins_and_the_other_is_told_it_is_done(
+        ctx: AppContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.db import run_in_transaction
+    from engine.errors import TaskAlreadyCompleted
+    from tests.factories import make_user
+
+    cast = pbg_cast(ctx)
+    d = Driver(ctx)
+    case = d.start("pbg", pbg_application(), cast.applicant)
+    task = d.task(case.id, "Task_kelengkapan")
+    second = make_user(ctx, "fo_kedua_done", "dpmptsp.front_office")
+    real, happened = ctx.rt.runner.complete, []
+
+    def step_with_a_completion_meanwhile(*args: object, **kwargs: object) -> object:
+        if not happened:
+            happened.append("completed by the other")  # first: the other completion steps through here too
+            with transaction(ctx.sessions) as other:
+                complete_task(other, rt=ctx.rt, task_id=task.id, actor=second, data={"kelengkapan": "lengkap"},
+                              claim=True)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ctx.rt.runner, "complete", step_with_a_completion_meanwhile)
+    with pytest.raises(TaskAlreadyCompleted):
+        run_in_transaction(ctx.sessions, lambda session: complete_task(
+            session, rt=ctx.rt, task_id=task.id, actor=cast.front, data={"kelengkapan": "lengkap"}, claim=True))
+    ctx.rt.cases.clear()
+    with ctx.sessions() as session:
+        span = session.scalars(select(TaskSpan).where(TaskSpan.task_id == task.id)).one()
+    assert span.assignee_id == second.user_id
+    done = [(e.actor, e.action) for e in d.events(case.id) if e.task_id == task.id]
+    assert done == [("fo_kedua_done", "claimed"), ("fo_kedua_done", "completed")]
+
+
+@pytest.mark.parametrize("meanwhile", ["claim", "completion"])
+def test_postgresql_a_claim_still_open_when_the_completion_writes_is_waited_for_and_wins(
+        ctx: AppContext, meanwhile: str) -> None:
+    """The completion's write waits for the other's row lock, then finds the task taken (or gone): writes nothing."""
     import threading
 
     from sqlalchemy import text
 
     from engine.db import run_in_transaction
-    from engine.errors import TaskClaimedByOther
+    from engine.errors import TaskAlreadyCompleted, TaskClaimedByOther
     from tests.factories import make_user
 
     if not ctx.settings.database_url.startswith("postgresql"):
@@ -311,8 +346,11 @@ def test_postgresql_a_claim_still_open_when_the_completion_writes_is_waited_for_
             outcome.append(exc)
 
     with ctx.engine.connect() as claimer:
-        claimer.execute(text("UPDATE task SET assignee_id = :uid, claimed_at = now() WHERE id = :tid "
-                             "AND assignee_id IS NULL"), {"uid": second.user_id, "tid": task.id})
+        if meanwhile == "claim":
+            claimer.execute(text("UPDATE task SET assignee_id = :uid, claimed_at = now() WHERE id = :tid "
+                                 "AND assignee_id IS NULL"), {"uid": second.user_id, "tid": task.id})
+        else:  # what another completion's statement does to the task row (the rest of it is not needed here)
+            claimer.execute(text("DELETE FROM task WHERE id = :tid"), {"tid": task.id})
         worker = threading.Thread(target=complete)
         worker.start()
         with ctx.engine.connect() as probe:  # until the completion waits for the claim's lock (or has ended)
@@ -323,11 +361,11 @@ def test_postgresql_a_claim_still_open_when_the_completion_writes_is_waited_for_
         claimer.commit()
     worker.join(30)
     assert len(outcome) == 1, outcome
-    assert isinstance(outcome[0], TaskClaimedByOther), outcome
+    assert isinstance(outcome[0], TaskClaimedByOther if meanwhile == "claim" else TaskAlreadyCompleted), outcome
     ctx.rt.cases.clear()
     with ctx.sessions() as session:
         still = session.get(OpenTask, task.id)
-        assert still is not None
-        assert still.assignee_id == second.user_id
+        assert (still.assignee_id if still is not None else None) == (
+            second.user_id if meanwhile == "claim" else None)
     assert d.case(case.id).version == version
     assert "completed" not in [e.action for e in d.events(case.id)]
