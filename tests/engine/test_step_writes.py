@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.bpmn import state as state
 from engine.cases import hotsql as hotsql
 from engine.cases import steps as steps
-from engine.cases.tasks import complete_task
+from engine.cases.tasks import claim_task, complete_task
 from engine.context import AppContext
-from engine.db import transaction
+from engine.db import run_in_transaction, transaction
 from engine.directory import service as directory
+from engine.errors import TaskAlreadyCompleted, TaskClaimedByOther
 from engine.models import Case, CaseEvent, CaseState, OpenTask, TaskSpan
 from tests.conftest import FakeClock
 from tests.documents import complete_pbg, drive_to_bill, pbg_cast
-from tests.factories import PAID, SIGNED, Driver, pbg_application, run_and_commit
+from tests.factories import PAID, SIGNED, Driver, make_user, pbg_application, run_and_commit
 
 
 def _stored_state(ctx: AppContext, case_id: int) -> dict[str, object]:
@@ -195,60 +200,73 @@ def test_a_cases_inbox_rows_read_by_driver_sql_equal_the_orms(ctx: AppContext) -
     assert sorted(read, key=repr) == sorted(orm, key=repr)  # every column, typed alike (aware times, bools)
 
 
-def _claim_meanwhile(ctx: AppContext, monkeypatch: pytest.MonkeyPatch, task_id: str, actor: object) -> list[str]:
-    """Have `actor` claim the task in a transaction of its own, committed while the next completion's step runs.
+@dataclass
+class _Race:
+    """A PBG case at its counter check (unclaimed), the counter officer, and a second one of the same role."""
+
+    d: Driver
+    case: Any
+    task: Any
+    front: Any
+    second: Any
+
+
+def _race(ctx: AppContext, second: str) -> _Race:
+    cast = pbg_cast(ctx)
+    d = Driver(ctx)
+    case = d.start("pbg", pbg_application(), cast.applicant)
+    return _Race(d, case, d.task(case.id, "Task_kelengkapan"), cast.front,
+                 make_user(ctx, second, "dpmptsp.front_office"))
+
+
+def _meanwhile(ctx: AppContext, monkeypatch: pytest.MonkeyPatch, act: Callable[[Session], object]) -> list[str]:
+    """Run `act` once in a transaction of its own, committed while the next completion's step runs.
 
     That is after the completion read the task (still unclaimed) and before it writes. Returns what happened.
     """
-    from engine.cases.tasks import claim_task
-
     happened: list[str] = []
     real = ctx.rt.runner.complete
 
-    def step_with_a_claim_meanwhile(*args: object, **kwargs: object) -> object:
+    def step_with_something_meanwhile(*args: object, **kwargs: object) -> object:
         if not happened:
+            happened.append("done meanwhile")  # first: a completion `act` makes steps through here too
             with transaction(ctx.sessions) as other:
-                claim_task(other, rt=ctx.rt, task_id=task_id, actor=actor)  # type: ignore[arg-type]
-            happened.append("claimed by the other")
+                act(other)
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(ctx.rt.runner, "complete", step_with_a_claim_meanwhile)
+    monkeypatch.setattr(ctx.rt.runner, "complete", step_with_something_meanwhile)
     return happened
+
+
+def _complete_as(ctx: AppContext, race: _Race, actor: Any) -> None:
+    run_in_transaction(ctx.sessions, lambda session: complete_task(
+        session, rt=ctx.rt, task_id=race.task.id, actor=actor, data={"kelengkapan": "lengkap"}, claim=True))
 
 
 def test_a_claim_that_gets_in_while_a_completion_steps_wins_and_the_completion_writes_nothing(
         ctx: AppContext, monkeypatch: pytest.MonkeyPatch) -> None:
-    from engine.db import run_in_transaction
-    from engine.errors import TaskClaimedByOther
-    from tests.factories import make_user
-
-    cast = pbg_cast(ctx)
-    d = Driver(ctx)
-    case = d.start("pbg", pbg_application(), cast.applicant)
-    task = d.task(case.id, "Task_kelengkapan")
-    second = make_user(ctx, "fo_kedua_race", "dpmptsp.front_office")
+    race = _race(ctx, "fo_kedua_race")
+    d, case = race.d, race.case
     version, history = d.case(case.id).version, [(e.actor, e.action) for e in d.events(case.id)]
-    happened = _claim_meanwhile(ctx, monkeypatch, task.id, second)
+    happened = _meanwhile(ctx, monkeypatch, lambda other: claim_task(other, rt=ctx.rt, task_id=race.task.id,
+                                                                      actor=race.second))
     with pytest.raises(TaskClaimedByOther):
-        run_in_transaction(ctx.sessions, lambda session: complete_task(
-            session, rt=ctx.rt, task_id=task.id, actor=cast.front, data={"kelengkapan": "lengkap"}, claim=True))
-    assert happened == ["claimed by the other"]
+        _complete_as(ctx, race, race.front)
+    assert happened == ["done meanwhile"]
     ctx.rt.cases.clear()
     with ctx.sessions() as session:
-        still = session.get(OpenTask, task.id)
+        still = session.get(OpenTask, race.task.id)
         assert still is not None
-        assert still.assignee_id == second.user_id
+        assert still.assignee_id == race.second.user_id
         assert session.scalars(select(TaskSpan).where(TaskSpan.case_id == case.id)).all() == []
     assert d.case(case.id).version == version
     assert [(e.actor, e.action) for e in d.events(case.id)] == [*history, ("fo_kedua_race", "claimed")]
     # The officer who holds it now completes it as usual.
-    assert d.complete(case.id, "Task_kelengkapan", second, {"kelengkapan": "lengkap"}) == "running"
+    assert d.complete(case.id, "Task_kelengkapan", race.second, {"kelengkapan": "lengkap"}) == "running"
 
 
 def test_a_completion_that_claims_records_the_claim_in_the_span_and_history_of_the_one_step(
         ctx: AppContext, clock: FakeClock) -> None:
-    from engine.cases.tasks import claim_task
-
     cast = pbg_cast(ctx)
     d = Driver(ctx)
     first, other = (d.start("pbg", pbg_application(), cast.applicant) for _ in range(2))
@@ -284,34 +302,17 @@ def test_a_completion_that_claims_records_the_claim_in_the_span_and_history_of_t
 
 def test_a_completion_that_gets_in_while_another_completion_steps_wins_and_the_other_is_told_it_is_done(
         ctx: AppContext, monkeypatch: pytest.MonkeyPatch) -> None:
-    from engine.db import run_in_transaction
-    from engine.errors import TaskAlreadyCompleted
-    from tests.factories import make_user
-
-    cast = pbg_cast(ctx)
-    d = Driver(ctx)
-    case = d.start("pbg", pbg_application(), cast.applicant)
-    task = d.task(case.id, "Task_kelengkapan")
-    second = make_user(ctx, "fo_kedua_done", "dpmptsp.front_office")
-    real, happened = ctx.rt.runner.complete, []
-
-    def step_with_a_completion_meanwhile(*args: object, **kwargs: object) -> object:
-        if not happened:
-            happened.append("completed by the other")  # first: the other completion steps through here too
-            with transaction(ctx.sessions) as other:
-                complete_task(other, rt=ctx.rt, task_id=task.id, actor=second, data={"kelengkapan": "lengkap"},
-                              claim=True)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(ctx.rt.runner, "complete", step_with_a_completion_meanwhile)
+    race = _race(ctx, "fo_kedua_done")
+    happened = _meanwhile(ctx, monkeypatch, lambda other: complete_task(
+        other, rt=ctx.rt, task_id=race.task.id, actor=race.second, data={"kelengkapan": "lengkap"}, claim=True))
     with pytest.raises(TaskAlreadyCompleted):
-        run_in_transaction(ctx.sessions, lambda session: complete_task(
-            session, rt=ctx.rt, task_id=task.id, actor=cast.front, data={"kelengkapan": "lengkap"}, claim=True))
+        _complete_as(ctx, race, race.front)
+    assert happened == ["done meanwhile"]
     ctx.rt.cases.clear()
     with ctx.sessions() as session:
-        span = session.scalars(select(TaskSpan).where(TaskSpan.task_id == task.id)).one()
-    assert span.assignee_id == second.user_id
-    done = [(e.actor, e.action) for e in d.events(case.id) if e.task_id == task.id]
+        span = session.scalars(select(TaskSpan).where(TaskSpan.task_id == race.task.id)).one()
+    assert span.assignee_id == race.second.user_id
+    done = [(e.actor, e.action) for e in race.d.events(race.case.id) if e.task_id == race.task.id]
     assert done == [("fo_kedua_done", "claimed"), ("fo_kedua_done", "completed")]
 
 
@@ -323,24 +324,16 @@ def test_postgresql_a_claim_still_open_when_the_completion_writes_is_waited_for_
 
     from sqlalchemy import text
 
-    from engine.db import run_in_transaction
-    from engine.errors import TaskAlreadyCompleted, TaskClaimedByOther
-    from tests.factories import make_user
-
     if not ctx.settings.database_url.startswith("postgresql"):
         pytest.skip("row locks and READ COMMITTED's second look are PostgreSQL's (SQLite has one writer)")
-    cast = pbg_cast(ctx)
-    d = Driver(ctx)
-    case = d.start("pbg", pbg_application(), cast.applicant)
-    task = d.task(case.id, "Task_kelengkapan")
-    second = make_user(ctx, "fo_kedua_lock", "dpmptsp.front_office")
+    race = _race(ctx, "fo_kedua_lock")
+    d, case, task, second = race.d, race.case, race.task, race.second
     version = d.case(case.id).version
     outcome: list[BaseException | str] = []
 
     def complete() -> None:
         try:
-            run_in_transaction(ctx.sessions, lambda session: complete_task(
-                session, rt=ctx.rt, task_id=task.id, actor=cast.front, data={"kelengkapan": "lengkap"}, claim=True))
+            _complete_as(ctx, race, race.front)
             outcome.append("completed")
         except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
             outcome.append(exc)
@@ -365,7 +358,10 @@ def test_postgresql_a_claim_still_open_when_the_completion_writes_is_waited_for_
     ctx.rt.cases.clear()
     with ctx.sessions() as session:
         still = session.get(OpenTask, task.id)
-        assert (still.assignee_id if still is not None else None) == (
-            second.user_id if meanwhile == "claim" else None)
+    if meanwhile == "claim":
+        assert still is not None
+        assert still.assignee_id == second.user_id
+    else:
+        assert still is None
     assert d.case(case.id).version == version
     assert "completed" not in [e.action for e in d.events(case.id)]
