@@ -189,12 +189,13 @@ _CASE_HEAD = (
 _STATE_PARTS = {  # by the key of their rows in `_state_json`, in the order they run
     "o": ("gone_owners AS (DELETE FROM case_state WHERE case_id IN (SELECT id FROM head) "
           "AND owner IN (SELECT jsonb_array_elements_text(j->'o') FROM st))"),
-    "g": ("gone AS (DELETE FROM case_state WHERE case_id IN (SELECT id FROM head) "
-          "AND task_id IN (SELECT jsonb_array_elements_text(j->'g') FROM st))"),
+    "g": ("gone AS (DELETE FROM case_state WHERE case_id = (SELECT id FROM head) "
+          "AND task_id = ANY(ARRAY(SELECT jsonb_array_elements_text(j->'g') FROM st)))"),
     "a": ("added AS (INSERT INTO case_state (case_id, task_id, owner, seq, payload) SELECT h.id, a->>0, a->>1, "
           "CAST(a->>3 AS int), a->>2 FROM head h, st, jsonb_array_elements(st.j->'a') AS a)"),
-    "u": ("changed AS (UPDATE case_state s SET payload = u->>1 FROM head h, st, jsonb_array_elements(st.j->'u') AS u "
-          "WHERE s.case_id = h.id AND s.task_id = u->>0)"),
+    "u": ("changed AS (UPDATE case_state s SET payload = u->>1 FROM st, jsonb_array_elements(st.j->'u') AS u "
+          "WHERE s.case_id = (SELECT id FROM head) "
+          "AND s.task_id = ANY(ARRAY(SELECT jsonb_array_elements(j->'u')->>0 FROM st)) AND s.task_id = u->>0)"),
 }
 
 
@@ -261,9 +262,20 @@ POSTGRES = {
 # They all read the statement's one snapshot, though: a kind goes here only if it never touches a row that
 # another part of a step's batch writes (a task is closed or opened; a timer deleted, added or moved; the
 # SLA clock's pause rows are each started or ended, and the case row is written by one part at most).
-# The planner takes each JSON array for 100 rows: at scale the deletes and updates still find their rows by
-# index (a nested loop over pk_task and uq_job_kind; EXPLAIN of the generic plan at 300,000 tasks and jobs).
+# The planner takes each JSON array for 100 rows, so joined to the array alone a delete or update found its
+# rows by index only on large tables: EXPLAIN of the generic plans at 9,400 open tasks and 9,300 pending timers
+# (analysed) read the whole task and job tables once per step, a hash join over a sequential scan; the nested
+# loop over pk_task and uq_job_kind came only past ~20,000 rows. So each also names its keys as an array
+# (`_keys`), which the planner takes for 10 values: at 9,400 rows the same plans find them by index (pk_task;
+# the case's jobs by ix_job_case_id); at 1,200 a sequential scan of the small table is still the cheaper.
 _ROWS = "ROWS FROM (json_to_recordset(CAST({rows} AS json)) AS ({columns})) WITH ORDINALITY AS r({names}, n)"
+
+
+def _keys(column: str, field: str, cast: str = "") -> str:
+    """Return `column = ANY(the rows' values of field)`: the array of keys a part's rows name, for the index."""
+    value = f"CAST(x->>'{field}' AS {cast})" if cast else f"x->>'{field}'"
+    return (f"{column} = ANY(ARRAY(SELECT {value} "  # noqa: S608 - constant text
+            "FROM json_array_elements(CAST({rows} AS json)) AS x))")
 
 
 def _insert(table: str, columns: str, values: str, typed: str, conflict: str = "") -> str:
@@ -273,16 +285,19 @@ def _insert(table: str, columns: str, values: str, typed: str, conflict: str = "
             "RETURNING 1)")
 
 
-def _update(table: str, assignments: str, typed: str, where: str) -> str:
+def _update(table: str, assignments: str, typed: str, where: str, keys: str) -> str:
     return (f"p{{i}} AS (UPDATE {table} SET {assignments} FROM json_to_recordset(CAST({{rows}} AS json)) "  # noqa: S608
-            f"AS r({typed}) WHERE {where} AND {{gate}} RETURNING 1)")
+            f"AS r({typed}) WHERE {where} AND {keys} AND {{gate}} RETURNING 1)")
 
 
+_CASE_KEYS = _keys("c.id", "case_id", "int")
+_JOB_KEYS = _keys("j.case_id", "case_id", "int") + " AND " + _keys("j.task_id", "tid")
 _MULTI_ROW = {
     "task_close": (
-        "d{i} AS (DELETE FROM task t USING json_to_recordset(CAST({rows} AS json)) AS r(tid text, now timestamptz, "
-        "done boolean, uid int, claimed timestamptz) WHERE t.id = r.tid AND {gate} RETURNING t.*, r.now AS "
-        "closed_now, r.done AS closed_done, r.uid AS closed_uid, r.claimed AS closed_claimed), "
+        "d{i} AS (DELETE FROM task t USING json_to_recordset(CAST({rows} AS json)) "  # noqa: S608 - constant text
+        "AS r(tid text, now timestamptz, done boolean, uid int, claimed timestamptz) "
+        "WHERE t.id = r.tid AND " + _keys("t.id", "tid") + " AND {gate} RETURNING t.*, r.now AS closed_now, "
+        "r.done AS closed_done, r.uid AS closed_uid, r.claimed AS closed_claimed), "
         "p{i} AS (INSERT INTO task_span (task_id, case_id, process_key, element_id, name, role, agency, bound_org, "
         "assignee_id, created_at, claimed_at, closed_at, due_at, completed, escalated_at) SELECT id, case_id, "
         "process_key, element_id, name, role, agency, bound_org, COALESCE(assignee_id, closed_uid), created_at, "
@@ -295,13 +310,15 @@ _MULTI_ROW = {
         "id text, case_id int, process_key text, element_id text, name text, lane text, role text, agency text, "
         "bound_org text, assignee_id int, created_at timestamptz, due_at timestamptz, overdue boolean"),
     "timer_delete": (
-        "p{i} AS (DELETE FROM job j USING json_to_recordset(CAST({rows} AS json)) AS r(case_id int, tid text) "
-        "WHERE j.kind = 'timer' AND j.case_id = r.case_id AND j.task_id = r.tid AND j.status = 'pending' AND {gate} "
-        "RETURNING 1)"),
+        "p{i} AS (DELETE FROM job j USING json_to_recordset(CAST({rows} AS json)) "  # noqa: S608 - constant text
+        "AS r(case_id int, tid text) WHERE j.kind = 'timer' AND j.case_id = r.case_id AND j.task_id = r.tid "
+        "AND j.status = 'pending' AND "
+        + _JOB_KEYS + " AND {gate} RETURNING 1)"),
     "timer_move": (
-        "p{i} AS (UPDATE job j SET due_at = r.due_at, status = 'pending' FROM json_to_recordset(CAST({rows} AS json)) "
-        "AS r(case_id int, tid text, due_at timestamptz) WHERE j.kind = 'timer' AND j.case_id = r.case_id "
-        "AND j.task_id = r.tid AND {gate} RETURNING 1)"),
+        "p{i} AS (UPDATE job j SET due_at = r.due_at, status = 'pending' "  # noqa: S608 - constant text
+        "FROM json_to_recordset(CAST({rows} AS json)) AS r(case_id int, tid text, due_at timestamptz) "
+        "WHERE j.kind = 'timer' AND j.case_id = r.case_id "
+        "AND j.task_id = r.tid AND " + _JOB_KEYS + " AND {gate} RETURNING 1)"),
     "job_insert": _insert(
         "job", "kind, case_id, task_id, due_at, status, attempts, created_at",
         "r.kind, r.case_id, r.task_id, r.due_at, 'pending', 0, r.created_at",
@@ -324,13 +341,14 @@ _MULTI_ROW = {
                             "r.case_id, r.reason, r.element_id, r.now",
                             "case_id int, reason text, element_id text, now timestamptz"),
     "case_paused": _update("case_record c", "sla_paused_since = r.now", "case_id int, now timestamptz",
-                           "c.id = r.case_id"),
+                           "c.id = r.case_id", _CASE_KEYS),
     "pause_end": _update("sla_pause s", "ended_at = r.now, paused_s = r.seconds",
-                         "pause_id int, now timestamptz, seconds int", "s.id = r.pause_id"),
+                         "pause_id int, now timestamptz, seconds int", "s.id = r.pause_id",
+                         _keys("s.id", "pause_id", "int")),
     "case_pause_ended": _update("case_record c", "sla_paused_s = r.total, due_at = r.due",
-                                "case_id int, total int, due timestamptz", "c.id = r.case_id"),
+                                "case_id int, total int, due timestamptz", "c.id = r.case_id", _CASE_KEYS),
     "case_pause_ended_runs": _update("case_record c", "sla_paused_s = r.total, due_at = r.due, sla_paused_since = NULL",
-                                     "case_id int, total int, due timestamptz", "c.id = r.case_id"),
+                                     "case_id int, total int, due timestamptz", "c.id = r.case_id", _CASE_KEYS),
     "event_insert": _insert(
         "case_event", "case_id, at, actor, action, task_id, element_id, label, diff",
         "r.case_id, r.at, r.actor, r.action, r.task_id, r.element_id, r.label, r.diff",
