@@ -89,7 +89,11 @@ def _engine(engine: dict[str, Any] | None) -> str:
         "## 1. Engine: cost of one step as a case's history grows",
         "",
         f"Per-step cost after 5, 50, 200 and 1000 completed steps; median of {engine['steps_per_point']} steps",
-        f"per point, median over {engine['repeats']} runs, after three unmeasured cases at the shortest history",
+        f"per point, median over {engine['repeats']} runs, on a database that already holds"
+        f" {engine.get('background_cases', 0)} started cases",
+        "(on PostgreSQL analysed, so the planner plans the step's statements with statistics, as a server's does;",
+        "without them, plans made on the first steps' few rows were kept and one step after 1,000 read every row",
+        "version its case had left), after three unmeasured cases at the shortest history",
         "(a fresh PostgreSQL connection prepares and plans the step's statements during its first cases, as a",
         "server's connection does once), with the benchmark cluster's autovacuum off while it runs (on these",
         "small tables growing tenfold a minute it fired beside the timed steps: 1.8 or 2.3 ms a step by",

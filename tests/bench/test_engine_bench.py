@@ -1,4 +1,5 @@
-"""bench/engine_bench.py's pause of autovacuum: off inside the block on PostgreSQL, back after it, even on a raise."""
+"""bench/engine_bench.py: the pause of autovacuum (off inside the block on PostgreSQL, back after it, even on a
+raise), and the background cases a measurement starts on."""
 
 from __future__ import annotations
 
@@ -43,3 +44,25 @@ def test_autovacuum_is_off_inside_the_block_and_back_after_it(db_url: str) -> No
         run_paused()
     assert seen == ["off"]
     assert _autovacuum(db_url, "on") == "on"
+
+
+def test_the_background_cases_are_started_and_analysed_on_postgresql_only(db_url: str,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The step is measured on tables that hold other cases, with statistics where the platform has them."""
+    monkeypatch.setattr(engine_bench, "BACKGROUND_CASES", 3)
+    scenario = engine_bench.scenarios()["pbg"]
+    ctx, actor = engine_bench._setup(db_url, scenario)
+    postgres = ctx.engine.dialect.name == "postgresql"
+    stats = ("SELECT count(*) FROM pg_stats WHERE tablename = 'case_state'" if postgres
+             else "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
+    try:
+        with ctx.engine.connect() as conn:
+            assert conn.scalar(text(stats)) == 0
+        engine_bench._background(ctx, actor, scenario)
+        with ctx.engine.connect() as conn:
+            assert conn.scalar(text("SELECT count(*) FROM case_record WHERE status = 'running'")) == 3
+            assert conn.scalar(text("SELECT count(DISTINCT case_id) FROM case_state")) == 3
+            analysed = conn.scalar(text(stats))
+        assert (analysed > 0) if postgres else (analysed == 0)
+    finally:
+        ctx.engine.dispose()
