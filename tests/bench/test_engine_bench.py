@@ -1,14 +1,15 @@
 """bench/engine_bench.py: the pause of autovacuum (off inside the block on PostgreSQL, back after it, even on a
-raise), and the background cases a measurement starts on."""
+raise), the background cases a measurement starts on, and the report's verdict on a flat per-step cost."""
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from bench import engine_bench
+from bench import engine_bench, report
 
 
 def _autovacuum(url: str, expected: str) -> str:
@@ -66,3 +67,24 @@ def test_the_background_cases_are_started_and_analysed_on_postgresql_only(db_url
         assert (analysed > 0) if postgres else (analysed == 0)
     finally:
         ctx.engine.dispose()
+
+
+def _engine_run(per_length: dict[str, dict[str, float | None]]) -> dict[str, Any]:
+    results = {length: {"memory_ms": 1.0, "naive_ms": 2.0, "persisted_vs_memory": 0.5} | row
+               for length, row in per_length.items()}
+    return {"engine": {"scenarios": {"pbg": {"databases": {"postgresql": {"results": results}}}}}}
+
+
+def test_the_report_judges_a_step_that_grows_with_the_history_as_not_flat() -> None:
+    flat = "engine pbg on postgresql: flat per-step cost, ours after 1,000 steps ≤ 1.5× ours after 5"
+    grown = {v["what"]: v for v in report.verdicts(_engine_run({
+        "5": {"persisted_ms": 2.39}, "50": {"persisted_ms": 2.98}, "1000": {"persisted_ms": 8.42}}))}
+    assert not grown[flat]["met"]
+    assert grown[flat]["measured"] == "3.52× (2.39 ms → 8.42 ms)"
+    level = {v["what"]: v for v in report.verdicts(_engine_run({
+        "5": {"persisted_ms": 2.72}, "1000": {"persisted_ms": 2.71}}))}
+    assert level[flat]["met"]
+    failed = {v["what"]: v for v in report.verdicts(_engine_run({
+        "5": {"persisted_ms": 2.7}, "1000": {"persisted_ms": None}}))}
+    assert not failed[flat]["met"]
+    assert failed[flat]["measured"] == "persisted step failed"
