@@ -318,8 +318,9 @@ def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", sqlite_busy_tim
     # Server-side prepared statements: the step's at their first run (engine/cases/hotsql.py asks, and psycopg's
     # executemany), any other once it has run PREPARE_AFTER times on the connection. A page's reads were parsed,
     # analysed and planned at every request: on the supervisor's web inbox at 1,000,000 cases that was 8.7 ms
-    # of its 11.6 ms on the server (the statement log's parse and bind against execute), its p50 14.3 -> 9.4 ms
-    # prepared; the database's CPU per PBG case over HTTP 26.7 -> 22.8 ms (three interleaved runs each).
+    # of its 11.6 ms on the server (the statement log's parse and bind against execute), its p50 16.0-16.7 ms
+    # against 10.0-10.7 ms prepared (bench.queries, two interleaved runs each); the database's CPU per PBG case
+    # over HTTP 26.7 -> 22.8 ms (three interleaved runs each).
     engine = create_engine(url, pool_size=10, max_overflow=20, connect_args={"prepare_threshold": PREPARE_AFTER})
     engine.dialect.do_rollback = _rollback  # type: ignore[method-assign,assignment]
     _lazy_begin(engine)

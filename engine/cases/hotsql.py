@@ -265,7 +265,7 @@ POSTGRES = {
 # The planner takes each JSON array for 100 rows, so joined to the array alone a delete or update found its
 # rows by index only on large tables: EXPLAIN of the generic plans at 9,400 open tasks and 9,300 pending timers
 # (analysed) read the whole task and job tables once per step, a hash join over a sequential scan; the nested
-# loop over pk_task and uq_job_kind came only past ~20,000 rows. So each also names its keys as an array
+# loop over pk_task and uq_job_kind came at 46,000 rows. So each also names its keys as an array
 # (`_keys`), which the planner takes for 10 values: at 9,400 rows the same plans find them by index (pk_task;
 # the case's jobs by ix_job_case_id); at 1,200 a sequential scan of the small table is still the cheaper.
 _ROWS = "ROWS FROM (json_to_recordset(CAST({rows} AS json)) AS ({columns})) WITH ORDINALITY AS r({names}, n)"
