@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -193,24 +193,16 @@ class Runtime:
         """Return the sealer of a version's sensitive fields (versions are immutable: computed once)."""
         if not self.encrypt_at_rest:
             return NO_SEALING
-        found = self._sealers.get(compiled.version_id)
-        if found is None:
-            found = self._sealers.setdefault(compiled.version_id, Sealer(sensitive_fields(compiled.forms)))
-        return found
+        return _once(self._sealers, compiled.version_id, lambda: Sealer(sensitive_fields(compiled.forms)))
 
     def labels(self, session: Session, version_id: int) -> Labels:
         """Return a version's field and value labels: its forms read once per version, organisations each time."""
-        forms = self._forms.get(version_id)
-        if forms is None:
-            forms = self._forms.setdefault(version_id, version_forms(session, version_id=version_id))
+        forms = _once(self._forms, version_id, lambda: version_forms(session, version_id=version_id))
         return labels_for_version(session, version_id=version_id, forms=forms)
 
     def classified(self, session: Session, version_id: int) -> dict[str, str]:
         """Return a version's classified fields, name → "personal" / "sensitive" (read once per version)."""
-        found = self._classified.get(version_id)
-        if found is None:
-            fields = self.labels(session, version_id).personal_fields()
-            found = self._classified.setdefault(version_id, fields)
+        found = _once(self._classified, version_id, lambda: self.labels(session, version_id).personal_fields())
         return dict(found)  # a copy: the caller may not change what the next request reads
 
     def version_files(self, session: Session, version_id: int, prefix: str) -> dict[str, bytes]:
@@ -218,16 +210,12 @@ class Runtime:
 
         Each e-mail a job sends looks for its service's own template here (engine.notify.templates.render).
         """
-        found = self._version_files.get((version_id, prefix))
-        if found is None:
-            found = self._version_files.setdefault((version_id, prefix), stored_files(session, version_id, prefix))
-        return found
+        found = _once(self._version_files, (version_id, prefix), lambda: stored_files(session, version_id, prefix))
+        return dict(found)  # a copy: the caller may not change what the next job reads
 
     def step_names(self, session: Session, version_id: int) -> dict[str, tuple[str, str]]:
         """Return a version's element id → (Indonesian, English) task names (read once per version)."""
-        found = self._step_names.get(version_id)
-        if found is None:
-            found = self._step_names.setdefault(version_id, step_names(session, version_id=version_id))
+        found = _once(self._step_names, version_id, lambda: step_names(session, version_id=version_id))
         return dict(found)
 
     def load_case(self, session: Session, case_id: int, head: CaseHead | None = None) -> LoadedCase:
@@ -302,6 +290,21 @@ class Runtime:
         on_commit(session, keep)
         row.version = new_version
         return new_version
+
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _once(cache: dict[_K, _V], key: _K, read: Callable[[], _V]) -> _V:
+    """Return `cache[key]`, read the first time only (what a deployed version's stored files give never changes).
+
+    `setdefault`: two threads that both read it keep the same one.
+    """
+    found = cache.get(key)
+    if found is None:
+        found = cache.setdefault(key, read())
+    return found
 
 
 def _check_written(updated: int) -> None:

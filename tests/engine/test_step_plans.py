@@ -11,7 +11,7 @@ import json
 import re
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from engine.cases import hotsql as hotsql
 from engine.context import AppContext
@@ -25,13 +25,13 @@ ROWS = {"task_close": [{"tid": "no-such-task", "now": "2026-01-05T02:00:00+00:00
         "timer_move": [{"case_id": 1, "tid": "no-such-task", "due_at": "2026-01-06T02:00:00+00:00"}]}
 
 
-def _generic_plan(conn: object, kind: str) -> str:
+def _generic_plan(conn: Connection, kind: str) -> str:
     """Return EXPLAIN of the generic plan PostgreSQL keeps for the batch statement of one part of `kind`."""
     sql = re.sub(r"%\(r0\)s", "$1", hotsql._combined((kind,)))  # noqa: SLF001 - the statement the step sends
-    conn.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))  # type: ignore[attr-defined]
-    conn.exec_driver_sql(f"PREPARE plan_{kind} (text) AS {sql}")  # type: ignore[attr-defined]
+    conn.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+    conn.exec_driver_sql(f"PREPARE plan_{kind} (text) AS {sql}")
     literal = json.dumps(ROWS[kind]).replace("'", "''")  # EXPLAIN EXECUTE takes no bound parameters
-    rows = conn.exec_driver_sql(f"EXPLAIN EXECUTE plan_{kind} ('{literal}')")  # type: ignore[attr-defined]
+    rows = conn.exec_driver_sql(f"EXPLAIN EXECUTE plan_{kind} ('{literal}')")
     return "\n".join(row[0] for row in rows)
 
 
