@@ -58,15 +58,18 @@ lint: $(STAMP)
 
 # The suite runs on SQLite and, in the same run, on a throwaway PostgreSQL cluster
 # (installed from Debian's packages when missing; skipped with a warning when that is impossible),
-# on every core (pytest-xdist; TEST_WORKERS=0 runs it in one process). The log ends with the
-# 15 slowest tests, so a run creeping towards CI's time limit shows where.
+# on every core (pytest-xdist; TEST_WORKERS=0 runs it in one process). The cluster, the tests' tmp_path
+# and TMPDIR live in one scratch folder, on tmpfs when there is room (tests/scratch_dir.sh says why),
+# removed at the end. The log ends with the 15 slowest tests, so a run creeping towards CI's time
+# limit shows where.
 TEST_WORKERS ?= auto
 test: $(STAMP) $(NODE_STAMP) browser lint
 	$(BIN)/mpp lint processes/*/
-	@pgdir=$$(mktemp -d /tmp/mpp-pgtest.XXXXXX); chmod 755 $$pgdir; \
-	url=$$(tests/pg_cluster.sh start $$pgdir/cluster $(PGPORT)) || { echo "warning: no PostgreSQL; SQLite only" >&2; url=""; }; \
-	MPP_TEST_POSTGRES_URL=$$url $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=15; status=$$?; \
-	tests/pg_cluster.sh stop $$pgdir/cluster; rm -rf $$pgdir; exit $$status
+	@scratch=$$(mktemp -d $$(tests/scratch_dir.sh)/mpp-test.XXXXXX); chmod 755 $$scratch; mkdir $$scratch/tmp; \
+	url=$$(tests/pg_cluster.sh start $$scratch/cluster $(PGPORT)) || { echo "warning: no PostgreSQL; SQLite only" >&2; url=""; }; \
+	TMPDIR=$$scratch/tmp MPP_TEST_POSTGRES_URL=$$url $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile \
+	  --basetemp=$$scratch/pytest --durations=15; status=$$?; \
+	tests/pg_cluster.sh stop $$scratch/cluster; rm -rf $$scratch; exit $$status
 
 # The loop while working (under 3 minutes on 2 cores): ruff, then the unit and SQLite tests without
 # the slow ones. Markers (tests/conftest.py): unit, db, pg, browser, slow. `make test` is what CI runs.
