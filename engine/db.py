@@ -291,7 +291,9 @@ def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", sqlite_busy_tim
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": sqlite_busy_timeout_s, "check_same_thread": False})
+        lifo = {"pool_use_lifo": True} if path and path != ":memory:" else {}  # see POOL_LIFO below
+        engine = create_engine(url, connect_args={"timeout": sqlite_busy_timeout_s, "check_same_thread": False},
+                               **lifo)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -321,7 +323,8 @@ def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", sqlite_busy_tim
     # of its 11.6 ms on the server (the statement log's parse and bind against execute), its p50 16.0-16.7 ms
     # against 10.0-10.7 ms prepared (bench.queries, two interleaved runs each); the database's CPU per PBG case
     # over HTTP 26.7 -> 22.8 ms (three interleaved runs each).
-    engine = create_engine(url, pool_size=10, max_overflow=20, connect_args={"prepare_threshold": PREPARE_AFTER})
+    engine = create_engine(url, pool_size=10, max_overflow=20, pool_use_lifo=True,
+                           connect_args={"prepare_threshold": PREPARE_AFTER})
     engine.dialect.do_rollback = _rollback  # type: ignore[method-assign,assignment]
     _lazy_begin(engine)
     # `plan_cache_mode` stays `auto`: PostgreSQL applies it to every parameterised statement (psycopg's
@@ -347,6 +350,14 @@ def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", sqlite_busy_tim
 
 
 PREPARE_AFTER = 5  # psycopg prepares a statement after this many runs on a connection (its default)
+# POOL_LIFO: both pools hand out the connection returned last (`pool_use_lifo`), not the one idle longest.
+# What a connection has learnt is its own: PostgreSQL's prepared statements and their generic plans (a
+# statement is planned for its values at its first five runs on a connection), the backend's catalogue
+# caches, SQLite's page and statement caches. Taken in turn, every pooled connection had to learn each
+# statement, and below the pool's size of concurrent requests they all stayed half-taught: one PBG step on
+# PostgreSQL after the benchmark's warm-up, two connections in turn, spent 3.1-3.6 ms of server time
+# (planning at bind 1.6-1.8 ms, statements parsed again), against 1.3-1.7 ms on one connection (statement
+# log, two interleaved runs each). Connections beyond what the load needs now stay idle.
 
 
 def _rollback(dbapi_conn: Any) -> None:

@@ -199,3 +199,21 @@ def test_a_connection_the_server_ended_is_dropped_and_the_next_session_connects_
     finally:
         engine.dispose()
     assert d.complete(case.id, "Task_kelengkapan", cast.front, {"kelengkapan": "lengkap"}) == "running"
+
+
+def test_requests_one_after_another_reuse_the_connection_returned_last(ctx: AppContext) -> None:
+    """The pool hands out the connection returned last, so what it learnt (prepared statements and their
+    generic plans on PostgreSQL, SQLite's page and statement caches) serves the next request; taken in turn,
+    every pooled connection had to learn each statement (engine/db.py, POOL_LIFO)."""
+    def driver_of(session: Session) -> object:
+        return session.connection().connection.driver_connection
+
+    first, second = ctx.sessions(), ctx.sessions()  # two requests at once: the pool holds two connections
+    older, newer = driver_of(first), driver_of(second)
+    assert older is not newer
+    first.close()
+    second.close()  # returned last
+    for _ in range(6):
+        with ctx.sessions() as session:
+            assert driver_of(session) is newer
+            session.execute(select(Case.id).limit(1)).all()
