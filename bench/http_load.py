@@ -4,11 +4,12 @@ Three set-ups on this machine, each on a fresh database with PBG deployed and th
 SQLite with one `mpp serve` (job worker embedded, as `make run` does), SQLite with
 `mpp serve --workers 2` plus one `mpp worker`, and PostgreSQL with `mpp serve --workers 2` (as many
 API processes as cores) plus one `mpp worker`. Against each, 1, 8 and 32 concurrent clients (threads
-of this process, one httpx connection each) drive whole PBG cases with bench/pbg_requests.py's
-client code (`drive_case`, way `lean`: apply, then each task completed by the user holding its role,
-found from the last answer's `next_tasks` or one `GET /api/tasks?case_id=`). Every request is timed;
-the server processes' CPU (every process of the set-up and their children, from /proc, and on
-PostgreSQL the database server's when it runs on this machine) is read before and after each point.
+of this process, one kept-alive connection each: bench/http_client.py) drive whole PBG cases with
+bench/pbg_requests.py's client code (`drive_case`, way `lean`: apply, then each task completed by the
+user holding its role, found from the last answer's `next_tasks` or one `GET /api/tasks?case_id=`).
+Every request is timed; the server processes' CPU (every process of the set-up and their children, from
+/proc, and on PostgreSQL the database server's when it runs on this machine) is read before and after
+each point.
 `python -m bench --sections http` runs just this.
 """
 
@@ -26,10 +27,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import httpx
+from urllib.parse import urlsplit
 
 from bench import cluster, pbg_requests, procs
+from bench.http_client import LeanClient, Response
 from bench.http_table import summarise, window
 from engine.settings import Settings
 from tests.production import scale
@@ -98,24 +99,24 @@ class Samples:
             self.all_busy_until = self.all_busy_until or time.perf_counter()
 
 
-class TimedClient(httpx.Client):
-    """An httpx client that times every request it sends into `samples`, by route."""
+class TimedClient(LeanClient):
+    """A client (bench/http_client.py) that times every request it sends into `samples`, by route."""
 
-    def __init__(self, samples: Samples, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, samples: Samples, base_url: str, timeout: float = 60) -> None:
+        super().__init__(base_url, timeout=timeout)
         self.samples = samples
 
-    def request(self, method: str, url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
+    def request(self, method: str, url: str, **kwargs: Any) -> Response:
         """Send the request and record its latency and status."""
         started = time.perf_counter()
         response = super().request(method, url, **kwargs)
-        self.samples.add(route_of(method, str(url)), time.perf_counter() - started, response.status_code)
+        self.samples.add(route_of(method, url), time.perf_counter() - started, response.status_code)
         return response
 
 
 def route_of(method: str, url: str) -> str:
     """Return `METHOD /path` with ids replaced by `{id}`, e.g. `POST /api/tasks/{id}/complete`."""
-    return f"{method.upper()} {ID_SEGMENT.sub('/{id}', httpx.URL(url).path)}"
+    return f"{method.upper()} {ID_SEGMENT.sub('/{id}', urlsplit(url).path)}"
 
 
 def process_tree_cpu(roots: list[int]) -> float:
@@ -262,7 +263,7 @@ def run_setup(setup: Setup, url: str, *, cases: int, clients: tuple[int, ...], w
     out: dict[str, Any] = {"database": setup.database, "api_workers": setup.api_workers,
                            "job_worker": setup.job_worker, "threads": setup.threads, "title": setup.title,
                            "points": []}
-    with platform(setup, url, workdir) as (base, server), httpx.Client(base_url=base, timeout=60) as http:
+    with platform(setup, url, workdir) as (base, server), LeanClient(base, timeout=60) as http:
         tokens = pbg_requests.login(http, pbg_requests.users("lean"))
         pbg_requests.drive_case(http, tokens, "lean")  # warm: caches, connections, script workers; not counted
         due_jobs(url)  # the worker issues the warm-up case's document and sends its mail first

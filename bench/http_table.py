@@ -101,7 +101,9 @@ def render(http: dict[str, Any]) -> str:
         "## 3. Whole PBG cases over HTTP under load",
         "",
         f"`bench/http_load.py`: on this {http['cores']}-core machine, {', '.join(map(str, http['clients']))} "
-        "concurrent clients (threads of the bench process, beside the server on the same cores) each drive whole "
+        "concurrent clients (threads of the bench process, beside the server on the same cores, each with one "
+        "kept-alive connection of the standard library's http.client: bench/http_client.py, which costs a third "
+        "of httpx's CPU per request, CPU taken from the server here) each drive whole "
         "PBG cases (apply, then each of the eight tasks completed by the user holding its role, found from the last "
         "answer's `next_tasks` or one `GET /api/tasks?case_id=`: bench/pbg_requests.py's `lean` way), "
         f"at least {http['cases']} cases per point and three per client, uploads counted as requests. Each set-up "

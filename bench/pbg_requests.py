@@ -40,6 +40,7 @@ from typing import Any
 
 import httpx
 
+from bench.http_client import Http
 from bench.report import write_section
 
 MODES = ("before", "lean", "feed", "one_desk")
@@ -83,9 +84,9 @@ class Tally:
 
 
 class Client:
-    """An httpx client with each user's token (logged in once), counting what it sends for a case."""
+    """An HTTP client with each user's token (logged in once), counting what it sends for a case."""
 
-    def __init__(self, http: httpx.Client, tokens: dict[str, str]) -> None:
+    def __init__(self, http: Http, tokens: dict[str, str]) -> None:
         self.http, self.tokens, self.tally = http, tokens, Tally()
 
     def call(self, kind: str, method: str, url: str, user: str, **kwargs: Any) -> Any:
@@ -108,7 +109,7 @@ class Client:
         return str(response.json()["ref"])
 
 
-def login(http: httpx.Client, names: list[str]) -> dict[str, str]:
+def login(http: Http, names: list[str]) -> dict[str, str]:
     """Log each user in once; return their tokens."""
     tokens = {}
     for name in names:
@@ -119,7 +120,7 @@ def login(http: httpx.Client, names: list[str]) -> dict[str, str]:
     return tokens
 
 
-def make_desk(http: httpx.Client, admin_token: str) -> None:
+def make_desk(http: Http, admin_token: str) -> None:
     """Create the one_desk officer holding every role of PBG's path (the consultant's in its firm)."""
     admin = {"Authorization": f"Bearer {admin_token}"}
     made = http.post("/api/users", json={"username": DESK, "password": PASSWORD, "platform_role": "officer"},
@@ -193,7 +194,7 @@ def open_feeds(base: str, tokens: dict[str, str]) -> dict[str, TaskFeed]:
     return {user: TaskFeed(base, token) for user, token in tokens.items()}
 
 
-def drive_case(http: httpx.Client, tokens: dict[str, str], mode: str,
+def drive_case(http: Http, tokens: dict[str, str], mode: str,
                feeds: dict[str, TaskFeed] | None = None) -> Tally:
     """Drive one PBG case to its signed approval in `mode`; return the requests it took.
 
