@@ -159,7 +159,7 @@ def _task_page(request: Request, session: SessionDep, rt: RuntimeDep, actor: Act
             raise
         detail, read_only = assign.view_task(session, rt=rt, task_id=task_id, actor=actor), True
     # Only the officer who may work the task sees the citizen's data in full (recorded); an overseer, masked.
-    view = case_view(session, case=detail.case)
+    view = case_view(session, rt=rt, case=detail.case)
     classified = view["field_labels"].personal_fields()
     if read_only:
         values = privacy.masked(initial_values(detail), classified) if values is None else values
@@ -171,7 +171,7 @@ def _task_page(request: Request, session: SessionDep, rt: RuntimeDep, actor: Act
         "may_supervise": access.may_supervise(actor, detail.task.agency),
         "claimed_by_me": detail.task.assignee_id == actor.user_id, "now": rt.clock(),
         **_case_context(session, rt, detail.case, view=view, full=not read_only),
-        **task_extras(session, detail=detail, lang=language(request)),
+        **task_extras(session, rt=rt, detail=detail, lang=language(request)),
         **signing.signing_context(session, rt, detail)},
         status=status)
 
@@ -219,7 +219,7 @@ def case_page(request: Request, case_id: RowId, session: SessionDep, rt: Runtime
     case = cases.get_case(session, case_id)
     # An officer who may work one of the case's open tasks reads it in full here too, as on the task page.
     task = privacy.workable_task(session, actor, case_id)
-    view = case_view(session, case=case)
+    view = case_view(session, rt=rt, case=case)
     if task is not None and privacy.holds_personal(case.data, view["field_labels"].personal_fields()):
         privacy.record_view(session, actor=actor, case=case, how=privacy.TASK, client=client, task=task)
     return _case_page(request, session, rt, case, view=view, full=task is not None)
@@ -233,7 +233,8 @@ def reveal(request: Request, case_id: RowId, session: SessionDep, rt: RuntimeDep
     case = cases.get_case(session, case_id)
     reason = privacy.reason_given(str(form.get("reason") or ""))
     privacy.record_view(session, actor=actor, case=case, how=privacy.REVEAL, client=client, reason=reason)
-    return _case_page(request, session, rt, case, view=case_view(session, case=case), full=True, revealed=True)
+    return _case_page(request, session, rt, case, view=case_view(session, rt=rt, case=case), full=True,
+                      revealed=True)
 
 
 def _case_page(request: Request, session: SessionDep, rt: RuntimeDep, case: Case, *, view: dict[str, Any], full: bool,

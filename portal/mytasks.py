@@ -28,7 +28,8 @@ def _page(request: Request, session: SessionDep, rt: RuntimeDep, actor: Actor, t
     case_bills = bills.bills_of_case(session, case_id=detail.case.id, actor=actor)
     return pages.render(request, "my_task.html", {"detail": detail, "fields": fields, "errors": errors or {},
                                                   "title": title, "bills": case_bills,
-                                                  **task_extras(session, detail=detail, lang=language(request))},
+                                                  **task_extras(session, rt=rt, detail=detail,
+                                                                               lang=language(request))},
                         status=status)
 
 

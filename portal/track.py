@@ -12,12 +12,12 @@ from engine.cases import access as access
 from engine.cases import casefiles as casefiles
 from engine.cases import complaint_views as complaint_views
 from engine.cases import tracking as tracking
-from engine.catalogue.labels import labels_for_version
 from engine.documents import service as documents
 from engine.models import Case
 from engine.payments import bills as bills
 from engine.privacy import access_review as access_review
 from engine.privacy import notice as notice
+from engine.runtime import Runtime
 from web.deps import ClientAddress, ContextDep, CsrfForm, OptionalPageActor, SessionDep, optional_page_actor
 from web.grants import grant, tracking_granted
 from web.ratelimit import RateLimited, count_pin_guess, pin_matched
@@ -87,7 +87,7 @@ def track_page(request: Request, number: str, session: SessionDep, ctx: ContextD
     issued = documents.list_for_tracking(session, tracking_number=found.tracking_number)
     case_bills = bills.bills_for_tracking(session, tracking_number=found.tracking_number)
     return pages.render(request, "track.html", {"s": found, "documents": issued, "number": found.tracking_number,
-                                                "bills": case_bills, **_own_files(session, actor, number),
+                                                "bills": case_bills, **_own_files(session, ctx.rt, actor, number),
                                                 "openings": access_review.openings(session,
                                                                                    tracking_number=found.tracking_number),
                                                 "accepted_notices": notice.accepted_by_number(
@@ -101,11 +101,11 @@ def _complaints(session: SessionDep, number: str) -> dict[str, Any]:
             "complaints_on": complaint_views.complaints_on(session, tracking_number=number)}
 
 
-def _own_files(session: SessionDep, actor: OptionalPageActor, number: str) -> dict[str, Any]:
+def _own_files(session: SessionDep, rt: Runtime, actor: OptionalPageActor, number: str) -> dict[str, Any]:
     """Return the files the logged-in user uploaded to this case, with field labels (none for a PIN-only visitor)."""
     case_id = tracking.case_id_of(session, number=number) if actor is not None else None
     case = session.get(Case, case_id) if case_id is not None else None
     if actor is None or case is None or not access.may_view_case(session, actor, case.id):
         return {"own_files": []}
     files = [f for f in casefiles.case_files(session, case=case) if f.uploaded_by == actor.user_id]
-    return {"own_files": files, "file_labels": labels_for_version(session, version_id=case.process_version_id)}
+    return {"own_files": files, "file_labels": rt.labels(session, case.process_version_id)}

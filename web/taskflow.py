@@ -12,7 +12,6 @@ from starlette.datastructures import FormData, UploadFile
 from engine.cases import tasks as tasks
 from engine.cases import tracking as tracking
 from engine.cases.assignment import APPLICANT_ROLE
-from engine.catalogue.labels import labels_for_version, step_names
 from engine.directory.actors import Actor
 from engine.documents import filestore as filestore
 from engine.errors import TaskNotFound
@@ -109,16 +108,18 @@ def initial_values(detail: tasks.TaskDetail) -> dict[str, Any]:
     return {name: detail.case.data[name] for name in props if name in detail.case.data}
 
 
-def task_extras(session: Session, *, detail: tasks.TaskDetail, lang: str) -> dict[str, Any]:
+def task_extras(session: Session, *, rt: Runtime, detail: tasks.TaskDetail, lang: str) -> dict[str, Any]:
     """Return what a task page shows beside its form: the task's name in the page language and the reasons.
 
     The reasons are the send-back and refusal reasons the case holds (the package marks the fields,
-    docs/bpmn-conventions.md), each naming the step that wrote it.
+    docs/bpmn-conventions.md), each naming the step that wrote it. The version's step names and reason
+    fields come from the runtime, read once per version (a deployed version's files never change).
     """
-    names = step_names(session, version_id=detail.case.process_version_id)
+    version_id = detail.case.process_version_id
+    names = rt.step_names(session, version_id)
     name_id, name_en = names.get(detail.task.element_id, (detail.task.name, detail.task.name))
     return {"task_name": pick(lang, detail.task.name, name_en or name_id),
-            "reasons": tracking.case_reasons(session, detail.case, names=names)}
+            "reasons": tracking.case_reasons(session, detail.case, names=names, rt=rt)}
 
 
 def completion_message(session: Session, *, task_id: str, actor: Actor, lang: str) -> str:
@@ -143,7 +144,11 @@ def completion_message(session: Session, *, task_id: str, actor: Actor, lang: st
                 f"Task completed for {found.tracking_number}. The case went on to: ") + "; ".join(parts) + "."
 
 
-def case_view(session: Session, *, case: Case) -> dict[str, Any]:
-    """Return what a case's data and history views need to show labels, not codes (in either language)."""
-    return {"field_labels": labels_for_version(session, version_id=case.process_version_id),
-            "step_names": step_names(session, version_id=case.process_version_id)}
+def case_view(session: Session, *, rt: Runtime, case: Case) -> dict[str, Any]:
+    """Return what a case's data and history views need to show labels, not codes (in either language).
+
+    The version's forms and step names are the runtime's, read once per version: a page no longer reads and
+    parses the package's BPMN and form files at every view.
+    """
+    return {"field_labels": rt.labels(session, case.process_version_id),
+            "step_names": rt.step_names(session, case.process_version_id)}

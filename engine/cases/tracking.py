@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from engine.cases.next_tasks import NextTask
     from engine.directory.actors import Actor
     from engine.runtime import Runtime
+    from forms.labels import Labels
 
 WIB = ZoneInfo("Asia/Jakarta")
 
@@ -180,16 +181,22 @@ def _case_status(session: Session, case: Case, rt: Runtime | None = None) -> Pub
     return PublicStatus(case.tracking_number, names.get("id", case.process_key), names.get("en", case.process_key),
                         case.status, case.stage_id, case.stage_en,
                         [name if name is not None else code for code, name in held], expected, timeline,
-                        reasons=case_reasons(session, case, names=steps, marked=marked), clock=clock)
+                        reasons=case_reasons(session, case, names=steps, marked=marked, rt=rt), clock=clock)
 
 
 def case_reasons(session: Session, case: Case, *, names: dict[str, tuple[str, str]] | None = None,
-                 marked: dict[str, str] | None = None) -> list[Reason]:
+                 marked: dict[str, str] | None = None, rt: Runtime | None = None) -> list[Reason]:
     """Return the case's refusal reasons, and its send-back reasons while the applicant has a task open.
 
     Each names the step whose completion last wrote it. `marked`: the version's reason fields, when known.
+    Given the runtime, the version's labels come from its per-version cache, not from the package's files.
     """
-    labels = labels_for_version(session, version_id=case.process_version_id) if marked is None else None
+    def read_labels() -> Labels:
+        if rt is not None:
+            return rt.labels(session, case.process_version_id)
+        return labels_for_version(session, version_id=case.process_version_id)
+
+    labels = read_labels() if marked is None else None
     marked = labels.reason_fields() if labels is not None else marked or {}
     data = case.data or {}
     present = {key: role for key, role in marked.items() if data.get(key) not in (None, "", [])}
@@ -199,8 +206,10 @@ def case_reasons(session: Session, case: Case, *, names: dict[str, tuple[str, st
         present = {key: role for key, role in present.items() if role != "send_back_reason"}
     if not present:
         return []
-    labels = labels if labels is not None else labels_for_version(session, version_id=case.process_version_id)
-    names = names if names is not None else step_names(session, version_id=case.process_version_id)
+    labels = labels if labels is not None else read_labels()
+    if names is None:
+        names = (rt.step_names(session, case.process_version_id) if rt is not None
+                 else step_names(session, version_id=case.process_version_id))
     events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.action == "completed",
                                                      CaseEvent.task_id.is_not(None)).order_by(CaseEvent.id.desc()))
     writers: dict[str, CaseEvent] = {}

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import io
 import re
+from typing import Any
 
 import pypdf
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event, select
 
+from engine.catalogue import labels as labels
 from engine.context import AppContext
 from engine.documents import service as documents
+from engine.models import OpenTask
 from tests.documents import actor_named, issued_pbg, pbg_cast
 from tests.factories import pbg_slot_files
 from tests.web.test_pages import APPLICATION, PDF, apply, csrf, front_office_task, log_in
@@ -140,3 +144,46 @@ def test_apply_page_summary_names_fields_by_label(client: TestClient) -> None:
     assert summary, "no error summary"
     assert ">Konsultan perencana</a>" in summary.group(0)  # not hidden by the refused file
     assert ">Dokumen pendukung lain</a>: evil.html" in summary.group(0)
+
+
+def test_task_and_case_pages_read_the_package_files_once_per_version_not_at_every_view(
+        client: TestClient, catalogue: AppContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    front, task_id, _token = front_office_task(client)  # its first view reads the version's files
+    with catalogue.sessions() as session:
+        case_id = session.scalar(select(OpenTask.case_id).where(OpenTask.id == task_id))
+    reads: list[str] = []
+    parses: list[str] = []
+    real_parse = labels.parse_xml
+
+    def counting_parse(data: bytes, *, filename: str, **kwargs: Any) -> Any:
+        parses.append(filename)
+        return real_parse(data, filename=filename, **kwargs)
+
+    def on_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "process_file" in statement:
+            reads.append(statement)
+
+    monkeypatch.setattr(labels, "parse_xml", counting_parse)
+    event.listen(catalogue.engine, "before_cursor_execute", on_statement)
+    try:
+        page = front.get(f"/tugas/{task_id}")
+        english = front.get(f"/tugas/{task_id}?lang=en")
+        front.get("/?lang=id")
+        case_page = front.get(f"/kasus/{case_id}")
+        _send_back_from(front, task_id)
+        applicant_task = re.findall(rf'href="/permohonan-saya/tugas/({UUID})"', client.get("/permohonan-saya").text)[0]
+        mine = client.get(f"/permohonan-saya/tugas/{applicant_task}")
+    finally:
+        event.remove(catalogue.engine, "before_cursor_execute", on_statement)
+    # Labels, step names and reasons as before, from the runtime's per-version cache.
+    assert re.search(r'data-field="fungsi_bangunan">Hunian<', page.text)
+    assert re.search(r'data-field="fungsi_bangunan">Residential<', english.text)
+    assert case_page.status_code == 200
+    assert re.search(r'data-field="fungsi_bangunan">Hunian<', case_page.text)
+    reason = re.search(r'data-reason="send_back_reason" data-field="catatan_kelengkapan">(.*?)</div>', mine.text, re.S)
+    assert reason, "no send-back reason on the applicant's task page"
+    assert "Pemeriksaan kelengkapan berkas" in reason.group(1)  # the step that wrote it, by its name
+    # Before, each of these pages read the version's forms and parsed its BPMN files again (labels, step names,
+    # reasons: twice on a task page).
+    assert reads == []
+    assert parses == []
