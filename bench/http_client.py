@@ -73,10 +73,6 @@ class LeanClient:
         """Send a POST request (see `request`)."""
         return self.request("POST", url, **kwargs)
 
-    def get(self, url: str, **kwargs: Any) -> Response:
-        """Send a GET request (see `request`)."""
-        return self.request("GET", url, **kwargs)
-
     def request(self, method: str, url: str, *, headers: dict[str, str] | None = None, json: Any = None,
                 params: dict[str, Any] | None = None, data: dict[str, str] | None = None,
                 files: dict[str, tuple[str, bytes, str]] | None = None) -> Response:
@@ -95,24 +91,28 @@ class LeanClient:
             body, sent["Content-Type"] = urlencode(data).encode(), "application/x-www-form-urlencoded"
         if params:
             url = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
-        for attempt in (1, 2):
-            conn = self._conn
-            reused = conn is not None
-            if conn is None:
-                conn = self._conn = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
-            try:
-                conn.request(method, url, body=body, headers=sent)
-                answer = conn.getresponse()
-                content = answer.read()
-            except _STALE:
-                self.close()
-                if not reused or attempt == 2:
-                    raise
-                continue
-            if answer.will_close:
-                self.close()
-            return Response(answer.status, content, {k.lower(): v for k, v in answer.getheaders()})
-        raise AssertionError("unreachable")
+        reused = self._conn is not None
+        try:
+            return self._send(method, url, body, sent)
+        except _STALE:
+            if not reused:
+                raise
+            return self._send(method, url, body, sent)  # once, on a new connection
+
+    def _send(self, method: str, url: str, body: bytes | None, headers: dict[str, str]) -> Response:
+        """Send on the kept connection (opened if there is none); a connection that fails or will close is dropped."""
+        if self._conn is None:
+            self._conn = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+        try:
+            self._conn.request(method, url, body=body, headers=headers)
+            answer = self._conn.getresponse()
+            content = answer.read()
+        except _STALE:
+            self.close()
+            raise
+        if answer.will_close:
+            self.close()
+        return Response(answer.status, content, {k.lower(): v for k, v in answer.getheaders()})
 
 
 def _multipart(files: dict[str, tuple[str, bytes, str]]) -> tuple[bytes, str]:

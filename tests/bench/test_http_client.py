@@ -81,7 +81,7 @@ def test_json_form_and_query_bodies_are_sent_as_the_api_reads_them_on_one_kept_a
         sent = http.request("POST", "/api/tasks/7/complete", json={"data": {"setuju": True, "nama": "Sri"}},
                             headers={"Authorization": "Bearer t0k"})
         form = http.post("/api/auth/token", data={"username": "sri", "password": "rahasia 1&2"})
-        query = http.get("/api/tasks?x=1", params={"case_id": 42, "limit": 200})
+        query = http.request("GET", "/api/tasks?x=1", params={"case_id": 42, "limit": 200})
         created = http.post("/created", json={})
     first = sent.json()
     assert (sent.status_code, first["method"], first["path"], first["auth"]) == (
@@ -106,7 +106,7 @@ def test_a_file_is_uploaded_as_a_multipart_form(base: str) -> None:
 
 def test_a_connection_the_server_closed_while_idle_is_replaced_and_the_request_sent_again(base: str) -> None:
     with LeanClient(base) as http:
-        before = http.get("/drop").json()["connection"]
+        before = http.request("GET", "/drop").json()["connection"]
         after = http.post("/api/tasks/7/complete", json={"n": 1}).json()
     assert after["connection"] == before + 1
     assert (after["method"], json.loads(after["body"])) == ("POST", {"n": 1})
@@ -116,6 +116,6 @@ def test_a_server_that_is_not_there_fails_at_once_and_only_plain_http_is_spoken(
     with ThreadingHTTPServer(("127.0.0.1", 0), _Echo) as gone:
         port = gone.server_address[1]  # bound, then closed: nothing listens there
     with LeanClient(f"http://127.0.0.1:{port}") as http, pytest.raises(ConnectionRefusedError):
-        http.get("/")
+        http.request("GET", "/")
     with pytest.raises(ValueError, match="plain http"):
         LeanClient("https://mpp.example.go.id")
